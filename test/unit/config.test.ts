@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults when nothing is set', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.publicUrl).toBe('http://localhost:3000');
+    expect(c.redirectUri).toBe('http://localhost:3000/oauth/callback');
+    expect(c.database).toEqual({ kind: 'sqlite', file: './data/canvas-companion.sqlite' });
+    expect(c.allowInsecureCanvasUrls).toBe(false);
+    expect(c.secureCookies).toBe(false);
+  });
+
+  it('lists every problem at once, each naming its variable', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'abc', PUBLIC_URL: 'ftp://x', DATABASE_URL: 'postgres://db/x', ALLOW_INSECURE_CANVAS_URLS: 'maybe' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    for (const v of ['PORT', 'PUBLIC_URL', 'SECRET_KEY', 'ALLOW_INSECURE_CANVAS_URLS']) {
+      expect(problems.some((p) => p.startsWith(v))).toBe(true);
+    }
+  });
+
+  it('never coerces a boolean flag from arbitrary text', () => {
+    expect(loadConfig({ ALLOW_INSECURE_CANVAS_URLS: 'false' }).allowInsecureCanvasUrls).toBe(false);
+    expect(loadConfig({ ALLOW_INSECURE_CANVAS_URLS: 'true' }).allowInsecureCanvasUrls).toBe(true);
+  });
+
+  it('switches to Postgres and secure cookies from the URLs', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@h:5432/d', SECRET_KEY: 'k'.repeat(44), PUBLIC_URL: 'https://exams.example.edu/' });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/d' });
+    expect(c.publicUrl).toBe('https://exams.example.edu');
+    expect(c.secureCookies).toBe(true);
+  });
+
+  it('is in step with .env.example', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    expect(listed).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
