@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import { classifyJobError } from './job-error.js';
+import { LeaseLostError, type JobRepository, type JobRow } from './job-repository.js';
+import type { AnyJobDefinition, JobContext, JobProgress } from './types.js';
+
+export interface ExecuteOptions {
+  repo: JobRepository;
+  owner: string;
+  leaseMs: number;
+  clock: () => Date;
+  logger?: Logger;
+  /** Aborted by the runner on shutdown: the job is handed back, not failed. */
+  shutdown: AbortSignal;
+  /** After this many attempts (crashes/lease expiries), the job fails instead of resuming again. */
+  maxAttempts?: number;
+  /** Lets the runner stop a local job at once on cancel. */
+  onController?: (control: { cancel(): void }) => void;
+}
+
+/** Sliding-window rate of `done` per second → seconds left, once the total is known. */
+export function createEtaEstimator(clock: () => Date, windowMs = 30_000) {
+  const samples: Array<{ t: number; done: number; phase: string }> = [];
+  return (p: JobProgress): number | null => {
+    const t = clock().getTime();
+    if (samples.length && samples[samples.length - 1]!.phase !== p.phase) samples.length = 0;
+    samples.push({ t, done: p.done, phase: p.phase });
+    while (samples.length > 2 && t - samples[0]!.t > windowMs) samples.shift();
+    if (p.total === null || samples.length < 2) return null;
+    const first = samples[0]!;
+    const dt = (t - first.t) / 1000;
+    const dd = p.done - first.done;
+    if (dt <= 0 || dd <= 0) return null;
+    return Math.max(0, Math.round((p.total - p.done) / (dd / dt)));
+  };
+}
+
+/**
+ * Runs one claimed job to an end state: builds its context (checkpoint, coalesced progress, ETA,
+ * cancel flag), heartbeats the lease, and records succeeded / failed {code, message} / cancelled.
+ * On shutdown it releases the job (queued again, checkpoint kept) so the next process resumes it;
+ * on a lost lease it writes nothing (the new owner is in charge).
+ */
+export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: ExecuteOptions): Promise<void> {
+  const { repo, owner, leaseMs, clock, logger } = opts;
+  const ac = new AbortController();
+  let cancelled = Number(row.cancel_requested) === 1;
+  opts.onController?.({
+    cancel: () => {
+      cancelled = true;
+      ac.abort(new Error('cancelled'));
+    },
+  });
+  let lost = false;
+  const onShutdown = () => ac.abort(new Error('shutdown'));
+  if (opts.shutdown.aborted) onShutdown();
+  opts.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const eta = createEtaEstimator(clock);
+  let lastWrite = 0;
+  let lastPhase = row.phase;
+  let current: JobProgress = { phase: row.phase, done: Number(row.done), total: row.total === null ? null : Number(row.total) };
+
+  const beat = setInterval(() => {
+    repo
+      .heartbeat(row.id, owner, leaseMs)
+      .then((h) => {
+        if (!h.held) {
+          lost = true;
+          ac.abort(new LeaseLostError(row.id));
+        } else if (h.cancelRequested && !cancelled) {
+          cancelled = true;
+          ac.abort(new Error('cancelled'));
+        }
+      })
+      .catch((err) => logger?.warn({ err, jobId: row.id }, 'job heartbeat failed'));
+  }, Math.max(50, Math.floor(leaseMs / 3)));
+
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const ctx: JobContext = {
+    jobId: row.id,
+    integrationId: row.integration_id,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    checkpoint: row.checkpoint ? (JSON.parse(row.checkpoint) as unknown) : null,
+    attempt: Number(row.attempts),
+    signal: ac.signal,
+    isCancelled: () => cancelled || ac.signal.aborted,
+    async saveCheckpoint(cp, progress) {
+      if (ac.signal.aborted) throw ac.signal.reason;
+      if (progress) current = progress;
+      await repo.checkpoint(row.id, owner, cp, progress, progress ? eta(progress) : null);
+      lastWrite = clock().getTime();
+    },
+    async progress(phase, done, total) {
+      current = { phase, done, total };
+      const e = eta(current);
+      const t = clock().getTime();
+      if (phase === lastPhase && t - lastWrite < 250 && done !== total) return;
+      lastPhase = phase;
+      lastWrite = t;
+      await repo.progress(row.id, owner, current, e);
+    },
+  };
+
+  try {
+    if (Number(row.attempts) > maxAttempts) {
+      await repo.finish(row.id, owner, {
+        state: 'failed',
+        error: { code: 'internal', message: `Gave up after ${maxAttempts} interrupted attempts.` },
+      });
+      return;
+    }
+    if (cancelled) {
+      await repo.finish(row.id, owner, { state: 'cancelled' });
+      return;
+    }
+    const summary = await def.run(ctx);
+    if (lost) return;
+    if (cancelled) await repo.finish(row.id, owner, { state: 'cancelled', summary });
+    else if (opts.shutdown.aborted && ac.signal.aborted) await repo.release(row.id, owner);
+    else await repo.finish(row.id, owner, { state: 'succeeded', summary });
+  } catch (err) {
+    if (lost || err instanceof LeaseLostError) {
+      logger?.warn({ jobId: row.id }, 'job lease lost; another process owns it now');
+    } else if (cancelled) {
+      await repo.finish(row.id, owner, { state: 'cancelled' });
+    } else if (opts.shutdown.aborted) {
+      await repo.release(row.id, owner);
+    } else {
+      const error = classifyJobError(err);
+      logger?.warn({ jobId: row.id, kind: row.kind, code: error.code, err }, 'job failed');
+      await repo.finish(row.id, owner, { state: 'failed', error });
+    }
+  } finally {
+    clearInterval(beat);
+    opts.shutdown.removeEventListener('abort', onShutdown);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The job contract (PRODUCT-SPEC §5): what a job record looks like to the UI/API, what a job
+ * definition gets while it runs, and the one runner interface both runners (in-process on SQLite,
+ * pg-boss on Postgres) implement. The `jobs` table is the source of truth for both.
+ */
+
+export const JOB_KINDS = ['course_refresh', 'course_sync', 'health_check'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface JobProgress {
+  phase: string;
+  done: number;
+  total: number | null;
+}
+
+/** A job as the API (§5) and the pages see it. */
+export interface Job {
+  id: string;
+  kind: JobKind;
+  integrationId: string;
+  state: JobState;
+  params: Record<string, unknown>;
+  progress: JobProgress;
+  etaSeconds: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: { code: string; message: string } | null;
+  summary: Record<string, unknown> | null;
+  attempts: number;
+}
+
+/** What a running job definition may use. */
+export interface JobContext<P = Record<string, unknown>, C = unknown> {
+  jobId: string;
+  integrationId: string;
+  params: P;
+  /** The last saved checkpoint (from an earlier, interrupted attempt), or null on a fresh start. */
+  checkpoint: C | null;
+  /** 1 on the first attempt; higher when resuming after a crash or lease expiry. */
+  attempt: number;
+  /** Persists the checkpoint (and optionally progress) durably before returning. */
+  saveCheckpoint(checkpoint: C, progress?: JobProgress): Promise<void>;
+  /** Records progress; cheap to call often (writes are coalesced). */
+  progress(phase: string, done: number, total: number | null): Promise<void>;
+  /** True once a cancel was requested (or the runner is shutting down). */
+  isCancelled(): boolean;
+  /** Aborted on cancel, shutdown or a lost lease; pass it to long waits. */
+  signal: AbortSignal;
+}
+
+export interface JobDefinition<P = Record<string, unknown>, C = unknown> {
+  kind: JobKind;
+  /** Does the work; returns the summary (counts) stored on success. Throws to fail the job. */
+  run(ctx: JobContext<P, C>): Promise<Record<string, unknown>>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJobDefinition = JobDefinition<any, any>;
+
+/** Both runners. `start()` begins taking work; `stop()` hands running jobs back (they resume later). */
+export interface JobRunner {
+  enqueue(kind: JobKind, integrationId: string, params?: Record<string, unknown>): Promise<Job>;
+  /** Cancels a queued job at once, or asks a running one to stop; returns the job, or undefined if unknown. */
+  cancel(id: string): Promise<Job | undefined>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A failure with a code the admin can act on (a ReasonCode where one applies). */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'JobFailure';
+  }
+}

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
+import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
+import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
+import { JobFailure, type AnyJobDefinition, type Job, type JobRunner } from '../../../src/jobs/types.js';
+import type { Store } from '../../../src/store/database.js';
+import { testDatabases } from '../../support/databases.js';
+
+async function waitFor(repo: JobRepository, id: string, states: Job['state'][], ms = 15_000): Promise<Job> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const j = await repo.get(id);
+    if (j && states.includes(j.state)) return j;
+    if (Date.now() > end) throw new Error(`job ${id} stayed ${j?.state}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    });
+  });
+
+/** A course_refresh stand-in: counts units 0..n, checkpointing after each, and remembers who ran it. */
+function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs = 10): AnyJobDefinition {
+  return {
+    kind: 'course_refresh',
+    async run(ctx) {
+      const cp = ctx.checkpoint as { next: number } | null;
+      const from = cp?.next ?? 0;
+      log.push({ jobId: ctx.jobId, from });
+      if ((ctx.params as { fail?: string }).fail === 'canvas') throw Object.assign(new Error('Insufficient scopes on access token.'), { kind: 'insufficient_scopes' });
+      if ((ctx.params as { fail?: string }).fail === 'job') throw new JobFailure('throttled', 'Canvas kept throttling');
+      for (let i = from; i < n; i++) {
+        await sleep(unitMs, ctx.signal);
+        await ctx.saveCheckpoint({ next: i + 1 }, { phase: 'units', done: i + 1, total: n });
+      }
+      return { units: n, resumedFrom: from };
+    },
+  };
+}
+
+describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job runner (%s)', (_name, tdb) => {
+  let store: Store;
+  let repo: JobRepository;
+  const runners: JobRunner[] = [];
+  beforeAll(async () => {
+    store = await tdb.open();
+    repo = createJobRepository(store.db);
+  });
+  afterAll(async () => {
+    for (const r of runners) await r.stop();
+    await store.close();
+  });
+  const runner = (log: Array<{ jobId: string; from: number }>, opts: { n?: number; unitMs?: number; leaseMs?: number } = {}) => {
+    const r = createInProcessRunner({ repo, definitions: [countingJob(log, opts.n, opts.unitMs)], pollMs: 20, leaseMs: opts.leaseMs ?? 2000 });
+    runners.push(r);
+    return r;
+  };
+
+  it('runs a queued job to succeeded with its summary and progress', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const r = runner(log);
+    await r.start();
+    const job = await r.enqueue('course_refresh', 'int-1', {});
+    expect(job.state).toBe('queued');
+    const done = await waitFor(repo, job.id, ['succeeded', 'failed']);
+    expect(done.state).toBe('succeeded');
+    expect(done.summary).toEqual({ units: 5, resumedFrom: 0 });
+    expect(done.error).toBeNull();
+    expect(done.finishedAt).not.toBeNull();
+    await r.stop();
+  });
+
+  it('ends failed with a reason code when Canvas refuses, and with the job code for a JobFailure', async () => {
+    const r = runner([]);
+    await r.start();
+    const a = await r.enqueue('course_refresh', 'int-1', { fail: 'canvas' });
+    const b = await r.enqueue('course_refresh', 'int-1', { fail: 'job' });
+    const fa = await waitFor(repo, a.id, ['succeeded', 'failed']);
+    const fb = await waitFor(repo, b.id, ['succeeded', 'failed']);
+    expect(fa.state).toBe('failed');
+    expect(fa.error?.code).toBe('missing_scopes');
+    expect(fb.error?.code).toBe('throttled');
+    expect(fa.summary).toBeNull();
+    await r.stop();
+  });
+
+  it('cancels a queued job at once and a running job promptly', async () => {
+    const r = runner([], { n: 200, unitMs: 20 });
+    const queued = await r.enqueue('course_refresh', 'int-2', {});
+    expect((await r.cancel(queued.id))?.state).toBe('cancelled');
+    await r.start();
+    const running = await r.enqueue('course_refresh', 'int-2', {});
+    await waitFor(repo, running.id, ['running']);
+    await r.cancel(running.id);
+    const end = await waitFor(repo, running.id, ['cancelled', 'succeeded', 'failed']);
+    expect(end.state).toBe('cancelled');
+    await r.stop();
+  });
+
+  it('resumes a job whose owner died (lease expired) from its checkpoint', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const job = await repo.create('course_refresh', 'int-3', {});
+    // A "dead" process: claimed with a short lease, got to unit 3, then vanished.
+    const dead = await repo.claim(job.id, 'dead-process', 200);
+    expect(dead).toBeDefined();
+    await repo.checkpoint(job.id, 'dead-process', { next: 3 }, { phase: 'units', done: 3, total: 5 }, null);
+    const r = runner(log, { leaseMs: 2000 });
+    await r.start();
+    const end = await waitFor(repo, job.id, ['succeeded', 'failed']);
+    expect(end.state).toBe('succeeded');
+    expect(end.summary).toEqual({ units: 5, resumedFrom: 3 });
+    expect(end.attempts).toBe(2);
+    expect(log.filter((l) => l.jobId === job.id)).toEqual([{ jobId: job.id, from: 3 }]);
+    await r.stop();
+  });
+
+  it('never lets two runners on one database run the same job', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const a = runner(log, { n: 3, unitMs: 5 });
+    const b = runner(log, { n: 3, unitMs: 5 });
+    await Promise.all([a.start(), b.start()]);
+    const jobs = await Promise.all(Array.from({ length: 8 }, (_, i) => a.enqueue('course_refresh', `int-s${i}`, {})));
+    for (const j of jobs) expect((await waitFor(repo, j.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    const ids = log.map((l) => l.jobId).filter((id) => jobs.some((j) => j.id === id));
+    expect(ids.sort()).toEqual(jobs.map((j) => j.id).sort());
+    await Promise.all([a.stop(), b.stop()]);
+  });
+});
+
+const pgUrl = process.env.TEST_DATABASE_URL;
+const pgOnly = testDatabases().filter((d) => d.name === 'postgres');
+
+describe.each(pgOnly.map((d) => [d.name, d] as const))('pg-boss runners sharing work (%s)', (_name, tdb) => {
+  let store: Store & { config: { kind: string; url?: string } };
+  let repo: JobRepository;
+  beforeAll(async () => {
+    store = await tdb.open();
+    repo = createJobRepository(store.db);
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('two instances share the jobs and no job runs twice', async () => {
+    expect(pgUrl).toBeDefined();
+    const url = (store.config as { url: string }).url;
+    const log: Array<{ jobId: string; from: number }> = [];
+    const def = countingJob(log, 3, 20);
+    const a = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'A', concurrency: 2 });
+    const b = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'B', concurrency: 2 });
+    await a.start();
+    await b.start();
+    try {
+      const jobs = [];
+      for (let i = 0; i < 8; i++) jobs.push(await (i % 2 ? a : b).enqueue('course_refresh', `int-${i}`, {}));
+      for (const j of jobs) expect((await waitFor(repo, j.id, ['succeeded', 'failed'], 30_000)).state).toBe('succeeded');
+      const ran = log.map((l) => l.jobId).sort();
+      expect(ran).toEqual(jobs.map((j) => j.id).sort());
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
