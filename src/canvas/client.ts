@@ -1,0 +1,350 @@
+/**
+ * The Canvas REST client: declared endpoints only, bearer token from an {@link AccessTokenSource},
+ * throttle-aware retries, Link pagination. Knows HTTP and Canvas, nothing of storage or OAuth.
+ */
+import type { Logger } from '../logger/logger.js';
+import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
+import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
+import type { ThrottleGovernor } from './governor.js';
+import { PER_PAGE, followPages, linksOf } from './pagination.js';
+import type {
+  AccessTokenSource,
+  CanvasClient,
+  CanvasRequest,
+  CanvasResponse,
+  EndpointId,
+  QueryValue,
+} from './types.js';
+
+export interface CanvasClientOptions {
+  /** The Canvas origin, e.g. `https://school.instructure.com` (a path, if any, is ignored). */
+  baseUrl: string;
+  fetch?: typeof globalThis.fetch;
+  /** Sent on every request; Canvas rejects requests without one (reference §5.4). */
+  userAgent: string;
+  /** Shared per token; without one, requests are not concurrency-limited by the client. */
+  governor?: ThrottleGovernor;
+  timeoutMs?: number;
+  /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
+  maxRetries?: number;
+  /** Tries for throttled answers before giving up (default 8); throttling is normal, not an error. */
+  maxThrottleTries?: number;
+  /** Total time a request may spend waiting out throttles (default 2 min). */
+  throttleBudgetMs?: number;
+  /** Longest single backoff (default 30 s). */
+  maxBackoffMs?: number;
+  clock?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface CanvasClientStats {
+  requests: number;
+  throttled: number;
+  retries: number;
+  peakInFlight: number;
+  refreshes: number;
+}
+
+export interface CreatedCanvasClient extends CanvasClient {
+  stats(): CanvasClientStats;
+  /** The absolute URL the client would call for a request (for diagnostics and tests). */
+  urlFor(req: CanvasRequest): string;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Encodes a path segment, keeping `:` readable (valid in a segment; used by `sis_course_id:X`). */
+function encodeSegment(value: string): string {
+  return encodeURIComponent(value).replace(/%3A/gi, ':');
+}
+
+function buildPath(ep: EndpointDeclaration, params: Record<string, string> = {}): string {
+  return ep.path.replace(/:([A-Za-z_]+)/g, (_m, name: string) => {
+    const value = params[name] ?? ep.defaults?.[name];
+    if (value === undefined || value === '') {
+      throw new TypeError(`Canvas endpoint ${ep.id} needs path parameter "${name}"`);
+    }
+    return encodeSegment(value);
+  });
+}
+
+/** Rails-style query: arrays become `key[]=a&key[]=b` (brackets literal), keys in the given order. */
+export function encodeQuery(query: Record<string, QueryValue | undefined> = {}): string {
+  const parts: string[] = [];
+  const enc = (s: string) => encodeURIComponent(s);
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      const k = key.endsWith('[]') ? key.slice(0, -2) : key;
+      for (const v of value) parts.push(`${enc(k)}[]=${enc(String(v))}`);
+    } else {
+      parts.push(`${enc(key)}=${enc(String(value))}`);
+    }
+  }
+  return parts.join('&');
+}
+
+function num(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+interface Attempt {
+  method: string;
+  url: string;
+  endpoint?: EndpointId;
+  form?: Record<string, string>;
+  accept: string;
+  parse: 'json' | 'bytes';
+}
+
+/**
+ * Creates a Canvas client for one Canvas origin. Retry policy:
+ * - throttled (403 `Rate Limit Exceeded`, 429): wait (50 − remaining)/10 s + jitter, up to
+ *   `maxThrottleTries` tries or `throttleBudgetMs`, then `throttled`;
+ * - 5xx, network errors, timeouts, malformed JSON: jittered exponential backoff, `maxRetries`;
+ * - 401 with `WWW-Authenticate`: `auth.refresh(rejected)` once, then retry; a second one throws;
+ * - never retried: plain 403/401 permission denials, insufficient scopes, 404, other 4xx.
+ */
+export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClient {
+  const origin = new URL(opts.baseUrl).origin;
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const maxRetries = opts.maxRetries ?? 3;
+  const maxThrottleTries = opts.maxThrottleTries ?? 8;
+  const throttleBudgetMs = opts.throttleBudgetMs ?? 120_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const now = () => (opts.clock ?? (() => new Date()))().getTime();
+  const sleep = opts.sleep ?? realSleep;
+  const random = opts.random ?? Math.random;
+  const governor = opts.governor;
+  const log = opts.logger;
+
+  const counters = { requests: 0, throttled: 0, retries: 0, peakInFlight: 0, refreshes: 0 };
+  let inFlight = 0;
+
+  function endpoint(id: EndpointId): EndpointDeclaration {
+    const ep = ENDPOINTS[id];
+    // Typed ids make this a compile error; the runtime check guards JS callers and casts.
+    if (!ep) throw new TypeError(`Refusing undeclared Canvas endpoint "${String(id)}"`);
+    return ep;
+  }
+
+  function urlFor(req: CanvasRequest): string {
+    const ep = endpoint(req.endpoint);
+    const qs = encodeQuery(req.query);
+    return `${origin}${buildPath(ep, req.path)}${qs ? `?${qs}` : ''}`;
+  }
+
+  function assertSameOrigin(url: string, what: string): void {
+    let target: string;
+    try {
+      target = new URL(url).origin;
+    } catch {
+      throw new CanvasApiError('bad_request', `${what}: not a URL`);
+    }
+    // The bearer token must never be sent to another host.
+    if (target !== origin) throw new CanvasApiError('bad_request', `${what}: refusing a URL outside ${origin}`);
+  }
+
+  function throttleBackoff(remaining: number | undefined): number {
+    const base = governor ? governor.recoveryMs(remaining) : Math.max(1000, ((50 - (remaining ?? 0)) / 10) * 1000);
+    return Math.min(maxBackoffMs, base + random() * 1000);
+  }
+
+  function errorBackoff(retry: number): number {
+    const exp = Math.min(maxBackoffMs, 500 * 2 ** retry);
+    return exp / 2 + random() * (exp / 2);
+  }
+
+  function toError(f: CanvasFailure, a: Attempt): CanvasApiError {
+    const what = a.endpoint ?? 'download';
+    return new CanvasApiError(f.kind, `Canvas ${what} failed: ${f.kind} (HTTP ${f.status})`, {
+      status: f.status,
+      canvasMessage: f.canvasMessage,
+      endpoint: a.endpoint,
+      tokenProblem: f.tokenProblem,
+      missingScope: f.kind === 'insufficient_scopes' && a.endpoint ? scopeFor(a.endpoint) : undefined,
+    });
+  }
+
+  async function once(a: Attempt, token: string) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${token}`,
+      'User-Agent': opts.userAgent,
+      Accept: a.accept,
+    };
+    let body: string | undefined;
+    if (a.form) {
+      body = new URLSearchParams(a.form).toString();
+      headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    }
+    try {
+      const res = await doFetch(a.url, { method: a.method, headers, body, signal: controller.signal });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { res, bytes };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function execute<T>(a: Attempt, auth: AccessTokenSource): Promise<{ response: CanvasResponse<T>; bytes: Uint8Array }> {
+    let token = await auth.current();
+    let refreshed = false;
+    let errorRetries = 0;
+    let throttleTries = 0;
+    let firstThrottleAt: number | null = null;
+
+    for (;;) {
+      if (governor) await governor.acquire();
+      inFlight++;
+      counters.peakInFlight = Math.max(counters.peakInFlight, inFlight);
+      counters.requests++;
+      let outcome:
+        | { ok: true; response: CanvasResponse<T>; bytes: Uint8Array }
+        | { ok: false; failure: CanvasFailure; retry: 'throttle' | 'error' | 'refresh' | 'never' };
+      let released = false;
+      const release = (info?: Parameters<ThrottleGovernor['release']>[0]) => {
+        if (released) return;
+        released = true;
+        inFlight--;
+        governor?.release(info);
+      };
+      try {
+        const { res, bytes } = await once(a, token);
+        const remaining = num(res.headers.get('x-rate-limit-remaining'));
+        const cost = num(res.headers.get('x-request-cost'));
+        const failure = classifyCanvasResponse(res.status, res.headers, res.status >= 400 ? new TextDecoder().decode(bytes) : '');
+        release({ throttled: failure?.kind === 'throttled', rateLimitRemaining: remaining, requestCost: cost });
+        if (failure) {
+          const retry =
+            failure.kind === 'throttled'
+              ? 'throttle'
+              : failure.kind === 'server'
+                ? 'error'
+                : failure.kind === 'token_invalid' && !refreshed
+                  ? 'refresh'
+                  : 'never';
+          outcome = { ok: false, failure, retry };
+        } else {
+          let body: unknown = bytes;
+          if (a.parse === 'json') {
+            const text = new TextDecoder().decode(bytes);
+            try {
+              body = text.trim() === '' ? null : JSON.parse(text);
+            } catch {
+              outcome = { ok: false, failure: { kind: 'malformed', status: res.status }, retry: 'error' };
+              body = undefined;
+            }
+          }
+          outcome ??= {
+            ok: true,
+            bytes,
+            response: {
+              status: res.status,
+              body: body as T,
+              headers: res.headers,
+              links: linksOf(res.headers, a.url),
+              requestCost: cost,
+              rateLimitRemaining: remaining,
+            },
+          };
+        }
+      } catch (err) {
+        release();
+        const timedOut = (err as { name?: string })?.name === 'AbortError' || (err as { name?: string })?.name === 'TimeoutError';
+        outcome = { ok: false, failure: { kind: timedOut ? 'timeout' : 'network', status: 0 }, retry: 'error' };
+        if (errorRetries >= maxRetries) {
+          throw new CanvasApiError(outcome.failure.kind, `Canvas ${a.endpoint ?? 'download'} failed: ${outcome.failure.kind}`, {
+            endpoint: a.endpoint,
+            cause: err,
+          });
+        }
+      }
+
+      if (outcome.ok) return { response: outcome.response, bytes: outcome.bytes };
+      const { failure, retry } = outcome;
+
+      if (retry === 'throttle') {
+        counters.throttled++;
+        throttleTries++;
+        firstThrottleAt ??= now();
+        const wait = throttleBackoff(failure.rateLimitRemaining);
+        if (throttleTries >= maxThrottleTries || now() - firstThrottleAt + wait > throttleBudgetMs) {
+          throw toError(failure, a);
+        }
+        log?.debug({ endpoint: a.endpoint, attempt: throttleTries, waitMs: Math.round(wait) }, 'canvas throttled; backing off');
+        counters.retries++;
+        await sleep(wait);
+        continue;
+      }
+      if (retry === 'error' && errorRetries < maxRetries) {
+        const wait = errorBackoff(errorRetries);
+        errorRetries++;
+        counters.retries++;
+        log?.debug({ endpoint: a.endpoint, kind: failure.kind, status: failure.status, attempt: errorRetries }, 'canvas request failed; retrying');
+        await sleep(wait);
+        continue;
+      }
+      if (retry === 'refresh') {
+        refreshed = true;
+        counters.refreshes++;
+        counters.retries++;
+        token = await auth.refresh(token);
+        continue;
+      }
+      throw toError(failure, a);
+    }
+  }
+
+  const client: CreatedCanvasClient = {
+    async request<T>(req: CanvasRequest, auth: AccessTokenSource): Promise<CanvasResponse<T>> {
+      const ep = endpoint(req.endpoint);
+      const { response } = await execute<T>(
+        { method: ep.method, url: urlFor(req), endpoint: ep.id, form: req.form, accept: 'application/json', parse: 'json' },
+        auth,
+      );
+      return response;
+    },
+
+    pages<T>(req: CanvasRequest, auth: AccessTokenSource): AsyncIterable<T[]> {
+      const ep = endpoint(req.endpoint);
+      if (ep.method !== 'GET') throw new TypeError(`Canvas endpoint ${ep.id} is not a list`);
+      const first = () =>
+        execute<unknown>(
+          {
+            method: 'GET',
+            url: urlFor({ ...req, query: { ...req.query, page: undefined, per_page: PER_PAGE } }),
+            endpoint: ep.id,
+            accept: 'application/json',
+            parse: 'json',
+          },
+          auth,
+        ).then((r) => r.response);
+      const next = (url: string) => {
+        assertSameOrigin(url, 'Link rel="next"');
+        return execute<unknown>({ method: 'GET', url, endpoint: ep.id, accept: 'application/json', parse: 'json' }, auth).then(
+          (r) => r.response,
+        );
+      };
+      return followPages<T>(first, next, PER_PAGE);
+    },
+
+    async download(url: string, auth: AccessTokenSource): Promise<Uint8Array> {
+      assertSameOrigin(url, 'download');
+      // Accept */*: a report file is a zip or CSV, not JSON. Canvas may redirect to its file store;
+      // fetch drops Authorization on a cross-origin redirect.
+      const { bytes } = await execute<Uint8Array>({ method: 'GET', url, accept: '*/*', parse: 'bytes' }, auth);
+      return bytes;
+    },
+
+    stats: () => ({ ...counters, peakInFlight: Math.max(counters.peakInFlight, governor?.peakInFlight() ?? 0) }),
+    urlFor,
+  };
+  return client;
+}

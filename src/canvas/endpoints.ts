@@ -1,0 +1,241 @@
+/**
+ * The endpoint registry: every Canvas endpoint the product calls, declared once. Scopes for a
+ * scoped developer key ("Enforce Scopes") are derived from it, so the list shown to admins is
+ * exactly what the code uses (CANVAS-API-REFERENCE §4, §4.1).
+ */
+import type { EndpointId, Feature } from './types.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface EndpointDeclaration {
+  id: EndpointId;
+  method: HttpMethod;
+  /** Canvas's route template, exactly as in its scope string (`:param` segments). */
+  path: string;
+  feature: Feature;
+  /** Why the product calls it; shown on the "Scoped token" page. */
+  why: string;
+  /** Path parameter values used when the caller gives none (e.g. `id: 'self'` for users/self). */
+  defaults?: Record<string, string>;
+}
+
+const DECLARATIONS = [
+  {
+    id: 'users.self',
+    method: 'GET',
+    path: '/api/v1/users/:id',
+    feature: 'connection',
+    why: 'Identifies the token owner (called as /api/v1/users/self) and proves the token works.',
+    defaults: { id: 'self' },
+  },
+  {
+    id: 'accounts.list',
+    method: 'GET',
+    path: '/api/v1/accounts',
+    feature: 'connection',
+    why: 'Lists the accounts the token owner administers, to confirm the configured account is one of them.',
+  },
+  {
+    id: 'accounts.permissions',
+    method: 'GET',
+    path: '/api/v1/accounts/:account_id/permissions',
+    feature: 'connection',
+    why: "Checks the token owner's account permissions (course list, roster, SIS data) to explain missing data.",
+  },
+  {
+    id: 'accounts.roles',
+    method: 'GET',
+    path: '/api/v1/accounts/:account_id/roles',
+    feature: 'connection',
+    why: 'Lists enrollment roles so the Configure page can offer the student roles that make exam-takers.',
+  },
+  {
+    id: 'accounts.courses',
+    method: 'GET',
+    path: '/api/v1/accounts/:account_id/courses',
+    feature: 'course_refresh',
+    why: "Lists the account's courses for the course refresh.",
+  },
+  {
+    id: 'courses.get',
+    method: 'GET',
+    path: '/api/v1/courses/:id',
+    feature: 'course_refresh',
+    why: 'Fetches one course for the specific course refresh (by Canvas id or SIS id).',
+  },
+  {
+    id: 'courses.sections',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/sections',
+    feature: 'course_refresh',
+    why: "Lists each course's sections and their ids.",
+  },
+  {
+    id: 'accounts.reports.start',
+    method: 'POST',
+    path: '/api/v1/accounts/:account_id/reports/:report',
+    feature: 'course_refresh_bulk',
+    why: 'Starts the provisioning_csv report (courses and sections in one file) for a fast full refresh.',
+  },
+  {
+    id: 'accounts.reports.status',
+    method: 'GET',
+    path: '/api/v1/accounts/:account_id/reports/:report/:id',
+    feature: 'course_refresh_bulk',
+    why: 'Polls the report until its file is ready.',
+  },
+  {
+    id: 'courses.enrollments',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/enrollments',
+    feature: 'roster_sync',
+    why: "Lists a course's enrollments (role, state, section) to decide who is an exam-taker.",
+  },
+  {
+    id: 'sections.enrollments',
+    method: 'GET',
+    path: '/api/v1/sections/:section_id/enrollments',
+    feature: 'roster_sync',
+    why: "Lists one section's enrollments when syncing a selection of sections.",
+  },
+  {
+    id: 'courses.users',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/users',
+    feature: 'roster_sync',
+    why: "Reads the users' ids (SIS id, integration id, login, email) of a course's roster.",
+  },
+] as const satisfies readonly EndpointDeclaration[];
+
+/** Every declared endpoint, keyed by id. A missing or extra id is a compile error. */
+export const ENDPOINTS: Readonly<Record<EndpointId, EndpointDeclaration>> = Object.freeze(
+  Object.fromEntries(DECLARATIONS.map((d) => [d.id, d])) as Record<EndpointId, EndpointDeclaration>,
+);
+
+/** The declarations in registry order (for listing and tests). */
+export const ENDPOINT_LIST: readonly EndpointDeclaration[] = DECLARATIONS;
+
+/** Human labels and descriptions of each feature, for the "Scoped token" page, the API and the CLI. */
+export const FEATURES: Readonly<Record<Feature, { label: string; description: string; note?: string }>> = {
+  connection: {
+    label: 'Connection and verification',
+    description:
+      'Identify the token owner, check account permissions and list roles. Needed by every other feature.',
+  },
+  course_refresh: {
+    label: 'Course refresh',
+    description: "List the account's courses and their sections, and refresh a single course.",
+  },
+  course_refresh_bulk: {
+    label: 'Fast course refresh (account report)',
+    description:
+      'Run the provisioning_csv account report so a full refresh takes one report instead of one request per course. Needs "Reports - manage" on the token owner\'s role.',
+    note:
+      "The report file is downloaded from the URL Canvas gives (a file download, not an /api/v1 route); whether a scoped token may download it without extra scopes is unverified in Canvas's documentation. If the download is refused, the refresh falls back to the REST path.",
+  },
+  roster_sync: {
+    label: 'Roster sync',
+    description: "Read a course's enrollments and users to find exam-takers and their sections.",
+  },
+};
+
+const ALL_FEATURES = Object.keys(FEATURES) as Feature[];
+
+/** Canvas's scope string for a declared endpoint, e.g. `url:GET|/api/v1/accounts/:account_id/courses`. */
+export function scopeFor(id: EndpointId): string {
+  const ep = ENDPOINTS[id];
+  if (!ep) throw new Error(`Undeclared Canvas endpoint: ${String(id)}`);
+  return `url:${ep.method}|${ep.path}`;
+}
+
+/**
+ * The exact scope list a developer key needs for the given features (default: all), sorted and
+ * deduplicated, ready to paste into the key's scope list or to send as the `scope` parameter.
+ */
+export function scopesFor(features: readonly Feature[] = ALL_FEATURES): string[] {
+  const wanted = new Set(features);
+  const scopes = new Set(ENDPOINT_LIST.filter((e) => wanted.has(e.feature)).map((e) => scopeFor(e.id)));
+  return [...scopes].sort();
+}
+
+/** The endpoints a feature calls (for the "Scoped token" page's per-feature explanation). */
+export function endpointsFor(feature: Feature): EndpointDeclaration[] {
+  return ENDPOINT_LIST.filter((e) => e.feature === feature);
+}
+
+/** Type guard for feature names coming from query strings or CLI flags. */
+export function isFeature(value: string): value is Feature {
+  return (ALL_FEATURES as string[]).includes(value);
+}
+
+/** Type guard for endpoint ids coming from outside the type system. */
+export function isEndpointId(value: string): value is EndpointId {
+  return Object.prototype.hasOwnProperty.call(ENDPOINTS, value);
+}
+
+function scopeRegex(template: string): RegExp {
+  // Mirrors AccessToken#url_scopes_for_method: escape, then :param -> [^/]+, *glob -> .+,
+  // (optional) -> (?:…|), and an optional .format suffix; anchored at both ends.
+  let src = '';
+  for (let i = 0; i < template.length; ) {
+    const ch = template[i]!;
+    if (ch === ':' || ch === '*') {
+      let j = i + 1;
+      while (j < template.length && /[A-Za-z0-9_]/.test(template[j]!)) j++;
+      src += ch === ':' ? '[^/]+' : '.+';
+      i = j;
+    } else if (ch === '(') {
+      src += '(?:';
+      i++;
+    } else if (ch === ')') {
+      src += '|)';
+      i++;
+    } else {
+      src += ch.replace(/[.*+?^${}|[\]\\]/g, '\\$&');
+      i++;
+    }
+  }
+  return new RegExp(`^${src}(?:\\.[^/]+|)$`);
+}
+
+/**
+ * Whether a Canvas scope string covers a request, the way Canvas decides it (reference §4):
+ * HEAD counts as GET, the query string is ignored, `:param` matches one segment, `*glob` many,
+ * and an optional `.json`-style suffix is allowed. Used to tell WHICH scope a refused call needed.
+ */
+export function scopeMatches(scope: string, method: string, path: string): boolean {
+  const m = /^url:([A-Z]+)\|(.+)$/.exec(scope);
+  if (!m) return false;
+  const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+  if (m[1] !== verb) return false;
+  let p = path;
+  try {
+    if (/^https?:\/\//i.test(p)) p = new URL(p).pathname;
+  } catch {
+    return false;
+  }
+  p = p.split(/[?#]/)[0]!;
+  return scopeRegex(m[2]!).test(p);
+}
+
+/** The declared endpoint (if any) whose scope covers a request; `undefined` when none does. */
+export function endpointForRequest(method: string, path: string): EndpointDeclaration | undefined {
+  return ENDPOINT_LIST.find((e) => scopeMatches(scopeFor(e.id), method, path));
+}
+
+/**
+ * Parses the missing scopes out of Canvas's `invalid_scope` description
+ * (`… The following scopes were requested, but not granted: a, b, and c`), which joins them with
+ * Rails `to_sentence` (`a`, `a and b`, `a, b, and c`; an empty list leaves a trailing space).
+ * Returns `[]` when the description has no such list. Scope strings never contain spaces or commas.
+ */
+export function parseMissingScopes(description: string): string[] {
+  const marker = 'not granted:';
+  const at = description.indexOf(marker);
+  if (at < 0) return [];
+  const list = description.slice(at + marker.length).replace(/\+/g, ' ');
+  return list
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== 'and');
+}

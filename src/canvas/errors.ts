@@ -1,0 +1,151 @@
+/**
+ * Classification of Canvas API failures (CANVAS-API-REFERENCE §5.2, §6) and their mapping to the
+ * product's reason codes (PRODUCT-SPEC §3).
+ */
+import type { ReasonCode } from '../integrations/reasons.js';
+import type { CanvasErrorKind, EndpointId } from './types.js';
+
+/** Which token problem a 401 with `WWW-Authenticate` reported. */
+export type TokenProblem = 'invalid' | 'expired' | 'revoked';
+
+export interface CanvasFailure {
+  kind: CanvasErrorKind;
+  status: number;
+  /** The first message Canvas gave (`errors[0].message`, `errors`, `message`, `error`, or the text body). */
+  canvasMessage?: string;
+  /** Set for `token_invalid`. */
+  tokenProblem?: TokenProblem;
+  /** `X-Rate-Limit-Remaining` when present (useful for throttle backoff). */
+  rateLimitRemaining?: number;
+}
+
+/** A failed Canvas call. Never carries the token, the Authorization header or a body with secrets. */
+export class CanvasApiError extends Error {
+  readonly kind: CanvasErrorKind;
+  readonly status?: number;
+  readonly canvasMessage?: string;
+  readonly endpoint?: EndpointId;
+  /** For `insufficient_scopes`: the scope the refused endpoint needs (`url:GET|/api/v1/…`). */
+  readonly missingScope?: string;
+  readonly tokenProblem?: TokenProblem;
+  /** The PRODUCT-SPEC §3 reason, or `null` when the caller must decide (see {@link reasonFor}). */
+  readonly reason: ReasonCode | null;
+
+  constructor(
+    kind: CanvasErrorKind,
+    message: string,
+    opts: {
+      status?: number;
+      canvasMessage?: string;
+      endpoint?: EndpointId;
+      missingScope?: string;
+      tokenProblem?: TokenProblem;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = 'CanvasApiError';
+    this.kind = kind;
+    this.status = opts.status;
+    this.canvasMessage = opts.canvasMessage;
+    this.endpoint = opts.endpoint;
+    this.missingScope = opts.missingScope;
+    this.tokenProblem = opts.tokenProblem;
+    this.reason = reasonFor(this);
+  }
+}
+
+/** Extracts Canvas's human message from an error body in any of its shapes (§5.2). */
+export function canvasMessageOf(bodyText: string): string | undefined {
+  const text = bodyText.trim();
+  if (!text) return undefined;
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (body && typeof body === 'object') {
+      const b = body as Record<string, unknown>;
+      if (Array.isArray(b.errors)) {
+        const first = b.errors[0] as unknown;
+        if (first && typeof first === 'object' && typeof (first as { message?: unknown }).message === 'string') {
+          return (first as { message: string }).message;
+        }
+      }
+      if (typeof b.errors === 'string') return b.errors;
+      if (typeof b.message === 'string') return b.message;
+      if (typeof b.error === 'string') return b.error;
+    }
+    return undefined;
+  } catch {
+    return text.slice(0, 200);
+  }
+}
+
+function num(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Classifies a Canvas answer. Returns `null` for a 2xx/3xx (success); otherwise the failure kind.
+ * Order matters: throttling is recognised before the plain 403, and a 401 is a token problem only
+ * when `WWW-Authenticate` is present (Canvas's documented way to tell it from a permission denial).
+ */
+export function classifyCanvasResponse(status: number, headers: Headers, bodyText: string): CanvasFailure | null {
+  if (status < 400) return null;
+  const canvasMessage = canvasMessageOf(bodyText);
+  const rateLimitRemaining = num(headers.get('x-rate-limit-remaining'));
+  const base = { status, canvasMessage, rateLimitRemaining };
+  const lower = (canvasMessage ?? '').toLowerCase();
+
+  if (status === 429 || (status === 403 && /rate limit exceeded/i.test(bodyText))) {
+    return { kind: 'throttled', ...base };
+  }
+  if (status === 401 && headers.has('www-authenticate')) {
+    const tokenProblem: TokenProblem = lower.startsWith('revoked')
+      ? 'revoked'
+      : lower.startsWith('expired')
+        ? 'expired'
+        : 'invalid';
+    return { kind: 'token_invalid', tokenProblem, ...base };
+  }
+  if ((status === 401 || status === 403) && lower.includes('insufficient scopes')) {
+    // 401 is canonical; a 403 variant was seen behind a proxy (reference §5.2 notes).
+    return { kind: 'insufficient_scopes', ...base };
+  }
+  if (status === 401 || status === 403) return { kind: 'unauthorized', ...base };
+  if (status === 404) return { kind: 'not_found', ...base };
+  if (status >= 500) return { kind: 'server', ...base };
+  return { kind: 'bad_request', ...base };
+}
+
+/**
+ * Maps a Canvas failure to a PRODUCT-SPEC §3 reason. `null` means the caller decides: a
+ * `token_invalid` ("Invalid"/"Expired") must first be refreshed, and only the caller knows whether
+ * that makes it `developer_key_off`, `token_owner_inactive` or `token_revoked`; `not_found` and
+ * `bad_request` depend on what was asked.
+ */
+export function reasonFor(err: { kind: CanvasErrorKind; tokenProblem?: TokenProblem }): ReasonCode | null {
+  switch (err.kind) {
+    case 'insufficient_scopes':
+      return 'missing_scopes';
+    case 'unauthorized':
+      return 'user_not_authorized';
+    case 'throttled':
+      return 'throttled';
+    case 'server':
+    case 'network':
+    case 'timeout':
+    case 'malformed':
+      return 'canvas_unreachable';
+    case 'token_invalid':
+      return err.tokenProblem === 'revoked' ? 'token_revoked' : null;
+    case 'not_found':
+    case 'bad_request':
+      return null;
+  }
+}
+
+/** True for a {@link CanvasApiError} (also across module copies in tests). */
+export function isCanvasApiError(err: unknown): err is CanvasApiError {
+  return err instanceof CanvasApiError || (err instanceof Error && err.name === 'CanvasApiError');
+}
