@@ -187,6 +187,29 @@ export interface RosterEntriesTable {
   job_id: string | null;
 }
 
+export interface LtiHandoffsTable {
+  /** SHA-256 hex of the single-use hand-over token; the token itself is never stored. */
+  token_hash: string;
+  integration_id: string;
+  /** 'admin' | 'instructor' | 'student' */
+  kind: string;
+  /** JSON of the launch facts the main app needs (no secrets). */
+  payload: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface LtiNrpsSnapshotsTable {
+  integration_id: string;
+  course_canvas_id: string;
+  /** JSON of the NRPS members (name, email, sourcedid, roles, status, canvas user id when known). */
+  members: string;
+  /** Why the NRPS call failed, or null. */
+  error: string | null;
+  fetched_at: string;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -199,6 +222,8 @@ export interface Database {
   courses: CoursesTable;
   sections: SectionsTable;
   roster_entries: RosterEntriesTable;
+  lti_handoffs: LtiHandoffsTable;
+  lti_nrps_snapshots: LtiNrpsSnapshotsTable;
 }
 
 /**
