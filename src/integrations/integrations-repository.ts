@@ -1,0 +1,287 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Dialect } from '../store/database.js';
+import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
+import { columnAad, type Vault } from '../vault/vault.js';
+import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
+import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
+
+/** A stored Canvas token, decrypted. Never leaves the server (no presenter may include it). */
+export interface StoredToken {
+  accessToken: string;
+  refreshToken: string | null;
+  /** ISO time the access token expires, or null when Canvas sent no `expires_in`. */
+  expiresAt: string | null;
+  ownerCanvasId: string;
+  ownerName: string;
+  scopes: string[];
+  /** Bumped on every save/refresh; lets a caller holding the lock see someone else refreshed. */
+  generation: number;
+}
+
+export type NewToken = Omit<StoredToken, 'generation'>;
+
+/** What the locked-refresh callback may ask to store: a new access token (and maybe refresh token). */
+export interface RefreshedToken {
+  accessToken: string;
+  refreshToken?: string | null;
+  expiresAt: string | null;
+}
+
+export interface IntegrationsRepository {
+  create(input: CreateIntegrationInput): Promise<Integration>;
+  get(id: string): Promise<Integration | undefined>;
+  list(): Promise<Integration[]>;
+  /** Applies a patch; `clientSecret` replaces the stored secret. Returns undefined for an unknown id. */
+  update(id: string, patch: PatchIntegrationInput): Promise<Integration | undefined>;
+  /** Deletes the integration with its token, states, courses (cascade). Returns whether it existed. */
+  delete(id: string): Promise<boolean>;
+  setStatus(id: string, status: ConnectionStatus): Promise<void>;
+  /** The decrypted client secret, or undefined when none is set. */
+  getClientSecret(id: string): Promise<string | undefined>;
+  /** Stores a freshly minted token (replacing any previous one), encrypted. */
+  saveToken(id: string, token: NewToken): Promise<StoredToken>;
+  getToken(id: string): Promise<StoredToken | undefined>;
+  deleteToken(id: string): Promise<boolean>;
+  /**
+   * Runs `fn` with the current token while holding the refresh lock for this integration: on
+   * Postgres a `SELECT … FOR UPDATE` row lock inside a transaction (other instances wait, then
+   * see the new generation); on SQLite (one process) an optimistic write guarded by `generation`.
+   * When `fn` returns `save`, the token's access part is replaced and `generation` bumped.
+   */
+  withTokenLock<T>(
+    id: string,
+    fn: (token: StoredToken | undefined) => Promise<{ result: T; save?: RefreshedToken }>,
+  ): Promise<T>;
+}
+
+const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
+const ACCESS_AAD = columnAad('integration_tokens', 'access_token_enc');
+const REFRESH_AAD = columnAad('integration_tokens', 'refresh_token_enc');
+
+function toIntegration(row: Selectable<IntegrationsTable>): Integration {
+  const status: ConnectionStatus = {
+    state: row.state as ConnectionState,
+    reasons: JSON.parse(row.reasons) as ReasonCode[],
+    missingScopes: JSON.parse(row.missing_scopes) as string[],
+    checks: JSON.parse(row.checks) as Check[],
+    tokenOwner: row.token_owner_id ? { id: row.token_owner_id, name: row.token_owner_name ?? '' } : null,
+    verifiedAt: row.verified_at,
+    checkedAt: row.checked_at,
+  };
+  const integration: Integration = {
+    id: row.id,
+    name: row.name,
+    canvasUrl: row.canvas_url,
+    clientId: row.client_id,
+    clientSecretSet: row.client_secret_enc !== null,
+    accountId: row.account_id,
+    courseIdType: row.course_id_type as Integration['courseIdType'],
+    userIdType: row.user_id_type as Integration['userIdType'],
+    studentRoles: JSON.parse(row.student_roles) as string[],
+    status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.lti) integration.lti = JSON.parse(row.lti) as LtiRegistration;
+  return integration;
+}
+
+/**
+ * Integrations and their Canvas tokens on SQLite or Postgres. Secrets go through the vault with
+ * the column as AAD, so an envelope copied to another column fails to decrypt.
+ */
+export function createIntegrationsRepository(deps: {
+  db: Kysely<Database>;
+  vault: Pick<Vault, 'encrypt' | 'decrypt'>;
+  dialect: Dialect;
+  clock?: () => Date;
+}): IntegrationsRepository {
+  const { db, vault, dialect } = deps;
+  const clock = deps.clock ?? (() => new Date());
+
+  const readToken = (row: Selectable<IntegrationTokensTable>): StoredToken => ({
+    accessToken: vault.decrypt(row.access_token_enc, ACCESS_AAD),
+    refreshToken: row.refresh_token_enc ? vault.decrypt(row.refresh_token_enc, REFRESH_AAD) : null,
+    expiresAt: row.expires_at,
+    ownerCanvasId: row.owner_canvas_id,
+    ownerName: row.owner_name,
+    scopes: JSON.parse(row.scopes) as string[],
+    generation: Number(row.generation),
+  });
+
+  const get = async (id: string) => {
+    const row = await db.selectFrom('integrations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toIntegration(row) : undefined;
+  };
+
+  async function applyRefresh(
+    q: Kysely<Database> | Transaction<Database>,
+    id: string,
+    current: StoredToken,
+    save: RefreshedToken,
+  ): Promise<number> {
+    const values: Partial<IntegrationTokensTable> = {
+      access_token_enc: vault.encrypt(save.accessToken, ACCESS_AAD),
+      expires_at: save.expiresAt,
+      generation: current.generation + 1,
+      updated_at: clock().toISOString(),
+    };
+    if (save.refreshToken) values.refresh_token_enc = vault.encrypt(save.refreshToken, REFRESH_AAD);
+    const r = await q
+      .updateTable('integration_tokens')
+      .set(values)
+      .where('integration_id', '=', id)
+      .where('generation', '=', current.generation)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  return {
+    async create(input) {
+      const now = clock().toISOString();
+      const id = randomUUID();
+      await db
+        .insertInto('integrations')
+        .values({
+          id,
+          name: input.name,
+          canvas_url: input.canvasUrl,
+          client_id: input.clientId,
+          client_secret_enc: input.clientSecret ? vault.encrypt(input.clientSecret, SECRET_AAD) : null,
+          account_id: input.accountId,
+          course_id_type: input.courseIdType,
+          user_id_type: input.userIdType,
+          student_roles: JSON.stringify(input.studentRoles),
+          lti: input.lti ? JSON.stringify(input.lti) : null,
+          state: 'not_connected',
+          reasons: '[]',
+          missing_scopes: '[]',
+          checks: '[]',
+          token_owner_id: null,
+          token_owner_name: null,
+          verified_at: null,
+          checked_at: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return (await get(id))!;
+    },
+
+    get,
+
+    async list() {
+      const rows = await db.selectFrom('integrations').selectAll().orderBy('name').orderBy('id').execute();
+      return rows.map(toIntegration);
+    },
+
+    async update(id, patch) {
+      const values: Partial<IntegrationsTable> = { updated_at: clock().toISOString() };
+      if (patch.name !== undefined) values.name = patch.name;
+      if (patch.canvasUrl !== undefined) values.canvas_url = patch.canvasUrl;
+      if (patch.clientId !== undefined) values.client_id = patch.clientId;
+      if (patch.clientSecret !== undefined) values.client_secret_enc = vault.encrypt(patch.clientSecret, SECRET_AAD);
+      if (patch.accountId !== undefined) values.account_id = patch.accountId;
+      if (patch.courseIdType !== undefined) values.course_id_type = patch.courseIdType;
+      if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
+      if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
+      if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
+      const r = await db.updateTable('integrations').set(values).where('id', '=', id).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return undefined;
+      return get(id);
+    },
+
+    async delete(id) {
+      // Explicit child deletes: SQLite only cascades with foreign_keys=ON, which a foreign handle may lack.
+      return db.transaction().execute(async (trx) => {
+        for (const t of ['roster_entries', 'sections', 'courses', 'oauth_states', 'integration_tokens'] as const) {
+          await trx.deleteFrom(t).where('integration_id', '=', id).execute();
+        }
+        const r = await trx.deleteFrom('integrations').where('id', '=', id).executeTakeFirst();
+        return Number(r.numDeletedRows) > 0;
+      });
+    },
+
+    async setStatus(id, status) {
+      await db
+        .updateTable('integrations')
+        .set({
+          state: status.state,
+          reasons: JSON.stringify(status.reasons),
+          missing_scopes: JSON.stringify(status.missingScopes),
+          checks: JSON.stringify(status.checks),
+          token_owner_id: status.tokenOwner?.id ?? null,
+          token_owner_name: status.tokenOwner?.name ?? null,
+          verified_at: status.verifiedAt,
+          checked_at: status.checkedAt,
+          updated_at: clock().toISOString(),
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async getClientSecret(id) {
+      const row = await db.selectFrom('integrations').select('client_secret_enc').where('id', '=', id).executeTakeFirst();
+      return row?.client_secret_enc ? vault.decrypt(row.client_secret_enc, SECRET_AAD) : undefined;
+    },
+
+    async saveToken(id, token) {
+      const now = clock().toISOString();
+      const prev = await db
+        .selectFrom('integration_tokens')
+        .select('generation')
+        .where('integration_id', '=', id)
+        .executeTakeFirst();
+      const generation = prev ? Number(prev.generation) + 1 : 1;
+      const values = {
+        access_token_enc: vault.encrypt(token.accessToken, ACCESS_AAD),
+        refresh_token_enc: token.refreshToken ? vault.encrypt(token.refreshToken, REFRESH_AAD) : null,
+        expires_at: token.expiresAt,
+        owner_canvas_id: token.ownerCanvasId,
+        owner_name: token.ownerName,
+        scopes: JSON.stringify(token.scopes),
+        generation,
+        updated_at: now,
+      };
+      await db
+        .insertInto('integration_tokens')
+        .values({ integration_id: id, created_at: now, ...values })
+        .onConflict((oc) => oc.column('integration_id').doUpdateSet(values))
+        .execute();
+      return { ...token, generation };
+    },
+
+    async getToken(id) {
+      const row = await db.selectFrom('integration_tokens').selectAll().where('integration_id', '=', id).executeTakeFirst();
+      return row ? readToken(row) : undefined;
+    },
+
+    async deleteToken(id) {
+      const r = await db.deleteFrom('integration_tokens').where('integration_id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    async withTokenLock(id, fn) {
+      if (dialect === 'postgres') {
+        return db.transaction().execute(async (trx) => {
+          const row = await trx
+            .selectFrom('integration_tokens')
+            .selectAll()
+            .where('integration_id', '=', id)
+            .forUpdate()
+            .executeTakeFirst();
+          const current = row ? readToken(row) : undefined;
+          const { result, save } = await fn(current);
+          if (save && current) await applyRefresh(trx, id, current, save);
+          return result;
+        });
+      }
+      const row = await db.selectFrom('integration_tokens').selectAll().where('integration_id', '=', id).executeTakeFirst();
+      const current = row ? readToken(row) : undefined;
+      const { result, save } = await fn(current);
+      if (save && current) await applyRefresh(db, id, current, save);
+      return result;
+    },
+  };
+}

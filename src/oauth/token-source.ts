@@ -1,0 +1,117 @@
+import type { AccessTokenSource } from '../canvas/types.js';
+import type { IntegrationsRepository, StoredToken } from '../integrations/integrations-repository.js';
+import type { ReasonCode } from '../integrations/reasons.js';
+
+/** Refresh ahead of expiry by this much, so a long request never starts with a dying token. */
+export const REFRESH_AHEAD_MS = 5 * 60 * 1000;
+
+/** Outcome of one `grant_type=refresh_token` call at Canvas. */
+export type RefreshGrantResult =
+  | { ok: true; accessToken: string; refreshToken?: string; expiresIn?: number }
+  | { ok: false; reason: 'token_revoked' | 'invalid_client' | 'canvas_unreachable'; detail: string };
+
+export type RefreshGrant = (integrationId: string, refreshToken: string) => Promise<RefreshGrantResult>;
+
+/**
+ * Thrown by a token source when no usable token can be had. `reason` is the §3 code
+ * (`token_revoked`, `invalid_client`, `canvas_unreachable`); callers turn it into status.
+ */
+export class TokenUnavailableError extends Error {
+  constructor(
+    readonly reason: ReasonCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenUnavailableError';
+  }
+}
+
+export interface TokenSources {
+  forIntegration(integrationId: string): AccessTokenSource;
+  /** How many refresh grants this process sent (for tests and job summaries). */
+  refreshCount(): number;
+}
+
+/**
+ * Token sources for the Canvas client, one per integration, with single-flight refresh: callers
+ * in this process share one promise per integration, and the repository's `withTokenLock` makes
+ * other processes (Postgres) wait and then reuse the token the first one stored.
+ * A refresh that fails for good (revoked, key deactivated) sets the integration's status to
+ * `failed` with the reason; a revoked token is deleted so it is not retried on every call.
+ */
+export function createTokenSources(deps: {
+  repo: IntegrationsRepository;
+  refreshGrant: RefreshGrant;
+  clock: () => Date;
+}): TokenSources {
+  const { repo, refreshGrant, clock } = deps;
+  const inflight = new Map<string, Promise<string>>();
+  let refreshes = 0;
+
+  const expiringSoon = (t: StoredToken) =>
+    t.expiresAt !== null && Date.parse(t.expiresAt) - clock().getTime() < REFRESH_AHEAD_MS;
+
+  async function markFailed(id: string, reason: ReasonCode, detail: string) {
+    const integration = await repo.get(id);
+    if (!integration) return;
+    await repo.setStatus(id, {
+      ...integration.status,
+      state: 'failed',
+      reasons: [reason],
+      missingScopes: [],
+      checks: [{ name: 'token_refresh', ok: false, reason, detail }],
+      verifiedAt: null,
+      checkedAt: clock().toISOString(),
+    });
+  }
+
+  async function doRefresh(id: string, rejected: string): Promise<string> {
+    let failure: { reason: ReasonCode; detail: string } | undefined;
+    const token = await repo.withTokenLock(id, async (current) => {
+      if (!current) return { result: undefined };
+      // Someone (this process earlier, or another instance) already replaced the rejected token.
+      if (current.accessToken !== rejected && !expiringSoon(current)) return { result: current.accessToken };
+      if (!current.refreshToken) {
+        failure = { reason: 'token_revoked', detail: 'Canvas gave no refresh token; authorize again.' };
+        return { result: undefined };
+      }
+      refreshes += 1;
+      const r = await refreshGrant(id, current.refreshToken);
+      if (!r.ok) {
+        failure = { reason: r.reason, detail: r.detail };
+        return { result: undefined };
+      }
+      const expiresAt = r.expiresIn !== undefined ? new Date(clock().getTime() + r.expiresIn * 1000).toISOString() : null;
+      return { result: r.accessToken, save: { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt } };
+    });
+    if (token !== undefined) return token;
+    if (!failure) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
+    if (failure.reason === 'token_revoked') await repo.deleteToken(id);
+    if (failure.reason !== 'canvas_unreachable') await markFailed(id, failure.reason, failure.detail);
+    throw new TokenUnavailableError(failure.reason, failure.detail);
+  }
+
+  function refresh(id: string, rejected: string): Promise<string> {
+    const running = inflight.get(id);
+    if (running) return running;
+    const p = doRefresh(id, rejected).finally(() => inflight.delete(id));
+    inflight.set(id, p);
+    return p;
+  }
+
+  return {
+    forIntegration(id) {
+      return {
+        async current() {
+          const running = inflight.get(id);
+          if (running) return running;
+          const t = await repo.getToken(id);
+          if (!t) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
+          return expiringSoon(t) ? refresh(id, t.accessToken) : t.accessToken;
+        },
+        refresh: (rejected) => refresh(id, rejected),
+      };
+    },
+    refreshCount: () => refreshes,
+  };
+}
