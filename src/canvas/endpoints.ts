@@ -230,11 +230,12 @@ export function endpointForRequest(method: string, path: string): EndpointDeclar
  * Returns `[]` when the description has no such list. Scope strings never contain spaces or commas.
  */
 export function parseMissingScopes(description: string): string[] {
+  const text = description.replace(/\+/g, ' ');
   const marker = 'not granted:';
-  const at = description.indexOf(marker);
+  const at = text.indexOf(marker);
   if (at < 0) return [];
-  const list = description.slice(at + marker.length).replace(/\+/g, ' ');
-  return list
+  return text
+    .slice(at + marker.length)
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter((s) => s !== '' && s !== 'and');
