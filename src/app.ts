@@ -1,0 +1,144 @@
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import { csrfSync } from 'csrf-sync';
+import { Eta } from 'eta';
+import { pinoHttp } from 'pino-http';
+import type { Container } from './container.js';
+import { AppError } from './errors/app-error.js';
+import { redactUrl } from './logger/logger.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import { flashLocals } from './http/flash.js';
+import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
+import { createAuthRouter } from './http/routes/auth.js';
+import { createHealthRouter } from './http/routes/health.js';
+import { createTokensRouter } from './http/routes/tokens.js';
+import './http/session.js';
+
+const ROOT = join(import.meta.dirname, '..');
+export const VIEWS_DIR = join(ROOT, 'views');
+export const PUBLIC_DIR = join(ROOT, 'public');
+
+/** The session cookie's name (tests and the LTI helper refer to it). */
+export const SESSION_COOKIE = 'cc.sid';
+
+/**
+ * Builds the Express app (never listens; src/main.ts does). Middleware order is fixed:
+ * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → body
+ * parsers → csrf → routers → 404 → error handler.
+ */
+export function createApp(container: Container): Express {
+  const { config, logger } = container;
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a load balancer on the same host or private network, req.ip/req.secure come from it.
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+
+  const eta = new Eta({ views: VIEWS_DIR, cache: true });
+  app.engine('eta', (file, data, cb) => {
+    try {
+      cb(null, eta.render(file.slice(VIEWS_DIR.length + 1), data as object));
+    } catch (err) {
+      cb(err);
+    }
+  });
+  app.set('view engine', 'eta');
+  app.set('views', VIEWS_DIR);
+
+  app.use(
+    pinoHttp({
+      logger,
+      // Only method, redacted URL and status: no headers (cookies, Authorization), no bodies.
+      serializers: {
+        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url ?? '') }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || (req.url ?? '').startsWith('/static/') },
+    }),
+  );
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'script-src': ["'self'"],
+          'script-src-attr': ["'none'"],
+          // LTI: the tool is framed by Canvas; src/lti/ supplies the allowed origins via container.lti.
+          'frame-ancestors': ["'self'", ...(container.lti?.frameAncestors ?? [])],
+          'upgrade-insecure-requests': config.secureCookies ? [] : null,
+        },
+      },
+      // frame-ancestors (above) governs framing; X-Frame-Options would block Canvas's iframe.
+      xFrameOptions: container.lti ? false : { action: 'sameorigin' },
+      strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
+    }),
+  );
+
+  // LTI mount goes here (before body parsers): ltijs parses its own bodies.
+  if (container.lti) app.use('/lti', container.lti.handler);
+
+  app.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  app.use(createHealthRouter(container));
+
+  app.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: container.vault.sessionSecrets(),
+      store: container.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 12 * 60 * 60 * 1000 },
+    }),
+  );
+  app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
+  app.use(express.json({ limit: '1mb' }));
+
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => {
+      const fromBody = (req.body as Record<string, unknown> | undefined)?._csrf;
+      if (typeof fromBody === 'string') return fromBody;
+      const fromHeader = req.headers['x-csrf-token'];
+      return typeof fromHeader === 'string' ? fromHeader : undefined;
+    },
+    // Bearer-token API calls carry no cookie-borne authority, so CSRF does not apply to them.
+    skipCsrfProtection: (req) => req.originalUrl.startsWith('/api/') && bearerToken(req) !== undefined,
+  });
+  app.use((req, res, next) => {
+    // Lazy: only pages that render a form create a token (and thereby a session).
+    Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, configurable: true, get: () => generateToken(req) });
+    res.locals.actor = sessionActor(req);
+    res.locals.identity = identityOf(req.session);
+    csrfSynchronisedProtection(req, res, (err?: unknown) =>
+      err
+        ? next(new AppError('csrf_failed', 'This form has expired or did not come from this site. Reload the page and try again.'))
+        : next(),
+    );
+  });
+  app.use(flashLocals);
+
+  app.use('/api/v1', requireApiToken(container.apiTokens));
+
+  // Feature routers: one line each.
+  app.use(createAuthRouter(container));
+  app.use(createTokensRouter(container));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}
+
+/** The layout's view of who is signed in. */
+export type Identity =
+  | { kind: 'staff'; name: string; email: string }
+  | { kind: 'integration-admin'; integrationId: string; label: string }
+  | { kind: 'lti-course'; integrationId: string; courseId: string }
+  | null;
+
+function identityOf(s: session.SessionData | undefined): Identity {
+  if (s?.staff) return { kind: 'staff', name: s.staff.name, email: s.staff.email };
+  if (s?.integrationAccess) return { kind: 'integration-admin', integrationId: s.integrationAccess.integrationId, label: s.integrationAccess.label };
+  if (s?.ltiCourse) return { kind: 'lti-course', integrationId: s.ltiCourse.integrationId, courseId: s.ltiCourse.courseId };
+  return null;
+}

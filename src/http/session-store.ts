@@ -1,0 +1,99 @@
+import session from 'express-session';
+import connectPgSimple from 'connect-pg-simple';
+import type { Kysely } from 'kysely';
+import type { Store } from '../store/database.js';
+import type { Database } from '../store/schema.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * express-session store on the `sessions` table (used on SQLite). Written here because the npm
+ * SQLite stores start timers that cannot be stopped (see STACK.md); this one's prune timer is
+ * unref'd and {@link KyselySessionStore.close} stops it.
+ */
+export class KyselySessionStore extends session.Store {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: () => Date = () => new Date(),
+    pruneEveryMs = 15 * 60 * 1000,
+  ) {
+    super();
+    if (pruneEveryMs > 0) {
+      this.timer = setInterval(() => void this.prune().catch(() => undefined), pruneEveryMs);
+      this.timer.unref();
+    }
+  }
+
+  private expiry(sess: session.SessionData): string {
+    const exp = sess.cookie?.expires ? new Date(sess.cookie.expires) : new Date(this.clock().getTime() + DAY_MS);
+    return exp.toISOString();
+  }
+
+  override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
+    this.db
+      .selectFrom('sessions')
+      .select(['sess', 'expires_at'])
+      .where('sid', '=', sid)
+      .executeTakeFirst()
+      .then((row) => cb(null, row && row.expires_at > this.clock().toISOString() ? (JSON.parse(row.sess) as session.SessionData) : null))
+      .catch((err) => cb(err));
+  }
+
+  override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    const row = { sid, sess: JSON.stringify(sess), expires_at: this.expiry(sess) };
+    this.db
+      .insertInto('sessions')
+      .values(row)
+      .onConflict((oc) => oc.column('sid').doUpdateSet({ sess: row.sess, expires_at: row.expires_at }))
+      .execute()
+      .then(() => cb?.())
+      .catch((err) => cb?.(err));
+  }
+
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.db
+      .deleteFrom('sessions')
+      .where('sid', '=', sid)
+      .execute()
+      .then(() => cb?.())
+      .catch((err) => cb?.(err));
+  }
+
+  override touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    this.db
+      .updateTable('sessions')
+      .set({ expires_at: this.expiry(sess) })
+      .where('sid', '=', sid)
+      .execute()
+      .then(() => cb?.())
+      .catch((err) => cb?.(err));
+  }
+
+  /** Deletes expired sessions; returns how many. */
+  async prune(): Promise<number> {
+    const res = await this.db.deleteFrom('sessions').where('expires_at', '<=', this.clock().toISOString()).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** A session store that can be closed (its timers stopped) at shutdown. */
+export type ClosableSessionStore = session.Store & { close(): void | Promise<void> };
+
+/**
+ * The session store for this database: connect-pg-simple on Postgres (its own `http_sessions`
+ * table, created if missing), {@link KyselySessionStore} on SQLite.
+ */
+export function createSessionStore(store: Store, clock: () => Date = () => new Date()): ClosableSessionStore {
+  if (store.dialect === 'postgres' && store.pgPool) {
+    const PgStore = connectPgSimple(session);
+    return new PgStore({ pool: store.pgPool, tableName: 'http_sessions', createTableIfMissing: true }) as ClosableSessionStore;
+  }
+  return new KyselySessionStore(store.db, clock);
+}

@@ -1,0 +1,23 @@
+/**
+ * Session fields shared by every feature (see the common brief). Import this module for its types:
+ * `import './session.js'` is enough to make `req.session.staff` typed.
+ */
+declare module 'express-session' {
+  interface SessionData {
+    /** A signed-in staff member: sees everything. */
+    staff?: { id: string; email: string; name: string };
+    /** A Canvas admin limited to ONE integration (signed setup link or LTI admin launch). */
+    integrationAccess?: { integrationId: string; via: 'setup-link' | 'lti'; label: string };
+    /** An instructor from an LTI launch: read-only, one course. */
+    ltiCourse?: { integrationId: string; courseId: string; via: 'lti' };
+    /** Messages shown once on the next page (see flash.ts). */
+    flash?: FlashMessage[];
+  }
+}
+
+export interface FlashMessage {
+  kind: 'ok' | 'warn' | 'error';
+  text: string;
+}
+
+export {};

@@ -1,0 +1,62 @@
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { createContainer } from './container.js';
+
+/**
+ * The only file that listens. Bad configuration prints every problem and exits 1; SIGTERM/SIGINT
+ * stop accepting connections, let in-flight requests finish, close the container, and exit 0.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const container = await createContainer(config);
+  const app = createApp(container);
+  const server: Server = app.listen(config.port, () => {
+    container.logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.database.kind }, 'canvas-companion listening');
+  });
+  server.on('error', (err) => {
+    container.logger.fatal({ err }, 'server failed');
+    void container.close().finally(() => process.exit(1));
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    container.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      container.logger.warn('in-flight requests did not finish in 20 s; closing connections');
+      server.closeAllConnections();
+    }, 20_000);
+    force.unref();
+    server.close(() => {
+      void container
+        .close()
+        .then(() => {
+          container.logger.info('stopped');
+          process.exit(0);
+        })
+        .catch((err) => {
+          container.logger.error({ err }, 'error while closing');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`canvas-companion failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
