@@ -1,0 +1,292 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { createCanvasClient, encodeQuery, type CanvasClientOptions } from '../../src/canvas/client.js';
+import { createThrottleGovernor } from '../../src/canvas/governor.js';
+import type { EndpointId } from '../../src/canvas/types.js';
+import { instantSleep, startFakeCanvas, tokenSource, type FakeCanvas } from './canvas-fake-server.js';
+
+let fake: FakeCanvas;
+beforeAll(async () => {
+  fake = await startFakeCanvas();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+const UA = 'canvas-companion-test/1.0 (+https://example.test)';
+const W = { 'WWW-Authenticate': 'Bearer realm="canvas-lms"' };
+const THROTTLED = { status: 403, body: '403 Forbidden (Rate Limit Exceeded)\n', headers: { 'X-Rate-Limit-Remaining': '0.0' } };
+const canvasError = (status: number, message: string, headers: Record<string, string> = {}) => ({
+  status,
+  headers,
+  body: { errors: [{ message }] },
+});
+
+function makeClient(extra: Partial<CanvasClientOptions> = {}) {
+  const s = instantSleep();
+  const client = createCanvasClient({ baseUrl: fake.baseUrl, userAgent: UA, sleep: s.sleep, random: () => 0.5, ...extra });
+  return { client, waits: s.waits };
+}
+
+describe('requests', () => {
+  it('sends User-Agent, Accept and the bearer token on every request, including pages and downloads', async () => {
+    fake.setHandler((req) =>
+      req.path === '/files/1/download' ? { body: 'a,b\n1,2\n' } : { body: [{ id: 1 }] },
+    );
+    const { client } = makeClient();
+    const auth = tokenSource('tok-abc').source;
+    await client.request({ endpoint: 'users.self' }, auth);
+    for await (const _ of client.pages({ endpoint: 'accounts.list' }, auth)) void _;
+    const bytes = await client.download(`${fake.baseUrl}/files/1/download?download_frd=1`, auth);
+    expect(new TextDecoder().decode(bytes)).toBe('a,b\n1,2\n');
+    expect(fake.requests).toHaveLength(3);
+    for (const r of fake.requests) {
+      expect(r.headers['user-agent']).toBe(UA);
+      expect(r.headers.authorization).toBe('Bearer tok-abc');
+    }
+    expect(fake.requests[0]!.headers.accept).toBe('application/json');
+  });
+
+  it('fills the path template from the registry (users/self by default) and encodes include[] arrays', async () => {
+    fake.setHandler(() => ({ body: {} }));
+    const { client } = makeClient();
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
+    await client.request(
+      { endpoint: 'courses.get', path: { id: 'sis_course_id:MATH 101/A' }, query: { include: ['term', 'teachers'], 'state[]': ['available'] } },
+      tokenSource().source,
+    );
+    expect(fake.requests[0]!.path).toBe('/api/v1/users/self');
+    expect(fake.requests[1]!.url.pathname).toBe('/api/v1/courses/sis_course_id:MATH%20101%2FA');
+    expect(fake.requests[1]!.url.search).toBe('?include[]=term&include[]=teachers&state[]=available');
+    expect(encodeQuery({ a: 1, b: undefined, c: true })).toBe('a=1&c=true');
+  });
+
+  it('POSTs a form body for report starts', async () => {
+    fake.setHandler(() => ({ body: { id: 77, status: 'created' } }));
+    const { client } = makeClient();
+    const res = await client.request<{ id: number }>(
+      {
+        endpoint: 'accounts.reports.start',
+        path: { account_id: '1', report: 'provisioning_csv' },
+        form: { 'parameters[courses]': 'true', 'parameters[sections]': 'true' },
+      },
+      tokenSource().source,
+    );
+    expect(res.body.id).toBe(77);
+    expect(fake.requests[0]!.method).toBe('POST');
+    expect(fake.requests[0]!.path).toBe('/api/v1/accounts/1/reports/provisioning_csv');
+    expect(new URLSearchParams(fake.requests[0]!.body).get('parameters[courses]')).toBe('true');
+  });
+
+  it('exposes X-Request-Cost and X-Rate-Limit-Remaining', async () => {
+    fake.setHandler(() => ({ body: [], headers: { 'X-Request-Cost': '0.0123', 'X-Rate-Limit-Remaining': '599.75' } }));
+    const res = await makeClient().client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    expect(res.requestCost).toBeCloseTo(0.0123);
+    expect(res.rateLimitRemaining).toBeCloseTo(599.75);
+  });
+
+  it('refuses an undeclared endpoint and a download from another host without calling out', async () => {
+    fake.setHandler(() => ({ body: {} }));
+    const { client } = makeClient();
+    await expect(client.request({ endpoint: 'courses.delete' as EndpointId }, tokenSource().source)).rejects.toThrow(/undeclared/i);
+    await expect(client.download('https://files.evil.test/x.zip', tokenSource().source)).rejects.toMatchObject({ kind: 'bad_request' });
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe('throttling', () => {
+  it('retries 403 Rate Limit Exceeded with a bucket-recovery backoff and returns the complete result', async () => {
+    fake.setHandler((_req, n) => (n <= 2 ? THROTTLED : { body: [{ id: 1 }, { id: 2 }] }));
+    const { client, waits } = makeClient();
+    const res = await client.request<Array<{ id: number }>>({ endpoint: 'accounts.list' }, tokenSource().source);
+    expect(res.body).toHaveLength(2);
+    expect(fake.requests).toHaveLength(3);
+    expect(client.stats()).toMatchObject({ requests: 3, throttled: 2, retries: 2 });
+    // (50 − 0)/10 s plus jitter
+    for (const w of waits) expect(w).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('retries 429 the same way', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? { status: 429, body: '429 Forbidden (Rate Limit Exceeded)\n' } : { body: { id: 1 } }));
+    const { client } = makeClient();
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(1);
+    expect(client.stats().throttled).toBe(1);
+  });
+
+  it('loses no page when pages are throttled mid-list', async () => {
+    fake.setHandler((req, n) => {
+      if (n % 2 === 0) return THROTTLED;
+      const page = Number(req.url.searchParams.get('page') ?? '1');
+      const next = `${fake.baseUrl}${req.path}?page=${page + 1}&per_page=100`;
+      const items = page < 4 ? Array.from({ length: 100 }, (_, i) => ({ id: (page - 1) * 100 + i })) : [{ id: 999 }];
+      return { body: items, headers: { Link: `<${next}>; rel="next"` } };
+    });
+    const { client } = makeClient();
+    const ids: number[] = [];
+    for await (const page of client.pages<{ id: number }>({ endpoint: 'accounts.courses', path: { account_id: '1' } }, tokenSource().source)) {
+      ids.push(...page.map((x) => x.id));
+    }
+    expect(ids).toHaveLength(301);
+    expect(new Set(ids).size).toBe(301);
+  });
+
+  it('gives up as throttled after the retry budget', async () => {
+    fake.setHandler(() => THROTTLED);
+    const { client } = makeClient({ maxThrottleTries: 4 });
+    await expect(client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'throttled',
+      reason: 'throttled',
+    });
+    expect(fake.requests).toHaveLength(4);
+  });
+
+  it('tells the governor about throttles so it pauses and shrinks', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: [], headers: { 'X-Rate-Limit-Remaining': '580' } }));
+    let t = 0;
+    const governor = createThrottleGovernor({ initial: 6, clock: () => new Date(t), sleep: async (ms) => void (t += ms) });
+    const { client } = makeClient({ governor });
+    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    expect(governor.limit()).toBe(3);
+    expect(governor.stats().throttles).toBe(1);
+    expect(governor.inFlight()).toBe(0);
+  });
+});
+
+describe('errors that are never retried', () => {
+  it('does not retry a plain 403', async () => {
+    fake.setHandler(() => ({ status: 403, body: 'Forbidden' }));
+    const { client } = makeClient();
+    await expect(client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'unauthorized',
+      status: 403,
+    });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('does not refresh on Insufficient scopes, and names the missing scope', async () => {
+    fake.setHandler(() => canvasError(401, 'Insufficient scopes on access token.'));
+    const { client } = makeClient();
+    const t = tokenSource();
+    await expect(
+      client.request({ endpoint: 'courses.sections', path: { course_id: '3' } }, t.source),
+    ).rejects.toMatchObject({
+      kind: 'insufficient_scopes',
+      reason: 'missing_scopes',
+      missingScope: 'url:GET|/api/v1/courses/:course_id/sections',
+      endpoint: 'courses.sections',
+    });
+    expect(t.calls.refresh).toEqual([]);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('does not retry user-not-authorized, 404 or 400', async () => {
+    for (const reply of [
+      { status: 401, body: { status: 'unauthorized', errors: [{ message: 'user not authorized to perform that action' }] } },
+      canvasError(404, 'The specified resource does not exist.'),
+      { status: 400, body: { message: 'Insufficient permissions to filter by SIS fields' } },
+    ]) {
+      fake.setHandler(() => reply);
+      const t = tokenSource();
+      await expect(makeClient().client.request({ endpoint: 'accounts.list' }, t.source)).rejects.toMatchObject({ status: reply.status });
+      expect(fake.requests).toHaveLength(1);
+      expect(t.calls.refresh).toEqual([]);
+    }
+  });
+});
+
+describe('token refresh', () => {
+  it('refreshes exactly once on 401 with WWW-Authenticate, then succeeds with the new token', async () => {
+    fake.setHandler((req) =>
+      req.headers.authorization === 'Bearer old' ? canvasError(401, 'Invalid access token.', W) : { body: { id: 42 } },
+    );
+    const t = tokenSource('old', 'new');
+    const { client } = makeClient();
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, t.source);
+    expect(res.body.id).toBe(42);
+    expect(t.calls.refresh).toEqual(['old']);
+    expect(fake.requests.map((r) => r.headers.authorization)).toEqual(['Bearer old', 'Bearer new']);
+  });
+
+  it('throws token_invalid when the refreshed token is refused too', async () => {
+    fake.setHandler(() => canvasError(401, 'Invalid access token.', W));
+    const t = tokenSource('old', 'new');
+    await expect(makeClient().client.request({ endpoint: 'users.self' }, t.source)).rejects.toMatchObject({
+      kind: 'token_invalid',
+      tokenProblem: 'invalid',
+      reason: null,
+    });
+    expect(t.calls.refresh).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('reports a revoked token as token_revoked after the one refresh attempt', async () => {
+    fake.setHandler(() => canvasError(401, 'Revoked access token.', W));
+    await expect(makeClient().client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'token_invalid',
+      tokenProblem: 'revoked',
+      reason: 'token_revoked',
+    });
+  });
+});
+
+describe('transient failures', () => {
+  it('retries 5xx with growing jittered backoff, then succeeds', async () => {
+    fake.setHandler((_req, n) => (n <= 2 ? canvasError(502, 'An error occurred.') : { body: [] }));
+    const { client, waits } = makeClient();
+    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    expect(fake.requests).toHaveLength(3);
+    expect(waits).toHaveLength(2);
+    expect(waits[1]!).toBeGreaterThan(waits[0]!);
+  });
+
+  it('gives up on 5xx after maxRetries as server / canvas_unreachable', async () => {
+    fake.setHandler(() => canvasError(500, 'An error occurred.'));
+    await expect(makeClient({ maxRetries: 2 }).client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'server',
+      reason: 'canvas_unreachable',
+    });
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('times out a hanging request and retries it', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? { hang: true } : { body: { id: 1 } }));
+    const { client } = makeClient({ timeoutMs: 150 });
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('fails with timeout after the retries', async () => {
+    fake.setHandler(() => ({ hang: true }));
+    await expect(makeClient({ timeoutMs: 100, maxRetries: 1 }).client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'timeout',
+      reason: 'canvas_unreachable',
+    });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('retries a malformed JSON body, then fails as malformed', async () => {
+    fake.setHandler(() => ({ body: '{"id": 1,', headers: { 'Content-Type': 'application/json' } }));
+    await expect(makeClient({ maxRetries: 2 }).client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'malformed',
+    });
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('recovers from a malformed body on retry', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? { body: '<html>oops' } : { body: { id: 5 } }));
+    const res = await makeClient().client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(5);
+  });
+
+  it('fails as network when nothing listens', async () => {
+    const dead = await startFakeCanvas();
+    const baseUrl = dead.baseUrl;
+    await dead.close();
+    const client = createCanvasClient({ baseUrl, userAgent: UA, sleep: async () => undefined, maxRetries: 1 });
+    await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'network',
+      reason: 'canvas_unreachable',
+    });
+  });
+});
