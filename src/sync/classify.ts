@@ -1,0 +1,176 @@
+import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
+
+export type CourseIdType = 'sis_course_id' | 'integration_id' | 'canvas_id';
+export type UserIdType = 'sis_user_id' | 'integration_id' | 'email' | 'login_id';
+export type CourseWorkflow = 'unpublished' | 'available' | 'completed' | 'deleted';
+
+/**
+ * A course as either refresh path sees it. For the SIS fields `undefined` means "Canvas did not
+ * send the field" (hidden: the token owner lacks read_sis), `null` means "sent, but empty".
+ */
+export interface CourseFacts {
+  canvasId: string;
+  name: string;
+  courseCode: string | null;
+  sisCourseId: string | null | undefined;
+  integrationId: string | null | undefined;
+  workflowState: CourseWorkflow;
+  accountId: string | null;
+}
+
+export interface SectionFacts {
+  canvasId: string;
+  courseCanvasId: string;
+  name: string;
+  sisSectionId: string | null | undefined;
+  integrationId: string | null | undefined;
+}
+
+export interface Classified {
+  externalId: string | null;
+  syncable: boolean;
+}
+
+const blank = (v: string | null | undefined) => v === null || v === undefined || v.trim() === '';
+
+function idOf(
+  canvasId: string,
+  type: CourseIdType,
+  sis: string | null | undefined,
+  integ: string | null | undefined,
+): { externalId: string | null; hidden: boolean; missing: boolean } {
+  if (type === 'canvas_id') return { externalId: canvasId, hidden: false, missing: false };
+  const v = type === 'sis_course_id' ? sis : integ;
+  if (v === undefined) return { externalId: null, hidden: true, missing: false };
+  if (blank(v)) return { externalId: null, hidden: false, missing: true };
+  return { externalId: v!, hidden: false, missing: false };
+}
+
+/** PRODUCT-SPEC §4.5: the course's external id and every reason it cannot be synced. */
+export function classifyCourse(c: CourseFacts, type: CourseIdType): Classified & { published: boolean; reasons: CourseReason[] } {
+  const reasons: CourseReason[] = [];
+  if (c.workflowState === 'deleted') reasons.push('deleted');
+  if (c.workflowState === 'unpublished') reasons.push('unpublished');
+  const id = idOf(c.canvasId, type, c.sisCourseId, c.integrationId);
+  if (id.hidden) reasons.push('sis_ids_hidden');
+  if (id.missing) reasons.push('missing_course_id');
+  return {
+    externalId: id.externalId,
+    published: c.workflowState === 'available' || c.workflowState === 'completed',
+    syncable: reasons.length === 0,
+    reasons,
+  };
+}
+
+/** Sections use the course's ID type (`sis_section_id` / `integration_id` / `canvas_id`). */
+export function classifySection(s: SectionFacts, type: CourseIdType): Classified & { reasons: SectionReason[] } {
+  const id = idOf(s.canvasId, type, s.sisSectionId, s.integrationId);
+  const reasons: SectionReason[] = [];
+  if (id.hidden) reasons.push('sis_ids_hidden');
+  if (id.missing) reasons.push('missing_section_id');
+  return { externalId: id.externalId, syncable: reasons.length === 0, reasons };
+}
+
+/** The Canvas enrollment fields roster sync reads (CANVAS-API-REFERENCE §10.7). */
+export interface EnrollmentJson {
+  id?: number | string;
+  user_id: number | string;
+  course_section_id?: number | string | null;
+  role?: string;
+  type?: string;
+  enrollment_state: string;
+  sis_user_id?: string | null;
+  user?: Record<string, unknown> & { id?: number | string; name?: string; sortable_name?: string };
+}
+
+export interface RosterPerson {
+  canvasUserId: string;
+  name: string;
+  roles: string[];
+  enrollmentStates: string[];
+  externalId: string | null;
+  sectionIds: string[];
+  examTaker: boolean;
+  reasons: RosterReason[];
+}
+
+const USER_FIELD: Record<UserIdType, string> = {
+  sis_user_id: 'sis_user_id',
+  integration_id: 'integration_id',
+  email: 'email',
+  login_id: 'login_id',
+};
+
+/** Reads the chosen user id: `undefined` when the field is absent everywhere (hidden), null when empty. */
+export function userIdOf(e: EnrollmentJson, type: UserIdType): string | null | undefined {
+  const field = USER_FIELD[type];
+  const u = e.user ?? {};
+  if (field in u) {
+    const v = u[field];
+    return typeof v === 'string' && v.trim() !== '' ? v : typeof v === 'number' ? String(v) : null;
+  }
+  if (type === 'sis_user_id' && 'sis_user_id' in e) return blank(e.sis_user_id) ? null : e.sis_user_id!;
+  return undefined;
+}
+
+const STATE_REASON: Record<string, RosterReason | undefined> = {
+  invited: 'pending',
+  creation_pending: 'pending',
+  inactive: 'inactive',
+  completed: 'concluded',
+};
+
+/**
+ * PRODUCT-SPEC §4.7: groups a course's enrollments by person. An exam-taker has an `active`
+ * enrollment in one of `studentRoles` and a populated user id; everyone else is skipped with
+ * reasons. Section membership comes from the enrollments' `course_section_id` (no include[]).
+ * Deleted/rejected enrollments are ignored (removed from the course).
+ */
+export function classifyRoster(enrollments: EnrollmentJson[], opts: { userIdType: UserIdType; studentRoles: string[] }): RosterPerson[] {
+  const byUser = new Map<string, EnrollmentJson[]>();
+  for (const e of enrollments) {
+    if (e.enrollment_state === 'deleted' || e.enrollment_state === 'rejected') continue;
+    const id = String(e.user_id);
+    let list = byUser.get(id);
+    if (!list) byUser.set(id, (list = []));
+    list.push(e);
+  }
+  const roles = new Set(opts.studentRoles);
+  const people: RosterPerson[] = [];
+  for (const [userId, list] of byUser) {
+    const roleOf = (e: EnrollmentJson) => e.role ?? e.type ?? '';
+    const student = list.filter((e) => roles.has(roleOf(e)));
+    const active = student.filter((e) => e.enrollment_state === 'active');
+    let externalId: string | null | undefined = undefined;
+    for (const e of list) {
+      const v = userIdOf(e, opts.userIdType);
+      if (v !== undefined) externalId = externalId ?? v;
+      if (v) externalId = v;
+    }
+    const reasons: RosterReason[] = [];
+    if (student.length === 0) reasons.push('role_not_selected');
+    else if (active.length === 0) {
+      for (const e of student) {
+        const r = STATE_REASON[e.enrollment_state];
+        if (r && !reasons.includes(r)) reasons.push(r);
+      }
+      if (reasons.length === 0) reasons.push('inactive');
+    } else if (externalId === undefined) reasons.push('user_id_hidden');
+    else if (externalId === null) reasons.push('missing_user_id');
+    const examTaker = reasons.length === 0;
+    const sectionSource = examTaker ? active : student.length ? student : list;
+    const sectionIds = [...new Set(sectionSource.map((e) => e.course_section_id).filter((s) => s !== null && s !== undefined).map(String))].sort();
+    const first = list[0]!;
+    people.push({
+      canvasUserId: userId,
+      name: String(first.user?.name ?? first.user?.sortable_name ?? `User ${userId}`),
+      roles: [...new Set(list.map(roleOf))],
+      enrollmentStates: [...new Set(list.map((e) => e.enrollment_state))],
+      externalId: externalId ?? null,
+      sectionIds,
+      examTaker,
+      reasons,
+    });
+  }
+  return people.sort((a, b) => a.name.localeCompare(b.name) || a.canvasUserId.localeCompare(b.canvasUserId));
+}

@@ -1,0 +1,423 @@
+import { parse } from 'csv-parse/sync';
+import { unzipSync, strFromU8 } from 'fflate';
+import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import { JobFailure, type JobDefinition } from '../jobs/types.js';
+import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
+import type { CourseRepository, CourseRow, SectionRow, SyncSettings } from './course-repository.js';
+
+/** What every sync service needs; `clientFor` returns a client with its own governor (one per job/token). */
+export interface SyncDeps {
+  courses: CourseRepository;
+  clientFor(settings: SyncSettings): CanvasClient;
+  tokenSourceFor(integrationId: string): AccessTokenSource;
+  clock?: () => Date;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Delays between report status polls; the last one repeats (CANVAS-PERFORMANCE §6: back off). */
+  reportPollDelaysMs?: number[];
+  /** Give up on the report after this long and use REST instead. */
+  reportTimeoutMs?: number;
+}
+
+export type RefreshPath = 'bulk' | 'rest';
+
+export type RefreshCheckpoint =
+  | { path: 'rest'; phase: 'courses'; nextPage: number; window: number; seen: number; fellBack?: string }
+  | { path: 'rest'; phase: 'sections'; seen: number; doneIndex: number; fellBack?: string }
+  | { path: 'bulk'; phase: 'report'; reportId: string };
+
+export interface RefreshParams {
+  /** Force a path (benchmarks, tests); by default bulk is tried first and REST is the fallback. */
+  path?: RefreshPath;
+}
+
+const PER_PAGE = 100;
+const MAX_PAGE_WINDOW = 8;
+const SECTION_POOL = 16;
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+
+/** REST course JSON (§10.4) → facts; an absent SIS key means hidden, a null one means empty. */
+export function courseFactsFromJson(j: Record<string, unknown>): CourseFacts {
+  return {
+    canvasId: String(j.id),
+    name: String(j.original_name ?? j.name ?? ''),
+    courseCode: str(j.course_code),
+    sisCourseId: 'sis_course_id' in j ? str(j.sis_course_id) : undefined,
+    integrationId: 'integration_id' in j ? str(j.integration_id) : undefined,
+    workflowState: (['unpublished', 'available', 'completed', 'deleted'].includes(String(j.workflow_state))
+      ? j.workflow_state
+      : 'unpublished') as CourseWorkflow,
+    accountId: str(j.account_id),
+  };
+}
+
+export function sectionFactsFromJson(j: Record<string, unknown>, courseId: string): SectionFacts {
+  return {
+    canvasId: String(j.id),
+    courseCanvasId: courseId,
+    name: String(j.name ?? ''),
+    sisSectionId: 'sis_section_id' in j ? str(j.sis_section_id) : undefined,
+    integrationId: 'integration_id' in j ? str(j.integration_id) : undefined,
+  };
+}
+
+const CSV_STATUS: Record<string, CourseWorkflow> = {
+  unpublished: 'unpublished',
+  active: 'available',
+  concluded: 'completed',
+  completed: 'completed',
+  deleted: 'deleted',
+};
+
+export function courseRow(integrationId: string, f: CourseFacts, type: CourseIdType, jobId: string | null, now: string): CourseRow {
+  const c = classifyCourse(f, type);
+  return {
+    integration_id: integrationId,
+    canvas_id: f.canvasId,
+    name: f.name,
+    course_code: f.courseCode,
+    sis_course_id: f.sisCourseId ?? null,
+    canvas_integration_id: f.integrationId ?? null,
+    external_id: c.externalId,
+    workflow_state: f.workflowState,
+    published: c.published ? 1 : 0,
+    syncable: c.syncable ? 1 : 0,
+    reasons: JSON.stringify(c.reasons),
+    account_id: f.accountId,
+    refreshed_at: now,
+    refresh_job_id: jobId,
+    last_synced_at: null,
+  };
+}
+
+export function sectionRow(integrationId: string, f: SectionFacts, type: CourseIdType, now: string): SectionRow {
+  const c = classifySection(f, type);
+  return {
+    integration_id: integrationId,
+    canvas_id: f.canvasId,
+    course_canvas_id: f.courseCanvasId,
+    name: f.name,
+    sis_section_id: f.sisSectionId ?? null,
+    canvas_integration_id: f.integrationId ?? null,
+    external_id: c.externalId,
+    syncable: c.syncable ? 1 : 0,
+    reasons: JSON.stringify(c.reasons),
+    refreshed_at: now,
+  };
+}
+
+function kindOf(err: unknown): string | undefined {
+  const k = (err as { kind?: unknown } | null)?.kind;
+  return typeof k === 'string' ? k : undefined;
+}
+
+/** Fetches one course's sections (all pages) as facts; a course deleted meanwhile has none. */
+export async function fetchSections(client: CanvasClient, auth: AccessTokenSource, courseId: string): Promise<SectionFacts[]> {
+  const out: SectionFacts[] = [];
+  try {
+    for await (const page of client.pages<Record<string, unknown>>({ endpoint: 'courses.sections', path: { course_id: courseId }, query: { per_page: PER_PAGE } }, auth)) {
+      for (const s of page) out.push(sectionFactsFromJson(s, courseId));
+    }
+  } catch (err) {
+    if (kindOf(err) === 'not_found') return [];
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * The course refresh (PRODUCT-SPEC §4.5) as a `course_refresh` job. Two paths, chosen
+ * automatically: BULK through the `provisioning_csv` report (courses + sections in one zip; almost
+ * no API cost) when the token may run it, else REST (course pages fetched page-parallel, then
+ * sections per course in parallel under the client's throttle governor). Every course is stored
+ * with `syncable` + `reasons`; checkpoints after each unit let a restarted process resume.
+ *
+ * Courses not seen by a refresh that completed are removed with their sections and roster: with
+ * `state[]=all` / `include_deleted` a refresh sees deleted courses too, so an unseen course left
+ * the account (or was purged). A failed or cancelled refresh removes nothing.
+ */
+export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshParams, RefreshCheckpoint> {
+  const clock = deps.clock ?? (() => new Date());
+  const sleep = deps.sleep ?? defaultSleep;
+  const pollDelays = deps.reportPollDelaysMs ?? [250, 500, 1000, 2000, 5000, 10_000];
+  const reportTimeoutMs = deps.reportTimeoutMs ?? 30 * 60_000;
+
+  return {
+    kind: 'course_refresh',
+    async run(ctx) {
+      const started = clock().getTime();
+      const settings = await deps.courses.getSettings(ctx.integrationId);
+      if (!settings) throw new JobFailure('not_found', `Integration ${ctx.integrationId} does not exist.`);
+      const client = deps.clientFor(settings);
+      const auth = deps.tokenSourceFor(settings.id);
+      const account = settings.accountId || 'self';
+      const now = () => clock().toISOString();
+      let cp = ctx.checkpoint;
+      let fellBack: string | undefined = cp && 'fellBack' in cp ? cp.fellBack : undefined;
+
+      const toRest = async (why?: string) => {
+        fellBack = why;
+        cp = { path: 'rest', phase: 'courses', nextPage: 1, window: 1, seen: 0, ...(why ? { fellBack: why } : {}) };
+        await ctx.saveCheckpoint(cp, { phase: 'courses', done: 0, total: null });
+      };
+
+      // --- choose the path -------------------------------------------------------------------
+      if (!cp) {
+        if (ctx.params.path === 'rest') await toRest();
+        else {
+          await ctx.progress('starting report', 0, null);
+          try {
+            const res = await client.request<Record<string, unknown>>(
+              {
+                endpoint: 'accounts.reports.start',
+                path: { account_id: account, report: 'provisioning_csv' },
+                form: {
+                  'parameters[courses]': 'true',
+                  'parameters[sections]': 'true',
+                  'parameters[include_deleted]': 'true',
+                  'parameters[skip_message]': 'true',
+                },
+              },
+              auth,
+            );
+            cp = { path: 'bulk', phase: 'report', reportId: String(res.body.id) };
+            await ctx.saveCheckpoint(cp, { phase: 'report', done: 0, total: null });
+          } catch (err) {
+            const k = kindOf(err);
+            if (ctx.params.path === 'bulk' || !['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'].includes(k ?? '')) throw err;
+            await toRest(`report not allowed (${k})`);
+          }
+        }
+      }
+
+      // --- bulk: poll the report, download, reconcile -------------------------------------------
+      if (cp && cp.path === 'bulk') {
+        const reportId = cp.reportId;
+        let fileUrl: string | undefined;
+        let status = '';
+        for (let i = 0; ; i++) {
+          ctx.signal.throwIfAborted();
+          const res = await client.request<Record<string, unknown>>(
+            { endpoint: 'accounts.reports.status', path: { account_id: account, report: 'provisioning_csv', id: reportId } },
+            auth,
+          );
+          status = String(res.body.status ?? '');
+          const progress = Number(res.body.progress ?? 0);
+          await ctx.progress('report', Number.isFinite(progress) ? progress : 0, 100);
+          if (status === 'complete') {
+            const att = res.body.attachment as { url?: string } | undefined;
+            fileUrl = (res.body.file_url as string | undefined) ?? att?.url;
+            break;
+          }
+          if (status === 'error' || status === 'aborted' || status === 'deleted') break;
+          if (clock().getTime() - started > reportTimeoutMs) {
+            status = 'timeout';
+            break;
+          }
+          await sleep(pollDelays[Math.min(i, pollDelays.length - 1)]!, ctx.signal);
+        }
+        if (!fileUrl) {
+          if (ctx.params.path === 'bulk') throw new JobFailure('canvas_unreachable', `The provisioning report ended "${status}" without a file.`);
+          await toRest(`report ended ${status}`);
+        } else {
+          await ctx.progress('downloading', 0, null);
+          const zip = await client.download(fileUrl, auth);
+          const { courses, sections } = parseProvisioningZip(zip);
+          const t = now();
+          const total = courses.length;
+          await ctx.progress('saving', 0, total);
+          const deleted = new Set<string>();
+          const rows: CourseRow[] = [];
+          for (const f of courses) {
+            if (f.workflowState === 'deleted') deleted.add(f.canvasId);
+            rows.push(courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t));
+          }
+          const byCourse = new Map<string, SectionRow[]>();
+          for (const s of sections) {
+            if (deleted.has(s.courseCanvasId)) continue; // REST cannot list a deleted course's sections either
+            let l = byCourse.get(s.courseCanvasId);
+            if (!l) byCourse.set(s.courseCanvasId, (l = []));
+            l.push(sectionRow(settings.id, s, settings.courseIdType, t));
+          }
+          const BATCH = 1000;
+          for (let i = 0; i < rows.length; i += BATCH) {
+            ctx.signal.throwIfAborted();
+            const batch = rows.slice(i, i + BATCH);
+            await deps.courses.upsertCourses(batch);
+            const ids = batch.map((r) => r.canvas_id);
+            await deps.courses.replaceSections(settings.id, ids, ids.flatMap((id) => byCourse.get(id) ?? []));
+            await ctx.progress('saving', Math.min(i + BATCH, total), total);
+          }
+          return finish('bulk');
+        }
+      }
+
+      // --- REST: course pages in parallel windows ------------------------------------------------
+      if (cp && cp.path === 'rest' && cp.phase === 'courses') {
+        let { nextPage, window, seen } = cp;
+        let ended = false;
+        while (!ended) {
+          ctx.signal.throwIfAborted();
+          const pages = Array.from({ length: window }, (_, i) => nextPage + i);
+          const results = await Promise.all(
+            pages.map((page) =>
+              client.request<Array<Record<string, unknown>>>(
+                { endpoint: 'accounts.courses', path: { account_id: account }, query: { 'state[]': ['all'], per_page: PER_PAGE, page } },
+                auth,
+              ),
+            ),
+          );
+          const t = now();
+          const rows: CourseRow[] = [];
+          for (const r of results) {
+            const body = Array.isArray(r.body) ? r.body : [];
+            for (const j of body) rows.push(courseRow(settings.id, courseFactsFromJson(j), settings.courseIdType, ctx.jobId, t));
+            if (body.length < PER_PAGE) {
+              ended = true;
+              break;
+            }
+          }
+          await deps.courses.upsertCourses(rows);
+          seen += rows.length;
+          nextPage += window;
+          window = Math.min(MAX_PAGE_WINDOW, window * 2);
+          cp = ended
+            ? { path: 'rest', phase: 'sections', seen, doneIndex: 0, ...(fellBack ? { fellBack } : {}) }
+            : { path: 'rest', phase: 'courses', nextPage, window, seen, ...(fellBack ? { fellBack } : {}) };
+          await ctx.saveCheckpoint(cp, { phase: 'courses', done: seen, total: null });
+        }
+      }
+
+      // --- REST: sections per course, pooled, with a contiguous watermark checkpoint -------------
+      if (cp && cp.path === 'rest' && cp.phase === 'sections') {
+        const ids = await deps.courses.courseIdsSeenBy(settings.id, ctx.jobId, { excludeDeleted: true });
+        const seen = cp.seen;
+        let watermark = cp.doneIndex;
+        const completed = new Set<number>();
+        let next = watermark;
+        let lastSave = clock().getTime();
+        let saving: Promise<void> = Promise.resolve();
+        const total = ids.length;
+        await ctx.progress('sections', watermark, total);
+
+        const advance = () => {
+          while (completed.has(watermark)) completed.delete(watermark++);
+        };
+        const worker = async () => {
+          for (;;) {
+            ctx.signal.throwIfAborted();
+            const i = next++;
+            if (i >= ids.length) return;
+            const courseId = ids[i]!;
+            const facts = await fetchSections(client, auth, courseId);
+            const t = now();
+            await deps.courses.replaceSections(
+              settings.id,
+              [courseId],
+              facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t)),
+            );
+            completed.add(i);
+            advance();
+            const tNow = clock().getTime();
+            if (tNow - lastSave > 1000) {
+              lastSave = tNow;
+              const snapshot = watermark;
+              saving = saving.then(() =>
+                ctx.saveCheckpoint(
+                  { path: 'rest', phase: 'sections', seen, doneIndex: snapshot, ...(fellBack ? { fellBack } : {}) },
+                  { phase: 'sections', done: snapshot, total },
+                ),
+              );
+              await saving;
+            } else {
+              await ctx.progress('sections', watermark, total);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(SECTION_POOL, Math.max(1, ids.length - watermark)) }, worker));
+        await saving;
+        await ctx.saveCheckpoint({ path: 'rest', phase: 'sections', seen, doneIndex: total, ...(fellBack ? { fellBack } : {}) }, { phase: 'sections', done: total, total });
+        return finish('rest');
+      }
+
+      throw new JobFailure('internal', 'The refresh checkpoint is not understood; start a new refresh.');
+
+      async function finish(path: RefreshPath) {
+        const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId);
+        const counts = await deps.courses.countsFor(settings!.id);
+        const stats = client.stats();
+        return {
+          path,
+          ...(fellBack ? { fellBackToRest: fellBack } : {}),
+          courses: counts.courses,
+          syncable: counts.syncable,
+          notSyncable: counts.courses - counts.syncable,
+          byReason: counts.byReason,
+          sections: counts.sections,
+          sectionsMissingId: counts.sectionsMissingId,
+          removed,
+          requests: stats.requests,
+          throttled: stats.throttled,
+          retries: stats.retries,
+          resumed: ctx.attempt > 1,
+          durationMs: clock().getTime() - started,
+        };
+      }
+    },
+  };
+}
+
+/** Reads courses.csv and sections.csv out of the provisioning report zip (CANVAS-PERFORMANCE §3.3). */
+export function parseProvisioningZip(zip: Uint8Array): { courses: CourseFacts[]; sections: SectionFacts[] } {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(zip);
+  } catch (err) {
+    // A single-table report is a bare CSV; we always ask for two tables, so this is a broken file.
+    throw new JobFailure('canvas_unreachable', 'The provisioning report file could not be read as a zip.', { cause: err });
+  }
+  const find = (name: string) => Object.entries(files).find(([k]) => k.toLowerCase().endsWith(name))?.[1];
+  const coursesCsv = find('courses.csv');
+  const sectionsCsv = find('sections.csv');
+  if (!coursesCsv) throw new JobFailure('canvas_unreachable', 'The provisioning report has no courses.csv.');
+  const rows = (u8: Uint8Array | undefined) =>
+    u8 ? (parse(strFromU8(u8), { columns: true, skip_empty_lines: true, bom: true, relax_column_count: true }) as Array<Record<string, string>>) : [];
+  const courses = rows(coursesCsv).map(
+    (r): CourseFacts => ({
+      canvasId: r.canvas_course_id!,
+      name: r.long_name ?? '',
+      courseCode: str(r.short_name),
+      sisCourseId: str(r.course_id),
+      integrationId: str(r.integration_id),
+      workflowState: CSV_STATUS[(r.status ?? '').toLowerCase()] ?? 'unpublished',
+      accountId: str(r.canvas_account_id),
+    }),
+  );
+  const sections = rows(sectionsCsv)
+    .filter((r) => (r.status ?? 'active').toLowerCase() !== 'deleted')
+    .map(
+      (r): SectionFacts => ({
+        canvasId: r.canvas_section_id!,
+        courseCanvasId: r.canvas_course_id!,
+        name: r.name ?? '',
+        sisSectionId: str(r.section_id),
+        integrationId: str(r.integration_id),
+      }),
+    );
+  return { courses, sections };
+}
+

@@ -1,0 +1,321 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
+import type { CourseIdType, UserIdType } from './classify.js';
+import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
+
+/** The integration settings sync needs (read straight from the `integrations` table). */
+export interface SyncSettings {
+  id: string;
+  canvasUrl: string;
+  accountId: string;
+  courseIdType: CourseIdType;
+  userIdType: UserIdType;
+  studentRoles: string[];
+}
+
+/** A course as the API (§6) returns it. */
+export interface CourseView {
+  canvasId: string;
+  name: string;
+  courseCode: string | null;
+  sisCourseId: string | null;
+  integrationId: string | null;
+  externalId: string | null;
+  published: boolean;
+  syncable: boolean;
+  reasons: CourseReason[];
+  workflowState: string;
+  accountId: string | null;
+  refreshedAt: string;
+  lastSyncedAt: string | null;
+}
+
+export interface SectionView {
+  canvasId: string;
+  name: string;
+  externalId: string | null;
+  syncable: boolean;
+  reasons: SectionReason[];
+}
+
+export interface RosterEntryView {
+  canvasUserId: string;
+  name: string;
+  roles: string[];
+  enrollmentStates: string[];
+  externalId: string | null;
+  sectionIds: string[];
+  examTaker: boolean;
+  reasons: RosterReason[];
+  syncedAt: string;
+}
+
+export type CourseRow = Selectable<CoursesTable>;
+export type SectionRow = Selectable<SectionsTable>;
+export type RosterRow = Selectable<RosterEntriesTable>;
+
+export function toCourseView(r: CourseRow): CourseView {
+  return {
+    canvasId: r.canvas_id,
+    name: r.name,
+    courseCode: r.course_code,
+    sisCourseId: r.sis_course_id,
+    integrationId: r.canvas_integration_id,
+    externalId: r.external_id,
+    published: Number(r.published) === 1,
+    syncable: Number(r.syncable) === 1,
+    reasons: JSON.parse(r.reasons) as CourseReason[],
+    workflowState: r.workflow_state,
+    accountId: r.account_id,
+    refreshedAt: r.refreshed_at,
+    lastSyncedAt: r.last_synced_at,
+  };
+}
+
+export function toSectionView(r: SectionRow): SectionView {
+  return {
+    canvasId: r.canvas_id,
+    name: r.name,
+    externalId: r.external_id,
+    syncable: Number(r.syncable) === 1,
+    reasons: JSON.parse(r.reasons) as SectionReason[],
+  };
+}
+
+export function toRosterView(r: RosterRow): RosterEntryView {
+  return {
+    canvasUserId: r.canvas_user_id,
+    name: r.name,
+    roles: JSON.parse(r.roles) as string[],
+    enrollmentStates: JSON.parse(r.enrollment_states) as string[],
+    externalId: r.external_id,
+    sectionIds: JSON.parse(r.section_ids) as string[],
+    examTaker: Number(r.exam_taker) === 1,
+    reasons: JSON.parse(r.reasons) as RosterReason[],
+    syncedAt: r.synced_at,
+  };
+}
+
+/** Keyset cursor over (length(canvas_id), canvas_id): numeric ids in numeric order on both dialects. */
+function encodeCursor(canvasId: string): string {
+  return Buffer.from(canvasId, 'utf8').toString('base64url');
+}
+function decodeCursor(cursor: string): string | undefined {
+  try {
+    const v = Buffer.from(cursor, 'base64url').toString('utf8');
+    return v.length > 0 && v.length < 200 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const CHUNK = 400;
+
+/** Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres). */
+export function createCourseRepository(db: Kysely<Database>) {
+  const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      await db
+        .insertInto('courses')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.columns(['integration_id', 'canvas_id']).doUpdateSet((eb) => ({
+            name: eb.ref('excluded.name'),
+            course_code: eb.ref('excluded.course_code'),
+            sis_course_id: eb.ref('excluded.sis_course_id'),
+            canvas_integration_id: eb.ref('excluded.canvas_integration_id'),
+            external_id: eb.ref('excluded.external_id'),
+            workflow_state: eb.ref('excluded.workflow_state'),
+            published: eb.ref('excluded.published'),
+            syncable: eb.ref('excluded.syncable'),
+            reasons: eb.ref('excluded.reasons'),
+            account_id: eb.ref('excluded.account_id'),
+            refreshed_at: eb.ref('excluded.refreshed_at'),
+            ...(opts.keepRefreshJob ? {} : { refresh_job_id: eb.ref('excluded.refresh_job_id') }),
+          })),
+        )
+        .execute();
+    }
+  };
+
+  return {
+    async getSettings(integrationId: string): Promise<SyncSettings | undefined> {
+      const r = await db
+        .selectFrom('integrations')
+        .select(['id', 'canvas_url', 'account_id', 'course_id_type', 'user_id_type', 'student_roles'])
+        .where('id', '=', integrationId)
+        .executeTakeFirst();
+      if (!r) return undefined;
+      return {
+        id: r.id,
+        canvasUrl: r.canvas_url,
+        accountId: r.account_id,
+        courseIdType: r.course_id_type as CourseIdType,
+        userIdType: r.user_id_type as UserIdType,
+        studentRoles: JSON.parse(r.student_roles) as string[],
+      };
+    },
+
+    upsertCourses,
+
+    /** Replaces the sections of the given courses with exactly these (one transaction). */
+    async replaceSections(integrationId: string, courseIds: string[], sections: SectionRow[]): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        for (let i = 0; i < courseIds.length; i += CHUNK) {
+          await tx
+            .deleteFrom('sections')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', 'in', courseIds.slice(i, i + CHUNK))
+            .execute();
+        }
+        for (let i = 0; i < sections.length; i += CHUNK) {
+          await tx.insertInto('sections').values(sections.slice(i, i + CHUNK)).execute();
+        }
+      });
+    },
+
+    /** Canvas ids of the courses a refresh job saw, optionally excluding deleted ones, in key order. */
+    async courseIdsSeenBy(integrationId: string, jobId: string, opts: { excludeDeleted?: boolean } = {}): Promise<string[]> {
+      let q = db
+        .selectFrom('courses')
+        .select('canvas_id')
+        .where('integration_id', '=', integrationId)
+        .where('refresh_job_id', '=', jobId);
+      if (opts.excludeDeleted) q = q.where('workflow_state', '!=', 'deleted');
+      const rows = await q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').execute();
+      return rows.map((r) => r.canvas_id);
+    },
+
+    /**
+     * Removes courses (with their sections and roster) that a complete refresh did not see: they
+     * left the account or were purged. Only called after a refresh finished without error.
+     */
+    async removeUnseen(integrationId: string, jobId: string): Promise<number> {
+      const gone = await db
+        .selectFrom('courses')
+        .select('canvas_id')
+        .where('integration_id', '=', integrationId)
+        .where((eb) => eb.or([eb('refresh_job_id', 'is', null), eb('refresh_job_id', '!=', jobId)]))
+        .execute();
+      const ids = gone.map((g) => g.canvas_id);
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        const chunk = ids.slice(i, i + CHUNK);
+        await db.transaction().execute(async (tx) => {
+          await tx.deleteFrom('roster_entries').where('integration_id', '=', integrationId).where('course_canvas_id', 'in', chunk).execute();
+          await tx.deleteFrom('sections').where('integration_id', '=', integrationId).where('course_canvas_id', 'in', chunk).execute();
+          await tx.deleteFrom('courses').where('integration_id', '=', integrationId).where('canvas_id', 'in', chunk).execute();
+        });
+      }
+      return ids.length;
+    },
+
+    async countsFor(integrationId: string): Promise<{ courses: number; syncable: number; sections: number; sectionsMissingId: number; byReason: Record<string, number> }> {
+      const rows = await db.selectFrom('courses').select(['syncable', 'reasons']).where('integration_id', '=', integrationId).execute();
+      const byReason: Record<string, number> = {};
+      let syncable = 0;
+      for (const r of rows) {
+        if (Number(r.syncable) === 1) syncable++;
+        for (const reason of JSON.parse(r.reasons) as string[]) byReason[reason] = (byReason[reason] ?? 0) + 1;
+      }
+      const s = await db
+        .selectFrom('sections')
+        .select([sql<number>`count(*)`.as('n'), sql<number>`sum(case when syncable = 1 then 0 else 1 end)`.as('bad')])
+        .where('integration_id', '=', integrationId)
+        .executeTakeFirst();
+      return { courses: rows.length, syncable, sections: Number(s?.n ?? 0), sectionsMissingId: Number(s?.bad ?? 0), byReason };
+    },
+
+    async listCourses(
+      integrationId: string,
+      opts: { syncable?: boolean; reason?: string; cursor?: string; limit?: number; search?: string } = {},
+    ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
+      const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
+      let q = db.selectFrom('courses').selectAll().where('integration_id', '=', integrationId);
+      if (opts.syncable !== undefined) q = q.where('syncable', '=', opts.syncable ? 1 : 0);
+      if (opts.reason) q = q.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
+      if (opts.search) {
+        const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+        q = q.where((eb) =>
+          eb.or([
+            eb(eb.fn('lower', ['name']), 'like', s),
+            eb(eb.fn('lower', ['course_code']), 'like', s),
+            eb('canvas_id', '=', opts.search!),
+            eb('sis_course_id', '=', opts.search!),
+          ]),
+        );
+      }
+      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+      if (after !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb(sql`length(canvas_id)`, '>', after.length),
+            eb.and([eb(sql`length(canvas_id)`, '=', after.length), eb('canvas_id', '>', after)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).execute();
+      const page = rows.slice(0, limit);
+      return {
+        courses: page.map(toCourseView),
+        nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
+      };
+    },
+
+    async getCourse(integrationId: string, canvasId: string): Promise<CourseView | undefined> {
+      const r = await db.selectFrom('courses').selectAll().where('integration_id', '=', integrationId).where('canvas_id', '=', canvasId).executeTakeFirst();
+      return r ? toCourseView(r) : undefined;
+    },
+
+    async getSections(integrationId: string, courseId: string): Promise<SectionView[]> {
+      const rows = await db
+        .selectFrom('sections')
+        .selectAll()
+        .where('integration_id', '=', integrationId)
+        .where('course_canvas_id', '=', courseId)
+        .orderBy('name')
+        .orderBy('canvas_id')
+        .execute();
+      return rows.map(toSectionView);
+    },
+
+    async getRoster(integrationId: string, courseId: string): Promise<RosterEntryView[]> {
+      const rows = await db
+        .selectFrom('roster_entries')
+        .selectAll()
+        .where('integration_id', '=', integrationId)
+        .where('course_canvas_id', '=', courseId)
+        .orderBy('name')
+        .orderBy('canvas_user_id')
+        .execute();
+      return rows.map(toRosterView);
+    },
+
+    async getRosterEntry(integrationId: string, courseId: string, userId: string): Promise<RosterEntryView | undefined> {
+      const r = await db
+        .selectFrom('roster_entries')
+        .selectAll()
+        .where('integration_id', '=', integrationId)
+        .where('course_canvas_id', '=', courseId)
+        .where('canvas_user_id', '=', userId)
+        .executeTakeFirst();
+      return r ? toRosterView(r) : undefined;
+    },
+
+    /** Replaces a course's roster with these entries and stamps `last_synced_at` (one transaction). */
+    async replaceRoster(integrationId: string, courseId: string, entries: RosterRow[], syncedAt: string): Promise<void> {
+      await db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('roster_entries').where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute();
+        for (let i = 0; i < entries.length; i += CHUNK) await tx.insertInto('roster_entries').values(entries.slice(i, i + CHUNK)).execute();
+        await tx
+          .updateTable('courses')
+          .set({ last_synced_at: syncedAt })
+          .where('integration_id', '=', integrationId)
+          .where('canvas_id', '=', courseId)
+          .execute();
+      });
+    },
+  };
+}
+
+export type CourseRepository = ReturnType<typeof createCourseRepository>;

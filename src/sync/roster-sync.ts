@@ -1,0 +1,168 @@
+import { JobFailure, type JobDefinition } from '../jobs/types.js';
+import { classifyRoster, type EnrollmentJson, type RosterPerson } from './classify.js';
+import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
+import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import type { RosterReason } from './sync-reasons.js';
+
+/** Enrollment states requested so skipped people can be explained (CANVAS-API-REFERENCE §10.7). */
+export const ROSTER_STATES = ['active', 'invited', 'creation_pending', 'inactive', 'completed'] as const;
+
+export interface RosterDiff {
+  added: Array<{ canvasUserId: string; name: string; externalId: string | null }>;
+  removed: Array<{ canvasUserId: string; name: string; externalId: string | null; reasons: RosterReason[] }>;
+  changed: Array<{ canvasUserId: string; name: string; before: { externalId: string | null; sectionIds: string[] }; after: { externalId: string | null; sectionIds: string[] } }>;
+}
+
+export interface RosterResult {
+  courseId: string;
+  sections: SectionView[];
+  people: RosterPerson[];
+  /** Only when include[]=email was sent and no enrollment came back with an email (key without "Allow Include Parameters"). */
+  includesStripped: boolean;
+  diff: RosterDiff;
+  counts: { examTakers: number; skipped: number; byReason: Partial<Record<RosterReason, number>> };
+}
+
+/** What changes for exam-takers between the stored roster and a fresh one. */
+export function diffRoster(before: RosterEntryView[], after: RosterPerson[]): RosterDiff {
+  const prev = new Map(before.filter((e) => e.examTaker).map((e) => [e.canvasUserId, e]));
+  const next = new Map(after.filter((p) => p.examTaker).map((p) => [p.canvasUserId, p]));
+  const diff: RosterDiff = { added: [], removed: [], changed: [] };
+  for (const [id, p] of next) {
+    const b = prev.get(id);
+    if (!b) diff.added.push({ canvasUserId: id, name: p.name, externalId: p.externalId });
+    else if (b.externalId !== p.externalId || b.sectionIds.join(',') !== p.sectionIds.join(',')) {
+      diff.changed.push({
+        canvasUserId: id,
+        name: p.name,
+        before: { externalId: b.externalId, sectionIds: b.sectionIds },
+        after: { externalId: p.externalId, sectionIds: p.sectionIds },
+      });
+    }
+  }
+  const reasonsNow = new Map(after.map((p) => [p.canvasUserId, p.reasons]));
+  for (const [id, b] of prev) {
+    if (!next.has(id)) diff.removed.push({ canvasUserId: id, name: b.name, externalId: b.externalId, reasons: reasonsNow.get(id) ?? [] });
+  }
+  return diff;
+}
+
+/**
+ * Course roster sync (PRODUCT-SPEC §4.7): sections, then every enrollment (bookmark pages, the
+ * states of {@link ROSTER_STATES}), grouped per person into exam-takers and skipped-with-reasons.
+ * Section membership is each enrollment's `course_section_id`, so it works with "Allow Include
+ * Parameters" off; only `include[]=email` is sent (when the user ID type is email), and its
+ * stripping is detected. `dryRun` computes the diff against the last sync without saving.
+ * @throws CanvasApiError (a deleted course answers not_found), JobFailure for an unknown integration.
+ */
+export function createRosterSync(deps: SyncDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  return async function syncRoster(integrationId: string, courseId: string, opts: { dryRun?: boolean; jobId?: string; signal?: AbortSignal } = {}): Promise<RosterResult> {
+    const settings = await deps.courses.getSettings(integrationId);
+    if (!settings) throw new JobFailure('not_found', `Integration ${integrationId} does not exist.`);
+    const client = deps.clientFor(settings);
+    const auth = deps.tokenSourceFor(integrationId);
+    const t = clock().toISOString();
+
+    const sectionFacts = await fetchSections(client, auth, courseId);
+    const wantEmail = settings.userIdType === 'email';
+    const enrollments: EnrollmentJson[] = [];
+    try {
+      for await (const page of client.pages<EnrollmentJson>(
+        {
+          endpoint: 'courses.enrollments',
+          path: { course_id: courseId },
+          query: { 'state[]': [...ROSTER_STATES], per_page: 100, ...(wantEmail ? { 'include[]': ['email'] } : {}) },
+        },
+        auth,
+      )) {
+        opts.signal?.throwIfAborted();
+        enrollments.push(...page);
+      }
+    } catch (err) {
+      if ((err as { kind?: string }).kind === 'not_found') {
+        throw new JobFailure('course_not_found', `Canvas has no course ${courseId} (it may have been deleted). Refresh the course list.`, { cause: err });
+      }
+      throw err;
+    }
+    const includesStripped = wantEmail && enrollments.length > 0 && !enrollments.some((e) => e.user && 'email' in e.user);
+    const people = classifyRoster(enrollments, { userIdType: settings.userIdType, studentRoles: settings.studentRoles });
+    const before = await deps.courses.getRoster(integrationId, courseId);
+    const diff = diffRoster(before, people);
+    const sectionRows = sectionFacts.map((s) => sectionRow(integrationId, s, settings.courseIdType, t));
+    if (!opts.dryRun) {
+      await deps.courses.replaceSections(integrationId, [courseId], sectionRows);
+      const rows: RosterRow[] = people.map((p) => ({
+        integration_id: integrationId,
+        course_canvas_id: courseId,
+        canvas_user_id: p.canvasUserId,
+        name: p.name,
+        roles: JSON.stringify(p.roles),
+        enrollment_states: JSON.stringify(p.enrollmentStates),
+        external_id: p.externalId,
+        section_ids: JSON.stringify(p.sectionIds),
+        exam_taker: p.examTaker ? 1 : 0,
+        reasons: JSON.stringify(p.reasons),
+        synced_at: t,
+        job_id: opts.jobId ?? null,
+      }));
+      await deps.courses.replaceRoster(integrationId, courseId, rows, t);
+    }
+    const byReason: Partial<Record<RosterReason, number>> = {};
+    for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
+    return {
+      courseId,
+      sections: sectionRows.map((r) => ({
+        canvasId: r.canvas_id,
+        name: r.name,
+        externalId: r.external_id,
+        syncable: r.syncable === 1,
+        reasons: JSON.parse(r.reasons) as SectionView['reasons'],
+      })),
+      people,
+      includesStripped,
+      diff,
+      counts: { examTakers: people.filter((p) => p.examTaker).length, skipped: people.filter((p) => !p.examTaker).length, byReason },
+    };
+  };
+}
+
+export type RosterSync = ReturnType<typeof createRosterSync>;
+
+export interface CourseSyncParams {
+  courseIds: string[];
+}
+
+/**
+ * The `course_sync` job: syncs one course or a selection, one after another, checkpointing the
+ * courses done so a restart continues with the next one.
+ */
+export function createCourseSyncJob(deps: SyncDeps): JobDefinition<CourseSyncParams, { done: string[]; totals: Record<string, number> }> {
+  const syncRoster = createRosterSync(deps);
+  return {
+    kind: 'course_sync',
+    async run(ctx) {
+      const ids = [...new Set((ctx.params.courseIds ?? []).map(String))];
+      if (ids.length === 0) throw new JobFailure('validation_failed', 'No course to sync.');
+      const done = new Set(ctx.checkpoint?.done ?? []);
+      const totals: Record<string, number> = { examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
+      const warnings: string[] = [];
+      await ctx.progress('courses', done.size, ids.length);
+      for (const id of ids) {
+        if (done.has(id)) continue;
+        ctx.signal.throwIfAborted();
+        const r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
+        totals.examTakers! += r.counts.examTakers;
+        totals.skipped! += r.counts.skipped;
+        totals.added! += r.diff.added.length;
+        totals.removed! += r.diff.removed.length;
+        totals.changed! += r.diff.changed.length;
+        for (const [reason, n] of Object.entries(r.counts.byReason)) totals[`skipped_${reason}`] = (totals[`skipped_${reason}`] ?? 0) + (n ?? 0);
+        if (r.includesStripped) warnings.push(`includes_not_allowed: course ${id} came back without emails`);
+        done.add(id);
+        await ctx.saveCheckpoint({ done: [...done], totals }, { phase: 'courses', done: done.size, total: ids.length });
+      }
+      return { courses: ids.length, ...totals, ...(warnings.length ? { warnings } : {}) };
+    },
+  };
+}
