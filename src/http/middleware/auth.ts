@@ -9,10 +9,17 @@ export function loginRedirect(req: Request): string {
   return `/login?next=${encodeURIComponent(req.originalUrl)}`;
 }
 
-/** Pages and API for staff only: pages redirect to /login, /api answers 401 JSON. */
+/**
+ * Pages and API for staff only: anonymous page visits redirect to /login, /api answers 401 JSON;
+ * a limited session (Canvas admin, LTI instructor) gets 403.
+ */
 export function requireStaff(req: Request, res: Response, next: NextFunction): void {
   if (req.session?.staff) {
     next();
+    return;
+  }
+  if (req.session?.integrationAccess || req.session?.ltiCourse) {
+    sendError(req, res, new AppError('forbidden', 'This page is for platform staff only.'));
     return;
   }
   if (wantsJson(req) || req.method !== 'GET') {

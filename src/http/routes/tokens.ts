@@ -21,7 +21,7 @@ function row(t: ApiTokenInfo) {
   };
 }
 
-/** `/settings/api-tokens`: list, create (token shown once), revoke. Staff only. */
+/** `/settings/api-tokens`: list, create (token shown once), revoke. Staff only. Plus `GET /api/v1/whoami`. */
 export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'audit'>): Router {
   const router = Router();
   const base = '/settings/api-tokens';
@@ -48,6 +48,11 @@ export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'aud
     await container.audit.record({ actor: `staff:${req.session.staff!.id}`, action: 'api_token.revoked', detail: { tokenId: id } });
     flash(req, 'ok', 'The token was revoked; requests using it now get 401.');
     res.redirect(303, base);
+  });
+
+  // Lets automation check its token: mounted behind requireApiToken (src/app.ts), so 200 means valid.
+  router.get('/api/v1/whoami', (_req, res) => {
+    res.json({ actor: res.locals.actor });
   });
 
   return router;
