@@ -7,6 +7,15 @@ import { createApiTokens, type ApiTokens } from './staff/api-tokens.js';
 import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
+import { createCanvasClient } from './canvas/client.js';
+import type { CanvasClient } from './canvas/types.js';
+import { createConnectionService, type ConnectionService } from './integrations/connection-service.js';
+import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
+import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
+import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
+import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
+import { createOAuthStates } from './oauth/oauth-states.js';
+import { createTokenSources, type TokenSources } from './oauth/token-source.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -33,6 +42,19 @@ export interface Container {
   apiTokens: ApiTokens;
   audit: AuditLog;
   sessionStore: ClosableSessionStore;
+  /** Integrations and their encrypted Canvas tokens. */
+  integrations: IntegrationsRepository;
+  /** zod schemas for integration bodies (Canvas URL rules depend on config). */
+  integrationSchemas: IntegrationSchemas;
+  /** Single-flight refreshing token sources: `tokenSources.forIntegration(id)` for the Canvas client. */
+  tokenSources: TokenSources;
+  /** A Canvas REST client for one integration's Canvas (declared endpoints only). */
+  canvasFor(integration: Pick<Integration, 'canvasUrl'>): CanvasClient;
+  canvasOAuth: CanvasOAuth;
+  /** Preflight, Generate Keys, verification, disconnect, health checks. */
+  connection: ConnectionService;
+  /** Signed, expiring setup and authorization links. */
+  signedLinks: SignedLinks;
   /** Set by the LTI feature; createApp mounts it. */
   lti?: LtiMount;
   /** Registers a closer (job runner, timers, ltijs…); closers run in reverse order, before the store closes. */
@@ -89,6 +111,33 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       logger.info({ tokenId: info.id }, 'bootstrap API token is active');
     }
     sessionStore = createSessionStore(store, clock);
+    const userAgent = 'canvas-companion/0.1 (+https://github.com/canvas-companion)';
+    const integrations = createIntegrationsRepository({ db, vault, dialect: store.dialect, clock });
+    const canvasOAuth = createCanvasOAuth({ fetch: fetchImpl, redirectUri: config.redirectUri, allowInsecure: config.allowInsecureCanvasUrls, userAgent });
+    const tokenSources = createTokenSources({
+      repo: integrations,
+      clock,
+      refreshGrant: async (id, refreshToken) => {
+        const i = await integrations.get(id);
+        const clientSecret = await integrations.getClientSecret(id);
+        if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
+        return canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+      },
+    });
+    const canvasFor = (i: Pick<Integration, 'canvasUrl'>) => createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger });
+    const audit = createAuditLog({ db, clock });
+    const connection = createConnectionService({
+      repo: integrations,
+      states: createOAuthStates({ db, vault, clock }),
+      oauth: canvasOAuth,
+      tokenSources,
+      clientFor: canvasFor,
+      audit,
+      clock,
+      fetch: fetchImpl,
+      redirectUri: config.redirectUri,
+      logger,
+    });
     return {
       config,
       logger,
@@ -98,8 +147,15 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       vault,
       staff: createStaffUsers({ db, clock }),
       apiTokens,
-      audit: createAuditLog({ db, clock }),
+      audit,
       sessionStore,
+      integrations,
+      integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
+      tokenSources,
+      canvasFor,
+      canvasOAuth,
+      connection,
+      signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock }),
       onClose: (fn) => void closers.push(fn),
       close,
     };

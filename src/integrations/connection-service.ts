@@ -1,0 +1,152 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import { scopesFor } from '../canvas/endpoints.js';
+import { AppError } from '../errors/app-error.js';
+import type { Logger } from '../logger/logger.js';
+import { createAuthorization, type StartedAuthorization } from '../oauth/authorization.js';
+import type { CanvasOAuth } from '../oauth/canvas-oauth.js';
+import { createCallbackHandler, type CallbackOutcome } from '../oauth/callback.js';
+import type { OAuthStates } from '../oauth/oauth-states.js';
+import { probeAuthorizeEndpoint, runPreflight, type PreflightResult } from '../oauth/preflight.js';
+import type { TokenSources } from '../oauth/token-source.js';
+import type { CanvasClient } from '../canvas/types.js';
+import type { Integration } from './integration.js';
+import type { IntegrationsRepository } from './integrations-repository.js';
+import { NOT_CONNECTED, type ConnectionStatus } from './reasons.js';
+import { createVerifier, type Verifier } from './verification.js';
+
+export interface HealthCheckSummary {
+  checked: number;
+  changed: Array<{ integrationId: string; from: string; to: string; reasons: string[] }>;
+}
+
+/** Everything "Generate Keys" (issue 3) does with an integration, for routes, CLI and jobs. */
+export interface ConnectionService {
+  /** PRODUCT-SPEC §4.1. @throws AppError not_found */
+  preflight(integrationId: string): Promise<PreflightResult>;
+  /** PRODUCT-SPEC §4.2 start; see oauth/authorization.ts. @throws AppError not_found / validation_failed */
+  startAuthorization(integrationId: string, browserSecret: string): Promise<StartedAuthorization>;
+  handleCallback(query: Record<string, string | undefined>, browserSecret: string | undefined): Promise<CallbackOutcome>;
+  /** Re-runs the probes and records a state change in the audit log. @throws AppError not_found */
+  verify(integrationId: string, actor: string): Promise<ConnectionStatus>;
+  /** Revokes the token at Canvas (`DELETE /login/oauth2/token`) and deletes it here. @throws AppError not_found */
+  disconnect(integrationId: string, actor: string): Promise<{ revokedAtCanvas: boolean }>;
+  /** Re-verifies every integration holding a token; state changes go to the audit log. */
+  runHealthChecks(): Promise<HealthCheckSummary>;
+  /** Fallback scheduler when no job runner schedules `health_check`; returns a stop function. */
+  startHealthCheckScheduler(intervalMinutes: number): () => void;
+  verifier: Verifier;
+}
+
+export function createConnectionService(deps: {
+  repo: IntegrationsRepository;
+  states: OAuthStates;
+  oauth: CanvasOAuth;
+  tokenSources: TokenSources;
+  clientFor(integration: Integration): CanvasClient;
+  audit: AuditLog;
+  clock: () => Date;
+  fetch: typeof globalThis.fetch;
+  redirectUri: string;
+  logger?: Logger;
+}): ConnectionService {
+  const { repo, audit, clock, redirectUri } = deps;
+  const scopes = () => scopesFor();
+
+  const verifier = createVerifier({
+    repo,
+    clientFor: deps.clientFor,
+    tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
+    probeKey: (i) => probeAuthorizeEndpoint(deps.fetch, { canvasUrl: i.canvasUrl, clientId: i.clientId, redirectUri, scopes: scopes() }),
+    clock,
+  });
+  const authorization = createAuthorization({ repo, states: deps.states, oauth: deps.oauth, clock, redirectUri, scopes });
+  const callback = createCallbackHandler({ repo, states: deps.states, oauth: deps.oauth, verifier, audit, clock, redirectUri });
+
+  const mustGet = async (id: string) => {
+    const i = await repo.get(id);
+    if (!i) throw new AppError('not_found', 'No such integration.');
+    return i;
+  };
+
+  async function verifyAndAudit(integration: Integration, actor: string): Promise<ConnectionStatus> {
+    const status = (await verifier.verify(integration.id))!;
+    const before = integration.status;
+    if (before.state !== status.state || before.reasons.join() !== status.reasons.join()) {
+      await audit.record({
+        integrationId: integration.id,
+        actor,
+        action: 'status_changed',
+        detail: { from: before.state, to: status.state, reasons: status.reasons, missingScopes: status.missingScopes },
+      });
+    }
+    return status;
+  }
+
+  const service: ConnectionService = {
+    verifier,
+    async preflight(id) {
+      const i = await mustGet(id);
+      const result = await runPreflight(deps.fetch, {
+        canvasUrl: i.canvasUrl,
+        clientId: i.clientId,
+        clientSecret: await repo.getClientSecret(id),
+        redirectUri,
+        scopes: scopes(),
+      });
+      await audit.record({ integrationId: id, actor: 'system', action: 'preflight', detail: { ok: result.ok, reasons: result.reasons } });
+      return result;
+    },
+    startAuthorization: (id, browserSecret) => authorization.start(id, browserSecret),
+    handleCallback: (query, browserSecret) => callback.handle(query, browserSecret),
+    async verify(id, actor) {
+      const i = await mustGet(id);
+      if (!(await repo.getToken(id))) {
+        // No token: nothing to probe. Keep the last authorization outcome (e.g. failed + reason).
+        return i.status;
+      }
+      return verifyAndAudit(i, actor);
+    },
+    async disconnect(id, actor) {
+      await mustGet(id);
+      const token = await repo.getToken(id);
+      let revokedAtCanvas = false;
+      if (token) {
+        const i = (await repo.get(id))!;
+        revokedAtCanvas = (await deps.oauth.revoke(i.canvasUrl, token.accessToken)).ok;
+        await repo.deleteToken(id);
+      }
+      await repo.setStatus(id, { ...NOT_CONNECTED, checkedAt: clock().toISOString() });
+      await audit.record({ integrationId: id, actor, action: 'disconnected', detail: { revokedAtCanvas } });
+      return { revokedAtCanvas };
+    },
+    async runHealthChecks() {
+      const summary: HealthCheckSummary = { checked: 0, changed: [] };
+      for (const i of await repo.list()) {
+        if (!(await repo.getToken(i.id))) continue;
+        summary.checked += 1;
+        try {
+          const status = await verifyAndAudit(i, 'system');
+          if (status.state !== i.status.state) summary.changed.push({ integrationId: i.id, from: i.status.state, to: status.state, reasons: status.reasons });
+        } catch (err) {
+          deps.logger?.warn({ err, integrationId: i.id }, 'health check of an integration failed');
+        }
+      }
+      return summary;
+    },
+    startHealthCheckScheduler(intervalMinutes) {
+      if (intervalMinutes <= 0) return () => undefined;
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        service
+          .runHealthChecks()
+          .catch((err: unknown) => deps.logger?.error({ err }, 'scheduled health check failed'))
+          .finally(() => (running = false));
+      }, intervalMinutes * 60 * 1000);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+  return service;
+}

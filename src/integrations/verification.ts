@@ -1,0 +1,214 @@
+import { isCanvasApiError } from '../canvas/errors.js';
+import { scopeFor } from '../canvas/endpoints.js';
+import type { AccessTokenSource, CanvasClient, EndpointId } from '../canvas/types.js';
+import type { Integration } from './integration.js';
+import type { IntegrationsRepository } from './integrations-repository.js';
+import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
+
+/** The probes, in order (PRODUCT-SPEC §3). */
+export const PROBES = ['users_self', 'account_courses', 'course_sections', 'enrollments', 'include_params', 'sis_visibility'] as const;
+
+/** What Canvas's authorize endpoint says about the key right now (see oauth/preflight.ts). */
+export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string };
+
+export interface VerificationDeps {
+  repo: IntegrationsRepository;
+  clientFor(integration: Integration): CanvasClient;
+  tokenSourceFor(integrationId: string): AccessTokenSource;
+  /**
+   * Asks Canvas's authorize endpoint about the key. Used only when a freshly refreshed token is
+   * still refused: key OFF (`unauthorized_client`) vs. key ON (so the token owner is inactive).
+   */
+  probeKey(integration: Integration): Promise<KeyProbe>;
+  clock: () => Date;
+}
+
+export interface Verifier {
+  /**
+   * Runs every probe against Canvas and stores the resulting status: `verified` only when all
+   * pass; `degraded` when the token works but a feature-limiting check failed; `failed` when
+   * the token itself does not work. Returns the stored status. Never throws for Canvas answers.
+   * @param tokenOwner recorded from the token exchange, kept when users/self cannot be read.
+   */
+  verify(integrationId: string, opts?: { tokenOwner?: TokenOwner }): Promise<ConnectionStatus | undefined>;
+}
+
+const PERMISSION_NAMES: Partial<Record<EndpointId, string>> = {
+  'users.self': 'read own profile',
+  'accounts.courses': 'Courses - view list (read_course_list) on the account',
+  'courses.sections': 'Courses - view (read) / Sections',
+  'courses.enrollments': 'Users - view list (read_roster)',
+  'accounts.permissions': 'account membership (the token owner must be an admin of the account)',
+};
+
+type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; tokenLevel: boolean };
+
+/**
+ * The verification probes: users/self, the account's courses, one course's sections and
+ * enrollments, an `include[]` probe, and SIS visibility (account permissions + fields present).
+ */
+export function createVerifier(deps: VerificationDeps): Verifier {
+  const { repo, clock } = deps;
+
+  async function explain(err: unknown, endpoint: EndpointId, integration: Integration): Promise<ProbeError> {
+    if (err instanceof Error && err.name === 'TokenUnavailableError') {
+      const reason = (err as Error & { reason: ReasonCode }).reason;
+      return { reason, detail: err.message, tokenLevel: true };
+    }
+    if (!isCanvasApiError(err)) return { reason: 'canvas_unreachable', detail: 'Unexpected error while calling Canvas.', tokenLevel: false };
+    switch (err.kind) {
+      case 'insufficient_scopes': {
+        const scope = err.missingScope ?? scopeFor(endpoint);
+        return { reason: 'missing_scopes', detail: `Canvas refused ${scope}: Insufficient scopes on access token.`, missingScope: scope, tokenLevel: false };
+      }
+      case 'unauthorized':
+        return {
+          reason: 'user_not_authorized',
+          detail: `The token owner's role lacks the permission: ${PERMISSION_NAMES[endpoint] ?? endpoint}.`,
+          tokenLevel: false,
+        };
+      case 'token_invalid': {
+        if (err.tokenProblem === 'revoked') return { reason: 'token_revoked', detail: 'Canvas says the token was revoked.', tokenLevel: true };
+        // The client already refreshed once and Canvas still refuses the new token.
+        const key = await deps.probeKey(integration);
+        if (key.outcome === 'failed' && (key.reason === 'developer_key_off' || key.reason === 'invalid_client')) {
+          return { reason: key.reason, detail: `Canvas refuses the token: ${key.detail}`, tokenLevel: true };
+        }
+        return {
+          reason: 'token_owner_inactive',
+          detail: 'Canvas refuses a freshly refreshed token while the key is ON: the account that generated it is suspended or deleted.',
+          tokenLevel: true,
+        };
+      }
+      case 'throttled':
+        return { reason: 'throttled', detail: 'Canvas kept throttling the probe.', tokenLevel: false };
+      case 'not_found':
+        return { reason: 'user_not_authorized', detail: `Canvas answered 404 for ${endpoint} (is account "${integration.accountId}" right?).`, tokenLevel: false };
+      default:
+        return { reason: 'canvas_unreachable', detail: `Canvas did not answer ${endpoint} properly (${err.kind}${err.status ? `, HTTP ${err.status}` : ''}).`, tokenLevel: err.kind !== 'bad_request' };
+    }
+  }
+
+  return {
+    async verify(integrationId, opts = {}) {
+      const integration = await repo.get(integrationId);
+      if (!integration) return undefined;
+      const client = deps.clientFor(integration);
+      const auth = deps.tokenSourceFor(integrationId);
+      const checks: Check[] = [];
+      const missingScopes = new Set<string>();
+      let tokenOwner = opts.tokenOwner ?? integration.status.tokenOwner;
+      let tokenDead: ProbeError | undefined;
+      const account = { account_id: integration.accountId };
+
+      const fail = (name: string, e: ProbeError) => {
+        if (e.missingScope) missingScopes.add(e.missingScope);
+        checks.push({ name, ok: false, reason: e.reason, detail: e.detail });
+      };
+
+      // users_self: the token works and whose it is.
+      try {
+        const r = await client.request<{ id: number | string; name?: string }>({ endpoint: 'users.self', path: { id: 'self' } }, auth);
+        tokenOwner = { id: String(r.body.id), name: r.body.name ?? '' };
+        checks.push({ name: 'users_self', ok: true, detail: `The token belongs to ${tokenOwner.name} (Canvas user ${tokenOwner.id}).` });
+      } catch (err) {
+        const e = await explain(err, 'users.self', integration);
+        fail('users_self', e);
+        if (e.tokenLevel) tokenDead = e;
+      }
+
+      let course: Record<string, unknown> | undefined;
+      if (!tokenDead) {
+        try {
+          const r = await client.request<Array<Record<string, unknown>>>({ endpoint: 'accounts.courses', path: account, query: { per_page: 10 } }, auth);
+          course = r.body.find((c) => c.workflow_state !== 'deleted') ?? r.body[0];
+          checks.push({
+            name: 'account_courses',
+            ok: true,
+            detail: course ? `The account's course list is readable (e.g. "${String(course.name ?? course.id)}").` : 'The account course list is readable (it is empty).',
+          });
+        } catch (err) {
+          fail('account_courses', await explain(err, 'accounts.courses', integration));
+        }
+
+        const courseId = course ? String(course.id) : undefined;
+        for (const [name, endpoint] of [
+          ['course_sections', 'courses.sections'],
+          ['enrollments', 'courses.enrollments'],
+        ] as const) {
+          if (!courseId) {
+            checks.push({ name, ok: true, detail: 'Not probed: no course was found to probe with. It is re-checked once the account has courses.' });
+            continue;
+          }
+          try {
+            await client.request({ endpoint, path: { course_id: courseId }, query: { per_page: 1 } }, auth);
+            checks.push({ name, ok: true, detail: `Readable for course ${courseId}.` });
+          } catch (err) {
+            fail(name, await explain(err, endpoint, integration));
+          }
+        }
+
+        // include_params: a scoped key without "Allow Include Parameters" silently drops include[].
+        if (courseId) {
+          try {
+            const r = await client.request<Array<Record<string, unknown>>>(
+              { endpoint: 'courses.sections', path: { course_id: courseId }, query: { 'include[]': ['total_students'], per_page: 1 } },
+              auth,
+            );
+            const first = r.body[0];
+            if (!first || 'total_students' in first) {
+              checks.push({ name: 'include_params', ok: true, detail: first ? 'Canvas honours include[] parameters.' : 'The probed course has no sections; include[] could not be observed.' });
+            } else {
+              checks.push({ name: 'include_params', ok: false, reason: 'includes_not_allowed', detail: 'Sent include[]=total_students and the field did not come back: "Allow Include Parameters" is off on the key.' });
+            }
+          } catch (err) {
+            fail('include_params', await explain(err, 'courses.sections', integration));
+          }
+        } else {
+          checks.push({ name: 'include_params', ok: true, detail: 'Not probed: no course was found to probe with.' });
+        }
+
+        // sis_visibility: needed when the chosen ID types are SIS fields.
+        const needsSis = integration.courseIdType !== 'canvas_id' || integration.userIdType === 'sis_user_id' || integration.userIdType === 'integration_id';
+        try {
+          const r = await client.request<Record<string, boolean>>(
+            { endpoint: 'accounts.permissions', path: account, query: { 'permissions[]': ['read_sis', 'manage_sis'] } },
+            auth,
+          );
+          const canReadSis = Boolean(r.body.read_sis || r.body.manage_sis);
+          const courseHidesSis = course !== undefined && integration.courseIdType === 'sis_course_id' && !('sis_course_id' in course);
+          if (!needsSis) {
+            checks.push({ name: 'sis_visibility', ok: true, detail: `The chosen ID types (${integration.courseIdType}, ${integration.userIdType}) do not need SIS data.` });
+          } else if (!canReadSis || courseHidesSis) {
+            checks.push({
+              name: 'sis_visibility',
+              ok: false,
+              reason: 'sis_ids_hidden',
+              detail: `The token owner lacks "SIS Data - read" (read_sis), so ${integration.courseIdType}/${integration.userIdType} come back empty.`,
+            });
+          } else {
+            checks.push({ name: 'sis_visibility', ok: true, detail: 'The token owner may read SIS ids.' });
+          }
+        } catch (err) {
+          fail('sis_visibility', await explain(err, 'accounts.permissions', integration));
+        }
+      }
+
+      const reasons = [...new Set(checks.flatMap((c) => (c.reason ? [c.reason] : [])))];
+      // `verified` only when every probe passed on this check (a Canvas outage is not verification).
+      const state: ConnectionState = reasons.length === 0 ? 'verified' : tokenDead ? 'failed' : 'degraded';
+      const now = clock().toISOString();
+      const status: ConnectionStatus = {
+        state,
+        reasons,
+        missingScopes: [...missingScopes].sort(),
+        checks,
+        tokenOwner,
+        verifiedAt: state === 'verified' ? now : null,
+        checkedAt: now,
+      };
+      await repo.setStatus(integrationId, status);
+      return status;
+    },
+  };
+}

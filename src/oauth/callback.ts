@@ -1,0 +1,178 @@
+import { parseMissingScopes } from '../canvas/endpoints.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { IntegrationsRepository } from '../integrations/integrations-repository.js';
+import type { Check, ConnectionStatus, ReasonCode } from '../integrations/reasons.js';
+import type { Verifier } from '../integrations/verification.js';
+import type { CanvasOAuth } from './canvas-oauth.js';
+import type { OAuthStates } from './oauth-states.js';
+
+/** What the callback page shows and the tests assert. */
+export interface CallbackOutcome {
+  kind: 'connected' | 'failed' | 'state_invalid';
+  /** Known unless the state could not be matched to any integration. */
+  integrationId?: string;
+  /** The main reason (absent when connected and verified). */
+  reason?: ReasonCode;
+  /** Canvas's `error` value, when Canvas sent one. */
+  canvasError?: string;
+  detail: string;
+  missingScopes: string[];
+  /** The integration's status after this callback (absent for state_invalid: nothing changed). */
+  status?: ConnectionStatus;
+}
+
+/**
+ * Canvas's authorize errors (reference §2.2, §2.4, §11) mapped to §3 reasons. Those Canvas only
+ * sends for requests this service never makes (we never send `prompt`, always send
+ * `response_type=code`) mean the request was altered on the way, so "start again from this
+ * service" (state_invalid) is the closest honest advice; the detail says so.
+ */
+const AUTHORIZE_ERRORS: Record<string, { reason: ReasonCode; detail: string }> = {
+  access_denied: { reason: 'access_denied', detail: 'Authorize was not clicked in Canvas (Cancel, or the consent page was left).' },
+  invalid_scope: { reason: 'missing_scopes', detail: 'The developer key does not grant every scope this service asked for.' },
+  unauthorized_client: { reason: 'developer_key_off', detail: 'Canvas says the developer key is not turned ON for this account.' },
+  client_not_allowed_for_user: {
+    reason: 'user_not_authorized',
+    detail: 'The Canvas user who clicked Authorize may not authorize applications (missing permission to create access tokens).',
+  },
+  unsupported_response_type: {
+    reason: 'state_invalid',
+    detail: 'Canvas refused the response type (unsupported_response_type). This service always asks for "code", so the request was altered; start again from this service.',
+  },
+  unsupported_prompt_type: {
+    reason: 'state_invalid',
+    detail: 'Canvas refused a prompt parameter (unsupported_prompt_type) that this service never sends; start again from this service.',
+  },
+  login_required: {
+    reason: 'access_denied',
+    detail: 'Canvas wanted a login it could not ask for (login_required). Sign in to Canvas in this browser and authorize again.',
+  },
+  interaction_required: {
+    reason: 'access_denied',
+    detail: 'Canvas needed you to click Authorize (interaction_required). Authorize again and confirm on the Canvas page.',
+  },
+  invalid_request: { reason: 'state_invalid', detail: 'Canvas found the authorization request malformed (invalid_request); start again from this service.' },
+};
+
+const STATE_PROBLEMS = {
+  missing: 'The answer from Canvas carried no state, so it cannot be matched to a Generate Keys request.',
+  unknown: 'The state is not one this service issued (forged, or from another installation).',
+  expired: 'The authorization was started more than 10 minutes ago.',
+  used: 'This answer was already used once (a reload or a replay).',
+  foreign_browser: 'The authorization was started in another browser (or its cookie was cleared).',
+} as const;
+
+export interface CallbackHandler {
+  /**
+   * Handles `GET /oauth/callback`. Matches the state (single use, 10 min, this browser), then
+   * classifies Canvas's answer: an error becomes `failed` with its reason; a code is exchanged
+   * (client secret + PKCE verifier), the token saved encrypted with its owner, and verification
+   * decides `verified`/`degraded`/`failed`. An unmatched state touches nothing. Never throws for
+   * Canvas answers.
+   */
+  handle(query: Record<string, string | undefined>, browserSecret: string | undefined): Promise<CallbackOutcome>;
+}
+
+export function createCallbackHandler(deps: {
+  repo: IntegrationsRepository;
+  states: OAuthStates;
+  oauth: CanvasOAuth;
+  verifier: Verifier;
+  audit: AuditLog;
+  clock: () => Date;
+  redirectUri: string;
+}): CallbackHandler {
+  const { repo, states, oauth, verifier, audit, clock } = deps;
+
+  async function failWith(integrationId: string, reason: ReasonCode, detail: string, missingScopes: string[], canvasError?: string): Promise<CallbackOutcome> {
+    const integration = await repo.get(integrationId);
+    const check: Check = { name: 'authorization', ok: false, reason, detail };
+    const status: ConnectionStatus = {
+      state: 'failed',
+      reasons: [reason],
+      missingScopes,
+      checks: [check],
+      tokenOwner: integration?.status.tokenOwner ?? null,
+      verifiedAt: null,
+      checkedAt: clock().toISOString(),
+    };
+    await repo.setStatus(integrationId, status);
+    await audit.record({ integrationId, actor: 'system', action: 'authorization_failed', detail: { reason, canvasError: canvasError ?? null, missingScopes } });
+    return { kind: 'failed', integrationId, reason, canvasError, detail, missingScopes, status };
+  }
+
+  return {
+    async handle(query, browserSecret) {
+      const error = query.error;
+      const stateParam = query.state;
+      let consumed;
+      if (stateParam) consumed = await states.consume(stateParam, browserSecret);
+      else if (error && browserSecret) consumed = await states.consumeLatestForBrowser(browserSecret); // client_not_allowed_for_user drops state (reference §2.4)
+      if (!consumed || !consumed.ok) {
+        const why = consumed && !consumed.ok ? consumed.why : 'missing';
+        if (consumed && !consumed.ok && consumed.integrationId) {
+          await audit.record({ integrationId: consumed.integrationId, actor: 'system', action: 'callback_rejected', detail: { why } });
+        }
+        return {
+          kind: 'state_invalid',
+          integrationId: consumed && !consumed.ok ? consumed.integrationId : undefined,
+          reason: 'state_invalid',
+          canvasError: error,
+          detail: STATE_PROBLEMS[why],
+          missingScopes: [],
+        };
+      }
+      const { integrationId, codeVerifier } = consumed.pending;
+
+      if (error) {
+        const known = AUTHORIZE_ERRORS[error];
+        const description = query.error_description ?? '';
+        const missing = error === 'invalid_scope' ? parseMissingScopes(description) : [];
+        const reason = known?.reason ?? 'access_denied';
+        const detail = known ? known.detail : `Canvas answered error=${error}${description ? ` (${description})` : ''}; authorize again.`;
+        return failWith(integrationId, reason, detail, missing, error);
+      }
+
+      const code = query.code;
+      if (!code) return failWith(integrationId, 'state_invalid', 'Canvas came back with neither a code nor an error; start again.', []);
+      const integration = await repo.get(integrationId);
+      const clientSecret = await repo.getClientSecret(integrationId);
+      if (!integration || !clientSecret) {
+        return { kind: 'state_invalid', reason: 'state_invalid', detail: 'The integration was deleted or lost its secret meanwhile.', missingScopes: [] };
+      }
+      const callbackUrl = new URL(deps.redirectUri);
+      callbackUrl.searchParams.set('code', code);
+      callbackUrl.searchParams.set('state', stateParam!);
+      const grant = await oauth.exchangeCode(
+        { canvasUrl: integration.canvasUrl, clientId: integration.clientId, clientSecret },
+        { callbackUrl, state: stateParam!, codeVerifier },
+      );
+      if (!grant.ok) return failWith(integrationId, grant.reason, grant.detail, [], grant.error);
+
+      await repo.saveToken(integrationId, {
+        accessToken: grant.accessToken,
+        refreshToken: grant.refreshToken,
+        expiresAt: grant.expiresIn !== null ? new Date(clock().getTime() + grant.expiresIn * 1000).toISOString() : null,
+        ownerCanvasId: grant.user.id,
+        ownerName: grant.user.name,
+        scopes: consumed.pending.scopes,
+      });
+      await audit.record({ integrationId, actor: 'system', action: 'token_issued', detail: { tokenOwner: grant.user } });
+      const before = integration.status.state;
+      const status = (await verifier.verify(integrationId, { tokenOwner: grant.user }))!;
+      await audit.record({ integrationId, actor: 'system', action: 'status_changed', detail: { from: before, to: status.state, reasons: status.reasons } });
+      const main = status.reasons[0];
+      return {
+        kind: status.state === 'failed' ? 'failed' : 'connected',
+        integrationId,
+        reason: main,
+        detail:
+          status.state === 'verified'
+            ? `Connected as ${grant.user.name}; every check passed.`
+            : `Connected as ${grant.user.name}, but ${status.checks.filter((c) => !c.ok).length} check(s) failed.`,
+        missingScopes: status.missingScopes,
+        status,
+      };
+    },
+  };
+}
