@@ -2,9 +2,9 @@
  * Adaptive concurrency for one Canvas token's leaky bucket (CANVAS-PERFORMANCE §1.4, §6.3).
  * Canvas charges every in-flight request 50 units up front against a high-water mark of 600, so
  * about 11 requests fit at once from a full bucket; the bucket leaks 10 units/s. The governor is
- * AIMD: one more slot per window of healthy answers while `X-Rate-Limit-Remaining` > 300, halve on
- * a throttle or when remaining < 100, and pause everyone for the bucket's recovery time after a
- * throttle. One governor per token (per integration or job): buckets are per access token.
+ * AIMD: one more slot per window of healthy answers while `X-Rate-Limit-Remaining` (plus our own
+ * in-flight reservations) > 300, halve on a throttle or when it is < 100, and pause everyone for the
+ * bucket's recovery time after a throttle. One governor per token (per integration or job): buckets are per access token.
  */
 
 /** What the caller learned from one answer; omit for a network error or timeout. */
@@ -130,13 +130,28 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
         pausedUntil = Math.max(pausedUntil, now() + recoveryMs(info.rateLimitRemaining));
         if (started === epoch) decrease();
       } else if (info?.rateLimitRemaining !== undefined) {
-        const remaining = info.rateLimitRemaining;
-        if (remaining < decreaseBelow) {
+        // Canvas reports hwm − count, and count still holds 50 units for each of OUR requests in
+        // flight (credited back when they settle). Judge the bucket by its settled level, or the
+        // governor would read its own concurrency as pressure and never pass ~7 in flight.
+        const level = info.rateLimitRemaining + UP_FRONT_COST * inFlight;
+        // A request is refused when its 50 units push the count to the hwm, i.e. when
+        // level ≤ 50 × (requests in flight). So the bucket holds at most ceil(level/50) − 1.
+        const headroom = Math.ceil(level / UP_FRONT_COST) - 1;
+        if (headroom < 1) {
+          // Not even one request fits: wait for the leak instead of collecting a throttle.
+          pausedUntil = Math.max(pausedUntil, now() + ((UP_FRONT_COST - level) / OUTFLOW_PER_SECOND) * 1000);
+        }
+        if (level < decreaseBelow) {
           if (started === epoch) decrease();
-        } else if (remaining > increaseAbove) {
+        } else if (limit > headroom) {
+          limit = Math.max(min, headroom);
+          healthySinceChange = 0;
+          decreases++;
+        } else if (level > increaseAbove) {
           healthySinceChange++;
-          // Additive increase: one slot per full window of healthy answers (≈ one per round trip).
-          if (healthySinceChange >= limit && limit < max) {
+          // Additive increase: one slot per full window of healthy answers (≈ one per round trip),
+          // never past the bucket's headroom.
+          if (healthySinceChange >= limit && limit < max && limit + 1 <= headroom) {
             limit++;
             healthySinceChange = 0;
             increases++;

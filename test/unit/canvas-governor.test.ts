@@ -1,0 +1,185 @@
+import { describe, it, expect } from '@jest/globals';
+import { createThrottleGovernor } from '../../src/canvas/governor.js';
+
+/** Fake time: sleeping advances the clock at once. */
+function fakeTime() {
+  const t = { now: 0, slept: [] as number[] };
+  return {
+    t,
+    clock: () => new Date(t.now),
+    sleep: async (ms: number) => {
+      t.slept.push(ms);
+      t.now += ms;
+    },
+  };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('throttle governor', () => {
+  it('admits at most `limit` requests at once and lets the next one in on release', async () => {
+    const g = createThrottleGovernor({ initial: 3, ...fakeTime() });
+    await Promise.all([g.acquire(), g.acquire(), g.acquire()]);
+    let fourth = false;
+    const p = g.acquire().then(() => {
+      fourth = true;
+    });
+    await flush();
+    expect(fourth).toBe(false);
+    expect(g.inFlight()).toBe(3);
+    g.release({ throttled: false, rateLimitRemaining: 200 });
+    await p;
+    expect(fourth).toBe(true);
+    expect(g.peakInFlight()).toBe(3);
+  });
+
+  it('starts at 6 and grows one slot per window of healthy answers up to the max of 10', async () => {
+    const g = createThrottleGovernor(fakeTime());
+    expect(g.limit()).toBe(6);
+    for (let i = 0; i < 200; i++) {
+      await g.acquire();
+      g.release({ throttled: false, rateLimitRemaining: 590, requestCost: 0.05 });
+    }
+    expect(g.limit()).toBe(10);
+    expect(g.stats().increases).toBe(4);
+    expect(g.stats().meanRequestCost).toBeCloseTo(0.05);
+  });
+
+  it('does not read its own in-flight reservations as bucket pressure', async () => {
+    const g = createThrottleGovernor({ initial: 8, ...fakeTime() });
+    for (let i = 0; i < 8; i++) await g.acquire();
+    // 7 others still in flight hold 350 units: remaining 240 means the settled level is 590.
+    g.release({ throttled: false, rateLimitRemaining: 240 });
+    expect(g.limit()).toBe(8);
+    expect(g.stats().decreases).toBe(0);
+  });
+
+  it('holds its limit while remaining is between 100 and 300 and the bucket has room', async () => {
+    const g = createThrottleGovernor({ initial: 3, ...fakeTime() });
+    for (let i = 0; i < 50; i++) {
+      await g.acquire();
+      g.release({ throttled: false, rateLimitRemaining: 250 });
+    }
+    expect(g.limit()).toBe(3);
+  });
+
+  it("caps the limit to the requests whose 50-unit reservations fit under the bucket's hwm", async () => {
+    const g = createThrottleGovernor({ initial: 6, ...fakeTime() });
+    await g.acquire();
+    // 200 units of headroom: a 4th concurrent request would reach the hwm.
+    g.release({ throttled: false, rateLimitRemaining: 200 });
+    expect(g.limit()).toBe(3);
+  });
+
+  it('waits for the leak, without a throttle, when not even one request fits', async () => {
+    const time = fakeTime();
+    const g = createThrottleGovernor({ initial: 6, ...time });
+    await g.acquire();
+    g.release({ throttled: false, rateLimitRemaining: 20 });
+    const before = time.t.now;
+    await g.acquire();
+    expect(time.t.now - before).toBe(3000);
+    expect(g.stats().throttles).toBe(0);
+  });
+
+  it('halves when remaining drops under 100, once per wave of requests started before the cut', async () => {
+    const g = createThrottleGovernor({ initial: 8, ...fakeTime() });
+    for (let i = 0; i < 8; i++) await g.acquire();
+    // Canvas's remaining still counts 50 units for each request of ours in flight.
+    for (let i = 0; i < 8; i++) g.release({ throttled: false, rateLimitRemaining: 60 - 50 * (7 - i) });
+    expect(g.limit()).toBe(4);
+    expect(g.stats().decreases).toBe(1);
+    // A request started after the cut that still sees a low bucket cuts again.
+    await g.acquire();
+    g.release({ throttled: false, rateLimitRemaining: 60 });
+    expect(g.limit()).toBe(2);
+  });
+
+  it('halves on a throttle and pauses every acquire for the bucket recovery time', async () => {
+    const time = fakeTime();
+    const g = createThrottleGovernor({ initial: 6, ...time });
+    await g.acquire();
+    g.release({ throttled: true, rateLimitRemaining: 0 });
+    expect(g.limit()).toBe(3);
+    const before = time.t.now;
+    await g.acquire();
+    expect(time.t.now - before).toBe(5000);
+    expect(g.stats().throttles).toBe(1);
+  });
+
+  it('computes recovery as (50 − remaining)/10 seconds, at least one second', () => {
+    const g = createThrottleGovernor();
+    expect(g.recoveryMs(0)).toBe(5000);
+    expect(g.recoveryMs(-200)).toBe(25000);
+    expect(g.recoveryMs(45)).toBe(1000);
+    expect(g.recoveryMs(undefined)).toBe(5000);
+  });
+
+  it('never drops below min and never exceeds max', async () => {
+    const g = createThrottleGovernor({ initial: 4, min: 2, max: 5, ...fakeTime() });
+    for (let i = 0; i < 5; i++) {
+      await g.acquire();
+      g.release({ throttled: true, rateLimitRemaining: 0 });
+    }
+    expect(g.limit()).toBe(2);
+    for (let i = 0; i < 100; i++) {
+      await g.acquire();
+      g.release({ throttled: false, rateLimitRemaining: 590 });
+    }
+    expect(g.limit()).toBe(5);
+  });
+
+  it('treats a release without info (network error) as neutral', async () => {
+    const g = createThrottleGovernor(fakeTime());
+    await g.acquire();
+    g.release();
+    expect(g.limit()).toBe(6);
+    expect(g.inFlight()).toBe(0);
+  });
+
+  it('keeps a simulated Canvas bucket (hwm 600, 50 up front, 10/s leak) from throttling where a fixed pool of 10 is throttled', async () => {
+    const adaptive = await simulateBucket(createThrottleGovernor, {});
+    expect(adaptive.throttled).toBe(0);
+    expect(adaptive.maxInFlight).toBe(10);
+    const fixed = await simulateBucket(createThrottleGovernor, { initial: 10, min: 10, max: 10 });
+    expect(fixed.throttled).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * Discrete-time model of Canvas's leaky bucket (CANVAS-PERFORMANCE §1.1): each request reserves 50
+ * units while in flight for 200 ms, then settles at a real cost of 0.3 units; the bucket leaks
+ * 10 units/s and refuses a request when the count reaches 600. Runs 3,000 requests.
+ */
+async function simulateBucket(create: typeof createThrottleGovernor, opts: Parameters<typeof createThrottleGovernor>[0]) {
+  const time = fakeTime();
+  const g = create({ ...opts, clock: time.clock, sleep: time.sleep });
+  let count = 0;
+  let last = 0;
+  let throttled = 0;
+  let maxInFlight = 0;
+  const leak = () => {
+    count = Math.max(0, count - ((time.t.now - last) / 1000) * 10);
+    last = time.t.now;
+  };
+  const pending: Array<{ end: number; wasThrottled: boolean }> = [];
+  for (let done = 0; done < 3000; ) {
+    while (g.inFlight() < g.limit()) {
+      await g.acquire();
+      leak();
+      count += 50;
+      const wasThrottled = count >= 600;
+      if (wasThrottled) throttled++;
+      pending.push({ end: time.t.now + (wasThrottled ? 5 : 200), wasThrottled });
+      maxInFlight = Math.max(maxInFlight, g.inFlight());
+    }
+    pending.sort((a, b) => a.end - b.end);
+    const next = pending.shift()!;
+    time.t.now = Math.max(time.t.now, next.end);
+    leak();
+    count += (next.wasThrottled ? 0 : 0.3) - 50;
+    g.release({ throttled: next.wasThrottled, rateLimitRemaining: 600 - count, requestCost: 0.3 });
+    if (!next.wasThrottled) done++;
+  }
+  return { throttled, maxInFlight, seconds: time.t.now / 1000 };
+}
