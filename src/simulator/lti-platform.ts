@@ -1,0 +1,456 @@
+import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
+import { escapeHtml, json, type SimRequest } from './http-kit.js';
+import type { SandboxPlugin, SandboxPluginApi } from './sandbox.js';
+import type { SandboxState } from './sandbox-state.js';
+import type { Course, Enrollment, User, World } from './world.js';
+
+/**
+ * The sandbox as an LTI 1.3 platform (Canvas-flavoured, CANVAS-API-REFERENCE §12): OIDC login
+ * initiation towards a tool, the authorize redirect that form-posts an RS256 id_token, its JWKS,
+ * the client_credentials grant for LTI scopes and the Names and Roles service.
+ *
+ * Tools are registered in `world.lti.tools` (an LTI developer key: client id, deployment ids and
+ * the tool's configuration URL, which the platform fetches "by URL" the way Canvas does).
+ *
+ * Try a launch in a browser: `GET /__lti/launch?user=<id>&placement=account_navigation` or
+ * `GET /__lti/launch?user=<id>&course=<id>&placement=course_navigation` (add `&frame=1` to see it
+ * inside an iframe, as Canvas shows it). `/__lti/*` because `/__sandbox/*` belongs to the control API.
+ */
+
+/** One LTI developer key with its deployment(s) — the shape of `world.lti.tools[i]`. */
+export interface LtiToolRegistration {
+  clientId: string;
+  deploymentIds: string[];
+  /** Where the platform fetches the tool's Canvas JSON configuration. */
+  configUrl: string;
+  /** Exact redirect URIs; defaults to the configuration's target_link_uri. */
+  redirectUris?: string[];
+}
+
+export interface LtiWorld {
+  /** `iss`; defaults to the sandbox's own origin (an integration with environment `custom`). */
+  issuer?: string;
+  tools: LtiToolRegistration[];
+}
+
+/** The subset of Canvas's LTI 1.3 JSON configuration the platform reads. */
+interface ToolJson {
+  oidc_initiation_url: string;
+  target_link_uri: string;
+  public_jwk_url?: string;
+  scopes?: string[];
+  custom_fields?: Record<string, string>;
+  extensions?: Array<{ settings?: { placements?: Array<{ placement: string; target_link_uri?: string; custom_fields?: Record<string, string> }> } }>;
+}
+
+const NRPS_SCOPE = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
+const NRPS_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
+const LIS = 'http://purl.imsglobal.org/vocab/lis/v2';
+const ENROLLMENT_ROLES: Record<string, string> = {
+  StudentEnrollment: `${LIS}/membership#Learner`,
+  TeacherEnrollment: `${LIS}/membership#Instructor`,
+  TaEnrollment: `${LIS}/membership/Instructor#TeachingAssistant`,
+  DesignerEnrollment: `${LIS}/membership#ContentDeveloper`,
+  ObserverEnrollment: `${LIS}/membership#Mentor`,
+};
+
+/** What a test can do with the platform beyond the HTTP endpoints. */
+export interface LtiPlatformHandle {
+  plugin: SandboxPlugin;
+  /** The platform's current signing key id. */
+  kid(): string;
+  /** Signs arbitrary id_token claims with the platform key (or a stranger's key with the same kid). */
+  signIdToken(claims: Record<string, unknown>, opts?: { wrongKey?: boolean }): Promise<string>;
+  /** Canvas-like claims for a launch, for tests that craft their own id_token. */
+  launchClaims(input: { user: string; course?: string; placement: string; clientId: string; deploymentId: string; nonce: string; origin: string }): Promise<Record<string, unknown>>;
+  /** Access tokens issued by the client_credentials grant so far. */
+  issuedServiceTokens(): number;
+}
+
+const b64u = (b: Buffer) => b.toString('base64url');
+const ltiUserId = (userId: string) => createHash('sha256').update(`lti-user:${userId}`).digest('hex').slice(0, 32);
+const ltiContextId = (courseId: string) => createHash('sha256').update(`lti-context:${courseId}`).digest('hex').slice(0, 40);
+
+/**
+ * Creates the platform side. Pass `handle.plugin` in the sandbox's `plugins`.
+ * Keys are generated per sandbox (RS256, 2048 bits).
+ */
+export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const stranger = await generateKeyPair('RS256', { modulusLength: 2048 });
+  const kid = b64u(randomBytes(8));
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const messageHintSecret = randomBytes(32);
+  const toolConfigs = new Map<string, ToolJson>();
+  /** Tool public keys by kid (refreshed from public_jwk_url on every launch; the grant must answer synchronously). */
+  const toolKeys = new Map<string, { clientId: string; key: KeyObject }>();
+  const serviceTokens = new Map<string, { clientId: string; scopes: string[]; expiresAt: number }>();
+  const usedAssertionJtis = new Set<string>();
+  let sandboxState: SandboxState | undefined;
+
+  const ltiWorld = (world: World): LtiWorld => (world.lti as LtiWorld | undefined) ?? { tools: [] };
+  const issuerOf = (world: World, origin: string) => ltiWorld(world).issuer ?? origin;
+  const toolOf = (world: World, clientId: string) => ltiWorld(world).tools.find((t) => t.clientId === clientId);
+
+  async function loadTool(tool: LtiToolRegistration): Promise<ToolJson> {
+    const res = await fetch(tool.configUrl);
+    if (!res.ok) throw new Error(`tool configuration ${tool.configUrl} answered ${res.status}`);
+    const cfg = (await res.json()) as ToolJson;
+    toolConfigs.set(tool.clientId, cfg);
+    if (cfg.public_jwk_url) {
+      try {
+        const jwks = (await (await fetch(cfg.public_jwk_url)).json()) as { keys?: JWK[] };
+        for (const k of jwks.keys ?? []) {
+          if (k.kid) toolKeys.set(k.kid, { clientId: tool.clientId, key: createPublicKey({ key: k as never, format: 'jwk' }) });
+        }
+      } catch {
+        // The grant will answer invalid_client for an unknown kid.
+      }
+    }
+    return cfg;
+  }
+
+  function rolesFor(world: World, user: User, course: Course | undefined): { roles: string[]; canvasRoles: string[] } {
+    const roles = new Set<string>([`${LIS}/system/person#User`]);
+    const canvasRoles: string[] = [];
+    const mine = world.enrollments.filter((e) => e.userId === user.id && e.state !== 'deleted');
+    if (mine.some((e) => e.type === 'TeacherEnrollment')) roles.add(`${LIS}/institution/person#Instructor`);
+    if (mine.some((e) => e.type === 'StudentEnrollment')) roles.add(`${LIS}/institution/person#Student`);
+    if (user.admin) {
+      roles.add(`${LIS}/institution/person#Administrator`);
+      canvasRoles.push('Account Admin');
+    }
+    if (course) {
+      for (const e of mine.filter((x: Enrollment) => x.courseId === course.id && x.state === 'active')) {
+        const r = ENROLLMENT_ROLES[e.type];
+        if (r) roles.add(r);
+        canvasRoles.push(e.role);
+      }
+    }
+    return { roles: [...roles], canvasRoles };
+  }
+
+  function substitute(fields: Record<string, string>, vars: Record<string, string | undefined>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fields)) out[k] = v.startsWith('$') && vars[v] !== undefined ? vars[v]! : v;
+    return out;
+  }
+
+  async function launchClaims(input: {
+    user: string;
+    course?: string;
+    placement: string;
+    clientId: string;
+    deploymentId: string;
+    nonce: string;
+    origin: string;
+  }): Promise<Record<string, unknown>> {
+    const world = sandboxState!.world;
+    const user = world.users.find((u) => u.id === input.user);
+    if (!user) throw new Error(`unknown user ${input.user}`);
+    const course = input.course ? world.courses.find((c) => c.id === input.course) : undefined;
+    if (input.course && !course) throw new Error(`unknown course ${input.course}`);
+    const tool = toolOf(world, input.clientId);
+    const cfg = toolConfigs.get(input.clientId) ?? (tool ? await loadTool(tool) : undefined);
+    if (!cfg) throw new Error(`no LTI tool with client id ${input.clientId}`);
+    const placement = cfg.extensions?.flatMap((e) => e.settings?.placements ?? []).find((p) => p.placement === input.placement);
+    const { roles, canvasRoles } = rolesFor(world, user, course);
+    const vars: Record<string, string | undefined> = {
+      '$Canvas.user.id': user.id,
+      '$Canvas.course.id': course?.id,
+      '$Canvas.account.id': course?.accountId ?? world.rootAccountId,
+      '$Canvas.membership.roles': canvasRoles.join(','),
+    };
+    const now = Math.floor(sandboxState!.now() / 1000);
+    const issuer = issuerOf(world, input.origin);
+    const [given, ...rest] = user.name.split(' ');
+    const claims: Record<string, unknown> = {
+      iss: issuer,
+      aud: input.clientId,
+      azp: input.clientId,
+      sub: ltiUserId(user.id),
+      iat: now,
+      exp: now + 3600,
+      nonce: input.nonce,
+      name: user.name,
+      given_name: given,
+      family_name: rest.join(' '),
+      email: user.email ?? undefined,
+      'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiResourceLinkRequest',
+      'https://purl.imsglobal.org/spec/lti/claim/version': '1.3.0',
+      'https://purl.imsglobal.org/spec/lti/claim/deployment_id': input.deploymentId,
+      'https://purl.imsglobal.org/spec/lti/claim/target_link_uri': placement?.target_link_uri ?? cfg.target_link_uri,
+      'https://purl.imsglobal.org/spec/lti/claim/resource_link': {
+        id: createHash('sha256').update(`rl:${input.placement}:${course?.id ?? 'account'}`).digest('hex').slice(0, 40),
+        title: course ? course.name : 'Account',
+      },
+      'https://purl.imsglobal.org/spec/lti/claim/roles': roles,
+      'https://purl.imsglobal.org/spec/lti/claim/custom': substitute({ ...(cfg.custom_fields ?? {}), ...(placement?.custom_fields ?? {}) }, vars),
+      'https://purl.imsglobal.org/spec/lti/claim/tool_platform': {
+        guid: 'sandbox-canvas',
+        name: world.accounts.find((a) => a.id === world.rootAccountId)?.name ?? 'Canvas sandbox',
+        product_family_code: 'canvas',
+        version: 'cloud',
+      },
+      'https://purl.imsglobal.org/spec/lti/claim/launch_presentation': { document_target: 'iframe', locale: 'en' },
+      'https://www.instructure.com/placement': input.placement,
+    };
+    if (course) {
+      claims['https://purl.imsglobal.org/spec/lti/claim/context'] = {
+        id: ltiContextId(course.id),
+        label: course.courseCode,
+        title: course.name,
+        type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering'],
+      };
+      if ((cfg.scopes ?? []).includes(NRPS_SCOPE)) {
+        claims['https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice'] = {
+          context_memberships_url: `${input.origin}/api/lti/courses/${course.id}/names_and_roles`,
+          service_versions: ['2.0'],
+        };
+      }
+    }
+    return claims;
+  }
+
+  async function signIdToken(claims: Record<string, unknown>, opts: { wrongKey?: boolean } = {}): Promise<string> {
+    return new SignJWT(claims as never).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(opts.wrongKey ? stranger.privateKey : privateKey);
+  }
+
+  const router: Router = express.Router();
+  router.use(express.urlencoded({ extended: false }));
+
+  router.get('/api/lti/security/jwks', (_req, res) => {
+    res.json({ keys: [publicJwk] });
+  });
+
+  /** Launch trigger: what clicking the tool's navigation link in Canvas does. */
+  router.get('/__lti/launch', async (req, res) => {
+    const world = sandboxState!.world;
+    const q = req.query as Record<string, string | undefined>;
+    const origin = `${req.protocol}://${req.get('host')}`;
+    if (q.frame === '1') {
+      const inner = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'frame' && v !== undefined) as [string, string][]);
+      res.type('html').send(
+        `<!doctype html><html><head><title>Canvas sandbox</title></head><body><h1>Canvas sandbox</h1>` +
+          `<iframe id="tool" title="Tool" src="/__lti/launch?${escapeHtml(inner.toString())}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe></body></html>`,
+      );
+      return;
+    }
+    const tools = ltiWorld(world).tools;
+    const tool = q.client_id ? toolOf(world, q.client_id) : tools[0];
+    if (!tool) {
+      res.status(404).json({ error: 'no LTI tool registered in world.lti.tools' });
+      return;
+    }
+    const user = world.users.find((u) => u.id === q.user);
+    if (!user) {
+      res.status(400).json({ error: 'user= must name a sandbox user id' });
+      return;
+    }
+    const placement = q.placement ?? (q.course ? 'course_navigation' : 'account_navigation');
+    let cfg: ToolJson;
+    try {
+      cfg = await loadTool(tool);
+    } catch (err) {
+      res.status(502).json({ error: (err as Error).message });
+      return;
+    }
+    const deploymentId = q.deployment_id ?? tool.deploymentIds[0];
+    const hint = await new SignJWT({ course: q.course ?? null, placement, deploymentId, clientId: tool.clientId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(messageHintSecret);
+    const placementCfg = cfg.extensions?.flatMap((e) => e.settings?.placements ?? []).find((p) => p.placement === placement);
+    const params = new URLSearchParams({
+      iss: q.iss ?? issuerOf(world, origin),
+      login_hint: user.id,
+      target_link_uri: placementCfg?.target_link_uri ?? cfg.target_link_uri,
+      client_id: tool.clientId,
+      lti_deployment_id: deploymentId,
+      lti_message_hint: hint,
+      canvas_region: 'unknown',
+      canvas_environment: 'production',
+    });
+    res.redirect(302, `${cfg.oidc_initiation_url}?${params.toString()}`);
+  });
+
+  router.get('/__lti/autosubmit.js', (_req, res) => {
+    res.type('application/javascript').send("document.getElementById('lti-form').submit();\n");
+  });
+
+  /** OIDC authorization endpoint (GET or POST): validates the tool's request, form-posts the id_token. */
+  router.all('/api/lti/authorize_redirect', async (req: Request, res: Response) => {
+    const p = { ...(req.query as Record<string, string>), ...((req.body ?? {}) as Record<string, string>) };
+    const fail = (description: string) => res.status(400).json({ error: 'invalid_request', error_description: description });
+    const world = sandboxState!.world;
+    if (p.scope !== 'openid') return fail('scope must be openid');
+    if (p.response_type !== 'id_token') return fail('response_type must be id_token');
+    if (p.response_mode !== 'form_post') return fail('response_mode must be form_post');
+    if (!p.nonce) return fail('nonce is required');
+    if (p.prompt && p.prompt !== 'none') return fail('prompt must be none');
+    const tool = toolOf(world, p.client_id ?? '');
+    if (!tool) return fail('unknown client_id');
+    const cfg = toolConfigs.get(tool.clientId) ?? (await loadTool(tool));
+    const redirectUris = tool.redirectUris ?? [cfg.target_link_uri];
+    if (!p.redirect_uri || !redirectUris.includes(p.redirect_uri)) return fail('redirect_uri does not match any of the key\'s redirect URIs');
+    let hint: { course: string | null; placement: string; deploymentId: string; clientId: string };
+    try {
+      hint = (await jwtVerify(p.lti_message_hint ?? '', messageHintSecret)).payload as typeof hint;
+    } catch {
+      return fail('lti_message_hint is invalid or expired');
+    }
+    if (hint.clientId !== tool.clientId) return fail('lti_message_hint belongs to another client');
+    const origin = `${req.protocol}://${req.get('host')}`;
+    let claims: Record<string, unknown>;
+    try {
+      claims = await launchClaims({
+        user: p.login_hint ?? '',
+        course: hint.course ?? undefined,
+        placement: hint.placement,
+        clientId: tool.clientId,
+        deploymentId: hint.deploymentId,
+        nonce: p.nonce,
+        origin,
+      });
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const idToken = await signIdToken(claims);
+    const fields: Array<[string, string]> = [['id_token', idToken]];
+    if (p.state) fields.push(['state', p.state]);
+    res.type('html').send(
+      `<!doctype html><html><head><title>Launching…</title><script src="/__lti/autosubmit.js" defer></script></head><body>` +
+        `<form id="lti-form" method="post" action="${escapeHtml(p.redirect_uri)}">` +
+        fields.map(([k, v]) => `<input type="hidden" name="${k}" value="${escapeHtml(v)}">`).join('') +
+        `<noscript><button type="submit">Continue</button></noscript></form></body></html>`,
+    );
+  });
+
+  /** Names and Roles: course memberships (reference §12), paginated with Link headers. */
+  router.get('/api/lti/courses/:courseId/names_and_roles', (req, res) => {
+    const auth = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '');
+    const tok = auth ? serviceTokens.get(auth[1]) : undefined;
+    if (!tok || tok.expiresAt < sandboxState!.now()) {
+      res.status(401).json({ errors: [{ message: 'Invalid access token.' }] });
+      return;
+    }
+    if (!tok.scopes.includes(NRPS_SCOPE)) {
+      res.status(401).json({ errors: [{ message: 'Insufficient scopes on access token.' }] });
+      return;
+    }
+    const world = sandboxState!.world;
+    const course = world.courses.find((c) => c.id === req.params.courseId);
+    if (!course) {
+      res.status(404).json({ errors: [{ message: 'The specified resource does not exist.' }] });
+      return;
+    }
+    const cfg = toolConfigs.get(tok.clientId);
+    const byUser = new Map<string, Enrollment[]>();
+    for (const e of world.enrollments) {
+      if (e.courseId !== course.id || e.state === 'deleted' || e.state === 'rejected') continue;
+      byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
+    }
+    const all = [...byUser.entries()].flatMap(([userId, es]) => {
+      const u = sandboxState!.user(userId);
+      if (!u) return [];
+      const active = es.some((e) => e.state === 'active');
+      const member: Record<string, unknown> = {
+        status: active ? 'Active' : 'Inactive',
+        name: u.name,
+        given_name: u.name.split(' ')[0],
+        family_name: u.name.split(' ').slice(1).join(' '),
+        email: u.email ?? undefined,
+        lis_person_sourcedid: u.sisUserId ?? undefined,
+        user_id: ltiUserId(u.id),
+        roles: [...new Set(es.map((e) => ENROLLMENT_ROLES[e.type]).filter(Boolean))],
+      };
+      if (req.query.rlid && cfg?.custom_fields) {
+        member.message = [
+          {
+            'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiResourceLinkRequest',
+            'https://purl.imsglobal.org/spec/lti/claim/custom': substitute(cfg.custom_fields, {
+              '$Canvas.user.id': u.id,
+              '$Canvas.course.id': course.id,
+              '$Canvas.account.id': course.accountId,
+              '$Canvas.membership.roles': es.map((e) => e.role).join(','),
+            }),
+          },
+        ];
+      }
+      return [member];
+    });
+    const limit = Math.min(Math.max(Number(req.query.limit) || 10, 1), 100);
+    const page = Math.max(Number(req.query.page) || 1, 1);
+    const slice = all.slice((page - 1) * limit, page * limit);
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const base = `${origin}/api/lti/courses/${course.id}/names_and_roles`;
+    const link = (n: number) => {
+      const qs = new URLSearchParams({ ...(req.query.rlid ? { rlid: String(req.query.rlid) } : {}), page: String(n), limit: String(limit) });
+      return `${base}?${qs.toString()}`;
+    };
+    const links = [`<${link(page)}>; rel="current"`];
+    if (page * limit < all.length) links.push(`<${link(page + 1)}>; rel="next"`);
+    links.push(`<${link(1)}>; rel="first"`, `<${link(Math.max(1, Math.ceil(all.length / limit)))}>; rel="last"`);
+    res
+      .status(200)
+      .set('Content-Type', NRPS_TYPE)
+      .set('Link', links.join(','))
+      .send(JSON.stringify({ id: link(page), context: { id: ltiContextId(course.id), label: course.courseCode, title: course.name }, members: slice }));
+  });
+
+  /**
+   * `grant_type=client_credentials` at `/login/oauth2/token` (reference §3.7): verifies the tool's
+   * RS256 client assertion against the tool's JWKS (cached at launch: the sandbox's grant hook is
+   * synchronous) and issues a bearer token for the requested LTI scopes.
+   */
+  function clientCredentials(req: SimRequest, state: SandboxState) {
+    const p = req.params as Record<string, unknown>;
+    const bad = (description: string) => json(400, { error: 'invalid_request', error_description: description });
+    if (p.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return bad('client_assertion_type is invalid');
+    const assertion = typeof p.client_assertion === 'string' ? p.client_assertion : '';
+    const [h, pl, sig] = assertion.split('.');
+    if (!h || !pl || !sig) return bad('client_assertion is not a JWT');
+    let header: { alg?: string; kid?: string };
+    let payload: { iss?: string; sub?: string; aud?: string | string[]; exp?: number; jti?: string };
+    try {
+      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+      payload = JSON.parse(Buffer.from(pl, 'base64url').toString('utf8'));
+    } catch {
+      return bad('client_assertion is not a JWT');
+    }
+    const key = header.kid ? toolKeys.get(header.kid) : undefined;
+    if (header.alg !== 'RS256' || !key) return json(401, { error: 'invalid_client', error_description: 'unknown client' });
+    const ok = cryptoVerify('RSA-SHA256', Buffer.from(`${h}.${pl}`), key.key, Buffer.from(sig, 'base64url'));
+    if (!ok || payload.sub !== key.clientId || payload.iss !== key.clientId) return json(401, { error: 'invalid_client', error_description: 'invalid client' });
+    const tokenUrl = `${req.origin}/login/oauth2/token`;
+    const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!auds.includes(tokenUrl)) return bad(`aud must be ${tokenUrl}`);
+    if (!payload.exp || payload.exp * 1000 < state.now()) return bad('client_assertion has expired');
+    if (!payload.jti || usedAssertionJtis.has(payload.jti)) return bad('jti has already been used');
+    usedAssertionJtis.add(payload.jti);
+    const tool = toolOf(state.world, key.clientId);
+    const allowed = toolConfigs.get(key.clientId)?.scopes ?? [];
+    const scopes = String(p.scope ?? '').split(' ').filter(Boolean);
+    if (!tool || scopes.length === 0 || scopes.some((s) => !allowed.includes(s))) return bad('invalid_scope');
+    const access = b64u(randomBytes(32));
+    serviceTokens.set(access, { clientId: key.clientId, scopes, expiresAt: state.now() + 3600 * 1000 });
+    return json(200, { access_token: access, token_type: 'Bearer', expires_in: 3600, scope: scopes.join(' ') });
+  }
+
+  const plugin: SandboxPlugin = (api: SandboxPluginApi) => {
+    sandboxState = api.state;
+    api.setClientCredentialsGrant(clientCredentials);
+    api.app.use(router);
+  };
+
+  return {
+    plugin,
+    kid: () => kid,
+    signIdToken,
+    launchClaims,
+    issuedServiceTokens: () => serviceTokens.size,
+  };
+}

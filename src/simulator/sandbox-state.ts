@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import { createLeakyBuckets, DEFAULT_THROTTLE, type LeakyBuckets, type ThrottleSettings } from './leaky-bucket.js';
+import type { DeveloperKey, User, World } from './world.js';
+
+/** Runtime knobs; all can be changed while the sandbox runs (see control). */
+export interface SandboxSettings {
+  /** Delay applied while each request is in flight (so the throttle sees concurrency). */
+  latencyMs: number;
+  throttle: ThrottleSettings;
+  /** Cost charged per request in seconds; by default a deterministic per-endpoint value. */
+  requestCost?: number;
+  rateLimitMode: '403' | '429';
+  /** Status of `user not authorized to perform that action` (Site Admin flag api_auth_error_updates). */
+  permissionDeniedStatus: 401 | 403;
+  tokenTtlSeconds: number;
+  /**
+   * `modern` (default): revoked tokens answer `Revoked access token.`, tokens past their permanent
+   * expiry `Expired access token.`; `classic`: every token problem is `Invalid access token.`
+   */
+  tokenErrorStyle: 'modern' | 'classic';
+  /** How long a provisioning report takes to become `complete`. */
+  reportDelayMs: number;
+  canvasRegion: string;
+  /** Reject API requests without a User-Agent (Canvas production since January 2026). */
+  requireUserAgent: boolean;
+}
+
+export interface TokenRecord {
+  id: number;
+  userId: string;
+  keyId: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Scopes granted (only recorded when the key enforced scopes at issue time). */
+  scopes: string[];
+  purpose?: string;
+  /** ms epoch; past it the token needs a refresh (`Invalid access token.`). */
+  expiresAt: number;
+  /** ms epoch; hard expiry (public clients). */
+  permanentExpiresAt?: number;
+  state: 'active' | 'deleted';
+}
+
+export interface PendingOAuth {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  purpose?: string;
+  state?: string;
+  nonce?: string;
+  codeChallenge?: string;
+}
+
+export interface BrowserSession {
+  id: string;
+  userId?: string;
+  oauth?: PendingOAuth;
+  csrf: string;
+}
+
+export interface CodeRecord {
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  purpose?: string;
+  codeChallenge?: string;
+  createdAt: number;
+}
+
+export interface ReportRecord {
+  id: number;
+  accountId: string;
+  report: string;
+  parameters: Record<string, string>;
+  createdAt: number;
+  fileId: number;
+}
+
+export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset';
+
+export interface Fault {
+  /** Regular expression (source) tested against the request path. */
+  path: string;
+  method?: string;
+  kind: FaultKind;
+  /** How many matching requests still get the fault. */
+  remaining: number;
+}
+
+export interface Counters {
+  /** Requests per endpoint, keyed `METHOD /route/:template`. */
+  requests: Record<string, number>;
+  tokenGrants: { authorization_code: number; refresh_token: number };
+  throttled: number;
+  peakConcurrency: number;
+  inFlight: number;
+  faultsInjected: number;
+}
+
+export interface SandboxState {
+  world: World;
+  settings: SandboxSettings;
+  clock: () => Date;
+  now(): number;
+  buckets: LeakyBuckets;
+  tokens: TokenRecord[];
+  /** Current and revoked access strings; a refreshed (replaced) string is removed. */
+  byAccess: Map<string, TokenRecord>;
+  byRefresh: Map<string, TokenRecord>;
+  codes: Map<string, CodeRecord>;
+  sessions: Map<string, BrowserSession>;
+  reports: Map<number, ReportRecord>;
+  faults: Fault[];
+  counters: Counters;
+  nextId(): number;
+  findKey(clientId: string | undefined): DeveloperKey | undefined;
+  user(id: string): User | undefined;
+  issueToken(user: User, key: DeveloperKey, scopes: string[], purpose?: string): TokenRecord;
+  regenerate(token: TokenRecord, rotateRefresh: boolean): void;
+  deleteToken(token: TokenRecord): void;
+}
+
+export const DEFAULT_SETTINGS: SandboxSettings = {
+  latencyMs: 0,
+  throttle: DEFAULT_THROTTLE,
+  rateLimitMode: '403',
+  permissionDeniedStatus: 401,
+  tokenTtlSeconds: 3600,
+  tokenErrorStyle: 'modern',
+  reportDelayMs: 50,
+  canvasRegion: 'us-east-1',
+  requireUserAgent: true,
+};
+
+/** `CanvasSlug.generate(nil, 64)`: 64 URL-safe random characters. */
+export function slug64(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+export function emptyCounters(): Counters {
+  return {
+    requests: {},
+    tokenGrants: { authorization_code: 0, refresh_token: 0 },
+    throttled: 0,
+    peakConcurrency: 0,
+    inFlight: 0,
+    faultsInjected: 0,
+  };
+}
+
+const SHARD = 10_000_000_000_000n;
+
+export function createSandboxState(world: World, settings: SandboxSettings, clock: () => Date): SandboxState {
+  let seq = 1000;
+  const usersById = new Map<string, User>();
+  const state: SandboxState = {
+    world,
+    settings,
+    clock,
+    now: () => clock().getTime(),
+    buckets: createLeakyBuckets(() => state.settings.throttle),
+    tokens: [],
+    byAccess: new Map(),
+    byRefresh: new Map(),
+    codes: new Map(),
+    sessions: new Map(),
+    reports: new Map(),
+    faults: [],
+    counters: emptyCounters(),
+    nextId: () => ++seq,
+    findKey(clientId) {
+      if (!clientId || !/^-?\d+$/.test(clientId)) return undefined;
+      const n = BigInt(clientId);
+      if (n < 0n || n.toString(2).length >= 64) return undefined;
+      return world.developerKeys.find((k) => {
+        const id = BigInt(k.id);
+        return id === n || id % SHARD === n;
+      });
+    },
+    user(id) {
+      if (usersById.size !== world.users.length) {
+        usersById.clear();
+        for (const u of world.users) usersById.set(u.id, u);
+      }
+      return usersById.get(id) ?? world.users.find((u) => u.id === id);
+    },
+    issueToken(user, key, scopes, purpose) {
+      const token: TokenRecord = {
+        id: state.nextId(),
+        userId: user.id,
+        keyId: key.id,
+        accessToken: slug64(),
+        refreshToken: slug64(),
+        scopes,
+        purpose,
+        expiresAt: state.now() + state.settings.tokenTtlSeconds * 1000,
+        state: 'active',
+      };
+      if (key.publicClient) token.permanentExpiresAt = state.now() + 2 * 3600 * 1000;
+      state.tokens.push(token);
+      state.byAccess.set(token.accessToken, token);
+      state.byRefresh.set(token.refreshToken, token);
+      return token;
+    },
+    regenerate(token, rotateRefresh) {
+      state.byAccess.delete(token.accessToken);
+      token.accessToken = slug64();
+      token.expiresAt = state.now() + state.settings.tokenTtlSeconds * 1000;
+      state.byAccess.set(token.accessToken, token);
+      if (rotateRefresh) {
+        state.byRefresh.delete(token.refreshToken);
+        token.refreshToken = slug64();
+        token.permanentExpiresAt = state.now() + 2 * 3600 * 1000;
+        state.byRefresh.set(token.refreshToken, token);
+      }
+    },
+    deleteToken(token) {
+      token.state = 'deleted';
+      state.byRefresh.delete(token.refreshToken);
+    },
+  };
+  return state;
+}
+
+/** Global id as Canvas renders it in `user.global_id` (shard 1). */
+export function globalId(id: string): string {
+  return String(SHARD + BigInt(id));
+}
