@@ -5,7 +5,7 @@
 import type { Logger } from '../logger/logger.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
-import type { ThrottleGovernor } from './governor.js';
+import { createThrottleGovernor, type ThrottleGovernor } from './governor.js';
 import { PER_PAGE, followPages, linksOf } from './pagination.js';
 import type {
   AccessTokenSource,
@@ -22,8 +22,12 @@ export interface CanvasClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Sent on every request; Canvas rejects requests without one (reference §5.4). */
   userAgent: string;
-  /** Shared per token; without one, requests are not concurrency-limited by the client. */
-  governor?: ThrottleGovernor;
+  /**
+   * Adaptive concurrency for the token's bucket. Default: a fresh governor per client (so one
+   * client per job/integration is governed); pass a shared one to govern several clients of the
+   * same token, or `null` to disable.
+   */
+  governor?: ThrottleGovernor | null;
   timeoutMs?: number;
   /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
   maxRetries?: number;
@@ -49,6 +53,8 @@ export interface CanvasClientStats {
 
 export interface CreatedCanvasClient extends CanvasClient {
   stats(): CanvasClientStats;
+  /** The governor in use (undefined when disabled), e.g. to show its limit in a job summary. */
+  governor?: ThrottleGovernor;
   /** The absolute URL the client would call for a request (for diagnostics and tests). */
   urlFor(req: CanvasRequest): string;
 }
@@ -120,7 +126,8 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
   const now = () => (opts.clock ?? (() => new Date()))().getTime();
   const sleep = opts.sleep ?? realSleep;
   const random = opts.random ?? Math.random;
-  const governor = opts.governor;
+  const governor =
+    opts.governor === null ? undefined : (opts.governor ?? createThrottleGovernor({ clock: opts.clock, sleep: opts.sleep }));
   const log = opts.logger;
 
   const counters = { requests: 0, throttled: 0, retries: 0, peakInFlight: 0, refreshes: 0 };
@@ -345,6 +352,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
 
     stats: () => ({ ...counters, peakInFlight: Math.max(counters.peakInFlight, governor?.peakInFlight() ?? 0) }),
     urlFor,
+    governor,
   };
   return client;
 }

@@ -21,9 +21,21 @@ const canvasError = (status: number, message: string, headers: Record<string, st
   body: { errors: [{ message }] },
 });
 
+/** A client on fake time: sleeping advances the clock at once, so backoffs cost nothing. */
 function makeClient(extra: Partial<CanvasClientOptions> = {}) {
   const s = instantSleep();
-  const client = createCanvasClient({ baseUrl: fake.baseUrl, userAgent: UA, sleep: s.sleep, random: () => 0.5, ...extra });
+  let t = 0;
+  const client = createCanvasClient({
+    baseUrl: fake.baseUrl,
+    userAgent: UA,
+    clock: () => new Date(t),
+    sleep: async (ms) => {
+      t += ms;
+      await s.sleep(ms);
+    },
+    random: () => 0.5,
+    ...extra,
+  });
   return { client, waits: s.waits };
 }
 
@@ -138,6 +150,25 @@ describe('throttling', () => {
       reason: 'throttled',
     });
     expect(fake.requests).toHaveLength(4);
+  });
+
+  it('governs concurrency by default (one governor per client)', async () => {
+    let open = 0;
+    let peak = 0;
+    fake.setHandler(async () => {
+      open++;
+      peak = Math.max(peak, open);
+      await new Promise((r) => setTimeout(r, 20));
+      open--;
+      return { body: {}, headers: { 'X-Rate-Limit-Remaining': '590' } };
+    });
+    const client = createCanvasClient({ baseUrl: fake.baseUrl, userAgent: UA });
+    const auth = tokenSource().source;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.request({ endpoint: 'courses.get', path: { id: String(i) } }, auth)));
+    expect(client.governor?.limit()).toBeGreaterThanOrEqual(6);
+    expect(peak).toBeLessThanOrEqual(client.governor!.limit());
+    expect(peak).toBeGreaterThan(1);
+    expect(client.stats().peakInFlight).toBe(peak);
   });
 
   it('tells the governor about throttles so it pauses and shrinks', async () => {
@@ -283,7 +314,7 @@ describe('transient failures', () => {
     const dead = await startFakeCanvas();
     const baseUrl = dead.baseUrl;
     await dead.close();
-    const client = createCanvasClient({ baseUrl, userAgent: UA, sleep: async () => undefined, maxRetries: 1 });
+    const client = createCanvasClient({ baseUrl, userAgent: UA, sleep: async () => undefined, maxRetries: 1, governor: null });
     await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'network',
       reason: 'canvas_unreachable',
