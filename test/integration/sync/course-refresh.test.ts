@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Store } from '../../../src/store/database.js';
+import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
+import type { CourseView, SectionView } from '../../../src/sync/course-repository.js';
+import { testDatabases } from '../../support/databases.js';
+import { runJob } from '../../support/run-job.js';
+import { buildSyncWorld, startSyncHarness, type SyncHarness } from '../../support/sync-world.js';
+
+async function snapshot(h: SyncHarness): Promise<Array<Omit<CourseView, 'refreshedAt' | 'lastSyncedAt'> & { sections: SectionView[] }>> {
+  const out = [];
+  let cursor: string | undefined;
+  do {
+    const page = await h.deps.courses.listCourses(h.integrationId, { cursor, limit: 50 });
+    for (const c of page.courses) {
+      const { refreshedAt: _r, lastSyncedAt: _l, ...rest } = c;
+      out.push({ ...rest, sections: await h.deps.courses.getSections(h.integrationId, c.canvasId) });
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh against the sandbox (%s)', (_name, tdb) => {
+  let store: Store;
+  const harnesses: SyncHarness[] = [];
+  beforeAll(async () => {
+    store = await tdb.open();
+  });
+  afterAll(async () => {
+    for (const h of harnesses) await h.close();
+    await store.close();
+  });
+  const harness = async (...args: Parameters<typeof startSyncHarness> extends [unknown, ...infer R] ? R : never) => {
+    const h = await startSyncHarness(store, ...args);
+    harnesses.push(h);
+    return h;
+  };
+
+  it('REST path records every course with syncable and the §4.5 reasons, and sections with missing_section_id', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 130 }));
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ path: 'rest', courses: 137, syncable: 134, removed: 0 });
+    const get = (id: string) => h.deps.courses.getCourse(h.integrationId, id);
+    expect(await get('101')).toMatchObject({ syncable: true, reasons: [], externalId: 'SIS-101', published: true });
+    expect(await get('102')).toMatchObject({ syncable: false, reasons: ['unpublished'], published: false });
+    expect(await get('103')).toMatchObject({ syncable: false, reasons: ['missing_course_id'], externalId: null });
+    expect(await get('104')).toMatchObject({ syncable: false, reasons: ['deleted'] });
+    expect(await get('105')).toMatchObject({ syncable: true, workflowState: 'completed' });
+    expect(await get('107')).toMatchObject({ syncable: true, accountId: '2' });
+    const s106 = await h.deps.courses.getSections(h.integrationId, '106');
+    expect(s106.map((s) => [s.canvasId, s.syncable, s.reasons])).toEqual([
+      ['1061', true, []],
+      ['1062', false, ['missing_section_id']],
+    ]);
+    expect(await h.deps.courses.getSections(h.integrationId, '1002')).toHaveLength(3);
+    // Deleted courses have no sections to list (Canvas answers 404 for them).
+    expect(await h.deps.courses.getSections(h.integrationId, '104')).toEqual([]);
+  });
+
+  it('bulk (provisioning_csv) and REST give the same result on the same world', async () => {
+    const world = buildSyncWorld({ fillers: 40 });
+    const rest = await harness(world);
+    const bulk = await harness(world);
+    const a = await runJob(store, createCourseRefreshJob(rest.deps), rest.integrationId, { path: 'rest' });
+    const b = await runJob(store, createCourseRefreshJob(bulk.deps), bulk.integrationId, {});
+    expect(a.state).toBe('succeeded');
+    expect(b.state).toBe('succeeded');
+    expect(b.summary).toMatchObject({ path: 'bulk' });
+    expect(await snapshot(bulk)).toEqual(await snapshot(rest));
+    // The bulk path costs a handful of requests, not one per course.
+    expect(Number(b.summary!.requests)).toBeLessThan(10);
+  });
+
+  it('explains sis_ids_hidden when the token owner cannot read SIS data, falling back to REST when reports are not allowed', async () => {
+    const h = await harness(buildSyncWorld({ permissions: { read_sis: false, read_reports: false } }));
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ path: 'rest', fellBackToRest: expect.stringContaining('unauthorized') });
+    expect(await h.deps.courses.getCourse(h.integrationId, '101')).toMatchObject({ syncable: false, reasons: ['sis_ids_hidden'], sisCourseId: null });
+    expect(await h.deps.courses.getCourse(h.integrationId, '102')).toMatchObject({ reasons: ['unpublished', 'sis_ids_hidden'] });
+    expect((await h.deps.courses.getSections(h.integrationId, '101'))[0]!.reasons).toEqual(['sis_ids_hidden']);
+  });
+
+  it('refreshes the token when it expires mid-refresh and still completes', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 30 }));
+    const upsert = h.deps.courses.upsertCourses;
+    let expired = false;
+    h.deps.courses.upsertCourses = async (...args) => {
+      await upsert(...args);
+      if (!expired) {
+        expired = true;
+        h.sandbox.control.expireTokens();
+      }
+    };
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ courses: 37 });
+    expect(h.auth.refreshes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('removes courses a later complete refresh no longer sees, and a failed refresh removes nothing', async () => {
+    const h = await harness(buildSyncWorld());
+    expect((await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {})).state).toBe('succeeded');
+    h.sandbox.world.courses = h.sandbox.world.courses.filter((c) => c.id !== '103');
+    const second = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    expect(second.summary).toMatchObject({ removed: 1, courses: 6 });
+    expect(await h.deps.courses.getCourse(h.integrationId, '103')).toBeUndefined();
+
+    h.sandbox.control.revokeTokens();
+    const failed = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('token_revoked');
+    expect(failed.summary).toBeNull();
+    expect((await h.deps.courses.listCourses(h.integrationId)).courses).toHaveLength(6);
+  });
+
+  it('fails with user_not_authorized (not "succeeded with zero courses") when the owner may not list courses', async () => {
+    const h = await harness(buildSyncWorld({ permissions: { read_course_list: false, read_reports: false } }));
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    expect(job.state).toBe('failed');
+    expect(job.error?.code).toBe('user_not_authorized');
+  });
+});
+
+// Throttling is not storage-specific: it runs once, on SQLite, to keep the suite quick.
+describe('course refresh under throttling (sqlite)', () => {
+  let store: Store;
+  const harnesses: SyncHarness[] = [];
+  beforeAll(async () => {
+    store = await testDatabases()[0]!.open();
+  });
+  afterAll(async () => {
+    for (const h of harnesses) await h.close();
+    await store.close();
+  });
+  const harness = async (...args: Parameters<typeof startSyncHarness> extends [unknown, ...infer R] ? R : never) => {
+    const h = await startSyncHarness(store, ...args);
+    harnesses.push(h);
+    return h;
+  };
+
+  it.each(['403', '429'] as const)('completes with every course when Canvas throttles (%s mode)', async (mode) => {
+    const h = await harness(buildSyncWorld({ fillers: 30 }), { latencyMs: 5, rateLimitMode: mode, throttle: { hwm: 120, outflow: 100 } });
+    // Another app using the same token has just filled the bucket: our first requests are refused.
+    const bucket = `token:${createHash('sha256').update(await h.auth.current()).digest('hex')}`;
+    for (let i = 0; i < 4; i++) h.sandbox.state.buckets.reserve(bucket, h.sandbox.state.now());
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ courses: 37 });
+    expect(Number(job.summary!.sections)).toBe((await snapshot(h)).reduce((n, c) => n + c.sections.length, 0));
+    expect(Number(job.summary!.sections)).toBe(h.sandbox.world.sections.filter((s) => s.courseId !== '104').length);
+    expect(h.sandbox.control.counters().throttled).toBeGreaterThan(0);
+    expect(Number(job.summary!.throttled)).toBeGreaterThan(0);
+  });
+
+});
