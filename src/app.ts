@@ -14,6 +14,9 @@ import { bearerToken, requireApiToken, sessionActor } from './http/middleware/au
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createTokensRouter } from './http/routes/tokens.js';
+import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
+import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
+import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -123,6 +126,9 @@ export function createApp(container: Container): Express {
   // Feature routers: one line each.
   app.use(createAuthRouter(container));
   app.use(createTokensRouter(container));
+  app.use(createIntegrationsApiRouter(container));
+  app.use(createOAuthRouter(container));
+  app.use(createIntegrationsPagesRouter(container));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

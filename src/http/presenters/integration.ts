@@ -1,0 +1,38 @@
+import type { Integration } from '../../integrations/integration.js';
+import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
+
+/**
+ * The API's view of a status (PRODUCT-SPEC §3), plus `help`: the remedy for each reason, so an
+ * automation can show the admin what to do.
+ */
+export function presentStatus(s: ConnectionStatus) {
+  return {
+    state: s.state,
+    reasons: s.reasons,
+    missingScopes: s.missingScopes,
+    checks: s.checks.map((c) => ({ name: c.name, ok: c.ok, ...(c.reason ? { reason: c.reason } : {}), detail: c.detail })),
+    tokenOwner: s.tokenOwner,
+    verifiedAt: s.verifiedAt,
+    checkedAt: s.checkedAt,
+    help: Object.fromEntries(s.reasons.map((r) => [r, REMEDIES[r].remedy])),
+  };
+}
+
+/** Whitelisted integration fields (§2). The client secret is write-only: only `clientSecretSet`. */
+export function presentIntegration(i: Integration) {
+  return {
+    id: i.id,
+    name: i.name,
+    canvasUrl: i.canvasUrl,
+    clientId: i.clientId,
+    clientSecretSet: i.clientSecretSet,
+    accountId: i.accountId,
+    courseIdType: i.courseIdType,
+    userIdType: i.userIdType,
+    studentRoles: i.studentRoles,
+    lti: i.lti ?? null,
+    status: presentStatus(i.status),
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt,
+  };
+}

@@ -1,0 +1,366 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import type { Feature } from '../../canvas/types.js';
+import type { Container } from '../../container.js';
+import { AppError } from '../../errors/app-error.js';
+import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
+import { REMEDIES } from '../../integrations/reasons.js';
+import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
+import type { PreflightResult } from '../../oauth/preflight.js';
+import { flash } from '../flash.js';
+import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
+import { zodToAppError } from '../validate.js';
+import { checkRows } from './oauth.js';
+import { parseFeatures, SETUP_LINK_TTL_MS } from './integrations-api.js';
+
+type Deps = Pick<
+  Container,
+  'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources'
+>;
+
+const STATE_LABELS: Record<string, string> = {
+  not_connected: 'Not connected',
+  pending: 'Pending authorization',
+  verified: 'Verified',
+  degraded: 'Degraded',
+  failed: 'Failed',
+};
+
+const COURSE_ID_LABELS: Record<string, string> = {
+  sis_course_id: 'SIS ID (sis_course_id / sis_section_id)',
+  integration_id: 'Reference ID (integration_id)',
+  canvas_id: 'Canvas ID',
+};
+const USER_ID_LABELS: Record<string, string> = {
+  sis_user_id: 'SIS user ID',
+  integration_id: 'Reference ID (integration_id)',
+  email: 'Email',
+  login_id: 'Login ID',
+};
+
+const settingsForm = z
+  .object({
+    _csrf: z.string().optional(),
+    name: z.string().optional(),
+    canvasUrl: z.string(),
+    clientId: z.string(),
+    clientSecret: z.string().optional(),
+  })
+  .strict();
+
+const configureForm = z
+  .object({
+    _csrf: z.string().optional(),
+    courseIdType: z.string(),
+    userIdType: z.string(),
+    studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
+  })
+  .strict();
+
+function statusView(i: Integration) {
+  const s = i.status;
+  return {
+    state: s.state,
+    stateLabel: STATE_LABELS[s.state] ?? s.state,
+    reasons: s.reasons.map((r) => ({ code: r, title: REMEDIES[r].title, remedy: REMEDIES[r].remedy })),
+    missingScopes: s.missingScopes,
+    checks: checkRows(s),
+    tokenOwner: s.tokenOwner,
+    verifiedAt: s.verifiedAt,
+    checkedAt: s.checkedAt,
+  };
+}
+
+function integrationView(i: Integration) {
+  return {
+    id: i.id,
+    name: i.name,
+    canvasUrl: i.canvasUrl,
+    clientId: i.clientId,
+    clientSecretSet: i.clientSecretSet,
+    accountId: i.accountId,
+    courseIdType: i.courseIdType,
+    userIdType: i.userIdType,
+    studentRoles: i.studentRoles,
+    status: statusView(i),
+  };
+}
+
+function preflightView(p: PreflightResult) {
+  return {
+    ok: p.ok,
+    missingScopes: p.missingScopes,
+    checks: p.checks.map((c) => ({
+      name: c.name,
+      ok: c.ok,
+      detail: c.detail,
+      reason: c.reason ?? null,
+      title: c.reason ? REMEDIES[c.reason].title : null,
+      remedy: c.reason ? REMEDIES[c.reason].remedy : null,
+    })),
+  };
+}
+
+/**
+ * The Generate Keys pages (PRODUCT-SPEC §6.1): integrations list, LMS Settings (with preflight,
+ * Generate Keys, status and remedies), Configure, Scoped token, Troubleshooting and audit log.
+ * Staff see all; a Canvas admin's session (setup link, LTI) reaches only its integration.
+ */
+export function createIntegrationsPagesRouter(c: Deps): Router {
+  const router = Router();
+  const access = requireIntegrationAccess('id');
+  const actorOf = (res: Response) => String(res.locals.actor ?? 'browser');
+  const mustGet = async (req: Request) => {
+    const i = await c.integrations.get(String(req.params.id));
+    if (!i) throw new AppError('not_found', 'No such integration.');
+    return i;
+  };
+  const isStaff = (req: Request) => Boolean(req.session.staff);
+
+  async function renderSettings(req: Request, res: Response, i: Integration, extra: Record<string, unknown> = {}, status = 200) {
+    res.status(status).render('integrations/settings', {
+      title: `LMS settings · ${i.name}`,
+      integration: integrationView(i),
+      redirectUri: c.config.redirectUri,
+      isStaff: isStaff(req),
+      preflight: null,
+      setupLink: null,
+      formError: null,
+      scripts: ['integrations.js'],
+      ...extra,
+    });
+  }
+
+  router.get('/integrations', requireStaff, async (_req, res) => {
+    const list = await c.integrations.list();
+    res.render('integrations/list', {
+      title: 'Integrations',
+      integrations: list.map((i) => ({ id: i.id, name: i.name, canvasUrl: i.canvasUrl, state: i.status.state, stateLabel: STATE_LABELS[i.status.state], reasons: i.status.reasons, checkedAt: i.status.checkedAt })),
+    });
+  });
+
+  router.get('/integrations/new', requireStaff, (_req, res) => {
+    res.render('integrations/new', { title: 'New integration', formError: null, values: { name: '', canvasUrl: '', clientId: '' } });
+  });
+
+  router.post('/integrations', requireStaff, async (req, res) => {
+    const body = { ...(req.body as Record<string, unknown>) };
+    delete body._csrf;
+    if (body.clientSecret === '') delete body.clientSecret;
+    const parsed = c.integrationSchemas.create.safeParse(body);
+    if (!parsed.success) {
+      const err = zodToAppError(parsed.error);
+      res.status(400).render('integrations/new', { title: 'New integration', formError: err.message, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
+      return;
+    }
+    const created = await c.integrations.create(parsed.data);
+    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name } });
+    flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
+    res.redirect(303, `/integrations/${encodeURIComponent(created.id)}`);
+  });
+
+  router.get('/integrations/:id', access, async (req, res) => {
+    await renderSettings(req, res, await mustGet(req));
+  });
+
+  router.post('/integrations/:id/settings', access, async (req, res) => {
+    const i = await mustGet(req);
+    const form = settingsForm.safeParse(req.body ?? {});
+    if (!form.success) throw zodToAppError(form.error);
+    const patchInput: Record<string, unknown> = { canvasUrl: form.data.canvasUrl, clientId: form.data.clientId };
+    if (form.data.clientSecret) patchInput.clientSecret = form.data.clientSecret;
+    if (form.data.name !== undefined && isStaff(req)) patchInput.name = form.data.name;
+    const parsed = c.integrationSchemas.patch.safeParse(patchInput);
+    if (!parsed.success) {
+      await renderSettings(req, res, i, { formError: zodToAppError(parsed.error).message }, 400);
+      return;
+    }
+    await c.integrations.update(i.id, parsed.data);
+    const fields = Object.keys(parsed.data).filter((k) => k !== 'clientSecret');
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: parsed.data.clientSecret !== undefined } });
+    flash(req, 'ok', 'Settings saved. Run “Check configuration” before Generate Keys.');
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
+  });
+
+  router.post('/integrations/:id/preflight', access, async (req, res) => {
+    const i = await mustGet(req);
+    const result = await c.connection.preflight(i.id);
+    await renderSettings(req, res, i, { preflight: preflightView(result) });
+  });
+
+  router.post('/integrations/:id/verify', access, async (req, res) => {
+    const i = await mustGet(req);
+    const status = await c.connection.verify(i.id, actorOf(res));
+    flash(req, status.state === 'verified' ? 'ok' : 'warn', `Re-check finished: ${STATE_LABELS[status.state]}.`);
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
+  });
+
+  router.post('/integrations/:id/disconnect', access, async (req, res) => {
+    const i = await mustGet(req);
+    const r = await c.connection.disconnect(i.id, actorOf(res));
+    flash(req, 'ok', r.revokedAtCanvas ? 'Disconnected: the token was revoked in Canvas and deleted here.' : 'Disconnected: the token was deleted here (Canvas no longer knew it).');
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
+  });
+
+  router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
+    const i = await mustGet(req);
+    const expiresAt = new Date(c.clock().getTime() + SETUP_LINK_TTL_MS);
+    const url = `${c.config.publicUrl}/setup/${encodeURIComponent(c.signedLinks.sign('setup', i.id, expiresAt))}`;
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: expiresAt.toISOString() } });
+    res.setHeader('Cache-Control', 'no-store');
+    await renderSettings(req, res, i, { setupLink: { url, expiresAt: expiresAt.toISOString() } });
+  });
+
+  router.post('/integrations/:id/delete', requireStaff, async (req, res) => {
+    const i = await mustGet(req);
+    await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
+    await c.integrations.delete(i.id);
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_deleted', detail: { name: i.name } });
+    flash(req, 'ok', `Integration “${i.name}” deleted.`);
+    res.redirect(303, '/integrations');
+  });
+
+  async function studentRoleOptions(i: Integration): Promise<{ roles: Array<{ value: string; label: string }>; error: string | null }> {
+    try {
+      const roles: Array<{ value: string; label: string }> = [];
+      for await (const page of c.canvasFor(i).pages<Record<string, unknown>>(
+        { endpoint: 'accounts.roles', path: { account_id: i.accountId }, query: { show_inherited: true } },
+        c.tokenSources.forIntegration(i.id),
+      )) {
+        for (const r of page) {
+          if (r.base_role_type !== 'StudentEnrollment') continue;
+          const value = r.workflow_state === 'built_in' ? 'StudentEnrollment' : String(r.label ?? r.role);
+          roles.push({ value, label: value === 'StudentEnrollment' ? 'Student (StudentEnrollment)' : `${value} (custom student role)` });
+        }
+      }
+      if (!roles.some((r) => r.value === 'StudentEnrollment')) roles.unshift({ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' });
+      return { roles, error: null };
+    } catch (err) {
+      const reason = (err as { reason?: string }).reason;
+      return {
+        roles: [{ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' }],
+        error: `Could not read the account's roles from Canvas${reason ? ` (${reason})` : ''}; only the built-in student role is offered.`,
+      };
+    }
+  }
+
+  async function renderConfigure(req: Request, res: Response, i: Integration, formError: string | null = null, status = 200) {
+    const usable = i.status.state === 'verified' || i.status.state === 'degraded';
+    const lock = usable
+      ? null
+      : {
+          why:
+            i.status.state === 'not_connected'
+              ? 'No Canvas token yet: Generate Keys has not been completed for this integration.'
+              : i.status.state === 'pending'
+                ? 'Generate Keys was started but Canvas has not answered yet (or the admin left the Canvas page).'
+                : `The last authorization or check failed (${i.status.reasons.join(', ') || 'no token'}), so the roles cannot be read from Canvas.`,
+          unlock: 'Finish Generate Keys on the LMS settings page; Configure unlocks as soon as the status is Verified (or Degraded, to let you pick another ID type).',
+        };
+    const roleOptions = usable ? await studentRoleOptions(i) : { roles: [], error: null };
+    res.status(status).render('integrations/configure', {
+      title: `Configure · ${i.name}`,
+      integration: integrationView(i),
+      lock,
+      courseIdTypes: COURSE_ID_TYPES.map((v) => ({ value: v, label: COURSE_ID_LABELS[v], selected: v === i.courseIdType })),
+      userIdTypes: USER_ID_TYPES.map((v) => ({ value: v, label: USER_ID_LABELS[v], selected: v === i.userIdType })),
+      roles: roleOptions.roles.map((r) => ({ ...r, checked: i.studentRoles.includes(r.value) })),
+      rolesError: roleOptions.error,
+      formError,
+    });
+  }
+
+  router.get('/integrations/:id/configure', access, async (req, res) => {
+    await renderConfigure(req, res, await mustGet(req));
+  });
+
+  router.post('/integrations/:id/configure', access, async (req, res) => {
+    const i = await mustGet(req);
+    if (i.status.state !== 'verified' && i.status.state !== 'degraded') {
+      await renderConfigure(req, res, i, 'Configure is locked: see why below.', 409);
+      return;
+    }
+    const form = configureForm.safeParse(req.body ?? {});
+    if (!form.success) throw zodToAppError(form.error);
+    const roles = form.data.studentRoles === undefined ? [] : Array.isArray(form.data.studentRoles) ? form.data.studentRoles : [form.data.studentRoles];
+    const parsed = c.integrationSchemas.patch.safeParse({ courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles });
+    if (!parsed.success) {
+      await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
+      return;
+    }
+    await c.integrations.update(i.id, parsed.data);
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_configured', detail: { ...parsed.data } });
+    // The SIS visibility check depends on the chosen ID types: re-run the probes now.
+    await c.connection.verify(i.id, actorOf(res));
+    flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/configure`);
+  });
+
+  router.get('/integrations/:id/scopes', access, async (req, res) => {
+    const i = await mustGet(req);
+    const features = parseFeatures(req.query.features) ?? (Object.keys(FEATURES) as Feature[]);
+    res.render('integrations/scopes', {
+      title: `Scoped token · ${i.name}`,
+      integration: integrationView(i),
+      scopes: scopesFor(features),
+      scopesText: scopesFor(features).join('\n'),
+      features: (Object.keys(FEATURES) as Feature[]).map((f) => ({
+        id: f,
+        label: FEATURES[f].label,
+        description: FEATURES[f].description,
+        note: FEATURES[f].note ?? null,
+        selected: features.includes(f),
+        endpoints: ENDPOINT_LIST.filter((e) => e.feature === f).map((e) => ({ scope: `url:${e.method}|${e.path}`, why: e.why })),
+      })),
+      featuresQuery: features.join(','),
+      scripts: ['integrations.js'],
+    });
+  });
+
+  router.get('/integrations/:id/scopes.txt', access, async (req, res) => {
+    const i = await mustGet(req);
+    const scopes = scopesFor(parseFeatures(req.query.features));
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="canvas-scopes-${i.id.slice(0, 8)}.txt"`);
+    res.send(`${scopes.join('\n')}\n`);
+  });
+
+  router.get('/integrations/:id/troubleshoot', access, async (req, res) => {
+    const i = await mustGet(req);
+    res.render('integrations/troubleshoot', { title: `Troubleshooting · ${i.name}`, integration: integrationView(i), pasted: '', result: null });
+  });
+
+  router.post('/integrations/:id/troubleshoot', access, async (req, res) => {
+    const i = await mustGet(req);
+    const pasted = typeof (req.body as Record<string, unknown>)?.url === 'string' ? String((req.body as Record<string, unknown>).url).slice(0, 8000) : '';
+    const d = diagnoseAuthorizeUrl(pasted);
+    const known: Record<string, keyof typeof REMEDIES> = {
+      invalid_scope: 'missing_scopes',
+      access_denied: 'access_denied',
+      unauthorized_client: 'developer_key_off',
+      invalid_client: 'invalid_client',
+      client_not_allowed_for_user: 'user_not_authorized',
+    };
+    let reason = d.error ? known[d.error] : undefined;
+    if (d.error === 'invalid_request' && /redirect_uri/.test(d.description ?? '')) reason = 'redirect_uri_mismatch';
+    res.render('integrations/troubleshoot', {
+      title: `Troubleshooting · ${i.name}`,
+      integration: integrationView(i),
+      pasted,
+      result: { ...d, reason: reason ?? null, title: reason ? REMEDIES[reason].title : null, remedy: reason ? REMEDIES[reason].remedy : null },
+    });
+  });
+
+  router.get('/integrations/:id/audit', access, async (req, res) => {
+    const i = await mustGet(req);
+    const events = await c.audit.list(i.id, 200);
+    res.render('integrations/audit', {
+      title: `Audit log · ${i.name}`,
+      integration: integrationView(i),
+      events: events.map((e) => ({ at: e.createdAt, actor: e.actor, action: e.action, detail: JSON.stringify(e.detail) })),
+    });
+  });
+
+  return router;
+}

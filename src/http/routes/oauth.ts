@@ -1,0 +1,134 @@
+import { Router, type Request, type Response } from 'express';
+import type { Container } from '../../container.js';
+import { AppError } from '../../errors/app-error.js';
+import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
+import { BROWSER_COOKIE, newBrowserSecret } from '../../oauth/authorization.js';
+import type { CallbackOutcome } from '../../oauth/callback.js';
+import { requireIntegrationAccess } from '../middleware/auth.js';
+import '../session.js';
+
+type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'signedLinks' | 'audit'>;
+
+/** Reads one cookie from the request (express-session parses only its own). */
+export function readCookie(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The browser-binding secret of this browser, set (httpOnly, SameSite=Lax) when absent. */
+function browserSecret(req: Request, res: Response, secure: boolean): string {
+  const existing = readCookie(req, BROWSER_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+  const secret = newBrowserSecret();
+  res.cookie(BROWSER_COOKIE, secret, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 24 * 3600 * 1000 });
+  return secret;
+}
+
+/** View-model of a status's checks for pages: name, result, detail and the remedy to show. */
+export function checkRows(status: ConnectionStatus) {
+  return status.checks.map((c) => ({
+    name: c.name,
+    ok: c.ok,
+    detail: c.detail,
+    reason: c.reason ?? null,
+    title: c.reason ? REMEDIES[c.reason].title : null,
+    remedy: c.reason ? REMEDIES[c.reason].remedy : null,
+  }));
+}
+
+function resultView(outcome: CallbackOutcome, canRetry: boolean) {
+  const reason = outcome.reason;
+  const verified = outcome.status?.state === 'verified';
+  return {
+    title: verified ? 'Connected' : outcome.kind === 'connected' ? 'Connected with problems' : 'Generate Keys did not complete',
+    kind: outcome.kind,
+    state: outcome.status?.state ?? null,
+    verified,
+    headline: verified
+      ? 'Canvas is connected and every check passed.'
+      : outcome.kind === 'connected'
+        ? 'Canvas issued a token, but some checks failed. Fix what is listed below, then click Re-check.'
+        : reason
+          ? REMEDIES[reason].title
+          : 'Generate Keys did not complete.',
+    reason: reason ?? null,
+    remedy: reason ? REMEDIES[reason].remedy : null,
+    detail: outcome.detail,
+    canvasError: outcome.canvasError ?? null,
+    missingScopes: outcome.missingScopes,
+    checks: outcome.status ? checkRows(outcome.status) : [],
+    tokenOwner: outcome.status?.tokenOwner ?? null,
+    integrationId: outcome.kind === 'state_invalid' ? null : (outcome.integrationId ?? null),
+    canRetry,
+  };
+}
+
+/**
+ * The browser side of Generate Keys: start (POST form or signed authorization link), the Canvas
+ * callback with its result page, and signed setup links for Canvas admins without an account.
+ */
+export function createOAuthRouter(c: Deps): Router {
+  const router = Router();
+  const secure = c.config.secureCookies;
+
+  router.post('/integrations/:id/generate-keys', requireIntegrationAccess('id'), async (req, res) => {
+    const id = String(req.params.id);
+    const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
+    await c.audit.record({ integrationId: id, actor: String(res.locals.actor ?? 'browser'), action: 'authorization_started' });
+    res.redirect(303, started.url);
+  });
+
+  // An authorization link (API): works in any browser, no account needed; binds the state to it.
+  router.get('/oauth/start', async (req, res) => {
+    const token = typeof req.query.link === 'string' ? req.query.link : '';
+    const id = c.signedLinks.verify('authorize', token);
+    if (!id) throw new AppError('forbidden', 'This authorization link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
+    const integration = await c.integrations.get(id);
+    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+    if (!req.session.staff) req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
+    const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
+    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization_started', detail: { via: 'authorization-link' } });
+    res.redirect(302, started.url);
+  });
+
+  router.get('/oauth/callback', async (req, res) => {
+    const query: Record<string, string | undefined> = {};
+    for (const k of ['code', 'state', 'error', 'error_description']) {
+      const v = req.query[k];
+      if (typeof v === 'string') query[k] = v;
+    }
+    const outcome = await c.connection.handleCallback(query, readCookie(req, BROWSER_COOKIE));
+    const id = outcome.integrationId;
+    const canRetry =
+      outcome.kind !== 'state_invalid' &&
+      id !== undefined &&
+      (Boolean(req.session.staff) || req.session.integrationAccess?.integrationId === id);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.status(outcome.kind === 'state_invalid' ? 400 : 200).render('oauth/result', resultView(outcome, canRetry));
+  });
+
+  router.get('/setup/:token', async (req, res) => {
+    const id = c.signedLinks.verify('setup', String(req.params.token));
+    if (!id) throw new AppError('forbidden', 'This setup link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
+    const integration = await c.integrations.get(id);
+    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+    if (!req.session.staff) {
+      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+      req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
+    }
+    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link_opened' });
+    res.redirect(303, `/integrations/${encodeURIComponent(id)}`);
+  });
+
+  return router;
+}

@@ -1,0 +1,37 @@
+import { parseMissingScopes } from '../canvas/endpoints.js';
+
+export interface DiagnosedUrl {
+  error: string | null;
+  description: string | null;
+  missingScopes: string[];
+}
+
+/**
+ * Parses a URL pasted from a Canvas error page or a failed redirect (`…?error=invalid_scope&
+ * error_description=…`), or Canvas's raw JSON error body, into the error, its description and
+ * the missing scopes (PRODUCT-SPEC §6 `POST /api/v1/diagnostics/authorize-url`).
+ * Returns nulls when nothing recognisable is found; never throws.
+ */
+export function diagnoseAuthorizeUrl(input: string): DiagnosedUrl {
+  const raw = input.trim();
+  try {
+    const body = JSON.parse(raw) as { error?: unknown; error_description?: unknown };
+    if (body && typeof body.error === 'string') {
+      const description = typeof body.error_description === 'string' ? body.error_description : null;
+      return { error: body.error, description, missingScopes: description ? parseMissingScopes(description) : [] };
+    }
+  } catch {
+    // not JSON: a URL
+  }
+  let params: URLSearchParams;
+  try {
+    const u = new URL(raw);
+    params = new URLSearchParams(u.search);
+    if (!params.get('error') && u.hash) params = new URLSearchParams(u.hash.slice(1));
+  } catch {
+    params = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : raw);
+  }
+  const error = params.get('error');
+  const description = params.get('error_description');
+  return { error, description, missingScopes: description ? parseMissingScopes(description) : [] };
+}
