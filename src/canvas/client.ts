@@ -5,7 +5,7 @@
 import type { Logger } from '../logger/logger.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
-import { createThrottleGovernor, type ThrottleGovernor } from './governor.js';
+import { createThrottleGovernor, type GovernorResponseInfo, type ThrottleGovernor } from './governor.js';
 import { PER_PAGE, followPages, linksOf } from './pagination.js';
 import type {
   AccessTokenSource,
@@ -60,6 +60,7 @@ export interface CreatedCanvasClient extends CanvasClient {
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const decoder = new TextDecoder();
 
 /** Encodes a path segment, keeping `:` readable (valid in a segment; used by `sis_course_id:X`). */
 function encodeSegment(value: string): string {
@@ -167,18 +168,20 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     return exp / 2 + random() * (exp / 2);
   }
 
-  function toError(f: CanvasFailure, a: Attempt): CanvasApiError {
+  function toError(f: CanvasFailure, a: Attempt, cause?: unknown): CanvasApiError {
     const what = a.endpoint ?? 'download';
-    return new CanvasApiError(f.kind, `Canvas ${what} failed: ${f.kind} (HTTP ${f.status})`, {
-      status: f.status,
+    const status = f.status > 0 ? f.status : undefined;
+    return new CanvasApiError(f.kind, `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`, {
+      status,
       canvasMessage: f.canvasMessage,
       endpoint: a.endpoint,
       tokenProblem: f.tokenProblem,
       missingScope: f.kind === 'insufficient_scopes' && a.endpoint ? scopeFor(a.endpoint) : undefined,
+      cause,
     });
   }
 
-  async function once(a: Attempt, token: string) {
+  async function send(a: Attempt, token: string) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const headers: Record<string, string> = {
@@ -193,10 +196,60 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     }
     try {
       const res = await doFetch(a.url, { method: a.method, headers, body, signal: controller.signal });
+      // The timeout covers reading the body too: a stalled download is aborted like a stalled answer.
       const bytes = new Uint8Array(await res.arrayBuffer());
       return { res, bytes };
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  type Outcome<T> =
+    | { ok: true; response: CanvasResponse<T>; bytes: Uint8Array }
+    | { ok: false; failure: CanvasFailure; cause?: unknown };
+
+  /** One HTTP exchange under the governor, classified. Never throws for HTTP or network trouble. */
+  async function attempt<T>(a: Attempt, token: string): Promise<Outcome<T>> {
+    if (governor) await governor.acquire();
+    inFlight++;
+    counters.peakInFlight = Math.max(counters.peakInFlight, inFlight);
+    counters.requests++;
+    let info: GovernorResponseInfo | undefined;
+    try {
+      const { res, bytes } = await send(a, token);
+      const rateLimitRemaining = num(res.headers.get('x-rate-limit-remaining'));
+      const requestCost = num(res.headers.get('x-request-cost'));
+      const failure = classifyCanvasResponse(res.status, res.headers, res.status >= 400 ? decoder.decode(bytes) : '');
+      info = { throttled: failure?.kind === 'throttled', rateLimitRemaining, requestCost };
+      if (failure) return { ok: false, failure };
+      let body: unknown = bytes;
+      if (a.parse === 'json') {
+        const text = decoder.decode(bytes);
+        try {
+          body = text.trim() === '' ? null : JSON.parse(text);
+        } catch (err) {
+          return { ok: false, failure: { kind: 'malformed', status: res.status }, cause: err };
+        }
+      }
+      return {
+        ok: true,
+        bytes,
+        response: {
+          status: res.status,
+          body: body as T,
+          headers: res.headers,
+          links: linksOf(res.headers, a.url),
+          requestCost,
+          rateLimitRemaining,
+        },
+      };
+    } catch (err) {
+      const name = (err as { name?: unknown } | null)?.name;
+      const kind = name === 'AbortError' || name === 'TimeoutError' ? 'timeout' : 'network';
+      return { ok: false, failure: { kind, status: 0 }, cause: err };
+    } finally {
+      inFlight--;
+      governor?.release(info);
     }
   }
 
@@ -208,104 +261,46 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     let firstThrottleAt: number | null = null;
 
     for (;;) {
-      if (governor) await governor.acquire();
-      inFlight++;
-      counters.peakInFlight = Math.max(counters.peakInFlight, inFlight);
-      counters.requests++;
-      let outcome:
-        | { ok: true; response: CanvasResponse<T>; bytes: Uint8Array }
-        | { ok: false; failure: CanvasFailure; retry: 'throttle' | 'error' | 'refresh' | 'never' };
-      let released = false;
-      const release = (info?: Parameters<ThrottleGovernor['release']>[0]) => {
-        if (released) return;
-        released = true;
-        inFlight--;
-        governor?.release(info);
-      };
-      try {
-        const { res, bytes } = await once(a, token);
-        const remaining = num(res.headers.get('x-rate-limit-remaining'));
-        const cost = num(res.headers.get('x-request-cost'));
-        const failure = classifyCanvasResponse(res.status, res.headers, res.status >= 400 ? new TextDecoder().decode(bytes) : '');
-        release({ throttled: failure?.kind === 'throttled', rateLimitRemaining: remaining, requestCost: cost });
-        if (failure) {
-          const retry =
-            failure.kind === 'throttled'
-              ? 'throttle'
-              : failure.kind === 'server'
-                ? 'error'
-                : failure.kind === 'token_invalid' && !refreshed
-                  ? 'refresh'
-                  : 'never';
-          outcome = { ok: false, failure, retry };
-        } else {
-          let body: unknown = bytes;
-          if (a.parse === 'json') {
-            const text = new TextDecoder().decode(bytes);
-            try {
-              body = text.trim() === '' ? null : JSON.parse(text);
-            } catch {
-              outcome = { ok: false, failure: { kind: 'malformed', status: res.status }, retry: 'error' };
-              body = undefined;
-            }
-          }
-          outcome ??= {
-            ok: true,
-            bytes,
-            response: {
-              status: res.status,
-              body: body as T,
-              headers: res.headers,
-              links: linksOf(res.headers, a.url),
-              requestCost: cost,
-              rateLimitRemaining: remaining,
-            },
-          };
+      const out = await attempt<T>(a, token);
+      if (out.ok) return out;
+      const { failure } = out;
+      switch (failure.kind) {
+        case 'throttled': {
+          counters.throttled++;
+          throttleTries++;
+          firstThrottleAt ??= now();
+          const wait = throttleBackoff(failure.rateLimitRemaining);
+          if (throttleTries >= maxThrottleTries || now() - firstThrottleAt + wait > throttleBudgetMs) break;
+          log?.debug({ endpoint: a.endpoint, attempt: throttleTries, waitMs: Math.round(wait) }, 'canvas throttled; backing off');
+          counters.retries++;
+          await sleep(wait);
+          continue;
         }
-      } catch (err) {
-        release();
-        const timedOut = (err as { name?: string })?.name === 'AbortError' || (err as { name?: string })?.name === 'TimeoutError';
-        outcome = { ok: false, failure: { kind: timedOut ? 'timeout' : 'network', status: 0 }, retry: 'error' };
-        if (errorRetries >= maxRetries) {
-          throw new CanvasApiError(outcome.failure.kind, `Canvas ${a.endpoint ?? 'download'} failed: ${outcome.failure.kind}`, {
-            endpoint: a.endpoint,
-            cause: err,
-          });
+        case 'server':
+        case 'network':
+        case 'timeout':
+        case 'malformed': {
+          if (errorRetries >= maxRetries) break;
+          const wait = errorBackoff(errorRetries);
+          errorRetries++;
+          counters.retries++;
+          log?.debug({ endpoint: a.endpoint, kind: failure.kind, status: failure.status, attempt: errorRetries }, 'canvas request failed; retrying');
+          await sleep(wait);
+          continue;
         }
-      }
-
-      if (outcome.ok) return { response: outcome.response, bytes: outcome.bytes };
-      const { failure, retry } = outcome;
-
-      if (retry === 'throttle') {
-        counters.throttled++;
-        throttleTries++;
-        firstThrottleAt ??= now();
-        const wait = throttleBackoff(failure.rateLimitRemaining);
-        if (throttleTries >= maxThrottleTries || now() - firstThrottleAt + wait > throttleBudgetMs) {
-          throw toError(failure, a);
+        case 'token_invalid': {
+          if (refreshed) break;
+          // Only a 401 with WWW-Authenticate lands here; `Insufficient scopes` never does.
+          refreshed = true;
+          counters.refreshes++;
+          counters.retries++;
+          token = await auth.refresh(token);
+          continue;
         }
-        log?.debug({ endpoint: a.endpoint, attempt: throttleTries, waitMs: Math.round(wait) }, 'canvas throttled; backing off');
-        counters.retries++;
-        await sleep(wait);
-        continue;
+        default:
+          break;
       }
-      if (retry === 'error' && errorRetries < maxRetries) {
-        const wait = errorBackoff(errorRetries);
-        errorRetries++;
-        counters.retries++;
-        log?.debug({ endpoint: a.endpoint, kind: failure.kind, status: failure.status, attempt: errorRetries }, 'canvas request failed; retrying');
-        await sleep(wait);
-        continue;
-      }
-      if (retry === 'refresh') {
-        refreshed = true;
-        counters.refreshes++;
-        counters.retries++;
-        token = await auth.refresh(token);
-        continue;
-      }
-      throw toError(failure, a);
+      throw toError(failure, a, out.cause);
     }
   }
 
