@@ -5,7 +5,7 @@ import type { Store } from '../../src/store/database.js';
 import { createCourseRepository } from '../../src/sync/course-repository.js';
 import type { SyncDeps } from '../../src/sync/course-refresh.js';
 import { createCanvasSandbox, type CanvasSandbox, type SandboxOptions } from '../../src/simulator/sandbox.js';
-import { allPermissions, buildDeveloperKey, emptyWorld, type AdminPermissions, type Course, type EnrollmentState, type EnrollmentType, type World } from '../../src/simulator/world.js';
+import { allPermissions, buildDeveloperKey, emptyWorld, type AdminPermissions, type DeveloperKey, type Course, type EnrollmentState, type EnrollmentType, type World } from '../../src/simulator/world.js';
 
 export const ADMIN_ID = '900';
 export const KEY_ID = '10000000000042';
@@ -99,13 +99,14 @@ export interface SyncHarness {
 export async function startSyncHarness(
   store: Store,
   world: World,
-  opts: Omit<SandboxOptions, 'world'> & { noGovernor?: boolean; integrationId?: string; courseIdType?: string; userIdType?: string; studentRoles?: string[]; accountId?: string } = {},
+  opts: Omit<SandboxOptions, 'world'> & { noGovernor?: boolean; key?: Partial<DeveloperKey>; tokenScopes?: string[]; integrationId?: string; courseIdType?: string; userIdType?: string; studentRoles?: string[]; accountId?: string } = {},
 ): Promise<SyncHarness> {
   const sandbox = createCanvasSandbox({ latencyMs: 0, reportDelayMs: 30, ...opts, world });
   await sandbox.start(0, '127.0.0.1');
   const admin = sandbox.state.user(ADMIN_ID)!;
+  if (opts.key) sandbox.control.setKey({ keyId: KEY_ID, ...opts.key });
   const key = sandbox.state.findKey(KEY_ID)!;
-  const token = sandbox.state.issueToken(admin, key, []);
+  const token = sandbox.state.issueToken(admin, key, opts.tokenScopes ?? []);
   let access = token.accessToken;
   const refreshToken = token.refreshToken;
   const integrationId = opts.integrationId ?? `int-${Math.random().toString(36).slice(2, 8)}`;
