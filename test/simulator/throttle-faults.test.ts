@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { buildDemoWorld } from '../../src/simulator/demo-world.js';
+import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
+import { apiGet, getTokens, UA } from './sandbox-helpers.js';
+
+const FIXED = new Date('2026-09-01T12:00:00Z');
+
+describe('Canvas sandbox: throttle (§6)', () => {
+  let sb: CanvasSandbox;
+  let token: string;
+  beforeAll(async () => {
+    // A frozen clock: the bucket does not leak, so the arithmetic is exact.
+    sb = createCanvasSandbox({ world: buildDemoWorld({ courses: 10 }), clock: () => FIXED, requestCost: 0.25 });
+    await sb.start();
+    token = (await getTokens(sb)).access_token;
+  });
+  afterAll(() => sb.stop());
+  beforeEach(() => {
+    sb.control.resetThrottle();
+    sb.control.resetCounters();
+    sb.control.configure({ latencyMs: 0, rateLimitMode: '403', throttle: { enabled: true } });
+  });
+
+  it('sends X-Request-Cost and X-Rate-Limit-Remaining (hwm − count) on token requests', async () => {
+    let r = await apiGet(sb, '/api/v1/users/self', token);
+    expect(r.headers.get('x-request-cost')).toBe('0.25');
+    expect(r.headers.get('x-rate-limit-remaining')).toBe('599.75');
+    r = await apiGet(sb, '/api/v1/users/self', token);
+    expect(r.headers.get('x-rate-limit-remaining')).toBe('599.5');
+  });
+
+  it('sequential requests are never throttled', async () => {
+    for (let i = 0; i < 30; i++) expect((await apiGet(sb, '/api/v1/users/self', token)).status).toBe(200);
+    expect(sb.control.counters().throttled).toBe(0);
+  });
+
+  it('from a cold bucket 11 concurrent requests pass and the rest get 403 Rate Limit Exceeded (text/plain, remaining 0.0, no cost)', async () => {
+    sb.control.configure({ latencyMs: 300 });
+    const rs = await Promise.all(Array.from({ length: 15 }, () => apiGet(sb, '/api/v1/users/self', token)));
+    const ok = rs.filter((r) => r.status === 200);
+    const throttled = rs.filter((r) => r.status === 403);
+    expect(ok).toHaveLength(11);
+    expect(throttled).toHaveLength(4);
+    const t = throttled[0]!;
+    expect(t.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(t.headers.get('x-rate-limit-remaining')).toBe('0.0');
+    expect(t.headers.get('x-request-cost')).toBeNull();
+    expect(await t.text()).toBe('403 Forbidden (Rate Limit Exceeded)\n');
+    const c = sb.control.counters();
+    expect(c.throttled).toBe(4);
+    expect(c.requests['GET /api/v1/users/:id']).toBe(15);
+    expect(c.peakConcurrency).toBeGreaterThanOrEqual(11);
+    expect(c.inFlight).toBe(0);
+  });
+
+  it('in 429 mode the throttled answer is 429', async () => {
+    sb.control.configure({ latencyMs: 300, rateLimitMode: '429' });
+    const rs = await Promise.all(Array.from({ length: 13 }, () => apiGet(sb, '/api/v1/users/self', token)));
+    const throttled = rs.filter((r) => r.status === 429);
+    expect(throttled).toHaveLength(2);
+    expect(await throttled[0]!.text()).toBe('429 Forbidden (Rate Limit Exceeded)\n');
+    expect(throttled[0]!.headers.get('x-rate-limit-remaining')).toBe('0.0');
+  });
+
+  it('buckets are per access token', async () => {
+    const other = (await getTokens(sb, 'limited')).access_token;
+    sb.control.configure({ latencyMs: 300 });
+    const rs = await Promise.all([
+      ...Array.from({ length: 11 }, () => apiGet(sb, '/api/v1/users/self', token)),
+      ...Array.from({ length: 11 }, () => apiGet(sb, '/api/v1/users/self', other)),
+    ]);
+    expect(rs.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('disabled throttle: no throttle headers and no 403', async () => {
+    sb.control.configure({ latencyMs: 100, throttle: { enabled: false } });
+    const rs = await Promise.all(Array.from({ length: 15 }, () => apiGet(sb, '/api/v1/users/self', token)));
+    expect(rs.every((r) => r.status === 200 && r.headers.get('x-rate-limit-remaining') === null)).toBe(true);
+  });
+
+  it('latency keeps requests in flight so peak concurrency is observable, and counters reset', async () => {
+    sb.control.configure({ latencyMs: 150, throttle: { enabled: false } });
+    await Promise.all(Array.from({ length: 5 }, () => apiGet(sb, '/api/v1/courses/1001', token)));
+    const c = sb.control.counters();
+    expect(c.peakConcurrency).toBe(5);
+    expect(c.requests).toEqual({ 'GET /api/v1/courses/:id': 5 });
+    sb.control.resetCounters();
+    expect(sb.control.counters().requests).toEqual({});
+  });
+});
+
+describe('Canvas sandbox: fault injection and control over HTTP', () => {
+  let sb: CanvasSandbox;
+  let token: string;
+  beforeAll(async () => {
+    sb = createCanvasSandbox({ world: buildDemoWorld({ courses: 10 }) });
+    await sb.start();
+    token = (await getTokens(sb)).access_token;
+  });
+  afterAll(() => sb.stop());
+  beforeEach(() => sb.control.clearFaults());
+
+  it('500 for the next N matching requests, then normal answers', async () => {
+    sb.control.injectFault({ path: '^/api/v1/courses/\\d+$', kind: '500', count: 2 });
+    const a = await apiGet(sb, '/api/v1/courses/1001', token);
+    expect(a.status).toBe(500);
+    expect(await a.json()).toEqual({ errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] });
+    expect((await apiGet(sb, '/api/v1/users/self', token)).status).toBe(200);
+    expect((await apiGet(sb, '/api/v1/courses/1001', token)).status).toBe(500);
+    expect((await apiGet(sb, '/api/v1/courses/1001', token)).status).toBe(200);
+  });
+
+  it('502 and 503 come as HTML gateway pages', async () => {
+    sb.control.injectFault({ path: 'users', kind: '502' });
+    sb.control.injectFault({ path: 'users', kind: '503' });
+    const a = await apiGet(sb, '/api/v1/users/self', token);
+    const b = await apiGet(sb, '/api/v1/users/self', token);
+    expect([a.status, b.status]).toEqual([502, 503]);
+    expect(a.headers.get('content-type')).toContain('text/html');
+  });
+
+  it('malformed JSON bodies fail to parse', async () => {
+    sb.control.injectFault({ path: 'enrollments', kind: 'malformed' });
+    const r = await apiGet(sb, '/api/v1/courses/1001/enrollments', token);
+    expect(r.status).toBe(200);
+    await expect(r.json()).rejects.toThrow();
+  });
+
+  it('a timeout hangs until the client gives up; a reset drops the connection', async () => {
+    sb.control.injectFault({ path: 'users', kind: 'timeout' });
+    await expect(
+      fetch(`${sb.url}/api/v1/users/self`, { headers: { authorization: `Bearer ${token}`, 'user-agent': UA }, signal: AbortSignal.timeout(200) }),
+    ).rejects.toThrow();
+    sb.control.injectFault({ path: 'users', kind: 'reset' });
+    await expect(apiGet(sb, '/api/v1/users/self', token)).rejects.toThrow();
+    expect((await apiGet(sb, '/api/v1/users/self', token)).status).toBe(200);
+  });
+
+  it('control methods are reachable over HTTP', async () => {
+    let r = await fetch(`${sb.url}/__sandbox/injectFault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'accounts', kind: '503' }) });
+    expect(r.status).toBe(200);
+    expect((await apiGet(sb, '/api/v1/accounts', token)).status).toBe(503);
+    r = await fetch(`${sb.url}/__sandbox/setKey`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ binding: 'off' }) });
+    expect(((await r.json()) as { result: { binding: string } }).result.binding).toBe('off');
+    expect((await apiGet(sb, '/api/v1/users/self', token)).status).toBe(401);
+    await fetch(`${sb.url}/__sandbox/setKey`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ binding: 'on' }) });
+    const counters = (await (await fetch(`${sb.url}/__sandbox/counters`)).json()) as { result: { faultsInjected: number; tokenGrants: { authorization_code: number } } };
+    expect(counters.result.tokenGrants.authorization_code).toBe(1);
+    expect(counters.result.faultsInjected).toBeGreaterThanOrEqual(1);
+    expect((await fetch(`${sb.url}/__sandbox/nope`, { method: 'POST' })).status).toBe(404);
+  });
+});
