@@ -56,7 +56,8 @@ function resolveSection(ctx: ApiContext, id: string | undefined): Section | unde
   const world = ctx.state.world;
   if (id?.startsWith('sis_section_id:')) return world.sections.find((s) => s.sisSectionId === id.slice(15) && !s.deleted);
   if (id?.startsWith('sis_integration_id:')) return world.sections.find((s) => s.integrationId === id.slice(19) && !s.deleted);
-  return world.sections.find((s) => s.id === id && !s.deleted);
+  const s = id ? indexOf(world).sections.get(id) : undefined;
+  return s && !s.deleted ? s : undefined;
 }
 
 function resolveUser(ctx: ApiContext, id: string | undefined): User | undefined {
@@ -266,7 +267,7 @@ function enrollmentKey(ctx: ApiContext) {
 
 function enrollmentJson(ctx: ApiContext, e: Enrollment, course: Course, rights: ReturnType<typeof courseRights>, inc: string[]): Record<string, unknown> {
   const world = ctx.state.world;
-  const section = world.sections.find((s) => s.id === e.sectionId);
+  const section = indexOf(world).sections.get(e.sectionId);
   const user = ctx.state.user(e.userId);
   const role = e.role === e.type ? BUILT_IN_ROLES.find((r) => r.label === e.type) : world.roles.find((r) => r.label === e.role);
   const out: Record<string, unknown> = {

@@ -13,19 +13,25 @@ export interface WorldIndex {
   courses: Map<string, Course>;
   enrollmentsByCourse: Map<string, Enrollment[]>;
   sectionsByCourse: Map<string, World['sections']>;
+  sections: Map<string, World['sections'][number]>;
 }
 
-let cache: { world: World; sizes: string; index: WorldIndex } | undefined;
+const cache = new WeakMap<World, { sizes: string; index: WorldIndex }>();
 
-/** Lookup maps, rebuilt when the world's collections change size. */
+/**
+ * Lookup maps, rebuilt when the world's collections change size. Records are shared with the
+ * world, so editing a record in place (a state, a name) is seen at once.
+ */
 export function indexOf(world: World): WorldIndex {
   const sizes = `${world.accounts.length}/${world.courses.length}/${world.sections.length}/${world.enrollments.length}`;
-  if (cache && cache.world === world && cache.sizes === sizes) return cache.index;
+  const hit = cache.get(world);
+  if (hit && hit.sizes === sizes) return hit.index;
   const index: WorldIndex = {
     accounts: new Map(world.accounts.map((a) => [a.id, a])),
     courses: new Map(world.courses.map((c) => [c.id, c])),
     enrollmentsByCourse: new Map(),
     sectionsByCourse: new Map(),
+    sections: new Map(world.sections.map((s) => [s.id, s])),
   };
   for (const e of world.enrollments) {
     const list = index.enrollmentsByCourse.get(e.courseId) ?? [];
@@ -37,7 +43,7 @@ export function indexOf(world: World): WorldIndex {
     list.push(s);
     index.sectionsByCourse.set(s.courseId, list);
   }
-  cache = { world, sizes, index };
+  cache.set(world, { sizes, index });
   return index;
 }
 
