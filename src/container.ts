@@ -13,6 +13,7 @@ import { createConnectionService, type ConnectionService } from './integrations/
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
+import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './oauth/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -53,6 +54,8 @@ export interface Container {
   canvasOAuth: CanvasOAuth;
   /** Preflight, Generate Keys, verification, disconnect, health checks. */
   connection: ConnectionService;
+  /** Course refresh, lookup, roster sync, diagnostics and the job runner (started by main.ts). */
+  sync: SyncFeature;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Set by the LTI feature; createApp mounts it. */
@@ -155,6 +158,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasFor,
       canvasOAuth,
       connection,
+      sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection }),
       signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock }),
       onClose: (fn) => void closers.push(fn),
       close,

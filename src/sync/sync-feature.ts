@@ -1,0 +1,112 @@
+import type { Logger } from 'pino';
+import { createCanvasClient } from '../canvas/client.js';
+import { createThrottleGovernor } from '../canvas/governor.js';
+import type { AccessTokenSource } from '../canvas/types.js';
+import type { Config } from '../config/config.js';
+import { AppError } from '../errors/app-error.js';
+import { createJobRunner } from '../jobs/create-job-runner.js';
+import { createHealthCheckJob } from '../jobs/health-check-job.js';
+import { createJobRepository, type JobRepository } from '../jobs/job-repository.js';
+import type { Job, JobRunner } from '../jobs/types.js';
+import type { Store } from '../store/database.js';
+import { createCourseLookup, type CourseLookup } from './course-lookup.js';
+import { createCourseRefreshJob, type RefreshPath, type SyncDeps } from './course-refresh.js';
+import { createCourseRepository, type CourseRepository } from './course-repository.js';
+import { createDiagnostics, type Diagnostics } from './diagnostics.js';
+import { createCourseSyncJob, createRosterSync, type RosterSync } from './roster-sync.js';
+
+export interface SyncFeature {
+  courses: CourseRepository;
+  jobs: JobRepository;
+  runner: JobRunner;
+  lookup: CourseLookup;
+  /** Synchronous roster sync / preview (`dryRun`) of one course. */
+  syncRoster: RosterSync;
+  diagnostics: Diagnostics;
+  /** Starts a course refresh unless one is already queued or running for the integration (then returns that one). */
+  startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
+  /** Starts a roster sync of one course or a selection. */
+  startSync(integrationId: string, courseIds: string[]): Promise<Job>;
+}
+
+export interface SyncFeatureDeps {
+  config: Pick<Config, 'database' | 'healthCheckIntervalMinutes'>;
+  store: Store;
+  logger?: Logger;
+  clock: () => Date;
+  fetch: typeof globalThis.fetch;
+  userAgent: string;
+  tokenSources: { forIntegration(id: string): AccessTokenSource };
+  /** The verification service (`connection` in the container) for the health_check job. */
+  health?: {
+    verify(integrationId: string, actor: string): Promise<unknown>;
+    runHealthChecks(): Promise<unknown>;
+  };
+  /** Overrides for tests and benchmarks. */
+  reportPollDelaysMs?: number[];
+}
+
+/**
+ * Composition of issue 4: repositories, the refresh / sync / health-check job definitions, the
+ * runner for the store's dialect (not started: `main.ts` starts it), lookup and diagnostics.
+ * Each job gets its own Canvas client and throttle governor (Canvas buckets are per token).
+ */
+export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
+  const courses = createCourseRepository(deps.store.db);
+  const jobs = createJobRepository(deps.store.db, deps.clock);
+  const syncDeps: SyncDeps = {
+    courses,
+    clock: deps.clock,
+    clientFor: (s) =>
+      createCanvasClient({
+        baseUrl: s.canvasUrl,
+        fetch: deps.fetch,
+        userAgent: deps.userAgent,
+        clock: deps.clock,
+        logger: deps.logger,
+        governor: createThrottleGovernor({ clock: deps.clock }),
+      }),
+    tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
+    reportPollDelaysMs: deps.reportPollDelaysMs,
+  };
+  const definitions = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
+  if (deps.health) {
+    const health = deps.health;
+    definitions.push(
+      createHealthCheckJob({
+        runHealthChecks: async (id) => {
+          const r = id ? { integrationId: id, status: await health.verify(id, 'system') } : await health.runHealthChecks();
+          return JSON.parse(JSON.stringify(r ?? {})) as Record<string, unknown>;
+        },
+      }) as (typeof definitions)[number],
+    );
+  }
+  const runner = createJobRunner({
+    store: deps.store,
+    postgresUrl: deps.config.database.kind === 'postgres' ? deps.config.database.url : undefined,
+    repo: jobs,
+    definitions,
+    clock: deps.clock,
+    logger: deps.logger,
+    healthCheckIntervalMinutes: deps.health ? deps.config.healthCheckIntervalMinutes : 0,
+  });
+
+  return {
+    courses,
+    jobs,
+    runner,
+    lookup: createCourseLookup(syncDeps),
+    syncRoster: createRosterSync(syncDeps),
+    diagnostics: createDiagnostics(courses),
+    async startRefresh(integrationId, opts = {}) {
+      const active = await jobs.active(integrationId, 'course_refresh');
+      if (active) return active;
+      return runner.enqueue('course_refresh', integrationId, opts.path ? { path: opts.path } : {});
+    },
+    async startSync(integrationId, courseIds) {
+      const ids = [...new Set(courseIds.map(String))];
+      if (ids.length === 0) throw new AppError('validation_failed', 'courseIds: choose at least one course', { details: { field: 'courseIds' } });
+      return runner.enqueue('course_sync', integrationId, { courseIds: ids });
+    },
+  };
+}
