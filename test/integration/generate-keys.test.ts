@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
+import { completeCanvasSide, createBrowser, hiddenValue } from '../support/browser-flow.js';
+import { testDatabases } from '../support/databases.js';
+import { startHarness, type Harness } from '../support/generate-keys-harness.js';
+
+const PROBES = ['users_self', 'account_courses', 'course_sections', 'enrollments', 'include_params', 'sis_visibility'];
+
+describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(tdb);
+  });
+  afterAll(async () => h.close());
+  beforeEach(() => {
+    h.sandbox.control.setKey({ binding: 'on', workflowState: 'active', requireScopes: false, allowIncludes: true, scopes: [...DEMO_SCOPES], redirectUris: [h.c.config.redirectUri] });
+    h.sandbox.control.clearFaults();
+    h.sandbox.control.suspendUser({ userId: '1', suspended: false });
+  });
+
+  const status = async (id: string) => (await h.api('GET', `/api/v1/integrations/${id}`)).body.status;
+
+  it('happy path: authorize as an admin → verified with every probe passing and the token owner recorded', async () => {
+    const id = await h.createIntegration();
+    const pre = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
+    expect(pre.body).toMatchObject({ ok: true, reasons: [], missingScopes: [] });
+    const { page } = await h.authorize(id);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-state="verified"');
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'verified', reasons: [], missingScopes: [], tokenOwner: { id: '1', name: 'Demo Admin' } });
+    expect(s.checks.map((c: { name: string }) => c.name)).toEqual(PROBES);
+    expect(s.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+    expect(s.verifiedAt).not.toBeNull();
+  });
+
+  it('access_denied: Cancel twice gives failed/access_denied, then Authorize succeeds', async () => {
+    const id = await h.createIntegration();
+    for (let i = 0; i < 2; i++) {
+      const { page } = await h.authorize(id, { action: 'cancel' });
+      expect(page.text).toContain('data-reason="access_denied"');
+      expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['access_denied'] });
+    }
+    await h.authorize(id);
+    expect(await status(id)).toMatchObject({ state: 'verified', reasons: [] });
+  });
+
+  it('missing_scopes: a scoped key lacking a scope is listed by preflight and by the callback', async () => {
+    const lacking = 'url:GET|/api/v1/courses/:course_id/users';
+    h.sandbox.control.setKey({ requireScopes: true, scopes: DEMO_SCOPES.filter((s) => s !== lacking) });
+    const id = await h.createIntegration();
+    const pre = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
+    expect(pre.body).toMatchObject({ ok: false, reasons: ['missing_scopes'], missingScopes: [lacking] });
+    const { page } = await h.authorize(id);
+    expect(page.text).toContain('data-reason="missing_scopes"');
+    expect(page.text).toContain(lacking);
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['missing_scopes'], missingScopes: [lacking] });
+  });
+
+  it('developer_key_off: preflight and callback both report a key that is OFF', async () => {
+    h.sandbox.control.setKey({ binding: 'off' });
+    const id = await h.createIntegration();
+    expect((await h.api('POST', `/api/v1/integrations/${id}/preflight`, {})).body).toMatchObject({ ok: false, reasons: ['developer_key_off'] });
+    await h.authorize(id);
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+  });
+
+  it('invalid_client: preflight tells a wrong secret and an unknown client id apart', async () => {
+    const wrongSecret = await h.createIntegration({ clientSecret: 'not-the-secret' });
+    const a = await h.api('POST', `/api/v1/integrations/${wrongSecret}/preflight`, {});
+    expect(a.body.reasons).toEqual(['invalid_client']);
+    expect(a.body.checks.find((c: { name: string }) => c.name === 'client_credentials')).toMatchObject({ ok: false, reason: 'invalid_client' });
+    expect(a.body.checks.find((c: { name: string }) => c.name === 'authorize_endpoint')).toMatchObject({ ok: true });
+    const unknown = await h.createIntegration({ clientId: '999' });
+    const b = await h.api('POST', `/api/v1/integrations/${unknown}/preflight`, {});
+    expect(b.body.checks.map((c: { ok: boolean; reason?: string }) => c.reason)).toEqual(['invalid_client', 'invalid_client']);
+  });
+
+  it('invalid_client: a wrong secret fails the code exchange with invalid_client', async () => {
+    const id = await h.createIntegration({ clientSecret: 'not-the-secret' });
+    await h.authorize(id);
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
+  });
+
+  it('redirect_uri_mismatch: preflight detects our redirect URI missing from the key', async () => {
+    h.sandbox.control.setKey({ redirectUris: ['https://elsewhere.example.edu/cb'] });
+    const id = await h.createIntegration();
+    expect((await h.api('POST', `/api/v1/integrations/${id}/preflight`, {})).body).toMatchObject({ ok: false, reasons: ['redirect_uri_mismatch'] });
+  });
+
+  it('user_not_authorized: an admin who may not create tokens (client_not_allowed_for_user, state dropped)', async () => {
+    const id = await h.createIntegration();
+    const { page } = await h.authorize(id, { username: 'notoken' });
+    expect(page.text).toContain('data-reason="user_not_authorized"');
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['user_not_authorized'] });
+  });
+
+  it('includes_not_allowed: "Allow Include Parameters" off on a scoped key → degraded', async () => {
+    h.sandbox.control.setKey({ requireScopes: true, allowIncludes: false });
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'degraded', reasons: ['includes_not_allowed'] });
+    expect(s.checks.find((c: { name: string }) => c.name === 'include_params')).toMatchObject({ ok: false, reason: 'includes_not_allowed' });
+  });
+
+  it('sis_ids_hidden: a token owner without "SIS Data - read" → degraded', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id, { username: 'limited' });
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'degraded', reasons: ['sis_ids_hidden'], tokenOwner: { id: '2' } });
+  });
+
+  it('token_revoked: tokens revoked in Canvas → the health check moves the state to failed', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    h.sandbox.control.revokeTokens({});
+    const summary = await h.c.connection.runHealthChecks();
+    expect(summary.changed).toEqual(expect.arrayContaining([expect.objectContaining({ integrationId: id, from: 'verified', to: 'failed' })]));
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+    const audit = await h.c.audit.list(id);
+    expect(audit.some((e) => e.action === 'status_changed' && e.detail.to === 'failed')).toBe(true);
+  });
+
+  it('developer_key_off after verification: the health check notices the key turned OFF', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    h.sandbox.control.setKey({ binding: 'off' });
+    await h.c.connection.runHealthChecks();
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+  });
+
+  it('invalid_client after verification: a deactivated key fails the refresh with invalid_client', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    h.sandbox.control.setKey({ workflowState: 'inactive' });
+    await h.api('POST', `/api/v1/integrations/${id}/verify`, {});
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
+  });
+
+  it('token_owner_inactive: the token owner suspended → refresh works but Canvas still refuses while the key is ON', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    h.sandbox.control.suspendUser({ userId: '1', suspended: true });
+    await h.api('POST', `/api/v1/integrations/${id}/verify`, {});
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_owner_inactive'] });
+  });
+
+  it('scope removed from the key: Canvas deletes the tokens, the health check reports token_revoked', async () => {
+    h.sandbox.control.setKey({ requireScopes: true });
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    expect((await status(id)).state).toBe('verified');
+    h.sandbox.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/users'] });
+    await h.c.connection.runHealthChecks();
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+    h.sandbox.control.addScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/users'] });
+  });
+
+  it('canvas_unreachable: a 500 from the token endpoint during the exchange, and preflight against a closed port', async () => {
+    const id = await h.createIntegration();
+    const link = await h.api('POST', `/api/v1/integrations/${id}/authorization-links`, {});
+    const browser = createBrowser();
+    const first = await browser.go(link.body.url);
+    h.sandbox.control.injectFault({ path: '^/login/oauth2/token$', kind: '500', count: 1 });
+    await completeCanvasSide(browser, first);
+    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['canvas_unreachable'] });
+
+    const dead = await h.createIntegration({ canvasUrl: 'http://127.0.0.1:9' });
+    const pre = await h.api('POST', `/api/v1/integrations/${dead}/preflight`, {});
+    expect(pre.body).toMatchObject({ ok: false, reasons: ['canvas_unreachable'] });
+  });
+
+  describe('state_invalid (nothing about the existing token changes)', () => {
+    it('a replayed callback, a forged state and another browser are refused; the verified token survives', async () => {
+      const id = await h.createIntegration();
+      const { browser } = await h.authorize(id);
+      const before = await status(id);
+      expect(before.state).toBe('verified');
+      const callback = browser.hops.find((u) => u.startsWith(`${h.appUrl}/oauth/callback`))!;
+      const replay = await browser.go(callback);
+      expect(replay.status).toBe(400);
+      expect(replay.text).toContain('data-reason="state_invalid"');
+      const forged = await browser.go(`${h.appUrl}/oauth/callback?code=abc&state=forged`);
+      expect(forged.status).toBe(400);
+
+      // Another browser: starts in browser A, the callback arrives in browser B.
+      const link = await h.api('POST', `/api/v1/integrations/${id}/authorization-links`, {});
+      const a = createBrowser();
+      const landing = await a.go(link.body.url);
+        const consent = await a.go(`${new URL(landing.url).origin}/login/canvas`, { form: { 'pseudonym_session[unique_id]': 'admin', 'pseudonym_session[password]': 'password' } });
+      const accept = await a.request(`${new URL(consent.url).origin}/login/oauth2/accept`, { form: { custom_csrf_token: hiddenValue(consent.text, 'custom_csrf_token') } });
+      const cbUrl = accept.headers.get('location')!;
+      const b = createBrowser();
+      const foreign = await b.go(cbUrl);
+      expect(foreign.status).toBe(400);
+      expect(foreign.text).toContain('data-reason="state_invalid"');
+      const after = await status(id);
+      expect(after).toMatchObject({ state: 'verified', tokenOwner: before.tokenOwner });
+      expect(await h.c.integrations.getToken(id)).toBeDefined();
+    });
+
+    it('a state older than 10 minutes is refused', async () => {
+      const id = await h.createIntegration();
+      const link = await h.api('POST', `/api/v1/integrations/${id}/authorization-links`, {});
+      const browser = createBrowser();
+      const first = await browser.go(link.body.url);
+      h.advance(11 * 60 * 1000);
+      try {
+            const page = await completeCanvasSide(browser, first);
+        expect(page.status).toBe(400);
+        expect(page.text).toContain('data-reason="state_invalid"');
+      } finally {
+        h.advance(-11 * 60 * 1000);
+      }
+      expect((await status(id)).state).toBe('pending');
+    });
+  });
+
+  it('20 concurrent Canvas calls with an expired access token cause exactly one refresh grant', async () => {
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    h.sandbox.control.expireTokens({});
+    h.sandbox.control.resetCounters();
+    const integration = (await h.c.integrations.get(id))!;
+    const client = h.c.canvasFor(integration);
+    const auth = h.c.tokenSources.forIntegration(id);
+    const results = await Promise.all(Array.from({ length: 20 }, () => client.request<{ id: number }>({ endpoint: 'users.self', path: { id: 'self' } }, auth)));
+    expect(results.every((r) => r.body.id === 1)).toBe(true);
+    expect(h.sandbox.control.counters().tokenGrants.refresh_token).toBe(1);
+  });
+
+  if (tdb.name === 'postgres') {
+    it('the same across two service instances: exactly one refresh grant', async () => {
+      const id = await h.createIntegration();
+      await h.authorize(id);
+      const other = await h.secondInstance();
+      h.sandbox.control.expireTokens({});
+      h.sandbox.control.resetCounters();
+      const integration = (await h.c.integrations.get(id))!;
+      const calls = Array.from({ length: 20 }, (_, i) => {
+        const c = i % 2 ? h.c : other;
+        return c.canvasFor(integration).request<{ id: number }>({ endpoint: 'users.self', path: { id: 'self' } }, c.tokenSources.forIntegration(id));
+      });
+      const results = await Promise.all(calls);
+      expect(results.every((r) => r.body.id === 1)).toBe(true);
+      expect(h.sandbox.control.counters().tokenGrants.refresh_token).toBe(1);
+    });
+  }
+});
