@@ -252,7 +252,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     counters.requests[name] = (counters.requests[name] ?? 0) + 1;
     counters.inFlight++;
     counters.peakConcurrency = Math.max(counters.peakConcurrency, counters.inFlight);
-    res.on('close', () => counters.inFlight--);
+    // Read state.counters at close time: resetCounters() may have replaced the object meanwhile.
+    res.on('close', () => state.counters.inFlight--);
 
     const fault = takeFault(method, path);
     const query = parseParams(url.search);
