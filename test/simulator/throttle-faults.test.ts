@@ -136,6 +136,20 @@ describe('Canvas sandbox: fault injection and control over HTTP', () => {
     expect((await apiGet(sb, '/api/v1/users/self', token)).status).toBe(200);
   });
 
+  it('counts a hanging request as in flight until the client aborts, even across resetCounters()', async () => {
+    sb.control.injectFault({ path: 'users', kind: 'timeout' });
+    const aborter = new AbortController();
+    const pending = fetch(`${sb.url}/api/v1/users/self`, { headers: { authorization: `Bearer ${token}`, 'user-agent': UA }, signal: aborter.signal }).catch(() => 'aborted');
+    for (let i = 0; i < 50 && sb.control.counters().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sb.control.counters().inFlight).toBe(1);
+    sb.control.resetCounters();
+    expect(sb.control.counters()).toMatchObject({ inFlight: 1, peakConcurrency: 1, requests: {} });
+    aborter.abort();
+    expect(await pending).toBe('aborted');
+    for (let i = 0; i < 50 && sb.control.counters().inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sb.control.counters().inFlight).toBe(0);
+  });
+
   it('control methods are reachable over HTTP', async () => {
     let r = await fetch(`${sb.url}/__sandbox/injectFault`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'accounts', kind: '503' }) });
     expect(r.status).toBe(200);
