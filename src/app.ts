@@ -16,6 +16,8 @@ import { createHealthRouter } from './http/routes/health.js';
 import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
+import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
+import { createJobsRouter } from './http/routes/jobs.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
 
@@ -129,6 +131,9 @@ export function createApp(container: Container): Express {
   app.use(createIntegrationsApiRouter(container));
   app.use(createOAuthRouter(container));
   app.use(createIntegrationsPagesRouter(container));
+  app.use(createCoursesApiRouter(container));
+  app.use(createCoursesPagesRouter(container));
+  app.use(createJobsRouter(container));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

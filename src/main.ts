@@ -20,6 +20,9 @@ async function main(): Promise<void> {
   }
   const container = await createContainer(config);
   const app = createApp(container);
+  // Jobs (course refresh, roster sync, scheduled health checks) run in this process; SQLite: leased polling, Postgres: pg-boss.
+  await container.sync.runner.start();
+  container.onClose(() => container.sync.runner.stop());
   const server: Server = app.listen(config.port, () => {
     container.logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.database.kind }, 'canvas-companion listening');
   });

@@ -7,6 +7,7 @@ import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logger/logger.js';
 import { processIO, type CliIO } from './io.js';
 import * as dbCommands from './commands/db.js';
+import * as integrationsCommands from './commands/integrations.js';
 import * as secretsCommands from './commands/secrets.js';
 import * as staffCommands from './commands/staff.js';
 import * as tokensCommands from './commands/tokens.js';
@@ -17,6 +18,7 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   tokensCommands,
   secretsCommands,
   dbCommands,
+  integrationsCommands,
 ];
 
 /**

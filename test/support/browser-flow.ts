@@ -17,8 +17,8 @@ export interface Browser {
   go(url: string, init?: { method?: string; form?: Record<string, string> }): Promise<Page>;
   /** Every URL visited, in order (includes redirect targets). */
   hops: string[];
-  /** Every page body seen (for secret scans). */
-  bodies: string[];
+  /** Every page body seen, with its URL (for secret scans). */
+  bodies: Array<{ url: string; text: string }>;
   cookie(host: string, name: string): string | undefined;
   /** Removes every cookie for a host (simulates "another browser" for that site). */
   clearCookies(host?: string): void;
@@ -27,7 +27,7 @@ export interface Browser {
 export function createBrowser(): Browser {
   const jars = new Map<string, Map<string, string>>();
   const hops: string[] = [];
-  const bodies: string[] = [];
+  const bodies: Array<{ url: string; text: string }> = [];
   const jar = (host: string) => jars.get(host) ?? jars.set(host, new Map()).get(host)!;
 
   async function request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
@@ -52,7 +52,7 @@ export function createBrowser(): Browser {
       else jar(u.host).set(name, value);
     }
     const text = await res.text();
-    bodies.push(text);
+    bodies.push({ url, text });
     return { status: res.status, url, text, headers: res.headers };
   }
 
