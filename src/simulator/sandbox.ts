@@ -244,8 +244,16 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
       path = url.pathname;
     }
     if (url.pathname.startsWith('/__sandbox/')) return control.handleHttp(req, res, url.pathname.slice('/__sandbox/'.length));
+    let r: Route | undefined;
     let match: RegExpExecArray | null = null;
-    const r = routes.find((x) => x.method === method && (match = x.regex.exec(url.pathname)) !== null);
+    for (const candidate of routes) {
+      if (candidate.method !== method) continue;
+      match = candidate.regex.exec(url.pathname);
+      if (match) {
+        r = candidate;
+        break;
+      }
+    }
     if (!r || !match) return next();
     const counters = state.counters;
     const name = `${r.method} ${r.template}`;
@@ -259,7 +267,13 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     const query = parseParams(url.search);
     const body = await parseBody(req);
     const pathParams: Record<string, string> = {};
-    for (const [k, v] of Object.entries((match as RegExpExecArray).groups ?? {})) pathParams[k] = decodeURIComponent(v);
+    for (const [k, v] of Object.entries(match.groups ?? {})) {
+      try {
+        pathParams[k] = decodeURIComponent(v);
+      } catch {
+        pathParams[k] = v;
+      }
+    }
     const sreq: SimRequest = {
       method,
       path,
@@ -296,6 +310,10 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     plugin({ app, state, setClientCredentialsGrant: (h) => (clientCredentials = h) });
   }
   app.use((req: Request, res: Response) => send(res, req.path.startsWith('/api/') ? notFound() : text(404, 'Not Found')));
+  // Quiet by design: no stack traces on stderr from express's default handler.
+  app.use((_err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (!res.headersSent) send(res, json(500, SERVER_ERROR));
+  });
 
   let server: Server | undefined;
   let url = '';
