@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -148,5 +148,15 @@ describe('Rails parameter helpers', () => {
 
   it('to_sentence', () => {
     expect([toSentence(['a']), toSentence(['a', 'b']), toSentence(['a', 'b', 'c'])]).toEqual(['a', 'a and b', 'a, b, and c']);
+  });
+});
+
+describe('Canvas sandbox boundary', () => {
+  it('never imports the product code it is used to test (only its own folder and packages)', () => {
+    const dir = join(process.cwd(), 'src', 'simulator');
+    const offenders = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/from '(\.\.\/[^']+)'/g)].map((m) => `${f}: ${m[1]}`));
+    expect(offenders).toEqual([]);
   });
 });
