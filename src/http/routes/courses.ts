@@ -1,0 +1,301 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { isCanvasApiError } from '../../canvas/errors.js';
+import type { Container } from '../../container.js';
+import { AppError } from '../../errors/app-error.js';
+import { REMEDIES } from '../../integrations/reasons.js';
+import { JobFailure } from '../../jobs/types.js';
+import type { CourseView } from '../../sync/course-repository.js';
+import type { LookupOutcome } from '../../sync/course-lookup.js';
+import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { requireIntegrationAccess } from '../middleware/auth.js';
+import { parseInput } from '../validate.js';
+import { jobDurationSeconds, presentJob } from './jobs.js';
+
+type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
+
+/** §6 course shape: exactly these fields. */
+export function presentCourse(c: CourseView) {
+  return {
+    canvasId: c.canvasId,
+    name: c.name,
+    courseCode: c.courseCode,
+    sisCourseId: c.sisCourseId,
+    integrationId: c.integrationId,
+    externalId: c.externalId,
+    published: c.published,
+    syncable: c.syncable,
+    reasons: c.reasons,
+  };
+}
+
+/** Turns Canvas and job failures met during a synchronous call into errors people can act on. */
+export function toSyncError(err: unknown): unknown {
+  if (isCanvasApiError(err)) {
+    const reason = err.reason;
+    return new AppError('canvas_error', reason ? REMEDIES[reason].title : `Canvas answered with an error (${err.kind}).`, {
+      help: reason ? REMEDIES[reason].remedy : undefined,
+      details: { reason: reason ?? err.kind },
+      cause: err,
+    });
+  }
+  if (err instanceof JobFailure) {
+    return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { cause: err });
+  }
+  return err;
+}
+
+function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']['getSections']>>, roster: Awaited<ReturnType<Container['sync']['courses']['getRoster']>>) {
+  return {
+    sections: sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
+    examTakers: roster.filter((r) => r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, externalId: r.externalId, sectionIds: r.sectionIds })),
+    skipped: roster.filter((r) => !r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, role: r.roles[0] ?? '', reasons: r.reasons })),
+  };
+}
+
+function presentLookup(o: LookupOutcome) {
+  if (!o.found) throw new AppError('not_found', o.title, { help: o.remedy, details: { reason: o.reason } });
+  return {
+    ...presentCourse(o.course),
+    workflowState: o.course.workflowState,
+    refreshedAt: o.course.refreshedAt,
+    sections: o.sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
+    explanations: o.explanations,
+  };
+}
+
+const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
+const lookupBody = z.object({ query: z.string().max(2000) }).strict();
+const emptyBody = z.object({}).strict();
+const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
+const listQuery = z.object({
+  syncable: z.enum(['true', 'false']).optional(),
+  reason: z.enum(COURSE_REASONS).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  q: z.string().max(200).optional(),
+});
+
+/** The course and roster rows of PRODUCT-SPEC §6 (behind `requireApiToken`), plus the `why` diagnostics. */
+export function createCoursesApiRouter(c: Deps): Router {
+  const router = Router();
+  const base = '/api/v1/integrations/:id';
+  const integrationOf = async (req: Request) => {
+    const i = await c.integrations.get(String(req.params.id));
+    if (!i) throw new AppError('not_found', 'No such integration.');
+    return i;
+  };
+
+  router.post(`${base}/course-refresh`, async (req, res) => {
+    const body = parseInput(refreshBody, req.body ?? {});
+    const i = await integrationOf(req);
+    res.status(202).json(presentJob(await c.sync.startRefresh(i.id, body)));
+  });
+
+  router.post(`${base}/course-sync`, async (req, res) => {
+    const body = parseInput(selectionBody, req.body ?? {});
+    const i = await integrationOf(req);
+    res.status(202).json(presentJob(await c.sync.startSync(i.id, body.courseIds)));
+  });
+
+  router.get(`${base}/courses`, async (req, res) => {
+    const q = parseInput(listQuery, req.query);
+    const i = await integrationOf(req);
+    const page = await c.sync.courses.listCourses(i.id, {
+      syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
+      reason: q.reason,
+      cursor: q.cursor,
+      limit: q.limit,
+      search: q.q,
+    });
+    res.json({ courses: page.courses.map(presentCourse), nextCursor: page.nextCursor });
+  });
+
+  router.post(`${base}/courses/lookup`, async (req, res) => {
+    const body = parseInput(lookupBody, req.body ?? {});
+    const i = await integrationOf(req);
+    const outcome = await c.sync.lookup(i.id, body.query).catch((err: unknown) => {
+      throw toSyncError(err);
+    });
+    res.json(presentLookup(outcome));
+  });
+
+  router.post(`${base}/courses/:canvasId/sync`, async (req, res) => {
+    parseInput(emptyBody, req.body ?? {});
+    const i = await integrationOf(req);
+    res.status(202).json(presentJob(await c.sync.startSync(i.id, [String(req.params.canvasId)])));
+  });
+
+  router.post(`${base}/courses/:canvasId/sync-preview`, async (req, res) => {
+    parseInput(emptyBody, req.body ?? {});
+    const i = await integrationOf(req);
+    const r = await c.sync.syncRoster(i.id, String(req.params.canvasId), { dryRun: true }).catch((err: unknown) => {
+      throw toSyncError(err);
+    });
+    res.json({ diff: r.diff, counts: r.counts, includesStripped: r.includesStripped });
+  });
+
+  router.get(`${base}/courses/:canvasId/roster`, async (req, res) => {
+    const i = await integrationOf(req);
+    const id = String(req.params.canvasId);
+    res.json(presentRoster(await c.sync.courses.getSections(i.id, id), await c.sync.courses.getRoster(i.id, id)));
+  });
+
+  router.get(`${base}/courses/:canvasId/why`, async (req, res) => {
+    const i = await integrationOf(req);
+    res.json(await c.sync.diagnostics.whyCourse(i.id, String(req.params.canvasId)));
+  });
+
+  router.get(`${base}/courses/:canvasId/roster/:userId/why`, async (req, res) => {
+    const i = await integrationOf(req);
+    res.json(await c.sync.diagnostics.whyPerson(i.id, String(req.params.canvasId), String(req.params.userId)));
+  });
+
+  return router;
+}
+
+const pageForm = z.object({ _csrf: z.string().optional() }).strict();
+const lookupForm = z.object({ _csrf: z.string().optional(), query: z.string().max(2000) }).strict();
+
+function minutesAgo(iso: string | null, now: Date): string | null {
+  if (!iso) return null;
+  const s = Math.round((now.getTime() - Date.parse(iso)) / 1000);
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** Pages: the course sync list (refresh with live progress, filters, specific course refresh) and a course's roster. */
+export function createCoursesPagesRouter(c: Deps): Router {
+  const router = Router();
+  const guard = requireIntegrationAccess('id');
+  const integrationOf = async (req: Request) => {
+    const i = await c.integrations.get(String(req.params.id));
+    if (!i) throw new AppError('not_found', 'No such integration.');
+    return i;
+  };
+
+  async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}) {
+    const i = await integrationOf(req);
+    const q = parseInput(listQuery, req.query);
+    const page = await c.sync.courses.listCourses(i.id, {
+      syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
+      reason: q.reason,
+      cursor: q.cursor,
+      limit: q.limit ?? 100,
+      search: q.q,
+    });
+    const counts = await c.sync.courses.countsFor(i.id);
+    const last = await c.sync.jobs.latest(i.id, 'course_refresh');
+    const now = c.clock();
+    const active = last && (last.state === 'queued' || last.state === 'running') ? last : undefined;
+    const params = new URLSearchParams();
+    if (q.syncable) params.set('syncable', q.syncable);
+    if (q.reason) params.set('reason', q.reason);
+    if (q.q) params.set('q', q.q);
+    res.render('courses/list', {
+      title: `Courses · ${i.name}`,
+      scripts: ['progress.js'],
+      integration: { id: i.id, name: i.name, courseIdType: i.courseIdType },
+      courses: page.courses.map((co) => ({ ...co, reasonTitles: co.reasons.map((r) => ({ code: r, title: COURSE_REASON_HELP[r].title })) })),
+      nextUrl: page.nextCursor ? `?${new URLSearchParams({ ...Object.fromEntries(params), cursor: page.nextCursor })}` : null,
+      filters: { syncable: q.syncable ?? '', reason: q.reason ?? '', q: q.q ?? '' },
+      reasons: COURSE_REASONS.map((r) => ({ code: r, title: COURSE_REASON_HELP[r].title, count: counts.byReason[r] ?? 0 })),
+      counts,
+      lastRefresh: last
+        ? {
+            ...presentJob(last),
+            finishedAgo: minutesAgo(last.finishedAt, now),
+            durationSeconds: jobDurationSeconds(last, now),
+            remedy: last.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[last.error.code]?.remedy ?? null : null,
+          }
+        : null,
+      activeJob: active ? presentJob(active) : null,
+      pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
+      lookup: null,
+      lookupQuery: '',
+      ...extra,
+    });
+  }
+
+  router.get('/integrations/:id/courses', guard, (req, res) => renderList(req, res));
+
+  router.post('/integrations/:id/course-refresh', guard, async (req, res) => {
+    parseInput(pageForm, req.body ?? {});
+    const i = await integrationOf(req);
+    await c.sync.startRefresh(i.id);
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
+  });
+
+  router.post('/integrations/:id/courses/lookup', guard, async (req, res) => {
+    const body = parseInput(lookupForm, req.body ?? {});
+    const i = await integrationOf(req);
+    let lookup: unknown;
+    let lookupError: { message: string; help?: string } | null = null;
+    try {
+      const o = await c.sync.lookup(i.id, body.query);
+      lookup = o.found
+        ? { found: true, course: o.course, sections: o.sections.map((s) => ({ ...s, reasonTitles: s.reasons.map((r) => SECTION_REASON_HELP[r].title) })), explanations: o.explanations }
+        : o;
+    } catch (err) {
+      const e = toSyncError(err);
+      if (!(e instanceof AppError) || !e.expose) throw e;
+      lookupError = { message: e.message, help: e.help };
+    }
+    res.status(lookupError ? 400 : 200);
+    await renderList(req, res, { lookup, lookupError, lookupQuery: body.query });
+  });
+
+  router.get('/integrations/:id/courses/:canvasId', guard, async (req, res) => {
+    const i = await integrationOf(req);
+    const id = String(req.params.canvasId);
+    const course = await c.sync.courses.getCourse(i.id, id);
+    const sections = await c.sync.courses.getSections(i.id, id);
+    const roster = await c.sync.courses.getRoster(i.id, id);
+    if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
+    const lastSync = (await c.sync.jobs.list({ integrationId: i.id, kind: 'course_sync', limit: 50 })).find((j) =>
+      ((j.params.courseIds as string[] | undefined) ?? []).includes(id),
+    );
+    const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
+    let preview: unknown = null;
+    let previewError: string | null = null;
+    if (req.query.preview === '1') {
+      try {
+        const r = await c.sync.syncRoster(i.id, id, { dryRun: true });
+        preview = { diff: r.diff, counts: r.counts, includesStripped: r.includesStripped };
+      } catch (err) {
+        const e = toSyncError(err);
+        if (!(e instanceof AppError) || !e.expose) throw e;
+        previewError = e.message;
+      }
+    }
+    const sectionNames = new Map(sections.map((s) => [s.canvasId, s.name]));
+    res.render('courses/detail', {
+      title: `${course?.name ?? `Course ${id}`} · ${i.name}`,
+      scripts: ['progress.js'],
+      integration: { id: i.id, name: i.name, userIdType: i.userIdType, studentRoles: i.studentRoles },
+      course: course
+        ? { ...course, reasonTitles: course.reasons.map((r) => ({ code: r, ...COURSE_REASON_HELP[r] })) }
+        : { canvasId: id, name: `Course ${id}`, reasons: [], reasonTitles: [], syncable: false, lastSyncedAt: null },
+      sections: sections.map((s) => ({ ...s, reasonTitles: s.reasons.map((r) => ({ code: r, ...SECTION_REASON_HELP[r] })) })),
+      examTakers: roster.filter((r) => r.examTaker).map((r) => ({ ...r, sectionNames: r.sectionIds.map((s) => sectionNames.get(s) ?? s) })),
+      skipped: roster.filter((r) => !r.examTaker).map((r) => ({ ...r, reasonTitles: r.reasons.map((x) => ({ code: x, ...ROSTER_REASON_HELP[x] })) })),
+      synced: roster.length > 0,
+      lastSync: lastSync ? { ...presentJob(lastSync), durationSeconds: jobDurationSeconds(lastSync, c.clock()) } : null,
+      pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
+      activeJob: active ? presentJob(active) : null,
+      preview,
+      previewError,
+    });
+  });
+
+  router.post('/integrations/:id/courses/:canvasId/sync', guard, async (req, res) => {
+    parseInput(pageForm, req.body ?? {});
+    const i = await integrationOf(req);
+    const id = String(req.params.canvasId);
+    await c.sync.startSync(i.id, [id]);
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses/${encodeURIComponent(id)}`);
+  });
+
+  return router;
+}

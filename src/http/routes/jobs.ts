@@ -1,0 +1,80 @@
+import { Router, type Request } from 'express';
+import type { Container } from '../../container.js';
+import { AppError } from '../../errors/app-error.js';
+import type { Job } from '../../jobs/types.js';
+import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
+
+type Deps = Pick<Container, 'sync' | 'integrations'>;
+
+/** The §5 job shape (params and attempts stay internal). */
+export function presentJob(j: Job) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    integrationId: j.integrationId,
+    state: j.state,
+    progress: j.progress,
+    etaSeconds: j.etaSeconds,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    error: j.error,
+    summary: j.summary,
+  };
+}
+
+/** Seconds from start to finish (or to now while running), or null before it started. */
+export function jobDurationSeconds(j: Job, now: Date): number | null {
+  if (!j.startedAt) return null;
+  const end = j.finishedAt ? Date.parse(j.finishedAt) : now.getTime();
+  return Math.max(0, Math.round((end - Date.parse(j.startedAt)) / 1000));
+}
+
+/**
+ * Jobs: `GET /api/v1/jobs/:id` (§6) and cancel for the API; the staff history page `/jobs`; and
+ * the session-authenticated progress endpoint the pages poll (`/integrations/:id/jobs/:jobId`).
+ */
+export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
+  const router = Router();
+  const jobOf = async (req: Request, integrationId?: string) => {
+    const job = await c.sync.jobs.get(String(req.params.jobId ?? req.params.id));
+    if (!job || (integrationId !== undefined && job.integrationId !== integrationId)) throw new AppError('not_found', 'No such job.');
+    return job;
+  };
+
+  router.get('/api/v1/jobs/:id', async (req, res) => {
+    res.json(presentJob(await jobOf(req)));
+  });
+
+  router.post('/api/v1/jobs/:id/cancel', async (req, res) => {
+    const job = await jobOf(req);
+    res.json(presentJob((await c.sync.runner.cancel(job.id)) ?? job));
+  });
+
+  router.get('/integrations/:id/jobs/:jobId', requireIntegrationAccess('id'), async (req, res) => {
+    res.set('Cache-Control', 'no-store');
+    res.json(presentJob(await jobOf(req, String(req.params.id))));
+  });
+
+  router.post('/integrations/:id/jobs/:jobId/cancel', requireIntegrationAccess('id'), async (req, res) => {
+    const job = await jobOf(req, String(req.params.id));
+    await c.sync.runner.cancel(job.id);
+    res.redirect(303, `/integrations/${encodeURIComponent(job.integrationId)}/courses`);
+  });
+
+  router.get('/jobs', requireStaff, async (_req, res) => {
+    const jobs = await c.sync.jobs.list({ limit: 200 });
+    const names = new Map((await c.integrations.list()).map((i) => [i.id, i.name]));
+    const now = c.clock();
+    res.render('jobs/list', {
+      title: 'Jobs',
+      jobs: jobs.map((j) => ({
+        ...presentJob(j),
+        integrationName: names.get(j.integrationId) ?? (j.integrationId === '*' ? 'All integrations' : j.integrationId),
+        durationSeconds: jobDurationSeconds(j, now),
+      })),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { testDatabases } from '../../support/databases.js';
+import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
+
+async function waitJob(h: Harness, id: string): Promise<any> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const r = await h.api('GET', `/api/v1/jobs/${id}`);
+    expect(r.status).toBe(200);
+    if (['succeeded', 'failed', 'cancelled'].includes(r.body.state)) return r.body;
+    if (Date.now() > end) throw new Error(`job ${id} stuck in ${r.body.state}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+describe.each(testDatabases().map((d) => [d.name, d] as const))('course and roster JSON API (%s)', (_name, tdb) => {
+  let h: Harness;
+  let id: string;
+  beforeAll(async () => {
+    h = await startHarness(tdb, { courses: 30 });
+    await h.c.sync.runner.start();
+    h.c.onClose(() => h.c.sync.runner.stop());
+    id = await h.createIntegration();
+    await h.authorize(id);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('POST course-refresh answers 202 with a §5 job that ends succeeded; a second POST while running returns the same job', async () => {
+    const r = await h.api('POST', `/api/v1/integrations/${id}/course-refresh`, {});
+    expect(r.status).toBe(202);
+    expect(Object.keys(r.body).sort()).toEqual(['createdAt', 'error', 'etaSeconds', 'finishedAt', 'id', 'integrationId', 'kind', 'progress', 'startedAt', 'state', 'summary'].sort());
+    expect(r.body).toMatchObject({ kind: 'course_refresh', integrationId: id, progress: { phase: expect.any(String), done: expect.any(Number) } });
+    const again = await h.api('POST', `/api/v1/integrations/${id}/course-refresh`, {});
+    if (again.body.state === 'queued' || again.body.state === 'running') expect(again.body.id).toBe(r.body.id);
+    const done = await waitJob(h, r.body.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.error).toBeNull();
+    expect(done.summary.courses).toBeGreaterThan(0);
+  });
+
+  it('lists courses with the exact §6 fields, filters on syncable, and pages with a cursor', async () => {
+    const all = await h.api('GET', `/api/v1/integrations/${id}/courses?limit=7`);
+    expect(all.status).toBe(200);
+    expect(Object.keys(all.body).sort()).toEqual(['courses', 'nextCursor']);
+    expect(Object.keys(all.body.courses[0]).sort()).toEqual(['canvasId', 'courseCode', 'externalId', 'integrationId', 'name', 'published', 'reasons', 'sisCourseId', 'syncable'].sort());
+    expect(typeof all.body.courses[0].canvasId).toBe('string');
+    expect(all.body.nextCursor).toEqual(expect.any(String));
+    const next = await h.api('GET', `/api/v1/integrations/${id}/courses?limit=7&cursor=${encodeURIComponent(all.body.nextCursor)}`);
+    expect(next.body.courses[0].canvasId).not.toBe(all.body.courses[0].canvasId);
+    const not = await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=false&limit=500`);
+    expect(not.body.courses.length).toBeGreaterThan(0);
+    expect(not.body.courses.every((c: any) => c.syncable === false && c.reasons.length > 0)).toBe(true);
+    const byId = Object.fromEntries(not.body.courses.map((c: any) => [c.canvasId, c.reasons]));
+    expect(byId['1002']).toContain('unpublished');
+    expect(byId['1004']).toContain('missing_course_id');
+    expect(byId['1006']).toContain('deleted');
+    const bad = await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=maybe`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+  });
+
+  it('looks a course up now (§4.6), rejecting unknown body fields by name', async () => {
+    const r = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: 'sis_course_id:' + (await firstSis()) });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ syncable: true, reasons: [], sections: expect.any(Array) });
+    const unpub = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: `${h.sandbox.url}/courses/1002` });
+    expect(unpub.body).toMatchObject({ canvasId: '1002', syncable: false, reasons: ['unpublished'] });
+    const gone = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: '999999' });
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toMatchObject({ code: 'not_found', help: expect.any(String) });
+    const extra = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: '1001', force: true });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.message).toContain('force');
+  });
+
+  it('syncs a course (202 job) and returns the roster in the exact §6 shape, with why answers', async () => {
+    const r = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync`, {});
+    expect(r.status).toBe(202);
+    expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
+    const roster = await h.api('GET', `/api/v1/integrations/${id}/courses/1001/roster`);
+    expect(Object.keys(roster.body).sort()).toEqual(['examTakers', 'sections', 'skipped']);
+    expect(Object.keys(roster.body.sections[0]).sort()).toEqual(['canvasId', 'externalId', 'name', 'reasons', 'syncable']);
+    expect(Object.keys(roster.body.examTakers[0]).sort()).toEqual(['canvasUserId', 'externalId', 'name', 'sectionIds']);
+    expect(Object.keys(roster.body.skipped[0]).sort()).toEqual(['canvasUserId', 'name', 'reasons', 'role']);
+    const reasons = new Set(roster.body.skipped.flatMap((s: any) => s.reasons));
+    for (const code of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) expect(reasons).toContain(code);
+    const skippedOne = roster.body.skipped[0];
+    const why = await h.api('GET', `/api/v1/integrations/${id}/courses/1001/roster/${skippedOne.canvasUserId}/why`);
+    expect(why.body).toMatchObject({ verdict: 'skipped', reasons: skippedOne.reasons.map((code: string) => expect.objectContaining({ code, remedy: expect.any(String) })) });
+    const whyCourse = await h.api('GET', `/api/v1/integrations/${id}/courses/1002/why`);
+    expect(whyCourse.body).toMatchObject({ verdict: 'not_syncable', reasons: [expect.objectContaining({ code: 'unpublished' })] });
+    const preview = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync-preview`, {});
+    expect(preview.body.diff).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it('answers 404 for an unknown integration or job and 401 without a token', async () => {
+    expect((await h.api('POST', '/api/v1/integrations/nope/course-refresh', {})).status).toBe(404);
+    expect((await h.api('GET', '/api/v1/jobs/nope')).status).toBe(404);
+    const anon = await fetch(`${h.appUrl}/api/v1/jobs/nope`);
+    expect(anon.status).toBe(401);
+  });
+
+  async function firstSis(): Promise<string> {
+    const r = await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=true&limit=1`);
+    return r.body.courses[0].sisCourseId;
+  }
+});
