@@ -253,6 +253,27 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       }
     });
 
+    it('a public client token past its permanent expiry is Expired access token. with expired_at, and cannot be refreshed', async () => {
+      let now = Date.now();
+      const timed = createCanvasSandbox({ world: buildDemoWorld({ courses: 10 }), clock: () => new Date(now) });
+      await timed.start();
+      try {
+        timed.control.setKey({ publicClient: true });
+        const t = await getTokens(timed);
+        now += 2 * 3600 * 1000 + 1000;
+        const r = await apiGet(timed, '/api/v1/users/self', t.access_token);
+        expect(r.status).toBe(401);
+        expect(r.headers.get('www-authenticate')).toBe('Bearer realm="canvas-lms"');
+        const body = (await r.json()) as { errors: Array<{ message: string; expired_at: string }> };
+        expect(body.errors[0]!.message).toBe('Expired access token.');
+        expect(Number.isNaN(Date.parse(body.errors[0]!.expired_at))).toBe(false);
+        const refresh = await tokenRequest(timed, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, refresh_token: t.refresh_token });
+        expect(await refresh.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token not found' });
+      } finally {
+        await timed.stop();
+      }
+    });
+
     it('tokenTtlSeconds shortens the lifetime and expireTokens() expires them now', async () => {
       const short = createCanvasSandbox({ world: buildDemoWorld({ courses: 10 }), tokenTtlSeconds: 60 });
       await short.start();
