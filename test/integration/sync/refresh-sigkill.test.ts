@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createJobRepository } from '../../../src/jobs/job-repository.js';
+import type { Store } from '../../../src/store/database.js';
+import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
+import { testDatabases } from '../../support/databases.js';
+import { runJob } from '../../support/run-job.js';
+import { buildSyncWorld, startSyncHarness, type SyncHarness } from '../../support/sync-world.js';
+
+const WORKER = join(import.meta.dirname, '..', '..', 'support', 'refresh-worker.ts');
+const COURSES_ROUTE = 'GET /api/v1/accounts/:account_id/courses';
+
+function startWorker(dbFile: string, token: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, NODE_OPTIONS: '', CC_DB_FILE: dbFile, CC_ACCESS_TOKEN: token, CC_LEASE_MS: '1500' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+const exited = (p: ChildProcess) => new Promise<number | null>((resolve) => (p.exitCode !== null || p.signalCode ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
+
+describe('a refresh killed with SIGKILL resumes from its checkpoint in a new process (sqlite)', () => {
+  let store: Store & { config: { kind: string; file?: string } };
+  const harnesses: SyncHarness[] = [];
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    store = await testDatabases()[0]!.open();
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && !c.signalCode) c.kill('SIGKILL');
+    for (const h of harnesses) await h.close();
+    await store.close();
+  });
+
+  it('ends with exactly the result of an uninterrupted run, without re-reading the course list', async () => {
+    const world = buildSyncWorld({ fillers: 250 });
+    const h = await startSyncHarness(store, world, { latencyMs: 25 });
+    const reference = await startSyncHarness(store, world);
+    harnesses.push(h, reference);
+    const dbFile = (store.config as { file: string }).file;
+    const repo = createJobRepository(store.db);
+    const job = await repo.create('course_refresh', h.integrationId, { path: 'rest' });
+
+    const first = startWorker(dbFile, await h.auth.current());
+    children.push(first);
+    let stderr = '';
+    first.stderr!.on('data', (d) => (stderr += String(d)));
+    // Kill it once the course list is checkpointed and the sections phase has made progress.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const row = await repo.getRow(job.id);
+      const cp = row?.checkpoint ? JSON.parse(row.checkpoint) : null;
+      if (cp?.phase === 'sections' && Number(row!.done) > 20) break;
+      if (row?.state === 'succeeded' || Date.now() > deadline) throw new Error(`worker did not reach the sections phase in time (${row?.state}) ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.kill('SIGKILL');
+    await exited(first);
+    const killedAt = await repo.getRow(job.id);
+    expect(killedAt!.state).toBe('running');
+    const courseListRequests = h.sandbox.control.counters().requests[COURSES_ROUTE] ?? 0;
+    expect(courseListRequests).toBeGreaterThan(0);
+
+    const second = startWorker(dbFile, await h.auth.current());
+    children.push(second);
+    expect(await exited(second)).toBe(0);
+    const end = (await repo.get(job.id))!;
+    expect(end.state).toBe('succeeded');
+    expect(end.attempts).toBe(2);
+    expect(end.summary).toMatchObject({ resumed: true, courses: 257 });
+    expect(h.sandbox.control.counters().requests[COURSES_ROUTE]).toBe(courseListRequests);
+
+    const ref = await runJob(store, createCourseRefreshJob(reference.deps), reference.integrationId, { path: 'rest' });
+    expect(ref.state).toBe('succeeded');
+    const strip = async (integrationId: string) =>
+      store.db
+        .selectFrom('sections')
+        .select(['canvas_id', 'course_canvas_id', 'name', 'external_id', 'syncable', 'reasons'])
+        .where('integration_id', '=', integrationId)
+        .orderBy('canvas_id')
+        .execute();
+    const courses = async (integrationId: string) =>
+      (await store.db.selectFrom('courses').select(['canvas_id', 'external_id', 'syncable', 'reasons', 'workflow_state']).where('integration_id', '=', integrationId).orderBy('canvas_id').execute());
+    expect(await courses(h.integrationId)).toEqual(await courses(reference.integrationId));
+    expect(await strip(h.integrationId)).toEqual(await strip(reference.integrationId));
+    expect(end.summary).toMatchObject({ sections: ref.summary!.sections, syncable: ref.summary!.syncable });
+  });
+});
