@@ -11,6 +11,9 @@ import * as integrationsCommands from './commands/integrations.js';
 import * as secretsCommands from './commands/secrets.js';
 import * as staffCommands from './commands/staff.js';
 import * as tokensCommands from './commands/tokens.js';
+import * as refreshCommands from './commands/refresh.js';
+import * as coursesCommands from './commands/courses.js';
+import * as jobsCommands from './commands/jobs.js';
 
 /** Every command module; each exports `register(program, getContainer, io?)`. Add yours here. */
 const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<Container>, io?: CliIO): void }> = [
@@ -19,6 +22,9 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   secretsCommands,
   dbCommands,
   integrationsCommands,
+  refreshCommands,
+  coursesCommands,
+  jobsCommands,
 ];
 
 /**

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CliIO } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/main.js';
+import type { Container } from '../../src/container.js';
+import { testDatabases } from '../support/databases.js';
+import { startHarness, type Harness } from '../support/generate-keys-harness.js';
+
+function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (l) => void stdout.push(l),
+    err: (l) => void stderr.push(l),
+    readStdin: async () => '',
+    promptSecret: async () => '',
+  };
+}
+
+describe('CLI: refresh, lookup, sync, why-missing, jobs (sqlite)', () => {
+  let h: Harness;
+  let id: string;
+  // The harness owns the container: the CLI must not close it between commands.
+  const run = (argv: string[], io = captureIO()) => runCli(argv, {}, io, async () => ({ ...h.c, close: async () => undefined }) as Container).then((code) => ({ code, io }));
+  beforeAll(async () => {
+    h = await startHarness(testDatabases()[0]!, { courses: 20 });
+    id = await h.createIntegration();
+    await h.authorize(id);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('refresh runs the job here, draws progress lines and prints the summary', async () => {
+    const { code, io } = await run(['refresh', id]);
+    expect(code).toBe(0);
+    expect(io.stdout[0]).toMatch(/course_refresh .*: succeeded/);
+    expect(io.stdout.join('\n')).toMatch(/courses: 2\d/);
+    expect(io.stderr.some((l) => /^\[[#~-]+\] \d+/.test(l))).toBe(true);
+  });
+
+  it('lookup explains an unpublished course; why-missing answers from the last refresh', async () => {
+    const l = await run(['lookup', id, '1002']);
+    expect(l.code).toBe(0);
+    expect(l.io.stdout.join('\n')).toContain('NOT syncable');
+    expect(l.io.stdout.join('\n')).toContain('unpublished');
+    const w = await run(['why-missing', id, '1004', '--json']);
+    expect(JSON.parse(w.io.stdout.join('\n'))).toMatchObject({ verdict: 'not_syncable', reasons: [expect.objectContaining({ code: 'missing_course_id' })] });
+    const missing = await run(['lookup', id, '987654']);
+    expect(missing.code).toBe(1);
+  });
+
+  it('sync --preview saves nothing; sync runs the job; why-not-exam-taker explains a skipped person', async () => {
+    const p = await run(['sync', id, '1001', '--preview']);
+    expect(p.code).toBe(0);
+    expect(p.io.stdout[0]).toMatch(/course 1001: \d+ exam-takers, \d+ skipped \(preview/);
+    expect(await h.c.sync.courses.getRoster(id, '1001')).toEqual([]);
+    const s = await run(['sync', id, '1001']);
+    expect(s.code).toBe(0);
+    const skipped = (await h.c.sync.courses.getRoster(id, '1001')).find((r) => !r.examTaker)!;
+    const why = await run(['why-not-exam-taker', id, '1001', skipped.canvasUserId]);
+    expect(why.io.stdout.join('\n')).toContain(skipped.reasons[0]!);
+    const jobs = await run(['jobs', 'list', '--integration', id]);
+    expect(jobs.io.stdout.some((l) => l.includes('course_sync') && l.includes('succeeded'))).toBe(true);
+  });
+});
