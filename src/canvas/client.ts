@@ -159,8 +159,10 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
   }
 
   function throttleBackoff(remaining: number | undefined): number {
-    const base = governor ? governor.recoveryMs(remaining) : Math.max(1000, ((50 - (remaining ?? 0)) / 10) * 1000);
-    return Math.min(maxBackoffMs, base + random() * 1000);
+    // With a governor, its bucket model makes every request (this one included) wait in acquire()
+    // until a reservation fits; a little jitter keeps retries from arriving in lockstep.
+    if (governor) return random() * 500;
+    return Math.min(maxBackoffMs, Math.max(1000, ((50 - (remaining ?? 0)) / 10) * 1000) + random() * 1000);
   }
 
   function errorBackoff(retry: number): number {

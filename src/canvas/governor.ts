@@ -1,10 +1,19 @@
 /**
- * Adaptive concurrency for one Canvas token's leaky bucket (CANVAS-PERFORMANCE §1.4, §6.3).
- * Canvas charges every in-flight request 50 units up front against a high-water mark of 600, so
- * about 11 requests fit at once from a full bucket; the bucket leaks 10 units/s. The governor is
- * AIMD: one more slot per window of healthy answers while `X-Rate-Limit-Remaining` (plus our own
- * in-flight reservations) > 300, halve on a throttle or when it is < 100, and pause everyone for the
- * bucket's recovery time after a throttle. One governor per token (per integration or job): buckets are per access token.
+ * Adaptive concurrency for one Canvas token's leaky bucket (CANVAS-PERFORMANCE §1.1, §1.4, §6.3).
+ *
+ * Canvas adds 50 units for every request in flight (credited back when it settles to its real
+ * CPU+DB cost) and refuses a request when the count reaches the high-water mark (600); the bucket
+ * leaks 10 units/s. So about 11 requests fit at once from a full bucket, and the sustained rate is
+ * 10 / mean cost per second. The governor combines:
+ * - AIMD on the concurrency limit: +1 slot per window of healthy answers while the bucket's settled
+ *   level (`X-Rate-Limit-Remaining` plus our own in-flight reservations) is > 300; halve on a
+ *   throttle or when the level is < 100; never more slots than the level holds 50-unit reservations.
+ * - A model of the bucket's level (last settled level + 10 units/s of leak): a request starts only
+ *   when its 50-unit reservation fits, so near the limit the governor waits for the leak instead of
+ *   collecting throttled answers. After a throttle the level is taken to be what the refusal proves
+ *   (no more than our in-flight reservations), which means waiting the full (50 − remaining)/10 s
+ *   ≈ 5 s when nothing else was in flight, and less when our own in-flight requests will free room.
+ * One governor per token (per integration or job): Canvas's buckets are per access token.
  */
 
 /** What the caller learned from one answer; omit for a network error or timeout. */
@@ -23,13 +32,15 @@ export interface GovernorStats {
   increases: number;
   /** Mean `X-Request-Cost` seen (Canvas CPU+DB seconds), or null before any. */
   meanRequestCost: number | null;
+  /** The modelled settled level of the bucket (hwm − count), or null before any answer. */
+  level: number | null;
 }
 
 export interface ThrottleGovernor {
-  /** Waits for a slot (and for any throttle pause to end). Pair every acquire with one release. */
+  /** Waits for a slot and for room in the bucket. Pair every acquire with exactly one release. */
   acquire(): Promise<void>;
   release(info?: GovernorResponseInfo): void;
-  /** Milliseconds the bucket needs after a throttle: (50 − remaining)/10 s, ~5 s at 0, at least 1 s. */
+  /** Milliseconds a bucket at `remaining` needs before one request fits: (50 − remaining)/10 s, ≥ 1 s. */
   recoveryMs(rateLimitRemaining?: number): number;
   limit(): number;
   inFlight(): number;
@@ -41,9 +52,9 @@ export interface ThrottleGovernorOptions {
   initial?: number;
   max?: number;
   min?: number;
-  /** Remaining above which the limit grows (default 300). */
+  /** Settled level above which the limit grows (default 300). */
   increaseAbove?: number;
-  /** Remaining below which the limit halves (default 100). */
+  /** Settled level below which the limit halves (default 100). */
   decreaseBelow?: number;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
@@ -69,9 +80,8 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
   let limit = Math.min(max, Math.max(min, opts.initial ?? 6));
   let inFlight = 0;
   let peak = 0;
-  let pausedUntil = 0;
   let healthySinceChange = 0;
-  /** Answers that started before the last decrease must not trigger another one. */
+  /** Answers to requests started before the last decrease must not trigger another one. */
   let epoch = 0;
   const startedEpoch: number[] = [];
   let throttles = 0;
@@ -79,22 +89,28 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
   let increases = 0;
   let costSum = 0;
   let costCount = 0;
+  /** Settled level (hwm − count without our reservations) when last measured, and when. */
+  let level: number | null = null;
+  let levelAt = 0;
+  /** The fullest level seen: the bucket's hwm as far as we know (Canvas's default is 600). */
+  let ceiling = 600;
   const waiters: Array<() => void> = [];
 
+  function estimate(t: number): number {
+    if (level === null) return ceiling;
+    return Math.min(ceiling, level + ((t - levelAt) / 1000) * OUTFLOW_PER_SECOND);
+  }
+
   function wake(): void {
-    let free = limit - inFlight;
-    while (free > 0 && waiters.length > 0) {
-      waiters.shift()!();
-      free--;
-    }
+    while (waiters.length > 0) waiters.shift()!();
   }
 
   function recoveryMs(remaining = 0): number {
     return Math.max(1000, ((UP_FRONT_COST - remaining) / OUTFLOW_PER_SECOND) * 1000);
   }
 
-  function decrease(): void {
-    limit = Math.max(min, Math.floor(limit / 2));
+  function decrease(to = Math.floor(limit / 2)): void {
+    limit = Math.max(min, Math.min(limit, to));
     healthySinceChange = 0;
     epoch++;
     decreases++;
@@ -103,16 +119,20 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
   return {
     async acquire() {
       for (;;) {
-        const wait = pausedUntil - now();
-        if (wait > 0) {
-          await sleep(wait);
-          continue;
-        }
         if (inFlight < limit) {
-          inFlight++;
-          startedEpoch.push(epoch);
-          peak = Math.max(peak, inFlight);
-          return;
+          // Canvas refuses when count + 50 ≥ hwm, i.e. when level ≤ 50 × (requests in flight).
+          const short = UP_FRONT_COST * (inFlight + 1) - estimate(now());
+          if (short < 0) {
+            inFlight++;
+            startedEpoch.push(epoch);
+            peak = Math.max(peak, inFlight);
+            return;
+          }
+          if (inFlight === 0) {
+            // Nothing of ours will settle and free room: wait for the leak.
+            await sleep(Math.ceil((short / OUTFLOW_PER_SECOND) * 1000) + 1);
+            continue;
+          }
         }
         await new Promise<void>((resolve) => waiters.push(resolve));
       }
@@ -121,32 +141,29 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
     release(info) {
       inFlight = Math.max(0, inFlight - 1);
       const started = startedEpoch.shift() ?? epoch;
+      const t = now();
       if (info?.requestCost !== undefined) {
         costSum += info.requestCost;
         costCount++;
       }
       if (info?.throttled) {
         throttles++;
-        pausedUntil = Math.max(pausedUntil, now() + recoveryMs(info.rateLimitRemaining));
+        // The refusal proves level ≤ 50 × (our requests in flight then, this one included).
+        const proven = UP_FRONT_COST * inFlight + Math.max(0, info.rateLimitRemaining ?? 0);
+        level = Math.min(estimate(t), proven);
+        levelAt = t;
         if (started === epoch) decrease();
       } else if (info?.rateLimitRemaining !== undefined) {
-        // Canvas reports hwm − count, and count still holds 50 units for each of OUR requests in
-        // flight (credited back when they settle). Judge the bucket by its settled level, or the
-        // governor would read its own concurrency as pressure and never pass ~7 in flight.
-        const level = info.rateLimitRemaining + UP_FRONT_COST * inFlight;
-        // A request is refused when its 50 units push the count to the hwm, i.e. when
-        // level ≤ 50 × (requests in flight). So the bucket holds at most ceil(level/50) − 1.
+        // Canvas reports hwm − count, and count still holds 50 units for each of our other
+        // requests in flight; judge the bucket by its settled level.
+        level = info.rateLimitRemaining + UP_FRONT_COST * inFlight;
+        levelAt = t;
+        ceiling = Math.max(ceiling, level);
         const headroom = Math.ceil(level / UP_FRONT_COST) - 1;
-        if (headroom < 1) {
-          // Not even one request fits: wait for the leak instead of collecting a throttle.
-          pausedUntil = Math.max(pausedUntil, now() + ((UP_FRONT_COST - level) / OUTFLOW_PER_SECOND) * 1000);
-        }
         if (level < decreaseBelow) {
           if (started === epoch) decrease();
         } else if (limit > headroom) {
-          limit = Math.max(min, headroom);
-          healthySinceChange = 0;
-          decreases++;
+          decrease(headroom);
         } else if (level > increaseAbove) {
           healthySinceChange++;
           // Additive increase: one slot per full window of healthy answers (≈ one per round trip),
@@ -173,6 +190,7 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
       decreases,
       increases,
       meanRequestCost: costCount ? costSum / costCount : null,
+      level: level === null ? null : estimate(now()),
     }),
   };
 }

@@ -113,8 +113,8 @@ describe('throttling', () => {
     expect(res.body).toHaveLength(2);
     expect(fake.requests).toHaveLength(3);
     expect(client.stats()).toMatchObject({ requests: 3, throttled: 2, retries: 2 });
-    // (50 − 0)/10 s plus jitter
-    for (const w of waits) expect(w).toBeGreaterThanOrEqual(5000);
+    // Each throttle (remaining 0, nothing else in flight) waits out (50 − 0)/10 s of leak.
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * 5000);
   });
 
   it('retries 429 the same way', async () => {
@@ -140,6 +140,15 @@ describe('throttling', () => {
     }
     expect(ids).toHaveLength(301);
     expect(new Set(ids).size).toBe(301);
+  });
+
+  it('without a governor, backs off (50 − remaining)/10 s plus jitter itself', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: [] }));
+    const { client, waits } = makeClient({ governor: null });
+    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]!).toBeGreaterThanOrEqual(5000);
+    expect(waits[0]!).toBeLessThanOrEqual(6000);
   });
 
   it('gives up as throttled after the retry budget', async () => {
