@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import session from 'express-session';
 import connectPgSimple from 'connect-pg-simple';
 import type { Kysely } from 'kysely';
@@ -86,14 +87,45 @@ export class KyselySessionStore extends session.Store {
 /** A session store that can be closed (its timers stopped) at shutdown. */
 export type ClosableSessionStore = session.Store & { close(): void | Promise<void> };
 
+/** SHA-256 of a session id: the id is a bearer secret, so only its hash is stored (PRODUCT-SPEC §8). */
+export function hashSid(sid: string): string {
+  return createHash('sha256').update(sid, 'utf8').digest('base64url');
+}
+
+/**
+ * Wraps a store so rows are keyed by {@link hashSid}: someone who reads the database cannot
+ * replay a session cookie. express-session's own regenerate/load go through these methods.
+ */
+export class HashedSidStore extends session.Store {
+  constructor(private readonly inner: ClosableSessionStore) {
+    super();
+  }
+  override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
+    this.inner.get(hashSid(sid), cb);
+  }
+  override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    this.inner.set(hashSid(sid), sess, cb);
+  }
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.inner.destroy(hashSid(sid), cb);
+  }
+  override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
+    if (this.inner.touch) this.inner.touch(hashSid(sid), sess, cb);
+    else cb?.();
+  }
+  close(): void | Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /**
  * The session store for this database: connect-pg-simple on Postgres (its own `http_sessions`
- * table, created if missing), {@link KyselySessionStore} on SQLite.
+ * table, created if missing), {@link KyselySessionStore} on SQLite; both keyed by hashed ids.
  */
 export function createSessionStore(store: Store, clock: () => Date = () => new Date()): ClosableSessionStore {
   if (store.dialect === 'postgres' && store.pgPool) {
     const PgStore = connectPgSimple(session);
-    return new PgStore({ pool: store.pgPool, tableName: 'http_sessions', createTableIfMissing: true }) as ClosableSessionStore;
+    return new HashedSidStore(new PgStore({ pool: store.pgPool, tableName: 'http_sessions', createTableIfMissing: true }) as ClosableSessionStore);
   }
-  return new KyselySessionStore(store.db, clock);
+  return new HashedSidStore(new KyselySessionStore(store.db, clock));
 }

@@ -143,7 +143,7 @@ describe.each(testDatabases())('staff repositories on $name', (tdb) => {
         expect(got?.staff?.id).toBe('s1');
         await call((cb) => s.set('sid-2', data(new Date(Date.now() - 3_600_000)), cb));
         expect(await call((cb) => s.get('sid-2', cb))).toBeFalsy();
-        if (s instanceof KyselySessionStore) expect(await s.prune()).toBe(1);
+        if (tdb.name === 'sqlite') expect(await new KyselySessionStore(store.db, clock, 0).prune()).toBe(1);
         await call((cb) => s.destroy('sid-1', cb));
         expect(await call((cb) => s.get('sid-1', cb))).toBeFalsy();
       } finally {
