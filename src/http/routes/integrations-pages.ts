@@ -8,6 +8,7 @@ import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrat
 import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import type { PreflightResult } from '../../oauth/preflight.js';
+import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
@@ -119,6 +120,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   const isStaff = (req: Request) => Boolean(req.session.staff);
 
   async function renderSettings(req: Request, res: Response, i: Integration, extra: Record<string, unknown> = {}, status = 200) {
+    allowFormActionTo(res, i.canvasUrl);
     res.status(status).render('integrations/settings', {
       title: `LMS settings · ${i.name}`,
       integration: integrationView(i),

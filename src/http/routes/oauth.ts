@@ -4,6 +4,7 @@ import { AppError } from '../../errors/app-error.js';
 import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
 import { BROWSER_COOKIE, newBrowserSecret } from '../../oauth/authorization.js';
 import type { CallbackOutcome } from '../../oauth/callback.js';
+import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import '../session.js';
 
@@ -112,6 +113,10 @@ export function createOAuthRouter(c: Deps): Router {
       outcome.kind !== 'state_invalid' &&
       id !== undefined &&
       (Boolean(req.session.staff) || req.session.integrationAccess?.integrationId === id);
+    if (canRetry) {
+      const integration = await c.integrations.get(id);
+      if (integration) allowFormActionTo(res, integration.canvasUrl);
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.status(outcome.kind === 'state_invalid' ? 400 : 200).render('oauth/result', resultView(outcome, canRetry));
