@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
     throw err;
@@ -60,6 +60,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`canvas-companion failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.stderr.write(`canvas-companion failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

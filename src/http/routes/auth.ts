@@ -48,7 +48,10 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
     },
   });
 
-  router.get('/', (_req, res) => res.redirect(302, '/integrations'));
+  router.get('/', (req, res) => {
+    const access = req.session.integrationAccess;
+    res.redirect(302, !req.session.staff && access ? `/integrations/${encodeURIComponent(access.integrationId)}` : '/integrations');
+  });
 
   router.get('/login', (req, res) => {
     if (req.session.staff) return res.redirect(303, safeNext(req.query.next));
