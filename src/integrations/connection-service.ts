@@ -121,6 +121,7 @@ export function createConnectionService(deps: {
     },
     async runHealthChecks() {
       const summary: HealthCheckSummary = { checked: 0, changed: [] };
+      await deps.states.prune().catch(() => 0);
       for (const i of await repo.list()) {
         if (!(await repo.getToken(i.id))) continue;
         summary.checked += 1;

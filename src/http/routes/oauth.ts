@@ -95,7 +95,10 @@ export function createOAuthRouter(c: Deps): Router {
     if (!id) throw new AppError('forbidden', 'This authorization link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-    if (!req.session.staff) req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
+    if (!req.session.staff && req.session.integrationAccess?.integrationId !== id) {
+      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+      req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
+    }
     const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
     await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization_started', detail: { via: 'authorization-link' } });
     res.redirect(302, started.url);
