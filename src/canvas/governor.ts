@@ -164,10 +164,11 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
           if (started === epoch) decrease();
         } else if (limit > headroom) {
           decrease(headroom);
-        } else if (level > increaseAbove) {
+        } else if (level > increaseAbove || limit + 1 < headroom) {
           healthySinceChange++;
           // Additive increase: one slot per full window of healthy answers (≈ one per round trip),
-          // never past the bucket's headroom.
+          // never past the bucket's headroom. Below 300 it still grows while the level holds two
+          // more reservations, so a drained-but-steady bucket is not left at one slot.
           if (healthySinceChange >= limit && limit < max && limit + 1 <= headroom) {
             limit++;
             healthySinceChange = 0;

@@ -146,17 +146,28 @@ describe('throttle governor', () => {
     const fixed = await simulateBucket(() => fixedPool(10), {});
     expect(fixed.throttled).toBeGreaterThan(0);
   });
+
+  it.each([
+    [20, 0.5, 3000],
+    [200, 1.0, 1500],
+    [50, 2.0, 1500],
+  ])('keeps a cost-bound run (%d ms, cost %d, %d requests) within 1.5x of the throttle floor, in simulated time', async (latencyMs, cost, requests) => {
+    const floorSeconds = (requests * cost - 600) / 10;
+    const run = await simulateBucket(createThrottleGovernor, {}, { requests, latencyMs, cost });
+    expect(run.seconds).toBeLessThanOrEqual(1.5 * floorSeconds);
+  });
 });
 
 /**
- * Discrete-event model of Canvas's leaky bucket (CANVAS-PERFORMANCE §1.1): 16 workers send 3,000
- * requests through the governor; each reserves 50 units while in flight for 200 ms, then settles at
- * 0.3 units; the bucket leaks 10 units/s and refuses a request when the count reaches 600 (a
+ * Discrete-event model of Canvas's leaky bucket (CANVAS-PERFORMANCE §1.1): 16 workers send
+ * `requests` requests through the governor; each reserves 50 units while in flight for `latencyMs`,
+ * then settles at `cost` units; the bucket leaks 10 units/s and refuses a request when the count reaches 600 (a
  * refused request is answered at once and retried). Time is simulated: timers fire in order.
  */
 async function simulateBucket(
   create: (opts: NonNullable<Parameters<typeof createThrottleGovernor>[0]>) => ThrottleGovernor,
   opts: Parameters<typeof createThrottleGovernor>[0],
+  { requests = 3000, latencyMs = 200, cost = 0.3 } = {},
 ) {
   let now = 0;
   const timers: Array<{ at: number; seq: number; resolve: () => void }> = [];
@@ -174,7 +185,7 @@ async function simulateBucket(
     last = now;
   };
   const worker = async () => {
-    while (next < 3000) {
+    while (next < requests) {
       next++;
       for (;;) {
         await g.acquire();
@@ -182,10 +193,10 @@ async function simulateBucket(
         leak();
         count += 50;
         const wasThrottled = count >= 600;
-        await sleep(wasThrottled ? 5 : 200);
+        await sleep(wasThrottled ? 5 : latencyMs);
         leak();
-        count += (wasThrottled ? 0 : 0.3) - 50;
-        g.release({ throttled: wasThrottled, rateLimitRemaining: wasThrottled ? 0 : 600 - count, requestCost: 0.3 });
+        count += (wasThrottled ? 0 : cost) - 50;
+        g.release({ throttled: wasThrottled, rateLimitRemaining: wasThrottled ? 0 : 600 - count, requestCost: cost });
         if (!wasThrottled) break;
         throttled++;
       }
@@ -193,9 +204,9 @@ async function simulateBucket(
     }
   };
   const all = Promise.all(Array.from({ length: 16 }, worker));
-  while (done < 3000) {
+  while (done < requests) {
     await new Promise((r) => setImmediate(r));
-    if (done >= 3000) break;
+    if (done >= requests) break;
     timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
     const t = timers.shift();
     if (!t) throw new Error('simulation deadlocked');
