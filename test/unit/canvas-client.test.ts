@@ -96,6 +96,20 @@ describe('requests', () => {
     expect(res.rateLimitRemaining).toBeCloseTo(599.75);
   });
 
+  it('follows a download redirect to a file store without sending it the bearer token', async () => {
+    const store = await startFakeCanvas(() => ({ body: 'zip-bytes' }));
+    try {
+      fake.setHandler(() => ({ status: 302, headers: { Location: `${store.baseUrl}/bucket/report.zip?sig=abc` }, body: '' }));
+      const bytes = await makeClient().client.download(`${fake.baseUrl}/files/9/download?download_frd=1`, tokenSource('tok-secret').source);
+      expect(new TextDecoder().decode(bytes)).toBe('zip-bytes');
+      expect(fake.requests[0]!.headers.authorization).toBe('Bearer tok-secret');
+      expect(store.requests).toHaveLength(1);
+      expect(store.requests[0]!.headers.authorization).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses an undeclared endpoint and a download from another host without calling out', async () => {
     fake.setHandler(() => ({ body: {} }));
     const { client } = makeClient();
@@ -175,9 +189,10 @@ describe('throttling', () => {
     const auth = tokenSource().source;
     await Promise.all(Array.from({ length: 20 }, (_, i) => client.request({ endpoint: 'courses.get', path: { id: String(i) } }, auth)));
     expect(client.governor?.limit()).toBeGreaterThanOrEqual(6);
-    expect(peak).toBeLessThanOrEqual(client.governor!.limit());
     expect(peak).toBeGreaterThan(1);
-    expect(client.stats().peakInFlight).toBe(peak);
+    // What Canvas saw at once ≤ what the client had in flight ≤ what the governor allowed.
+    expect(peak).toBeLessThanOrEqual(client.stats().peakInFlight);
+    expect(client.stats().peakInFlight).toBeLessThanOrEqual(client.governor!.limit());
   });
 
   it('tells the governor about throttles so it pauses and shrinks', async () => {
