@@ -128,6 +128,22 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       const configure = await b.go(`${h.appUrl}/integrations/${id}/configure`);
       expect(configure.text).toContain('Exam Student');
       expect(configure.text).not.toContain('configure-locked');
+      // Choosing ID types that need no SIS data and a custom student role; the probes re-run.
+      const saved = await b.go(`${h.appUrl}/integrations/${id}/configure`, {
+        form: { _csrf: hiddenValue(configure.text, '_csrf'), courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: 'Exam Student' },
+      });
+      expect(saved.status).toBe(200);
+      expect((await h.api('GET', `/api/v1/integrations/${id}`)).body).toMatchObject({ courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: ['Exam Student'] });
+      // Re-check from the LMS settings page after the key is turned OFF in Canvas.
+      h.sandbox.control.setKey({ binding: 'off' });
+      try {
+        const settingsPage = await b.go(`${h.appUrl}/integrations/${id}`);
+        const rechecked = await b.go(`${h.appUrl}/integrations/${id}/verify`, { form: { _csrf: hiddenValue(settingsPage.text, '_csrf') } });
+        expect(rechecked.text).toContain('data-reason="developer_key_off"');
+        expect(rechecked.text).toContain('badge--failed');
+      } finally {
+        h.sandbox.control.setKey({ binding: 'on' });
+      }
     });
 
     it('Configure says why it is locked before Generate Keys', async () => {
