@@ -153,7 +153,7 @@ export async function fetchSections(client: CanvasClient, auth: AccessTokenSourc
 export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshParams, RefreshCheckpoint> {
   const clock = deps.clock ?? (() => new Date());
   const sleep = deps.sleep ?? defaultSleep;
-  const pollDelays = deps.reportPollDelaysMs ?? [250, 500, 1000, 2000, 5000, 10_000];
+  const pollDelays = deps.reportPollDelaysMs ?? [250, 250, 500, 500, 1000, 1000, 2000, 5000, 10_000];
   const reportTimeoutMs = deps.reportTimeoutMs ?? 30 * 60_000;
 
   return {
@@ -317,6 +317,32 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
         const advance = () => {
           while (completed.has(watermark)) completed.delete(watermark++);
         };
+        // Sections are written in batches (one transaction per ~50 courses or 0.5 s), not one per
+        // course: a commit per course would make the database, not Canvas, the bottleneck.
+        let pending: Array<{ index: number; courseId: string; rows: SectionRow[] }> = [];
+        let lastFlush = clock().getTime();
+        const flush = (): Promise<void> => {
+          saving = saving.then(async () => {
+            if (pending.length === 0) return;
+            const batch = pending;
+            pending = [];
+            lastFlush = clock().getTime();
+            await deps.courses.replaceSections(settings.id, batch.map((b) => b.courseId), batch.flatMap((b) => b.rows));
+            for (const b of batch) completed.add(b.index);
+            advance();
+            const tNow = clock().getTime();
+            if (tNow - lastSave > 1000) {
+              lastSave = tNow;
+              await ctx.saveCheckpoint(
+                { path: 'rest', phase: 'sections', seen, doneIndex: watermark, ...(fellBack ? { fellBack } : {}) },
+                { phase: 'sections', done: watermark, total },
+              );
+            } else {
+              await ctx.progress('sections', watermark, total);
+            }
+          });
+          return saving;
+        };
         const worker = async () => {
           for (;;) {
             ctx.signal.throwIfAborted();
@@ -325,31 +351,12 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             const courseId = ids[i]!;
             const facts = await fetchSections(client, auth, courseId);
             const t = now();
-            await deps.courses.replaceSections(
-              settings.id,
-              [courseId],
-              facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t)),
-            );
-            completed.add(i);
-            advance();
-            const tNow = clock().getTime();
-            if (tNow - lastSave > 1000) {
-              lastSave = tNow;
-              const snapshot = watermark;
-              saving = saving.then(() =>
-                ctx.saveCheckpoint(
-                  { path: 'rest', phase: 'sections', seen, doneIndex: snapshot, ...(fellBack ? { fellBack } : {}) },
-                  { phase: 'sections', done: snapshot, total },
-                ),
-              );
-              await saving;
-            } else {
-              await ctx.progress('sections', watermark, total);
-            }
+            pending.push({ index: i, courseId, rows: facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t)) });
+            if (pending.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
           }
         };
         await Promise.all(Array.from({ length: Math.min(SECTION_POOL, Math.max(1, ids.length - watermark)) }, worker));
-        await saving;
+        await flush();
         await ctx.saveCheckpoint({ path: 'rest', phase: 'sections', seen, doneIndex: total, ...(fellBack ? { fellBack } : {}) }, { phase: 'sections', done: total, total });
         return finish('rest');
       }

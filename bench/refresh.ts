@@ -1,0 +1,227 @@
+/**
+ * `npm run bench:refresh -- [--courses 3000] [--latency 20] [--paths naive,rest,bulk] …`
+ *
+ * Starts the Canvas sandbox with N courses (1–3 sections each) and, in this one process against
+ * identical worlds, runs (a) a naive client as the FAQ's refresh behaves — sequential,
+ * per_page=10, then one sections request per course — and (b) the product's course refresh on
+ * each path (REST, bulk provisioning report), through the real job code and a SQLite store.
+ * Prints wall time, requests, throttled responses, peak RSS, naive/product ratios, and the
+ * throttle floor: the least time the sandbox's leaky bucket allows for the product's requests.
+ * Not a test: the figures go in the README.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCanvasClient } from '../src/canvas/client.js';
+import { createThrottleGovernor } from '../src/canvas/governor.js';
+import { createInProcessRunner } from '../src/jobs/in-process-runner.js';
+import { createJobRepository } from '../src/jobs/job-repository.js';
+import { createCanvasSandbox, type CanvasSandbox } from '../src/simulator/sandbox.js';
+import { allPermissions, buildDeveloperKey, emptyWorld, type World } from '../src/simulator/world.js';
+import { migrateToLatest, openStore } from '../src/store/database.js';
+import { createCourseRefreshJob } from '../src/sync/course-refresh.js';
+import { createCourseRepository } from '../src/sync/course-repository.js';
+
+const { values: args } = parseArgs({
+  options: {
+    courses: { type: 'string', default: '3000' },
+    latency: { type: 'string', default: '20' },
+    paths: { type: 'string', default: 'naive,rest,bulk' },
+    hwm: { type: 'string', default: '600' },
+    outflow: { type: 'string', default: '10' },
+    'up-front': { type: 'string', default: '50' },
+    throttle: { type: 'string', default: 'on' },
+    mode: { type: 'string', default: '403' },
+    cost: { type: 'string' },
+    'report-delay': { type: 'string', default: '2000' },
+  },
+});
+
+const N = Number(args.courses);
+const LATENCY = Number(args.latency);
+const THROTTLE = { enabled: args.throttle !== 'off', hwm: Number(args.hwm), outflow: Number(args.outflow), upFrontCost: Number(args['up-front']) };
+const KEY_ID = '10000000000077';
+const USER_AGENT = 'canvas-companion-bench/0.1';
+
+function buildWorld(n: number): World {
+  const w = emptyWorld('Bench University');
+  w.developerKeys.push(buildDeveloperKey({ id: KEY_ID, secret: 'bench-secret', redirectUris: ['http://127.0.0.1/cb'] }));
+  w.users.push({ id: '1', name: 'Bench Admin', sortableName: 'Admin, Bench', loginId: 'admin', password: 'pw', admin: { accountId: '1', role: 'Account Admin', permissions: allPermissions() } });
+  let sec = 1_000_000;
+  for (let i = 0; i < n; i++) {
+    const id = String(100_000 + i);
+    const state = i % 20 === 7 ? 'created' : i % 50 === 11 ? 'completed' : 'available';
+    w.courses.push({ id, accountId: '1', name: `Course ${i}`, courseCode: `C${i}`, workflowState: state, sisCourseId: i % 25 === 3 ? null : `SIS-${i}`, integrationId: null });
+    for (let s = 0; s <= i % 3; s++) {
+      const sid = String(sec++);
+      w.sections.push({ id: sid, courseId: id, name: `Section ${s + 1}`, sisSectionId: i % 40 === 5 && s === 0 ? null : `SEC-${sid}` });
+    }
+  }
+  return w;
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+
+async function startSandbox(world: World): Promise<{ sandbox: CanvasSandbox; token: string }> {
+  const sandbox = createCanvasSandbox({
+    world,
+    latencyMs: LATENCY,
+    throttle: THROTTLE,
+    rateLimitMode: args.mode === '429' ? '429' : '403',
+    requestCost: args.cost !== undefined ? Number(args.cost) : undefined,
+    reportDelayMs: Number(args['report-delay']),
+  });
+  await sandbox.start(0, '127.0.0.1');
+  const token = sandbox.state.issueToken(sandbox.state.user('1')!, sandbox.state.findKey(KEY_ID)!, []).accessToken;
+  return { sandbox, token };
+}
+
+interface Result {
+  name: string;
+  seconds: number;
+  requests: number;
+  throttled: number;
+  courses: number;
+  sections: number;
+  costSum: number;
+  peakRss: number;
+}
+
+function totalRequests(s: CanvasSandbox): number {
+  return Object.values(s.control.counters().requests).reduce((a, b) => a + b, 0);
+}
+
+/** (a) The FAQ's refresh: one request at a time, default page size, one sections call per course. */
+async function runNaive(world: World): Promise<Result> {
+  const { sandbox, token } = await startSandbox(world);
+  const headers = { Authorization: `Bearer ${token}`, 'User-Agent': USER_AGENT };
+  const get = async (url: string): Promise<unknown[]> => {
+    for (;;) {
+      const res = await fetch(url, { headers });
+      if (res.status === 403 || res.status === 429) {
+        await res.text();
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      return (await res.json()) as unknown[];
+    }
+  };
+  peakRss = process.memoryUsage().rss;
+  const t0 = performance.now();
+  const ids: string[] = [];
+  for (let page = 1; ; page++) {
+    const batch = (await get(`${sandbox.url}/api/v1/accounts/self/courses?page=${page}`)) as Array<{ id: number }>;
+    ids.push(...batch.map((c) => String(c.id)));
+    if (batch.length < 10) break;
+  }
+  let sections = 0;
+  for (const id of ids) {
+    for (let page = 1; ; page++) {
+      const batch = await get(`${sandbox.url}/api/v1/courses/${id}/sections?page=${page}`);
+      sections += batch.length;
+      if (batch.length < 10) break;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: ids.length, sections, costSum: 0, peakRss };
+  await sandbox.stop();
+  return r;
+}
+
+/** (b) The product's refresh job, on a forced path, through the runner and a SQLite store. */
+async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> {
+  const { sandbox, token } = await startSandbox(world);
+  const dir = mkdtempSync(join(tmpdir(), 'cc-bench-'));
+  const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
+  await migrateToLatest(store.db);
+  const t = new Date().toISOString();
+  await store.db
+    .insertInto('integrations')
+    .values({ id: 'bench', name: 'Bench', canvas_url: sandbox.url, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: '1', token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
+    .execute();
+  let costSum = 0;
+  const costFetch: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const c = Number(res.headers.get('x-request-cost'));
+    if (Number.isFinite(c)) costSum += c;
+    return res;
+  };
+  const repo = createJobRepository(store.db);
+  const def = createCourseRefreshJob({
+    courses: createCourseRepository(store.db),
+    clientFor: (s) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: USER_AGENT, fetch: costFetch, governor: createThrottleGovernor() }),
+    tokenSourceFor: () => ({ current: async () => token, refresh: async () => token }),
+  });
+  const runner = createInProcessRunner({ repo, definitions: [def], pollMs: 20 });
+  peakRss = process.memoryUsage().rss;
+  const t0 = performance.now();
+  await runner.start();
+  const job = await runner.enqueue('course_refresh', 'bench', { path });
+  let end;
+  for (;;) {
+    end = (await repo.get(job.id))!;
+    if (end.state !== 'queued' && end.state !== 'running') break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await runner.stop();
+  if (end.state !== 'succeeded') throw new Error(`product ${path} refresh ${end.state}: ${JSON.stringify(end.error)}`);
+  const s = end.summary as { courses: number; sections: number };
+  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss };
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  await sandbox.stop();
+  return r;
+}
+
+/**
+ * The least time the sandbox's bucket allows for `requests` costing `costSum` in total: every
+ * request in flight holds `upFront` units, so at most K = ceil(hwm/upFront) − 1 run at once
+ * (requests × latency / K); and the bucket leaks `outflow` units/s, so past the headroom left
+ * beside K reservations (hwm − K·upFront) the real cost must drain ((Σcost − headroom)/outflow).
+ */
+function throttleFloor(requests: number, costSum: number): { seconds: number; concurrencyBound: number; leakBound: number; k: number } {
+  if (!THROTTLE.enabled) return { seconds: 0, concurrencyBound: 0, leakBound: 0, k: Infinity };
+  const k = Math.max(1, Math.ceil(THROTTLE.hwm / THROTTLE.upFrontCost) - 1);
+  const concurrencyBound = (requests * LATENCY) / 1000 / k;
+  const headroom = Math.max(0, THROTTLE.hwm - k * THROTTLE.upFrontCost);
+  const leakBound = Math.max(0, (costSum - headroom) / THROTTLE.outflow);
+  return { seconds: Math.max(concurrencyBound, leakBound), concurrencyBound, leakBound, k };
+}
+
+async function main() {
+  const paths = String(args.paths).split(',');
+  console.log(`bench:refresh  N=${N} courses, latency ${LATENCY} ms, throttle ${THROTTLE.enabled ? `hwm ${THROTTLE.hwm} / outflow ${THROTTLE.outflow}/s / up-front ${THROTTLE.upFrontCost} (${args.mode})` : 'off'}, cost ${args.cost ?? 'sandbox default (0.05–0.2 s by size)'}, report delay ${args['report-delay']} ms`);
+  const world = buildWorld(N);
+  console.log(`world: ${world.courses.length} courses, ${world.sections.length} sections (built in this process; RSS includes the sandbox)`);
+  const results: Result[] = [];
+  for (const p of paths) {
+    const r = p === 'naive' ? await runNaive(world) : await runProduct(world, p === 'bulk' ? 'bulk' : 'rest');
+    results.push(r);
+    console.log(
+      `${r.name.padEnd(34)} ${r.seconds.toFixed(2).padStart(8)} s  ${String(r.requests).padStart(7)} requests  ${String(r.throttled).padStart(5)} throttled  peak RSS ${mb(r.peakRss).padStart(7)}  ${r.courses} courses / ${r.sections} sections`,
+    );
+    if (r.costSum > 0) {
+      const f = throttleFloor(r.requests, r.costSum);
+      console.log(
+        `${''.padEnd(34)} throttle floor ${f.seconds.toFixed(2)} s (concurrency ${f.concurrencyBound.toFixed(2)} s at ${f.k} in flight; leak ${f.leakBound.toFixed(2)} s for Σcost ${r.costSum.toFixed(1)}) → ${f.seconds > 0 ? (r.seconds / f.seconds).toFixed(2) : '–'}× the floor`,
+      );
+    }
+  }
+  const naive = results.find((r) => r.name.startsWith('naive'));
+  if (naive) {
+    for (const r of results.filter((x) => x !== naive)) {
+      const same = r.courses === naive.courses && r.sections === naive.sections ? 'same courses and sections' : `MISMATCH (naive ${naive.courses}/${naive.sections})`;
+      console.log(`ratio naive/${r.name}: ${(naive.seconds / r.seconds).toFixed(1)}×  (${same})`);
+    }
+  }
+  clearInterval(sampler);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
