@@ -76,11 +76,18 @@ describe('main', () => {
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const run = runMain({ PORT: port, DATA_DIR: tmp(), LOG_LEVEL: 'info' });
-    for (let i = 0; i < 100 && !run.output().includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(res.status).toBe(200);
-    run.child.kill('SIGTERM');
-    expect(await run.exit).toBe(0);
-    expect(run.output()).toContain('"msg":"stopped"');
-  }, 30000);
+    try {
+      for (let i = 0; i < 400 && !run.output().includes('listening') && run.child.exitCode === null; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(run.output()).toContain('listening');
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status).toBe(200);
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      expect(run.output()).toContain('"msg":"stopped"');
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  }, 60000);
 });
