@@ -120,11 +120,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const tokenSources = createTokenSources({
       repo: integrations,
       clock,
-      refreshGrant: async (id, refreshToken) => {
+      refreshGrant: async (id) => {
         const i = await integrations.get(id);
         const clientSecret = await integrations.getClientSecret(id);
-        if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
-        return canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+        return async (refreshToken) =>
+          !i || !clientSecret
+            ? { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' }
+            : canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
       },
     });
     const canvasFor = (i: Pick<Integration, 'canvasUrl'>) => createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger });

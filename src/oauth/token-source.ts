@@ -10,7 +10,12 @@ export type RefreshGrantResult =
   | { ok: true; accessToken: string; refreshToken?: string; expiresIn?: number }
   | { ok: false; reason: 'token_revoked' | 'invalid_client' | 'canvas_unreachable'; detail: string };
 
-export type RefreshGrant = (integrationId: string, refreshToken: string) => Promise<RefreshGrantResult>;
+/**
+ * Prepares a refresh for one integration (reads its Canvas URL, client id and secret) and returns
+ * the function that sends the grant. Split in two so the database reads happen BEFORE the row lock
+ * is taken: inside the lock a second pool connection could starve the pool under many refreshes.
+ */
+export type RefreshGrant = (integrationId: string) => Promise<(refreshToken: string) => Promise<RefreshGrantResult>>;
 
 /**
  * Thrown by a token source when no usable token can be had. `reason` is the §3 code
@@ -67,6 +72,7 @@ export function createTokenSources(deps: {
 
   async function doRefresh(id: string, rejected: string): Promise<string> {
     let failure: { reason: ReasonCode; detail: string } | undefined;
+    const grant = await refreshGrant(id);
     const token = await repo.withTokenLock(id, async (current) => {
       if (!current) return { result: undefined };
       // Someone (this process earlier, or another instance) already replaced the rejected token.
@@ -76,7 +82,7 @@ export function createTokenSources(deps: {
         return { result: undefined };
       }
       refreshes += 1;
-      const r = await refreshGrant(id, current.refreshToken);
+      const r = await grant(current.refreshToken);
       if (!r.ok) {
         failure = { reason: r.reason, detail: r.detail };
         return { result: undefined };

@@ -14,7 +14,7 @@ const clock = () => NOW;
 /** A fake Canvas token endpoint: counts grants, answers after a delay so callers overlap. */
 function fakeGrant(outcome: 'ok' | 'token_revoked' | 'invalid_client' = 'ok') {
   let calls = 0;
-  const grant: RefreshGrant = async () => {
+  const grant: RefreshGrant = async () => async () => {
     calls += 1;
     await new Promise((r) => setTimeout(r, 30));
     if (outcome !== 'ok') return { ok: false, reason: outcome, detail: outcome };
