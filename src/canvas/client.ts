@@ -28,7 +28,10 @@ export interface CanvasClientOptions {
    * same token, or `null` to disable.
    */
   governor?: ThrottleGovernor | null;
+  /** Per-attempt timeout for API calls (default 30 s; Canvas's load balancers give up at 60 s). */
   timeoutMs?: number;
+  /** Per-attempt timeout for `download()` (default 5 min: a report file can be large). */
+  downloadTimeoutMs?: number;
   /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
   maxRetries?: number;
   /** Tries for throttled answers before giving up (default 8); throttling is normal, not an error. */
@@ -106,6 +109,7 @@ interface Attempt {
   form?: Record<string, string>;
   accept: string;
   parse: 'json' | 'bytes';
+  timeoutMs: number;
 }
 
 /**
@@ -115,11 +119,14 @@ interface Attempt {
  * - 5xx, network errors, timeouts, malformed JSON: jittered exponential backoff, `maxRetries`;
  * - 401 with `WWW-Authenticate`: `auth.refresh(rejected)` once, then retry; a second one throws;
  * - never retried: plain 403/401 permission denials, insufficient scopes, 404, other 4xx.
+ * Every method throws {@link CanvasApiError}, except that an error thrown by the token source
+ * (`current()` / `refresh()`, e.g. a refresh that found the token revoked) propagates unchanged.
  */
 export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClient {
   const origin = new URL(opts.baseUrl).origin;
   const doFetch = opts.fetch ?? globalThis.fetch;
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const downloadTimeoutMs = opts.downloadTimeoutMs ?? Math.max(timeoutMs, 300_000);
   const maxRetries = opts.maxRetries ?? 3;
   const maxThrottleTries = opts.maxThrottleTries ?? 8;
   const throttleBudgetMs = opts.throttleBudgetMs ?? 120_000;
@@ -185,7 +192,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
 
   async function send(a: Attempt, token: string) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => controller.abort(), a.timeoutMs);
     const headers: Record<string, string> = {
       Authorization: `Bearer ${token}`,
       'User-Agent': opts.userAgent,
@@ -310,7 +317,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     async request<T>(req: CanvasRequest, auth: AccessTokenSource): Promise<CanvasResponse<T>> {
       const ep = endpoint(req.endpoint);
       const { response } = await execute<T>(
-        { method: ep.method, url: urlFor(req), endpoint: ep.id, form: req.form, accept: 'application/json', parse: 'json' },
+        { method: ep.method, url: urlFor(req), endpoint: ep.id, form: req.form, accept: 'application/json', parse: 'json', timeoutMs },
         auth,
       );
       return response;
@@ -327,12 +334,13 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
             endpoint: ep.id,
             accept: 'application/json',
             parse: 'json',
+            timeoutMs,
           },
           auth,
         ).then((r) => r.response);
       const next = (url: string) => {
         assertSameOrigin(url, 'Link rel="next"');
-        return execute<unknown>({ method: 'GET', url, endpoint: ep.id, accept: 'application/json', parse: 'json' }, auth).then(
+        return execute<unknown>({ method: 'GET', url, endpoint: ep.id, accept: 'application/json', parse: 'json', timeoutMs }, auth).then(
           (r) => r.response,
         );
       };
@@ -343,7 +351,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
       assertSameOrigin(url, 'download');
       // Accept */*: a report file is a zip or CSV, not JSON. Canvas may redirect to its file store;
       // fetch drops Authorization on a cross-origin redirect.
-      const { bytes } = await execute<Uint8Array>({ method: 'GET', url, accept: '*/*', parse: 'bytes' }, auth);
+      const { bytes } = await execute<Uint8Array>({ method: 'GET', url, accept: '*/*', parse: 'bytes', timeoutMs: downloadTimeoutMs }, auth);
       return bytes;
     },
 
