@@ -13,6 +13,7 @@ import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
+import { createLtiRouter } from './http/routes/lti.js';
 import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
@@ -115,6 +116,7 @@ export function createApp(container: Container): Express {
     Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, configurable: true, get: () => generateToken(req) });
     res.locals.actor = sessionActor(req);
     res.locals.identity = identityOf(req.session);
+    res.locals.currentPath = req.path;
     csrfSynchronisedProtection(req, res, (err?: unknown) =>
       err
         ? next(new AppError('csrf_failed', 'This form has expired or did not come from this site. Reload the page and try again.'))
@@ -125,7 +127,8 @@ export function createApp(container: Container): Express {
 
   app.use('/api/v1', requireApiToken(container.apiTokens));
 
-  // Feature routers: one line each.
+  // Feature routers: one line each. LTI first: it widens frame-ancestors for LTI sessions on every page.
+  app.use(createLtiRouter(container));
   app.use(createAuthRouter(container));
   app.use(createTokensRouter(container));
   app.use(createIntegrationsApiRouter(container));

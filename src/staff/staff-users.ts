@@ -24,6 +24,12 @@ export interface StaffUsers {
   list(): Promise<StaffUser[]>;
   /** @throws AppError `not_found` */
   disable(id: string): Promise<void>;
+  /**
+   * Creates the user, or (same email) re-enables them and sets name and password: for the demo
+   * and scripted setups that run more than once.
+   * @throws AppError `validation_failed` as {@link StaffUsers.create}.
+   */
+  ensure(input: { email: string; name: string; password: string }): Promise<StaffUser>;
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
@@ -66,7 +72,7 @@ const present = (r: Pick<Row, 'id' | 'email' | 'name' | 'created_at' | 'disabled
 export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date }): StaffUsers {
   const { db, clock } = deps;
   const columns = ['id', 'email', 'name', 'created_at', 'disabled_at'] as const;
-  return {
+  const users: StaffUsers = {
     async create({ email, name, password }) {
       const normalized = email.trim().toLowerCase();
       if (!/^[^\s@]+@[^\s@]+$/.test(normalized)) throw invalid('email', 'is not an email address');
@@ -104,6 +110,18 @@ export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date
       const rows = await db.selectFrom('staff_users').select(columns).orderBy('email').execute();
       return rows.map(present);
     },
+    async ensure(input) {
+      const email = input.email.trim().toLowerCase();
+      const existing = await db.selectFrom('staff_users').select('id').where('email', '=', email).executeTakeFirst();
+      if (!existing) return users.create(input);
+      if (input.password.length < MIN_PASSWORD_LENGTH) throw invalid('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      await db
+        .updateTable('staff_users')
+        .set({ name: input.name.trim(), password_hash: await hashPassword(input.password), disabled_at: null })
+        .where('id', '=', existing.id)
+        .execute();
+      return (await users.get(existing.id))!;
+    },
     async disable(id) {
       const res = await db
         .updateTable('staff_users')
@@ -113,4 +131,5 @@ export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date
       if (Number(res.numUpdatedRows) === 0) throw new AppError('not_found', `No staff user ${id}.`);
     },
   };
+  return users;
 }

@@ -76,6 +76,7 @@ describe('web app', () => {
       const tokens = await agent.get('/settings/api-tokens');
       expect(tokens.status).toBe(200);
       expect(tokens.text).toContain('Sam Staff');
+      expect(tokens.text).toContain('href="/settings/api-tokens" aria-current="page"');
     });
 
     it('refuses a wrong password with 401 and the sign-in form', async () => {

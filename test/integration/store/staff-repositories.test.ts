@@ -62,6 +62,17 @@ describe.each(testDatabases())('staff repositories on $name', (tdb) => {
       expect((await staff.get(bob.id))?.disabledAt).toBe(now.toISOString());
       expect(await codeOf(staff.disable('no-such-id'))).toBe('not_found');
     });
+
+    it('ensure creates a user once, and on a re-run re-enables them with the new password', async () => {
+      const staff = createStaffUsers({ db: store.db, clock });
+      const first = await staff.ensure({ email: 'demo@example.edu', name: 'Demo', password: 'demo password 1' });
+      await staff.disable(first.id);
+      const again = await staff.ensure({ email: 'Demo@example.edu', name: 'Demo Staff', password: 'demo password 2' });
+      expect(again.id).toBe(first.id);
+      expect(again.disabledAt).toBeNull();
+      expect(await staff.verifyPassword('demo@example.edu', 'demo password 1')).toBeNull();
+      expect((await staff.verifyPassword('demo@example.edu', 'demo password 2'))?.name).toBe('Demo Staff');
+    });
   });
 
   describe('API tokens', () => {
