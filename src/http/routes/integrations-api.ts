@@ -4,6 +4,7 @@ import { isFeature, scopesFor } from '../../canvas/endpoints.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
@@ -96,7 +97,8 @@ export function createIntegrationsApiRouter(c: Deps): Router {
 
   router.post(`${base}/:id/preflight`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
-    res.json(await c.connection.preflight(idOf(req)));
+    const r = await c.connection.preflight(idOf(req));
+    res.json({ ...r, help: Object.fromEntries(r.reasons.map((code) => [code, REMEDIES[code].remedy])) });
   });
 
   router.post(`${base}/:id/authorization-links`, async (req, res) => {
