@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { progressLine } from '../../../src/cli/commands/refresh.js';
+import { createEtaEstimator } from '../../../src/jobs/execute-job.js';
+import { classifyJobError } from '../../../src/jobs/job-error.js';
+import { cronEvery } from '../../../src/jobs/pg-boss-runner.js';
+import { JobFailure, type Job } from '../../../src/jobs/types.js';
+
+describe('job helpers', () => {
+  it('estimates the time left from the rate of done, only once the total is known', () => {
+    let t = 0;
+    const eta = createEtaEstimator(() => new Date(t));
+    expect(eta({ phase: 'sections', done: 0, total: 100 })).toBeNull();
+    t = 10_000;
+    expect(eta({ phase: 'sections', done: 20, total: 100 })).toBe(40);
+    expect(eta({ phase: 'courses', done: 500, total: null })).toBeNull();
+  });
+
+  it('maps Canvas failures to reason codes with the remedy, and hides unknown errors', () => {
+    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'insufficient_scopes', reason: 'missing_scopes' })).code).toBe('missing_scopes');
+    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'throttled' })).code).toBe('throttled');
+    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'network' })).code).toBe('canvas_unreachable');
+    expect(classifyJobError(new JobFailure('course_not_found', 'gone'))).toEqual({ code: 'course_not_found', message: 'gone' });
+    const hidden = classifyJobError(new Error('secret token abc'));
+    expect(hidden.code).toBe('internal');
+    expect(hidden.message).not.toContain('abc');
+  });
+
+  it('draws a bar that fills with done/total', () => {
+    const job = { progress: { phase: 'sections', done: 50, total: 100 }, etaSeconds: 12 } as Job;
+    expect(progressLine(job, 10)).toBe('[#####-----] 50/100 sections · ~12 s left');
+    expect(progressLine({ ...job, progress: { phase: 'courses', done: 300, total: null }, etaSeconds: null }, 4)).toBe('[~~~~] 300 courses');
+  });
+
+  it('turns the health-check interval into a cron expression', () => {
+    expect(cronEvery(15)).toBe('*/15 * * * *');
+    expect(cronEvery(60)).toBe('0 */1 * * *');
+    expect(cronEvery(24 * 60)).toBe('0 0 * * *');
+  });
+});
