@@ -114,8 +114,10 @@ interface Attempt {
 
 /**
  * Creates a Canvas client for one Canvas origin. Retry policy:
- * - throttled (403 `Rate Limit Exceeded`, 429): wait (50 − remaining)/10 s + jitter, up to
- *   `maxThrottleTries` tries or `throttleBudgetMs`, then `throttled`;
+ * - throttled (403 `Rate Limit Exceeded`, 429): retried up to `maxThrottleTries` tries or
+ *   `throttleBudgetMs`, then `throttled`. With a governor (the default) the wait happens in the
+ *   governor, which holds every request until the bucket has room; without one the request
+ *   itself waits (50 − remaining)/10 s + jitter;
  * - 5xx, network errors, timeouts, malformed JSON: jittered exponential backoff, `maxRetries`;
  * - 401 with `WWW-Authenticate`: `auth.refresh(rejected)` once, then retry; a second one throws;
  * - never retried: plain 403/401 permission denials, insufficient scopes, 404, other 4xx.
