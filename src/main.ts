@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createContainer } from './container.js';
+import { stopServer } from './http/graceful-shutdown.js';
 
 /**
  * The only file that listens. Bad configuration prints every problem and exits 1; SIGTERM/SIGINT
@@ -36,24 +37,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     container.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => {
-      container.logger.warn('in-flight requests did not finish in 20 s; closing connections');
-      server.closeAllConnections();
-    }, 20_000);
-    force.unref();
-    server.close(() => {
-      void container
-        .close()
-        .then(() => {
-          container.logger.info('stopped');
-          process.exit(0);
-        })
-        .catch((err) => {
-          container.logger.error({ err }, 'error while closing');
-          process.exit(1);
-        });
-    });
-    server.closeIdleConnections();
+    stopServer(server, { graceMs: 20_000, logger: container.logger })
+      .then(() => container.close())
+      .then(() => {
+        container.logger.info('stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        container.logger.error({ err }, 'error while closing');
+        process.exit(1);
+      });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
