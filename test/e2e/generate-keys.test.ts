@@ -112,4 +112,24 @@ describe('Generate Keys in a real browser (chromium)', () => {
       h.sandbox.control.setKey({ requireScopes: false, scopes: [...DEMO_SCOPES] });
     }
   });
+
+  it('staff see every integration with a status badge', async () => {
+    await h.createIntegration({ name: 'Northfield Community College' });
+    const cancelled = await h.createIntegration({ name: 'Riverside Institute of Technology' });
+    await h.authorize(cancelled, { action: 'cancel' });
+    await h.c.staff.create({ email: 'staff-e2e@example.edu', name: 'Sam Staff', password: 'e2e staff passphrase' });
+    const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(8000);
+    await page.goto(`${h.appUrl}/integrations`);
+    await page.fill('#email', 'staff-e2e@example.edu');
+    await page.fill('#password', 'e2e staff passphrase');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('#integrations');
+    expect(await page.locator('#integrations .badge--verified').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('#integrations .badge--failed').count()).toBe(1);
+    expect(await page.locator('#integrations .badge--not_connected').count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, '00-integrations.png'), fullPage: true });
+    await context.close();
+  });
 });
