@@ -76,6 +76,11 @@ const listQuery = z.object({
   q: z.string().max(200).optional(),
 });
 
+/** Query values with empty strings dropped (an HTML filter form sends `reason=` for "any"). */
+function nonEmpty(query: Request['query']): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && v !== undefined));
+}
+
 /** The course and roster rows of PRODUCT-SPEC §6 (behind `requireApiToken`), plus the `why` diagnostics. */
 export function createCoursesApiRouter(c: Deps): Router {
   const router = Router();
@@ -99,7 +104,7 @@ export function createCoursesApiRouter(c: Deps): Router {
   });
 
   router.get(`${base}/courses`, async (req, res) => {
-    const q = parseInput(listQuery, req.query);
+    const q = parseInput(listQuery, nonEmpty(req.query));
     const i = await integrationOf(req);
     const page = await c.sync.courses.listCourses(i.id, {
       syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
@@ -177,7 +182,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
 
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}) {
     const i = await integrationOf(req);
-    const q = parseInput(listQuery, req.query);
+    const q = parseInput(listQuery, nonEmpty(req.query));
     const page = await c.sync.courses.listCourses(i.id, {
       syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
       reason: q.reason,
@@ -186,9 +191,11 @@ export function createCoursesPagesRouter(c: Deps): Router {
       search: q.q,
     });
     const counts = await c.sync.courses.countsFor(i.id);
-    const last = await c.sync.jobs.latest(i.id, 'course_refresh');
+    const recent = await c.sync.jobs.list({ integrationId: i.id, kind: 'course_refresh', limit: 20 });
     const now = c.clock();
-    const active = last && (last.state === 'queued' || last.state === 'running') ? last : undefined;
+    const isOpen = (j: (typeof recent)[number]) => j.state === 'queued' || j.state === 'running';
+    const active = recent.find(isOpen);
+    const last = recent.find((j) => !isOpen(j));
     const params = new URLSearchParams();
     if (q.syncable) params.set('syncable', q.syncable);
     if (q.reason) params.set('reason', q.reason);

@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { testDatabases } from '../support/databases.js';
+import { startHarness, type Harness } from '../support/generate-keys-harness.js';
+
+const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+
+/**
+ * Browser e2e of issue 4: a Canvas admin (setup-link session) refreshes the course list and
+ * watches the live progress bar (public/progress.js polling, no reload), then syncs a course and
+ * reads its exam-takers and skipped people with reasons.
+ */
+describe('Courses pages in a real browser (chromium)', () => {
+  let h: Harness;
+  let browser: Browser;
+  let page: Page;
+  let id: string;
+  const cspErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    h = await startHarness(testDatabases()[0]!, { courses: 160 });
+    await h.c.sync.runner.start();
+    h.c.onClose(() => h.c.sync.runner.stop());
+    id = await h.createIntegration({ name: 'Demo State University' });
+    await h.authorize(id);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const link = await h.api('POST', `/api/v1/integrations/${id}/setup-links`, {});
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
+    });
+    await page.goto(link.body.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it('Refresh courses shows a live progress bar with a count, then the outcome and the sync list', async () => {
+    // REST path (no report permission) with some latency, so the progress is visible for a while.
+    h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
+    h.sandbox.control.configure({ latencyMs: 15 });
+    await page.goto(`${h.appUrl}/integrations/${id}/courses`);
+    expect(await page.locator('#last-refresh').textContent()).toContain('No refresh yet');
+    await page.click('#refresh-courses');
+    await page.waitForSelector('#job-progress');
+    // The bar fills in without a page reload: the count shows "done / total" once sections start.
+    const beforeUrl = page.url();
+    await page.waitForFunction(() => /\d+ \/ \d+/.test(document.getElementById('job-count')?.textContent ?? ''));
+    const value = await page.locator('#job-bar').evaluate((el) => (el as HTMLProgressElement).value);
+    expect(value).toBeGreaterThanOrEqual(0);
+    expect(await page.locator('#job-phase').textContent()).toBe('sections');
+    expect(page.url()).toBe(beforeUrl);
+    await page.screenshot({ path: join(SHOTS, '06-course-refresh-progress.png'), fullPage: false });
+    // progress.js reloads the page when the job ends.
+    await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
+    expect(await page.locator('#last-refresh').textContent()).toContain('succeeded');
+    expect(await page.locator('#courses tbody tr').count()).toBe(100);
+    expect(await page.locator('#courses tr[data-canvas-id="1002"] [data-reason="unpublished"]').count()).toBe(1);
+    await page.selectOption('#f-syncable', 'false');
+    await page.click('#filters button[type="submit"]');
+    await page.waitForURL(/syncable=false/);
+    const rows = page.locator('#courses tbody tr');
+    expect(await rows.count()).toBeGreaterThan(0);
+    expect(await page.locator('#courses tr[data-syncable="true"]').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, '07-courses-not-syncable.png'), fullPage: true });
+    h.sandbox.control.configure({ latencyMs: 0 });
+  });
+
+  it("a course's page syncs the roster and lists exam-takers and skipped people with reasons", async () => {
+    await page.goto(`${h.appUrl}/integrations/${id}/courses/1001`);
+    expect(await page.locator('#sections tbody tr').count()).toBeGreaterThan(0);
+    await page.click('#sync-course');
+    await page.waitForSelector('#exam-takers', { timeout: 30_000 });
+    expect(await page.locator('#exam-takers tbody tr').count()).toBeGreaterThan(0);
+    for (const reason of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) {
+      expect(await page.locator(`#skipped [data-reason="${reason}"]`).count()).toBeGreaterThan(0);
+    }
+    await page.screenshot({ path: join(SHOTS, '08-course-roster.png'), fullPage: true });
+    await page.click('#preview-sync');
+    await page.waitForSelector('#preview-none');
+    expect(cspErrors).toEqual([]);
+  });
+});
