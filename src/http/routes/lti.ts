@@ -1,0 +1,304 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { Container } from '../../container.js';
+import { AppError } from '../../errors/app-error.js';
+import { platformEndpoints, type IntegrationLti } from '../../lti/canvas-platforms.js';
+import { allowFrameAncestor, canvasFrameAncestor } from '../../lti/frame-policy.js';
+import { createLaunchStore, type HandoffPayload } from '../../lti/launch-store.js';
+import { compareNrpsWithRoster } from '../../lti/nrps-compare.js';
+import { toolUrls } from '../../lti/tool-config.js';
+import { requireIntegrationAccess } from '../middleware/auth.js';
+import '../session.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** SHA-256 of the hand-over token this session was created from, until the browser proves it kept the cookie. */
+    ltiHandoff?: string;
+  }
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+const regenerate = (req: Request) => new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+const save = (req: Request) => new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+
+const ENVIRONMENTS = [
+  { value: 'production', label: 'Production (*.instructure.com)' },
+  { value: 'beta', label: 'Beta (*.beta.instructure.com)' },
+  { value: 'test', label: 'Test (*.test.instructure.com)' },
+  { value: 'custom', label: 'Self-hosted Canvas' },
+] as const;
+
+const ltiForm = z
+  .object({
+    _csrf: z.string().optional(),
+    environment: z.enum(['production', 'beta', 'test', 'custom']),
+    clientId: z.string().trim().regex(/^\d{1,20}$/, 'The Client ID is the number Canvas shows in the Developer Keys list (digits only).'),
+    deploymentIds: z.string().max(2000),
+    issuer: z.string().trim().max(300).optional(),
+  })
+  .strict();
+
+/**
+ * LTI pages in the main app (where the session lives): the launch hand-over from the ltijs
+ * sub-app, the instructor's read-only course page, and the admin's LTI setup page.
+ */
+export function createLtiRouter(container: Container): Router {
+  const { store, clock, config } = container;
+  const db = store.db;
+  const launches = createLaunchStore({ db, clock });
+  const router = Router();
+
+  /** LTI sessions may be framed by their own institution's Canvas (custom hosts; *.instructure.com is always allowed). */
+  const frameForLtiSession: RequestHandler = async (req, res, next) => {
+    try {
+      const s = req.session;
+      const id = s?.integrationAccess?.via === 'lti' ? s.integrationAccess.integrationId : s?.ltiCourse?.integrationId;
+      if (id) {
+        const integration = await launches.getIntegration(id);
+        if (integration) allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
+      }
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+  router.use(frameForLtiSession);
+
+  const destination = (integrationId: string, p: HandoffPayload) =>
+    p.kind === 'admin' ? `/integrations/${encodeURIComponent(integrationId)}` : '/launch/course';
+
+  /** Step 1 of the hand-over: a fresh session for exactly what the launch grants. */
+  router.get('/launch/handoff', async (req, res, next) => {
+    try {
+      const token = typeof req.query.t === 'string' ? req.query.t : '';
+      const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
+      if (!found.ok || found.payload.kind === 'student') {
+        res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.ok ? 'unknown' : found.reason}` });
+        return;
+      }
+      const integration = await launches.getIntegration(found.integrationId);
+      if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+      // A launch is a new identity: never extend whoever was signed in before in this browser.
+      await regenerate(req);
+      if (found.payload.kind === 'admin') {
+        req.session.integrationAccess = { integrationId: found.integrationId, via: 'lti', label: found.payload.label };
+      } else {
+        req.session.ltiCourse = { integrationId: found.integrationId, courseId: found.payload.courseId, via: 'lti' };
+      }
+      req.session.ltiHandoff = sha256(token);
+      await save(req);
+      allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
+      res.redirect(303, `/launch/handoff/confirm?t=${encodeURIComponent(token)}`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /**
+   * Step 2: the session cookie came back, so the token is used up and the browser goes on. When it
+   * did not come back (the session cookie is blocked inside Canvas's iframe), the token stays valid
+   * for its remaining two minutes and the page offers the same hand-over in a new window.
+   */
+  router.get('/launch/handoff/confirm', async (req, res, next) => {
+    try {
+      const token = typeof req.query.t === 'string' ? req.query.t : '';
+      if (token && req.session?.ltiHandoff === sha256(token)) {
+        const used = await launches.consumeHandoff(token);
+        delete req.session.ltiHandoff;
+        if (used.ok) {
+          container.logger.info({ integrationId: used.integrationId, kind: used.payload.kind }, 'LTI launch signed in');
+          const sub = used.payload.kind === 'student' ? 'unknown' : used.payload.sub;
+          await container.audit.record({ integrationId: used.integrationId, actor: `lti:${sub}`, action: `lti.launch.${used.payload.kind}`, detail: used.payload.kind === 'instructor' ? { courseId: used.payload.courseId } : {} });
+          res.redirect(303, destination(used.integrationId, used.payload));
+          return;
+        }
+        req.session.integrationAccess = undefined;
+        req.session.ltiCourse = undefined;
+        res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${used.reason}` });
+        return;
+      }
+      const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
+      if (!found.ok) {
+        res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.reason}` });
+        return;
+      }
+      const integration = await launches.getIntegration(found.integrationId);
+      allowFrameAncestor(res, integration ? canvasFrameAncestor(integration.canvasUrl) : null);
+      res.render('lti/handoff-new-window', {
+        title: 'Continue in a new window',
+        code: 'session_cookie_blocked',
+        continueUrl: `/launch/handoff?t=${encodeURIComponent(token)}`,
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /** The instructor's read-only course page (only the course of their launch). */
+  router.get('/launch/course', async (req, res, next) => {
+    try {
+      const access = req.session?.ltiCourse;
+      if (!access) throw new AppError('forbidden', 'Open this page from the course navigation in Canvas.');
+      res.render('lti/course', await coursePage(access.integrationId, access.courseId));
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const coursePage = async (integrationId: string, courseId: string) => {
+    const integration = await launches.getIntegration(integrationId);
+    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+    const course = await db
+      .selectFrom('courses')
+      .selectAll()
+      .where('integration_id', '=', integrationId)
+      .where('canvas_id', '=', courseId)
+      .executeTakeFirst();
+    const sections = await db
+      .selectFrom('sections')
+      .select(['canvas_id', 'name'])
+      .where('integration_id', '=', integrationId)
+      .where('course_canvas_id', '=', courseId)
+      .execute();
+    const sectionName = new Map(sections.map((s) => [s.canvas_id, s.name]));
+    const roster = await db
+      .selectFrom('roster_entries')
+      .selectAll()
+      .where('integration_id', '=', integrationId)
+      .where('course_canvas_id', '=', courseId)
+      .orderBy('name')
+      .execute();
+    const jobs = await db
+      .selectFrom('jobs')
+      .select(['state', 'params', 'created_at'])
+      .where('integration_id', '=', integrationId)
+      .where('kind', '=', 'course_sync')
+      .orderBy('created_at', 'desc')
+      .limit(50)
+      .execute();
+    const job = jobs.find((j) => {
+      try {
+        return String((JSON.parse(j.params) as { courseId?: unknown }).courseId) === courseId;
+      } catch {
+        return false;
+      }
+    });
+    const parse = (s: string): string[] => {
+      try {
+        return JSON.parse(s) as string[];
+      } catch {
+        return [];
+      }
+    };
+    const people = roster.map((r) => ({
+      canvasUserId: r.canvas_user_id,
+      name: r.name,
+      externalId: r.external_id,
+      examTaker: Number(r.exam_taker) === 1,
+      roles: parse(r.roles).join(', '),
+      reasons: parse(r.reasons).join(', '),
+      sections: parse(r.section_ids).map((id) => sectionName.get(id) ?? id).join(', '),
+    }));
+    const snap = await launches.getNrpsSnapshot(integrationId, courseId);
+    let nrps = null;
+    if (snap) {
+      const diff = compareNrpsWithRoster(snap.members, people, integration.userIdType);
+      const learners = snap.members.filter((m) => m.status.toLowerCase() === 'active' && m.roles.some((r) => /membership#Learner$/.test(r))).length;
+      nrps = { error: snap.error, fetchedAt: snap.fetchedAt, learners, ...diff };
+    }
+    return {
+      title: course?.name ?? 'Course',
+      integrationName: integration.name,
+      course: {
+        known: Boolean(course),
+        title: course?.name ?? `Canvas course ${courseId}`,
+        syncable: Number(course?.syncable ?? 0) === 1,
+        reasons: course ? parse(course.reasons) : [],
+      },
+      sync: { lastSyncedAt: course?.last_synced_at ?? null, jobState: job?.state ?? null },
+      examTakers: people.filter((p) => p.examTaker).map((p) => ({ name: p.name, externalId: p.externalId ?? '', sections: p.sections })),
+      skipped: people.filter((p) => !p.examTaker).map((p) => ({ name: p.name, roles: p.roles, reasons: p.reasons })),
+      nrps,
+    };
+  };
+
+  const setupPage = async (req: Request, res: Response, status: number, form?: Record<string, string>, errors: Array<{ field: string; message: string }> = []) => {
+    const id = String(req.params.id);
+    const integration = await launches.getIntegration(id);
+    if (!integration) throw new AppError('not_found', 'No such integration.');
+    const lti = integration.lti;
+    const platform = lti ? platformEndpoints(integration.canvasUrl, lti) : null;
+    const urls = toolUrls(config.publicUrl, id);
+    const checks = [
+      { name: 'https', ok: config.publicUrl.startsWith('https://'), label: 'This service is reachable over https', detail: config.publicUrl.startsWith('https://') ? '' : 'Canvas only launches https tools; set PUBLIC_URL to an https address.' },
+      { name: 'client_id', ok: Boolean(lti?.clientId), label: 'LTI Client ID entered', detail: lti?.clientId ?? 'not yet' },
+      { name: 'deployment_ids', ok: (lti?.deploymentIds.length ?? 0) > 0, label: 'At least one Deployment ID entered', detail: lti?.deploymentIds.join(', ') ?? '' },
+      {
+        name: 'distinct_from_api_key',
+        ok: Boolean(lti) && lti!.clientId !== (await clientIdOf(id)),
+        label: 'The LTI key is not the API key',
+        detail: lti && lti.clientId === (await clientIdOf(id)) ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
+      },
+    ];
+    res.status(status).render('lti/setup', {
+      title: 'LTI',
+      integrationId: id,
+      integrationName: integration.name,
+      urls,
+      checks,
+      platform,
+      environments: ENVIRONMENTS,
+      form: form ?? {
+        environment: lti?.environment ?? 'production',
+        clientId: lti?.clientId ?? '',
+        deploymentIds: (lti?.deploymentIds ?? []).join('\n'),
+        issuer: lti?.issuer ?? '',
+      },
+      errors,
+    });
+  };
+  const clientIdOf = async (id: string) =>
+    (await db.selectFrom('integrations').select('client_id').where('id', '=', id).executeTakeFirst())?.client_id;
+
+  router.get('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
+    try {
+      await setupPage(req, res, 200);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
+    try {
+      const parsed = ltiForm.safeParse(req.body);
+      const raw = (req.body ?? {}) as Record<string, string>;
+      const form = { environment: raw.environment ?? 'production', clientId: raw.clientId ?? '', deploymentIds: raw.deploymentIds ?? '', issuer: raw.issuer ?? '' };
+      if (!parsed.success) {
+        const errors = parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? i.code), message: i.message }));
+        await setupPage(req, res, 400, form, errors);
+        return;
+      }
+      const ids = parsed.data.deploymentIds.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+      const bad = ids.filter((d) => !/^[A-Za-z0-9:_.-]{1,200}$/.test(d));
+      if (ids.length === 0 || bad.length > 0) {
+        await setupPage(req, res, 400, form, [{ field: 'deploymentIds', message: ids.length === 0 ? 'Enter the Deployment ID Canvas shows for the installed app (e.g. 12:8865aa05b4b79b64a91a86042e43af5ea8ae79eb).' : `Not a Canvas deployment id: ${bad.join(', ')}` }]);
+        return;
+      }
+      const id = String(req.params.id);
+      const existing = await launches.getIntegration(id);
+      if (!existing) throw new AppError('not_found', 'No such integration.');
+      const lti: IntegrationLti = { environment: parsed.data.environment, clientId: parsed.data.clientId, deploymentIds: ids };
+      if (parsed.data.environment === 'custom' && parsed.data.issuer) lti.issuer = parsed.data.issuer;
+      await db.updateTable('integrations').set({ lti: JSON.stringify(lti), updated_at: clock().toISOString() }).where('id', '=', id).execute();
+      await container.lti?.syncIntegration?.(id);
+      await container.audit.record({ integrationId: id, actor: res.locals.actor ?? 'unknown', action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: ids.length } });
+      res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,33 @@
+import type { ServerResponse } from 'node:http';
+
+/** Every hosted Canvas (and its beta/test instances) lives under this wildcard. */
+export const INSTRUCTURE_FRAME_ANCESTOR = 'https://*.instructure.com';
+
+/** The origin to allow as a frame ancestor for a Canvas URL, or null when the wildcard already covers it. */
+export function canvasFrameAncestor(canvasUrl: string): string | null {
+  try {
+    const u = new URL(canvasUrl);
+    if (u.protocol === 'https:' && (u.hostname === 'instructure.com' || u.hostname.endsWith('.instructure.com'))) return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Adds one origin to the `frame-ancestors` directive of the Content-Security-Policy header helmet
+ * already set on this response. Used on LTI pages for an integration whose Canvas is not on
+ * `*.instructure.com` (self-hosted, the sandbox), so only THAT institution's Canvas may frame them.
+ */
+export function allowFrameAncestor(res: ServerResponse, origin: string | null): void {
+  if (!origin) return;
+  const csp = res.getHeader('Content-Security-Policy');
+  if (typeof csp !== 'string') return;
+  const parts = csp.split(';').map((p) => p.trim()).filter(Boolean);
+  const i = parts.findIndex((p) => p.startsWith('frame-ancestors'));
+  if (i === -1) return;
+  const values = parts[i].split(/\s+/).slice(1);
+  if (values.includes(origin)) return;
+  parts[i] = ['frame-ancestors', ...values, origin].join(' ');
+  res.setHeader('Content-Security-Policy', parts.join(';'));
+}

@@ -1,0 +1,187 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/app.js';
+import type { Container } from '../../src/container.js';
+import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
+import { createLtiPlatform, type LtiPlatformHandle, type LtiWorld } from '../../src/simulator/lti-platform.js';
+import { allPermissions, buildDeveloperKey, emptyWorld, type World } from '../../src/simulator/world.js';
+import { createTestContainer } from '../support/test-container.js';
+import type { TestDatabase } from '../support/databases.js';
+
+/**
+ * Shared set-up for the LTI suites: a Canvas sandbox with the LTI platform side, and the app
+ * (with ltijs) listening on a loopback port, two integrations (A on the sandbox, B elsewhere).
+ * ltijs is a per-process singleton: one harness per test file.
+ */
+export const LTI_CLIENT_ID = '10000000000077';
+export const DEPLOYMENT_ID = '1:5ec0ffee';
+export const USERS = { admin: '1', teacher: '2', student: '3', hidden: '4', studentB: '5' } as const;
+export const COURSE_ID = '100';
+
+export function ltiWorld(): World {
+  const w = emptyWorld('Institution A');
+  const user = (id: string, name: string, extra: Partial<World['users'][number]> = {}) =>
+    w.users.push({ id, name, sortableName: name, loginId: `u${id}`, email: `u${id}@a.example`, sisUserId: `sis-${id}`, password: 'pw', ...extra });
+  user(USERS.admin, 'Ada Admin', { admin: { accountId: '1', role: 'AccountAdmin', permissions: allPermissions() } });
+  user(USERS.teacher, 'Tess Teacher');
+  user(USERS.student, 'Sam Student');
+  user(USERS.hidden, 'Hana Hidden');
+  user(USERS.studentB, 'Bo Other');
+  w.courses.push({ id: COURSE_ID, accountId: '1', name: 'Chemistry 101', courseCode: 'CHEM101', workflowState: 'available', sisCourseId: 'CHEM-101' });
+  w.sections.push({ id: '200', courseId: COURSE_ID, name: 'Section A' });
+  const enroll = (id: string, userId: string, type: 'StudentEnrollment' | 'TeacherEnrollment') =>
+    w.enrollments.push({ id, userId, courseId: COURSE_ID, sectionId: '200', type, role: type, state: 'active' });
+  enroll('300', USERS.teacher, 'TeacherEnrollment');
+  enroll('301', USERS.student, 'StudentEnrollment');
+  enroll('302', USERS.hidden, 'StudentEnrollment');
+  w.developerKeys.push(buildDeveloperKey({ id: '10000000000001', secret: 'api-secret' }));
+  return w;
+}
+
+export interface LtiHarness {
+  container: Container & { log: { text(): string } };
+  app: ReturnType<typeof createApp>;
+  appUrl: string;
+  sandbox: CanvasSandbox;
+  platform: LtiPlatformHandle;
+  integrationA: string;
+  integrationB: string;
+  close(): Promise<void>;
+}
+
+/** Boots sandbox + app. `env` adds configuration (e.g. nothing; PUBLIC_URL is set to the app's address). */
+export async function startLtiHarness(opts: { tdb?: TestDatabase } = {}): Promise<LtiHarness> {
+  const platform = await createLtiPlatform();
+  const sandbox = createCanvasSandbox({ world: ltiWorld(), plugins: [platform.plugin] });
+  const sandboxUrl = await sandbox.start();
+
+  const server: Server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const container = await createTestContainer({
+    tdb: opts.tdb,
+    env: { PUBLIC_URL: appUrl, ALLOW_INSECURE_CANVAS_URLS: 'true' },
+    overrides: { lti: true },
+  });
+  const app = createApp(container);
+  server.on('request', app);
+
+  const base = { accountId: 'self', courseIdType: 'sis_course_id' as const, userIdType: 'sis_user_id' as const, studentRoles: ['StudentEnrollment'] };
+  const a = await container.integrations.create({
+    ...base,
+    name: 'Institution A',
+    canvasUrl: sandboxUrl,
+    clientId: '10000000000001',
+    lti: { environment: 'custom', clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], issuer: sandboxUrl },
+  });
+  const b = await container.integrations.create({
+    ...base,
+    name: 'Institution B',
+    canvasUrl: 'https://b.instructure.com',
+    clientId: '20000000000001',
+    lti: { environment: 'production', clientId: '20000000000099', deploymentIds: ['9:b'] },
+  });
+  const lw: LtiWorld = {
+    tools: [{ clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], configUrl: `${appUrl}/lti/config.json?integration=${a.id}` }],
+  };
+  sandbox.world.lti = lw;
+
+  return {
+    container,
+    app,
+    appUrl,
+    sandbox,
+    platform,
+    integrationA: a.id,
+    integrationB: b.id,
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await container.close();
+      await sandbox.stop();
+    },
+  };
+}
+
+export interface Page {
+  url: string;
+  status: number;
+  body: string;
+  headers: Headers;
+}
+
+/**
+ * A tiny cookie-keeping browser over fetch: follows redirects across the sandbox and the app,
+ * like a browser on one host (cookies are not port-scoped). `blockCookies` drops every cookie,
+ * like a browser that blocks third-party cookies inside Canvas's iframe.
+ */
+export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: RegExp } = {}) {
+  const jar = new Map<string, string>();
+  const remember = (res: Response) => {
+    if (opts.blockCookies) return;
+    for (const c of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = c.split(';');
+      const i = pair.indexOf('=');
+      const name = pair.slice(0, i).trim();
+      if (opts.blockCookiesNamed?.test(name)) continue;
+      const value = pair.slice(i + 1).trim();
+      const expired = attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1]).getTime() < Date.now()) || attrs.some((a) => /^\s*max-age=0/i.test(a));
+      if (expired || value === '') jar.delete(name);
+      else jar.set(name, value);
+    }
+  };
+  const cookieHeader = () => [...jar.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+
+  async function request(method: string, url: string, form?: Record<string, string>, maxHops = 15): Promise<Page> {
+    let cur = url;
+    let m = method;
+    let body: string | undefined = form ? new URLSearchParams(form).toString() : undefined;
+    for (let hop = 0; hop < maxHops; hop++) {
+      const res = await fetch(cur, {
+        method: m,
+        redirect: 'manual',
+        headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        body,
+      });
+      remember(res);
+      const loc = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && loc) {
+        cur = new URL(loc, cur).toString();
+        m = 'GET';
+        body = undefined;
+        await res.arrayBuffer();
+        continue;
+      }
+      return { url: cur, status: res.status, body: await res.text(), headers: res.headers };
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  return {
+    jar,
+    get: (url: string) => request('GET', url),
+    post: (url: string, form: Record<string, string>) => request('POST', url, form),
+    /** Submits the platform's auto-posting form (what its script does in a real browser). */
+    async submitForm(page: Page): Promise<Page> {
+      const action = /<form id="lti-form" method="post" action="([^"]+)"/.exec(page.body)?.[1];
+      if (!action) throw new Error(`no LTI form in page (${page.status}): ${page.body.slice(0, 300)}`);
+      const fields: Record<string, string> = {};
+      for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = unescape(m[2]);
+      return request('POST', unescape(action), fields);
+    },
+  };
+}
+
+function unescape(s: string): string {
+  return s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** `data-lti-code` of a rendered LTI page, or undefined. */
+export function ltiCode(page: Page): string | undefined {
+  return /data-lti-code="([^"]+)"/.exec(page.body)?.[1];
+}
+
+/** Runs a launch the way Canvas would, up to the id_token form (not submitted). */
+export async function launchUntilForm(b: ReturnType<typeof miniBrowser>, h: LtiHarness, q: Record<string, string>): Promise<Page> {
+  return b.get(`${h.sandbox.url}/__lti/launch?${new URLSearchParams(q).toString()}`);
+}

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { COURSE_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
+
+/**
+ * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →
+ * RS256 id_token → ltijs validation → hand-over → our page; plus tool configuration and framing.
+ */
+let h: LtiHarness;
+
+beforeAll(async () => {
+  h = await startLtiHarness();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('LTI launch from the sandbox platform', () => {
+  it('an admin launching from account navigation lands on LMS Settings, signed in for that integration only', async () => {
+    const b = miniBrowser();
+    const form = await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' });
+    expect(form.status).toBe(200);
+    const landed = await b.submitForm(form);
+    expect(new URL(landed.url).pathname).toBe(`/integrations/${h.integrationA}`);
+
+    const own = await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`);
+    expect(own.status).toBe(200);
+    expect(own.body).toContain('data-lti-page="setup"');
+
+    const other = await b.get(`${h.appUrl}/integrations/${h.integrationB}/lti`);
+    expect(other.status).toBe(403);
+    expect(other.body).not.toContain('Institution B');
+  });
+
+  it('an instructor launching from course navigation sees that course read-only, with the NRPS cross-check', async () => {
+    const db = h.container.store.db;
+    const now = new Date().toISOString();
+    await db
+      .insertInto('courses')
+      .values({
+        integration_id: h.integrationA, canvas_id: COURSE_ID, name: 'Chemistry 101', course_code: 'CHEM101', sis_course_id: 'CHEM-101',
+        canvas_integration_id: null, external_id: 'CHEM-101', workflow_state: 'available', published: 1, syncable: 1, reasons: '[]',
+        account_id: '1', refreshed_at: now, refresh_job_id: null, last_synced_at: now,
+      })
+      .execute();
+    const entry = (userId: string, name: string, examTaker: boolean, reasons: string[], roles = ['StudentEnrollment']) => ({
+      integration_id: h.integrationA, course_canvas_id: COURSE_ID, canvas_user_id: userId, name, roles: JSON.stringify(roles),
+      enrollment_states: '["active"]', external_id: examTaker ? `sis-${userId}` : null, section_ids: '["200"]',
+      exam_taker: examTaker ? 1 : 0, reasons: JSON.stringify(reasons), synced_at: now, job_id: null,
+    });
+    // The REST roster missed "Hana Hidden" (permission-hidden); the teacher is skipped by role.
+    await db.insertInto('roster_entries').values([entry(USERS.student, 'Sam Student', true, []), entry(USERS.teacher, 'Tess Teacher', false, ['role_not_selected'], ['TeacherEnrollment'])]).execute();
+
+    const b = miniBrowser();
+    const landed = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+    expect(new URL(landed.url).pathname).toBe('/launch/course');
+    expect(landed.status).toBe(200);
+    expect(landed.body).toContain('Sam Student');
+    expect(landed.body).toContain('role_not_selected');
+    expect(landed.body).toContain('data-nrps-differences="1"');
+    expect(/data-nrps-only="canvas">[\s\S]*Hana Hidden/.test(landed.body)).toBe(true);
+    expect(landed.body).not.toContain('<form method="post"'); // read-only
+    expect(h.platform.issuedServiceTokens()).toBeGreaterThan(0);
+
+    // The instructor session reaches neither the integration's admin pages nor the API.
+    expect((await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).status).toBe(403);
+    expect((await b.get(`${h.appUrl}/api/v1/integrations/${h.integrationA}`)).status).toBe(401);
+  });
+
+  it('a student launch gets a polite page and no session', async () => {
+    const b = miniBrowser();
+    const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.student, course: COURSE_ID, placement: 'course_navigation' }));
+    expect(page.status).toBe(200);
+    expect(ltiCode(page)).toBe('not_for_this_role');
+    expect((await b.get(`${h.appUrl}/launch/course`)).status).toBe(403);
+  });
+
+  it('an instructor opening account navigation is not treated as an admin', async () => {
+    const b = miniBrowser();
+    const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, placement: 'account_navigation' }));
+    expect(ltiCode(page)).toBe('not_for_this_role');
+  });
+});
+
+describe('tool configuration', () => {
+  it('serves the Canvas developer key JSON per integration', async () => {
+    const res = await fetch(`${h.appUrl}/lti/config.json?integration=${h.integrationA}`);
+    expect(res.status).toBe(200);
+    const cfg = (await res.json()) as Record<string, any>;
+    expect(cfg.oidc_initiation_url).toBe(`${h.appUrl}/lti/login`);
+    expect(cfg.target_link_uri).toBe(`${h.appUrl}/lti`);
+    expect(cfg.public_jwk_url).toBe(`${h.appUrl}/lti/keys`);
+    expect(cfg.scopes).toContain('https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly');
+    const ext = cfg.extensions[0];
+    expect(ext.platform).toBe('canvas.instructure.com');
+    expect(ext.privacy_level).toBe('public');
+    expect(ext.settings.placements.map((p: any) => [p.placement, p.message_type])).toEqual([
+      ['account_navigation', 'LtiResourceLinkRequest'],
+      ['course_navigation', 'LtiResourceLinkRequest'],
+    ]);
+  });
+
+  it('answers 404 for an unknown integration', async () => {
+    expect((await fetch(`${h.appUrl}/lti/config.json?integration=nope`)).status).toBe(404);
+  });
+
+  it('publishes a JWKS with the key registered for each platform', async () => {
+    const keys = (await (await fetch(`${h.appUrl}/lti/keys`)).json()) as { keys: Array<{ kid: string; alg: string; d?: string }> };
+    expect(keys.keys.length).toBeGreaterThanOrEqual(1);
+    expect(keys.keys.every((k) => k.alg === 'RS256' && k.d === undefined)).toBe(true);
+  });
+});
+
+describe('framing', () => {
+  it("lets Canvas frame the tool: frame-ancestors lists 'self', *.instructure.com and the integration's own Canvas, no X-Frame-Options", async () => {
+    const res = await fetch(`${h.appUrl}/lti/login?${new URLSearchParams({ iss: h.sandbox.url, login_hint: USERS.admin, target_link_uri: `${h.appUrl}/lti`, client_id: LTI_CLIENT_ID, lti_deployment_id: 'nope' })}`, { redirect: 'manual' });
+    const csp = res.headers.get('content-security-policy') ?? '';
+    const fa = /frame-ancestors ([^;]+)/.exec(csp)?.[1].split(' ') ?? [];
+    expect(fa).toEqual(["'self'", 'https://*.instructure.com', h.sandbox.url]);
+    expect(res.headers.get('x-frame-options')).toBeNull();
+  });
+
+  it('does not widen frame-ancestors for pages outside an LTI session', async () => {
+    const res = await fetch(`${h.appUrl}/login`);
+    const fa = /frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1].split(' ');
+    expect(fa).toEqual(["'self'", 'https://*.instructure.com']);
+  });
+});
+
