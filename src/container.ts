@@ -26,6 +26,8 @@ export interface LtiMount {
   handler: RequestHandler;
   /** e.g. ["https://*.instructure.com"]; added to frame-ancestors next to 'self'. */
   frameAncestors?: string[];
+  /** Call after an integration's `lti` (or Canvas URL) changed: keeps ltijs's platform list in sync. */
+  syncIntegration?(integrationId: string): Promise<void>;
 }
 
 /**
@@ -73,6 +75,11 @@ export interface ContainerOverrides {
   fetch?: typeof globalThis.fetch;
   /** An already opened store (tests); it is migrated, and closed by `close()`. */
   store?: Store;
+  /**
+   * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
+   * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
+   */
+  lti?: boolean;
 }
 
 /**
@@ -143,6 +150,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
+    let lti: LtiMount | undefined;
+    if (overrides.lti ?? overrides.store === undefined) {
+      const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
+      if (ltiAlreadySetUp()) {
+        logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
+      } else {
+        const feature = await createLtiFeature({ config, store, vault, logger, clock });
+        closers.push(() => feature.close());
+        await feature.reconcile();
+        lti = feature;
+      }
+    }
     return {
       config,
       logger,
@@ -162,6 +181,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       connection,
       sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection }),
       signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock }),
+      lti,
       onClose: (fn) => void closers.push(fn),
       close,
     };
