@@ -88,6 +88,8 @@ interface Result {
   sections: number;
   costSum: number;
   peakRss: number;
+  /** RSS just before the run (the sandbox and its world already in memory). */
+  baseRss: number;
 }
 
 function totalRequests(s: CanvasSandbox): number {
@@ -110,6 +112,7 @@ async function runNaive(world: World): Promise<Result> {
     }
   };
   peakRss = process.memoryUsage().rss;
+  const baseRss = peakRss;
   const t0 = performance.now();
   const ids: string[] = [];
   for (let page = 1; ; page++) {
@@ -126,7 +129,7 @@ async function runNaive(world: World): Promise<Result> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: ids.length, sections, costSum: 0, peakRss };
+  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: ids.length, sections, costSum: 0, peakRss, baseRss };
   await sandbox.stop();
   return r;
 }
@@ -157,6 +160,7 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   });
   const runner = createInProcessRunner({ repo, definitions: [def], pollMs: 20 });
   peakRss = process.memoryUsage().rss;
+  const baseRss = peakRss;
   const t0 = performance.now();
   await runner.start();
   const job = await runner.enqueue('course_refresh', 'bench', { path });
@@ -170,7 +174,7 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   await runner.stop();
   if (end.state !== 'succeeded') throw new Error(`product ${path} refresh ${end.state}: ${JSON.stringify(end.error)}`);
   const s = end.summary as { courses: number; sections: number };
-  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss };
+  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss, baseRss };
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   await sandbox.stop();
@@ -202,7 +206,7 @@ async function main() {
     const r = p === 'naive' ? await runNaive(world) : await runProduct(world, p === 'bulk' ? 'bulk' : 'rest');
     results.push(r);
     console.log(
-      `${r.name.padEnd(34)} ${r.seconds.toFixed(2).padStart(8)} s  ${String(r.requests).padStart(7)} requests  ${String(r.throttled).padStart(5)} throttled  peak RSS ${mb(r.peakRss).padStart(7)}  ${r.courses} courses / ${r.sections} sections`,
+      `${r.name.padEnd(34)} ${r.seconds.toFixed(2).padStart(8)} s  ${String(r.requests).padStart(7)} requests  ${String(r.throttled).padStart(5)} throttled  peak RSS ${mb(r.peakRss).padStart(7)} (+${mb(r.peakRss - r.baseRss)} over the sandbox)  ${r.courses} courses / ${r.sections} sections`,
     );
     if (r.costSum > 0) {
       const f = throttleFloor(r.requests, r.costSum);
