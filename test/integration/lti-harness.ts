@@ -132,11 +132,11 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
   };
   const cookieHeader = () => [...jar.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
 
-  async function request(method: string, url: string, form?: Record<string, string>, maxHops = 15): Promise<Page> {
+  async function request(method: string, url: string, form?: Record<string, string>, stopAt?: (next: URL) => boolean): Promise<Page> {
     let cur = url;
     let m = method;
     let body: string | undefined = form ? new URLSearchParams(form).toString() : undefined;
-    for (let hop = 0; hop < maxHops; hop++) {
+    for (let hop = 0; hop < 15; hop++) {
       const res = await fetch(cur, {
         method: m,
         redirect: 'manual',
@@ -146,7 +146,12 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
       remember(res);
       const loc = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && loc) {
-        cur = new URL(loc, cur).toString();
+        const next = new URL(loc, cur);
+        if (stopAt?.(next)) {
+          await res.arrayBuffer();
+          return { url: next.toString(), status: res.status, body: '', headers: res.headers };
+        }
+        cur = next.toString();
         m = 'GET';
         body = undefined;
         await res.arrayBuffer();
@@ -159,15 +164,20 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
 
   return {
     jar,
-    get: (url: string) => request('GET', url),
+    get: (url: string, stopAt?: (next: URL) => boolean) => request('GET', url, undefined, stopAt),
     post: (url: string, form: Record<string, string>) => request('POST', url, form),
-    /** Submits the platform's auto-posting form (what its script does in a real browser). */
-    async submitForm(page: Page): Promise<Page> {
+    /** The hidden fields of the platform's auto-posting form. */
+    formFields(page: Page): { action: string; fields: Record<string, string> } {
       const action = /<form id="lti-form" method="post" action="([^"]+)"/.exec(page.body)?.[1];
       if (!action) throw new Error(`no LTI form in page (${page.status}): ${page.body.slice(0, 300)}`);
       const fields: Record<string, string> = {};
       for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = unescape(m[2]);
-      return request('POST', unescape(action), fields);
+      return { action: unescape(action), fields };
+    },
+    /** Submits the platform's auto-posting form (what its script does in a real browser). */
+    async submitForm(page: Page): Promise<Page> {
+      const { action, fields } = this.formFields(page);
+      return request('POST', action, fields);
     },
   };
 }

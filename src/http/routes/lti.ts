@@ -210,6 +210,7 @@ export function createLtiRouter(container: Container): Router {
     }
     return {
       title: course?.name ?? 'Course',
+      courseId,
       integrationName: integration.name,
       course: {
         known: Boolean(course),

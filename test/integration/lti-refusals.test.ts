@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
+
+/**
+ * What the tool refuses, and the fallbacks when a browser blocks cookies. Each crafted id_token
+ * goes through a real OIDC login at the tool first (so ltijs has a state cookie to check against).
+ */
+let h: LtiHarness;
+
+beforeAll(async () => {
+  h = await startLtiHarness();
+}, 60_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+type Browser = ReturnType<typeof miniBrowser>;
+
+/** Runs the tool's login step and stops at the redirect to the platform: returns state and nonce. */
+async function loginAtTool(b: Browser, over: Record<string, string> = {}): Promise<{ state: string; nonce: string; location: URL }> {
+  const params = new URLSearchParams({
+    iss: h.sandbox.url,
+    login_hint: USERS.admin,
+    target_link_uri: `${h.appUrl}/lti`,
+    client_id: LTI_CLIENT_ID,
+    lti_message_hint: 'unused',
+    ...over,
+  });
+  const page = await b.get(`${h.appUrl}/lti/login?${params}`, (next) => next.origin === h.sandbox.url);
+  const location = new URL(page.url);
+  expect(location.pathname).toBe('/api/lti/authorize_redirect');
+  return { state: location.searchParams.get('state')!, nonce: location.searchParams.get('nonce')!, location };
+}
+
+async function craftedLaunch(
+  b: Browser,
+  opts: { claims?: Record<string, unknown>; wrongKey?: boolean; nonce?: string; deploymentId?: string; placement?: string; user?: string } = {},
+) {
+  const { state, nonce } = await loginAtTool(b);
+  const base = await h.platform.launchClaims({
+    user: opts.user ?? USERS.admin,
+    placement: opts.placement ?? 'account_navigation',
+    clientId: LTI_CLIENT_ID,
+    deploymentId: opts.deploymentId ?? DEPLOYMENT_ID,
+    nonce: opts.nonce ?? nonce,
+    origin: h.sandbox.url,
+  });
+  const idToken = await h.platform.signIdToken({ ...base, ...opts.claims }, { wrongKey: opts.wrongKey });
+  return b.post(`${h.appUrl}/lti`, { id_token: idToken, state });
+}
+
+describe('launch refusals', () => {
+  it('a crafted but correct launch is accepted (the baseline the refusals below differ from)', async () => {
+    const b = miniBrowser();
+    const page = await craftedLaunch(b);
+    expect(new URL(page.url).pathname).toBe(`/integrations/${h.integrationA}`);
+  });
+
+  it('refuses an issuer/client id pair no integration registered, naming both', async () => {
+    const b = miniBrowser();
+    const unknownClient = await b.get(
+      `${h.appUrl}/lti/login?${new URLSearchParams({ iss: h.sandbox.url, login_hint: '1', target_link_uri: `${h.appUrl}/lti`, client_id: '999' })}`,
+    );
+    expect(unknownClient.status).toBe(400);
+    expect(ltiCode(unknownClient)).toBe('unknown_platform');
+    expect(unknownClient.body).toContain('999');
+
+    // Institution B's client id is registered, but for the hosted Canvas issuer, not this one.
+    const wrongPair = await b.get(
+      `${h.appUrl}/lti/login?${new URLSearchParams({ iss: h.sandbox.url, login_hint: '1', target_link_uri: `${h.appUrl}/lti`, client_id: '20000000000099' })}`,
+    );
+    expect(ltiCode(wrongPair)).toBe('unknown_platform');
+  });
+
+  it('refuses an id_token whose audience is not a registered client for that issuer', async () => {
+    const page = await craftedLaunch(miniBrowser(), { claims: { aud: '20000000000099', azp: '20000000000099' } });
+    expect(page.status).toBe(401);
+    expect(ltiCode(page)).toBe('unknown_platform');
+  });
+
+  it('refuses an unknown deployment at login and in the id_token', async () => {
+    const b = miniBrowser();
+    const atLogin = await b.get(
+      `${h.appUrl}/lti/login?${new URLSearchParams({ iss: h.sandbox.url, login_hint: '1', target_link_uri: `${h.appUrl}/lti`, client_id: LTI_CLIENT_ID, lti_deployment_id: '7:nope' })}`,
+    );
+    expect(atLogin.status).toBe(403);
+    expect(ltiCode(atLogin)).toBe('unknown_deployment');
+    expect(atLogin.body).toContain('7:nope');
+
+    const inToken = await craftedLaunch(miniBrowser(), { deploymentId: '7:nope' });
+    expect(inToken.status).toBe(403);
+    expect(ltiCode(inToken)).toBe('unknown_deployment');
+  });
+
+  it('refuses a replayed id_token, from the same browser and from another one', async () => {
+    const b = miniBrowser();
+    const { action, fields } = b.formFields(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    const first = await b.post(action, fields);
+    expect(new URL(first.url).pathname).toBe(`/integrations/${h.integrationA}`);
+
+    const again = await b.post(action, fields);
+    expect(again.status).toBe(401);
+    expect(ltiCode(again)).toBe('replayed');
+
+    const elsewhere = await miniBrowser().post(action, fields);
+    expect(elsewhere.status).toBe(401);
+    expect(ltiCode(elsewhere)).toBe('replayed');
+    expect(elsewhere.body).not.toContain('/launch/handoff');
+  });
+
+  it('refuses a token signed with another key under the platform kid', async () => {
+    const page = await craftedLaunch(miniBrowser(), { wrongKey: true });
+    expect(page.status).toBe(401);
+    expect(ltiCode(page)).toBe('bad_signature');
+  });
+
+  it('refuses an expired token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const page = await craftedLaunch(miniBrowser(), { claims: { iat: now - 7200, exp: now - 3600 } });
+    expect(page.status).toBe(401);
+    expect(ltiCode(page)).toBe('expired');
+  });
+
+  it('refuses a token issued too long ago even if not expired', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const page = await craftedLaunch(miniBrowser(), { claims: { iat: now - 600, exp: now + 3000 } });
+    expect(ltiCode(page)).toBe('expired');
+  });
+
+  it('refuses a nonce that was already used, even in a fresh, correctly signed token', async () => {
+    const b = miniBrowser();
+    const { nonce } = await loginAtTool(b);
+    const first = await craftedLaunch(b, { nonce });
+    expect(new URL(first.url).pathname).toBe(`/integrations/${h.integrationA}`);
+    const second = await craftedLaunch(miniBrowser(), { nonce });
+    expect(second.status).toBe(401);
+    expect(ltiCode(second)).toBe('nonce_reused');
+  });
+});
+
+describe('tenant isolation', () => {
+  it('an admin launched for institution A cannot open B’s pages or API', async () => {
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    expect((await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).status).toBe(200);
+    for (const path of [`/integrations/${h.integrationB}`, `/integrations/${h.integrationB}/lti`, `/integrations/${h.integrationB}/courses`]) {
+      const page = await b.get(`${h.appUrl}${path}`);
+      expect([403, 404]).toContain(page.status);
+      expect(page.body).not.toContain('Institution B');
+    }
+    const api = await b.get(`${h.appUrl}/api/v1/integrations/${h.integrationB}`);
+    expect(api.status).toBe(401);
+    expect((await b.get(`${h.appUrl}/integrations`)).body).not.toContain('Institution B');
+  });
+
+  it('an instructor session cannot open another course’s page: it only ever shows its own course', async () => {
+    const b = miniBrowser();
+    const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+    expect(new URL(page.url).pathname).toBe('/launch/course');
+    expect((await b.get(`${h.appUrl}/launch/course?course=999`)).body).toContain(`data-course-id="${COURSE_ID}"`);
+    expect((await b.get(`${h.appUrl}/integrations/${h.integrationA}/courses/999`)).status).toBe(403);
+  });
+});
+
+describe('blocked cookies', () => {
+  it('when the browser keeps no cookies in the frame, the login offers a new window instead of failing', async () => {
+    const blocked = miniBrowser({ blockCookies: true });
+    const page = await launchUntilForm(blocked, h, { user: USERS.admin, placement: 'account_navigation' });
+    expect(page.status).toBe(200);
+    expect(ltiCode(page)).toBe('cookies_blocked');
+    const href = /id="lti-new-window" href="([^"]+)" target="_blank"/.exec(page.body)?.[1].replace(/&amp;/g, '&');
+    expect(href).toBeDefined();
+
+    // The new window is a first-party context: the same launch completes there.
+    const topLevel = miniBrowser();
+    const form = await topLevel.get(new URL(href!, h.appUrl).toString());
+    const landed = await topLevel.submitForm(form);
+    expect(new URL(landed.url).pathname).toBe(`/integrations/${h.integrationA}`);
+  });
+
+  it('when only ltijs’s state cookie is lost, the launch says so (no MISSING_VALIDATION_COOKIE JSON)', async () => {
+    const b = miniBrowser({ blockCookiesNamed: /^state/ });
+    const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    expect(page.status).toBe(401);
+    expect(ltiCode(page)).toBe('cookies_blocked');
+    expect(page.body).not.toContain('MISSING_VALIDATION_COOKIE');
+  });
+
+  it('when the app’s session cookie is blocked in the frame, the hand-over continues in a new window, once', async () => {
+    const framed = miniBrowser({ blockCookiesNamed: /^cc\.sid$/ });
+    const page = await framed.submitForm(await launchUntilForm(framed, h, { user: USERS.admin, placement: 'account_navigation' }));
+    expect(ltiCode(page)).toBe('session_cookie_blocked');
+    const href = /id="lti-new-window" href="([^"]+)"/.exec(page.body)![1].replace(/&amp;/g, '&');
+
+    const win = miniBrowser();
+    const landed = await win.get(new URL(href, h.appUrl).toString());
+    expect(new URL(landed.url).pathname).toBe(`/integrations/${h.integrationA}`);
+
+    const reuse = await miniBrowser().get(new URL(href, h.appUrl).toString());
+    expect(reuse.status).toBe(400);
+    expect(ltiCode(reuse)).toBe('handoff_used');
+  });
+
+  it('refuses a made-up hand-over token', async () => {
+    const page = await miniBrowser().get(`${h.appUrl}/launch/handoff?t=not-a-token`);
+    expect(page.status).toBe(400);
+    expect(ltiCode(page)).toBe('handoff_unknown');
+  });
+});
