@@ -3,11 +3,15 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createContainer } from './container.js';
 import { buildDemoWorld, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from './simulator/demo-world.js';
+import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
 
 const SANDBOX_PORT = 4000;
 const DEMO_STAFF = { email: 'demo@example.edu', name: 'Demo Staff', password: 'demo-password-1' };
 const DEMO_INTEGRATION_NAME = 'Demo University (Canvas sandbox)';
+/** The sandbox's LTI 1.3 developer key (a second key next to the API key) and its deployment. */
+const DEMO_LTI_CLIENT_ID = '10000000000042';
+const DEMO_LTI_DEPLOYMENT = '1:demo-deployment';
 
 /**
  * `npm run demo`: the Canvas sandbox with a seeded mid-size university on :4000, and the service on
@@ -35,7 +39,8 @@ async function demo(): Promise<void> {
   }
 
   const world = buildDemoWorld({});
-  const sandbox = createCanvasSandbox({ world, latencyMs: 20 });
+  const ltiPlatform = await createLtiPlatform();
+  const sandbox = createCanvasSandbox({ world, latencyMs: 20, plugins: [ltiPlatform.plugin] });
   const sandboxUrl = await sandbox.start(SANDBOX_PORT, '127.0.0.1');
 
   const container = await createContainer(config);
@@ -53,6 +58,18 @@ async function demo(): Promise<void> {
     userIdType: 'sis_user_id',
     studentRoles: ['StudentEnrollment'],
   });
+
+  // LTI: the browser meets the sandbox as `localhost` (same site as the service), so the demo's
+  // plain-http Lax cookies survive the platform's form post; the issuer stays the sandbox URL.
+  const ltiAuthHost = sandboxUrl.replace('127.0.0.1', 'localhost');
+  const lti = { environment: 'custom' as const, clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], issuer: sandboxUrl, authUrl: `${ltiAuthHost}/api/lti/authorize_redirect` };
+  if (JSON.stringify(integration.lti) !== JSON.stringify(lti)) integration = (await container.integrations.update(integration.id, { lti })) ?? integration;
+  await container.lti?.syncIntegration?.(integration.id);
+  const ltiWorld: LtiWorld = {
+    issuer: sandboxUrl,
+    tools: [{ clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], configUrl: `${config.publicUrl}/lti/config.json?integration=${integration.id}` }],
+  };
+  sandbox.world.lti = ltiWorld;
 
   const app = createApp(container);
   await container.sync.runner.start();
@@ -74,6 +91,13 @@ async function demo(): Promise<void> {
       `  Canvas sandbox  ${sandboxUrl}  (${world.courses.length} courses, ${world.sections.length} sections, ${world.enrollments.length} enrollments)`,
       '    Canvas logins admin/password (every permission), limited/password (no SIS read), notoken/password (may not authorize)',
       `    counters      ${sandboxUrl}/__sandbox/counters`,
+      '',
+      '  LTI launches (the sandbox plays Canvas; open in a browser):',
+      `    admin         ${ltiAuthHost}/__lti/launch?user=1&placement=account_navigation   -> LMS Settings, signed in for this integration only`,
+      `    instructor    ${ltiAuthHost}/__lti/launch?user=4&course=1001&placement=course_navigation   -> read-only course page with the NRPS cross-check`,
+      `    student       ${ltiAuthHost}/__lti/launch?user=5&course=1001&placement=course_navigation   -> "nothing for you here"`,
+      `    in an iframe  ${sandboxUrl}/__lti/launch?frame=1&user=1&placement=account_navigation   -> cross-site frame: "continue in a new window"`,
+      `    LTI setup     ${base}/integrations/${integration.id}/lti`,
       '',
       '  Data in ./data/demo (delete the folder to start over). Ctrl+C stops both.',
       '',
