@@ -180,7 +180,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasOAuth,
       connection,
       sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection }),
-      signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock }),
+      signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl }),
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

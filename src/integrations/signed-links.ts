@@ -3,7 +3,21 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 /** What a signed link grants: `setup` opens one integration's LMS Settings; `authorize` starts Generate Keys. */
 export type LinkPurpose = 'setup' | 'authorize';
 
+/** How long each kind of link stays valid. */
+export const LINK_TTL_MS: Record<LinkPurpose, number> = {
+  authorize: 24 * 3600 * 1000,
+  setup: 7 * 24 * 3600 * 1000,
+};
+
+/** Where each kind of link lands (served by src/http/routes/oauth.ts). */
+const LINK_PATH: Record<LinkPurpose, (token: string) => string> = {
+  authorize: (t) => `/oauth/start?link=${encodeURIComponent(t)}`,
+  setup: (t) => `/setup/${encodeURIComponent(t)}`,
+};
+
 export interface SignedLinks {
+  /** A full link under `publicUrl` for `integrationId`, valid for {@link LINK_TTL_MS} of its purpose. */
+  issue(purpose: LinkPurpose, integrationId: string): { url: string; expiresAt: string };
   /** A URL-safe token `<payload>.<mac>` for `integrationId`, valid until `expiresAt`. */
   sign(purpose: LinkPurpose, integrationId: string, expiresAt: Date): string;
   /** The integration id when the token is authentic, of this purpose and unexpired; else undefined. */
@@ -15,9 +29,13 @@ export interface SignedLinks {
  * (passed in as `secret`), so a key rotation invalidates outstanding links, which is acceptable
  * for links that live hours.
  */
-export function createSignedLinks(deps: { secret: string; clock: () => Date }): SignedLinks {
+export function createSignedLinks(deps: { secret: string; clock: () => Date; publicUrl?: string }): SignedLinks {
   const mac = (payload: string) => createHmac('sha256', `signed-links:v1:${deps.secret}`).update(payload).digest('base64url');
-  return {
+  const links: SignedLinks = {
+    issue(purpose, integrationId) {
+      const expiresAt = new Date(deps.clock().getTime() + LINK_TTL_MS[purpose]);
+      return { url: `${deps.publicUrl ?? ''}${LINK_PATH[purpose](links.sign(purpose, integrationId, expiresAt))}`, expiresAt: expiresAt.toISOString() };
+    },
     sign(purpose, integrationId, expiresAt) {
       const payload = Buffer.from(
         JSON.stringify({ p: purpose, i: integrationId, e: Math.floor(expiresAt.getTime() / 1000), n: randomBytes(6).toString('base64url') }),
@@ -40,4 +58,5 @@ export function createSignedLinks(deps: { secret: string; clock: () => Date }): 
       }
     },
   };
+  return links;
 }

@@ -1,8 +1,8 @@
-import { parseMissingScopes } from '../canvas/endpoints.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { IntegrationsRepository } from '../integrations/integrations-repository.js';
 import type { Check, ConnectionStatus, ReasonCode } from '../integrations/reasons.js';
 import type { Verifier } from '../integrations/verification.js';
+import { classifyAuthorizeError } from './authorize-errors.js';
 import type { CanvasOAuth } from './canvas-oauth.js';
 import type { OAuthStates } from './oauth-states.js';
 
@@ -20,39 +20,6 @@ export interface CallbackOutcome {
   /** The integration's status after this callback (absent for state_invalid: nothing changed). */
   status?: ConnectionStatus;
 }
-
-/**
- * Canvas's authorize errors (reference §2.2, §2.4, §11) mapped to §3 reasons. Those Canvas only
- * sends for requests this service never makes (we never send `prompt`, always send
- * `response_type=code`) mean the request was altered on the way, so "start again from this
- * service" (state_invalid) is the closest honest advice; the detail says so.
- */
-const AUTHORIZE_ERRORS: Record<string, { reason: ReasonCode; detail: string }> = {
-  access_denied: { reason: 'access_denied', detail: 'Authorize was not clicked in Canvas (Cancel, or the consent page was left).' },
-  invalid_scope: { reason: 'missing_scopes', detail: 'The developer key does not grant every scope this service asked for.' },
-  unauthorized_client: { reason: 'developer_key_off', detail: 'Canvas says the developer key is not turned ON for this account.' },
-  client_not_allowed_for_user: {
-    reason: 'user_not_authorized',
-    detail: 'The Canvas user who clicked Authorize may not authorize applications (missing permission to create access tokens).',
-  },
-  unsupported_response_type: {
-    reason: 'state_invalid',
-    detail: 'Canvas refused the response type (unsupported_response_type). This service always asks for "code", so the request was altered; start again from this service.',
-  },
-  unsupported_prompt_type: {
-    reason: 'state_invalid',
-    detail: 'Canvas refused a prompt parameter (unsupported_prompt_type) that this service never sends; start again from this service.',
-  },
-  login_required: {
-    reason: 'access_denied',
-    detail: 'Canvas wanted a login it could not ask for (login_required). Sign in to Canvas in this browser and authorize again.',
-  },
-  interaction_required: {
-    reason: 'access_denied',
-    detail: 'Canvas needed you to click Authorize (interaction_required). Authorize again and confirm on the Canvas page.',
-  },
-  invalid_request: { reason: 'state_invalid', detail: 'Canvas found the authorization request malformed (invalid_request); start again from this service.' },
-};
 
 const STATE_PROBLEMS = {
   missing: 'The answer from Canvas carried no state, so it cannot be matched to a Generate Keys request.',
@@ -125,12 +92,8 @@ export function createCallbackHandler(deps: {
       const { integrationId, codeVerifier } = consumed.pending;
 
       if (error) {
-        const known = AUTHORIZE_ERRORS[error];
-        const description = query.error_description ?? '';
-        const missing = error === 'invalid_scope' ? parseMissingScopes(description) : [];
-        const reason = known?.reason ?? 'access_denied';
-        const detail = known ? known.detail : `Canvas answered error=${error}${description ? ` (${description})` : ''}; authorize again.`;
-        return failWith(integrationId, reason, detail, missing, error);
+        const c = classifyAuthorizeError(error, query.error_description);
+        return failWith(integrationId, c.reason, c.detail, c.missingScopes, error);
       }
 
       const code = query.code;

@@ -1,9 +1,18 @@
-import { parseMissingScopes } from '../canvas/endpoints.js';
+import type { ReasonCode } from '../integrations/reasons.js';
+import { classifyAuthorizeError } from './authorize-errors.js';
 
 export interface DiagnosedUrl {
   error: string | null;
   description: string | null;
   missingScopes: string[];
+  /** The §3 reason this error means (same classification as the callback), or null. */
+  reason: ReasonCode | null;
+}
+
+function diagnosed(error: string | null, description: string | null): DiagnosedUrl {
+  if (!error) return { error: null, description, missingScopes: [], reason: null };
+  const c = classifyAuthorizeError(error, description ?? '');
+  return { error, description, missingScopes: c.missingScopes, reason: c.reason };
 }
 
 /**
@@ -18,7 +27,7 @@ export function diagnoseAuthorizeUrl(input: string): DiagnosedUrl {
     const body = JSON.parse(raw) as { error?: unknown; error_description?: unknown };
     if (body && typeof body.error === 'string') {
       const description = typeof body.error_description === 'string' ? body.error_description : null;
-      return { error: body.error, description, missingScopes: description ? parseMissingScopes(description) : [] };
+      return diagnosed(body.error, description);
     }
   } catch {
     // not JSON: a URL
@@ -31,7 +40,5 @@ export function diagnoseAuthorizeUrl(input: string): DiagnosedUrl {
   } catch {
     params = new URLSearchParams(raw.includes('?') ? raw.slice(raw.indexOf('?') + 1) : raw);
   }
-  const error = params.get('error');
-  const description = params.get('error_description');
-  return { error, description, missingScopes: description ? parseMissingScopes(description) : [] };
+  return diagnosed(params.get('error'), params.get('error_description'));
 }

@@ -1,5 +1,5 @@
-import { parseMissingScopes } from '../canvas/endpoints.js';
 import type { Check, ReasonCode } from '../integrations/reasons.js';
+import { classifyAuthorizeError } from './authorize-errors.js';
 import { classifyTokenError } from './canvas-oauth.js';
 
 export interface PreflightInput {
@@ -54,14 +54,9 @@ export async function probeAuthorizeEndpoint(fetchImpl: typeof globalThis.fetch,
     const error = target?.searchParams.get('error');
     const description = target?.searchParams.get('error_description') ?? '';
     if (target && `${target.origin}${target.pathname}` === input.redirectUri && error) {
-      if (error === 'invalid_scope') {
-        const missing = parseMissingScopes(description);
-        return { outcome: 'failed', reason: 'missing_scopes', missingScopes: missing, detail: `The key does not grant ${missing.length} scope(s) this service needs.` };
-      }
-      if (error === 'unauthorized_client') {
-        return { outcome: 'failed', reason: 'developer_key_off', missingScopes: [], detail: 'Canvas says the key is not turned ON for this account (unauthorized_client).' };
-      }
-      return { outcome: 'failed', reason: 'invalid_client', missingScopes: [], detail: `Canvas redirected with error=${error}${description ? `: ${description}` : ''}.` };
+      const c = classifyAuthorizeError(error, description);
+      const detail = c.reason === 'missing_scopes' ? `The key does not grant ${c.missingScopes.length} scope(s) this service needs.` : c.detail;
+      return { outcome: 'failed', reason: c.reason, missingScopes: c.missingScopes, detail };
     }
     return { outcome: 'ready' };
   }

@@ -78,7 +78,7 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       const url =
         'https://exams.example.edu/oauth/callback?error=invalid_scope&error_description=A+requested+scope+is+invalid%2C+unknown%2C+malformed%2C+or+exceeds+the+scope+granted+by+the+resource+owner.+The+following+scopes+were+requested%2C+but+not+granted%3A+url%3AGET%7C%2Fapi%2Fv1%2Faccounts%2C+url%3AGET%7C%2Fapi%2Fv1%2Fusers%2F%3Aid%2C+and+url%3AGET%7C%2Fapi%2Fv1%2Fcourses%2F%3Aid&state=x';
       const r = await h.api('POST', '/api/v1/diagnostics/authorize-url', { url });
-      expect(r.body).toMatchObject({ error: 'invalid_scope', missingScopes: ['url:GET|/api/v1/accounts', 'url:GET|/api/v1/users/:id', 'url:GET|/api/v1/courses/:id'] });
+      expect(r.body).toMatchObject({ error: 'invalid_scope', reason: 'missing_scopes', missingScopes: ['url:GET|/api/v1/accounts', 'url:GET|/api/v1/users/:id', 'url:GET|/api/v1/courses/:id'] });
       const json = await h.api('POST', '/api/v1/diagnostics/authorize-url', { url: '{"error":"invalid_client","error_description":"unknown client"}' });
       expect(json.body).toMatchObject({ error: 'invalid_client', description: 'unknown client', missingScopes: [] });
     });

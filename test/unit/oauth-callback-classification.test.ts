@@ -88,9 +88,9 @@ describe('token endpoint errors', () => {
 
 describe('diagnostics, signed links and Canvas URLs', () => {
   it('diagnoses pasted URLs and JSON bodies', () => {
-    expect(diagnoseAuthorizeUrl('https://x/cb?error=unauthorized_client&error_description=Client+does+not+have+access+to+the+specified+Canvas+account.')).toMatchObject({ error: 'unauthorized_client', missingScopes: [] });
-    expect(diagnoseAuthorizeUrl('{"error":"invalid_request","error_description":"redirect_uri does not match client settings"}')).toMatchObject({ error: 'invalid_request' });
-    expect(diagnoseAuthorizeUrl('hello')).toEqual({ error: null, description: null, missingScopes: [] });
+    expect(diagnoseAuthorizeUrl('https://x/cb?error=unauthorized_client&error_description=Client+does+not+have+access+to+the+specified+Canvas+account.')).toMatchObject({ error: 'unauthorized_client', missingScopes: [], reason: 'developer_key_off' });
+    expect(diagnoseAuthorizeUrl('{"error":"invalid_request","error_description":"redirect_uri does not match client settings"}')).toMatchObject({ error: 'invalid_request', reason: 'redirect_uri_mismatch' });
+    expect(diagnoseAuthorizeUrl('hello')).toEqual({ error: null, description: null, missingScopes: [], reason: null });
   });
 
   it('signed links verify only for their purpose, untampered and unexpired', () => {

@@ -8,8 +8,6 @@ import { REMEDIES, type Check, type ConnectionStatus } from '../../integrations/
 import { zodToAppError } from '../../http/validate.js';
 import { processIO, type CliIO } from '../io.js';
 
-const LINK_TTL_MS = 24 * 3600 * 1000;
-
 /**
  * `integrations create|list|status|preflight|auth-link|setup-link|verify|scopes|disconnect`.
  * Output is for people; `--json` prints the API's shapes for scripts. Secrets are never printed.
@@ -114,11 +112,10 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (id: string) => {
       const c = await getContainer();
       await mustGet(c, id);
-      const expiresAt = new Date(c.clock().getTime() + LINK_TTL_MS);
-      const token = c.signedLinks.sign('authorize', id, expiresAt);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link_created', detail: { via: 'cli', expiresAt: expiresAt.toISOString() } });
-      io.out(`${c.config.publicUrl}/oauth/start?link=${encodeURIComponent(token)}`);
-      io.err(`Valid until ${expiresAt.toISOString()}.`);
+      const link = c.signedLinks.issue('authorize', id);
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      io.out(link.url);
+      io.err(`Valid until ${link.expiresAt}.`);
     });
 
   cmd
@@ -128,9 +125,10 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (id: string) => {
       const c = await getContainer();
       await mustGet(c, id);
-      const expiresAt = new Date(c.clock().getTime() + 7 * LINK_TTL_MS);
-      io.out(`${c.config.publicUrl}/setup/${encodeURIComponent(c.signedLinks.sign('setup', id, expiresAt))}`);
-      io.err(`Valid until ${expiresAt.toISOString()}.`);
+      const link = c.signedLinks.issue('setup', id);
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      io.out(link.url);
+      io.err(`Valid until ${link.expiresAt}.`);
     });
 
   cmd

@@ -9,10 +9,6 @@ import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 
-/** How long authorization and setup links stay valid. */
-export const AUTHORIZATION_LINK_TTL_MS = 24 * 3600 * 1000;
-export const SETUP_LINK_TTL_MS = 7 * 24 * 3600 * 1000;
-
 type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
 
 const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
@@ -106,20 +102,18 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const id = idOf(req);
     const i = await mustGet(id);
     if (!i.clientSecretSet) throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
-    const expiresAt = new Date(c.clock().getTime() + AUTHORIZATION_LINK_TTL_MS);
-    const token = c.signedLinks.sign('authorize', id, expiresAt);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link_created', detail: { expiresAt: expiresAt.toISOString() } });
-    res.status(201).json({ url: `${c.config.publicUrl}/oauth/start?link=${encodeURIComponent(token)}`, expiresAt: expiresAt.toISOString() });
+    const link = c.signedLinks.issue('authorize', id);
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link_created', detail: { expiresAt: link.expiresAt } });
+    res.status(201).json(link);
   });
 
   router.post(`${base}/:id/setup-links`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
     const id = idOf(req);
     await mustGet(id);
-    const expiresAt = new Date(c.clock().getTime() + SETUP_LINK_TTL_MS);
-    const token = c.signedLinks.sign('setup', id, expiresAt);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: expiresAt.toISOString() } });
-    res.status(201).json({ url: `${c.config.publicUrl}/setup/${encodeURIComponent(token)}`, expiresAt: expiresAt.toISOString() });
+    const link = c.signedLinks.issue('setup', id);
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    res.status(201).json(link);
   });
 
   router.post(`${base}/:id/verify`, async (req, res) => {

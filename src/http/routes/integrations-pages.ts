@@ -13,7 +13,7 @@ import { flash } from '../flash.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { checkRows } from './oauth.js';
-import { notifyLti, parseFeatures, SETUP_LINK_TTL_MS } from './integrations-api.js';
+import { notifyLti, parseFeatures } from './integrations-api.js';
 
 type Deps = Pick<
   Container,
@@ -66,7 +66,7 @@ function statusView(i: Integration) {
     stateLabel: STATE_LABELS[s.state] ?? s.state,
     reasons: s.reasons.map((r) => ({ code: r, title: REMEDIES[r].title, remedy: REMEDIES[r].remedy })),
     missingScopes: s.missingScopes,
-    checks: checkRows(s),
+    checks: checkRows(s.checks),
     tokenOwner: s.tokenOwner,
     verifiedAt: s.verifiedAt,
     checkedAt: s.checkedAt,
@@ -89,18 +89,7 @@ function integrationView(i: Integration) {
 }
 
 function preflightView(p: PreflightResult) {
-  return {
-    ok: p.ok,
-    missingScopes: p.missingScopes,
-    checks: p.checks.map((c) => ({
-      name: c.name,
-      ok: c.ok,
-      detail: c.detail,
-      reason: c.reason ?? null,
-      title: c.reason ? REMEDIES[c.reason].title : null,
-      remedy: c.reason ? REMEDIES[c.reason].remedy : null,
-    })),
-  };
+  return { ok: p.ok, missingScopes: p.missingScopes, checks: checkRows(p.checks) };
 }
 
 /**
@@ -209,11 +198,10 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
     const i = await mustGet(req);
-    const expiresAt = new Date(c.clock().getTime() + SETUP_LINK_TTL_MS);
-    const url = `${c.config.publicUrl}/setup/${encodeURIComponent(c.signedLinks.sign('setup', i.id, expiresAt))}`;
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: expiresAt.toISOString() } });
+    const link = c.signedLinks.issue('setup', i.id);
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
     res.setHeader('Cache-Control', 'no-store');
-    await renderSettings(req, res, i, { setupLink: { url, expiresAt: expiresAt.toISOString() } });
+    await renderSettings(req, res, i, { setupLink: link });
   });
 
   router.post('/integrations/:id/delete', requireStaff, async (req, res) => {
@@ -340,15 +328,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const i = await mustGet(req);
     const pasted = typeof (req.body as Record<string, unknown>)?.url === 'string' ? String((req.body as Record<string, unknown>).url).slice(0, 8000) : '';
     const d = diagnoseAuthorizeUrl(pasted);
-    const known: Record<string, keyof typeof REMEDIES> = {
-      invalid_scope: 'missing_scopes',
-      access_denied: 'access_denied',
-      unauthorized_client: 'developer_key_off',
-      invalid_client: 'invalid_client',
-      client_not_allowed_for_user: 'user_not_authorized',
-    };
-    let reason = d.error ? known[d.error] : undefined;
-    if (d.error === 'invalid_request' && /redirect_uri/.test(d.description ?? '')) reason = 'redirect_uri_mismatch';
+    const reason = d.reason;
     res.render('integrations/troubleshoot', {
       title: `Troubleshooting · ${i.name}`,
       integration: integrationView(i),

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
+import { REMEDIES, type Check } from '../../integrations/reasons.js';
 import { BROWSER_COOKIE, newBrowserSecret } from '../../oauth/authorization.js';
 import type { CallbackOutcome } from '../../oauth/callback.js';
 import { allowFormActionTo } from '../csp.js';
@@ -34,9 +34,9 @@ function browserSecret(req: Request, res: Response, secure: boolean): string {
   return secret;
 }
 
-/** View-model of a status's checks for pages: name, result, detail and the remedy to show. */
-export function checkRows(status: ConnectionStatus) {
-  return status.checks.map((c) => ({
+/** View-model of checks (a status's or a preflight's) for pages: name, result, detail and the remedy to show. */
+export function checkRows(checks: Check[]) {
+  return checks.map((c) => ({
     name: c.name,
     ok: c.ok,
     detail: c.detail,
@@ -66,7 +66,7 @@ function resultView(outcome: CallbackOutcome, canRetry: boolean) {
     detail: outcome.detail,
     canvasError: outcome.canvasError ?? null,
     missingScopes: outcome.missingScopes,
-    checks: outcome.status ? checkRows(outcome.status) : [],
+    checks: outcome.status ? checkRows(outcome.status.checks) : [],
     tokenOwner: outcome.status?.tokenOwner ?? null,
     integrationId: outcome.kind === 'state_invalid' ? null : (outcome.integrationId ?? null),
     canRetry,
