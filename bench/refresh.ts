@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: '403' },
     cost: { type: 'string' },
     'report-delay': { type: 'string', default: '2000' },
+    'decrease-below': { type: 'string' },
   },
 });
 
@@ -155,7 +156,7 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   const repo = createJobRepository(store.db);
   const def = createCourseRefreshJob({
     courses: createCourseRepository(store.db),
-    clientFor: (s) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: USER_AGENT, fetch: costFetch, governor: createThrottleGovernor() }),
+    clientFor: (s) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: USER_AGENT, fetch: costFetch, governor: createThrottleGovernor(args['decrease-below'] !== undefined ? { decreaseBelow: Number(args['decrease-below']) } : {}) }),
     tokenSourceFor: () => ({ current: async () => token, refresh: async () => token }),
   });
   const runner = createInProcessRunner({ repo, definitions: [def], pollMs: 20 });
