@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { testDatabases } from '../support/databases.js';
 import { COURSE_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
 
 /**
  * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →
  * RS256 id_token → ltijs validation → hand-over → our page; plus tool configuration and framing.
+ * ltijs is one singleton per process, so this file runs on ONE database: Postgres when
+ * TEST_DATABASE_URL is set (ltijs-sequelize's postgres dialect, CI), else SQLite; the other LTI
+ * files run on SQLite (ltijs-sequelize's sqlite3 dialect).
  */
 let h: LtiHarness;
 
 beforeAll(async () => {
-  h = await startLtiHarness();
+  h = await startLtiHarness({ tdb: testDatabases().at(-1) });
 }, 60_000);
 
 afterAll(async () => {
