@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -6,7 +7,10 @@ import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+// Screenshots land in docs/screenshots (for the docs) only with UPDATE_SCREENSHOTS=1, so a normal
+// test run leaves the working tree clean.
+const KEEP = process.env.UPDATE_SCREENSHOTS === '1';
+const SHOTS = KEEP ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'cc-shots-'));
 
 /**
  * Browser e2e: a Canvas admin opens a setup link, checks the configuration, clicks Generate Keys,
@@ -27,6 +31,7 @@ describe('Generate Keys in a real browser (chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    if (!KEEP) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   async function openSetupLink(id: string): Promise<Page> {
