@@ -85,5 +85,5 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
     expect(await courses(h.integrationId)).toEqual(await courses(reference.integrationId));
     expect(await strip(h.integrationId)).toEqual(await strip(reference.integrationId));
     expect(end.summary).toMatchObject({ sections: ref.summary!.sections, syncable: ref.summary!.syncable });
-  });
+  }, 120_000);
 });
