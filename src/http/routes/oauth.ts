@@ -46,6 +46,16 @@ export function checkRows(checks: Check[]) {
   }));
 }
 
+/**
+ * Limits this browser's session to one integration (a signed link's holder is that institution's
+ * Canvas admin). Staff sessions are left alone; a fresh session id prevents session fixation.
+ */
+async function grantIntegrationAccess(req: Request, integration: { id: string; name: string }): Promise<void> {
+  if (req.session.staff || req.session.integrationAccess?.integrationId === integration.id) return;
+  await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+  req.session.integrationAccess = { integrationId: integration.id, via: 'setup-link', label: integration.name };
+}
+
 function resultView(outcome: CallbackOutcome, canRetry: boolean) {
   const reason = outcome.reason;
   const verified = outcome.status?.state === 'verified';
@@ -95,10 +105,7 @@ export function createOAuthRouter(c: Deps): Router {
     if (!id) throw new AppError('forbidden', 'This authorization link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-    if (!req.session.staff && req.session.integrationAccess?.integrationId !== id) {
-      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-      req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
-    }
+    await grantIntegrationAccess(req, integration);
     const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
     await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization_started', detail: { via: 'authorization-link' } });
     res.redirect(302, started.url);
@@ -130,10 +137,7 @@ export function createOAuthRouter(c: Deps): Router {
     if (!id) throw new AppError('forbidden', 'This setup link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-    if (!req.session.staff) {
-      await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
-      req.session.integrationAccess = { integrationId: id, via: 'setup-link', label: integration.name };
-    }
+    await grantIntegrationAccess(req, integration);
     await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link_opened' });
     res.redirect(303, `/integrations/${encodeURIComponent(id)}`);
   });
