@@ -75,6 +75,18 @@ describe('Courses pages in a real browser (chromium)', () => {
     h.sandbox.control.configure({ latencyMs: 0 });
   });
 
+  it('syncs the rosters of a selection of courses from the sync list', async () => {
+    await page.goto(`${h.appUrl}/integrations/${id}/courses?syncable=true`);
+    const boxes = page.locator('#courses input[name="courseIds"]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.click('#sync-selected');
+    await page.waitForSelector('.notice--ok');
+    expect(await page.locator('.notice--ok').textContent()).toContain('2 course(s)');
+    const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 1 }))[0]!;
+    expect((job.params.courseIds as string[]).length).toBe(2);
+  });
+
   it("a course's page syncs the roster and lists exam-takers and skipped people with reasons", async () => {
     await page.goto(`${h.appUrl}/integrations/${id}/courses/1001`);
     expect(await page.locator('#sections tbody tr').count()).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { JobFailure } from '../../jobs/types.js';
 import type { CourseView } from '../../sync/course-repository.js';
 import type { LookupOutcome } from '../../sync/course-lookup.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { flash } from '../flash.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { jobDurationSeconds, presentJob } from './jobs.js';
@@ -161,6 +162,8 @@ export function createCoursesApiRouter(c: Deps): Router {
 
 const pageForm = z.object({ _csrf: z.string().optional() }).strict();
 const lookupForm = z.object({ _csrf: z.string().optional(), query: z.string().max(2000) }).strict();
+const courseIdField = z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)');
+const selectionForm = z.object({ _csrf: z.string().optional(), courseIds: z.union([courseIdField, z.array(courseIdField).max(1000)]).optional() }).strict();
 
 function minutesAgo(iso: string | null, now: Date): string | null {
   if (!iso) return null;
@@ -251,6 +254,19 @@ export function createCoursesPagesRouter(c: Deps): Router {
     }
     res.status(lookupError ? 400 : 200);
     await renderList(req, res, { lookup, lookupError, lookupQuery: body.query });
+  });
+
+  router.post('/integrations/:id/course-sync', guard, async (req, res) => {
+    const body = parseInput(selectionForm, req.body ?? {});
+    const i = await integrationOf(req);
+    const ids = typeof body.courseIds === 'string' ? [body.courseIds] : (body.courseIds ?? []);
+    if (ids.length === 0) {
+      flash(req, 'error', 'Select at least one syncable course to sync.');
+      return res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
+    }
+    const job = await c.sync.startSync(i.id, ids);
+    flash(req, 'ok', `Roster sync of ${ids.length} course(s) started (job ${job.id}). See Jobs for the outcome.`);
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
   });
 
   router.get('/integrations/:id/courses/:canvasId', guard, async (req, res) => {
