@@ -10,6 +10,7 @@ import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import type { PreflightResult } from '../../oauth/preflight.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
+import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { checkRows } from './oauth.js';
@@ -73,19 +74,9 @@ function statusView(i: Integration) {
   };
 }
 
+/** The API presenter's whitelist (no secret), with the status shaped for pages. */
 function integrationView(i: Integration) {
-  return {
-    id: i.id,
-    name: i.name,
-    canvasUrl: i.canvasUrl,
-    clientId: i.clientId,
-    clientSecretSet: i.clientSecretSet,
-    accountId: i.accountId,
-    courseIdType: i.courseIdType,
-    userIdType: i.userIdType,
-    studentRoles: i.studentRoles,
-    status: statusView(i),
-  };
+  return { ...presentIntegration(i), status: statusView(i) };
 }
 
 function preflightView(p: PreflightResult) {
