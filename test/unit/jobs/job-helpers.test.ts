@@ -37,3 +37,25 @@ describe('job helpers', () => {
     expect(cronEvery(24 * 60)).toBe('0 0 * * *');
   });
 });
+
+describe('health_check job', () => {
+  it('checks every connected integration for the scheduled "*" job, one integration otherwise', async () => {
+    const { createHealthCheckJob, ALL_INTEGRATIONS } = await import('../../../src/jobs/health-check-job.js');
+    const calls: Array<string | undefined> = [];
+    const def = createHealthCheckJob({ runHealthChecks: async (id) => (calls.push(id), { checked: id ? 1 : 3 }) });
+    const ctx = (integrationId: string) => ({
+      jobId: 'j',
+      integrationId,
+      params: {},
+      checkpoint: null,
+      attempt: 1,
+      saveCheckpoint: async () => undefined,
+      progress: async () => undefined,
+      isCancelled: () => false,
+      signal: new AbortController().signal,
+    });
+    expect(await def.run(ctx(ALL_INTEGRATIONS))).toEqual({ checked: 3 });
+    expect(await def.run(ctx('int-1'))).toEqual({ checked: 1 });
+    expect(calls).toEqual([undefined, 'int-1']);
+  });
+});
