@@ -29,7 +29,8 @@ export type LaunchRefusal =
   | 'replayed'
   | 'issuer_mismatch'
   | 'session_expired'
-  | 'invalid_launch';
+  | 'invalid_launch'
+  | 'unavailable';
 
 /** The LTI feature as the container sees it: the `/lti` mount plus registration upkeep. */
 export interface LtiFeature {
@@ -114,6 +115,15 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     render(res, status, 'refused', { title: 'Launch refused', code, ...detail });
   };
 
+  /**
+   * ltijs's sub-app runs Express 4 with its default error handler, which would print a stack trace
+   * outside production: every handler of ours catches and answers with this page instead.
+   */
+  const failure = (res: Response, err: unknown) => {
+    logger.error({ err }, 'LTI request failed');
+    if (!res.headersSent) render(res, 500, 'refused', { title: 'Something went wrong', code: 'unavailable' });
+  };
+
   const findByPlatform = async (issuer: string, clientId: string): Promise<LtiIntegration[]> =>
     (await launches.listLtiIntegrations()).filter(
       (i) => i.lti.clientId === clientId && platformEndpoints(i.canvasUrl, i.lti).issuer === issuer,
@@ -159,7 +169,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   };
 
   /** GET /lti/config.json?integration=:id — the developer key JSON Canvas fetches by URL. */
-  const configJson: RequestHandler = async (req, res, next) => {
+  const configJson: RequestHandler = async (req, res) => {
     try {
       const id = typeof req.query.integration === 'string' ? req.query.integration : '';
       const integration = id ? await launches.getIntegration(id) : undefined;
@@ -169,7 +179,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       }
       res.json(canvasToolConfiguration(config.publicUrl));
     } catch (err) {
-      next(err);
+      failure(res, err);
     }
   };
 
@@ -180,6 +190,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
    * with MISSING_VALIDATION_COOKIE.
    */
   const checkLogin: RequestHandler = async (req, res, next) => {
+    // next() hands over to ltijs's login route; errors never reach Express 4's stack-printing handler.
     try {
       const params: Record<string, string> = {};
       for (const src of [req.query, req.body ?? {}]) {
@@ -215,7 +226,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       }
       return next();
     } catch (err) {
-      next(err);
+      failure(res, err);
     }
   };
   const PROBE_COOKIE = 'cc_lti_probe';
@@ -243,11 +254,11 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     },
   );
 
-  lti.onConnect(async (token, req, res, next) => {
+  lti.onConnect(async (token, req, res) => {
     try {
       await handleLaunch(token, req, res);
     } catch (err) {
-      next(err);
+      failure(res, err);
     }
   });
 
@@ -287,7 +298,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     }
     logger.info({ integrationId: integration.id, kind: audience.kind }, 'LTI launch accepted');
     void launches.pruneHandoffs().catch(() => undefined);
-    res.redirect(303, `/launch/handoff?t=${encodeURIComponent(handoff)}`);
+    res.redirect(303, `/launch/handoff?token=${encodeURIComponent(handoff)}`);
   };
 
   /** Fetches the NRPS member list for the course and stores it; failures are stored, never fatal. */
@@ -310,6 +321,13 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   };
 
   lti.onInvalidToken(async (req, res) => {
+    try {
+      await invalidToken(req, res);
+    } catch (err) {
+      failure(res, err);
+    }
+  });
+  const invalidToken = async (req: Request, res: Response) => {
     const err = (res.locals.err ?? {}) as { details?: { message?: string } };
     const message = err.details?.message ?? '';
     const idToken = typeof req.body?.id_token === 'string' ? (req.body.id_token as string) : undefined;
@@ -332,7 +350,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       return render(res, 401, 'new-window', { title: 'Continue in a new window', code: 'cookies_blocked', continueUrl: null, canvasUrl });
     }
     return refuse(res, 401, refusalFor(message), { issuer: claims?.iss ? String(claims.iss) : undefined }, frameFor);
-  });
+  };
   lti.onSessionTimeout(async (_req, res) => refuse(res, 401, 'session_expired'));
   lti.onUnregisteredPlatform(async (req, res) => {
     const p = { ...(req.query as Record<string, unknown>), ...((req.body ?? {}) as Record<string, unknown>) };

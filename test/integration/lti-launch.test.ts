@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../support/databases.js';
-import { COURSE_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
+import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
 
 /**
  * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →
@@ -83,6 +83,30 @@ describe('LTI launch from the sandbox platform', () => {
     const b = miniBrowser();
     const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, placement: 'account_navigation' }));
     expect(ltiCode(page)).toBe('not_for_this_role');
+  });
+});
+
+describe('LTI setup page', () => {
+  it('an admin checks and saves the LTI key values; bad values are named, not saved', async () => {
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    const page = await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`);
+    expect(page.body).toContain(`${h.appUrl}/lti/config.json?integration=${h.integrationA}`);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1];
+
+    const bad = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { _csrf: csrf, environment: 'custom', clientId: 'abc', deploymentIds: '' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('data-field="clientId"');
+
+    const ok = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, {
+      _csrf: csrf, environment: 'custom', clientId: LTI_CLIENT_ID, deploymentIds: `${DEPLOYMENT_ID}\n2:second`, issuer: h.sandbox.url,
+    });
+    expect(ok.status).toBe(200);
+    const saved = await h.container.integrations.get(h.integrationA);
+    expect(saved?.lti?.deploymentIds).toEqual([DEPLOYMENT_ID, '2:second']);
+
+    const noCsrf = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { environment: 'custom', clientId: LTI_CLIENT_ID, deploymentIds: DEPLOYMENT_ID });
+    expect(noCsrf.status).toBe(403);
   });
 });
 

@@ -203,7 +203,7 @@ describe('blocked cookies', () => {
   });
 
   it('refuses a made-up hand-over token', async () => {
-    const page = await miniBrowser().get(`${h.appUrl}/launch/handoff?t=not-a-token`);
+    const page = await miniBrowser().get(`${h.appUrl}/launch/handoff?token=not-a-token`);
     expect(page.status).toBe(400);
     expect(ltiCode(page)).toBe('handoff_unknown');
   });

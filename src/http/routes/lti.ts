@@ -72,7 +72,7 @@ export function createLtiRouter(container: Container): Router {
   /** Step 1 of the hand-over: a fresh session for exactly what the launch grants. */
   router.get('/launch/handoff', async (req, res, next) => {
     try {
-      const token = typeof req.query.t === 'string' ? req.query.t : '';
+      const token = typeof req.query.token === 'string' ? req.query.token : '';
       const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
       if (!found.ok || found.payload.kind === 'student') {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.ok ? 'unknown' : found.reason}` });
@@ -90,7 +90,7 @@ export function createLtiRouter(container: Container): Router {
       req.session.ltiHandoff = sha256(token);
       await save(req);
       allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
-      res.redirect(303, `/launch/handoff/confirm?t=${encodeURIComponent(token)}`);
+      res.redirect(303, `/launch/handoff/confirm?token=${encodeURIComponent(token)}`);
     } catch (err) {
       next(err);
     }
@@ -103,7 +103,7 @@ export function createLtiRouter(container: Container): Router {
    */
   router.get('/launch/handoff/confirm', async (req, res, next) => {
     try {
-      const token = typeof req.query.t === 'string' ? req.query.t : '';
+      const token = typeof req.query.token === 'string' ? req.query.token : '';
       if (token && req.session?.ltiHandoff === sha256(token)) {
         const used = await launches.consumeHandoff(token);
         delete req.session.ltiHandoff;
@@ -129,7 +129,7 @@ export function createLtiRouter(container: Container): Router {
       res.render('lti/handoff-new-window', {
         title: 'Continue in a new window',
         code: 'session_cookie_blocked',
-        continueUrl: `/launch/handoff?t=${encodeURIComponent(token)}`,
+        continueUrl: `/launch/handoff?token=${encodeURIComponent(token)}`,
       });
     } catch (err) {
       next(err);
