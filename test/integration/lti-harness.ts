@@ -50,14 +50,20 @@ export interface LtiHarness {
 }
 
 /** Boots sandbox + app. `env` adds configuration (e.g. nothing; PUBLIC_URL is set to the app's address). */
-export async function startLtiHarness(opts: { tdb?: TestDatabase } = {}): Promise<LtiHarness> {
+/**
+ * `crossSite: true` addresses the app as `localhost` and the sandbox as `127.0.0.1` (two sites, as
+ * Canvas and the tool are): the browser then treats the tool inside the sandbox's iframe as a
+ * third-party context, while top-level launches still work (the platform's auth step is reached
+ * as `localhost` too, so its form post back to the tool is same-site, like the demo).
+ */
+export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: boolean } = {}): Promise<LtiHarness> {
   const platform = await createLtiPlatform();
   const sandbox = createCanvasSandbox({ world: ltiWorld(), plugins: [platform.plugin] });
   const sandboxUrl = await sandbox.start();
 
   const server: Server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const appUrl = `http://${opts.crossSite ? 'localhost' : '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const container = await createTestContainer({
     tdb: opts.tdb,
     env: { PUBLIC_URL: appUrl, ALLOW_INSECURE_CANVAS_URLS: 'true' },
@@ -72,7 +78,13 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase } = {}): Promis
     name: 'Institution A',
     canvasUrl: sandboxUrl,
     clientId: '10000000000001',
-    lti: { environment: 'custom', clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], issuer: sandboxUrl },
+    lti: {
+      environment: 'custom',
+      clientId: LTI_CLIENT_ID,
+      deploymentIds: [DEPLOYMENT_ID],
+      issuer: sandboxUrl,
+      ...(opts.crossSite ? { authUrl: `${sandboxUrl.replace('127.0.0.1', 'localhost')}/api/lti/authorize_redirect` } : {}),
+    },
   });
   const b = await container.integrations.create({
     ...base,
@@ -82,6 +94,7 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase } = {}): Promis
     lti: { environment: 'production', clientId: '20000000000099', deploymentIds: ['9:b'] },
   });
   const lw: LtiWorld = {
+    issuer: sandboxUrl,
     tools: [{ clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], configUrl: `${appUrl}/lti/config.json?integration=${a.id}` }],
   };
   sandbox.world.lti = lw;
