@@ -247,6 +247,9 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       // Inside Canvas's iframe the cookies are third-party: they need SameSite=None, which needs Secure.
       cookies: config.secureCookies ? { secure: true, sameSite: 'None' } : { secure: false, sameSite: 'Lax' },
       devMode: false,
+      // ltijs's default (10 s between Canvas signing the id_token and us checking it) refuses launches
+      // over a slow redirect chain or a few seconds of clock skew; a minute is still single-use (nonce).
+      tokenMaxAge: 60,
       serverAddon: (app: { get: Function; all: Function; use: Function }) => {
         app.get('/config.json', configJson);
         app.all('/login', checkLogin);
