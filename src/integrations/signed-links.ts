@@ -9,10 +9,13 @@ export const LINK_TTL_MS: Record<LinkPurpose, number> = {
   setup: 7 * 24 * 3600 * 1000,
 };
 
-/** Where each kind of link lands (served by src/http/routes/oauth.ts). */
+/**
+ * Where each kind of link lands (served by src/http/routes/oauth.ts). The token travels as
+ * `?token=`, a query parameter the request logger redacts: a link is a credential for 1–7 days.
+ */
 const LINK_PATH: Record<LinkPurpose, (token: string) => string> = {
-  authorize: (t) => `/oauth/start?link=${encodeURIComponent(t)}`,
-  setup: (t) => `/setup/${encodeURIComponent(t)}`,
+  authorize: (t) => `/oauth/start?token=${encodeURIComponent(t)}`,
+  setup: (t) => `/setup?token=${encodeURIComponent(t)}`,
 };
 
 export interface SignedLinks {

@@ -247,6 +247,10 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
     expect(ours.some((b) => b.url.startsWith(`${h.appUrl}/oauth/callback`))).toBe(true);
     const pages = ours.map((b) => b.text).join('\n');
     const logs = h.c.log.text();
+    // Authorization and setup links are credentials too: their tokens are redacted from request logs.
+    const linkToken = new URL(browser.hops[0]!).searchParams.get('token')!;
+    expect(linkToken.length).toBeGreaterThan(40);
+    secrets.add(linkToken);
     for (const secret of secrets) {
       expect(dbText.includes(secret)).toBe(false);
       expect(logs.includes(secret)).toBe(false);

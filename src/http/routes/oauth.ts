@@ -100,8 +100,7 @@ export function createOAuthRouter(c: Deps): Router {
 
   // An authorization link (API): works in any browser, no account needed; binds the state to it.
   router.get('/oauth/start', async (req, res) => {
-    const token = typeof req.query.link === 'string' ? req.query.link : '';
-    const id = c.signedLinks.verify('authorize', token);
+    const id = c.signedLinks.verify('authorize', typeof req.query.token === 'string' ? req.query.token : '');
     if (!id) throw new AppError('forbidden', 'This authorization link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
@@ -132,8 +131,8 @@ export function createOAuthRouter(c: Deps): Router {
     res.status(outcome.kind === 'state_invalid' ? 400 : 200).render('oauth/result', resultView(outcome, canRetry));
   });
 
-  router.get('/setup/:token', async (req, res) => {
-    const id = c.signedLinks.verify('setup', String(req.params.token));
+  router.get('/setup', async (req, res) => {
+    const id = c.signedLinks.verify('setup', typeof req.query.token === 'string' ? req.query.token : '');
     if (!id) throw new AppError('forbidden', 'This setup link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
