@@ -10,7 +10,7 @@ import { startHarness, type Harness } from '../support/generate-keys-harness.js'
 // Screenshots land in docs/screenshots (for the docs) only with UPDATE_SCREENSHOTS=1, so a normal
 // test run leaves the working tree clean.
 const KEEP = process.env.UPDATE_SCREENSHOTS === '1';
-const SHOTS = KEEP ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots') : mkdtempSync(join(tmpdir(), 'cc-shots-'));
+const SHOTS = KEEP ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots', 'generate-keys') : mkdtempSync(join(tmpdir(), 'cc-shots-'));
 
 /**
  * Browser e2e: a Canvas admin opens a setup link, checks the configuration, clicks Generate Keys,
