@@ -141,8 +141,20 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     };
   };
 
+  /**
+   * ltijs's registerPlatform is check-then-insert: two concurrent calls for one platform would
+   * leave its row pointing at one key pair and its key rows holding another. Serialise them.
+   */
+  let platformQueue: Promise<unknown> = Promise.resolve();
+  const serialised = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = platformQueue.then(fn, fn);
+    platformQueue = run.catch(() => undefined);
+    return run;
+  };
+
   /** Registers or updates one platform; re-creates it when its key pair no longer decrypts. */
-  const ensurePlatform = async (i: LtiIntegration): Promise<void> => {
+  const ensurePlatform = (i: LtiIntegration): Promise<void> => serialised(() => ensurePlatformNow(i));
+  const ensurePlatformNow = async (i: LtiIntegration): Promise<void> => {
     const want = registrationOf(i);
     const have = await lti.getPlatform(want.url, want.clientId);
     if (have) {
@@ -200,7 +212,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       if (!params.client_id) return refuse(res, 400, 'missing_client_id', { issuer: params.iss });
       const matches = await findByPlatform(params.iss, params.client_id);
       if (matches.length === 0) {
-        await lti.deletePlatform(params.iss, params.client_id).catch(() => undefined);
+        await serialised(() => lti.deletePlatform(params.iss, params.client_id)).catch(() => undefined);
         return refuse(res, 400, 'unknown_platform', { issuer: params.iss, clientId: params.client_id });
       }
       if (matches.length > 1) return refuse(res, 409, 'ambiguous_platform', { issuer: params.iss, clientId: params.client_id });
@@ -372,18 +384,19 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   // ltijs adds a SIGINT handler that calls process.exit(); src/main.ts owns graceful shutdown.
   for (const l of process.listeners('SIGINT')) if (!sigintBefore.has(l)) process.off('SIGINT', l);
 
-  const reconcile = async () => {
-    const integrations = await launches.listLtiIntegrations();
-    const wanted = new Set<string>();
-    for (const i of integrations) {
-      const r = registrationOf(i);
-      wanted.add(`${r.url}\n${r.clientId}`);
-      await ensurePlatform(i);
-    }
-    for (const p of await lti.getAllPlatforms()) {
-      if (!wanted.has(`${await p.platformUrl()}\n${await p.platformClientId()}`)) await p.delete();
-    }
-  };
+  const reconcile = () =>
+    serialised(async () => {
+      const integrations = await launches.listLtiIntegrations();
+      const wanted = new Set<string>();
+      for (const i of integrations) {
+        const r = registrationOf(i);
+        wanted.add(`${r.url}\n${r.clientId}`);
+        await ensurePlatformNow(i);
+      }
+      for (const p of await lti.getAllPlatforms()) {
+        if (!wanted.has(`${await p.platformUrl()}\n${await p.platformClientId()}`)) await p.delete();
+      }
+    });
 
   let closed = false;
   return {

@@ -155,3 +155,34 @@ describe('framing', () => {
   });
 });
 
+
+describe('ltijs platform list follows the integrations', () => {
+  const kids = async () => ((await (await fetch(`${h.appUrl}/lti/keys`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).sort();
+  const until = async (cond: () => Promise<boolean>) => {
+    for (let i = 0; i < 150; i++) {
+      if (await cond()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('condition not reached in 15 s');
+  };
+
+  it('a changed LTI client id replaces the platform (new key pair), and a deleted integration removes it', async () => {
+    const c = await h.container.integrations.create({
+      name: 'Institution C', canvasUrl: 'https://c.instructure.com', clientId: '30000000000001', accountId: 'self',
+      courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'],
+      lti: { environment: 'production', clientId: '30000000000099', deploymentIds: ['3:c'] },
+    });
+    const before = await kids();
+    await until(async () => (await kids()).length === before.length + 1);
+    const withC = await kids();
+
+    await h.container.integrations.update(c.id, { lti: { environment: 'production', clientId: '30000000000100', deploymentIds: ['3:c'] } });
+    await until(async () => {
+      const now = await kids();
+      return now.length === withC.length && now.join() !== withC.join();
+    });
+
+    await h.container.integrations.delete(c.id);
+    await until(async () => (await kids()).length === before.length);
+  }, 60_000);
+});
