@@ -13,6 +13,7 @@ import { createConnectionService, type ConnectionService } from './integrations/
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
+import { keepLtiInSync } from './lti/keep-in-sync.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './oauth/oauth-states.js';
@@ -173,7 +174,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       apiTokens,
       audit,
       sessionStore,
-      integrations,
+      integrations: lti?.syncIntegration ? keepLtiInSync(integrations, lti.syncIntegration, logger) : integrations,
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
       tokenSources,
       canvasFor,
