@@ -7,14 +7,14 @@ import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-// Screenshots land in docs/screenshots (for the docs) only with UPDATE_SCREENSHOTS=1, so a normal
+// Screenshots land in docs/screenshots/generate-keys only with UPDATE_SCREENSHOTS=1, so a normal
 // test run leaves the working tree clean.
 const KEEP = process.env.UPDATE_SCREENSHOTS === '1';
 const SHOTS = KEEP ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots', 'generate-keys') : mkdtempSync(join(tmpdir(), 'cc-shots-'));
 
 /**
  * Browser e2e: a Canvas admin opens a setup link, checks the configuration, clicks Generate Keys,
- * logs in to the Canvas sandbox and authorizes. Screenshots go to docs/screenshots for the README.
+ * logs in to the Canvas sandbox and authorizes. Screenshots go to docs/screenshots/generate-keys (see docs/generate-keys.md).
  */
 describe('Generate Keys in a real browser (chromium)', () => {
   let h: Harness;
