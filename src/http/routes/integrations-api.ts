@@ -14,15 +14,6 @@ type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSchemas' | '
 const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
 const emptySchema = z.object({}).strict();
 
-/**
- * Tells the LTI feature (when mounted) that an integration's `lti` or Canvas URL changed, so its
- * platform registrations follow. Typed loosely: the hook is optional and owned by src/lti/.
- */
-export async function notifyLti(c: object, integrationId: string): Promise<void> {
-  const lti = (c as { lti?: { syncIntegration?: (id: string) => Promise<void> } }).lti;
-  await lti?.syncIntegration?.(integrationId);
-}
-
 /** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
 export function parseFeatures(value: unknown): Feature[] | undefined {
   if (value === undefined || value === '') return undefined;
@@ -63,7 +54,6 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const input = parseInput(c.integrationSchemas.create, req.body ?? {});
     const created = await c.integrations.create(input);
     await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
-    await notifyLti(c, created.id);
     res.status(201).json(presentIntegration(created));
   });
 
@@ -77,7 +67,6 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     if (!updated) throw new AppError('not_found', 'No such integration.');
     const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
     await c.audit.record({ integrationId: updated.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
-    if (patch.lti !== undefined || patch.canvasUrl !== undefined) await notifyLti(c, updated.id);
     res.json(presentIntegration(updated));
   });
 
@@ -87,7 +76,6 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     await c.connection.disconnect(id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(id);
     await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration_deleted' });
-    await notifyLti(c, id);
     res.status(204).end();
   });
 

@@ -14,7 +14,7 @@ import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { checkRows } from './oauth.js';
-import { notifyLti, parseFeatures } from './integrations-api.js';
+import { parseFeatures } from './integrations-api.js';
 
 type Deps = Pick<
   Container,
@@ -138,7 +138,6 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     }
     const created = await c.integrations.create(parsed.data);
     await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name } });
-    await notifyLti(c, created.id);
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
     res.redirect(303, `/integrations/${encodeURIComponent(created.id)}`);
   });
@@ -162,7 +161,6 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     await c.integrations.update(i.id, parsed.data);
     const fields = Object.keys(parsed.data).filter((k) => k !== 'clientSecret');
     await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: parsed.data.clientSecret !== undefined } });
-    if (parsed.data.canvasUrl !== undefined && parsed.data.canvasUrl !== i.canvasUrl) await notifyLti(c, i.id);
     flash(req, 'ok', 'Settings saved. Run “Check configuration” before Generate Keys.');
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
@@ -200,7 +198,6 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(i.id);
     await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_deleted', detail: { name: i.name } });
-    await notifyLti(c, i.id);
     flash(req, 'ok', `Integration “${i.name}” deleted.`);
     res.redirect(303, '/integrations');
   });
