@@ -280,7 +280,12 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
                 auth,
               ),
             ),
-          );
+          ).catch((err: unknown) => {
+            if (kindOf(err) === 'not_found') {
+              throw new JobFailure('account_not_found', `Canvas has no account "${account}" for this token. Check the account id on the integration (or use "self" for the root account).`, { cause: err });
+            }
+            throw err;
+          });
           const t = now();
           const rows: CourseRow[] = [];
           for (const r of results) {

@@ -117,6 +117,13 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     expect((await h.deps.courses.listCourses(h.integrationId)).courses).toHaveLength(6);
   });
 
+  it('fails with account_not_found when the configured account does not exist', async () => {
+    const h = await harness(buildSyncWorld({ permissions: { read_reports: false } }), { accountId: '424242' });
+    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    expect(job.state).toBe('failed');
+    expect(job.error?.code).toBe('account_not_found');
+  });
+
   it('fails with user_not_authorized (not "succeeded with zero courses") when the owner may not list courses', async () => {
     const h = await harness(buildSyncWorld({ permissions: { read_course_list: false, read_reports: false } }));
     const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
