@@ -24,7 +24,16 @@ export function testDatabases(): TestDatabase[] {
 
 async function openSqlite() {
   const dir = mkdtempSync(join(tmpdir(), 'cc-test-'));
-  const config = { kind: 'sqlite' as const, file: join(dir, 'test.sqlite') };
+  return openMigrated({ kind: 'sqlite' as const, file: join(dir, 'test.sqlite') }, async () =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
+}
+
+/** Opens and migrates a store whose `close()` also runs `cleanup` (remove the file, drop the database). */
+async function openMigrated<C extends { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }>(
+  config: C,
+  cleanup: () => Promise<void>,
+) {
   const store = openStore(config);
   await migrateToLatest(store.db);
   const close = store.close;
@@ -33,7 +42,7 @@ async function openSqlite() {
     config,
     close: async () => {
       await close();
-      rmSync(dir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }
@@ -60,16 +69,5 @@ export async function createPostgresDatabase(baseUrl: string): Promise<{ url: st
 
 async function openPostgres(baseUrl: string) {
   const { url, drop } = await createPostgresDatabase(baseUrl);
-  const config = { kind: 'postgres' as const, url };
-  const store = openStore(config);
-  await migrateToLatest(store.db);
-  const close = store.close;
-  return {
-    ...store,
-    config,
-    close: async () => {
-      await close();
-      await drop();
-    },
-  };
+  return openMigrated({ kind: 'postgres' as const, url }, drop);
 }
