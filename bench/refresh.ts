@@ -91,6 +91,8 @@ interface Result {
   peakRss: number;
   /** RSS just before the run (the sandbox and its world already in memory). */
   baseRss: number;
+  /** Mean time to response headers seen by the product's client (latency + sandbox + event-loop overhead). */
+  meanRttMs: number;
 }
 
 function totalRequests(s: CanvasSandbox): number {
@@ -130,7 +132,7 @@ async function runNaive(world: World): Promise<Result> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: ids.length, sections, costSum: 0, peakRss, baseRss };
+  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: ids.length, sections, costSum: 0, peakRss, baseRss, meanRttMs: 0 };
   await sandbox.stop();
   return r;
 }
@@ -147,8 +149,13 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
     .values({ id: 'bench', name: 'Bench', canvas_url: sandbox.url, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: '1', token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
     .execute();
   let costSum = 0;
+  let rttSum = 0;
+  let rttCount = 0;
   const costFetch: typeof fetch = async (input, init) => {
+    const started = performance.now();
     const res = await fetch(input, init);
+    rttSum += performance.now() - started;
+    rttCount++;
     const c = Number(res.headers.get('x-request-cost'));
     if (Number.isFinite(c)) costSum += c;
     return res;
@@ -175,7 +182,7 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   await runner.stop();
   if (end.state !== 'succeeded') throw new Error(`product ${path} refresh ${end.state}: ${JSON.stringify(end.error)}`);
   const s = end.summary as { courses: number; sections: number };
-  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss, baseRss };
+  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss, baseRss, meanRttMs: rttCount ? rttSum / rttCount : 0 };
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   await sandbox.stop();
@@ -214,6 +221,7 @@ async function main() {
       console.log(
         `${''.padEnd(34)} throttle floor ${f.seconds.toFixed(2)} s (concurrency ${f.concurrencyBound.toFixed(2)} s at ${f.k} in flight; leak ${f.leakBound.toFixed(2)} s for Σcost ${r.costSum.toFixed(1)}) → ${f.seconds > 0 ? (r.seconds / f.seconds).toFixed(2) : '–'}× the floor`,
       );
+      console.log(`${''.padEnd(34)} mean round trip ${r.meanRttMs.toFixed(1)} ms (sandbox latency ${LATENCY} ms): at ${f.k} in flight the round trips alone allow ${((r.requests * r.meanRttMs) / 1000 / f.k).toFixed(2)} s`);
     }
   }
   const naive = results.find((r) => r.name.startsWith('naive'));
