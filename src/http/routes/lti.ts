@@ -292,8 +292,8 @@ export function createLtiRouter(container: Container): Router {
       if (!existing) throw new AppError('not_found', 'No such integration.');
       const lti: IntegrationLti = { environment: parsed.data.environment, clientId: parsed.data.clientId, deploymentIds: ids };
       if (parsed.data.environment === 'custom' && parsed.data.issuer) lti.issuer = parsed.data.issuer;
-      await db.updateTable('integrations').set({ lti: JSON.stringify(lti), updated_at: clock().toISOString() }).where('id', '=', id).execute();
-      await container.lti?.syncIntegration?.(id);
+      // Through the repository: it keeps ltijs's platform list in sync (see lti/keep-in-sync.ts).
+      await container.integrations.update(id, { lti });
       await container.audit.record({ integrationId: id, actor: res.locals.actor ?? 'unknown', action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: ids.length } });
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
