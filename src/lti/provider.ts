@@ -1,4 +1,4 @@
-import { createHash, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
 import { Eta } from 'eta';
@@ -459,9 +459,4 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       timer.unref();
     }),
   ]);
-}
-
-/** SHA-256 hex, for comparing hand-over tokens without keeping them. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
