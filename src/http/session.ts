@@ -10,6 +10,8 @@ declare module 'express-session' {
     integrationAccess?: { integrationId: string; via: 'setup-link' | 'lti'; label: string };
     /** An instructor from an LTI launch: read-only, one course. */
     ltiCourse?: { integrationId: string; courseId: string; via: 'lti' };
+    /** The outcome of the last OAuth callback, shown once by GET /oauth/result (no secrets in it). */
+    oauthResult?: { status: number; view: object; retryCanvasUrl?: string };
     /** Messages shown once on the next page (see flash.ts). */
     flash?: FlashMessage[];
   }

@@ -72,7 +72,9 @@ describe('Generate Keys in a real browser (chromium)', () => {
     await page.screenshot({ path: join(SHOTS, '03-canvas-consent.png'), fullPage: true });
     await page.click('#authorize');
 
-    await page.waitForURL(/\/oauth\/callback/);
+    await page.waitForURL(/\/oauth\/result/);
+    // Post/Redirect/Get: the used code and state are not left in the address bar.
+    expect(page.url()).not.toMatch(/[?&](code|state)=/);
     await page.waitForSelector('[data-state="verified"]');
     expect(await page.locator('.check--ok').count()).toBe(6);
     await page.screenshot({ path: join(SHOTS, '04-connected-verified.png'), fullPage: true });
@@ -100,7 +102,7 @@ describe('Generate Keys in a real browser (chromium)', () => {
       await page.screenshot({ path: join(SHOTS, '07-preflight-missing-scope.png'), fullPage: true });
 
       await page.click('#generate-keys');
-      await page.waitForURL(/\/oauth\/callback/);
+      await page.waitForURL(/\/oauth\/result/);
       await page.waitForSelector('[data-reason="missing_scopes"]');
       expect(await page.locator('#missing-scopes').first().textContent()).toContain(lacking);
       await page.screenshot({ path: join(SHOTS, '08-callback-missing-scope.png'), fullPage: true });
@@ -110,7 +112,7 @@ describe('Generate Keys in a real browser (chromium)', () => {
       await page.click('#retry');
       await logInToCanvas(page);
       await page.click('#authorize');
-      await page.waitForURL(/\/oauth\/callback/);
+      await page.waitForURL(/\/oauth\/result/);
       await page.waitForSelector('[data-state="verified"]');
       await page.context().close();
     } finally {

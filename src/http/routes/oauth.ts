@@ -122,13 +122,28 @@ export function createOAuthRouter(c: Deps): Router {
       outcome.kind !== 'state_invalid' &&
       id !== undefined &&
       (Boolean(req.session.staff) || req.session.integrationAccess?.integrationId === id);
-    if (canRetry) {
-      const integration = await c.integrations.get(id);
-      if (integration) allowFormActionTo(res, integration.canvasUrl);
-    }
-    res.setHeader('Cache-Control', 'no-store');
+    const retryCanvasUrl = canRetry ? (await c.integrations.get(id))?.canvasUrl : undefined;
+    // Post/Redirect/Get: the code and state leave the address bar and history, and a reload
+    // shows the result instead of replaying a used callback.
+    req.session.oauthResult = {
+      status: outcome.kind === 'state_invalid' ? 400 : 200,
+      view: resultView(outcome, canRetry),
+      retryCanvasUrl,
+    };
     res.setHeader('Referrer-Policy', 'no-referrer');
-    res.status(outcome.kind === 'state_invalid' ? 400 : 200).render('oauth/result', resultView(outcome, canRetry));
+    res.redirect(303, '/oauth/result');
+  });
+
+  router.get('/oauth/result', (req, res) => {
+    const result = req.session.oauthResult;
+    if (!result) {
+      res.redirect(303, '/');
+      return;
+    }
+    delete req.session.oauthResult;
+    if (result.retryCanvasUrl) allowFormActionTo(res, result.retryCanvasUrl);
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(result.status).render('oauth/result', result.view);
   });
 
   router.get('/setup', async (req, res) => {
