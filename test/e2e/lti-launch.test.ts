@@ -1,6 +1,10 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
-import { COURSE_ID, startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
+import { COURSE_ID, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
+
+const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 
 /**
  * A real browser (chromium) runs LTI launches from the sandbox platform: the platform's auto-post
@@ -14,6 +18,8 @@ describe('LTI launch in a real browser (chromium)', () => {
 
   beforeAll(async () => {
     h = await startLtiHarness();
+    await seedCourseRoster(h);
+    mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -42,12 +48,14 @@ describe('LTI launch in a real browser (chromium)', () => {
   });
 
   it("an instructor launch inside the platform's iframe shows the course page in the frame", async () => {
-    const context = await browser.newContext();
+    const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
     const page = await context.newPage();
     await page.goto(`${h.sandbox.url}/__lti/launch?frame=1&user=${USERS.teacher}&course=${COURSE_ID}&placement=course_navigation`);
     const frame = page.frameLocator('#tool');
     await frame.locator('[data-lti-page="course"]').waitFor({ timeout: 20_000 });
     expect(await frame.locator('[data-lti-page="course"]').getAttribute('data-course-id')).toBe(COURSE_ID);
+    expect(await frame.locator('[data-nrps-differences]').getAttribute('data-nrps-differences')).toBe('1');
+    await page.screenshot({ path: join(SHOTS, '10-lti-instructor-course-in-canvas-frame.png'), fullPage: true });
     await context.close();
   });
 });

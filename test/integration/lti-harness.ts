@@ -208,3 +208,35 @@ export function ltiCode(page: Page): string | undefined {
 export async function launchUntilForm(b: ReturnType<typeof miniBrowser>, h: LtiHarness, q: Record<string, string>): Promise<Page> {
   return b.get(`${h.sandbox.url}/__lti/launch?${new URLSearchParams(q).toString()}`);
 }
+
+/**
+ * Puts course 100 and its REST roster into the tables the sync would fill: Sam is an exam-taker,
+ * the teacher is skipped by role, and "Hana Hidden" is missing (permission-hidden from the API),
+ * which the NRPS cross-check reports.
+ */
+export async function seedCourseRoster(h: LtiHarness): Promise<void> {
+  const db = h.container.store.db;
+  const now = new Date().toISOString();
+  await db
+    .insertInto('courses')
+    .values({
+      integration_id: h.integrationA, canvas_id: COURSE_ID, name: 'Chemistry 101', course_code: 'CHEM101', sis_course_id: 'CHEM-101',
+      canvas_integration_id: null, external_id: 'CHEM-101', workflow_state: 'available', published: 1, syncable: 1, reasons: '[]',
+      account_id: '1', refreshed_at: now, refresh_job_id: null, last_synced_at: now,
+    })
+    .execute();
+  await db.insertInto('sections').values({
+    integration_id: h.integrationA, canvas_id: '200', course_canvas_id: COURSE_ID, name: 'Section A', sis_section_id: null,
+    canvas_integration_id: null, external_id: null, syncable: 1, reasons: '[]', refreshed_at: now,
+  }).execute();
+  const entry = (userId: string, name: string, examTaker: boolean, reasons: string[], roles = ['StudentEnrollment']) => ({
+    integration_id: h.integrationA, course_canvas_id: COURSE_ID, canvas_user_id: userId, name, roles: JSON.stringify(roles),
+    enrollment_states: '["active"]', external_id: examTaker ? `sis-${userId}` : null, section_ids: '["200"]',
+    exam_taker: examTaker ? 1 : 0, reasons: JSON.stringify(reasons), synced_at: now, job_id: null,
+  });
+  await db
+    .insertInto('roster_entries')
+    .values([entry(USERS.student, 'Sam Student', true, []), entry(USERS.teacher, 'Tess Teacher', false, ['role_not_selected'], ['TeacherEnrollment'])])
+    .execute();
+}
+

@@ -8,6 +8,7 @@ import { allowFrameAncestor, canvasFrameAncestor } from '../../lti/frame-policy.
 import { createLaunchStore, type HandoffPayload } from '../../lti/launch-store.js';
 import { compareNrpsWithRoster } from '../../lti/nrps-compare.js';
 import { toolUrls } from '../../lti/tool-config.js';
+import { COURSE_REASON_HELP, ROSTER_REASON_HELP } from '../../sync/sync-reasons.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import '../session.js';
 
@@ -198,7 +199,7 @@ export function createLtiRouter(container: Container): Router {
       externalId: r.external_id,
       examTaker: Number(r.exam_taker) === 1,
       roles: parse(r.roles).join(', '),
-      reasons: parse(r.reasons).join(', '),
+      reasons: parse(r.reasons).map((code) => ROSTER_REASON_HELP[code as keyof typeof ROSTER_REASON_HELP]?.title ?? code).join('; '),
       sections: parse(r.section_ids).map((id) => sectionName.get(id) ?? id).join(', '),
     }));
     const snap = await launches.getNrpsSnapshot(integrationId, courseId);
@@ -216,7 +217,7 @@ export function createLtiRouter(container: Container): Router {
         known: Boolean(course),
         title: course?.name ?? `Canvas course ${courseId}`,
         syncable: Number(course?.syncable ?? 0) === 1,
-        reasons: course ? parse(course.reasons) : [],
+        reasons: course ? parse(course.reasons).map((code) => COURSE_REASON_HELP[code as keyof typeof COURSE_REASON_HELP]?.title ?? code) : [],
       },
       sync: { lastSyncedAt: course?.last_synced_at ?? null, jobState: job?.state ?? null },
       examTakers: people.filter((p) => p.examTaker).map((p) => ({ name: p.name, externalId: p.externalId ?? '', sections: p.sections })),
