@@ -85,6 +85,11 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(await page.locator('.notice--ok').textContent()).toContain('2 course(s)');
     const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 1 }))[0]!;
     expect((job.params.courseIds as string[]).length).toBe(2);
+    // Let it finish: the next test opens one of these courses and expects no sync in progress.
+    for (let j = job; j.state === 'queued' || j.state === 'running'; j = (await h.c.sync.jobs.get(job.id))!) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await h.c.sync.jobs.get(job.id))!.state).toBe('succeeded');
   });
 
   it("a course's page syncs the roster and lists exam-takers and skipped people with reasons", async () => {
