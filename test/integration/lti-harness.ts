@@ -98,6 +98,8 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: bo
     tools: [{ clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], configUrl: `${appUrl}/lti/config.json?integration=${a.id}` }],
   };
   sandbox.world.lti = lw;
+  // Key pairs (4096-bit, ltijs's choice) are generated here, not inside the first test's time budget.
+  await container.lti?.syncIntegration?.(a.id);
 
   return {
     container,

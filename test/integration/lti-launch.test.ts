@@ -13,7 +13,7 @@ let h: LtiHarness;
 
 beforeAll(async () => {
   h = await startLtiHarness({ tdb: testDatabases().at(-1) });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await h?.close();

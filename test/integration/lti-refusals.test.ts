@@ -9,7 +9,7 @@ let h: LtiHarness;
 
 beforeAll(async () => {
   h = await startLtiHarness();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await h?.close();
