@@ -324,7 +324,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
       error = 'Canvas did not send the Names and Roles claim (is the NRPS scope enabled on the LTI key?).';
     } else {
       try {
-        const result = await withTimeout(lti.NamesAndRoles.getMembers(token, { resourceLinkId: true, pages: 50 }), 15000);
+        const result = await withTimeout(lti.NamesAndRoles.getMembers(token, { resourceLinkId: true, limit: 100, pages: false }), 15000);
         members = (result.members ?? []).map(toNrpsMember);
       } catch (err) {
         const e = err as { message?: string; response?: { statusCode?: number } };
