@@ -33,7 +33,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     const link = await h.api('POST', `/api/v1/integrations/${id}/setup-links`, {});
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     page = await context.newPage();
-    page.setDefaultTimeout(15_000);
+    page.setDefaultTimeout(30_000);
     page.on('console', (m) => {
       if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
     });
@@ -73,7 +73,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(await page.locator('#courses tr[data-syncable="true"]').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, '07-courses-not-syncable.png'), fullPage: true });
     h.sandbox.control.configure({ latencyMs: 0 });
-  });
+  }, 90_000);
 
   it('syncs the rosters of a selection of courses from the sync list', async () => {
     await page.goto(`${h.appUrl}/integrations/${id}/courses?syncable=true`);
@@ -96,7 +96,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     await page.goto(`${h.appUrl}/integrations/${id}/courses/1001`);
     expect(await page.locator('#sections tbody tr').count()).toBeGreaterThan(0);
     await page.click('#sync-course');
-    await page.waitForSelector('#exam-takers', { timeout: 30_000 });
+    await page.waitForSelector('#exam-takers', { timeout: 60_000 });
     expect(await page.locator('#exam-takers tbody tr').count()).toBeGreaterThan(0);
     for (const reason of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) {
       expect(await page.locator(`#skipped [data-reason="${reason}"]`).count()).toBeGreaterThan(0);
@@ -105,5 +105,5 @@ describe('Courses pages in a real browser (chromium)', () => {
     await page.click('#preview-sync');
     await page.waitForSelector('#preview-none');
     expect(cspErrors).toEqual([]);
-  });
+  }, 90_000);
 });
