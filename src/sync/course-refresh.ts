@@ -235,31 +235,32 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           await toRest(`report ended ${status}`);
         } else {
           await ctx.progress('downloading', 0, null);
-          const zip = await client.download(fileUrl, auth);
-          const { courses, sections } = parseProvisioningZip(zip);
+          // The zip is not kept: only the parsed facts live on, and rows are built per batch.
+          const { courses, sections } = parseProvisioningZip(await client.download(fileUrl, auth));
           const t = now();
           const total = courses.length;
           await ctx.progress('saving', 0, total);
           const deleted = new Set<string>();
-          const rows: CourseRow[] = [];
-          for (const f of courses) {
-            if (f.workflowState === 'deleted') deleted.add(f.canvasId);
-            rows.push(courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t));
+          for (const f of courses) if (f.workflowState === 'deleted') deleted.add(f.canvasId);
+          const byCourse = new Map<string, SectionFacts[]>();
+          for (const sf of sections) {
+            if (deleted.has(sf.courseCanvasId)) continue; // REST cannot list a deleted course's sections either
+            let l = byCourse.get(sf.courseCanvasId);
+            if (!l) byCourse.set(sf.courseCanvasId, (l = []));
+            l.push(sf);
           }
-          const byCourse = new Map<string, SectionRow[]>();
-          for (const s of sections) {
-            if (deleted.has(s.courseCanvasId)) continue; // REST cannot list a deleted course's sections either
-            let l = byCourse.get(s.courseCanvasId);
-            if (!l) byCourse.set(s.courseCanvasId, (l = []));
-            l.push(sectionRow(settings.id, s, settings.courseIdType, t));
-          }
+          sections.length = 0;
           const BATCH = 1000;
-          for (let i = 0; i < rows.length; i += BATCH) {
+          for (let i = 0; i < total; i += BATCH) {
             ctx.signal.throwIfAborted();
-            const batch = rows.slice(i, i + BATCH);
+            const batch = courses.slice(i, i + BATCH).map((f) => courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t));
             await deps.courses.upsertCourses(batch);
             const ids = batch.map((r) => r.canvas_id);
-            await deps.courses.replaceSections(settings.id, ids, ids.flatMap((id) => byCourse.get(id) ?? []));
+            await deps.courses.replaceSections(
+              settings.id,
+              ids,
+              ids.flatMap((id) => (byCourse.get(id) ?? []).map((sf) => sectionRow(settings.id, sf, settings.courseIdType, t))),
+            );
             await ctx.progress('saving', Math.min(i + BATCH, total), total);
           }
           return finish('bulk');
