@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots', 'courses');
 
 /**
  * Browser e2e of issue 4: a Canvas admin (setup-link session) refreshes the course list and
@@ -59,7 +59,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(value).toBeGreaterThanOrEqual(0);
     expect(await page.locator('#job-phase').textContent()).toBe('sections');
     expect(page.url()).toBe(beforeUrl);
-    await page.screenshot({ path: join(SHOTS, '06-course-refresh-progress.png'), fullPage: false });
+    await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
     // progress.js reloads the page when the job ends.
     await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
     expect(await page.locator('#last-refresh').textContent()).toContain('succeeded');
@@ -71,7 +71,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     const rows = page.locator('#courses tbody tr');
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await page.locator('#courses tr[data-syncable="true"]').count()).toBe(0);
-    await page.screenshot({ path: join(SHOTS, '07-courses-not-syncable.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '02-not-syncable.png'), fullPage: true });
     h.sandbox.control.configure({ latencyMs: 0 });
   }, 90_000);
 
@@ -101,7 +101,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     for (const reason of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) {
       expect(await page.locator(`#skipped [data-reason="${reason}"]`).count()).toBeGreaterThan(0);
     }
-    await page.screenshot({ path: join(SHOTS, '08-course-roster.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '03-course-roster.png'), fullPage: true });
     await page.click('#preview-sync');
     await page.waitForSelector('#preview-none');
     expect(cspErrors).toEqual([]);
