@@ -190,18 +190,23 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
 }
 
 /**
- * The least time the sandbox's bucket allows for `requests` costing `costSum` in total: every
- * request in flight holds `upFront` units, so at most K = ceil(hwm/upFront) − 1 run at once
- * (requests × latency / K); and the bucket leaks `outflow` units/s, so past the headroom left
- * beside K reservations (hwm − K·upFront) the real cost must drain ((Σcost − headroom)/outflow).
+ * The least time the sandbox's bucket allows for `requests` costing `costSum` in total. Running k
+ * requests at once takes at least requests × latency / k; and since each of the k in flight holds
+ * `upFront` units, the real cost beyond the headroom hwm − k·upFront must leak away at `outflow`
+ * units/s: (Σcost − (hwm − k·upFront)) / outflow. The floor is the best k (1 … ceil(hwm/upFront) − 1)
+ * of the larger of the two.
  */
 function throttleFloor(requests: number, costSum: number): { seconds: number; concurrencyBound: number; leakBound: number; k: number } {
   if (!THROTTLE.enabled) return { seconds: 0, concurrencyBound: 0, leakBound: 0, k: Infinity };
-  const k = Math.max(1, Math.ceil(THROTTLE.hwm / THROTTLE.upFrontCost) - 1);
-  const concurrencyBound = (requests * LATENCY) / 1000 / k;
-  const headroom = Math.max(0, THROTTLE.hwm - k * THROTTLE.upFrontCost);
-  const leakBound = Math.max(0, (costSum - headroom) / THROTTLE.outflow);
-  return { seconds: Math.max(concurrencyBound, leakBound), concurrencyBound, leakBound, k };
+  const maxK = Math.max(1, Math.ceil(THROTTLE.hwm / THROTTLE.upFrontCost) - 1);
+  let best = { seconds: Infinity, concurrencyBound: 0, leakBound: 0, k: 1 };
+  for (let k = 1; k <= maxK; k++) {
+    const concurrencyBound = (requests * LATENCY) / 1000 / k;
+    const leakBound = Math.max(0, (costSum - (THROTTLE.hwm - k * THROTTLE.upFrontCost)) / THROTTLE.outflow);
+    const seconds = Math.max(concurrencyBound, leakBound);
+    if (seconds < best.seconds) best = { seconds, concurrencyBound, leakBound, k };
+  }
+  return best;
 }
 
 async function main() {

@@ -1,11 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots', 'courses');
+const shots = screenshotFolder('courses');
+const SHOTS = shots.dir;
 
 /**
  * Browser e2e of issue 4: a Canvas admin (setup-link session) refreshes the course list and
@@ -20,16 +21,12 @@ describe('Courses pages in a real browser (chromium)', () => {
   const cspErrors: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     h = await startHarness(testDatabases()[0]!, { courses: 160 });
     await h.c.sync.runner.start();
     h.c.onClose(() => h.c.sync.runner.stop());
     id = await h.createIntegration({ name: 'Demo State University' });
     await h.authorize(id);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const link = await h.api('POST', `/api/v1/integrations/${id}/setup-links`, {});
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     page = await context.newPage();
@@ -42,6 +39,7 @@ describe('Courses pages in a real browser (chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    shots.cleanup();
   });
 
   it('Refresh courses shows a live progress bar with a count, then the outcome and the sync list', async () => {

@@ -1,16 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-// Screenshots land in docs/screenshots/generate-keys only with UPDATE_SCREENSHOTS=1, so a normal
-// test run leaves the working tree clean.
-const KEEP = process.env.UPDATE_SCREENSHOTS === '1';
-const SHOTS = KEEP ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots', 'generate-keys') : mkdtempSync(join(tmpdir(), 'cc-shots-'));
+const shots = screenshotFolder('generate-keys');
+const SHOTS = shots.dir;
 
 /**
  * Browser e2e: a Canvas admin opens a setup link, checks the configuration, clicks Generate Keys,
@@ -21,17 +18,13 @@ describe('Generate Keys in a real browser (chromium)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
     h = await startHarness(testDatabases()[0]!);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await h?.close();
-    if (!KEEP) rmSync(SHOTS, { recursive: true, force: true });
+    shots.cleanup();
   });
 
   async function openSetupLink(id: string): Promise<Page> {

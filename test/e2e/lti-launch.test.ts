@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { COURSE_ID, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
 
-const SHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+const shots = screenshotFolder('lti');
+const SHOTS = shots.dir;
 
 /**
  * A real browser (chromium) runs LTI launches from the sandbox platform: the platform's auto-post
@@ -19,16 +20,13 @@ describe('LTI launch in a real browser (chromium)', () => {
   beforeAll(async () => {
     h = await startLtiHarness();
     await seedCourseRoster(h);
-    mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    shots.cleanup();
   });
 
   it('an admin launch from account navigation lands on LMS Settings of institution A', async () => {
@@ -55,7 +53,7 @@ describe('LTI launch in a real browser (chromium)', () => {
     await frame.locator('[data-lti-page="course"]').waitFor({ timeout: 20_000 });
     expect(await frame.locator('[data-lti-page="course"]').getAttribute('data-course-id')).toBe(COURSE_ID);
     expect(await frame.locator('[data-nrps-differences]').getAttribute('data-nrps-differences')).toBe('1');
-    await page.screenshot({ path: join(SHOTS, '10-lti-instructor-course-in-canvas-frame.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '01-instructor-course-in-canvas-frame.png'), fullPage: true });
     await context.close();
   });
 });

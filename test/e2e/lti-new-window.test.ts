@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
 
 /**
@@ -13,10 +14,7 @@ describe('LTI launch in a cross-site iframe (chromium)', () => {
 
   beforeAll(async () => {
     h = await startLtiHarness({ crossSite: true });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
