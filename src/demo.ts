@@ -79,7 +79,8 @@ async function demo(): Promise<void> {
   });
 
   const base = config.publicUrl;
-  console.log(
+  // The demo's whole point is this text on the terminal, not a log line.
+  process.stdout.write(
     [
       '',
       'canvas-companion demo is running',
@@ -101,7 +102,7 @@ async function demo(): Promise<void> {
       '',
       '  Data in ./data/demo (delete the folder to start over). Ctrl+C stops both.',
       '',
-    ].join('\n'),
+    ].join('\n') + '\n',
   );
 
   const stop = () => {
