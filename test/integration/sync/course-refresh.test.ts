@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createCanvasClient } from '../../../src/canvas/client.js';
 import type { Store } from '../../../src/store/database.js';
 import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
 import type { CourseView, SectionView } from '../../../src/sync/course-repository.js';
@@ -161,6 +162,22 @@ describe('course refresh under throttling (sqlite)', () => {
     expect(Number(job.summary!.sections)).toBe(h.sandbox.world.sections.filter((s) => s.courseId !== '104').length);
     expect(h.sandbox.control.counters().throttled).toBeGreaterThan(0);
     expect(Number(job.summary!.throttled)).toBeGreaterThan(0);
+  });
+
+  it('ends failed with throttled (not succeeded) when Canvas keeps throttling past the retry budget, and a later run completes', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 5 }), { latencyMs: 0, throttle: { hwm: 120, outflow: 0.001 } });
+    // A small retry budget with instant back-off keeps the test fast; the bucket never drains meanwhile.
+    h.deps.clientFor = (i) => createCanvasClient({ baseUrl: i.canvasUrl, userAgent: 'cc-test', governor: null, maxThrottleTries: 2, sleep: async () => undefined });
+    const bucket = `token:${createHash('sha256').update(await h.auth.current()).digest('hex')}`;
+    for (let i = 0; i < 4; i++) h.sandbox.state.buckets.reserve(bucket, h.sandbox.state.now());
+    const failed = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    expect(failed.state).toBe('failed');
+    expect(failed.error?.code).toBe('throttled');
+
+    h.sandbox.control.resetThrottle();
+    const later = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    expect(later.state).toBe('succeeded');
+    expect(later.summary).toMatchObject({ courses: h.sandbox.world.courses.length });
   });
 
 });
