@@ -1,4 +1,6 @@
-// Copy buttons (data-copy="<selector>"). No inline scripts (CSP).
+// Page behaviour shared by every page (loaded by views/layout.eta). No inline scripts (CSP).
+
+// Copy buttons: data-copy="<selector>" copies the field's value (or an element's text).
 document.addEventListener('click', async (event) => {
   const button = event.target instanceof Element ? event.target.closest('[data-copy]') : null;
   if (!button) return;
@@ -11,7 +13,14 @@ document.addEventListener('click', async (event) => {
     field.select?.();
     document.execCommand?.('copy');
   }
-  const label = button.textContent;
+  if (!button.dataset.label) button.dataset.label = button.textContent;
   button.textContent = 'Copied';
-  setTimeout(() => (button.textContent = label), 1500);
+  setTimeout(() => (button.textContent = button.dataset.label), 1500);
+});
+
+// Destructive forms: data-confirm="<question>" asks before submitting.
+document.addEventListener('submit', (event) => {
+  const form = event.target instanceof HTMLFormElement ? event.target : null;
+  const question = form?.getAttribute('data-confirm');
+  if (question && !window.confirm(question)) event.preventDefault();
 });

@@ -10,6 +10,7 @@ import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import type { PreflightResult } from '../../oauth/preflight.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
+import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
@@ -39,6 +40,13 @@ const USER_ID_LABELS: Record<string, string> = {
   integration_id: 'Reference ID (integration_id)',
   email: 'Email',
   login_id: 'Login ID',
+};
+
+const INTEGRATION_FIELDS: FieldLabels = {
+  name: { label: 'Institution name', help: 'The institution as your staff know it, e.g. "State University".' },
+  canvasUrl: { label: 'Canvas URL', help: 'The address the institution opens Canvas at, e.g. https://school.instructure.com.' },
+  clientId: { label: 'Client ID', help: 'Copy the number from the Details column of Admin › Developer Keys in Canvas (digits only, e.g. 10000000000001).' },
+  clientSecret: { label: 'Client secret', help: 'In Admin › Developer Keys, click Show Key on the API key and paste the value.' },
 };
 
 const settingsForm = z
@@ -109,7 +117,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       preflight: null,
       setupLink: null,
       formError: null,
-      scripts: ['integrations.js'],
+      fieldErrors: [],
       ...extra,
     });
   }
@@ -123,7 +131,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   });
 
   router.get('/integrations/new', requireStaff, (_req, res) => {
-    res.render('integrations/new', { title: 'New integration', formError: null, values: { name: '', canvasUrl: '', clientId: '' } });
+    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' } });
   });
 
   router.post('/integrations', requireStaff, async (req, res) => {
@@ -132,8 +140,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     if (body.clientSecret === '') delete body.clientSecret;
     const parsed = c.integrationSchemas.create.safeParse(body);
     if (!parsed.success) {
-      const err = zodToAppError(parsed.error);
-      res.status(400).render('integrations/new', { title: 'New integration', formError: err.message, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
+      const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
+      res.status(400).render('integrations/new', { title: 'New integration', formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
       return;
     }
     const created = await c.integrations.create(parsed.data);
@@ -155,7 +163,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     if (form.data.name !== undefined && isStaff(req)) patchInput.name = form.data.name;
     const parsed = c.integrationSchemas.patch.safeParse(patchInput);
     if (!parsed.success) {
-      await renderSettings(req, res, i, { formError: zodToAppError(parsed.error).message }, 400);
+      const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
+      const values = { name: form.data.name, canvasUrl: form.data.canvasUrl, clientId: form.data.clientId };
+      await renderSettings(req, res, i, { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values }, 400);
       return;
     }
     await c.integrations.update(i.id, parsed.data);
@@ -295,7 +305,6 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
         endpoints: ENDPOINT_LIST.filter((e) => e.feature === f).map((e) => ({ scope: `url:${e.method}|${e.path}`, why: e.why })),
       })),
       featuresQuery: features.join(','),
-      scripts: ['integrations.js'],
     });
   });
 
