@@ -41,7 +41,9 @@ export function createApp(container: Container): Express {
   // Behind a load balancer on the same host or private network, req.ip/req.secure come from it.
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
-  const eta = new Eta({ views: VIEWS_DIR, cache: true });
+  // `when(iso)` in every view: timestamps as "2026-11-26 17:23:39 UTC" (anything else passes through).
+  const when = String.raw`const when = (v) => { const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(v ?? '')); return m ? m[1] + ' ' + m[2] + ' UTC' : (v ?? '—'); };`;
+  const eta = new Eta({ views: VIEWS_DIR, cache: true, functionHeader: when });
   app.engine('eta', (file, data, cb) => {
     try {
       cb(null, eta.render(file.slice(VIEWS_DIR.length + 1), data as object));
