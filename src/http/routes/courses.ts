@@ -173,6 +173,16 @@ function minutesAgo(iso: string | null, now: Date): string | null {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+const LOOKUP_HELP = 'Enter a Canvas course id (e.g. 1001), sis_course_id:<SIS id>, sis_integration_id:<id>, or paste the course address from Canvas (…/courses/1001).';
+
+/** A lookup failure for the page: the typed text as the subject instead of the API field name, always with what to enter. */
+function lookupErrorView(e: AppError, query: string): { message: string; help: string } {
+  const field = (e.details as { field?: unknown } | undefined)?.field;
+  const prefix = typeof field === 'string' ? `${field}: ` : '';
+  const message = prefix && e.message.startsWith(prefix) ? `“${query.trim()}” ${e.message.slice(prefix.length)}.` : e.message;
+  return { message, help: e.help ?? LOOKUP_HELP };
+}
+
 /** Pages: the course sync list (refresh with live progress, filters, specific course refresh) and a course's roster. */
 export function createCoursesPagesRouter(c: Deps): Router {
   const router = Router();
@@ -250,7 +260,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     } catch (err) {
       const e = toSyncError(err);
       if (!(e instanceof AppError) || !e.expose) throw e;
-      lookupError = { message: e.message, help: e.help };
+      lookupError = lookupErrorView(e, body.query);
     }
     res.status(lookupError ? 400 : 200);
     await renderList(req, res, { lookup, lookupError, lookupQuery: body.query });
