@@ -22,7 +22,8 @@
     var p = job.progress;
     state.textContent = job.state;
     state.className = 'badge badge--' + (BADGE[job.state] || 'pending');
-    phase.textContent = p.phase;
+    var open = job.state === 'queued' || job.state === 'running';
+    phase.textContent = p.phase === job.state ? '' : p.phase;
     if (p.total !== null && p.total > 0) {
       bar.max = p.total;
       bar.value = Math.min(p.done, p.total);
@@ -31,7 +32,9 @@
     }
     bar.textContent = String(p.done);
     count.textContent = p.total !== null ? p.done + ' / ' + p.total : String(p.done);
-    eta.textContent = fmt(job.etaSeconds);
+    eta.textContent = open ? fmt(job.etaSeconds) : job.state === 'succeeded' ? 'done, loading the results…' : 'ended';
+    var cancel = document.getElementById('job-cancel');
+    if (cancel && !open) cancel.hidden = true;
   }
 
   function poll() {
