@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { stopServer } from '../../src/http/graceful-shutdown.js';
@@ -6,14 +6,22 @@ import { createLogger } from '../../src/logger/logger.js';
 
 const logger = createLogger('silent');
 let server: Server | undefined;
-afterEach(() => {
-  server?.closeAllConnections();
-  server?.close();
+const agents: Agent[] = [];
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.destroy();
+  if (!server?.listening) return;
+  server.closeAllConnections();
+  await new Promise<void>((r) => server!.close(() => r()));
 });
 
-function get(port: number, path: string, agentKeepAlive = true): Promise<{ status: number; body: string }> {
+/**
+ * One request. `agent: false` opens a fresh connection (so "refused" really tests the listener,
+ * never a pooled socket the server already closed); pass a keep-alive Agent to leave the
+ * connection open and idle afterwards.
+ */
+function get(port: number, path: string, agent: Agent | false = false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers: agentKeepAlive ? { Connection: 'keep-alive' } : {} }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent, headers: { Connection: 'keep-alive' } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += String(d)));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -23,23 +31,32 @@ function get(port: number, path: string, agentKeepAlive = true): Promise<{ statu
   });
 }
 
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
-  server = createServer(handler);
+/** Starts a server and returns its port and a promise per path that resolves when the server has received that request. */
+async function listen(handler: (req: IncomingMessage, res: Parameters<Parameters<typeof createServer>[1] & {}>[1]) => void) {
+  const arrivals = new Map<string, () => void>();
+  const arrived = (path: string) => new Promise<void>((r) => arrivals.set(path, r));
+  server = createServer((req, res) => {
+    arrivals.get(req.url ?? '')?.();
+    handler(req, res);
+  });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+  return { port: (server.address() as AddressInfo).port, arrived };
 }
 
 describe('stopServer', () => {
   it('lets an in-flight request finish, refuses new connections, then resolves', async () => {
-    const port = await listen((req, res) => {
+    const { port, arrived } = await listen((req, res) => {
       setTimeout(() => res.end(`done ${req.url}`), req.url === '/slow' ? 400 : 0);
     });
-    await get(port, '/warm'); // leaves an idle keep-alive connection
+    const keepAlive = new Agent({ keepAlive: true });
+    agents.push(keepAlive);
+    await get(port, '/warm', keepAlive); // leaves an idle keep-alive connection
+    const slowArrived = arrived('/slow');
     const slow = get(port, '/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await slowArrived; // the request is in flight on the server, not merely sent
     const events: string[] = [];
     const stopped = stopServer(server!, { graceMs: 5000, logger }).then(() => events.push('stopped'));
-    await expect(get(port, '/new', false)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(get(port, '/new')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     const res = await slow;
     events.push('slow answered');
     expect(res).toEqual({ status: 200, body: 'done /slow' });
@@ -48,11 +65,14 @@ describe('stopServer', () => {
   });
 
   it('cuts a stuck request after the grace period', async () => {
-    const port = await listen(() => undefined); // never answers
+    const { port, arrived } = await listen(() => undefined); // never answers
+    const stuckArrived = arrived('/stuck');
     const stuck = get(port, '/stuck').catch((err: NodeJS.ErrnoException) => err.code);
-    await new Promise((r) => setTimeout(r, 50));
+    await stuckArrived;
     const started = Date.now();
     await stopServer(server!, { graceMs: 200, logger });
+    // Not cut at once (the request was in flight), and cut well before a keep-alive timeout would.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(await stuck).toBe('ECONNRESET');
   });
