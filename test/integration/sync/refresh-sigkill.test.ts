@@ -11,14 +11,39 @@ import { buildSyncWorld, startSyncHarness, type SyncHarness } from '../../suppor
 const WORKER = join(import.meta.dirname, '..', '..', 'support', 'refresh-worker.ts');
 const COURSES_ROUTE = 'GET /api/v1/accounts/:account_id/courses';
 
-function startWorker(dbFile: string, token: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, NODE_OPTIONS: '', CC_DB_FILE: dbFile, CC_ACCESS_TOKEN: token, CC_LEASE_MS: '1500' },
+/**
+ * The lease must outlast the worst event-loop stall of a starved child on a loaded CI machine:
+ * heartbeats come every lease/3, and a lease that lapses while its owner still runs the job lets
+ * the job be claimed a second time (attempts would then be 3, not 2).
+ */
+const LEASE_MS = 4000;
+
+/** A worker process; its output is drained (a full pipe would block it) and kept for failure messages. */
+function startWorker(dbFile: string, token: string): ChildProcess & { output(): string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, NODE_OPTIONS: '', CC_DB_FILE: dbFile, CC_ACCESS_TOKEN: token, CC_LEASE_MS: String(LEASE_MS) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += String(d)));
+  child.stderr!.on('data', (d) => (output += String(d)));
+  return Object.assign(child, { output: () => output });
 }
 
 const exited = (p: ChildProcess) => new Promise<number | null>((resolve) => (p.exitCode !== null || p.signalCode ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
+
+/** Exit code of a worker that must finish on its own, or a failure naming its output. */
+async function exitedWithin(p: ChildProcess & { output(): string }, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`worker still running after ${ms} ms: ${p.output()}`)), ms);
+  });
+  try {
+    return await Promise.race([exited(p), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('a refresh killed with SIGKILL resumes from its checkpoint in a new process (sqlite)', () => {
   let store: Store & { config: { kind: string; file?: string } };
@@ -44,15 +69,13 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
 
     const first = startWorker(dbFile, await h.auth.current());
     children.push(first);
-    let stderr = '';
-    first.stderr!.on('data', (d) => (stderr += String(d)));
     // Kill it once the course list is checkpointed and the sections phase has made progress.
     const deadline = Date.now() + 60_000;
     for (;;) {
       const row = await repo.getRow(job.id);
       const cp = row?.checkpoint ? JSON.parse(row.checkpoint) : null;
       if (cp?.phase === 'sections' && Number(row!.done) > 20) break;
-      if (row?.state === 'succeeded' || Date.now() > deadline) throw new Error(`worker did not reach the sections phase in time (${row?.state}) ${stderr}`);
+      if (row?.state === 'succeeded' || Date.now() > deadline) throw new Error(`worker did not reach the sections phase in time (${row?.state}) ${first.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     first.kill('SIGKILL');
@@ -64,7 +87,7 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
 
     const second = startWorker(dbFile, await h.auth.current());
     children.push(second);
-    expect(await exited(second)).toBe(0);
+    expect(await exitedWithin(second, 60_000)).toBe(0);
     const end = (await repo.get(job.id))!;
     expect(end.state).toBe('succeeded');
     expect(end.attempts).toBe(2);
@@ -85,5 +108,5 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
     expect(await courses(h.integrationId)).toEqual(await courses(reference.integrationId));
     expect(await strip(h.integrationId)).toEqual(await strip(reference.integrationId));
     expect(end.summary).toMatchObject({ sections: ref.summary!.sections, syncable: ref.summary!.syncable });
-  }, 120_000);
+  }, 180_000);
 });
