@@ -50,14 +50,28 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(await page.locator('#last-refresh').textContent()).toContain('No refresh yet');
     await page.click('#refresh-courses');
     await page.waitForSelector('#job-progress');
-    // The bar fills in without a page reload: the count shows "done / total" once sections start.
     const beforeUrl = page.url();
+    // Hold the job in its sections phase while the browser watches (a loaded machine could
+    // otherwise finish the phase between two of progress.js's 1 s polls): once the database says
+    // sections have started, every further Canvas request takes 2 s.
+    const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
+    for (let j = job; j.progress.phase !== 'sections' || j.progress.total === null; j = (await h.c.sync.jobs.get(job.id))!) {
+      if (j.state !== 'queued' && j.state !== 'running') throw new Error(`refresh ended before its sections phase: ${j.state}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    h.sandbox.control.configure({ latencyMs: 2000 });
+    // The bar fills in without a page reload: the count shows "done / total" once sections start.
     await page.waitForFunction(() => /\d+ \/ \d+/.test(document.getElementById('job-count')?.textContent ?? ''));
-    const value = await page.locator('#job-bar').evaluate((el) => (el as HTMLProgressElement).value);
-    expect(value).toBeGreaterThanOrEqual(0);
-    expect(await page.locator('#job-phase').textContent()).toBe('sections');
+    // One read of the widget, so a later poll cannot change it between the assertions.
+    const shown = await page.evaluate(() => ({
+      value: (document.getElementById('job-bar') as HTMLProgressElement).value,
+      phase: document.getElementById('job-phase')?.textContent,
+    }));
+    expect(shown.value).toBeGreaterThanOrEqual(0);
+    expect(shown.phase).toBe('sections');
     expect(page.url()).toBe(beforeUrl);
     await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
+    h.sandbox.control.configure({ latencyMs: 0 });
     // progress.js reloads the page when the job ends.
     await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
     expect(await page.locator('#last-refresh').textContent()).toContain('succeeded');
@@ -70,7 +84,6 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await page.locator('#courses tr[data-syncable="true"]').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, '02-not-syncable.png'), fullPage: true });
-    h.sandbox.control.configure({ latencyMs: 0 });
   }, 90_000);
 
   it('syncs the rosters of a selection of courses from the sync list', async () => {
