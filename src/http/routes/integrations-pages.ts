@@ -14,12 +14,13 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
+import { auditActorLabel } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
 import { parseFeatures } from './integrations-api.js';
 
 type Deps = Pick<
   Container,
-  'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources'
+  'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources' | 'staff' | 'apiTokens'
 >;
 
 const STATE_LABELS: Record<string, string> = {
@@ -336,11 +337,15 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/audit', access, async (req, res) => {
     const i = await mustGet(req);
-    const events = await c.audit.list(i.id, 200);
+    const [events, staff, tokens] = await Promise.all([c.audit.list(i.id, 200), c.staff.list(), c.apiTokens.list()]);
+    const names = {
+      staff: new Map(staff.map((s) => [s.id, `${s.name} (${s.email})`])),
+      apiTokens: new Map(tokens.map((t) => [t.id, t.name])),
+    };
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: e.actor, action: e.action, detail: JSON.stringify(e.detail) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names), action: e.action, detail: JSON.stringify(e.detail) })),
     });
   });
 
