@@ -3,17 +3,11 @@
  * translation of an integration's `lti` registration into what the tool needs to accept launches.
  */
 
-export type LtiEnvironment = 'production' | 'beta' | 'test' | 'custom';
+import type { LtiEnvironment, LtiRegistration } from '../integrations/integration.js';
 
-/** The optional LTI registration on an integration (PRODUCT-SPEC §2). */
-export interface IntegrationLti {
-  environment: LtiEnvironment;
-  clientId: string;
-  deploymentIds: string[];
-  issuer?: string;
-  authUrl?: string;
-  jwksUrl?: string;
-}
+export type { LtiEnvironment };
+/** The optional LTI registration on an integration (PRODUCT-SPEC §2), defined with the integration. */
+export type IntegrationLti = LtiRegistration;
 
 /** Where a platform's launches come from and where the tool asks it for things. */
 export interface PlatformEndpoints {
