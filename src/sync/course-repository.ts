@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
-import type { CourseIdType, UserIdType } from './classify.js';
+import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
 
 /** The integration settings sync needs (read straight from the `integrations` table). */
@@ -38,15 +38,8 @@ export interface SectionView {
   reasons: SectionReason[];
 }
 
-export interface RosterEntryView {
-  canvasUserId: string;
-  name: string;
-  roles: string[];
-  enrollmentStates: string[];
-  externalId: string | null;
-  sectionIds: string[];
-  examTaker: boolean;
-  reasons: RosterReason[];
+/** A person as the last roster sync recorded them. */
+export interface RosterEntryView extends RosterPerson {
   syncedAt: string;
 }
 
