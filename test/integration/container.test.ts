@@ -21,12 +21,12 @@ describe('createContainer', () => {
   it('on the embedded default, migrates, generates the secret key once, and reuses it after a restart', async () => {
     const dir = tmp();
     const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent' });
-    const first = await createContainer(config, { logger: createLogger('silent') });
+    const first = await createContainer(config, { logger: createLogger('silent'), lti: false });
     const envelope = first.vault.encrypt('kept across restarts');
     await first.close();
     expect(existsSync(join(dir, 'secret.key'))).toBe(true);
     expect(existsSync(join(dir, 'canvas-companion.sqlite'))).toBe(true);
-    const second = await createContainer(config, { logger: createLogger('silent') });
+    const second = await createContainer(config, { logger: createLogger('silent'), lti: false });
     expect(second.vault.decrypt(envelope)).toBe('kept across restarts');
     await second.close();
   });
