@@ -47,7 +47,7 @@ export function createInProcessRunner(deps: InProcessRunnerDeps): JobRunner & { 
 
   async function pollOnce(): Promise<void> {
     while (started && running.size < concurrency) {
-      const row = await repo.claimNext(owner, leaseMs, kinds);
+      const row = await repo.claimNext(owner, leaseMs, kinds, [...running.keys()]);
       if (!row) return;
       const def = defs.get(row.kind as JobKind)!;
       const entry: { promise: Promise<void>; control?: { cancel(): void } } = { promise: Promise.resolve() };

@@ -39,7 +39,11 @@ export interface JobRepository {
    */
   claim(id: string, owner: string, leaseMs: number): Promise<JobRow | undefined>;
   /** Claims the oldest claimable job of the given kinds. */
-  claimNext(owner: string, leaseMs: number, kinds: readonly JobKind[]): Promise<JobRow | undefined>;
+  /**
+   * Claims the oldest queued job, or a running one whose lease expired. `runningHere` lists the jobs
+   * this process already runs: a late heartbeat must not let it claim its own job a second time.
+   */
+  claimNext(owner: string, leaseMs: number, kinds: readonly JobKind[], runningHere?: readonly string[]): Promise<JobRow | undefined>;
   /** Ids of running jobs whose lease expired (a process died holding them). */
   orphaned(): Promise<string[]>;
   /** Extends the lease; says whether we still hold it and whether a cancel was requested. */
@@ -164,12 +168,11 @@ export function createJobRepository(db: Kysely<Database>, clock: () => Date = ()
       return row && row.lease_owner === owner ? row : undefined;
     },
 
-    async claimNext(owner, leaseMs, kinds) {
+    async claimNext(owner, leaseMs, kinds, runningHere = []) {
       const t = now();
-      const candidates = await db
-        .selectFrom('jobs')
-        .select('id')
-        .where('kind', 'in', [...kinds])
+      let query = db.selectFrom('jobs').select('id').where('kind', 'in', [...kinds]);
+      if (runningHere.length > 0) query = query.where('id', 'not in', [...runningHere]);
+      const candidates = await query
         .where((eb) =>
           eb.or([
             eb('state', '=', 'queued'),

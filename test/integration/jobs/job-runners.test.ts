@@ -120,6 +120,17 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     await r.stop();
   });
 
+  it('does not claim again a job this process already runs when its own lease ran out (late heartbeat)', async () => {
+    const job = await repo.create('course_refresh', 'int-late', {});
+    const mine = await repo.claim(job.id, 'this-process', 1);
+    expect(mine).toBeDefined();
+    await new Promise((r) => setTimeout(r, 20)); // the lease has expired, the job is still ours and running
+    const again = await repo.claimNext('this-process', 2000, ['course_refresh'], [job.id]);
+    expect(again?.id).not.toBe(job.id);
+    // Another process may still take it over: the lease did expire.
+    expect((await repo.claim(job.id, 'another-process', 2000))?.lease_owner).toBe('another-process');
+  });
+
   it('never lets two runners on one database run the same job', async () => {
     const log: Array<{ jobId: string; from: number }> = [];
     const a = runner(log, { n: 3, unitMs: 5 });
