@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium, screenshotFolder } from '../support/browser.js';
-import { COURSE_ID, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
+import { COURSE_ID, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 
 const shots = screenshotFolder('lti');
 const SHOTS = shots.dir;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
-import { startLtiHarness, USERS, type LtiHarness } from '../integration/lti-harness.js';
+import { startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 
 /**
  * The third-party-cookie fallback in a real browser: the sandbox (127.0.0.1) frames the tool

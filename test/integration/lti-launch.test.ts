@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../support/databases.js';
-import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
+import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 
 /**
  * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from './lti-harness.js';
+import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 
 /**
  * What the tool refuses, and the fallbacks when a browser blocks cookies. Each crafted id_token

@@ -5,8 +5,8 @@ import type { Container } from '../../src/container.js';
 import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
 import { createLtiPlatform, type LtiPlatformHandle, type LtiWorld } from '../../src/simulator/lti-platform.js';
 import { allPermissions, buildDeveloperKey, emptyWorld, type World } from '../../src/simulator/world.js';
-import { createTestContainer } from '../support/test-container.js';
-import type { TestDatabase } from '../support/databases.js';
+import { createTestContainer } from './test-container.js';
+import type { TestDatabase } from './databases.js';
 
 /**
  * Shared set-up for the LTI suites: a Canvas sandbox with the LTI platform side, and the app
