@@ -134,3 +134,25 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
     opts.shutdown.removeEventListener('abort', onShutdown);
   }
 }
+
+/** A job this process is running, with a way to stop it at once when it is cancelled. */
+export interface LocalJob {
+  promise: Promise<void>;
+  control?: { cancel(): void };
+}
+
+/**
+ * Runs a claimed job in this process and keeps it in `running` until it ends, so both runners
+ * can cancel it at once and wait for it on shutdown. Resolves or rejects with {@link executeJob}.
+ */
+export function startLocalJob(
+  running: Map<string, LocalJob>,
+  row: JobRow,
+  def: AnyJobDefinition,
+  opts: Omit<ExecuteOptions, 'onController'>,
+): Promise<void> {
+  const entry: LocalJob = { promise: Promise.resolve() };
+  entry.promise = executeJob(row, def, { ...opts, onController: (c) => (entry.control = c) }).finally(() => running.delete(row.id));
+  running.set(row.id, entry);
+  return entry.promise;
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { executeJob } from './execute-job.js';
+import { startLocalJob, type LocalJob } from './execute-job.js';
 import type { JobRepository } from './job-repository.js';
 import type { AnyJobDefinition, Job, JobKind, JobRunner } from './types.js';
 
@@ -39,7 +39,7 @@ export function createInProcessRunner(deps: InProcessRunnerDeps): JobRunner & { 
   const concurrency = deps.concurrency ?? 2;
   const defs = new Map<JobKind, AnyJobDefinition>(deps.definitions.map((d) => [d.kind, d]));
   const kinds = [...defs.keys()];
-  const running = new Map<string, { promise: Promise<void>; control?: { cancel(): void } }>();
+  const running = new Map<string, LocalJob>();
   let shutdown = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
@@ -50,23 +50,9 @@ export function createInProcessRunner(deps: InProcessRunnerDeps): JobRunner & { 
       const row = await repo.claimNext(owner, leaseMs, kinds, [...running.keys()]);
       if (!row) return;
       const def = defs.get(row.kind as JobKind)!;
-      const entry: { promise: Promise<void>; control?: { cancel(): void } } = { promise: Promise.resolve() };
-      entry.promise = executeJob(row, def, {
-        repo,
-        owner,
-        leaseMs,
-        clock,
-        logger,
-        shutdown: shutdown.signal,
-        maxAttempts: deps.maxAttempts,
-        onController: (c) => (entry.control = c),
-      })
+      void startLocalJob(running, row, def, { repo, owner, leaseMs, clock, logger, shutdown: shutdown.signal, maxAttempts: deps.maxAttempts })
         .catch((err) => logger?.error({ err, jobId: row.id }, 'job runner error'))
-        .finally(() => {
-          running.delete(row.id);
-          kick();
-        });
-      running.set(row.id, entry);
+        .finally(kick);
     }
   }
 

@@ -1,6 +1,6 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from 'pino';
-import { executeJob } from './execute-job.js';
+import { startLocalJob, type LocalJob } from './execute-job.js';
 import { processOwnerId } from './in-process-runner.js';
 import type { JobRepository } from './job-repository.js';
 import type { AnyJobDefinition, Job, JobKind, JobRunner } from './types.js';
@@ -44,7 +44,7 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
   const owner = deps.owner ?? processOwnerId();
   const leaseMs = deps.leaseMs ?? 30_000;
   const defs = new Map<JobKind, AnyJobDefinition>(deps.definitions.map((d) => [d.kind, d]));
-  const running = new Map<string, { promise: Promise<void>; control?: { cancel(): void } }>();
+  const running = new Map<string, LocalJob>();
   let boss: PgBoss | undefined;
   let shutdown = new AbortController();
   let sweeper: NodeJS.Timeout | undefined;
@@ -69,19 +69,7 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
       await repo.finish(row.id, owner, { state: 'failed', error: { code: 'internal', message: `No definition for ${row.kind}` } });
       return;
     }
-    const entry: { promise: Promise<void>; control?: { cancel(): void } } = { promise: Promise.resolve() };
-    entry.promise = executeJob(row, def, {
-      repo,
-      owner,
-      leaseMs,
-      clock,
-      logger,
-      shutdown: shutdown.signal,
-      maxAttempts: deps.maxAttempts,
-      onController: (c) => (entry.control = c),
-    }).finally(() => running.delete(row.id));
-    running.set(row.id, entry);
-    await entry.promise;
+    await startLocalJob(running, row, def, { repo, owner, leaseMs, clock, logger, shutdown: shutdown.signal, maxAttempts: deps.maxAttempts });
     if (shutdown.signal.aborted) throw new Error('instance stopping; job released for another instance');
   }
 
