@@ -14,9 +14,9 @@ describe('audit log actors in words', () => {
     expect(auditActorLabel('api-token:gone', names)).toContain('gone');
   });
 
-  it('says who acted for links, launches and the system', () => {
+  it('says who acted for links and launches, and names the service itself', () => {
     expect(auditActorLabel('admin-link:int-1', names)).toMatch(/Canvas admin/);
     expect(auditActorLabel('lti:abc', names)).toMatch(/LTI/);
-    expect(auditActorLabel('system', names)).toMatch(/scheduled/);
+    expect(auditActorLabel('system', names)).toBe('canvas-companion');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Turns a stored audit actor (`staff:<id>`, `api-token:<id>`, `admin-link:<integration>`,
- * `lti:<sub>`, `system`) into words a person recognises. Unknown staff or tokens (deleted since)
+ * `lti:<sub>`, `system` — the service itself: callbacks, preflight, CLI, scheduled checks) into words. Unknown staff or tokens (deleted since)
  * keep their id so the trail stays traceable.
  */
 export function auditActorLabel(
@@ -19,7 +19,7 @@ export function auditActorLabel(
     case 'lti':
       return 'Canvas admin (LTI launch)';
     case 'system':
-      return 'canvas-companion (scheduled check or job)';
+      return 'canvas-companion';
     default:
       return actor;
   }
