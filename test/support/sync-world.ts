@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { createCanvasClient } from '../../src/canvas/client.js';
 import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { AccessTokenSource } from '../../src/canvas/types.js';
@@ -169,4 +170,31 @@ export async function startSyncHarness(
     reportPollDelaysMs: [20, 40],
   };
   return { sandbox, deps, integrationId, auth, close: () => sandbox.stop() };
+}
+
+/**
+ * Registers beforeAll/afterAll for a describe block: opens the store, and closes every harness
+ * started with `harness(world, opts)` and then the store. Read `store` inside tests only.
+ */
+export function useSyncHarnesses(open: () => Promise<Store>): {
+  store: Store;
+  harness(world: World, opts?: Parameters<typeof startSyncHarness>[2]): Promise<SyncHarness>;
+} {
+  const harnesses: SyncHarness[] = [];
+  const ctx = {
+    store: undefined as unknown as Store,
+    async harness(world: World, opts?: Parameters<typeof startSyncHarness>[2]) {
+      const h = await startSyncHarness(ctx.store, world, opts);
+      harnesses.push(h);
+      return h;
+    },
+  };
+  beforeAll(async () => {
+    ctx.store = await open();
+  });
+  afterAll(async () => {
+    for (const h of harnesses) await h.close();
+    await ctx.store?.close();
+  });
+  return ctx;
 }

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createCanvasClient } from '../../../src/canvas/client.js';
-import type { Store } from '../../../src/store/database.js';
 import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
 import type { CourseView, SectionView } from '../../../src/sync/course-repository.js';
 import { testDatabases } from '../../support/databases.js';
 import { runJob } from '../../support/run-job.js';
-import { buildSyncWorld, startSyncHarness, type SyncHarness } from '../../support/sync-world.js';
+import { buildSyncWorld, useSyncHarnesses, type SyncHarness } from '../../support/sync-world.js';
 
 async function snapshot(h: SyncHarness): Promise<Array<Omit<CourseView, 'refreshedAt' | 'lastSyncedAt'> & { sections: SectionView[] }>> {
   const out = [];
@@ -23,24 +22,12 @@ async function snapshot(h: SyncHarness): Promise<Array<Omit<CourseView, 'refresh
 }
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh against the sandbox (%s)', (_name, tdb) => {
-  let store: Store;
-  const harnesses: SyncHarness[] = [];
-  beforeAll(async () => {
-    store = await tdb.open();
-  });
-  afterAll(async () => {
-    for (const h of harnesses) await h.close();
-    await store.close();
-  });
-  const harness = async (...args: Parameters<typeof startSyncHarness> extends [unknown, ...infer R] ? R : never) => {
-    const h = await startSyncHarness(store, ...args);
-    harnesses.push(h);
-    return h;
-  };
+  const ctx = useSyncHarnesses(() => tdb.open());
+  const harness = ctx.harness;
 
   it('REST path records every course with syncable and the §4.5 reasons, and sections with missing_section_id', async () => {
     const h = await harness(buildSyncWorld({ fillers: 130 }));
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ path: 'rest', courses: 137, syncable: 134, removed: 0 });
     const get = (id: string) => h.deps.courses.getCourse(h.integrationId, id);
@@ -64,8 +51,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     const world = buildSyncWorld({ fillers: 40 });
     const rest = await harness(world);
     const bulk = await harness(world);
-    const a = await runJob(store, createCourseRefreshJob(rest.deps), rest.integrationId, { path: 'rest' });
-    const b = await runJob(store, createCourseRefreshJob(bulk.deps), bulk.integrationId, {});
+    const a = await runJob(ctx.store, createCourseRefreshJob(rest.deps), rest.integrationId, { path: 'rest' });
+    const b = await runJob(ctx.store, createCourseRefreshJob(bulk.deps), bulk.integrationId, {});
     expect(a.state).toBe('succeeded');
     expect(b.state).toBe('succeeded');
     expect(b.summary).toMatchObject({ path: 'bulk' });
@@ -76,7 +63,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
 
   it('explains sis_ids_hidden when the token owner cannot read SIS data, falling back to REST when reports are not allowed', async () => {
     const h = await harness(buildSyncWorld({ permissions: { read_sis: false, read_reports: false } }));
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ path: 'rest', fellBackToRest: expect.stringContaining('unauthorized') });
     expect(await h.deps.courses.getCourse(h.integrationId, '101')).toMatchObject({ syncable: false, reasons: ['sis_ids_hidden'], sisCourseId: null });
@@ -95,7 +82,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
         h.sandbox.control.expireTokens();
       }
     };
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
     expect(job.error).toBeNull();
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ courses: 37 });
@@ -104,14 +91,14 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
 
   it('removes courses a later complete refresh no longer sees, and a failed refresh removes nothing', async () => {
     const h = await harness(buildSyncWorld());
-    expect((await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {})).state).toBe('succeeded');
+    expect((await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {})).state).toBe('succeeded');
     h.sandbox.world.courses = h.sandbox.world.courses.filter((c) => c.id !== '103');
-    const second = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    const second = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     expect(second.summary).toMatchObject({ removed: 1, courses: 6 });
     expect(await h.deps.courses.getCourse(h.integrationId, '103')).toBeUndefined();
 
     h.sandbox.control.revokeTokens();
-    const failed = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    const failed = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     expect(failed.state).toBe('failed');
     expect(failed.error?.code).toBe('token_revoked');
     expect(failed.summary).toBeNull();
@@ -120,14 +107,14 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
 
   it('fails with account_not_found when the configured account does not exist', async () => {
     const h = await harness(buildSyncWorld({ permissions: { read_reports: false } }), { accountId: '424242' });
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     expect(job.state).toBe('failed');
     expect(job.error?.code).toBe('account_not_found');
   });
 
   it('fails with user_not_authorized (not "succeeded with zero courses") when the owner may not list courses', async () => {
     const h = await harness(buildSyncWorld({ permissions: { read_course_list: false, read_reports: false } }));
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     expect(job.state).toBe('failed');
     expect(job.error?.code).toBe('user_not_authorized');
   });
@@ -135,27 +122,15 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
 
 // Throttling is not storage-specific: it runs once, on SQLite, to keep the suite quick.
 describe('course refresh under throttling (sqlite)', () => {
-  let store: Store;
-  const harnesses: SyncHarness[] = [];
-  beforeAll(async () => {
-    store = await testDatabases()[0]!.open();
-  });
-  afterAll(async () => {
-    for (const h of harnesses) await h.close();
-    await store.close();
-  });
-  const harness = async (...args: Parameters<typeof startSyncHarness> extends [unknown, ...infer R] ? R : never) => {
-    const h = await startSyncHarness(store, ...args);
-    harnesses.push(h);
-    return h;
-  };
+  const ctx = useSyncHarnesses(() => testDatabases()[0]!.open());
+  const harness = ctx.harness;
 
   it.each(['403', '429'] as const)('completes with every course when Canvas throttles (%s mode)', async (mode) => {
     const h = await harness(buildSyncWorld({ fillers: 30 }), { latencyMs: 5, rateLimitMode: mode, throttle: { hwm: 120, outflow: 100 } });
     // Another app using the same token has just filled the bucket: our first requests are refused.
     const bucket = `token:${createHash('sha256').update(await h.auth.current()).digest('hex')}`;
     for (let i = 0; i < 4; i++) h.sandbox.state.buckets.reserve(bucket, h.sandbox.state.now());
-    const job = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ courses: 37 });
     expect(Number(job.summary!.sections)).toBe((await snapshot(h)).reduce((n, c) => n + c.sections.length, 0));
@@ -170,12 +145,12 @@ describe('course refresh under throttling (sqlite)', () => {
     h.deps.clientFor = (i) => createCanvasClient({ baseUrl: i.canvasUrl, userAgent: 'cc-test', governor: null, maxThrottleTries: 2, sleep: async () => undefined });
     const bucket = `token:${createHash('sha256').update(await h.auth.current()).digest('hex')}`;
     for (let i = 0; i < 4; i++) h.sandbox.state.buckets.reserve(bucket, h.sandbox.state.now());
-    const failed = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    const failed = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
     expect(failed.state).toBe('failed');
     expect(failed.error?.code).toBe('throttled');
 
     h.sandbox.control.resetThrottle();
-    const later = await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
+    const later = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' }, 60_000);
     expect(later.state).toBe('succeeded');
     expect(later.summary).toMatchObject({ courses: h.sandbox.world.courses.length });
   });

@@ -1,36 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { scopesFor } from '../../../src/canvas/endpoints.js';
 import { AppError } from '../../../src/errors/app-error.js';
-import type { Store } from '../../../src/store/database.js';
 import { createCourseLookup } from '../../../src/sync/course-lookup.js';
 import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
 import { createDiagnostics } from '../../../src/sync/diagnostics.js';
 import { createCourseSyncJob, createRosterSync } from '../../../src/sync/roster-sync.js';
 import { testDatabases } from '../../support/databases.js';
 import { runJob } from '../../support/run-job.js';
-import { buildSyncWorld, startSyncHarness, type SyncHarness } from '../../support/sync-world.js';
+import { buildSyncWorld, useSyncHarnesses } from '../../support/sync-world.js';
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('roster sync, lookup and diagnostics against the sandbox (%s)', (_name, tdb) => {
-  let store: Store;
-  const harnesses: SyncHarness[] = [];
-  beforeAll(async () => {
-    store = await tdb.open();
-  });
-  afterAll(async () => {
-    for (const h of harnesses) await h.close();
-    await store.close();
-  });
-  const harness = async (...args: Parameters<typeof startSyncHarness> extends [unknown, ...infer R] ? R : never) => {
-    const h = await startSyncHarness(store, ...args);
-    harnesses.push(h);
-    return h;
-  };
+  const ctx = useSyncHarnesses(() => tdb.open());
+  const harness = ctx.harness;
   // A scoped key with "Allow Include Parameters" OFF: section membership must still come through.
   const scoped = { key: { requireScopes: true, allowIncludes: false }, tokenScopes: scopesFor() };
 
   it('splits a course into exam-takers and skipped people with every §4.7 reason, sections from course_section_id', async () => {
     const h = await harness(buildSyncWorld(), scoped);
-    const job = await runJob(store, createCourseSyncJob(h.deps), h.integrationId, { courseIds: ['101'] });
+    const job = await runJob(ctx.store, createCourseSyncJob(h.deps), h.integrationId, { courseIds: ['101'] });
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ courses: 1, examTakers: 2, skipped: 6 });
     const roster = await h.deps.courses.getRoster(h.integrationId, '101');
@@ -87,7 +74,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('roster sync, lo
 
   it('answers "why is course X missing" and "why is student Y not an exam-taker" from the last refresh/sync', async () => {
     const h = await harness(buildSyncWorld());
-    await runJob(store, createCourseRefreshJob(h.deps), h.integrationId, {});
+    await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, {});
     await createRosterSync(h.deps)(h.integrationId, '101');
     const why = createDiagnostics(h.deps.courses);
     const c = await why.whyCourse(h.integrationId, '102');
