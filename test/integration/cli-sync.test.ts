@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CliIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/main.js';
 import type { Container } from '../../src/container.js';
+import { captureIO } from '../support/cli-io.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
-
-function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    stdout,
-    stderr,
-    out: (l) => void stdout.push(l),
-    err: (l) => void stderr.push(l),
-    readStdin: async () => '',
-    promptSecret: async () => '',
-  };
-}
 
 describe('CLI: refresh, lookup, sync, why-missing, jobs (sqlite)', () => {
   let h: Harness;

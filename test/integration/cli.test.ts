@@ -1,25 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { CliIO } from '../../src/cli/io.js';
 import { buildProgram, runCli } from '../../src/cli/main.js';
 import type { Container } from '../../src/container.js';
+import { captureIO } from '../support/cli-io.js';
 import { createTestContainer } from '../support/test-container.js';
-
-function captureIO(stdin = ''): CliIO & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    stdout,
-    stderr,
-    out: (l) => void stdout.push(l),
-    err: (l) => void stderr.push(l),
-    readStdin: async () => stdin,
-    promptSecret: async () => {
-      throw new Error('no terminal in tests');
-    },
-  };
-}
 
 const noContainer = async (): Promise<Container> => {
   throw new Error('--help must not open the database');
