@@ -146,8 +146,10 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
 
 const pgUrl = process.env.TEST_DATABASE_URL;
 const pgOnly = testDatabases().filter((d) => d.name === 'postgres');
+// Without Postgres (a developer's `npm test` with no TEST_DATABASE_URL) this suite is listed as a todo, not an error; CI sets the URL.
+if (pgOnly.length === 0) describe('pg-boss runners sharing work (postgres)', () => it.todo('runs when TEST_DATABASE_URL=postgres://… is set'));
 
-describe.each(pgOnly.map((d) => [d.name, d] as const))('pg-boss runners sharing work (%s)', (_name, tdb) => {
+if (pgOnly.length > 0) describe.each(pgOnly.map((d) => [d.name, d] as const))('pg-boss runners sharing work (%s)', (_name, tdb) => {
   let store: Store & { config: { kind: string; url?: string } };
   let repo: JobRepository;
   beforeAll(async () => {
