@@ -166,6 +166,8 @@ export interface SectionsTable {
   /** JSON string[] (missing_section_id, sis_ids_hidden) */
   reasons: string;
   refreshed_at: string;
+  /** The course refresh that last saw this section; null when a lookup or roster sync wrote it. */
+  refresh_job_id: string | null;
 }
 
 export interface RosterEntriesTable {

@@ -112,7 +112,8 @@ export function createCourseLookup(deps: SyncDeps) {
       row.syncable = 0;
     }
     await deps.courses.upsertCourses([row], { keepRefreshJob: true });
-    const sections = facts.workflowState === 'deleted' ? [] : await fetchSections(client, auth, facts.canvasId);
+    // As in a full refresh, sections are recorded only for a course that can be synced.
+    const sections = row.syncable === 1 ? await fetchSections(client, auth, facts.canvasId) : [];
     await deps.courses.replaceSections(
       integrationId,
       [facts.canvasId],

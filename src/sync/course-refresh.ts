@@ -1,5 +1,6 @@
-import { parse } from 'csv-parse/sync';
-import { unzipSync, strFromU8 } from 'fflate';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { unzipSync } from 'fflate';
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
@@ -104,7 +105,8 @@ export function courseRow(integrationId: string, f: CourseFacts, type: CourseIdT
   };
 }
 
-export function sectionRow(integrationId: string, f: SectionFacts, type: CourseIdType, now: string): SectionRow {
+/** `refreshJobId` is the refresh that saw the section; null for a lookup or roster sync (the row then takes its course's). */
+export function sectionRow(integrationId: string, f: SectionFacts, type: CourseIdType, now: string, refreshJobId: string | null = null): SectionRow {
   const c = classifySection(f, type);
   return {
     integration_id: integrationId,
@@ -117,6 +119,7 @@ export function sectionRow(integrationId: string, f: SectionFacts, type: CourseI
     syncable: c.syncable ? 1 : 0,
     reasons: JSON.stringify(c.reasons),
     refreshed_at: now,
+    refresh_job_id: refreshJobId,
   };
 }
 
@@ -235,34 +238,46 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           await toRest(`report ended ${status}`);
         } else {
           await ctx.progress('downloading', 0, null);
-          // The zip is not kept: only the parsed facts live on, and rows are built per batch.
-          const { courses, sections } = parseProvisioningZip(await client.download(fileUrl, auth));
+          // Streamed: the zip is unpacked once and each CSV row becomes a database row in batches,
+          // so a 50,000-course account never sits in memory as objects.
+          const report = openProvisioningZip(await client.download(fileUrl, auth));
           const t = now();
-          const total = courses.length;
-          await ctx.progress('saving', 0, total);
-          const deleted = new Set<string>();
-          for (const f of courses) if (f.workflowState === 'deleted') deleted.add(f.canvasId);
-          const byCourse = new Map<string, SectionFacts[]>();
-          for (const sf of sections) {
-            if (deleted.has(sf.courseCanvasId)) continue; // REST cannot list a deleted course's sections either
-            let l = byCourse.get(sf.courseCanvasId);
-            if (!l) byCourse.set(sf.courseCanvasId, (l = []));
-            l.push(sf);
-          }
-          sections.length = 0;
           const BATCH = 1000;
-          for (let i = 0; i < total; i += BATCH) {
+          const syncable = new Set<string>();
+          let courses: CourseRow[] = [];
+          let saved = 0;
+          const saveCourses = async () => {
             ctx.signal.throwIfAborted();
-            const batch = courses.slice(i, i + BATCH).map((f) => courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t));
-            await deps.courses.upsertCourses(batch);
-            const ids = batch.map((r) => r.canvas_id);
-            await deps.courses.replaceSections(
-              settings.id,
-              ids,
-              ids.flatMap((id) => (byCourse.get(id) ?? []).map((sf) => sectionRow(settings.id, sf, settings.courseIdType, t))),
-            );
-            await ctx.progress('saving', Math.min(i + BATCH, total), total);
+            await deps.courses.upsertCourses(courses);
+            saved += courses.length;
+            courses = [];
+            await ctx.progress('saving courses', saved, Math.max(saved, report.courseLines));
+          };
+          await ctx.progress('saving courses', 0, report.courseLines);
+          for await (const f of report.courses()) {
+            const row = courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t);
+            if (row.syncable === 1) syncable.add(row.canvas_id);
+            courses.push(row);
+            if (courses.length >= BATCH) await saveCourses();
           }
+          await saveCourses();
+          // Sections only for syncable courses, as on the REST path (which fetches no others).
+          let sections: SectionRow[] = [];
+          let read = 0;
+          const saveSections = async () => {
+            ctx.signal.throwIfAborted();
+            await deps.courses.upsertSections(sections);
+            sections = [];
+            await ctx.progress('saving sections', read, Math.max(read, report.sectionLines));
+          };
+          await ctx.progress('saving sections', 0, report.sectionLines);
+          for await (const sf of report.sections()) {
+            read++;
+            if (!syncable.has(sf.courseCanvasId)) continue;
+            sections.push(sectionRow(settings.id, sf, settings.courseIdType, t, ctx.jobId));
+            if (sections.length >= BATCH) await saveSections();
+          }
+          await saveSections();
           return finish('bulk');
         }
       }
@@ -310,7 +325,9 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
 
       // --- REST: sections per course, pooled, with a contiguous watermark checkpoint -------------
       if (cp && cp.path === 'rest' && cp.phase === 'sections') {
-        const ids = await deps.courses.courseIdsSeenBy(settings.id, ctx.jobId, { excludeDeleted: true });
+        // Sections matter only for courses that can be synced (CANVAS-PERFORMANCE §5: the per-course
+        // requests are the refresh's cost), so the others are not asked for.
+        const ids = await deps.courses.syncableCourseIdsSeenBy(settings.id, ctx.jobId);
         const seen = cp.seen;
         let watermark = cp.doneIndex;
         const completed = new Set<number>();
@@ -357,7 +374,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             const courseId = ids[i]!;
             const facts = await fetchSections(client, auth, courseId);
             const t = now();
-            pending.push({ index: i, courseId, rows: facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t)) });
+            pending.push({ index: i, courseId, rows: facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t, ctx.jobId)) });
             if (pending.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
           }
         };
@@ -394,11 +411,52 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
   };
 }
 
-/** Reads courses.csv and sections.csv out of the provisioning report zip (CANVAS-PERFORMANCE §3.3). */
-export function parseProvisioningZip(zip: Uint8Array): { courses: CourseFacts[]; sections: SectionFacts[] } {
+/** The provisioning report's two tables, read row by row. */
+export interface ProvisioningReport {
+  /** Line counts (header excluded): the progress totals; a quoted newline would make them a little high. */
+  courseLines: number;
+  sectionLines: number;
+  courses(): AsyncIterable<CourseFacts>;
+  /** Sections not marked deleted. */
+  sections(): AsyncIterable<SectionFacts>;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+function countLines(u8: Uint8Array | undefined): number {
+  if (!u8) return 0;
+  let n = 0;
+  for (let i = u8.indexOf(10); i !== -1; i = u8.indexOf(10, i + 1)) n++;
+  if (u8.length > 0 && u8[u8.length - 1] !== 10) n++;
+  return Math.max(0, n - 1);
+}
+
+/**
+ * Rows of a CSV file as objects keyed by header, parsed 64 KB at a time: csv-parse holds at most
+ * one chunk's records, where parsing the whole file at once would hold every row.
+ */
+async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<string, string>> {
+  if (!u8) return;
+  const chunks = function* () {
+    for (let i = 0; i < u8.length; i += CHUNK_BYTES) yield Buffer.from(u8.buffer, u8.byteOffset + i, Math.min(CHUNK_BYTES, u8.length - i));
+  };
+  const parser = Readable.from(chunks()).pipe(parse({ columns: true, skip_empty_lines: true, bom: true, relax_column_count: true }));
+  try {
+    for await (const r of parser) yield r as Record<string, string>;
+  } catch (err) {
+    throw new JobFailure('canvas_unreachable', 'The provisioning report has a CSV file that could not be read.', { cause: err });
+  }
+}
+
+/**
+ * Opens the provisioning report zip (CANVAS-PERFORMANCE §3.3) and reads courses.csv and
+ * sections.csv out of it lazily.
+ * @throws JobFailure `canvas_unreachable` when the file is not a zip or has no courses.csv.
+ */
+export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(zip);
+    files = unzipSync(zip, { filter: (f) => /(^|\/)(courses|sections)\.csv$/i.test(f.name) });
   } catch (err) {
     // A single-table report is a bare CSV; we always ask for two tables, so this is a broken file.
     throw new JobFailure('canvas_unreachable', 'The provisioning report file could not be read as a zip.', { cause: err });
@@ -407,30 +465,33 @@ export function parseProvisioningZip(zip: Uint8Array): { courses: CourseFacts[];
   const coursesCsv = find('courses.csv');
   const sectionsCsv = find('sections.csv');
   if (!coursesCsv) throw new JobFailure('canvas_unreachable', 'The provisioning report has no courses.csv.');
-  const rows = (u8: Uint8Array | undefined) =>
-    u8 ? (parse(strFromU8(u8), { columns: true, skip_empty_lines: true, bom: true, relax_column_count: true }) as Array<Record<string, string>>) : [];
-  const courses = rows(coursesCsv).map(
-    (r): CourseFacts => ({
-      canvasId: r.canvas_course_id!,
-      name: r.long_name ?? '',
-      courseCode: str(r.short_name),
-      sisCourseId: str(r.course_id),
-      integrationId: str(r.integration_id),
-      workflowState: CSV_STATUS[(r.status ?? '').toLowerCase()] ?? 'unpublished',
-      accountId: str(r.canvas_account_id),
-    }),
-  );
-  const sections = rows(sectionsCsv)
-    .filter((r) => (r.status ?? 'active').toLowerCase() !== 'deleted')
-    .map(
-      (r): SectionFacts => ({
-        canvasId: r.canvas_section_id!,
-        courseCanvasId: r.canvas_course_id!,
-        name: r.name ?? '',
-        sisSectionId: str(r.section_id),
-        integrationId: str(r.integration_id),
-      }),
-    );
-  return { courses, sections };
+  return {
+    courseLines: countLines(coursesCsv),
+    sectionLines: countLines(sectionsCsv),
+    async *courses() {
+      for await (const r of csvRows(coursesCsv)) {
+        yield {
+          canvasId: r.canvas_course_id!,
+          name: r.long_name ?? '',
+          courseCode: str(r.short_name),
+          sisCourseId: str(r.course_id),
+          integrationId: str(r.integration_id),
+          workflowState: CSV_STATUS[(r.status ?? '').toLowerCase()] ?? 'unpublished',
+          accountId: str(r.canvas_account_id),
+        };
+      }
+    },
+    async *sections() {
+      for await (const r of csvRows(sectionsCsv)) {
+        if ((r.status ?? 'active').toLowerCase() === 'deleted') continue;
+        yield {
+          canvasId: r.canvas_section_id!,
+          courseCanvasId: r.canvas_course_id!,
+          name: r.name ?? '',
+          sisSectionId: str(r.section_id),
+          integrationId: str(r.integration_id),
+        };
+      }
+    },
+  };
 }
-

@@ -152,9 +152,24 @@ export function createCourseRepository(db: Kysely<Database>) {
 
     upsertCourses,
 
-    /** Replaces the sections of the given courses with exactly these (one transaction). */
+    /**
+     * Replaces the sections of the given courses with exactly these (one transaction). A row without
+     * `refresh_job_id` (a lookup or a roster sync wrote it) takes its course's, so a refresh running
+     * meanwhile still counts the section as seen and does not remove it at the end.
+     */
     async replaceSections(integrationId: string, courseIds: string[], sections: SectionRow[]): Promise<void> {
       await db.transaction().execute(async (tx) => {
+        const inherited = new Map<string, string | null>();
+        const orphanCourses = [...new Set(sections.filter((r) => r.refresh_job_id === null).map((r) => r.course_canvas_id))];
+        for (let i = 0; i < orphanCourses.length; i += CHUNK) {
+          const rows = await tx
+            .selectFrom('courses')
+            .select(['canvas_id', 'refresh_job_id'])
+            .where('integration_id', '=', integrationId)
+            .where('canvas_id', 'in', orphanCourses.slice(i, i + CHUNK))
+            .execute();
+          for (const r of rows) inherited.set(r.canvas_id, r.refresh_job_id);
+        }
         for (let i = 0; i < courseIds.length; i += CHUNK) {
           await tx
             .deleteFrom('sections')
@@ -162,27 +177,58 @@ export function createCourseRepository(db: Kysely<Database>) {
             .where('course_canvas_id', 'in', courseIds.slice(i, i + CHUNK))
             .execute();
         }
-        for (let i = 0; i < sections.length; i += CHUNK) {
-          await tx.insertInto('sections').values(sections.slice(i, i + CHUNK)).execute();
+        const rows = sections.map((r) => (r.refresh_job_id === null ? { ...r, refresh_job_id: inherited.get(r.course_canvas_id) ?? null } : r));
+        for (let i = 0; i < rows.length; i += CHUNK) {
+          await tx.insertInto('sections').values(rows.slice(i, i + CHUNK)).execute();
         }
       });
     },
 
-    /** Canvas ids of the courses a refresh job saw, optionally excluding deleted ones, in key order. */
-    async courseIdsSeenBy(integrationId: string, jobId: string, opts: { excludeDeleted?: boolean } = {}): Promise<string[]> {
-      let q = db
+    /**
+     * Inserts or updates sections by id (a section moved to another course follows it). The bulk
+     * refresh streams sections this way; the ones it did not see go in `removeUnseen`.
+     */
+    async upsertSections(rows: SectionRow[]): Promise<void> {
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await db
+          .insertInto('sections')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc.columns(['integration_id', 'canvas_id']).doUpdateSet((eb) => ({
+              course_canvas_id: eb.ref('excluded.course_canvas_id'),
+              name: eb.ref('excluded.name'),
+              sis_section_id: eb.ref('excluded.sis_section_id'),
+              canvas_integration_id: eb.ref('excluded.canvas_integration_id'),
+              external_id: eb.ref('excluded.external_id'),
+              syncable: eb.ref('excluded.syncable'),
+              reasons: eb.ref('excluded.reasons'),
+              refreshed_at: eb.ref('excluded.refreshed_at'),
+              refresh_job_id: eb.ref('excluded.refresh_job_id'),
+            })),
+          )
+          .execute();
+      }
+    },
+
+    /** Canvas ids of the courses a refresh job saw and found syncable, in key order (the REST sections phase). */
+    async syncableCourseIdsSeenBy(integrationId: string, jobId: string): Promise<string[]> {
+      const rows = await db
         .selectFrom('courses')
         .select('canvas_id')
         .where('integration_id', '=', integrationId)
-        .where('refresh_job_id', '=', jobId);
-      if (opts.excludeDeleted) q = q.where('workflow_state', '!=', 'deleted');
-      const rows = await q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').execute();
+        .where('refresh_job_id', '=', jobId)
+        .where('syncable', '=', 1)
+        .orderBy(sql`length(canvas_id)`)
+        .orderBy('canvas_id')
+        .execute();
       return rows.map((r) => r.canvas_id);
     },
 
     /**
-     * Removes courses (with their sections and roster) that a complete refresh did not see: they
-     * left the account or were purged. Only called after a refresh finished without error.
+     * Removes what a complete refresh did not see: courses (with their sections and roster) that
+     * left the account or were purged, and sections deleted in Canvas or belonging to a course that
+     * cannot be synced (a refresh records sections only for syncable courses). Only called after a
+     * refresh finished without error. Returns the number of courses removed.
      */
     async removeUnseen(integrationId: string, jobId: string): Promise<number> {
       const gone = await db
@@ -200,6 +246,11 @@ export function createCourseRepository(db: Kysely<Database>) {
           await tx.deleteFrom('courses').where('integration_id', '=', integrationId).where('canvas_id', 'in', chunk).execute();
         });
       }
+      await db
+        .deleteFrom('sections')
+        .where('integration_id', '=', integrationId)
+        .where((eb) => eb.or([eb('refresh_job_id', 'is', null), eb('refresh_job_id', '!=', jobId)]))
+        .execute();
       return ids.length;
     },
 

@@ -7,6 +7,8 @@ import { testDatabases } from '../../support/databases.js';
 import { runJob } from '../../support/run-job.js';
 import { buildSyncWorld, useSyncHarnesses, type SyncHarness } from '../../support/sync-world.js';
 
+const SECTIONS_ROUTE = 'GET /api/v1/courses/:course_id/sections';
+
 async function snapshot(h: SyncHarness): Promise<Array<Omit<CourseView, 'refreshedAt' | 'lastSyncedAt'> & { sections: SectionView[] }>> {
   const out = [];
   let cursor: string | undefined;
@@ -43,8 +45,44 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
       ['1062', false, ['missing_section_id']],
     ]);
     expect(await h.deps.courses.getSections(h.integrationId, '1002')).toHaveLength(3);
-    // Deleted courses have no sections to list (Canvas answers 404 for them).
-    expect(await h.deps.courses.getSections(h.integrationId, '104')).toEqual([]);
+    // Sections are asked for only for the 134 syncable courses: unpublished, no SIS id and deleted get none.
+    for (const id of ['102', '103', '104']) expect(await h.deps.courses.getSections(h.integrationId, id)).toEqual([]);
+    expect(h.sandbox.control.counters().requests[SECTIONS_ROUTE]).toBe(134);
+  });
+
+  it.each(['rest', 'bulk'] as const)('a later %s refresh drops a section deleted in Canvas and the sections of a course unpublished since', async (path) => {
+    const h = await harness(buildSyncWorld({ fillers: 10 }));
+    const world = h.sandbox.world;
+    expect((await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path })).state).toBe('succeeded');
+    expect(await h.deps.courses.getSections(h.integrationId, '101')).toHaveLength(2);
+    expect(await h.deps.courses.getSections(h.integrationId, '106')).toHaveLength(2);
+    world.sections.find((s) => s.id === '1012')!.deleted = true;
+    world.courses.find((c) => c.id === '106')!.workflowState = 'created';
+    const again = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path });
+    expect(again.state).toBe('succeeded');
+    expect((await h.deps.courses.getSections(h.integrationId, '101')).map((s) => s.canvasId)).toEqual(['1011']);
+    expect(await h.deps.courses.getCourse(h.integrationId, '106')).toMatchObject({ syncable: false, reasons: ['unpublished'] });
+    expect(await h.deps.courses.getSections(h.integrationId, '106')).toEqual([]);
+    expect(again.summary).toMatchObject({ courses: 17, syncable: 13 });
+  });
+
+  it('keeps the sections a roster sync wrote while the refresh was running', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 10 }));
+    const replace = h.deps.courses.replaceSections;
+    let synced = false;
+    h.deps.courses.replaceSections = async (integrationId, courseIds, rows) => {
+      await replace(integrationId, courseIds, rows);
+      if (!synced && courseIds.includes('101')) {
+        synced = true;
+        // What roster sync (or a specific course refresh) writes: rows not tied to a refresh.
+        const fromSync = rows.filter((r) => r.course_canvas_id === '101').map((r) => ({ ...r, name: `${r.name} (from sync)`, refresh_job_id: null }));
+        await replace(integrationId, ['101'], fromSync);
+      }
+    };
+    const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
+    expect(job.state).toBe('succeeded');
+    expect(synced).toBe(true);
+    expect((await h.deps.courses.getSections(h.integrationId, '101')).map((s) => s.name)).toEqual(['Section 1011 (from sync)', 'Section 1012 (from sync)']);
   });
 
   it('bulk (provisioning_csv) and REST give the same result on the same world', async () => {
@@ -68,7 +106,9 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     expect(job.summary).toMatchObject({ path: 'rest', fellBackToRest: expect.stringContaining('unauthorized') });
     expect(await h.deps.courses.getCourse(h.integrationId, '101')).toMatchObject({ syncable: false, reasons: ['sis_ids_hidden'], sisCourseId: null });
     expect(await h.deps.courses.getCourse(h.integrationId, '102')).toMatchObject({ reasons: ['unpublished', 'sis_ids_hidden'] });
-    expect((await h.deps.courses.getSections(h.integrationId, '101'))[0]!.reasons).toEqual(['sis_ids_hidden']);
+    // No course can be synced, so no sections are asked for: the course reason says what to fix.
+    expect(await h.deps.courses.getSections(h.integrationId, '101')).toEqual([]);
+    expect(h.sandbox.control.counters().requests[SECTIONS_ROUTE] ?? 0).toBe(0);
   });
 
   it('refreshes the token when it expires mid-refresh and still completes', async () => {
@@ -134,7 +174,8 @@ describe('course refresh under throttling (sqlite)', () => {
     expect(job.state).toBe('succeeded');
     expect(job.summary).toMatchObject({ courses: 37 });
     expect(Number(job.summary!.sections)).toBe((await snapshot(h)).reduce((n, c) => n + c.sections.length, 0));
-    expect(Number(job.summary!.sections)).toBe(h.sandbox.world.sections.filter((s) => s.courseId !== '104').length);
+    const notSyncable = new Set(['102', '103', '104']);
+    expect(Number(job.summary!.sections)).toBe(h.sandbox.world.sections.filter((s) => !notSyncable.has(s.courseId)).length);
     expect(h.sandbox.control.counters().throttled).toBeGreaterThan(0);
     expect(Number(job.summary!.throttled)).toBeGreaterThan(0);
   });
