@@ -28,8 +28,19 @@ function csvCell(v: string | null | undefined): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csv(columns: string[], rows: Array<Array<string | null | undefined>>): string {
-  return [columns.join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
+/** Builds the file line by line: a large world must not sit in memory as row arrays as well as text. */
+function csv(columns: string[], rows: Iterable<Array<string | null | undefined>>): string {
+  const parts: string[] = [];
+  let chunk = columns.join(',') + '\n';
+  for (const r of rows) {
+    chunk += r.map(csvCell).join(',') + '\n';
+    if (chunk.length > 65_536) {
+      parts.push(chunk);
+      chunk = '';
+    }
+  }
+  parts.push(chunk);
+  return parts.join('');
 }
 
 const COURSE_STATUS: Record<Course['workflowState'], string> = {
@@ -111,29 +122,30 @@ export function provisioningFiles(ctx: ApiContext, r: ReportRecord): Record<stri
     .sort((a, b) => Number(a.id) - Number(b.id));
   const files: Record<string, string> = {};
   if (r.parameters['courses'] === 'true') {
-    files['courses.csv'] = csv(
-      COURSE_COLUMNS,
-      courses.map((c) => {
+    const courseRows = function* () {
+      for (const c of courses) {
         const term = world.terms.find((t) => t.id === (c.termId ?? '1'));
-        return [
+        yield [
           c.id, c.sisCourseId, c.integrationId, c.courseCode, c.name, c.accountId, idx.accounts.get(c.accountId)?.sisAccountId,
           c.termId ?? '1', term?.sisTermId, COURSE_STATUS[c.workflowState], c.startAt, c.endAt, null, null, 'false',
         ];
-      }),
-    );
+      }
+    };
+    files['courses.csv'] = csv(COURSE_COLUMNS, courseRows());
   }
   if (r.parameters['sections'] === 'true') {
-    const rows: Array<Array<string | null | undefined>> = [];
-    for (const c of courses) {
-      for (const s of idx.sectionsByCourse.get(c.id) ?? []) {
-        if (s.deleted && !includeDeleted) continue;
-        rows.push([
-          s.id, s.sisSectionId, c.id, c.sisCourseId, s.integrationId, s.name, s.deleted ? 'deleted' : 'active',
-          null, null, c.accountId, idx.accounts.get(c.accountId)?.sisAccountId, 'false',
-        ]);
+    const sectionRows = function* () {
+      for (const c of courses) {
+        for (const s of idx.sectionsByCourse.get(c.id) ?? []) {
+          if (s.deleted && !includeDeleted) continue;
+          yield [
+            s.id, s.sisSectionId, c.id, c.sisCourseId, s.integrationId, s.name, s.deleted ? 'deleted' : 'active',
+            null, null, c.accountId, idx.accounts.get(c.accountId)?.sisAccountId, 'false',
+          ];
+        }
       }
-    }
-    files['sections.csv'] = csv(SECTION_COLUMNS, rows);
+    };
+    files['sections.csv'] = csv(SECTION_COLUMNS, sectionRows());
   }
   return files;
 }
