@@ -23,7 +23,7 @@ export type RefreshPath = 'bulk' | 'rest';
 
 export type RefreshCheckpoint =
   | { path: 'rest'; phase: 'courses'; nextPage: number; window: number; seen: number; fellBack?: string }
-  | { path: 'rest'; phase: 'sections'; seen: number; doneIndex: number; fellBack?: string }
+  | { path: 'rest'; phase: 'sections'; seen: number; fellBack?: string }
   | { path: 'bulk'; phase: 'report'; reportId: string };
 
 export interface RefreshParams {
@@ -282,105 +282,123 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
         }
       }
 
-      // --- REST: course pages in parallel windows ------------------------------------------------
-      if (cp && cp.path === 'rest' && cp.phase === 'courses') {
-        let { nextPage, window, seen } = cp;
-        let ended = false;
-        while (!ended) {
-          ctx.signal.throwIfAborted();
-          const pages = Array.from({ length: window }, (_, i) => nextPage + i);
-          const results = await Promise.all(
-            pages.map((page) =>
-              client.request<Array<Record<string, unknown>>>(
-                { endpoint: 'accounts.courses', path: { account_id: account }, query: { 'state[]': ['all'], per_page: PER_PAGE, page } },
-                auth,
-              ),
-            ),
-          ).catch((err: unknown) => {
-            if (kindOf(err) === 'not_found') {
-              throw new JobFailure('account_not_found', `Canvas has no account "${account}" for this token. Check the account id on the integration (or use "self" for the root account).`, { cause: err });
-            }
-            throw err;
-          });
-          const t = now();
-          const rows: CourseRow[] = [];
-          for (const r of results) {
-            const body = Array.isArray(r.body) ? r.body : [];
-            for (const j of body) rows.push(courseRow(settings.id, courseFactsFromJson(j), settings.courseIdType, ctx.jobId, t));
-            if (body.length < PER_PAGE) {
-              ended = true;
-              break;
-            }
-          }
-          await deps.courses.upsertCourses(rows);
-          seen += rows.length;
-          nextPage += window;
-          window = Math.min(MAX_PAGE_WINDOW, window * 2);
-          cp = ended
-            ? { path: 'rest', phase: 'sections', seen, doneIndex: 0, ...(fellBack ? { fellBack } : {}) }
-            : { path: 'rest', phase: 'courses', nextPage, window, seen, ...(fellBack ? { fellBack } : {}) };
-          await ctx.saveCheckpoint(cp, { phase: 'courses', done: seen, total: null });
-        }
-      }
-
-      // --- REST: sections per course, pooled, with a contiguous watermark checkpoint -------------
-      if (cp && cp.path === 'rest' && cp.phase === 'sections') {
-        // Sections matter only for courses that can be synced (CANVAS-PERFORMANCE §5: the per-course
-        // requests are the refresh's cost), so the others are not asked for.
-        const ids = await deps.courses.syncableCourseIdsSeenBy(settings.id, ctx.jobId);
-        const seen = cp.seen;
-        let watermark = cp.doneIndex;
-        const completed = new Set<number>();
-        let next = watermark;
-        let lastSave = clock().getTime();
-        let saving: Promise<void> = Promise.resolve();
-        const total = ids.length;
-        await ctx.progress('sections', watermark, total);
-
-        const advance = () => {
-          while (completed.has(watermark)) completed.delete(watermark++);
+      // --- REST: course pages and sections per course, pipelined --------------------------------
+      // Sections of a page's syncable courses are fetched while the next pages are listed, all
+      // under the one governor. Which courses still need sections is read from the database (the
+      // sections this job saved carry its id), so the checkpoint only has to remember the page.
+      if (cp && cp.path === 'rest') {
+        const rest = cp;
+        let listing = rest.phase === 'courses';
+        let nextPage = rest.phase === 'courses' ? rest.nextPage : 0;
+        let window = rest.phase === 'courses' ? rest.window : 0;
+        let seen = rest.seen;
+        const pending = await deps.courses.syncableCoursesWithoutSections(settings.id, ctx.jobId);
+        const queue = pending.ids;
+        let head = 0;
+        let syncableTotal = pending.syncable;
+        let sectionsDone = syncableTotal - queue.length;
+        let stopped = false;
+        let idle: Array<() => void> = [];
+        const wakeWorkers = () => {
+          const w = idle;
+          idle = [];
+          for (const f of w) f();
         };
+        const withFellBack = <T extends object>(c: T) => (fellBack ? { ...c, fellBack } : c);
+        const report = () =>
+          listing ? ctx.progress('courses', seen, null) : ctx.progress('sections', sectionsDone, syncableTotal);
+
+        const listCourses = async () => {
+          while (listing && !stopped) {
+            ctx.signal.throwIfAborted();
+            const pages = Array.from({ length: window }, (_, i) => nextPage + i);
+            const results = await Promise.all(
+              pages.map((page) =>
+                client.request<Array<Record<string, unknown>>>(
+                  { endpoint: 'accounts.courses', path: { account_id: account }, query: { 'state[]': ['all'], per_page: PER_PAGE, page } },
+                  auth,
+                ),
+              ),
+            ).catch((err: unknown) => {
+              if (kindOf(err) === 'not_found') {
+                throw new JobFailure('account_not_found', `Canvas has no account "${account}" for this token. Check the account id on the integration (or use "self" for the root account).`, { cause: err });
+              }
+              throw err;
+            });
+            const t = now();
+            const rows: CourseRow[] = [];
+            let ended = false;
+            for (const r of results) {
+              const body = Array.isArray(r.body) ? r.body : [];
+              for (const j of body) rows.push(courseRow(settings!.id, courseFactsFromJson(j), settings!.courseIdType, ctx.jobId, t));
+              if (body.length < PER_PAGE) {
+                ended = true;
+                break;
+              }
+            }
+            await deps.courses.upsertCourses(rows);
+            seen += rows.length;
+            nextPage += window;
+            window = Math.min(MAX_PAGE_WINDOW, window * 2);
+            for (const r of rows) if (r.syncable === 1) queue.push(r.canvas_id);
+            syncableTotal += rows.filter((r) => r.syncable === 1).length;
+            listing = !ended;
+            await ctx.saveCheckpoint(
+              withFellBack(listing ? { path: 'rest', phase: 'courses', nextPage, window, seen } : { path: 'rest', phase: 'sections', seen }) as RefreshCheckpoint,
+              listing ? { phase: 'courses', done: seen, total: null } : { phase: 'sections', done: sectionsDone, total: syncableTotal },
+            );
+            wakeWorkers();
+          }
+        };
+
         // Sections are written in batches (one transaction per ~50 courses or 0.5 s), not one per
         // course: a commit per course would make the database, not Canvas, the bottleneck.
-        let pending: Array<{ index: number; courseId: string; rows: SectionRow[] }> = [];
+        let batch: Array<{ courseId: string; rows: SectionRow[] }> = [];
         let lastFlush = clock().getTime();
+        let saving: Promise<void> = Promise.resolve();
         const flush = (): Promise<void> => {
           saving = saving.then(async () => {
-            if (pending.length === 0) return;
-            const batch = pending;
-            pending = [];
+            if (batch.length === 0) return;
+            const b = batch;
+            batch = [];
             lastFlush = clock().getTime();
-            await deps.courses.replaceSections(settings.id, batch.map((b) => b.courseId), batch.flatMap((b) => b.rows));
-            for (const b of batch) completed.add(b.index);
-            advance();
-            const tNow = clock().getTime();
-            if (tNow - lastSave > 1000) {
-              lastSave = tNow;
-              await ctx.saveCheckpoint(
-                { path: 'rest', phase: 'sections', seen, doneIndex: watermark, ...(fellBack ? { fellBack } : {}) },
-                { phase: 'sections', done: watermark, total },
-              );
-            } else {
-              await ctx.progress('sections', watermark, total);
-            }
+            await deps.courses.replaceSections(settings!.id, b.map((x) => x.courseId), b.flatMap((x) => x.rows));
+            sectionsDone += b.length;
+            await report();
           });
           return saving;
         };
-        const worker = async () => {
+        const fetchSectionsWorker = async () => {
           for (;;) {
             ctx.signal.throwIfAborted();
-            const i = next++;
-            if (i >= ids.length) return;
-            const courseId = ids[i]!;
+            if (stopped) return;
+            if (head >= queue.length) {
+              if (!listing) return;
+              await new Promise<void>((resolve) => idle.push(resolve));
+              continue;
+            }
+            const courseId = queue[head++]!;
             const facts = await fetchSections(client, auth, courseId);
             const t = now();
-            pending.push({ index: i, courseId, rows: facts.map((f) => sectionRow(settings.id, { ...f, courseCanvasId: courseId }, settings.courseIdType, t, ctx.jobId)) });
-            if (pending.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
+            batch.push({ courseId, rows: facts.map((f) => sectionRow(settings!.id, { ...f, courseCanvasId: courseId }, settings!.courseIdType, t, ctx.jobId)) });
+            if (batch.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
           }
         };
-        await Promise.all(Array.from({ length: Math.min(SECTION_POOL, Math.max(1, ids.length - watermark)) }, worker));
+
+        // The first failure stops the others; every task ends before the job does, so nothing
+        // writes after the job has failed.
+        let failure: { err: unknown } | undefined;
+        const guard = (task: () => Promise<void>) =>
+          task().catch((err: unknown) => {
+            failure ??= { err };
+            stopped = true;
+            wakeWorkers();
+          });
+        await report();
+        await Promise.all([guard(listCourses), ...Array.from({ length: SECTION_POOL }, () => guard(fetchSectionsWorker))]);
+        if (failure) throw failure.err;
         await flush();
-        await ctx.saveCheckpoint({ path: 'rest', phase: 'sections', seen, doneIndex: total, ...(fellBack ? { fellBack } : {}) }, { phase: 'sections', done: total, total });
+        await ctx.saveCheckpoint(withFellBack({ path: 'rest', phase: 'sections', seen }) as RefreshCheckpoint, { phase: 'sections', done: sectionsDone, total: syncableTotal });
         return finish('rest');
       }
 

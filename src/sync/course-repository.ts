@@ -210,18 +210,33 @@ export function createCourseRepository(db: Kysely<Database>) {
       }
     },
 
-    /** Canvas ids of the courses a refresh job saw and found syncable, in key order (the REST sections phase). */
-    async syncableCourseIdsSeenBy(integrationId: string, jobId: string): Promise<string[]> {
+    /**
+     * The syncable courses a refresh job has seen whose sections it has not saved yet (in key
+     * order), and how many syncable courses it has seen: what a resumed REST refresh still has to
+     * fetch. A course with no sections at all is never "saved", so a resume asks for it again.
+     */
+    async syncableCoursesWithoutSections(integrationId: string, jobId: string): Promise<{ ids: string[]; syncable: number }> {
       const rows = await db
-        .selectFrom('courses')
-        .select('canvas_id')
-        .where('integration_id', '=', integrationId)
-        .where('refresh_job_id', '=', jobId)
-        .where('syncable', '=', 1)
-        .orderBy(sql`length(canvas_id)`)
-        .orderBy('canvas_id')
+        .selectFrom('courses as c')
+        .select(['c.canvas_id', (eb) =>
+          eb
+            .exists(
+              eb
+                .selectFrom('sections as s')
+                .select(sql`1`.as('one'))
+                .whereRef('s.integration_id', '=', 'c.integration_id')
+                .whereRef('s.course_canvas_id', '=', 'c.canvas_id')
+                .where('s.refresh_job_id', '=', jobId),
+            )
+            .as('saved'),
+        ])
+        .where('c.integration_id', '=', integrationId)
+        .where('c.refresh_job_id', '=', jobId)
+        .where('c.syncable', '=', 1)
+        .orderBy(sql`length(c.canvas_id)`)
+        .orderBy('c.canvas_id')
         .execute();
-      return rows.map((r) => r.canvas_id);
+      return { ids: rows.filter((r) => Number(r.saved) === 0).map((r) => r.canvas_id), syncable: rows.length };
     },
 
     /**
