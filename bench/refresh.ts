@@ -1,8 +1,8 @@
 /**
  * `npm run bench:refresh -- [--courses 3000] [--latency 20] [--paths naive,rest,bulk] …`
  *
- * Starts the Canvas sandbox with N courses (1–3 sections each) and, in this one process against
- * identical worlds, runs (a) a naive client as the FAQ's refresh behaves — sequential,
+ * Starts the Canvas sandbox with N courses (1–3 sections each) on its own thread and, in this one
+ * process against identical worlds, runs (a) a naive client as the FAQ's refresh behaves — sequential,
  * per_page=10, then one sections request per course it keeps — and (b) the product's course refresh on
  * each path (REST, bulk provisioning report), through the real job code and a SQLite store.
  * Prints wall time, requests, throttled responses, peak RSS, naive/product ratios, and the
@@ -17,11 +17,14 @@ import { createCanvasClient } from '../src/canvas/client.js';
 import { createThrottleGovernor } from '../src/canvas/governor.js';
 import { createInProcessRunner } from '../src/jobs/in-process-runner.js';
 import { createJobRepository } from '../src/jobs/job-repository.js';
-import { createCanvasSandbox, type CanvasSandbox } from '../src/simulator/sandbox.js';
-import { allPermissions, buildDeveloperKey, emptyWorld, type World } from '../src/simulator/world.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Counters } from '../src/simulator/sandbox-state.js';
 import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createCourseRefreshJob } from '../src/sync/course-refresh.js';
 import { createCourseRepository } from '../src/sync/course-repository.js';
+import { KEY_ID } from './bench-world.js';
+import type { SandboxProcessArgs } from './sandbox-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,42 +45,65 @@ const { values: args } = parseArgs({
 const N = Number(args.courses);
 const LATENCY = Number(args.latency);
 const THROTTLE = { enabled: args.throttle !== 'off', hwm: Number(args.hwm), outflow: Number(args.outflow), upFrontCost: Number(args['up-front']) };
-const KEY_ID = '10000000000077';
 const USER_AGENT = 'canvas-companion-bench/0.1';
-
-function buildWorld(n: number): World {
-  const w = emptyWorld('Bench University');
-  w.developerKeys.push(buildDeveloperKey({ id: KEY_ID, secret: 'bench-secret', redirectUris: ['http://127.0.0.1/cb'] }));
-  w.users.push({ id: '1', name: 'Bench Admin', sortableName: 'Admin, Bench', loginId: 'admin', password: 'pw', admin: { accountId: '1', role: 'Account Admin', permissions: allPermissions() } });
-  let sec = 1_000_000;
-  for (let i = 0; i < n; i++) {
-    const id = String(100_000 + i);
-    const state = i % 20 === 7 ? 'created' : i % 50 === 11 ? 'completed' : 'available';
-    w.courses.push({ id, accountId: '1', name: `Course ${i}`, courseCode: `C${i}`, workflowState: state, sisCourseId: i % 25 === 3 ? null : `SIS-${i}`, integrationId: null });
-    for (let s = 0; s <= i % 3; s++) {
-      const sid = String(sec++);
-      w.sections.push({ id: sid, courseId: id, name: `Section ${s + 1}`, sisSectionId: i % 40 === 5 && s === 0 ? null : `SEC-${sid}` });
-    }
-  }
-  return w;
-}
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 
-async function startSandbox(world: World): Promise<{ sandbox: CanvasSandbox; token: string }> {
-  const sandbox = createCanvasSandbox({
-    world,
-    latencyMs: LATENCY,
-    throttle: THROTTLE,
-    rateLimitMode: args.mode === '429' ? '429' : '403',
-    requestCost: args.cost !== undefined ? Number(args.cost) : undefined,
-    reportDelayMs: Number(args['report-delay']),
-  });
-  await sandbox.start(0, '127.0.0.1');
-  const token = sandbox.state.issueToken(sandbox.state.user('1')!, sandbox.state.findKey(KEY_ID)!, []).accessToken;
-  return { sandbox, token };
+/** A sandbox in a child process (see sandbox-process.ts), with a fresh copy of the world. */
+interface SandboxHandle {
+  url: string;
+  token: string;
+  courses: number;
+  sections: number;
+  /** The request counters, and the sandbox process's peak RSS so far. */
+  counters(): Promise<{ counters: Counters; peakRssBytes: number }>;
+  stop(): Promise<void>;
+}
+
+let worldShown = false;
+
+async function startSandbox(): Promise<SandboxHandle> {
+  const data: SandboxProcessArgs = {
+    courses: N,
+    options: {
+      latencyMs: LATENCY,
+      throttle: THROTTLE,
+      rateLimitMode: args.mode === '429' ? '429' : '403',
+      requestCost: args.cost !== undefined ? Number(args.cost) : undefined,
+      reportDelayMs: Number(args['report-delay']),
+    },
+  };
+  const child = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'] });
+  const next = <T>(type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (${code}) before answering "${type}"`));
+      const onMessage = (m: { type: string } & T) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next<{ url: string; token: string; courses: number; sections: number }>('ready');
+  if (!worldShown) console.log(`world: ${ready.courses} courses, ${ready.sections} sections (the sandbox runs in a child process; peak RSS is this process's: the clients and the product)`);
+  worldShown = true;
+  return {
+    ...ready,
+    async counters() {
+      const reply = next<{ counters: Counters; peakRssBytes: number }>('counters');
+      child.send({ type: 'counters' });
+      return reply;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
 }
 
 interface Result {
@@ -88,23 +114,23 @@ interface Result {
   courses: number;
   sections: number;
   costSum: number;
+  /** Peak RSS of this process during the run: the client under test (the sandbox is elsewhere). */
   peakRss: number;
-  /** RSS just before the run (the sandbox and its world already in memory). */
-  baseRss: number;
+  /** Peak RSS of the sandbox's process (Canvas's side; for reference). */
+  sandboxRss: number;
   /** Mean time to response headers seen by the product's client (latency + sandbox + event-loop overhead). */
   meanRttMs: number;
 }
 
-function totalRequests(s: CanvasSandbox): number {
-  return Object.values(s.control.counters().requests).reduce((a, b) => a + b, 0);
-}
+const totalRequests = (c: Counters) => Object.values(c.requests).reduce((a, b) => a + b, 0);
 
 /**
  * (a) The FAQ's refresh: one request at a time, default page size, then one sections call per
  * course it keeps (published, with an SIS id): CANVAS-PERFORMANCE §5.2 model (a).
  */
-async function runNaive(world: World): Promise<Result> {
-  const { sandbox, token } = await startSandbox(world);
+async function runNaive(): Promise<Result> {
+  const sandbox = await startSandbox();
+  const { token } = sandbox;
   const headers = { Authorization: `Bearer ${token}`, 'User-Agent': USER_AGENT };
   const get = async (url: string): Promise<unknown[]> => {
     for (;;) {
@@ -118,7 +144,6 @@ async function runNaive(world: World): Promise<Result> {
     }
   };
   peakRss = process.memoryUsage().rss;
-  const baseRss = peakRss;
   const t0 = performance.now();
   const ids: string[] = [];
   let courses = 0;
@@ -138,14 +163,16 @@ async function runNaive(world: World): Promise<Result> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses, sections, costSum: 0, peakRss, baseRss, meanRttMs: 0 };
+  const { counters, peakRssBytes: sandboxRss } = await sandbox.counters();
+  const r = { name: 'naive (sequential, per_page=10)', seconds, requests: totalRequests(counters), throttled: counters.throttled, courses, sections, costSum: 0, peakRss, sandboxRss, meanRttMs: 0 };
   await sandbox.stop();
   return r;
 }
 
 /** (b) The product's refresh job, on a forced path, through the runner and a SQLite store. */
-async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> {
-  const { sandbox, token } = await startSandbox(world);
+async function runProduct(path: 'rest' | 'bulk'): Promise<Result> {
+  const sandbox = await startSandbox();
+  const { token } = sandbox;
   const dir = mkdtempSync(join(tmpdir(), 'cc-bench-'));
   const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
   await migrateToLatest(store.db);
@@ -174,7 +201,6 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   });
   const runner = createInProcessRunner({ repo, definitions: [def], pollMs: 20 });
   peakRss = process.memoryUsage().rss;
-  const baseRss = peakRss;
   const t0 = performance.now();
   await runner.start();
   const job = await runner.enqueue('course_refresh', 'bench', { path });
@@ -188,7 +214,8 @@ async function runProduct(world: World, path: 'rest' | 'bulk'): Promise<Result> 
   await runner.stop();
   if (end.state !== 'succeeded') throw new Error(`product ${path} refresh ${end.state}: ${JSON.stringify(end.error)}`);
   const s = end.summary as { courses: number; sections: number };
-  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(sandbox), throttled: sandbox.control.counters().throttled, courses: s.courses, sections: s.sections, costSum, peakRss, baseRss, meanRttMs: rttCount ? rttSum / rttCount : 0 };
+  const { counters, peakRssBytes: sandboxRss } = await sandbox.counters();
+  const r: Result = { name: `product ${path === 'rest' ? 'REST' : 'bulk (provisioning_csv)'}`, seconds, requests: totalRequests(counters), throttled: counters.throttled, courses: s.courses, sections: s.sections, costSum, peakRss, sandboxRss, meanRttMs: rttCount ? rttSum / rttCount : 0 };
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   await sandbox.stop();
@@ -218,14 +245,13 @@ function throttleFloor(requests: number, costSum: number): { seconds: number; co
 async function main() {
   const paths = String(args.paths).split(',');
   console.log(`bench:refresh  N=${N} courses, latency ${LATENCY} ms, throttle ${THROTTLE.enabled ? `hwm ${THROTTLE.hwm} / outflow ${THROTTLE.outflow}/s / up-front ${THROTTLE.upFrontCost} (${args.mode})` : 'off'}, cost ${args.cost ?? 'sandbox default (0.05–0.2 s by size)'}, report delay ${args['report-delay']} ms`);
-  const world = buildWorld(N);
-  console.log(`world: ${world.courses.length} courses, ${world.sections.length} sections (built in this process; RSS includes the sandbox)`);
+
   const results: Result[] = [];
   for (const p of paths) {
-    const r = p === 'naive' ? await runNaive(world) : await runProduct(world, p === 'bulk' ? 'bulk' : 'rest');
+    const r = p === 'naive' ? await runNaive() : await runProduct(p === 'bulk' ? 'bulk' : 'rest');
     results.push(r);
     console.log(
-      `${r.name.padEnd(34)} ${r.seconds.toFixed(2).padStart(8)} s  ${String(r.requests).padStart(7)} requests  ${String(r.throttled).padStart(5)} throttled  peak RSS ${mb(r.peakRss).padStart(7)} (+${mb(r.peakRss - r.baseRss)} over the sandbox)  ${r.courses} courses / ${r.sections} sections`,
+      `${r.name.padEnd(34)} ${r.seconds.toFixed(2).padStart(8)} s  ${String(r.requests).padStart(7)} requests  ${String(r.throttled).padStart(5)} throttled  peak RSS ${mb(r.peakRss).padStart(7)} (sandbox process ${mb(r.sandboxRss)})  ${r.courses} courses / ${r.sections} sections`,
     );
     if (r.costSum > 0) {
       const f = throttleFloor(r.requests, r.costSum);
