@@ -117,4 +117,13 @@ describe('Courses pages in a real browser (chromium)', () => {
     await page.waitForSelector('#preview-none');
     expect(cspErrors).toEqual([]);
   }, 90_000);
+
+  it("an unpublished course's page says why it has no sections and what to do", async () => {
+    await page.goto(`${h.appUrl}/integrations/${id}/courses/1002`);
+    expect(await page.locator('#course-status').getAttribute('data-syncable')).toBe('false');
+    expect(await page.locator('[data-reason="unpublished"]').count()).toBe(1);
+    expect(await page.locator('#sections').count()).toBe(0);
+    expect(await page.locator('#no-sections').textContent()).toContain('only for courses that can be synced');
+    await page.screenshot({ path: join(SHOTS, '04-course-not-syncable.png'), fullPage: true });
+  });
 });
