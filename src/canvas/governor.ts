@@ -5,10 +5,11 @@
  * CPU+DB cost) and refuses a request when the count reaches the high-water mark (600); the bucket
  * leaks 10 units/s. So about 11 requests fit at once from a full bucket, and the sustained rate is
  * 10 / mean cost per second. The governor combines:
- * - AIMD on the concurrency limit: +1 slot per window of healthy answers while the bucket's settled
- *   level (`X-Rate-Limit-Remaining` plus our own in-flight reservations) is > 300; halve on a
- *   throttle or when the level is < 100; never more slots than the level holds 50-unit reservations.
- * - A model of the bucket's level (last settled level + 10 units/s of leak): a request starts only
+ * - AIMD on the concurrency limit (start 6, at most 11): +1 slot per window of healthy answers while
+ *   the bucket's settled level (without our reservations) is > 300; halve on a throttle or when the
+ *   level is < 100; never more slots than the level holds 50-unit reservations.
+ * - A model of the bucket's settled level (carried forward: + 10 units/s of leak, − each answer's
+ *   `X-Request-Cost`, kept within the bounds each answer's remaining proves): a request starts only
  *   when its 50-unit reservation fits, so near the limit the governor waits for the leak instead of
  *   collecting throttled answers. After a throttle the level is taken to be what the refusal proves
  *   (no more than our in-flight reservations), which means waiting the full (50 − remaining)/10 s
@@ -62,6 +63,8 @@ export interface ThrottleGovernorOptions {
 
 const UP_FRONT_COST = 50;
 const OUTFLOW_PER_SECOND = 10;
+/** An empty bucket admits 11 reservations under the default hwm of 600 (12 × 50 ≥ 600). */
+const MAX_IN_FLIGHT = 11;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -70,7 +73,7 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * `release(info)` after reading the answer's headers.
  */
 export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): ThrottleGovernor {
-  const max = Math.max(1, opts.max ?? 10);
+  const max = Math.max(1, opts.max ?? MAX_IN_FLIGHT);
   const min = Math.max(1, Math.min(opts.min ?? 1, max));
   const increaseAbove = opts.increaseAbove ?? 300;
   const decreaseBelow = opts.decreaseBelow ?? 100;
@@ -154,11 +157,20 @@ export function createThrottleGovernor(opts: ThrottleGovernorOptions = {}): Thro
         levelAt = t;
         if (started === epoch) decrease();
       } else if (info?.rateLimitRemaining !== undefined) {
-        // Canvas reports hwm − count, and count still holds 50 units for each of our other
-        // requests in flight; judge the bucket by its settled level.
-        level = info.rateLimitRemaining + UP_FRONT_COST * inFlight;
+        // Canvas reports hwm − count after settling this request, and count still holds 50 units
+        // for each of our requests it had reserved and not settled then; the bucket is judged by its
+        // settled level. That lies between `remaining` (none of ours reserved) and remaining + 50 ×
+        // our requests in flight (all reserved) — the upper end overshoots by 50 for every request
+        // that had not arrived yet or had settled while its answer was still on its way (many, after
+        // an event-loop stall). So the level is carried forward instead: the last level, plus the
+        // leak since, minus this request's real cost, kept within those two bounds. (An answer
+        // handled out of order can make the upper one 50 too low: the model errs towards waiting.)
+        const remaining = info.rateLimitRemaining;
+        const carried = estimate(t) - (info.requestCost ?? 0);
+        level = Math.min(remaining + UP_FRONT_COST * inFlight, Math.max(remaining, carried));
         levelAt = t;
-        ceiling = Math.max(ceiling, level);
+        // Canvas's hwm is at least any remaining it reports (600 by default, 700 in production).
+        ceiling = Math.max(ceiling, remaining);
         const headroom = Math.ceil(level / UP_FRONT_COST) - 1;
         if (level < decreaseBelow) {
           if (started === epoch) decrease();

@@ -33,15 +33,15 @@ describe('throttle governor', () => {
     expect(g.peakInFlight()).toBe(3);
   });
 
-  it('starts at 6 and grows one slot per window of healthy answers up to the max of 10', async () => {
+  it('starts at 6 and grows one slot per window of healthy answers up to the max of 11 (12 × 50 ≥ 600)', async () => {
     const g = createThrottleGovernor(fakeTime());
     expect(g.limit()).toBe(6);
     for (let i = 0; i < 200; i++) {
       await g.acquire();
       g.release({ throttled: false, rateLimitRemaining: 590, requestCost: 0.05 });
     }
-    expect(g.limit()).toBe(10);
-    expect(g.stats().increases).toBe(4);
+    expect(g.limit()).toBe(11);
+    expect(g.stats().increases).toBe(5);
     expect(g.stats().meanRequestCost).toBeCloseTo(0.05);
   });
 
@@ -52,6 +52,24 @@ describe('throttle governor', () => {
     g.release({ throttled: false, rateLimitRemaining: 240 });
     expect(g.limit()).toBe(8);
     expect(g.stats().decreases).toBe(0);
+  });
+
+  it('does not read answers that all settled during a stall as room for more requests', async () => {
+    const g = createThrottleGovernor({ initial: 10, ...fakeTime() });
+    await g.acquire();
+    g.release({ throttled: false, rateLimitRemaining: 300, requestCost: 0 });
+    for (let i = 0; i < 5; i++) await g.acquire();
+    // Canvas settled all five before the first answer was read: their remaining holds no
+    // reservation of ours, so remaining + 50 × (4 others in flight) would claim ~500 units of room.
+    g.release({ throttled: false, rateLimitRemaining: 299.5, requestCost: 0.1 });
+    expect(g.stats().level).toBeCloseTo(299.9, 5);
+    // Back to 5 in flight (250 < 299.9); a sixth reservation would not fit (300 ≥ 299.9).
+    await g.acquire();
+    let sixth = false;
+    void g.acquire().then(() => (sixth = true));
+    await flush();
+    expect(sixth).toBe(false);
+    expect(g.inFlight()).toBe(5);
   });
 
   it('holds its limit while remaining is between 100 and 300 and the bucket has room', async () => {
@@ -142,7 +160,7 @@ describe('throttle governor', () => {
   it('keeps a simulated Canvas bucket (hwm 600, 50 up front, 10/s leak) from throttling where a fixed pool of 10 is throttled', async () => {
     const adaptive = await simulateBucket(createThrottleGovernor, {});
     expect(adaptive.throttled).toBe(0);
-    expect(adaptive.maxInFlight).toBe(10);
+    expect(adaptive.maxInFlight).toBe(11);
     const fixed = await simulateBucket(() => fixedPool(10), {});
     expect(fixed.throttled).toBeGreaterThan(0);
   });
