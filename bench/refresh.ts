@@ -1,24 +1,25 @@
 /**
  * `npm run bench:refresh -- [--courses 3000] [--latency 20] [--paths naive,rest,bulk] …`
  *
- * Starts the Canvas sandbox with N courses (1–3 sections each) on its own thread and, in this one
- * process against identical worlds, runs (a) a naive client as the FAQ's refresh behaves — sequential,
- * per_page=10, then one sections request per course it keeps — and (b) the product's course refresh on
- * each path (REST, bulk provisioning report), through the real job code and a SQLite store.
+ * Starts the Canvas sandbox with N courses (1–3 sections each) in a child process (a real Canvas
+ * is another machine) and, in this one process against identical worlds, runs (a) a naive client
+ * as the FAQ's refresh behaves — sequential, per_page=10, then one sections request per course it
+ * keeps — and (b) the product's course refresh on each path (REST, bulk provisioning report),
+ * through the real job code and a SQLite store.
  * Prints wall time, requests, throttled responses, peak RSS, naive/product ratios, and the
  * throttle floor: the least time the sandbox's leaky bucket allows for the product's requests.
  * Not a test: the figures go in the README.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCanvasClient } from '../src/canvas/client.js';
 import { createThrottleGovernor } from '../src/canvas/governor.js';
 import { createInProcessRunner } from '../src/jobs/in-process-runner.js';
 import { createJobRepository } from '../src/jobs/job-repository.js';
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Counters } from '../src/simulator/sandbox-state.js';
 import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createCourseRefreshJob } from '../src/sync/course-refresh.js';
