@@ -150,6 +150,21 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
     expect(await h.c.integrations.getToken(id)).toBeUndefined();
   });
 
+  it('a Canvas client built before the URL changed (a long job) never gets the token minted for the new URL', async () => {
+    const id = await h.createIntegration({ canvasUrl: evil.url });
+    const stale = h.c.canvasFor({ canvasUrl: evil.url });
+    await h.api('PATCH', `/api/v1/integrations/${id}`, { canvasUrl: h.sandbox.url, clientSecret: DEMO_CLIENT_SECRET });
+    await h.authorize(id);
+    const token = (await h.c.integrations.getToken(id))!;
+    evil.seen.length = 0;
+    await expect(stale.request({ endpoint: 'users.self', path: { id: 'self' } }, h.c.tokenSources.forIntegration(id))).rejects.toMatchObject({ name: 'TokenUnavailableError' });
+    expect(evil.seen).toEqual([]);
+    expect(credentialsSeen(evil.seen, [token.accessToken, token.refreshToken!])).toEqual([]);
+    // A client for the integration's own Canvas still works.
+    const fresh = h.c.canvasFor((await h.c.integrations.get(id))!);
+    expect((await fresh.request({ endpoint: 'users.self', path: { id: 'self' } }, h.c.tokenSources.forIntegration(id))).status).toBe(200);
+  });
+
   describe('institution sessions', () => {
     async function settingsForm(b: Browser, id: string, values: Record<string, string>) {
       const page = await b.go(`${h.appUrl}/integrations/${id}`);
