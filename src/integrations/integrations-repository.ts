@@ -241,10 +241,11 @@ export function createIntegrationsRepository(deps: {
             .map((f) => (f === 'canvasUrl' ? `the Canvas URL changed from ${current.canvas_url} to ${patch.canvasUrl}` : `the client id changed from ${current.client_id} to ${patch.clientId}`))
             .join(' and ');
           const next = secretDropped ? 'Enter the client secret again, then Generate Keys.' : 'Run Check configuration, then Generate Keys.';
+          const gone = [token ? `the token issued by ${current.canvas_url}` : '', secretDropped ? 'the client secret' : ''].filter(Boolean);
           const check: Check = {
             name: CREDENTIALS_CHECK,
             ok: false,
-            detail: `Not connected because ${what}: the stored token${token ? ` (issued by ${current.canvas_url})` : ''} and the client secret were dropped, so no credential reaches the new address. ${next}`,
+            detail: `Not connected because ${what}${gone.length ? `: ${gone.join(' and ')} ${gone.length > 1 ? 'were' : 'was'} dropped, so no credential reaches the new address` : ''}. ${next}`,
           };
           Object.assign(values, {
             state: 'not_connected',

@@ -135,6 +135,9 @@ describe('an LTI registration belongs to one integration', () => {
     for (const id of [h.integrationA, h.integrationB]) {
       expect((await h.container.audit.list(id)).some((e) => e.action === 'lti.registration.moved')).toBe(true);
     }
+    // Let the background platform sync (a new 4096-bit key pair) finish before launching: the syncs
+    // are serialised, so this one resolves after those the move started.
+    await h.container.lti?.syncIntegration?.(h.integrationB);
     expect(await adminLaunchLandsOn()).toBe(`/integrations/${h.integrationB}`);
     expect((await api('PATCH', `/api/v1/integrations/${h.integrationB}?moveLtiRegistration=maybe`, {})).status).toBe(400);
   }, 120_000);
