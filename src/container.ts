@@ -12,7 +12,9 @@ import type { CanvasClient } from './canvas/types.js';
 import { createConnectionService, type ConnectionService } from './integrations/connection-service.js';
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
+import { createIntegrationSettings, type IntegrationSettings } from './integrations/integration-settings.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
+import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
@@ -48,6 +50,8 @@ export interface Container {
   sessionStore: ClosableSessionStore;
   /** Integrations and their encrypted Canvas tokens. */
   integrations: IntegrationsRepository;
+  /** Creating and changing integrations for every entry point: policy, LTI ownership, credential drop, audit. */
+  integrationSettings: IntegrationSettings;
   /** zod schemas for integration bodies (Canvas URL rules depend on config). */
   integrationSchemas: IntegrationSchemas;
   /** Single-flight refreshing token sources: `tokenSources.forIntegration(id)` for the Canvas client. */
@@ -163,6 +167,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         lti = feature;
       }
     }
+    const integrationsRepo = lti?.syncIntegration ? keepLtiInSync(integrations, lti.syncIntegration, logger) : integrations;
     return {
       config,
       logger,
@@ -174,7 +179,14 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       apiTokens,
       audit,
       sessionStore,
-      integrations: lti?.syncIntegration ? keepLtiInSync(integrations, lti.syncIntegration, logger) : integrations,
+      integrations: integrationsRepo,
+      integrationSettings: createIntegrationSettings({
+        repo: integrationsRepo,
+        owners: createPlatformOwners({ db, clock }),
+        oauth: canvasOAuth,
+        audit,
+        logger,
+      }),
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
       tokenSources,
       canvasFor,

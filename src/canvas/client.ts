@@ -265,7 +265,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
   }
 
   async function execute<T>(a: Attempt, auth: AccessTokenSource): Promise<{ response: CanvasResponse<T>; bytes: Uint8Array }> {
-    let token = await auth.current();
+    let token = await auth.current(origin);
     let refreshed = false;
     let errorRetries = 0;
     let throttleTries = 0;
@@ -305,7 +305,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           refreshed = true;
           counters.refreshes++;
           counters.retries++;
-          token = await auth.refresh(token);
+          token = await auth.refresh(token, origin);
           continue;
         }
         default:

@@ -11,9 +11,13 @@
  * `Insufficient scopes on access token.` The implementation (oauth/) does single-flight refresh.
  */
 export interface AccessTokenSource {
-  current(): Promise<string>;
+  /**
+   * The token to send. `canvasUrl` is the origin the client is about to send it to: a source
+   * refuses (throws) when that is not the Canvas the token was issued for.
+   */
+  current(canvasUrl?: string): Promise<string>;
   /** Returns a fresh token; `rejected` is the token Canvas refused (skip refreshing if it already changed). */
-  refresh(rejected: string): Promise<string>;
+  refresh(rejected: string, canvasUrl?: string): Promise<string>;
 }
 
 /** Identifiers of declared endpoints; see endpoints.ts for method, path template, feature and scope. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Dialect } from '../store/database.js';
 import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
+import { AppError } from '../errors/app-error.js';
 import { columnAad, type Vault } from '../vault/vault.js';
 import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
@@ -28,19 +29,52 @@ export interface RefreshedToken {
   expiresAt: string | null;
 }
 
+/**
+ * What a change of Canvas URL or client id took away, handed to the caller after the commit so it
+ * can revoke the token at the host that issued it. `accessToken` is the dropped token (never log it).
+ */
+export interface DroppedCredentials {
+  /** The fields whose change dropped the credentials. */
+  changed: Array<'canvasUrl' | 'clientId'>;
+  /** Where the dropped token was issued, and by which developer key. */
+  previous: { canvasUrl: string; clientId: string };
+  accessToken: string | null;
+  /** True when the stored client secret was deleted (the same patch did not bring a new one). */
+  secretDropped: boolean;
+}
+
+export interface UpdateOptions {
+  /** Called after the commit when the patch dropped the token and secret (see {@link IntegrationsRepository.update}). */
+  onCredentialsDropped?(dropped: DroppedCredentials): void;
+}
+
+/** The check a credentials drop leaves in the status, so pages and the API say why it is not connected. */
+export const CREDENTIALS_CHECK = 'credentials_reset';
+
 export interface IntegrationsRepository {
   create(input: CreateIntegrationInput): Promise<Integration>;
   get(id: string): Promise<Integration | undefined>;
   list(): Promise<Integration[]>;
-  /** Applies a patch; `clientSecret` replaces the stored secret. Returns undefined for an unknown id. */
-  update(id: string, patch: PatchIntegrationInput): Promise<Integration | undefined>;
+  /**
+   * Applies a patch; `clientSecret` replaces the stored secret. Returns undefined for an unknown id.
+   * A patch that changes the Canvas URL or the client id drops, in the same transaction, the stored
+   * token, the pending authorizations and the client secret (unless the patch brings a new one), and
+   * resets the status to `not_connected` with a check saying why: a credential must never reach a
+   * host other than the one it was issued for. `opts.onCredentialsDropped` gets the dropped token.
+   */
+  update(id: string, patch: PatchIntegrationInput, opts?: UpdateOptions): Promise<Integration | undefined>;
   /** Deletes the integration with its token, states, courses (cascade). Returns whether it existed. */
   delete(id: string): Promise<boolean>;
   setStatus(id: string, status: ConnectionStatus): Promise<void>;
   /** The decrypted client secret, or undefined when none is set. */
   getClientSecret(id: string): Promise<string | undefined>;
-  /** Stores a freshly minted token (replacing any previous one), encrypted. */
-  saveToken(id: string, token: NewToken): Promise<StoredToken>;
+  /**
+   * Stores a freshly minted token (replacing any previous one), encrypted. With `issuedFor`, the
+   * save happens only while the integration still has that Canvas URL and client id (checked in the
+   * same transaction), so a token minted just before a settings change never lands under the new host.
+   * @throws AppError conflict when `issuedFor` no longer matches, not_found for an unknown integration.
+   */
+  saveToken(id: string, token: NewToken, issuedFor?: { canvasUrl: string; clientId: string }): Promise<StoredToken>;
   getToken(id: string): Promise<StoredToken | undefined>;
   deleteToken(id: string): Promise<boolean>;
   /**
@@ -176,8 +210,9 @@ export function createIntegrationsRepository(deps: {
       return rows.map(toIntegration);
     },
 
-    async update(id, patch) {
-      const values: Partial<IntegrationsTable> = { updated_at: clock().toISOString() };
+    async update(id, patch, opts = {}) {
+      const now = clock().toISOString();
+      const values: Partial<IntegrationsTable> = { updated_at: now };
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.canvasUrl !== undefined) values.canvas_url = patch.canvasUrl;
       if (patch.clientId !== undefined) values.client_id = patch.clientId;
@@ -187,15 +222,60 @@ export function createIntegrationsRepository(deps: {
       if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
       if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
-      const r = await db.updateTable('integrations').set(values).where('id', '=', id).executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return undefined;
+      const dropped = await db.transaction().execute(async (trx) => {
+        let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+        if (dialect === 'postgres') q = q.forUpdate();
+        const current = await q.executeTakeFirst();
+        if (!current) return undefined;
+        const changed: DroppedCredentials['changed'] = [];
+        if (patch.canvasUrl !== undefined && patch.canvasUrl !== current.canvas_url) changed.push('canvasUrl');
+        if (patch.clientId !== undefined && patch.clientId !== current.client_id) changed.push('clientId');
+        let drop: DroppedCredentials | null = null;
+        if (changed.length > 0) {
+          const token = await trx.selectFrom('integration_tokens').select('access_token_enc').where('integration_id', '=', id).executeTakeFirst();
+          await trx.deleteFrom('integration_tokens').where('integration_id', '=', id).execute();
+          await trx.deleteFrom('oauth_states').where('integration_id', '=', id).where('used_at', 'is', null).execute();
+          const secretDropped = patch.clientSecret === undefined;
+          if (secretDropped) values.client_secret_enc = null;
+          const what = changed
+            .map((f) => (f === 'canvasUrl' ? `the Canvas URL changed from ${current.canvas_url} to ${patch.canvasUrl}` : `the client id changed from ${current.client_id} to ${patch.clientId}`))
+            .join(' and ');
+          const next = secretDropped ? 'Enter the client secret again, then Generate Keys.' : 'Run Check configuration, then Generate Keys.';
+          const gone = [token ? `the token issued by ${current.canvas_url}` : '', secretDropped ? 'the client secret' : ''].filter(Boolean);
+          const check: Check = {
+            name: CREDENTIALS_CHECK,
+            ok: false,
+            detail: `Not connected because ${what}${gone.length ? `: ${gone.join(' and ')} ${gone.length > 1 ? 'were' : 'was'} dropped, so no credential reaches the new address` : ''}. ${next}`,
+          };
+          Object.assign(values, {
+            state: 'not_connected',
+            reasons: '[]',
+            missing_scopes: '[]',
+            checks: JSON.stringify([check]),
+            token_owner_id: null,
+            token_owner_name: null,
+            verified_at: null,
+            checked_at: now,
+          } satisfies Partial<IntegrationsTable>);
+          drop = {
+            changed,
+            previous: { canvasUrl: current.canvas_url, clientId: current.client_id },
+            accessToken: token ? vault.decrypt(token.access_token_enc, ACCESS_AAD) : null,
+            secretDropped,
+          };
+        }
+        await trx.updateTable('integrations').set(values).where('id', '=', id).execute();
+        return { drop };
+      });
+      if (!dropped) return undefined;
+      if (dropped.drop) opts.onCredentialsDropped?.(dropped.drop);
       return get(id);
     },
 
     async delete(id) {
       // Explicit child deletes: SQLite only cascades with foreign_keys=ON, which a foreign handle may lack.
       return db.transaction().execute(async (trx) => {
-        for (const t of ['roster_entries', 'sections', 'courses', 'oauth_states', 'integration_tokens'] as const) {
+        for (const t of ['roster_entries', 'sections', 'courses', 'oauth_states', 'integration_tokens', 'lti_platform_owners'] as const) {
           await trx.deleteFrom(t).where('integration_id', '=', id).execute();
         }
         const r = await trx.deleteFrom('integrations').where('id', '=', id).executeTakeFirst();
@@ -226,30 +306,41 @@ export function createIntegrationsRepository(deps: {
       return row?.client_secret_enc ? vault.decrypt(row.client_secret_enc, SECRET_AAD) : undefined;
     },
 
-    async saveToken(id, token) {
+    async saveToken(id, token, issuedFor) {
       const now = clock().toISOString();
-      const prev = await db
-        .selectFrom('integration_tokens')
-        .select('generation')
-        .where('integration_id', '=', id)
-        .executeTakeFirst();
-      const generation = prev ? Number(prev.generation) + 1 : 1;
-      const values = {
-        access_token_enc: vault.encrypt(token.accessToken, ACCESS_AAD),
-        refresh_token_enc: token.refreshToken ? vault.encrypt(token.refreshToken, REFRESH_AAD) : null,
-        expires_at: token.expiresAt,
-        owner_canvas_id: token.ownerCanvasId,
-        owner_name: token.ownerName,
-        scopes: JSON.stringify(token.scopes),
-        generation,
-        updated_at: now,
-      };
-      await db
-        .insertInto('integration_tokens')
-        .values({ integration_id: id, created_at: now, ...values })
-        .onConflict((oc) => oc.column('integration_id').doUpdateSet(values))
-        .execute();
-      return { ...token, generation };
+      return db.transaction().execute(async (trx) => {
+        if (issuedFor) {
+          let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+          if (dialect === 'postgres') q = q.forUpdate();
+          const row = await q.executeTakeFirst();
+          if (!row) throw new AppError('not_found', 'No such integration.');
+          if (row.canvas_url !== issuedFor.canvasUrl || row.client_id !== issuedFor.clientId) {
+            throw new AppError('conflict', 'The Canvas URL or client id changed while this token was being issued; it was not stored.');
+          }
+        }
+        const prev = await trx
+          .selectFrom('integration_tokens')
+          .select('generation')
+          .where('integration_id', '=', id)
+          .executeTakeFirst();
+        const generation = prev ? Number(prev.generation) + 1 : 1;
+        const values = {
+          access_token_enc: vault.encrypt(token.accessToken, ACCESS_AAD),
+          refresh_token_enc: token.refreshToken ? vault.encrypt(token.refreshToken, REFRESH_AAD) : null,
+          expires_at: token.expiresAt,
+          owner_canvas_id: token.ownerCanvasId,
+          owner_name: token.ownerName,
+          scopes: JSON.stringify(token.scopes),
+          generation,
+          updated_at: now,
+        };
+        await trx
+          .insertInto('integration_tokens')
+          .values({ integration_id: id, created_at: now, ...values })
+          .onConflict((oc) => oc.column('integration_id').doUpdateSet(values))
+          .execute();
+        return { ...token, generation };
+      });
     },
 
     async getToken(id) {

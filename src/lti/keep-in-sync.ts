@@ -2,7 +2,7 @@ import type { Logger } from '../logger/logger.js';
 
 interface Writable<C, P, I> {
   create(input: C): Promise<I>;
-  update(id: string, patch: P): Promise<I | undefined>;
+  update(id: string, patch: P, ...rest: never[]): Promise<I | undefined>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -26,8 +26,8 @@ export function keepLtiInSync<R extends Writable<C, P, I>, C, P extends object, 
       if ((input as { lti?: unknown }).lti) later(created.id);
       return created;
     },
-    async update(id: string, patch: P) {
-      const updated = await repo.update(id, patch);
+    async update(id: string, patch: P, ...rest: never[]) {
+      const updated = await repo.update(id, patch, ...rest);
       if (updated && ('lti' in patch || 'canvasUrl' in patch)) later(id);
       return updated;
     },

@@ -109,22 +109,23 @@ export function createLaunchStore(deps: { db: Kysely<Database>; clock: () => Dat
     peekHandoff,
 
     /**
-     * Uses a hand-over token up. Atomic (a conditional update), so two browsers racing with the
-     * same token cannot both succeed.
+     * Uses a hand-over token up: one conditional UPDATE (`used_at IS NULL` and unexpired) that
+     * returns the row, so of any number of concurrent confirms exactly one gets the payload and
+     * the others learn why not (`used`, `expired`, `unknown`).
      */
     async consumeHandoff(token: string): Promise<ConsumeResult> {
-      const peek = await peekHandoff(token);
-      if (!peek.ok) return peek;
       const now = clock().toISOString();
-      const res = await db
+      const row = await db
         .updateTable('lti_handoffs')
         .set({ used_at: now })
         .where('token_hash', '=', sha256(token))
         .where('used_at', 'is', null)
         .where('expires_at', '>', now)
+        .returning(['integration_id', 'payload'])
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) return { ok: false, reason: 'used' };
-      return peek;
+      if (row) return { ok: true, integrationId: row.integration_id, payload: JSON.parse(row.payload) as HandoffPayload };
+      const why = await peekHandoff(token);
+      return why.ok ? { ok: false, reason: 'used' } : why;
     },
 
     /** Deletes hand-over rows older than a day (called opportunistically). */

@@ -12,6 +12,7 @@ import { allowFrameAncestor, canvasFrameAncestor, INSTRUCTURE_FRAME_ANCESTOR } f
 import { decideAudience, launchFacts, type LtijsLaunchToken } from './launch-claims.js';
 import { createLaunchStore, type LaunchStore, type LtiIntegration, type NrpsMember } from './launch-store.js';
 import type { LtijsProvider, LtijsRegistration } from './ltijs-types.js';
+import { createPlatformOwners } from './platform-owners.js';
 import { toNrpsMember } from './nrps-compare.js';
 import { canvasToolConfiguration } from './tool-config.js';
 
@@ -124,10 +125,17 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     if (!res.headersSent) render(res, 500, 'refused', { title: 'Something went wrong', code: 'unavailable' });
   };
 
-  const findByPlatform = async (issuer: string, clientId: string): Promise<LtiIntegration[]> =>
-    (await launches.listLtiIntegrations()).filter(
+  const owners = createPlatformOwners({ db: deps.store.db, clock });
+  /** The integrations a pair resolves to; when several registered it, the one that owns it wins. */
+  const findByPlatform = async (issuer: string, clientId: string): Promise<LtiIntegration[]> => {
+    const matches = (await launches.listLtiIntegrations()).filter(
       (i) => i.lti.clientId === clientId && platformEndpoints(i.canvasUrl, i.lti).issuer === issuer,
     );
+    if (matches.length < 2) return matches;
+    const owner = await owners.holderOf({ issuer, clientId });
+    const owned = matches.find((i) => i.id === owner?.integrationId);
+    return owned ? [owned] : matches;
+  };
 
   const registrationOf = (i: LtiIntegration): LtijsRegistration => {
     const ep = platformEndpoints(i.canvasUrl, i.lti);
@@ -311,6 +319,8 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
         name: facts.name,
       });
     }
+    // A launch Canvas signed for this pair proves the registration: it belongs to this integration now.
+    await owners.claim({ issuer: token.iss, clientId: token.clientId }, integration.id, 'launch').catch((err: unknown) => logger.warn({ err }, 'recording LTI ownership failed'));
     logger.info({ integrationId: integration.id, kind: audience.kind }, 'LTI launch accepted');
     void launches.pruneHandoffs().catch(() => undefined);
     res.redirect(303, `/launch/handoff?token=${encodeURIComponent(handoff)}`);

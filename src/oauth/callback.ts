@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.js';
+import { AppError } from '../errors/app-error.js';
 import type { IntegrationsRepository } from '../integrations/integrations-repository.js';
 import type { Check, ConnectionStatus, ReasonCode } from '../integrations/reasons.js';
 import type { Verifier } from '../integrations/verification.js';
@@ -112,14 +113,26 @@ export function createCallbackHandler(deps: {
       );
       if (!grant.ok) return failWith(integrationId, grant.reason, grant.detail, [], grant.error);
 
-      await repo.saveToken(integrationId, {
-        accessToken: grant.accessToken,
-        refreshToken: grant.refreshToken,
-        expiresAt: grant.expiresIn !== null ? new Date(clock().getTime() + grant.expiresIn * 1000).toISOString() : null,
-        ownerCanvasId: grant.user.id,
-        ownerName: grant.user.name,
-        scopes: consumed.pending.scopes,
-      });
+      try {
+        await repo.saveToken(
+          integrationId,
+          {
+            accessToken: grant.accessToken,
+            refreshToken: grant.refreshToken,
+            expiresAt: grant.expiresIn !== null ? new Date(clock().getTime() + grant.expiresIn * 1000).toISOString() : null,
+            ownerCanvasId: grant.user.id,
+            ownerName: grant.user.name,
+            scopes: consumed.pending.scopes,
+          },
+          { canvasUrl: integration.canvasUrl, clientId: integration.clientId },
+        );
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'conflict') throw err;
+        // The settings changed during the exchange: give the token back to the Canvas that issued it.
+        const revoked = await oauth.revoke(integration.canvasUrl, grant.accessToken);
+        await audit.record({ integrationId, actor: 'system', action: 'token_discarded', detail: { why: 'settings_changed', revokedAtCanvas: revoked.ok } });
+        return { kind: 'state_invalid', integrationId, reason: 'state_invalid', detail: 'The Canvas URL or client id changed while you were authorizing, so the new token was discarded. Start Generate Keys again.', missingScopes: [] };
+      }
       await audit.record({ integrationId, actor: 'system', action: 'token_issued', detail: { tokenOwner: grant.user } });
       const before = integration.status.state;
       const status = (await verifier.verify(integrationId, { tokenOwner: grant.user }))!;

@@ -105,17 +105,39 @@ export function createTokenSources(deps: {
     return p;
   }
 
+  /**
+   * A token leaves only for the Canvas it was issued for: the integration's current Canvas URL (a
+   * change of URL drops the token in the same transaction). Checked AFTER the token was read, so a
+   * client built before a URL change (a long job) cannot get a token minted for the new host.
+   */
+  async function assertIssuedFor(id: string, canvasUrl: string | undefined): Promise<void> {
+    if (canvasUrl === undefined) return;
+    const integration = await repo.get(id);
+    if (integration?.canvasUrl !== canvasUrl) {
+      throw new TokenUnavailableError('token_revoked', `The stored token was not issued by ${canvasUrl} (the integration's Canvas URL changed); nothing was sent.`);
+    }
+  }
+
   return {
     forIntegration(id) {
       return {
-        async current() {
+        async current(canvasUrl) {
           const running = inflight.get(id);
-          if (running) return running;
-          const t = await repo.getToken(id);
-          if (!t) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
-          return expiringSoon(t) ? refresh(id, t.accessToken) : t.accessToken;
+          let token: string;
+          if (running) token = await running;
+          else {
+            const t = await repo.getToken(id);
+            if (!t) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
+            token = expiringSoon(t) ? await refresh(id, t.accessToken) : t.accessToken;
+          }
+          await assertIssuedFor(id, canvasUrl);
+          return token;
         },
-        refresh: (rejected) => refresh(id, rejected),
+        async refresh(rejected, canvasUrl) {
+          const token = await refresh(id, rejected);
+          await assertIssuedFor(id, canvasUrl);
+          return token;
+        },
       };
     },
     refreshCount: () => refreshes,

@@ -212,6 +212,18 @@ export interface LtiNrpsSnapshotsTable {
   fetched_at: string;
 }
 
+export interface LtiPlatformOwnersTable {
+  /** The launches' `iss` (shared by every hosted Canvas of one environment). */
+  issuer: string;
+  /** The LTI developer key's client id. */
+  client_id: string;
+  integration_id: string;
+  /** 'launch' | 'staff' once ownership was shown; null while the pair is only registered. */
+  proven_by: string | null;
+  proven_at: string | null;
+  created_at: string;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -226,6 +238,7 @@ export interface Database {
   roster_entries: RosterEntriesTable;
   lti_handoffs: LtiHandoffsTable;
   lti_nrps_snapshots: LtiNrpsSnapshotsTable;
+  lti_platform_owners: LtiPlatformOwnersTable;
 }
 
 /**

@@ -54,8 +54,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       if (o.userIdType) input.userIdType = o.userIdType;
       const parsed = c.integrationSchemas.create.safeParse(input);
       if (!parsed.success) throw zodToAppError(parsed.error);
-      const created = await c.integrations.create(parsed.data);
-      await c.audit.record({ integrationId: created.id, actor: 'system', action: 'integration_created', detail: { name: created.name, via: 'cli' } });
+      const created = await c.integrationSettings.create(parsed.data, { scope: 'platform', label: 'system' });
       if (o.json) io.out(JSON.stringify({ id: created.id, name: created.name, canvasUrl: created.canvasUrl, clientId: created.clientId, clientSecretSet: created.clientSecretSet }));
       else io.out(`Created integration ${created.id} (${created.name}, ${created.canvasUrl}).${created.clientSecretSet ? '' : ' No secret yet: set one before Generate Keys.'}`);
     });

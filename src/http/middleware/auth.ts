@@ -92,3 +92,12 @@ export function sessionActor(req: Request): string | undefined {
   if (s?.ltiCourse) return `lti:${s.ltiCourse.integrationId}:${s.ltiCourse.courseId}`;
   return undefined;
 }
+
+/**
+ * Who a browser request changes settings as: staff are `platform`; a session limited to one
+ * integration (setup link, authorization link, LTI admin launch) is `institution`.
+ */
+export function settingsActor(req: Request, res: Response): { scope: 'platform' | 'institution'; label: string } {
+  const label = String(res.locals.actor ?? sessionActor(req) ?? 'browser');
+  return { scope: req.session?.staff ? 'platform' : 'institution', label };
+}

@@ -9,10 +9,12 @@ import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 
-type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
+type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
 
 const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
 const emptySchema = z.object({}).strict();
+/** `PATCH …?moveLtiRegistration=true`: take an LTI pair another integration holds (audited on both). */
+const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
 
 /** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
 export function parseFeatures(value: unknown): Feature[] | undefined {
@@ -52,8 +54,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
 
   router.post(base, async (req, res) => {
     const input = parseInput(c.integrationSchemas.create, req.body ?? {});
-    const created = await c.integrations.create(input);
-    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
+    const created = await c.integrationSettings.create(input, { scope: 'platform', label: actorOf(res) });
     res.status(201).json(presentIntegration(created));
   });
 
@@ -63,11 +64,9 @@ export function createIntegrationsApiRouter(c: Deps): Router {
 
   router.patch(`${base}/:id`, async (req, res) => {
     const patch = parseInput(c.integrationSchemas.patch, req.body ?? {});
-    const updated = await c.integrations.update(idOf(req), patch);
-    if (!updated) throw new AppError('not_found', 'No such integration.');
-    const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
-    await c.audit.record({ integrationId: updated.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
-    res.json(presentIntegration(updated));
+    const { moveLtiRegistration } = parseInput(moveQuerySchema, req.query);
+    const { integration } = await c.integrationSettings.update(idOf(req), patch, { scope: 'platform', label: actorOf(res) }, { moveLtiRegistration: moveLtiRegistration === 'true' });
+    res.json(presentIntegration(integration));
   });
 
   router.delete(`${base}/:id`, async (req, res) => {

@@ -12,7 +12,7 @@ import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
-import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
+import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { auditActorLabel } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
@@ -20,7 +20,7 @@ import { parseFeatures } from './integrations-api.js';
 
 type Deps = Pick<
   Container,
-  'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources' | 'staff' | 'apiTokens'
+  'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources' | 'staff' | 'apiTokens'
 >;
 
 const STATE_LABELS: Record<string, string> = {
@@ -145,8 +145,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       res.status(400).render('integrations/new', { title: 'New integration', formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
       return;
     }
-    const created = await c.integrations.create(parsed.data);
-    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name } });
+    const created = await c.integrationSettings.create(parsed.data, settingsActor(req, res));
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
     res.redirect(303, `/integrations/${encodeURIComponent(created.id)}`);
   });
@@ -169,10 +168,26 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       await renderSettings(req, res, i, { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values }, 400);
       return;
     }
-    await c.integrations.update(i.id, parsed.data);
-    const fields = Object.keys(parsed.data).filter((k) => k !== 'clientSecret');
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: parsed.data.clientSecret !== undefined } });
-    flash(req, 'ok', 'Settings saved. Run “Check configuration” before Generate Keys.');
+    let result;
+    try {
+      result = await c.integrationSettings.update(i.id, parsed.data, settingsActor(req, res));
+    } catch (err) {
+      if (!(err instanceof AppError) || (err.code !== 'forbidden' && err.code !== 'conflict')) throw err;
+      const field = String(err.details?.field ?? 'canvasUrl');
+      const values = { name: form.data.name, canvasUrl: form.data.canvasUrl, clientId: form.data.clientId };
+      const message = err.help ? `${err.message} ${err.help}` : err.message;
+      const label = INTEGRATION_FIELDS[field]?.label ?? field;
+      await renderSettings(req, res, i, { formError: message, fieldErrors: [{ field, label, message }], values }, err.code === 'forbidden' ? 403 : 409);
+      return;
+    }
+    const d = result.dropped;
+    if (d) {
+      const what = d.changed.map((f) => (f === 'canvasUrl' ? 'Canvas URL' : 'client id')).join(' and ');
+      const token = d.tokenDropped ? (d.revokedAtCanvas ? ` The token was revoked at ${d.previousCanvasUrl} and deleted here.` : ' The token was deleted here.') : '';
+      flash(req, 'warn', `Settings saved. The ${what} changed, so the integration is no longer connected.${token}${d.secretDropped ? ' Enter the client secret again, then Generate Keys.' : ' Run “Check configuration”, then Generate Keys.'}`);
+    } else {
+      flash(req, 'ok', 'Settings saved. Run “Check configuration” before Generate Keys.');
+    }
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
 
@@ -281,7 +296,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
       return;
     }
-    await c.integrations.update(i.id, parsed.data);
+    await c.integrationSettings.update(i.id, parsed.data, settingsActor(req, res));
     await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_configured', detail: { ...parsed.data } });
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.
     await c.connection.verify(i.id, actorOf(res));

@@ -9,7 +9,7 @@ import { createLaunchStore, type HandoffPayload } from '../../lti/launch-store.j
 import { compareNrpsWithRoster } from '../../lti/nrps-compare.js';
 import { toolUrls } from '../../lti/tool-config.js';
 import { COURSE_REASON_HELP, ROSTER_REASON_HELP } from '../../sync/sync-reasons.js';
-import { requireIntegrationAccess } from '../middleware/auth.js';
+import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import '../session.js';
 
 declare module 'express-session' {
@@ -38,6 +38,8 @@ const ltiForm = z
     clientId: z.string().trim().regex(/^\d{1,20}$/, 'The Client ID is the number Canvas shows in the Developer Keys list (digits only).'),
     deploymentIds: z.string().max(2000),
     issuer: z.string().trim().max(300).optional(),
+    /** Staff only: take the registration from the integration that holds it. */
+    moveRegistration: z.literal('1').optional(),
   })
   .strict();
 
@@ -70,7 +72,11 @@ export function createLtiRouter(container: Container): Router {
   const destination = (integrationId: string, p: HandoffPayload) =>
     p.kind === 'admin' ? `/integrations/${encodeURIComponent(integrationId)}` : '/launch/course';
 
-  /** Step 1 of the hand-over: a fresh session for exactly what the launch grants. */
+  /**
+   * Step 1 of the hand-over: a fresh session that holds only the token's hash and grants nothing
+   * yet. Access comes with step 2, once the token is used up, so a copied link opened in other
+   * browsers never carries access.
+   */
   router.get('/launch/handoff', async (req, res, next) => {
     try {
       const token = typeof req.query.token === 'string' ? req.query.token : '';
@@ -83,11 +89,6 @@ export function createLtiRouter(container: Container): Router {
       if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
       // A launch is a new identity: never extend whoever was signed in before in this browser.
       await regenerate(req);
-      if (found.payload.kind === 'admin') {
-        req.session.integrationAccess = { integrationId: found.integrationId, via: 'lti', label: found.payload.label };
-      } else {
-        req.session.ltiCourse = { integrationId: found.integrationId, courseId: found.payload.courseId, via: 'lti' };
-      }
       req.session.ltiHandoff = sha256(token);
       await save(req);
       allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
@@ -108,16 +109,25 @@ export function createLtiRouter(container: Container): Router {
       if (token && req.session?.ltiHandoff === sha256(token)) {
         const used = await launches.consumeHandoff(token);
         delete req.session.ltiHandoff;
-        if (used.ok) {
+        if (used.ok && used.payload.kind !== 'student') {
+          // Only the browser whose confirm used the token up gets access, in a fresh session id.
+          await regenerate(req);
+          if (used.payload.kind === 'admin') {
+            req.session.integrationAccess = { integrationId: used.integrationId, via: 'lti', label: used.payload.label };
+          } else {
+            req.session.ltiCourse = { integrationId: used.integrationId, courseId: used.payload.courseId, via: 'lti' };
+          }
+          await save(req);
           container.logger.info({ integrationId: used.integrationId, kind: used.payload.kind }, 'LTI launch signed in');
-          const sub = used.payload.kind === 'student' ? 'unknown' : used.payload.sub;
+          const sub = used.payload.sub;
           await container.audit.record({ integrationId: used.integrationId, actor: `lti:${sub}`, action: `lti.launch.${used.payload.kind}`, detail: used.payload.kind === 'instructor' ? { courseId: used.payload.courseId } : {} });
           res.redirect(303, destination(used.integrationId, used.payload));
           return;
         }
         req.session.integrationAccess = undefined;
         req.session.ltiCourse = undefined;
-        res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${used.reason}` });
+        // Another browser used this hand-over first (handoff_used), or it expired: nothing granted.
+        res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${used.ok ? 'unknown' : used.reason}` });
         return;
       }
       const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
@@ -252,6 +262,7 @@ export function createLtiRouter(container: Container): Router {
       checks,
       platform,
       environments: ENVIRONMENTS,
+      isStaff: Boolean(req.session?.staff),
       form: form ?? {
         environment: lti?.environment ?? 'production',
         clientId: lti?.clientId ?? '',
@@ -292,10 +303,32 @@ export function createLtiRouter(container: Container): Router {
       const existing = await launches.getIntegration(id);
       if (!existing) throw new AppError('not_found', 'No such integration.');
       const lti: IntegrationLti = { environment: parsed.data.environment, clientId: parsed.data.clientId, deploymentIds: ids };
-      if (parsed.data.environment === 'custom' && parsed.data.issuer) lti.issuer = parsed.data.issuer;
-      // Through the repository: it keeps ltijs's platform list in sync (see lti/keep-in-sync.ts).
-      await container.integrations.update(id, { lti });
-      await container.audit.record({ integrationId: id, actor: res.locals.actor ?? 'unknown', action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: ids.length } });
+      if (parsed.data.environment === 'custom') {
+        if (parsed.data.issuer) {
+          if (!URL.canParse(parsed.data.issuer) || !/^https?:$/.test(new URL(parsed.data.issuer).protocol)) {
+            await setupPage(req, res, 400, form, [{ field: 'issuer', message: 'The issuer must be a URL, e.g. https://canvas.instructure.com (the iss Canvas puts in its launches).' }]);
+            return;
+          }
+          lti.issuer = parsed.data.issuer;
+        }
+        // The page does not offer the custom sign-in and key URLs: keep the ones staff set.
+        if (existing.lti?.environment === 'custom') {
+          if (existing.lti.authUrl) lti.authUrl = existing.lti.authUrl;
+          if (existing.lti.jwksUrl) lti.jwksUrl = existing.lti.jwksUrl;
+        }
+      }
+      // Through the settings service: ownership of the (issuer, client id) pair, the policy for
+      // institution sessions, the audit log; its repository keeps ltijs's platform list in sync.
+      const actor = settingsActor(req, res);
+      try {
+        await container.integrationSettings.update(id, { lti }, actor, { moveLtiRegistration: actor.scope === 'platform' && parsed.data.moveRegistration === '1' });
+      } catch (err) {
+        if (!(err instanceof AppError) || (err.code !== 'forbidden' && err.code !== 'conflict')) throw err;
+        const field = String(err.details?.field ?? 'clientId').replace(/^lti\./, '');
+        await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
+        return;
+      }
+      await container.audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: ids.length } });
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
       next(err);
