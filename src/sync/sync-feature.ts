@@ -25,7 +25,7 @@ export interface SyncFeature {
   diagnostics: Diagnostics;
   /** Starts a course refresh unless one is already queued or running for the integration (then returns that one). */
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
-  /** Starts a roster sync of one course or a selection. */
+  /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
 }
 
@@ -99,8 +99,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     syncRoster: createRosterSync(syncDeps),
     diagnostics: createDiagnostics(courses),
     async startRefresh(integrationId, opts = {}) {
-      const active = await jobs.active(integrationId, 'course_refresh');
-      if (active) return active;
+      // The jobs table answers with the refresh already queued or running, if any (atomically).
       return runner.enqueue('course_refresh', integrationId, opts.path ? { path: opts.path } : {});
     },
     async startSync(integrationId, courseIds) {
