@@ -6,7 +6,7 @@ import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
 import type { CourseRepository, CourseRow, SectionRow, SyncSettings } from './course-repository.js';
 
-/** What every sync service needs; `clientFor` returns a client with its own governor (one per job/token). */
+/** What every sync service needs; `clientFor` returns a client governed by its integration's (shared) governor. */
 export interface SyncDeps {
   courses: CourseRepository;
   clientFor(settings: SyncSettings): CanvasClient;
@@ -241,7 +241,9 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           // Streamed: the zip is unpacked once and each CSV row becomes a database row in batches,
           // so a 50,000-course account never sits in memory as objects.
           const report = openProvisioningZip(await client.download(fileUrl, auth));
-          const t = now();
+          // The report was read from Canvas after the job started; a lookup or sync that wrote a
+          // row since is at least as new, so the report's rows do not overwrite it.
+          const t = ctx.startedAt;
           const BATCH = 1000;
           const syncable = new Set<string>();
           let courses: CourseRow[] = [];
@@ -312,6 +314,8 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           while (listing && !stopped) {
             ctx.signal.throwIfAborted();
             const pages = Array.from({ length: window }, (_, i) => nextPage + i);
+            // Stamped before the request: a lookup answered meanwhile is newer and is kept.
+            const t = now();
             const results = await Promise.all(
               pages.map((page) =>
                 client.request<Array<Record<string, unknown>>>(
@@ -325,7 +329,6 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
               }
               throw err;
             });
-            const t = now();
             const rows: CourseRow[] = [];
             let ended = false;
             for (const r of results) {
@@ -353,7 +356,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
 
         // Sections are written in batches (one transaction per ~50 courses or 0.5 s), not one per
         // course: a commit per course would make the database, not Canvas, the bottleneck.
-        let batch: Array<{ courseId: string; rows: SectionRow[] }> = [];
+        let batch: Array<{ courseId: string; rows: SectionRow[]; asOf: string }> = [];
         let lastFlush = clock().getTime();
         let saving: Promise<void> = Promise.resolve();
         const flush = (): Promise<void> => {
@@ -362,7 +365,8 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             const b = batch;
             batch = [];
             lastFlush = clock().getTime();
-            await deps.courses.replaceSections(settings!.id, b.map((x) => x.courseId), b.flatMap((x) => x.rows));
+            const asOf = b.reduce((min, x) => (x.asOf < min ? x.asOf : min), b[0]!.asOf);
+            await deps.courses.replaceSections(settings!.id, b.map((x) => x.courseId), b.flatMap((x) => x.rows), asOf);
             sectionsDone += b.length;
             await report();
           });
@@ -378,9 +382,9 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
               continue;
             }
             const courseId = queue[head++]!;
-            const facts = await fetchSections(client, auth, courseId);
             const t = now();
-            batch.push({ courseId, rows: facts.map((f) => sectionRow(settings!.id, { ...f, courseCanvasId: courseId }, settings!.courseIdType, t, ctx.jobId)) });
+            const facts = await fetchSections(client, auth, courseId);
+            batch.push({ courseId, asOf: t, rows: facts.map((f) => sectionRow(settings!.id, { ...f, courseCanvasId: courseId }, settings!.courseIdType, t, ctx.jobId)) });
             if (batch.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
           }
         };
@@ -405,7 +409,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
       throw new JobFailure('internal', 'The refresh checkpoint is not understood; start a new refresh.');
 
       async function finish(path: RefreshPath) {
-        const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId);
+        const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId, ctx.startedAt);
         const counts = await deps.courses.countsFor(settings!.id);
         const stats = client.stats();
         return {
