@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createCanvasClient } from '../canvas/client.js';
-import { createThrottleGovernor } from '../canvas/governor.js';
+import { createGovernorRegistry, type GovernorRegistry } from '../canvas/governor-registry.js';
 import type { AccessTokenSource } from '../canvas/types.js';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
@@ -42,6 +42,8 @@ export interface SyncFeatureDeps {
     verify(integrationId: string, actor: string): Promise<unknown>;
     runHealthChecks(): Promise<unknown>;
   };
+  /** The process's governors (one per integration token); the feature makes its own when absent. */
+  governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
 }
@@ -49,11 +51,13 @@ export interface SyncFeatureDeps {
 /**
  * Composition of issue 4: repositories, the refresh / sync / health-check job definitions, the
  * runner for the store's dialect (not started: `main.ts` starts it), lookup and diagnostics.
- * Each job gets its own Canvas client and throttle governor (Canvas buckets are per token).
+ * Each job and each lookup gets its own Canvas client, and all of an integration's clients share
+ * one throttle governor (Canvas buckets are per token).
  */
 export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const courses = createCourseRepository(deps.store.db);
   const jobs = createJobRepository(deps.store.db, deps.clock);
+  const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {
     courses,
     clock: deps.clock,
@@ -64,7 +68,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
         userAgent: deps.userAgent,
         clock: deps.clock,
         logger: deps.logger,
-        governor: createThrottleGovernor({ clock: deps.clock }),
+        governor: governors.forIntegration(s.id),
       }),
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
