@@ -126,7 +126,8 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
     // was in flight), plus the three answered with a 503.
     else expect(h.sandbox.control.counters().requests[COURSES_ROUTE]).toBeLessThanOrEqual(pages + 8 + 3);
 
-    const ref = await runJob(store, createCourseRefreshJob(reference.deps), reference.integrationId, { path: 'rest' });
+    // The reference run gets the time a loaded CI machine needs for 2,500 courses (runJob's default is 30 s).
+    const ref = await runJob(store, createCourseRefreshJob(reference.deps), reference.integrationId, { path: 'rest' }, 120_000);
     expect(ref.state).toBe('succeeded');
     const strip = async (integrationId: string) =>
       store.db
