@@ -2,11 +2,12 @@ import { Router, type Request } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { MAX_PASSWORD_LENGTH } from '../../staff/password-policy.js';
 import '../session.js';
 
 const loginSchema = z.object({
   email: z.string().trim().max(320).default(''),
-  password: z.string().max(1024).default(''),
+  password: z.string().default(''),
   next: z.string().max(2048).optional(),
   _csrf: z.string().optional(),
 });
@@ -61,6 +62,11 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
   router.post('/login', limiter, async (req, res) => {
     const input = loginSchema.parse(req.body ?? {});
     const next = safeNext(input.next);
+    if ([...input.password].length > MAX_PASSWORD_LENGTH) {
+      // No account can have such a password (the same limit applies when one is set): say so, hash nothing.
+      res.status(400).render('login', { ...renderLogin(input.email, next, `Passwords are at most ${MAX_PASSWORD_LENGTH} characters.`), code: 'validation_failed' });
+      return;
+    }
     const user = input.email && input.password ? await container.staff.verifyPassword(input.email, input.password) : null;
     if (!user) {
       res.status(401).render('login', { ...renderLogin(input.email, next, 'That email and password do not match an active staff account.'), code: 'unauthenticated' });
