@@ -39,8 +39,9 @@ export function createApp(container: Container): Express {
   const { config, logger } = container;
   const app = express();
   app.disable('x-powered-by');
-  // Behind a load balancer on the same host or private network, req.ip/req.secure come from it.
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // req.ip / req.secure come from X-Forwarded-* only when the peer is a proxy TRUST_PROXY names
+  // (default: none), so a client cannot choose its own address for the sign-in limits.
+  app.set('trust proxy', config.trustProxy);
 
   // `when(iso)` in every view: timestamps as "2026-11-26 17:23:39 UTC" (anything else passes through).
   const when = String.raw`const when = (v) => { const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(v ?? '')); return m ? m[1] + ' ' + m[2] + ' UTC' : (v ?? '—'); };`;
