@@ -104,6 +104,20 @@ export function createApp(container: Container): Express {
   });
   app.use(createHealthRouter(container));
 
+  // Behind a TLS-terminating proxy that TRUST_PROXY does not name, req.secure is false and the
+  // Secure session cookie is never sent: say so once rather than leave sign-in silently broken.
+  let warnedProxy = false;
+  app.use((req, _res, next) => {
+    if (!warnedProxy && config.secureCookies && !req.secure && req.headers['x-forwarded-proto'] !== undefined) {
+      warnedProxy = true;
+      logger.warn(
+        { peer: req.socket.remoteAddress },
+        'PUBLIC_URL is https but this request is not secure, and it carries X-Forwarded-Proto: if a proxy terminates TLS, set TRUST_PROXY to its address, or session cookies are not set',
+      );
+    }
+    next();
+  });
+
   app.use(
     session({
       name: SESSION_COOKIE,

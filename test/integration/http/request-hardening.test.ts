@@ -158,6 +158,28 @@ describe('request hardening: 4xx instead of 500, 401 first, cache and framing he
     });
   });
 
+  describe('proxy configuration', () => {
+    it('warns once when an https deployment gets X-Forwarded-Proto from a proxy TRUST_PROXY does not name', async () => {
+      const k = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu' } });
+      try {
+        const behind = createApp(k);
+        await request(behind).get('/login').set('X-Forwarded-Proto', 'https');
+        await request(behind).get('/login').set('X-Forwarded-Proto', 'https');
+        expect(k.log.text().match(/set TRUST_PROXY/g)).toHaveLength(1);
+        const trusted = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu', TRUST_PROXY: 'loopback' } });
+        try {
+          const res = await request(createApp(trusted)).get('/login').set('X-Forwarded-Proto', 'https');
+          expect(String(res.headers['set-cookie'])).toContain('Secure');
+          expect(trusted.log.text()).not.toContain('set TRUST_PROXY');
+        } finally {
+          await trusted.close();
+        }
+      } finally {
+        await k.close();
+      }
+    });
+  });
+
   describe('audit page', () => {
     it('shows staff by name and email to staff', async () => {
       const res = await request(app).get(`/integrations/${integrationId}/audit`).set('Cookie', staffCookie);
