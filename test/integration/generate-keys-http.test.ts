@@ -8,7 +8,7 @@ import { createBrowser, hiddenValue, type Browser } from '../support/browser-flo
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
-const PASSWORD = 'staff passphrase for generate keys';
+const PASSWORD = 'a passphrase for generate keys';
 
 async function signInStaff(h: Harness): Promise<Browser> {
   const b = createBrowser();

@@ -14,7 +14,7 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
-import { auditActorLabel } from '../presenters/audit-actor.js';
+import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
 import { parseFeatures } from './integrations-api.js';
 
@@ -357,10 +357,14 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       staff: new Map(staff.map((s) => [s.id, `${s.name} (${s.email})`])),
       apiTokens: new Map(tokens.map((t) => [t.id, t.name])),
     };
+    const viewer = req.session.staff ? 'staff' : 'institution';
+    // An institution's admin sees no staff email, not even inside an event's detail.
+    const hideStaff = (text: string) =>
+      viewer === 'staff' ? text : staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text);
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names), action: e.action, detail: JSON.stringify(e.detail) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: e.action, detail: hideStaff(JSON.stringify(e.detail)) })),
     });
   });
 
