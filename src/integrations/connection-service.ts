@@ -32,8 +32,6 @@ export interface ConnectionService {
   disconnect(integrationId: string, actor: string): Promise<{ revokedAtCanvas: boolean }>;
   /** Re-verifies every integration holding a token; state changes go to the audit log. */
   runHealthChecks(): Promise<HealthCheckSummary>;
-  /** Fallback scheduler when no job runner schedules `health_check`; returns a stop function. */
-  startHealthCheckScheduler(intervalMinutes: number): () => void;
   verifier: Verifier;
 }
 
@@ -133,20 +131,6 @@ export function createConnectionService(deps: {
         }
       }
       return summary;
-    },
-    startHealthCheckScheduler(intervalMinutes) {
-      if (intervalMinutes <= 0) return () => undefined;
-      let running = false;
-      const timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        service
-          .runHealthChecks()
-          .catch((err: unknown) => deps.logger?.error({ err }, 'scheduled health check failed'))
-          .finally(() => (running = false));
-      }, intervalMinutes * 60 * 1000);
-      timer.unref();
-      return () => clearInterval(timer);
     },
   };
   return service;
