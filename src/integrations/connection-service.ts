@@ -73,7 +73,7 @@ export function createConnectionService(deps: {
       await audit.record({
         integrationId: integration.id,
         actor,
-        action: 'status_changed',
+        action: 'integration.status_changed',
         detail: { from: before.state, to: status.state, reasons: status.reasons, missingScopes: status.missingScopes },
       });
     }
@@ -91,7 +91,7 @@ export function createConnectionService(deps: {
         redirectUri,
         scopes: scopes(),
       });
-      await audit.record({ integrationId: id, actor: 'system', action: 'preflight', detail: { ok: result.ok, reasons: result.reasons } });
+      await audit.record({ integrationId: id, actor: 'system', action: 'preflight.completed', detail: { ok: result.ok, reasons: result.reasons } });
       return result;
     },
     startAuthorization: (id, browserSecret) => authorization.start(id, browserSecret),
@@ -114,7 +114,7 @@ export function createConnectionService(deps: {
         await repo.deleteToken(id);
       }
       await repo.setStatus(id, { ...NOT_CONNECTED, checkedAt: clock().toISOString() });
-      await audit.record({ integrationId: id, actor, action: 'disconnected', detail: { revokedAtCanvas } });
+      await audit.record({ integrationId: id, actor, action: 'integration.disconnected', detail: { revokedAtCanvas } });
       return { revokedAtCanvas };
     },
     async runHealthChecks() {

@@ -119,7 +119,7 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(summary.changed).toEqual(expect.arrayContaining([expect.objectContaining({ integrationId: id, from: 'verified', to: 'failed' })]));
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
     const audit = await h.c.audit.list(id);
-    expect(audit.some((e) => e.action === 'status_changed' && e.detail.to === 'failed')).toBe(true);
+    expect(audit.some((e) => e.action === 'integration.status_changed' && e.detail.to === 'failed')).toBe(true);
   });
 
   it('developer_key_off after verification: the health check notices the key turned OFF', async () => {

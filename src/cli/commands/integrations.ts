@@ -55,7 +55,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       const parsed = c.integrationSchemas.create.safeParse(input);
       if (!parsed.success) throw zodToAppError(parsed.error);
       const created = await c.integrations.create(parsed.data);
-      await c.audit.record({ integrationId: created.id, actor: 'system', action: 'integration_created', detail: { name: created.name, via: 'cli' } });
+      await c.audit.record({ integrationId: created.id, actor: 'system', action: 'integration.created', detail: { name: created.name, via: 'cli' } });
       if (o.json) io.out(JSON.stringify({ id: created.id, name: created.name, canvasUrl: created.canvasUrl, clientId: created.clientId, clientSecretSet: created.clientSecretSet }));
       else io.out(`Created integration ${created.id} (${created.name}, ${created.canvasUrl}).${created.clientSecretSet ? '' : ' No secret yet: set one before Generate Keys.'}`);
     });
@@ -113,7 +113,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       const c = await getContainer();
       await mustGet(c, id);
       const link = c.signedLinks.issue('authorize', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });
@@ -126,7 +126,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       const c = await getContainer();
       await mustGet(c, id);
       const link = c.signedLinks.issue('setup', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });

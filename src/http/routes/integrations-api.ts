@@ -53,7 +53,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   router.post(base, async (req, res) => {
     const input = parseInput(c.integrationSchemas.create, req.body ?? {});
     const created = await c.integrations.create(input);
-    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
+    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration.created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
     res.status(201).json(presentIntegration(created));
   });
 
@@ -66,7 +66,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const updated = await c.integrations.update(idOf(req), patch);
     if (!updated) throw new AppError('not_found', 'No such integration.');
     const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
-    await c.audit.record({ integrationId: updated.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
+    await c.audit.record({ integrationId: updated.id, actor: actorOf(res), action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
     res.json(presentIntegration(updated));
   });
 
@@ -75,7 +75,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     await mustGet(id);
     await c.connection.disconnect(id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration_deleted' });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration.deleted' });
     res.status(204).end();
   });
 
@@ -91,7 +91,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const i = await mustGet(id);
     if (!i.clientSecretSet) throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
     const link = c.signedLinks.issue('authorize', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link.created', detail: { expiresAt: link.expiresAt } });
     res.status(201).json(link);
   });
 
@@ -100,7 +100,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const id = idOf(req);
     await mustGet(id);
     const link = c.signedLinks.issue('setup', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
     res.status(201).json(link);
   });
 

@@ -14,6 +14,7 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
+import { auditActionName } from '../presenters/audit-action.js';
 import { auditActorLabel } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
 import { parseFeatures } from './integrations-api.js';
@@ -146,7 +147,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       return;
     }
     const created = await c.integrations.create(parsed.data);
-    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration_created', detail: { name: created.name } });
+    await c.audit.record({ integrationId: created.id, actor: actorOf(res), action: 'integration.created', detail: { name: created.name } });
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
     res.redirect(303, `/integrations/${encodeURIComponent(created.id)}`);
   });
@@ -171,7 +172,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     }
     await c.integrations.update(i.id, parsed.data);
     const fields = Object.keys(parsed.data).filter((k) => k !== 'clientSecret');
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_updated', detail: { fields, clientSecretChanged: parsed.data.clientSecret !== undefined } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.updated', detail: { fields, clientSecretChanged: parsed.data.clientSecret !== undefined } });
     flash(req, 'ok', 'Settings saved. Run “Check configuration” before Generate Keys.');
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
@@ -199,7 +200,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
     const i = await mustGet(req);
     const link = c.signedLinks.issue('setup', i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
     res.setHeader('Cache-Control', 'no-store');
     await renderSettings(req, res, i, { setupLink: link });
   });
@@ -208,7 +209,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const i = await mustGet(req);
     await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_deleted', detail: { name: i.name } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.deleted', detail: { name: i.name } });
     flash(req, 'ok', `Integration “${i.name}” deleted.`);
     res.redirect(303, '/integrations');
   });
@@ -282,7 +283,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       return;
     }
     await c.integrations.update(i.id, parsed.data);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_configured', detail: { ...parsed.data } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.configured', detail: { ...parsed.data } });
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.
     await c.connection.verify(i.id, actorOf(res));
     flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
@@ -345,7 +346,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names), action: e.action, detail: JSON.stringify(e.detail) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names), action: auditActionName(e.action), detail: JSON.stringify(e.detail) })),
     });
   });
 
