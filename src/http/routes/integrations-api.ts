@@ -11,8 +11,8 @@ import { parseInput } from '../validate.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
 
-const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
-const emptySchema = z.object({}).strict();
+export const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
+export const emptySchema = z.object({}).strict();
 
 /** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
 export function parseFeatures(value: unknown): Feature[] | undefined {
