@@ -11,7 +11,7 @@ import { redactUrl } from './logger/logger.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
-import { createApiDocsRouter, createOpenApiRouter } from './http/routes/api-docs.js';
+import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createLtiRouter } from './http/routes/lti.js';
@@ -32,8 +32,8 @@ export const SESSION_COOKIE = 'cc.sid';
 
 /**
  * Builds the Express app (never listens; src/main.ts does). Middleware order is fixed:
- * logging → helmet → /lti (ltijs, before body parsers) → /static → health and the OpenAPI
- * document → session → body parsers → csrf → routers → 404 → error handler.
+ * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → body
+ * parsers → csrf → routers → 404 → error handler.
  */
 export function createApp(container: Container): Express {
   const { config, logger } = container;
@@ -89,8 +89,6 @@ export function createApp(container: Container): Express {
 
   app.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
   app.use(createHealthRouter(container));
-  // The API's OpenAPI document: public (it holds no data), so before sessions and the API token check.
-  app.use(createOpenApiRouter(container));
 
   app.use(
     session({

@@ -67,7 +67,7 @@ describe('the API route table', () => {
   it('lists 401 for token operations, 404 for operations on an id, 400 where input is parsed', () => {
     const at = (m: string, p: string) => errorStatuses(routes.find((r) => r.method === m && r.path === p)!);
     expect(at('get', '/api/v1/whoami')).toEqual([401]);
-    expect(at('get', '/api/v1/openapi.json')).toEqual([]);
+    expect(at('get', '/api/v1/openapi.json')).toEqual([401]);
     expect(at('post', '/api/v1/integrations')).toEqual([400, 401, 403]);
     expect(at('get', '/api/v1/integrations/:id/courses')).toEqual([400, 401, 404]);
     expect(at('post', '/api/v1/integrations/:id/courses/lookup')).toEqual([400, 401, 403, 404, 502]);
@@ -114,10 +114,10 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/api/v1/integrations/{id}/preflight']!.post!.requestBody!.required).toBe(false);
   });
 
-  it('marks the document itself as served without a token, everything else with the bearer scheme', () => {
+  it('requires the bearer token on every operation, the document itself included', () => {
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths['/api/v1/openapi.json']!.get!.security).toEqual([]);
-    expect(doc.paths['/api/v1/whoami']!.get!.security).toBeUndefined();
+    expect(doc.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(doc.paths['/api/v1/openapi.json']!.get!.responses['401']).toBeDefined();
   });
 });
 

@@ -14,7 +14,6 @@ export interface ReferenceOperation {
   path: string;
   summary: string;
   description: string | null;
-  auth: 'token' | 'none';
   params: ReferenceField[];
   query: ReferenceField[];
   body: { required: boolean; fields: ReferenceField[] } | null;
@@ -119,7 +118,6 @@ export function apiReference(doc: OpenApiDocument): ApiReference {
         path,
         summary: op.summary,
         description: op.description ?? null,
-        auth: op.security && op.security.length === 0 ? 'none' : 'token',
         params: params.filter((_, i) => op.parameters![i]!.in === 'path'),
         query: params.filter((_, i) => op.parameters![i]!.in === 'query'),
         body: body ? { required: op.requestBody!.required, fields: fieldsOf(body) } : null,

@@ -34,8 +34,6 @@ export interface ApiRoute {
   success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
   /** Error statuses beyond those every operation has (401; 400 with a body or query; 404 with a path id). */
   errors?: ErrorStatus[];
-  /** `none` for the few operations served without an API token. Default: `token`. */
-  auth?: 'token' | 'none';
 }
 
 const INTEGRATION_ID = { id: 'The integration id' };
@@ -278,8 +276,7 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       path: '/api/v1/openapi.json',
       tag: 'Meta',
       summary: 'This API as an OpenAPI 3.1 document',
-      description: 'Served without a token: it describes the API and holds no data.',
-      auth: 'none',
+      description: 'Also rendered as a page for signed-in staff at /docs/api.',
       success: { status: 200, description: 'The OpenAPI document' },
     },
   ];
@@ -294,8 +291,8 @@ export function pathParams(path: string): string[] {
 export function errorStatuses(route: ApiRoute): ErrorStatus[] {
   const out = new Set<ErrorStatus>();
   if (route.body || route.query) out.add(400);
-  if ((route.auth ?? 'token') === 'token') out.add(401);
-  if (route.auth !== 'none' && route.method !== 'get') out.add(403);
+  out.add(401);
+  if (route.method !== 'get') out.add(403);
   if (pathParams(route.path).length > 0) out.add(404);
   for (const s of route.errors ?? []) out.add(s);
   return [...out].sort((a, b) => a - b);

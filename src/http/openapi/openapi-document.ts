@@ -20,7 +20,6 @@ export interface OpenApiOperation {
   summary: string;
   description?: string;
   tags: string[];
-  security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: 'path' | 'query'; required: boolean; description?: string; schema: JsonSchema }>;
   requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
   responses: Record<string, { description: string; content?: { 'application/json': { schema: JsonSchema } } }>;
@@ -130,7 +129,6 @@ export function buildOpenApiDocument(routes: ApiRoute[], opts: { serverUrl: stri
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: [route.tag],
-      ...(route.auth === 'none' ? { security: [] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
       responses,

@@ -8,6 +8,7 @@ import { createTestContainer } from '../../support/test-container.js';
 
 type TestContainer = Awaited<ReturnType<typeof createTestContainer>>;
 const TOKEN = 'openapi-test-token-0123456789abcdef';
+const PASSWORD = 'a long staff passphrase';
 
 interface Layer {
   route?: { path: string | string[]; methods: Record<string, boolean> };
@@ -49,6 +50,7 @@ describe('the JSON API description', () => {
 
   beforeAll(async () => {
     c = await createTestContainer({ env: { BOOTSTRAP_API_TOKEN: TOKEN, ALLOW_INSECURE_CANVAS_URLS: 'true' } });
+    await c.staff.create({ email: 'docs@example.edu', name: 'Dee Docs', password: PASSWORD });
     app = createApp(c);
   });
   afterAll(async () => {
@@ -63,24 +65,33 @@ describe('the JSON API description', () => {
     expect(table.filter((r) => !served.includes(r)).sort()).toEqual([]);
   });
 
-  it('serves the OpenAPI 3.1 document without a token', async () => {
-    const res = await request(app).get('/api/v1/openapi.json');
+  it('serves the OpenAPI 3.1 document with the API token, and 401 without one', async () => {
+    const anon = await request(app).get('/api/v1/openapi.json');
+    expect(anon.status).toBe(401);
+    expect(anon.body.error.code).toBe('unauthenticated');
+    const res = await api().get('/api/v1/openapi.json');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toMatchObject({ openapi: '3.1.0', servers: [{ url: c.config.publicUrl }] });
     expect(Object.keys(res.body.paths)).toContain('/api/v1/integrations/{id}/courses/{canvasId}/roster');
   });
 
-  it('still answers 401 on every other /api/v1 route without a token', async () => {
-    const res = await request(app).get('/api/v1/whoami');
-    expect(res.status).toBe(401);
-    expect(res.body.error.code).toBe('unauthenticated');
+  it('sends anonymous visitors of the reference page to sign in', async () => {
+    const res = await request(app).get('/docs/api');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/login?next=%2Fdocs%2Fapi');
   });
 
-  it('renders the reference page in the site layout, listing every operation with its fields and errors', async () => {
-    const res = await request(app).get('/api/docs');
+  it('renders the reference page for staff in the site layout, listing every operation with its fields and errors', async () => {
+    const agent = request.agent(app);
+    const login = await agent.get('/login');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(login.text)![1]!;
+    expect((await agent.post('/login').type('form').send({ _csrf: csrf, email: 'docs@example.edu', password: PASSWORD })).status).toBe(303);
+    const res = await agent.get('/docs/api');
     expect(res.status).toBe(200);
     expect(res.text).toContain('class="site-header"');
+    expect(res.text).toContain('href="/jobs"');
+    expect((await agent.get('/api/v1/openapi.json')).status).toBe(200);
     for (const r of apiRoutes(c.integrationSchemas)) {
       expect(res.text).toContain(`<span class="api-method">${r.method.toUpperCase()}</span> ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
     }
