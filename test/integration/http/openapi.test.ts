@@ -90,7 +90,7 @@ describe('the JSON API description', () => {
     const res = await agent.get('/docs/api');
     expect(res.status).toBe(200);
     expect(res.text).toContain('class="site-header"');
-    expect(res.text).toContain('href="/jobs"');
+    expect(res.text).toContain('<a href="/docs/api" aria-current="page">API reference</a>');
     expect((await agent.get('/api/v1/openapi.json')).status).toBe(200);
     for (const r of apiRoutes(c.integrationSchemas)) {
       expect(res.text).toContain(`<span class="api-method">${r.method.toUpperCase()}</span> ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
