@@ -14,6 +14,7 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
+import { auditActionName } from '../presenters/audit-action.js';
 import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
 import { parseFeatures } from './integrations-api.js';
@@ -214,7 +215,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
     const i = await mustGet(req);
     const link = c.signedLinks.issue('setup', i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
     res.setHeader('Cache-Control', 'no-store');
     await renderSettings(req, res, i, { setupLink: link });
   });
@@ -223,7 +224,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const i = await mustGet(req);
     await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_deleted', detail: { name: i.name } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.deleted', detail: { name: i.name } });
     flash(req, 'ok', `Integration “${i.name}” deleted.`);
     res.redirect(303, '/integrations');
   });
@@ -297,7 +298,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       return;
     }
     await c.integrationSettings.update(i.id, parsed.data, settingsActor(req, res));
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_configured', detail: { ...parsed.data } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.configured', detail: { ...parsed.data } });
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.
     await c.connection.verify(i.id, actorOf(res));
     flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
@@ -364,7 +365,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: e.action, detail: hideStaff(JSON.stringify(e.detail)) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) })),
     });
   });
 
