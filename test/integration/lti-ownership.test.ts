@@ -11,7 +11,7 @@ import { DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, st
  */
 let h: LtiHarness;
 let apiToken: string;
-const PASSWORD = 'staff passphrase for lti ownership';
+const PASSWORD = 'violet harbour lantern ownership';
 
 beforeAll(async () => {
   h = await startLtiHarness({ tdb: testDatabases().at(-1) });
