@@ -240,7 +240,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           await ctx.progress('downloading', 0, null);
           // Streamed: the zip is unpacked once and each CSV row becomes a database row in batches,
           // so a 50,000-course account never sits in memory as objects.
-          const report = openProvisioningZip(await client.download(fileUrl, auth));
+          const report = openProvisioningZip(await client.download(fileUrl, auth, { namedByCanvas: true }));
           const t = now();
           const BATCH = 1000;
           const syncable = new Set<string>();
