@@ -22,7 +22,7 @@ export function guardLtijsHttp(policy: OutboundPolicy & { resolve?: HostResolver
     assertOutboundUrl(url, policy, 'LTI request');
   };
   const guarded = ltijsHttp.extend({
-    dnsLookup: createGuardedLookup(policy),
+    lookup: createGuardedLookup(policy),
     hooks: {
       beforeRequest: [(options: { url: URL }) => check(options.url)],
       beforeRedirect: [(options: { url: URL }) => check(options.url)],
