@@ -13,6 +13,7 @@ import type { CanvasClient } from './canvas/types.js';
 import { createConnectionService, type ConnectionService } from './integrations/connection-service.js';
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
+import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
@@ -169,6 +170,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         lti = feature;
       }
     }
+    // Entry points write through this: a URL whose name resolves to a private address is a 400.
+    const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     return {
       config,
       logger,
@@ -180,7 +183,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       apiTokens,
       audit,
       sessionStore,
-      integrations: lti?.syncIntegration ? keepLtiInSync(integrations, lti.syncIntegration, logger) : integrations,
+      integrations: lti?.syncIntegration ? keepLtiInSync(checkedIntegrations, lti.syncIntegration, logger) : checkedIntegrations,
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
       tokenSources,
       canvasFor,

@@ -10,21 +10,24 @@ const API_TOKEN = 'outbound-guard-test-token-0123456789abcdef';
 const auth = { Authorization: `Bearer ${API_TOKEN}` };
 const token = { accessToken: 'tok-secret', refreshToken: 'r', expiresAt: null, ownerCanvasId: '1', ownerName: 'Owner', scopes: [] };
 
-/** "canvas.example.edu resolves to 127.0.0.1"; every other name does not resolve. Counts lookups. */
-function fakeDns() {
+/** A DNS the test controls ("this name resolves to 127.0.0.1"); unknown names do not resolve. Counts lookups. */
+function fakeDns(entries: Record<string, string>) {
   const asked: string[] = [];
+  const table = new Map(Object.entries(entries));
   const resolve: HostResolver = async (hostname) => {
     asked.push(hostname);
-    return hostname === 'canvas.example.edu' ? [{ address: '127.0.0.1', family: 4 }] : [];
+    const address = table.get(hostname);
+    return address ? [{ address, family: address.includes(':') ? 6 : 4 }] : [];
   };
-  return { resolve, asked };
+  return { resolve, asked, set: (name: string, address: string) => void table.set(name, address) };
 }
 
 describe('outbound guard, end to end through the container (insecure Canvas URLs off)', () => {
   let canvas: FakeCanvas;
   let c: TestContainer;
   let app: ReturnType<typeof createApp>;
-  const dns = fakeDns();
+  // canvas.example.edu is public when the integration is saved, then points at loopback (rebinding).
+  const dns = fakeDns({ 'canvas.example.edu': '93.184.216.34', 'private.example.edu': '10.0.0.5', 'meta.example.edu': '::ffff:169.254.169.254' });
   let id: string;
 
   beforeAll(async () => {
@@ -39,6 +42,7 @@ describe('outbound guard, end to end through the container (insecure Canvas URLs
     expect(res.status).toBe(201);
     id = res.body.id as string;
     await c.integrations.saveToken(id, token);
+    dns.set('canvas.example.edu', '127.0.0.1');
   });
   afterAll(async () => {
     await c.close();
@@ -57,6 +61,18 @@ describe('outbound guard, end to end through the container (insecure Canvas URLs
       expect(res.body.error.message).toMatch(/^canvasUrl: /);
       expect(res.body.error.message).toMatch(why);
     }
+  });
+
+  it('refuses, when saved, a Canvas URL or LTI endpoint whose name resolves to a private address: 400 naming the field', async () => {
+    const created = await request(app).post('/api/v1/integrations').set(auth).send({ name: 'X', canvasUrl: 'https://private.example.edu', clientId: '1' });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/^canvasUrl: private\.example\.edu resolves to a private address 10\.0\.0\.5/) });
+
+    const lti = { environment: 'custom', clientId: '10000000000002', deploymentIds: ['1:a'], issuer: 'https://canvas.school.edu', authUrl: 'https://canvas.school.edu/auth', jwksUrl: 'https://meta.example.edu/jwks' };
+    const patched = await request(app).patch(`/api/v1/integrations/${id}`).set(auth).send({ lti });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error.message).toMatch(/^lti\.jwksUrl: meta\.example\.edu resolves to an IPv4-mapped form of a link-local address 169\.254\.169\.254/);
+    expect((await c.integrations.get(id))?.lti).toBeUndefined();
   });
 
   it('a Canvas call to a public-looking name that resolves to 127.0.0.1 is refused at connect time: nothing reaches the server', async () => {
@@ -99,7 +115,7 @@ describe('outbound guard with insecure Canvas URLs on (the sandbox setting)', ()
   let canvas: FakeCanvas;
   let other: FakeCanvas;
   let c: TestContainer;
-  const dns = fakeDns();
+  const dns = fakeDns({ 'canvas.example.edu': '127.0.0.1' });
 
   beforeAll(async () => {
     canvas = await startFakeCanvas(() => ({ body: { id: 1 } }));
