@@ -144,9 +144,9 @@ function embeddingV4(a: V4): fc.Arbitrary<V6> {
   const hi = (a[0] << 8) | a[1];
   const lo = (a[2] << 8) | a[3];
   return fc.oneof(
-    fc.constant([0, 0, 0, 0, 0, 0xffff, hi, lo]),
-    fc.constant([0x64, 0xff9b, 0, 0, 0, 0, hi, lo]),
-    fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 5, maxLength: 5 }).map((r) => [0x2002, hi, lo, ...r]),
+    fc.constant<V6>([0, 0, 0, 0, 0, 0xffff, hi, lo]),
+    fc.constant<V6>([0x64, 0xff9b, 0, 0, 0, 0, hi, lo]),
+    fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 5, maxLength: 5 }).map((r): V6 => [0x2002, hi, lo, ...r]),
   );
 }
 
