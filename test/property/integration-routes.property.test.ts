@@ -92,7 +92,7 @@ describe('integration routes under random bodies (insecure Canvas URLs off)', ()
   let c: TestContainer;
   let server: Server;
   let id: string;
-  const RUNS = { numRuns: 120 };
+  const RUNS = { numRuns: 80 };
 
   beforeAll(async () => {
     c = await createTestContainer({ env: { BOOTSTRAP_API_TOKEN: API_TOKEN, HEALTH_CHECK_INTERVAL_MINUTES: '0' } });
@@ -199,7 +199,7 @@ describe('integration routes under random bodies (insecure Canvas URLs off)', ()
         expect((await api().get(`/api/v1/integrations/${cb}`).set(auth)).status).toBe(200);
         expect((await agent.get(`/integrations/${cb}`)).status).toBe(200);
       }),
-      { numRuns: 40, examples: [[{ error: 'toString' }, 'issued']] },
+      { numRuns: 25, examples: [[{ error: 'toString' }, 'issued']] },
     );
   });
 
@@ -217,7 +217,7 @@ describe('integration routes under random bodies (insecure Canvas URLs off)', ()
         seen.add(res.status);
         expectFormNamesField(res, fields);
       }),
-      { numRuns: 100, examples: [[{ canvasUrl: 'https://u.instructure.com', clientId: '1' }, `/integrations/${id}/settings`]] },
+      { numRuns: 80, examples: [[{ canvasUrl: 'https://u.instructure.com', clientId: '1' }, `/integrations/${id}/settings`]] },
     );
     expect([...seen]).toEqual(expect.arrayContaining([303, 400]));
   });
