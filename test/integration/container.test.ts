@@ -55,9 +55,9 @@ describe('createContainer', () => {
   });
 });
 
-function runMain(env: Record<string, string>): { child: ReturnType<typeof spawn>; output: () => string; exit: Promise<number | null> } {
+function runMain(env: Record<string, string>, preload: string[] = []): { child: ReturnType<typeof spawn>; output: () => string; exit: Promise<number | null> } {
   // One process (node with the tsx loader), so the signal reaches main.ts itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((p) => ['--import', p]), 'src/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (out += String(d)));
@@ -72,6 +72,16 @@ describe('main', () => {
     expect(output()).toContain('PORT');
     expect(output()).toContain('DATABASE_URL');
     expect(output()).toContain('LOG_LEVEL');
+  }, 30000);
+
+  it('a library calling process.exit() without a code during start-up (as ltijs does) still exits non-zero, and says so', async () => {
+    // Stands in for such a library: exits as soon as main.ts has installed its start-up exit handler.
+    const exitDuringStart = `data:text/javascript,${encodeURIComponent(
+      "const on = process.on.bind(process); process.on = (e, f) => { const r = on(e, f); if (e === 'exit') setImmediate(() => process.exit()); return r; };",
+    )}`;
+    const { exit, output } = runMain({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: tmp() }, [exitDuringStart]);
+    expect(await exit).toBe(1);
+    expect(output()).toContain('stopped during start-up');
   }, 30000);
 
   it('stops with exit 1 and the reason when the database cannot be reached at start', async () => {
