@@ -145,10 +145,11 @@ export class KyselyLtiDatabase {
    */
   async Replace(encryptionKey: string | false, collection: string, query: Item, item: Item, index?: Item): Promise<true> {
     this.assertDeployed();
-    if (!collection || !item || (encryptionKey && !index)) throw new Error('MISSING_PARAMS');
+    // Without a query the fallback below would delete the whole collection: refuse instead.
+    if (!collection || !query || !item || (encryptionKey && !index)) throw new Error('MISSING_PARAMS');
     const c = collectionOf(collection);
     const row = this.toRow(c, await this.stored(encryptionKey, item, index));
-    const fields = Object.keys(query ?? {});
+    const fields = Object.keys(query);
     const key = c.keys.find((k) => k.length === fields.length && k.every((f) => fields.includes(f)));
     if (key && key.every((f) => String(query[f]) === row[c.columns[f]])) {
       const target = key.map((f) => c.columns[f]);
@@ -161,7 +162,7 @@ export class KyselyLtiDatabase {
       return true;
     }
     await this.db.transaction().execute(async (trx) => {
-      await this.matching(trx.deleteFrom(c.table), c, query ?? {}).execute();
+      await this.matching(trx.deleteFrom(c.table), c, query).execute();
       await trx.insertInto(c.table).values(row).execute();
     });
     return true;

@@ -90,8 +90,9 @@ describe.each(testDatabases())('LTI store on $name', (tdb) => {
     expect(await plugin.Get(false, 'contexttoken', q)).toHaveLength(1);
   });
 
-  it('Replace by a query that is not a unique key deletes what matches and inserts the item', async () => {
+  it('Replace by a query that is not a unique key deletes what matches and inserts the item; without a query it refuses', async () => {
     await plugin.Insert(false, 'platform', platform());
+    await expect(plugin.Replace(false, 'platform', undefined as never, platform({ kid: 'kid-8' }))).rejects.toThrow('MISSING_PARAMS');
     await plugin.Replace(false, 'platform', { kid: 'kid-1' }, platform({ kid: 'kid-9', platformName: 'renamed' }));
     expect(await plugin.Get(false, 'platform', { kid: 'kid-1' })).toBe(false);
     expect(await plugin.Get(false, 'platform', { kid: 'kid-9' })).toEqual([platform({ kid: 'kid-9', platformName: 'renamed' })]);
