@@ -183,6 +183,20 @@ describe.each(testDatabases())('LTI store on $name', (tdb) => {
     await plugin.Insert(false, 'nonce', { nonce: 'n-1' });
   });
 
+  it('the periodic clean-up deletes expired records by itself (its timer is unref’d and stopped by Close)', async () => {
+    const quick = new KyselyLtiDatabase({ db: store.db, dialect: store.dialect, logger: createLogger('silent'), now: () => now, cleanupEveryMs: 20 });
+    await quick.setup();
+    try {
+      await quick.Insert(false, 'nonce', { nonce: 'n-old' });
+      now += 601_000;
+      const left = async () => (await store.db.selectFrom('lti_nonces' as never).selectAll().execute()).length;
+      for (let i = 0; i < 500 && (await left()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await left()).toBe(0);
+    } finally {
+      await quick.Close();
+    }
+  });
+
   it('id and context tokens live a day, access tokens an hour', async () => {
     const id = { iss: 'i', clientId: 'c', deploymentId: 'd', user: 'u' };
     const at = { platformUrl: 'p', clientId: 'c', scopes: 's' };
