@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { unzipSync } from 'fflate';
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import type { CourseRefreshParams, CourseRefreshSummary, RefreshPath } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
 import type { CourseRepository, CourseRow, SectionRow, SyncSettings } from './course-repository.js';
@@ -19,7 +20,7 @@ export interface SyncDeps {
   reportTimeoutMs?: number;
 }
 
-export type RefreshPath = 'bulk' | 'rest';
+export type { RefreshPath } from '../jobs/job-kinds.js';
 
 /** What the attempts so far have cost; carried in the checkpoint so a resumed job reports the whole run. */
 export interface RefreshSpent {
@@ -35,10 +36,7 @@ export type RefreshCheckpoint = (
   | { path: 'bulk'; phase: 'report'; reportId: string }
 ) & { spent?: RefreshSpent };
 
-export interface RefreshParams {
-  /** Force a path (benchmarks, tests); by default bulk is tried first and REST is the fallback. */
-  path?: RefreshPath;
-}
+export type RefreshParams = CourseRefreshParams;
 
 const PER_PAGE = 100;
 const MAX_PAGE_WINDOW = 8;
@@ -162,7 +160,7 @@ export async function fetchSections(client: CanvasClient, auth: AccessTokenSourc
  * `state[]=all` / `include_deleted` a refresh sees deleted courses too, so an unseen course left
  * the account (or was purged). A failed or cancelled refresh removes nothing.
  */
-export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshParams, RefreshCheckpoint> {
+export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<'course_refresh', RefreshCheckpoint> {
   const clock = deps.clock ?? (() => new Date());
   const sleep = deps.sleep ?? defaultSleep;
   const pollDelays = deps.reportPollDelaysMs ?? [250, 250, 500, 500, 1000, 1000, 2000, 5000, 10_000];
@@ -439,7 +437,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
 
       throw new JobFailure('internal', 'The refresh checkpoint is not understood; start a new refresh.');
 
-      async function finish(path: RefreshPath) {
+      async function finish(path: RefreshPath): Promise<CourseRefreshSummary> {
         const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId, ctx.startedAt);
         const counts = await deps.courses.countsFor(settings!.id);
         const total = spent();

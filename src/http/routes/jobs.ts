@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { describeJobSummary, jobLabel } from '../../jobs/job-kinds.js';
 import type { Job } from '../../jobs/types.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 
@@ -70,6 +71,8 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
       title: 'Jobs',
       jobs: jobs.map((j) => ({
         ...presentJob(j),
+        label: jobLabel(j.kind),
+        summaryText: describeJobSummary(j.kind, j.summary),
         integrationName: names.get(j.integrationId) ?? (j.integrationId === '*' ? 'All integrations' : j.integrationId),
         durationSeconds: jobDurationSeconds(j, now),
       })),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
-import { JobFailure, type AnyJobDefinition, type Job, type JobRunner } from '../../../src/jobs/types.js';
+import { JobFailure, type AnyJobDefinition, type Job, type JobParams, type JobRunner, type JobSummary } from '../../../src/jobs/types.js';
 import type { Store } from '../../../src/store/database.js';
 import { testDatabases } from '../../support/databases.js';
 
@@ -39,10 +39,14 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
         await sleep(unitMs, ctx.signal);
         await ctx.saveCheckpoint({ next: i + 1 }, { phase: 'units', done: i + 1, total: n });
       }
-      return { units: n, resumedFrom: from };
+      // A stand-in's summary, not a refresh's.
+      return { units: n, resumedFrom: from } as unknown as JobSummary<'course_refresh'>;
     },
   };
 }
+
+/** Parameters the stand-in understands (a real refresh has no `fail`). */
+const failWith = (fail: 'canvas' | 'job') => ({ fail }) as unknown as JobParams<'course_refresh'>;
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job runner (%s)', (_name, tdb) => {
   let store: Store;
@@ -79,8 +83,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
   it('ends failed with a reason code when Canvas refuses, and with the job code for a JobFailure', async () => {
     const r = runner([]);
     await r.start();
-    const a = await r.enqueue('course_refresh', 'int-1a', { fail: 'canvas' });
-    const b = await r.enqueue('course_refresh', 'int-1b', { fail: 'job' });
+    const a = await r.enqueue('course_refresh', 'int-1a', failWith('canvas'));
+    const b = await r.enqueue('course_refresh', 'int-1b', failWith('job'));
     const fa = await waitFor(repo, a.id, ['succeeded', 'failed']);
     const fb = await waitFor(repo, b.id, ['succeeded', 'failed']);
     expect(fa.state).toBe('failed');
