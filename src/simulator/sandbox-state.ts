@@ -9,7 +9,18 @@ export interface SandboxSettings {
   throttle: ThrottleSettings;
   /** Cost charged per request in seconds; by default a deterministic per-endpoint value. */
   requestCost?: number;
+  /** `429` (hosted Canvas since 2025-10, default) or `403` (open-source Canvas). */
   rateLimitMode: '403' | '429';
+  /**
+   * `error` of a refresh with an unknown or revoked refresh token: `invalid_grant` (hosted Canvas,
+   * default) or `invalid_request` (the open-source code).
+   */
+  refreshNotFoundError: 'invalid_grant' | 'invalid_request';
+  /**
+   * `json` (default): token-endpoint errors are JSON. `redirect`: an old self-hosted Canvas that
+   * 302-redirects token-endpoint errors to the request's `redirect_uri` (JSON when it is absent or OOB).
+   */
+  tokenEndpointErrors: 'json' | 'redirect';
   /** Status of `user not authorized to perform that action` (Site Admin flag api_auth_error_updates). */
   permissionDeniedStatus: 401 | 403;
   tokenTtlSeconds: number;
@@ -123,7 +134,9 @@ export interface SandboxState {
 export const DEFAULT_SETTINGS: SandboxSettings = {
   latencyMs: 0,
   throttle: DEFAULT_THROTTLE,
-  rateLimitMode: '403',
+  rateLimitMode: '429',
+  refreshNotFoundError: 'invalid_grant',
+  tokenEndpointErrors: 'json',
   permissionDeniedStatus: 401,
   tokenTtlSeconds: 3600,
   tokenErrorStyle: 'modern',

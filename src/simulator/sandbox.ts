@@ -31,7 +31,12 @@ export interface SandboxOptions {
   throttle?: Partial<ThrottleSettings>;
   /** Fixed cost per request in seconds (default: deterministic 0.05–0.2 s from the answer's size). */
   requestCost?: number;
+  /** Throttled status: `429` (hosted Canvas, default) or `403` (open-source Canvas). */
   rateLimitMode?: '403' | '429';
+  /** Refresh with an unknown token: `invalid_grant` (hosted, default) or `invalid_request` (open source). */
+  refreshNotFoundError?: 'invalid_grant' | 'invalid_request';
+  /** `redirect`: an old self-hosted Canvas answering token-endpoint errors with a 302 to `redirect_uri`. */
+  tokenEndpointErrors?: 'json' | 'redirect';
   clock?: () => Date;
   permissionDeniedStatus?: 401 | 403;
   tokenTtlSeconds?: number;
@@ -181,6 +186,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     latencyMs: opts.latencyMs ?? DEFAULT_SETTINGS.latencyMs,
     requestCost: opts.requestCost,
     rateLimitMode: opts.rateLimitMode ?? DEFAULT_SETTINGS.rateLimitMode,
+    refreshNotFoundError: opts.refreshNotFoundError ?? DEFAULT_SETTINGS.refreshNotFoundError,
+    tokenEndpointErrors: opts.tokenEndpointErrors ?? DEFAULT_SETTINGS.tokenEndpointErrors,
     permissionDeniedStatus: opts.permissionDeniedStatus ?? DEFAULT_SETTINGS.permissionDeniedStatus,
     tokenTtlSeconds: opts.tokenTtlSeconds ?? DEFAULT_SETTINGS.tokenTtlSeconds,
     tokenErrorStyle: opts.tokenErrorStyle ?? DEFAULT_SETTINGS.tokenErrorStyle,
@@ -211,10 +218,12 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     const bucket = settings.throttle.enabled && presented ? `token:${createHash('sha256').update(presented).digest('hex')}` : undefined;
     if (bucket && !state.buckets.reserve(bucket, state.now())) {
       state.counters.throttled++;
-      state.buckets.settle(bucket, 0, state.now());
+      // Canvas hands the up-front cost back and then overwrites the `0.0` of the rejection with the
+      // bucket's real remainder for token clients; no cost header and no Retry-After on this answer.
+      const remaining = state.buckets.settle(bucket, 0, state.now());
       const status = settings.rateLimitMode === '429' ? 429 : 403;
       // 429 wording follows the current developer docs page ("429 Forbidden (Rate Limit Exceeded)").
-      return text(status, `${status} Forbidden (Rate Limit Exceeded)\n`, { 'X-Rate-Limit-Remaining': '0.0' });
+      return text(status, `${status} Forbidden (Rate Limit Exceeded)\n`, { 'X-Rate-Limit-Remaining': rubyFloat(remaining) });
     }
     let res: SimResponse;
     try {
@@ -360,7 +369,16 @@ function send(res: ServerResponse, out: SimResponse): void {
     res.socket?.destroy();
     return;
   }
-  res.writeHead(out.status, out.headers);
+  // Hosted Canvas sends every response header name in lower case, so the headers node would add on
+  // its own (Date, Connection, Keep-Alive, Transfer-Encoding) are written here in lower case too.
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(out.headers)) headers[k.toLowerCase()] = v;
+  res.sendDate = false;
+  headers['date'] ??= new Date().toUTCString();
+  headers['content-length'] = String(Buffer.byteLength(out.body));
+  headers['connection'] = res.shouldKeepAlive ? 'keep-alive' : 'close';
+  if (res.shouldKeepAlive) headers['keep-alive'] = 'timeout=5';
+  res.writeHead(out.status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : out.body);
 }
 
