@@ -7,6 +7,7 @@ import * as api from './canvas-api.js';
 import { createControl, type SandboxControl } from './control.js';
 import { json, notFound, parseCookies, rubyFloat, text, type SimRequest, type SimResponse } from './http-kit.js';
 import type { ThrottleSettings } from './leaky-bucket.js';
+import * as grades from './grades.js';
 import * as oauth from './oauth-routes.js';
 import { parseParams, type ParamHash } from './rails-params.js';
 import * as reports from './reports.js';
@@ -43,6 +44,8 @@ export interface SandboxOptions {
   tokenErrorStyle?: 'modern' | 'classic';
   reportDelayMs?: number;
   requireUserAgent?: boolean;
+  /** Progress GETs a bulk grade job needs to finish (default 2; 0 = at the first GET). */
+  progressPolls?: number;
   plugins?: SandboxPlugin[];
 }
 
@@ -99,14 +102,29 @@ const ROUTES: Route[] = [
   apiRoute('GET', '/api/v1/accounts/:account_id/courses', api.accountCourses),
   apiRoute('GET', '/api/v1/accounts/:account_id/roles', api.accountRoles),
   apiRoute('GET', '/api/v1/accounts/:account_id/permissions', api.accountPermissionsCheck),
+  apiRoute('GET', '/api/v1/users/:user_id/enrollments', api.userEnrollments),
+  apiRoute('GET', '/api/v1/accounts/:account_id/reports', reports.listReportTypes),
   apiRoute('POST', '/api/v1/accounts/:account_id/reports/:report', reports.startReport),
+  apiRoute('GET', '/api/v1/accounts/:account_id/reports/:report', reports.listReports),
   apiRoute('GET', '/api/v1/accounts/:account_id/reports/:report/:id', reports.reportStatus),
+  apiRoute('PUT', '/api/v1/accounts/:account_id/reports/:report/:id/abort', reports.abortReport),
+  apiRoute('DELETE', '/api/v1/accounts/:account_id/reports/:report/:id', reports.deleteReport),
+  apiRoute('GET', '/api/v1/courses', api.listCourses),
   apiRoute('GET', '/api/v1/courses/:id', api.showCourse),
   apiRoute('GET', '/api/v1/courses/:course_id/sections', api.courseSections),
   apiRoute('GET', '/api/v1/courses/:course_id/enrollments', api.courseEnrollments),
   apiRoute('GET', '/api/v1/sections/:section_id/enrollments', api.sectionEnrollments),
   apiRoute('GET', '/api/v1/courses/:course_id/users', api.courseUsers),
+  apiRoute('POST', '/api/v1/courses/:course_id/assignments', grades.createAssignment),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments', grades.listAssignments),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments/:id', grades.showAssignment),
+  apiRoute('POST', '/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades', grades.updateGrades),
+  apiRoute('POST', '/api/v1/courses/:course_id/submissions/update_grades', grades.updateGradesMulti),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments/:assignment_id/submissions', grades.assignmentSubmissions),
+  apiRoute('GET', '/api/v1/courses/:course_id/students/submissions', grades.studentSubmissions),
+  apiRoute('GET', '/api/v1/progress/:id', grades.showProgress),
   route('GET', '/files/:id/download', 'file', (req, state, caller) => reports.download({ req, state, caller: caller! })),
+  route('GET', '/accounts/:account_id/files/:id/download', 'file', (req, state, caller) => reports.download({ req, state, caller: caller! })),
 ];
 
 const SERVER_ERROR = { errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] };
@@ -193,6 +211,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     tokenErrorStyle: opts.tokenErrorStyle ?? DEFAULT_SETTINGS.tokenErrorStyle,
     reportDelayMs: opts.reportDelayMs ?? DEFAULT_SETTINGS.reportDelayMs,
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
+    progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
