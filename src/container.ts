@@ -6,6 +6,7 @@ import { createSessionStore, type ClosableSessionStore } from './http/session-st
 import { createApiTokens, type ApiTokens } from './staff/api-tokens.js';
 import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
+import { createReadinessProbe, type ReadinessProbe } from './store/readiness.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
 import type { CanvasClient } from './canvas/types.js';
@@ -39,6 +40,8 @@ export interface Container {
   config: Config;
   logger: Logger;
   store: Store;
+  /** The cached database check behind `/readyz` (a background probe every 2 s). */
+  readiness: ReadinessProbe;
   clock: () => Date;
   fetch: typeof globalThis.fetch;
   vault: Vault;
@@ -92,7 +95,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? (() => new Date());
   const fetchImpl = overrides.fetch ?? globalThis.fetch.bind(globalThis);
-  const store = overrides.store ?? openStore(config.database);
+  const store = overrides.store ?? openStore(config.database, { logger });
+  const readiness = createReadinessProbe(store.db, { logger });
   const closers: Array<() => void | Promise<void>> = [];
   let sessionStore: ClosableSessionStore | undefined;
   let closed: Promise<void> | undefined;
@@ -106,6 +110,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
           logger.error({ err }, 'a closer failed during shutdown');
         }
       }
+      readiness.stop();
       await sessionStore?.close();
       await store.close();
     })();
@@ -114,6 +119,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 
   try {
     await migrateToLatest(store.db);
+    await readiness.start();
     const vault = createVault(parseSecretKey(resolveSecretKey(config)));
     const db = store.db;
     const apiTokens = createApiTokens({ db, clock });
@@ -167,6 +173,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       config,
       logger,
       store,
+      readiness,
       clock,
       fetch: fetchImpl,
       vault,

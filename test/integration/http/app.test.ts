@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createApp } from '../../../src/app.js';
-import { openStore } from '../../../src/store/database.js';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { migrateToLatest, openStore } from '../../../src/store/database.js';
+import type { Database } from '../../../src/store/schema.js';
+import { createReadinessProbe } from '../../../src/store/readiness.js';
 import { createTestContainer } from '../../support/test-container.js';
 
 type TestContainer = Awaited<ReturnType<typeof createTestContainer>>;
@@ -46,10 +50,29 @@ describe('web app', () => {
     });
 
     it('GET /readyz answers 503 when the database is unreachable', async () => {
-      const broken = openStore({ kind: 'sqlite', file: ':memory:' });
-      await broken.close();
-      const res = await request(createApp({ ...c, store: broken })).get('/readyz');
+      const unreachable = openStore({ kind: 'postgres', url: 'postgres://nobody@127.0.0.1:1/none' }); // nothing listens on port 1
+      const readiness = createReadinessProbe(unreachable.db, { intervalMs: 60_000 });
+      await readiness.start();
+      const res = await request(createApp({ ...c, store: unreachable, readiness })).get('/readyz');
       expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'unavailable', reason: 'database_unreachable' });
+      await unreachable.close();
+    });
+
+    it('GET /readyz answers from the background probe, never with a database query of its own', async () => {
+      const sqlite = new SqliteDatabase(':memory:');
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      await migrateToLatest(db);
+      const readiness = createReadinessProbe(db, { intervalMs: 60_000 });
+      await readiness.start();
+      const probed = createApp({ ...c, readiness });
+      sqlite.close(); // any query from now on fails
+      expect((await request(probed).get('/readyz')).status).toBe(200);
+      await readiness.probe(); // the next background probe notices
+      expect((await request(probed).get('/readyz')).body).toEqual({ status: 'unavailable', reason: 'database_unreachable' });
+      readiness.markStopping();
+      expect((await request(probed).get('/readyz')).body).toEqual({ status: 'unavailable', reason: 'stopping' });
+      readiness.stop();
     });
   });
 

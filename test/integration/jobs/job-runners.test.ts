@@ -27,6 +27,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** A course_refresh stand-in: counts units 0..n, checkpointing after each, and remembers who ran it. */
 function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs = 10): AnyJobDefinition {
+  const connectionLost = new Set<string>();
   return {
     kind: 'course_refresh',
     async run(ctx) {
@@ -36,6 +37,11 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
       if ((ctx.params as { fail?: string }).fail === 'canvas') throw Object.assign(new Error('Insufficient scopes on access token.'), { kind: 'insufficient_scopes' });
       if ((ctx.params as { fail?: string }).fail === 'job') throw new JobFailure('throttled', 'Canvas kept throttling');
       for (let i = from; i < n; i++) {
+        if ((ctx.params as { fail?: string }).fail === 'db-once' && i === 2 && !connectionLost.has(ctx.jobId)) {
+          connectionLost.add(ctx.jobId);
+          // What pg throws when an admin, a failover or a restart ends the backend mid-job.
+          throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+        }
         await sleep(unitMs, ctx.signal);
         await ctx.saveCheckpoint({ next: i + 1 }, { phase: 'units', done: i + 1, total: n });
       }
@@ -87,6 +93,22 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     expect(fa.error?.code).toBe('missing_scopes');
     expect(fb.error?.code).toBe('throttled');
     expect(fa.summary).toBeNull();
+    await r.stop();
+  });
+
+  it('when the database connection is lost mid-job, the job resumes from its last checkpoint instead of failing', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const r = runner(log);
+    await r.start();
+    const job = await r.enqueue('course_refresh', 'int-db', { fail: 'db-once' });
+    const done = await waitFor(repo, job.id, ['succeeded', 'failed']);
+    expect(done.state).toBe('succeeded');
+    expect(done.summary).toEqual({ units: 5, resumedFrom: 2 });
+    expect(done.attempts).toBe(1); // resumed in place, under the same lease
+    expect(log.filter((l) => l.jobId === job.id)).toEqual([
+      { jobId: job.id, from: 0 },
+      { jobId: job.id, from: 2 },
+    ]);
     await r.stop();
   });
 
