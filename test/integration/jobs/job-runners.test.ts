@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
@@ -199,6 +200,38 @@ if (pgOnly.length > 0) describe.each(pgOnly.map((d) => [d.name, d] as const))('p
       expect(ran).toEqual(jobs.map((j) => j.id).sort());
     } finally {
       await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('stop() releases a running job and hands it to another instance at once, which resumes it from its checkpoint', async () => {
+    const url = (store.config as { url: string }).url;
+    const log: Array<{ jobId: string; from: number }> = [];
+    const def = countingJob(log, 60, 25);
+    const a = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'A', concurrency: 1 });
+    await a.start();
+    const job = await a.enqueue('course_refresh', 'int-handover', {});
+    const startedOnA = Date.now() + 15_000;
+    while (!((await repo.getRow(job.id))?.lease_owner === 'A' && Number((await repo.get(job.id))?.progress.done) >= 3)) {
+      if (Date.now() > startedOnA) throw new Error('job did not start on A');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const b = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'B', concurrency: 1 });
+    await b.start();
+    try {
+      await a.stop();
+      const released = await repo.getRow(job.id);
+      expect(released?.lease_owner === null || released?.lease_owner === 'B').toBe(true);
+      const end = await waitFor(repo, job.id, ['succeeded', 'failed'], 30_000);
+      expect(end.state).toBe('succeeded');
+      const runs = log.filter((l) => l.jobId === job.id);
+      expect(runs.length).toBe(2);
+      expect(runs[1]!.from).toBeGreaterThanOrEqual(3); // resumed from A's checkpoint
+      // A's pg-boss message completed (handed over at once); it was not failed into a delayed retry.
+      const msgs = await sql<{ retry_count: number }>`select retry_count from cc_pgboss.job where data->>'jobId' = ${job.id}`.execute(store.db);
+      expect(msgs.rows.length).toBeGreaterThanOrEqual(2);
+      expect(msgs.rows.map((m) => Number(m.retry_count))).toEqual(msgs.rows.map(() => 0));
+    } finally {
       await b.stop();
     }
   });
