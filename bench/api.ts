@@ -7,7 +7,8 @@
  * process (`node --import tsx src/main.ts`, so the load generator in this process does not share its
  * event loop), signs in through the login form, and drives three endpoints with autocannon:
  * the course-list API (Bearer token), the courses page (staff session cookie) and `/readyz`.
- * Prints requests/s and p50/p99 latency per endpoint, and non-2xx answers if any.
+ * Prints requests/s and p50/p99 latency per endpoint, and non-2xx answers if any. `--profile DIR`
+ * writes a CPU profile of the instance (open it in Chrome's DevTools).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     courses: { type: 'string', default: '2000' },
     only: { type: 'string' },
+    /** Writes a V8 CPU profile of the instance into this folder (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -156,7 +159,8 @@ async function seed(databaseUrl: string): Promise<string> {
 }
 
 function startInstance(env: Record<string, string>): ChildProcess & { output(): string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', HEALTH_CHECK_INTERVAL_MINUTES: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

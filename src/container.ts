@@ -122,7 +122,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     await readiness.start();
     const vault = createVault(parseSecretKey(resolveSecretKey(config)));
     const db = store.db;
-    const apiTokens = createApiTokens({ db, clock });
+    const apiTokens = createApiTokens({ db, clock, onError: (err) => logger.warn({ err }, 'could not record when an API token was last used') });
     if (config.bootstrapApiToken) {
       const info = await apiTokens.ensureBootstrap(config.bootstrapApiToken);
       logger.info({ tokenId: info.id }, 'bootstrap API token is active');

@@ -156,6 +156,41 @@ describe('web app', () => {
     });
   });
 
+  describe('https mode opened over plain http', () => {
+    let secure: Awaited<ReturnType<typeof createTestContainer>>;
+    beforeAll(async () => {
+      secure = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu' } });
+      await secure.staff.create({ email: 'staff@example.edu', name: 'Sam Staff', password: PASSWORD });
+    });
+    afterAll(async () => {
+      await secure.close();
+    });
+
+    it('a form posted over http says the site must be opened over https (403), not that the form expired', async () => {
+      const agent = request.agent(createApp(secure));
+      const page = await agent.get('/login'); // over http: the Secure session cookie is not kept by a browser
+      const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('data-code="csrf_failed"');
+      expect(res.text).toContain('must be opened over https');
+      expect(res.text).toContain('https://exams.example.edu');
+      expect(res.text).not.toContain('This form has expired');
+    });
+
+    it('behind an https proxy (X-Forwarded-Proto from loopback) the same form works', async () => {
+      const agent = request.agent(createApp(secure));
+      const page = await agent.get('/login').set('X-Forwarded-Proto', 'https');
+      const cookie = String(page.headers['set-cookie']).split(';')[0];
+      const res = await agent
+        .post('/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
+      expect(res.status).toBe(303);
+    });
+  });
+
   describe('API tokens', () => {
     it('API: no token 401, bad token 401, good token 200', async () => {
       const none = await request(app).get('/api/v1/whoami');
