@@ -21,12 +21,22 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A dependency that ends the process while it starts (ltijs calls process.exit() with no code
+  // when its tables cannot be created) must not look like a clean stop to a supervisor.
+  let starting = true;
+  process.on('exit', (code) => {
+    if (starting && code === 0) {
+      process.stderr.write('canvas-companion failed to start: a dependency ended the process during start-up (see the error above)\n');
+      process.exitCode = 1;
+    }
+  });
   const container = await createContainer(config);
   const app = createApp(container);
   // Jobs (course refresh, roster sync, scheduled health checks) run in this process; SQLite: leased polling, Postgres: pg-boss.
   await container.sync.runner.start();
   container.onClose(() => container.sync.runner.stop());
   const server: Server = app.listen(config.port, () => {
+    starting = false;
     container.logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.database.kind }, 'canvas-companion listening');
   });
   server.on('error', (err) => {
