@@ -7,12 +7,13 @@
  * process (`node --import tsx src/main.ts`, so the load generator in this process does not share its
  * event loop), signs in through the login form, and drives three endpoints with autocannon:
  * the course-list API (Bearer token), the courses page (staff session cookie) and `/readyz`.
- * Prints requests/s and p50/p99 latency per endpoint, and non-2xx answers if any. `--profile DIR`
+ * Prints requests/s, p50/p99 latency and the instance's CPU time per request for each endpoint (the
+ * last is the figure to compare on a busy machine), and non-2xx answers if any. `--profile DIR`
  * writes a CPU profile of the instance (open it in Chrome's DevTools).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,9 +203,23 @@ async function signIn(url: string): Promise<string> {
   return sid;
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in 1/100 s
+  } catch {
+    return undefined;
+  }
+}
+
 interface Figure {
   backend: string;
   endpoint: string;
+  /** The instance's CPU time per answered request: comparable across runs on a busy machine, unlike req/s. */
+  cpuMsPerRequest?: number;
+  /** The Postgres backends' CPU time per request (Postgres only). */
+  dbCpuMsPerRequest?: number;
   rps: number;
   p50: number;
   p99: number;
@@ -212,11 +227,39 @@ interface Figure {
   errors: number;
 }
 
-async function measure(backend: string, endpoint: string, url: string, headers: Record<string, string>): Promise<Figure> {
+/** The Postgres backend processes serving `databaseUrl` (same machine), for their CPU time. */
+async function backendPids(databaseUrl: string): Promise<number[]> {
+  if (!databaseUrl.startsWith('postgres')) return [];
+  const c = new pg.Client({ connectionString: databaseUrl });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    return r.rows.map((x) => x.pid);
+  } finally {
+    await c.end();
+  }
+}
+
+async function measure(
+  backend: string,
+  endpoint: string,
+  url: string,
+  headers: Record<string, string>,
+  pid: number | undefined,
+  databaseUrl: string,
+): Promise<Figure> {
   // A short warm-up (JIT, pool connections, caches) that is not counted.
   await autocannon({ url, connections: CONNECTIONS, duration: 1, headers });
+  const pids = await backendPids(databaseUrl);
+  const dbCpu = () => pids.reduce((sum, p) => sum + (cpuMs(p) ?? 0), 0);
+  const cpu0 = cpuMs(pid);
+  const db0 = dbCpu();
   const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
-  return { backend, endpoint, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+  const cpu1 = cpuMs(pid);
+  const db1 = dbCpu();
+  const per = (ms: number) => Math.round((ms / Math.max(1, r.requests.total)) * 100) / 100;
+  const cpuMsPerRequest = cpu0 !== undefined && cpu1 !== undefined ? per(cpu1 - cpu0) : undefined;
+  return { backend, endpoint, cpuMsPerRequest, dbCpuMsPerRequest: pids.length ? per(db1 - db0) : undefined, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
 async function benchTarget(target: Target): Promise<Figure[]> {
@@ -229,9 +272,9 @@ async function benchTarget(target: Target): Promise<Figure[]> {
     await waitReady(base, child);
     const cookie = await signIn(base);
     const out: Figure[] = [];
-    out.push(await measure(target.name, 'GET /api/v1/integrations/:id/courses (Bearer)', `${base}/api/v1/integrations/${INTEGRATION_ID}/courses`, { authorization: `Bearer ${token}` }));
-    out.push(await measure(target.name, 'GET /integrations/:id/courses (page, session)', `${base}/integrations/${INTEGRATION_ID}/courses`, { cookie }));
-    out.push(await measure(target.name, 'GET /readyz', `${base}/readyz`, {}));
+    out.push(await measure(target.name, 'GET /api/v1/integrations/:id/courses (Bearer)', `${base}/api/v1/integrations/${INTEGRATION_ID}/courses`, { authorization: `Bearer ${token}` }, child.pid, target.databaseUrl));
+    out.push(await measure(target.name, 'GET /integrations/:id/courses (page, session)', `${base}/integrations/${INTEGRATION_ID}/courses`, { cookie }, child.pid, target.databaseUrl));
+    out.push(await measure(target.name, 'GET /readyz', `${base}/readyz`, {}, child.pid, target.databaseUrl));
     return out;
   } finally {
     child.kill('SIGTERM');
@@ -259,7 +302,7 @@ async function main(): Promise<void> {
       figures.push(...f);
       for (const x of f) {
         process.stdout.write(
-          `${x.backend.padEnd(8)} ${x.endpoint.padEnd(50)} ${String(x.rps).padStart(6)} req/s  p50 ${x.p50} ms  p99 ${x.p99} ms${x.non2xx || x.errors ? `  (non-2xx ${x.non2xx}, errors ${x.errors})` : ''}\n`,
+          `${x.backend.padEnd(8)} ${x.endpoint.padEnd(50)} ${String(x.rps).padStart(6)} req/s  p50 ${x.p50} ms  p99 ${x.p99} ms  CPU/request: instance ${x.cpuMsPerRequest ?? '?'} ms${x.dbCpuMsPerRequest !== undefined ? `, Postgres ${x.dbCpuMsPerRequest} ms` : ''}${x.non2xx || x.errors ? `  (non-2xx ${x.non2xx}, errors ${x.errors})` : ''}\n`,
         );
       }
     } finally {

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002lti from './0002-lti-launches.js';
 import * as m0003 from './0003-section-refresh-job.js';
+import * as m0008 from './0008-courses-list-order.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -9,6 +10,6 @@ import * as m0003 from './0003-section-refresh-job.js';
  */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': m0001, '0002-lti-launches': m0002lti, '0003-section-refresh-job': m0003 };
+    return { '0001-initial': m0001, '0002-lti-launches': m0002lti, '0003-section-refresh-job': m0003, '0008-courses-list-order': m0008 };
   },
 };
