@@ -257,7 +257,7 @@ async function measure(
   const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers });
   const cpu1 = cpuMs(pid);
   const db1 = dbCpu();
-  const per = (ms: number) => Math.round((ms / Math.max(1, r.requests.total)) * 100) / 100;
+  const per = (ms: number) => Math.max(0, Math.round((ms / Math.max(1, r.requests.total)) * 100) / 100);
   const cpuMsPerRequest = cpu0 !== undefined && cpu1 !== undefined ? per(cpu1 - cpu0) : undefined;
   return { backend, endpoint, cpuMsPerRequest, dbCpuMsPerRequest: pids.length ? per(db1 - db0) : undefined, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
