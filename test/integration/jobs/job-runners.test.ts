@@ -53,7 +53,7 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
 }
 
 /** Parameters the stand-in understands (a real refresh has no `fail`). */
-const failWith = (fail: 'canvas' | 'job') => ({ fail }) as unknown as JobParams<'course_refresh'>;
+const failWith = (fail: 'canvas' | 'job' | 'db-once') => ({ fail }) as unknown as JobParams<'course_refresh'>;
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job runner (%s)', (_name, tdb) => {
   let store: Store;
@@ -105,7 +105,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     const log: Array<{ jobId: string; from: number }> = [];
     const r = runner(log);
     await r.start();
-    const job = await r.enqueue('course_refresh', 'int-db', { fail: 'db-once' });
+    const job = await r.enqueue('course_refresh', 'int-db', failWith('db-once'));
     const done = await waitFor(repo, job.id, ['succeeded', 'failed']);
     expect(done.state).toBe('succeeded');
     expect(done.summary).toEqual({ units: 5, resumedFrom: 2 });
