@@ -2,9 +2,13 @@ import { createHash } from 'node:crypto';
 
 /**
  * The job registry: every job kind with the parameters it is enqueued with, the summary its
- * handler returns, and how the pages name it and describe that summary. Adding a kind is one
- * entry in {@link JobKindTypes} and one in {@link JOB_KIND_INFO} (the compiler asks for the
- * second once the first is there), then its handler and where it is started.
+ * handler returns, and how the pages name it and describe that summary. Adding a kind:
+ * 1. here, its params and summary types, an entry in {@link JobKindTypes} and one in
+ *    {@link JOB_KIND_INFO} (the compiler asks for the second once the first is there);
+ * 2. its handler, a `JobDefinition<'kind', Checkpoint>` in its own file;
+ * 3. the feature that owns it (e.g. `sync/sync-feature.ts`): the handler in its definitions and
+ *    a start function calling `runner.enqueue('kind', …)`.
+ * The runners, the dedupe index, the Jobs page and the API's `kind` enum read the registry.
  */
 
 export type RefreshPath = 'bulk' | 'rest';
