@@ -5,30 +5,14 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { JobFailure } from '../../jobs/types.js';
-import type { CourseView } from '../../sync/course-repository.js';
-import type { LookupOutcome } from '../../sync/course-lookup.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
 import { flash } from '../flash.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
-import { jobDurationSeconds, presentJob } from './jobs.js';
+import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
+import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
-
-/** §6 course shape: exactly these fields. */
-export function presentCourse(c: CourseView) {
-  return {
-    canvasId: c.canvasId,
-    name: c.name,
-    courseCode: c.courseCode,
-    sisCourseId: c.sisCourseId,
-    integrationId: c.integrationId,
-    externalId: c.externalId,
-    published: c.published,
-    syncable: c.syncable,
-    reasons: c.reasons,
-  };
-}
 
 /** Turns Canvas and job failures met during a synchronous call into errors people can act on. */
 export function toSyncError(err: unknown): unknown {
@@ -44,25 +28,6 @@ export function toSyncError(err: unknown): unknown {
     return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { cause: err });
   }
   return err;
-}
-
-function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']['getSections']>>, roster: Awaited<ReturnType<Container['sync']['courses']['getRoster']>>) {
-  return {
-    sections: sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
-    examTakers: roster.filter((r) => r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, externalId: r.externalId, sectionIds: r.sectionIds })),
-    skipped: roster.filter((r) => !r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, role: r.roles[0] ?? '', reasons: r.reasons })),
-  };
-}
-
-function presentLookup(o: LookupOutcome) {
-  if (!o.found) throw new AppError('not_found', o.title, { help: o.remedy, details: { reason: o.reason } });
-  return {
-    ...presentCourse(o.course),
-    workflowState: o.course.workflowState,
-    refreshedAt: o.course.refreshedAt,
-    sections: o.sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
-    explanations: o.explanations,
-  };
 }
 
 const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();

@@ -1,11 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { isFeature, scopesFor } from '../../canvas/endpoints.js';
-import type { Feature } from '../../canvas/types.js';
+import { scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
+import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 
@@ -15,23 +15,6 @@ const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
 const emptySchema = z.object({}).strict();
 /** `PATCH …?moveLtiRegistration=true`: take an LTI pair another integration holds (audited on both). */
 const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
-
-/** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
-export function parseFeatures(value: unknown): Feature[] | undefined {
-  if (value === undefined || value === '') return undefined;
-  const names = String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = names.filter((n) => !isFeature(n));
-  if (bad.length) {
-    throw new AppError('validation_failed', `features: unknown feature ${bad.join(', ')}`, {
-      details: { field: 'features' },
-      help: 'Use connection, course_refresh, course_refresh_bulk, roster_sync (comma-separated).',
-    });
-  }
-  return names as Feature[];
-}
 
 /**
  * The JSON API rows of PRODUCT-SPEC §6 for integrations, Generate Keys and diagnostics. Mounted

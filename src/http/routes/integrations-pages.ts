@@ -15,8 +15,8 @@ import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
-import { checkRows } from './oauth.js';
-import { parseFeatures } from './integrations-api.js';
+import { checkRows } from '../presenters/checks.js';
+import { parseFeatures } from '../features-query.js';
 
 type Deps = Pick<
   Container,

@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES, type Check } from '../../integrations/reasons.js';
+import { REMEDIES } from '../../integrations/reasons.js';
 import { BROWSER_COOKIE, newBrowserSecret } from '../../oauth/authorization.js';
 import type { CallbackOutcome } from '../../oauth/callback.js';
 import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
+import { checkRows } from '../presenters/checks.js';
 import '../session.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'signedLinks' | 'audit'>;
@@ -32,18 +33,6 @@ function browserSecret(req: Request, res: Response, secure: boolean): string {
   const secret = newBrowserSecret();
   res.cookie(BROWSER_COOKIE, secret, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 24 * 3600 * 1000 });
   return secret;
-}
-
-/** View-model of checks (a status's or a preflight's) for pages: name, result, detail and the remedy to show. */
-export function checkRows(checks: Check[]) {
-  return checks.map((c) => ({
-    name: c.name,
-    ok: c.ok,
-    detail: c.detail,
-    reason: c.reason ?? null,
-    title: c.reason ? REMEDIES[c.reason].title : null,
-    remedy: c.reason ? REMEDIES[c.reason].remedy : null,
-  }));
 }
 
 /**
