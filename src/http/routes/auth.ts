@@ -22,7 +22,7 @@ function regenerate(req: Request): Promise<void> {
 }
 
 /** Sign-in and sign-out pages for staff, and `/` → `/integrations`. */
-export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 'logger' | 'loginThrottle'>): Router {
+export function createAuthRouter(container: Pick<Container, 'platformAdmin' | 'logger' | 'loginThrottle'>): Router {
   const router = Router();
 
   const renderLogin = (email: string, next: string, error?: string) => ({ title: 'Sign in', email, next, error });
@@ -60,7 +60,7 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
       res.status(400).render('login', { ...renderLogin(input.email, next, `Passwords are at most ${MAX_PASSWORD_LENGTH} characters.`), code: 'validation_failed' });
       return;
     }
-    const user = input.email && input.password ? await container.staff.verifyPassword(input.email, input.password) : null;
+    const user = input.email && input.password ? await container.platformAdmin.signIn(input.email, input.password) : null;
     if (!user) {
       res.status(401).render('login', { ...renderLogin(input.email, next, 'That email and password do not match an active staff account.'), code: 'unauthenticated' });
       return;
@@ -68,7 +68,6 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
     await attempt.succeeded();
     await regenerate(req);
     req.session.staff = { id: user.id, email: user.email, name: user.name };
-    await container.audit.record({ actor: `staff:${user.id}`, action: 'staff.login', detail: { email: user.email } });
     res.redirect(303, next);
   });
 

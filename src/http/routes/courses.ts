@@ -1,34 +1,17 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { JobFailure } from '../../jobs/types.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
 import { flash } from '../flash.js';
+import { toSyncError } from '../sync-error.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
-
-/** Turns Canvas and job failures met during a synchronous call into errors people can act on. */
-export function toSyncError(err: unknown): unknown {
-  if (isCanvasApiError(err)) {
-    const reason = err.reason;
-    return new AppError('canvas_error', reason ? REMEDIES[reason].title : `Canvas answered with an error (${err.kind}).`, {
-      help: reason ? REMEDIES[reason].remedy : undefined,
-      details: { reason: reason ?? err.kind },
-      cause: err,
-    });
-  }
-  if (err instanceof JobFailure) {
-    return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { cause: err });
-  }
-  return err;
-}
 
 const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
 const lookupBody = z.object({ query: z.string().max(2000) }).strict();

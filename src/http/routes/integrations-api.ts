@@ -9,7 +9,7 @@ import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 
-type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
+type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'integrationLinks' | 'connection' | 'clock'>;
 
 const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
 const emptySchema = z.object({}).strict();
@@ -53,11 +53,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   });
 
   router.delete(`${base}/:id`, async (req, res) => {
-    const id = idOf(req);
-    await mustGet(id);
-    await c.connection.disconnect(id, actorOf(res)).catch(() => undefined);
-    await c.integrations.delete(id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration_deleted' });
+    await c.integrationSettings.delete(idOf(req), { scope: 'platform', label: actorOf(res) });
     res.status(204).end();
   });
 
@@ -69,21 +65,12 @@ export function createIntegrationsApiRouter(c: Deps): Router {
 
   router.post(`${base}/:id/authorization-links`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
-    const id = idOf(req);
-    const i = await mustGet(id);
-    if (!i.clientSecretSet) throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
-    const link = c.signedLinks.issue('authorize', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link_created', detail: { expiresAt: link.expiresAt } });
-    res.status(201).json(link);
+    res.status(201).json(await c.integrationLinks.issue('authorize', idOf(req), { label: actorOf(res) }));
   });
 
   router.post(`${base}/:id/setup-links`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
-    const id = idOf(req);
-    await mustGet(id);
-    const link = c.signedLinks.issue('setup', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
-    res.status(201).json(link);
+    res.status(201).json(await c.integrationLinks.issue('setup', idOf(req), { label: actorOf(res) }));
   });
 
   router.post(`${base}/:id/verify`, async (req, res) => {

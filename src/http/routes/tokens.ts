@@ -22,7 +22,7 @@ function row(t: ApiTokenInfo) {
 }
 
 /** `/settings/api-tokens`: list, create (token shown once), revoke. Staff only. Plus `GET /api/v1/whoami`. */
-export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'audit'>): Router {
+export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'platformAdmin'>): Router {
   const router = Router();
   const base = '/settings/api-tokens';
 
@@ -34,8 +34,7 @@ export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'aud
   router.post(base, requireStaff, async (req, res) => {
     const input = parseInput(createSchema, req.body ?? {});
     const actor = `staff:${req.session.staff!.id}`;
-    const { token, info } = await container.apiTokens.create({ name: input.name, createdBy: actor });
-    await container.audit.record({ actor, action: 'api_token.created', detail: { tokenId: info.id, name: info.name } });
+    const { token, info } = await container.platformAdmin.createApiToken(input.name, { label: actor });
     const tokens = await container.apiTokens.list();
     // Rendered directly (not flashed): the token must never be stored, not even in the session.
     res.setHeader('Cache-Control', 'no-store');
@@ -44,8 +43,7 @@ export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'aud
 
   router.post(`${base}/:tokenId/revoke`, requireStaff, async (req, res) => {
     const id = String(req.params.tokenId);
-    await container.apiTokens.revoke(id);
-    await container.audit.record({ actor: `staff:${req.session.staff!.id}`, action: 'api_token.revoked', detail: { tokenId: id } });
+    await container.platformAdmin.revokeApiToken(id, { label: `staff:${req.session.staff!.id}` });
     flash(req, 'ok', 'The token was revoked; requests using it now get 401.');
     res.redirect(303, base);
   });
