@@ -12,6 +12,7 @@ import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
+import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createLtiRouter } from './http/routes/lti.js';
@@ -170,6 +171,7 @@ export function createApp(container: Container): Express {
   app.use(createCoursesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
   app.use(createJobsRouter(container));
+  app.use(createApiDocsRouter(container));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

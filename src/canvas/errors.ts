@@ -28,6 +28,8 @@ export class CanvasApiError extends Error {
   /** For `insufficient_scopes`: the scope the refused endpoint needs (`url:GET|/api/v1/…`). */
   readonly missingScope?: string;
   readonly tokenProblem?: TokenProblem;
+  /** Why the request was not sent or a redirect not followed (outbound URL guard), when that is what failed. */
+  readonly refused?: string;
   /** The PRODUCT-SPEC §3 reason, or `null` when the caller must decide (see {@link reasonFor}). */
   readonly reason: ReasonCode | null;
 
@@ -40,6 +42,7 @@ export class CanvasApiError extends Error {
       endpoint?: EndpointId;
       missingScope?: string;
       tokenProblem?: TokenProblem;
+      refused?: string;
       cause?: unknown;
     } = {},
   ) {
@@ -51,6 +54,7 @@ export class CanvasApiError extends Error {
     this.endpoint = opts.endpoint;
     this.missingScope = opts.missingScope;
     this.tokenProblem = opts.tokenProblem;
+    this.refused = opts.refused;
     this.reason = reasonFor(this);
   }
 }

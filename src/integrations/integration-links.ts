@@ -13,19 +13,19 @@ export interface LinkActor {
 export interface IntegrationLinks {
   /**
    * Issues a signed setup or authorization link for an integration and audits it
-   * (`setup_link_created` / `authorization_link_created`). An authorization link needs the
+   * (`setup_link.created` / `authorization_link.created`). An authorization link needs the
    * client secret: without it Canvas's token exchange could only fail.
    * @throws AppError not_found; validation_failed (`clientSecret`) for an authorization link without a secret
    */
   issue(purpose: LinkPurpose, integrationId: string, actor: LinkActor): Promise<{ url: string; expiresAt: string }>;
   /**
-   * The integration a signed link is for. Opening a setup link is audited (`setup_link_opened`);
+   * The integration a signed link is for. Opening a setup link is audited (`setup_link.opened`);
    * an authorization link is audited when the authorization starts.
    * @throws AppError forbidden (invalid or expired link), not_found (integration deleted since)
    */
   open(purpose: LinkPurpose, token: string): Promise<Integration>;
   /**
-   * Starts Generate Keys (the connection service's authorization) and audits `authorization_started`.
+   * Starts Generate Keys (the connection service's authorization) and audits `authorization.started`.
    * @throws AppError as the connection service's `startAuthorization`
    */
   startAuthorization(integrationId: string, browserSecret: string, actor: LinkActor): Promise<{ url: string }>;
@@ -53,7 +53,7 @@ export function createIntegrationLinks(deps: {
         throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
       }
       const link = signedLinks.issue(purpose, integrationId);
-      const action = purpose === 'setup' ? 'setup_link_created' : 'authorization_link_created';
+      const action = purpose === 'setup' ? 'setup_link.created' : 'authorization_link.created';
       await audit.record({ integrationId, actor: actor.label, action, detail: { ...via(actor), expiresAt: link.expiresAt } });
       return link;
     },
@@ -63,13 +63,13 @@ export function createIntegrationLinks(deps: {
       if (!id) throw new AppError('forbidden', `This ${LINK_NAME[purpose]} is invalid or has expired.`, { help: 'Ask the platform team for a new link.' });
       const integration = await repo.get(id);
       if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-      if (purpose === 'setup') await audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link_opened' });
+      if (purpose === 'setup') await audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link.opened' });
       return integration;
     },
 
     async startAuthorization(integrationId, browserSecret, actor) {
       const started = await deps.startAuthorization(integrationId, browserSecret);
-      await audit.record({ integrationId, actor: actor.label, action: 'authorization_started', ...(actor.via ? { detail: via(actor) } : {}) });
+      await audit.record({ integrationId, actor: actor.label, action: 'authorization.started', ...(actor.via ? { detail: via(actor) } : {}) });
       return started;
     },
   };

@@ -52,7 +52,7 @@ export interface IntegrationSettings {
   update(id: string, patch: PatchIntegrationInput, actor: SettingsActor, opts?: UpdateSettingsOptions): Promise<SettingsResult>;
   /**
    * Configure (ID types, student roles): {@link IntegrationSettings.update} plus the
-   * `integration_configured` audit entry. Re-running the checks afterwards is the caller's step.
+   * `integration.configured` audit entry. Re-running the checks afterwards is the caller's step.
    * @throws AppError as {@link IntegrationSettings.update}
    */
   configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles'>, actor: SettingsActor): Promise<SettingsResult>;
@@ -160,9 +160,9 @@ export function createIntegrationSettings(deps: {
         // The pair leaves the other integration entirely, so its launches are no longer ambiguous.
         const o = await repo.get(other);
         if (o && samePair(ltiPairOf(o.canvasUrl, o.lti), pair)) await repo.update(other, { lti: null });
-        await audit.record({ integrationId: other, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
+        await audit.record({ integrationId: other, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
       }
-      await audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
       return { claimedNew: true, movedFrom: [...others] };
     }
     if (!id) return { claimedNew: false, movedFrom: [] };
@@ -190,7 +190,7 @@ export function createIntegrationSettings(deps: {
       tokenDropped: d.accessToken !== null,
       secretDropped: d.secretDropped,
     };
-    await audit.record({ integrationId: id, actor: actor.label, action: 'credentials_dropped', detail: { ...report } });
+    await audit.record({ integrationId: id, actor: actor.label, action: 'integration.credentials_dropped', detail: { ...report } });
     return report;
   }
 
@@ -206,7 +206,7 @@ export function createIntegrationSettings(deps: {
           throw pairTaken(actor, null);
         }
       }
-      await audit.record({ integrationId: created.id, actor: actor.label, action: 'integration_created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
+      await audit.record({ integrationId: created.id, actor: actor.label, action: 'integration.created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
       return created;
     },
 
@@ -235,13 +235,13 @@ export function createIntegrationSettings(deps: {
       if (!samePair(before, after)) await owners.releaseOthers(id, after);
       const report = drop.credentials ? await revokeDropped(id, drop.credentials, actor) : null;
       const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
-      await audit.record({ integrationId: id, actor: actor.label, action: 'integration_updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
       return { integration: updated, dropped: report };
     },
 
     async configure(id, patch, actor) {
       const result = await service.update(id, patch, actor);
-      await audit.record({ integrationId: id, actor: actor.label, action: 'integration_configured', detail: { ...patch } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.configured', detail: { ...patch } });
       return result;
     },
 
@@ -256,7 +256,7 @@ export function createIntegrationSettings(deps: {
       if (!current) throw new AppError('not_found', 'No such integration.');
       await deps.disconnect?.(id, actor.label).catch(() => undefined);
       await repo.delete(id);
-      await audit.record({ integrationId: id, actor: actor.label, action: 'integration_deleted', detail: { name: current.name } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.deleted', detail: { name: current.name } });
       return current;
     },
   };

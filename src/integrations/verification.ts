@@ -5,9 +5,6 @@ import type { Integration } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
 
-/** The probes, in order (PRODUCT-SPEC §3). */
-export const PROBES = ['users_self', 'account_courses', 'course_sections', 'enrollments', 'include_params', 'sis_visibility'] as const;
-
 /** What Canvas's authorize endpoint says about the key right now (see oauth/preflight.ts). */
 export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string };
 
@@ -85,6 +82,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
       case 'not_found':
         return { reason: 'user_not_authorized', detail: `Canvas answered 404 for ${endpoint} (is account "${integration.accountId}" right?).`, tokenLevel: false };
       default:
+        if (err.refused) return { reason: 'canvas_unreachable', detail: `Canvas was not called: ${err.refused}.`, tokenLevel: true };
         return { reason: 'canvas_unreachable', detail: `Canvas did not answer ${endpoint} properly (${err.kind}${err.status ? `, HTTP ${err.status}` : ''}).`, tokenLevel: err.kind !== 'bad_request' };
     }
   }

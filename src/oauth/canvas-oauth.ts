@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { ReasonCode } from '../integrations/reasons.js';
+import { findOutboundRefusal } from '../net/url-guard.js';
 import type { RefreshGrantResult } from './token-source.js';
 
 /** Where and as whom to talk to one Canvas's OAuth2 endpoints. */
@@ -71,6 +72,8 @@ async function failureFromThrown(err: unknown, grant: 'authorization_code' | 're
     const body = (await err.response.json().catch(() => ({}))) as Record<string, unknown>;
     return classifyTokenError(err.status, body, grant);
   }
+  const refusal = findOutboundRefusal(err);
+  if (refusal) return { reason: 'canvas_unreachable', error: 'refused', detail: `Canvas was not called: ${refusal.message}.` };
   const e = err as { code?: string; cause?: { status?: number } & Record<string, unknown>; message?: string; name?: string };
   const status = typeof e.cause?.status === 'number' ? e.cause.status : 0;
   if (status >= 500 || status === 0) {
@@ -166,6 +169,7 @@ export function createCanvasOAuth(deps: {
         await res.arrayBuffer().catch(() => undefined);
         return { ok: res.ok, status: res.status };
       } catch {
+        // Refused by the outbound guard or unreachable: the token is deleted here either way.
         return { ok: false, status: null };
       }
     },

@@ -13,11 +13,11 @@ import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
 
-const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
-const lookupBody = z.object({ query: z.string().max(2000) }).strict();
-const emptyBody = z.object({}).strict();
-const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
-const listQuery = z.object({
+export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
+export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
+export const emptyBody = z.object({}).strict();
+export const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
+export const listQuery = z.object({
   syncable: z.enum(['true', 'false']).optional(),
   reason: z.enum(COURSE_REASONS).optional(),
   cursor: z.string().max(200).optional(),

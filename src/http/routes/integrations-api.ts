@@ -11,10 +11,10 @@ import { parseInput } from '../validate.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'integrationLinks' | 'connection' | 'clock'>;
 
-const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
-const emptySchema = z.object({}).strict();
+export const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
+export const emptySchema = z.object({}).strict();
 /** `PATCH …?moveLtiRegistration=true`: take an LTI pair another integration holds (audited on both). */
-const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
+export const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
 
 /**
  * The JSON API rows of PRODUCT-SPEC §6 for integrations, Generate Keys and diagnostics. Mounted

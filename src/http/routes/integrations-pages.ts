@@ -14,6 +14,7 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
+import { auditActionName } from '../presenters/audit-action.js';
 import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
 import { checkRows } from '../presenters/checks.js';
 import { parseFeatures } from '../features-query.js';
@@ -345,7 +346,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: e.action, detail: hideStaff(JSON.stringify(e.detail)) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) })),
     });
   });
 

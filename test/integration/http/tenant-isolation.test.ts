@@ -51,6 +51,7 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/setup-link': 'staffOnly',
   'POST /integrations/:id/delete': 'staffOnly',
   'GET /jobs': 'staffOnly',
+  'GET /docs/api': 'staffOnly',
   'GET /integrations/:id': 'integrationScoped',
   'POST /integrations/:id/settings': 'integrationScoped',
   'POST /integrations/:id/preflight': 'integrationScoped',
