@@ -239,7 +239,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),
       platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
       ltiHandoffs: createLtiHandoffs({ launches, audit }),
-      ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, jobs: sync.jobs }),
+      ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

@@ -1,5 +1,4 @@
 import type { Job } from '../jobs/types.js';
-import type { JobRepository } from '../jobs/job-repository.js';
 import type { CourseRepository, CourseView, RosterEntryView, SectionView } from '../sync/course-repository.js';
 import { AppError } from '../errors/app-error.js';
 import type { LaunchStore } from './launch-store.js';
@@ -30,21 +29,21 @@ const LEARNER = /membership#Learner$/;
 export function createLtiCourseView(deps: {
   launches: Pick<LaunchStore, 'getIntegration' | 'getNrpsSnapshot'>;
   courses: Pick<CourseRepository, 'getCourse' | 'getSections' | 'getRoster'>;
-  jobs: Pick<JobRepository, 'list'>;
+  /** The sync feature's `lastCourseSync`: the same answer the staff course page shows. */
+  lastCourseSync: (integrationId: string, courseId: string) => Promise<Job | undefined>;
 }): LtiCourseView {
-  const { launches, courses, jobs } = deps;
+  const { launches, courses } = deps;
   return {
     async load(integrationId, courseId) {
       const integration = await launches.getIntegration(integrationId);
       if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-      const [course, sections, roster, recent, snap] = await Promise.all([
+      const [course, sections, roster, lastSyncJob, snap] = await Promise.all([
         courses.getCourse(integrationId, courseId),
         courses.getSections(integrationId, courseId),
         courses.getRoster(integrationId, courseId),
-        jobs.list({ integrationId, kind: 'course_sync', limit: 50 }),
+        deps.lastCourseSync(integrationId, courseId),
         launches.getNrpsSnapshot(integrationId, courseId),
       ]);
-      const lastSyncJob = recent.find((j) => ((j.params.courseIds as unknown[] | undefined) ?? []).map(String).includes(courseId));
       let nrps: LtiCourseData['nrps'] = null;
       if (snap) {
         const diff = compareNrpsWithRoster(snap.members, roster, integration.userIdType);

@@ -234,9 +234,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const sections = await c.sync.courses.getSections(i.id, id);
     const roster = await c.sync.courses.getRoster(i.id, id);
     if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
-    const lastSync = (await c.sync.jobs.list({ integrationId: i.id, kind: 'course_sync', limit: 50 })).find((j) =>
-      ((j.params.courseIds as string[] | undefined) ?? []).includes(id),
-    );
+    const lastSync = await c.sync.lastCourseSync(i.id, id);
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;
