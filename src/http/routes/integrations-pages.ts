@@ -14,8 +14,7 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
-import { auditActionName } from '../presenters/audit-action.js';
-import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
+import { presentAuditTrail } from '../presenters/audit-trail.js';
 import { checkRows } from '../presenters/checks.js';
 import { parseFeatures } from '../features-query.js';
 
@@ -334,19 +333,11 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/audit', access, async (req, res) => {
     const i = await mustGet(req);
-    const [events, staff, tokens] = await Promise.all([c.audit.list(i.id, 200), c.staff.list(), c.apiTokens.list()]);
-    const names = {
-      staff: new Map(staff.map((s) => [s.id, `${s.name} (${s.email})`])),
-      apiTokens: new Map(tokens.map((t) => [t.id, t.name])),
-    };
-    const viewer = req.session.staff ? 'staff' : 'institution';
-    // An institution's admin sees no staff email, not even inside an event's detail.
-    const hideStaff = (text: string) =>
-      viewer === 'staff' ? text : staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text);
+    const [events, staff, apiTokens] = await Promise.all([c.audit.list(i.id, 200), c.staff.list(), c.apiTokens.list()]);
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) })),
+      events: presentAuditTrail(events, { staff, apiTokens }, req.session.staff ? 'staff' : 'institution'),
     });
   });
 

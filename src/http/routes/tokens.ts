@@ -1,25 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import type { ApiTokenInfo } from '../../staff/api-tokens.js';
 import { flash } from '../flash.js';
 import { requireStaff } from '../middleware/auth.js';
+import { presentApiToken } from '../presenters/api-token.js';
 import { parseInput } from '../validate.js';
 
 const createSchema = z.object({ name: z.string().max(100), _csrf: z.string().optional() }).strict();
-
-/** View-model row: no hash, just what identifies a token. */
-function row(t: ApiTokenInfo) {
-  return {
-    id: t.id,
-    name: t.name,
-    hint: `cc_…${t.last4}`,
-    createdAt: t.createdAt,
-    lastUsedAt: t.lastUsedAt ?? 'never',
-    revoked: t.revokedAt !== null,
-    revokedAt: t.revokedAt,
-  };
-}
 
 /** `/settings/api-tokens`: list, create (token shown once), revoke. Staff only. Plus `GET /api/v1/whoami`. */
 export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'platformAdmin'>): Router {
@@ -28,7 +15,7 @@ export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'pla
 
   router.get(base, requireStaff, async (_req, res) => {
     const tokens = await container.apiTokens.list();
-    res.render('tokens', { title: 'API tokens', tokens: tokens.map(row), created: null });
+    res.render('tokens', { title: 'API tokens', tokens: tokens.map(presentApiToken), created: null });
   });
 
   router.post(base, requireStaff, async (req, res) => {
@@ -38,7 +25,7 @@ export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'pla
     const tokens = await container.apiTokens.list();
     // Rendered directly (not flashed): the token must never be stored, not even in the session.
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).render('tokens', { title: 'API tokens', tokens: tokens.map(row), created: { name: info.name, token } });
+    res.status(201).render('tokens', { title: 'API tokens', tokens: tokens.map(presentApiToken), created: { name: info.name, token } });
   });
 
   router.post(`${base}/:tokenId/revoke`, requireStaff, async (req, res) => {
