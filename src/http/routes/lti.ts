@@ -48,7 +48,7 @@ const ltiForm = z
  */
 export function createLtiRouter(container: Container): Router {
   const { config } = container;
-  const launches = container.ltiHandoffs;
+  const handoffs = container.ltiHandoffs;
   const router = Router();
   /** Canvas may frame what an LTI launch shows: hosted Canvas, plus this integration's own host when self-hosted. */
   const allowCanvasFrame = (res: Response, canvasUrl: string | null) => {
@@ -62,7 +62,7 @@ export function createLtiRouter(container: Container): Router {
       const s = req.session;
       const id = s?.integrationAccess?.via === 'lti' ? s.integrationAccess.integrationId : s?.ltiCourse?.integrationId;
       if (id) {
-        const integration = await launches.integration(id);
+        const integration = await handoffs.integration(id);
         if (integration) allowCanvasFrame(res, integration.canvasUrl);
       }
       next();
@@ -88,12 +88,12 @@ export function createLtiRouter(container: Container): Router {
   router.get('/launch/handoff', async (req, res, next) => {
     try {
       const token = typeof req.query.token === 'string' ? req.query.token : '';
-      const found = token ? await launches.peek(token) : ({ ok: false, reason: 'unknown' } as const);
+      const found = token ? await handoffs.peek(token) : ({ ok: false, reason: 'unknown' } as const);
       if (!found.ok || found.payload.kind === 'student') {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.ok ? 'unknown' : found.reason}` });
         return;
       }
-      const integration = await launches.integration(found.integrationId);
+      const integration = await handoffs.integration(found.integrationId);
       if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
       // A launch is a new identity: never extend whoever was signed in before in this browser.
       await regenerate(req);
@@ -115,7 +115,7 @@ export function createLtiRouter(container: Container): Router {
     try {
       const token = typeof req.query.token === 'string' ? req.query.token : '';
       if (token && req.session?.ltiHandoff === sha256(token)) {
-        const used = await launches.consume(token);
+        const used = await handoffs.consume(token);
         delete req.session.ltiHandoff;
         if (used.ok && used.payload.kind !== 'student') {
           // Only the browser whose confirm used the token up gets access, in a fresh session id.
@@ -136,12 +136,12 @@ export function createLtiRouter(container: Container): Router {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${used.ok ? 'unknown' : used.reason}` });
         return;
       }
-      const found = token ? await launches.peek(token) : ({ ok: false, reason: 'unknown' } as const);
+      const found = token ? await handoffs.peek(token) : ({ ok: false, reason: 'unknown' } as const);
       if (!found.ok) {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.reason}` });
         return;
       }
-      const integration = await launches.integration(found.integrationId);
+      const integration = await handoffs.integration(found.integrationId);
       allowCanvasFrame(res, integration?.canvasUrl ?? null);
       res.render('lti/handoff-new-window', {
         title: 'Continue in a new window',
@@ -166,7 +166,7 @@ export function createLtiRouter(container: Container): Router {
 
   const setupPage = async (req: Request, res: Response, status: number, form?: Record<string, string>, errors: Array<{ field: string; message: string }> = []) => {
     const id = String(req.params.id);
-    const integration = await launches.integration(id);
+    const integration = await handoffs.integration(id);
     if (!integration) throw new AppError('not_found', 'No such integration.');
     const lti = integration.lti;
     const platform = lti ? platformEndpoints(integration.canvasUrl, lti) : null;
@@ -227,7 +227,7 @@ export function createLtiRouter(container: Container): Router {
         return;
       }
       const id = String(req.params.id);
-      const existing = await launches.integration(id);
+      const existing = await handoffs.integration(id);
       if (!existing) throw new AppError('not_found', 'No such integration.');
       const lti: IntegrationLti = { environment: parsed.data.environment, clientId: parsed.data.clientId, deploymentIds: ids };
       if (parsed.data.environment === 'custom') {
