@@ -10,8 +10,6 @@ const ENTRY_DIRS = ['src/http/routes', 'src/cli/commands'];
  * has to be added here, where a reviewer sees it.
  */
 const STORE_ALLOWED: Record<string, string> = {
-  // The readiness probe's whole job is to ask the database whether it answers.
-  'src/http/routes/health.ts': 'readiness probe',
   // `db migrate`: a maintenance command about the database itself.
   'src/cli/commands/db.ts': 'db migrate',
 };
