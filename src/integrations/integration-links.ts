@@ -53,8 +53,9 @@ export function createIntegrationLinks(deps: {
         throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
       }
       const link = signedLinks.issue(purpose, integrationId);
-      const action = purpose === 'setup' ? 'setup_link.created' : 'authorization_link.created';
-      await audit.record({ integrationId, actor: actor.label, action, detail: { ...via(actor), expiresAt: link.expiresAt } });
+      const detail = { ...via(actor), expiresAt: link.expiresAt };
+      if (purpose === 'setup') await audit.record({ integrationId, actor: actor.label, action: 'setup_link.created', detail });
+      else await audit.record({ integrationId, actor: actor.label, action: 'authorization_link.created', detail });
       return link;
     },
 
