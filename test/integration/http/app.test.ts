@@ -258,7 +258,7 @@ describe('web app', () => {
     it('an unexpected error shows the error page with no stack and no detail', async () => {
       const failing = createApp({
         ...c,
-        staff: { ...c.staff, verifyPassword: async () => { throw new Error('boom-internal-detail SECRET-CANARY-1'); } },
+        platformAdmin: { ...c.platformAdmin, signIn: async () => { throw new Error('boom-internal-detail SECRET-CANARY-1'); } },
       });
       const agent = request.agent(failing);
       const page = await agent.get('/login');
