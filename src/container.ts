@@ -18,8 +18,9 @@ import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
-import { createOAuthStates } from './oauth/oauth-states.js';
+import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
+import { reasonForRefreshFailure } from './integrations/token-endpoint-reason.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -135,10 +136,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       refreshGrant: async (id) => {
         const i = await integrations.get(id);
         const clientSecret = await integrations.getClientSecret(id);
-        return async (refreshToken) =>
-          !i || !clientSecret
-            ? { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' }
-            : canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+        return async (refreshToken) => {
+          if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
+          const r = await canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+          return r.ok ? r : { ok: false, reason: reasonForRefreshFailure(r), detail: r.detail };
+        };
       },
     });
     const canvasFor = (i: Pick<Integration, 'canvasUrl'>) => createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger });

@@ -2,7 +2,7 @@
  * Classification of Canvas API failures (CANVAS-API-REFERENCE §5.2, §6) and their mapping to the
  * product's reason codes (PRODUCT-SPEC §3).
  */
-import type { ReasonCode } from '../integrations/reasons.js';
+import type { ReasonCode } from '../errors/reason-codes.js';
 import type { CanvasErrorKind, EndpointId } from './types.js';
 
 /** Which token problem a 401 with `WWW-Authenticate` reported. */

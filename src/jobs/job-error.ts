@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.js';
-import { REASON_CODES, REMEDIES, type ReasonCode } from '../integrations/reasons.js';
+import { REASON_CODES, REMEDIES, type ReasonCode } from '../errors/reason-codes.js';
 import { JobFailure } from './types.js';
 
 const KIND_TO_REASON: Record<string, ReasonCode> = {

@@ -5,7 +5,7 @@ import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
+import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 

@@ -1,6 +1,6 @@
-import type { Check, ReasonCode } from '../integrations/reasons.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
-import { classifyTokenError } from './canvas-oauth.js';
+import type { Check, ReasonCode } from './reasons.js';
+import { classifyTokenError } from './token-endpoint-reason.js';
 
 export interface PreflightInput {
   canvasUrl: string;
