@@ -8,6 +8,7 @@ import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
+import { createGovernorRegistry } from './canvas/governor-registry.js';
 import type { CanvasClient } from './canvas/types.js';
 import { createConnectionService, type ConnectionService } from './integrations/connection-service.js';
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
@@ -57,8 +58,11 @@ export interface Container {
   integrationSchemas: IntegrationSchemas;
   /** Single-flight refreshing token sources: `tokenSources.forIntegration(id)` for the Canvas client. */
   tokenSources: TokenSources;
-  /** A Canvas REST client for one integration's Canvas (declared endpoints only). */
-  canvasFor(integration: Pick<Integration, 'canvasUrl'>): CanvasClient;
+  /**
+   * A Canvas REST client for one integration's Canvas (declared endpoints only). Given the
+   * integration's id, it shares that integration's throttle governor with its jobs and lookups.
+   */
+  canvasFor(integration: Pick<Integration, 'canvasUrl'> & { id?: string }): CanvasClient;
   canvasOAuth: CanvasOAuth;
   /** Preflight, Generate Keys, verification, disconnect, health checks. */
   connection: ConnectionService;
@@ -143,7 +147,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         };
       },
     });
-    const canvasFor = (i: Pick<Integration, 'canvasUrl'>) => createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger });
+    // One governor per integration token in this process, shared by jobs and ad-hoc calls.
+    const governors = createGovernorRegistry({ clock });
+    const canvasFor = (i: Pick<Integration, 'canvasUrl'> & { id?: string }) =>
+      createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
     const audit = createAuditLog({ db, clock });
     const connection = createConnectionService({
       repo: integrations,
@@ -194,7 +201,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasFor,
       canvasOAuth,
       connection,
-      sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection }),
+      sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors }),
       signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl }),
       lti,
       onClose: (fn) => void closers.push(fn),

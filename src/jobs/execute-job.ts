@@ -81,6 +81,7 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
     params: JSON.parse(row.params) as Record<string, unknown>,
     checkpoint: row.checkpoint ? (JSON.parse(row.checkpoint) as unknown) : null,
     attempt: Number(row.attempts),
+    startedAt: row.started_at ?? clock().toISOString(),
     signal: ac.signal,
     isCancelled: () => cancelled || ac.signal.aborted,
     async saveCheckpoint(cp, progress) {

@@ -66,8 +66,8 @@ export function createInProcessRunner(deps: InProcessRunnerDeps): JobRunner & { 
   return {
     async enqueue(kind, integrationId, params = {}) {
       if (!defs.has(kind)) throw new Error(`No job definition for ${kind}`);
-      const job = await repo.create(kind, integrationId, params);
-      setImmediate(kick);
+      const { job, created } = await repo.createUnlessActive(kind, integrationId, params);
+      if (created) setImmediate(kick);
       return job;
     },
     async cancel(id): Promise<Job | undefined> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, JobsTable } from '../store/schema.js';
 import type { Job, JobKind, JobProgress, JobState } from './types.js';
@@ -24,8 +24,28 @@ export function toJob(row: JobRow): Job {
   };
 }
 
+/**
+ * What makes two jobs "the same work": one refresh (or health check) per integration, one sync per
+ * course (or per identical selection of courses). The database refuses a second queued or running
+ * job with the same (integration, kind, key).
+ */
+export function dedupeKeyFor(kind: JobKind, params: Record<string, unknown>): string {
+  if (kind !== 'course_sync') return '';
+  const raw: unknown[] = Array.isArray(params.courseIds) ? params.courseIds : [];
+  const ids = [...new Set(raw.map(String))].sort();
+  if (ids.length === 1) return `course:${ids[0]}`;
+  return `courses:${createHash('sha256').update(ids.join(',')).digest('hex')}`;
+}
+
 export interface JobRepository {
+  /** Inserts a queued job, or returns the same work's job that is already queued or running. */
   create(kind: JobKind, integrationId: string, params: Record<string, unknown>): Promise<Job>;
+  /**
+   * Like {@link JobRepository.create}, and says whether the job is new. Atomic across requests and
+   * instances (a unique index decides): of two callers racing, exactly one creates the job and
+   * both get it.
+   */
+  createUnlessActive(kind: JobKind, integrationId: string, params: Record<string, unknown>): Promise<{ job: Job; created: boolean }>;
   get(id: string): Promise<Job | undefined>;
   getRow(id: string): Promise<JobRow | undefined>;
   list(filter?: { integrationId?: string; kind?: JobKind; limit?: number }): Promise<Job[]>;
@@ -68,34 +88,58 @@ export function createJobRepository(db: Kysely<Database>, clock: () => Date = ()
 
   const getRow = (id: string) => db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 
+  const newRow = (kind: JobKind, integrationId: string, params: Record<string, unknown>, key: string): JobRow => {
+    const t = now();
+    const row: JobRow = {
+      id: randomUUID(),
+      kind,
+      integration_id: integrationId,
+      state: 'queued',
+      params: JSON.stringify(params),
+      phase: 'queued',
+      done: 0,
+      total: null,
+      eta_seconds: null,
+      checkpoint: null,
+      summary: null,
+      error_code: null,
+      error_message: null,
+      cancel_requested: 0,
+      lease_owner: null,
+      lease_expires_at: null,
+      attempts: 0,
+      created_at: t,
+      started_at: null,
+      finished_at: null,
+      updated_at: t,
+      dedupe_key: key,
+    };
+    return row;
+  };
+
   const repo: JobRepository = {
     async create(kind, integrationId, params) {
-      const t = now();
-      const row: JobRow = {
-        id: randomUUID(),
-        kind,
-        integration_id: integrationId,
-        state: 'queued',
-        params: JSON.stringify(params),
-        phase: 'queued',
-        done: 0,
-        total: null,
-        eta_seconds: null,
-        checkpoint: null,
-        summary: null,
-        error_code: null,
-        error_message: null,
-        cancel_requested: 0,
-        lease_owner: null,
-        lease_expires_at: null,
-        attempts: 0,
-        created_at: t,
-        started_at: null,
-        finished_at: null,
-        updated_at: t,
-      };
-      await db.insertInto('jobs').values(row).execute();
-      return toJob(row);
+      return (await repo.createUnlessActive(kind, integrationId, params)).job;
+    },
+
+    async createUnlessActive(kind, integrationId, params) {
+      const key = dedupeKeyFor(kind, params);
+      // A conflict with a job that ended right after the insert leaves nothing to return: try again.
+      for (let tries = 0; tries < 5; tries++) {
+        const row = newRow(kind, integrationId, params, key);
+        const res = await db.insertInto('jobs').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        if (Number(res.numInsertedOrUpdatedRows ?? 0) === 1) return { job: toJob(row), created: true };
+        const active = await db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('integration_id', '=', integrationId)
+          .where('kind', '=', kind)
+          .where('dedupe_key', '=', key)
+          .where('state', 'in', ['queued', 'running'])
+          .executeTakeFirst();
+        if (active) return { job: toJob(active), created: false };
+      }
+      throw new Error(`Could not create a ${kind} job for ${integrationId}: the active one kept changing`);
     },
 
     async get(id) {

@@ -80,8 +80,9 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
   return {
     async enqueue(kind, integrationId, params = {}) {
       if (!defs.has(kind)) throw new Error(`No job definition for ${kind}`);
-      const job = await repo.create(kind, integrationId, params);
-      if (boss) await send(job.id);
+      // The same work already queued or running is answered with that job; its message went out when it was created.
+      const { job, created } = await repo.createUnlessActive(kind, integrationId, params);
+      if (boss && created) await send(job.id);
       return job;
     },
     async cancel(id): Promise<Job | undefined> {

@@ -42,6 +42,8 @@ export interface JobContext<P = Record<string, unknown>, C = unknown> {
   checkpoint: C | null;
   /** 1 on the first attempt; higher when resuming after a crash or lease expiry. */
   attempt: number;
+  /** When the first attempt started (ISO; kept across resumes). */
+  startedAt: string;
   /** Persists the checkpoint (and optionally progress) durably before returning. */
   saveCheckpoint(checkpoint: C, progress?: JobProgress): Promise<void>;
   /** Records progress; cheap to call often (writes are coalesced). */

@@ -130,6 +130,12 @@ export interface JobsTable {
   started_at: string | null;
   finished_at: string | null;
   updated_at: string;
+  /**
+   * With integration_id and kind, unique among queued and running jobs: '' for a course refresh or
+   * health check, `course:<id>` for a sync of one course, a hash of the selection for a sync of
+   * several (rows older than the column carry their own id).
+   */
+  dedupe_key: string | null;
 }
 
 export interface CoursesTable {

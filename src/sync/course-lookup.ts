@@ -60,6 +60,8 @@ export function createCourseLookup(deps: SyncDeps) {
     const client = deps.clientFor(settings);
     const auth = deps.tokenSourceFor(integrationId);
     const idParam = ref.kind === 'canvas_id' ? ref.id : `${ref.kind}:${ref.id}`;
+    // Stamped before Canvas is asked: rows read later (a refresh's next page) are newer than these.
+    const t = clock().toISOString();
     let json: Record<string, unknown>;
     try {
       json = (await client.request<Record<string, unknown>>({ endpoint: 'courses.get', path: { id: idParam } }, auth)).body;
@@ -69,7 +71,6 @@ export function createCourseLookup(deps: SyncDeps) {
       if (ref.kind === 'canvas_id') {
         const known = await deps.courses.getCourse(integrationId, ref.id);
         if (known) {
-          const t = clock().toISOString();
           await deps.courses.upsertCourses(
             [
               courseRow(
@@ -90,7 +91,7 @@ export function createCourseLookup(deps: SyncDeps) {
             ],
             { keepRefreshJob: true },
           );
-          await deps.courses.replaceSections(integrationId, [known.canvasId], []);
+          await deps.courses.replaceSections(integrationId, [known.canvasId], [], t);
           return withExplanations(await deps.courses.getCourse(integrationId, ref.id), []);
         }
       }
@@ -104,7 +105,6 @@ export function createCourseLookup(deps: SyncDeps) {
     }
     const facts = courseFactsFromJson(json);
     const inAccount = await isInAccount(json, facts.canvasId);
-    const t = clock().toISOString();
     const row = courseRow(integrationId, facts, settings.courseIdType, null, t);
     if (!inAccount) {
       const reasons = [...(JSON.parse(row.reasons) as CourseReason[]), 'not_in_account' as const];
@@ -118,6 +118,7 @@ export function createCourseLookup(deps: SyncDeps) {
       integrationId,
       [facts.canvasId],
       sections.map((s) => sectionRow(integrationId, s, settings.courseIdType, t)),
+      t,
     );
     return withExplanations(await deps.courses.getCourse(integrationId, facts.canvasId), await deps.courses.getSections(integrationId, facts.canvasId));
 

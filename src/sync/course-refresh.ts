@@ -6,7 +6,7 @@ import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
 import type { CourseRepository, CourseRow, SectionRow, SyncSettings } from './course-repository.js';
 
-/** What every sync service needs; `clientFor` returns a client with its own governor (one per job/token). */
+/** What every sync service needs; `clientFor` returns a client governed by its integration's (shared) governor. */
 export interface SyncDeps {
   courses: CourseRepository;
   clientFor(settings: SyncSettings): CanvasClient;
@@ -21,10 +21,19 @@ export interface SyncDeps {
 
 export type RefreshPath = 'bulk' | 'rest';
 
-export type RefreshCheckpoint =
+/** What the attempts so far have cost; carried in the checkpoint so a resumed job reports the whole run. */
+export interface RefreshSpent {
+  requests: number;
+  throttled: number;
+  retries: number;
+  durationMs: number;
+}
+
+export type RefreshCheckpoint = (
   | { path: 'rest'; phase: 'courses'; nextPage: number; window: number; seen: number; fellBack?: string }
   | { path: 'rest'; phase: 'sections'; seen: number; fellBack?: string }
-  | { path: 'bulk'; phase: 'report'; reportId: string };
+  | { path: 'bulk'; phase: 'report'; reportId: string }
+) & { spent?: RefreshSpent };
 
 export interface RefreshParams {
   /** Force a path (benchmarks, tests); by default bulk is tried first and REST is the fallback. */
@@ -170,12 +179,24 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
       const account = settings.accountId || 'self';
       const now = () => clock().toISOString();
       let cp = ctx.checkpoint;
+      // Earlier attempts' cost plus this one's: every checkpoint carries the sum.
+      const before: RefreshSpent = { requests: 0, throttled: 0, retries: 0, durationMs: 0, ...cp?.spent };
+      const spent = (): RefreshSpent => {
+        const s = client.stats();
+        return {
+          requests: before.requests + s.requests,
+          throttled: before.throttled + s.throttled,
+          retries: before.retries + s.retries,
+          durationMs: before.durationMs + (clock().getTime() - started),
+        };
+      };
+      const save = (c: RefreshCheckpoint, progress: { phase: string; done: number; total: number | null }) => ctx.saveCheckpoint({ ...c, spent: spent() }, progress);
       let fellBack: string | undefined = cp && 'fellBack' in cp ? cp.fellBack : undefined;
 
       const toRest = async (why?: string) => {
         fellBack = why;
         cp = { path: 'rest', phase: 'courses', nextPage: 1, window: 1, seen: 0, ...(why ? { fellBack: why } : {}) };
-        await ctx.saveCheckpoint(cp, { phase: 'courses', done: 0, total: null });
+        await save(cp, { phase: 'courses', done: 0, total: null });
       };
 
       // --- choose the path -------------------------------------------------------------------
@@ -198,7 +219,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
               auth,
             );
             cp = { path: 'bulk', phase: 'report', reportId: String(res.body.id) };
-            await ctx.saveCheckpoint(cp, { phase: 'report', done: 0, total: null });
+            await save(cp, { phase: 'report', done: 0, total: null });
           } catch (err) {
             const k = kindOf(err);
             if (ctx.params.path === 'bulk' || !['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'].includes(k ?? '')) throw err;
@@ -209,6 +230,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
 
       // --- bulk: poll the report, download, reconcile -------------------------------------------
       if (cp && cp.path === 'bulk') {
+        const bulk = cp;
         const reportId = cp.reportId;
         let fileUrl: string | undefined;
         let status = '';
@@ -220,7 +242,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           );
           status = String(res.body.status ?? '');
           const progress = Number(res.body.progress ?? 0);
-          await ctx.progress('report', Number.isFinite(progress) ? progress : 0, 100);
+          await save(bulk, { phase: 'report', done: Number.isFinite(progress) ? progress : 0, total: 100 });
           if (status === 'complete') {
             const att = res.body.attachment as { url?: string } | undefined;
             fileUrl = (res.body.file_url as string | undefined) ?? att?.url;
@@ -241,7 +263,9 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           // Streamed: the zip is unpacked once and each CSV row becomes a database row in batches,
           // so a 50,000-course account never sits in memory as objects.
           const report = openProvisioningZip(await client.download(fileUrl, auth));
-          const t = now();
+          // The report was read from Canvas after the job started; a lookup or sync that wrote a
+          // row since is at least as new, so the report's rows do not overwrite it.
+          const t = ctx.startedAt;
           const BATCH = 1000;
           const syncable = new Set<string>();
           let courses: CourseRow[] = [];
@@ -251,7 +275,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             await deps.courses.upsertCourses(courses);
             saved += courses.length;
             courses = [];
-            await ctx.progress('saving courses', saved, Math.max(saved, report.courseLines));
+            await save(bulk, { phase: 'saving courses', done: saved, total: Math.max(saved, report.courseLines) });
           };
           await ctx.progress('saving courses', 0, report.courseLines);
           for await (const f of report.courses()) {
@@ -307,11 +331,24 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
         const withFellBack = <T extends object>(c: T) => (fellBack ? { ...c, fellBack } : c);
         const report = () =>
           listing ? ctx.progress('courses', seen, null) : ctx.progress('sections', sectionsDone, syncableTotal);
+        // The listing and the section batches both checkpoint; writes go one at a time and each is
+        // built when it runs, so an older one never lands after a newer one. The state is always
+        // consistent: the page counters move only once their courses are stored.
+        let checkpoints: Promise<void> = Promise.resolve();
+        const saveNow = (): Promise<void> =>
+          (checkpoints = checkpoints.then(() =>
+            save(
+              withFellBack(listing ? { path: 'rest', phase: 'courses', nextPage, window, seen } : { path: 'rest', phase: 'sections', seen }) as RefreshCheckpoint,
+              listing ? { phase: 'courses', done: seen, total: null } : { phase: 'sections', done: sectionsDone, total: syncableTotal },
+            ),
+          ));
 
         const listCourses = async () => {
           while (listing && !stopped) {
             ctx.signal.throwIfAborted();
             const pages = Array.from({ length: window }, (_, i) => nextPage + i);
+            // Stamped before the request: a lookup answered meanwhile is newer and is kept.
+            const t = now();
             const results = await Promise.all(
               pages.map((page) =>
                 client.request<Array<Record<string, unknown>>>(
@@ -325,7 +362,6 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
               }
               throw err;
             });
-            const t = now();
             const rows: CourseRow[] = [];
             let ended = false;
             for (const r of results) {
@@ -343,17 +379,14 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             for (const r of rows) if (r.syncable === 1) queue.push(r.canvas_id);
             syncableTotal += rows.filter((r) => r.syncable === 1).length;
             listing = !ended;
-            await ctx.saveCheckpoint(
-              withFellBack(listing ? { path: 'rest', phase: 'courses', nextPage, window, seen } : { path: 'rest', phase: 'sections', seen }) as RefreshCheckpoint,
-              listing ? { phase: 'courses', done: seen, total: null } : { phase: 'sections', done: sectionsDone, total: syncableTotal },
-            );
+            await saveNow();
             wakeWorkers();
           }
         };
 
         // Sections are written in batches (one transaction per ~50 courses or 0.5 s), not one per
         // course: a commit per course would make the database, not Canvas, the bottleneck.
-        let batch: Array<{ courseId: string; rows: SectionRow[] }> = [];
+        let batch: Array<{ courseId: string; rows: SectionRow[]; asOf: string }> = [];
         let lastFlush = clock().getTime();
         let saving: Promise<void> = Promise.resolve();
         const flush = (): Promise<void> => {
@@ -362,9 +395,11 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
             const b = batch;
             batch = [];
             lastFlush = clock().getTime();
-            await deps.courses.replaceSections(settings!.id, b.map((x) => x.courseId), b.flatMap((x) => x.rows));
+            const asOf = b.reduce((min, x) => (x.asOf < min ? x.asOf : min), b[0]!.asOf);
+            await deps.courses.replaceSections(settings!.id, b.map((x) => x.courseId), b.flatMap((x) => x.rows), asOf);
             sectionsDone += b.length;
-            await report();
+            // Each batch checkpoints the run's cost so far, so a resume reports the whole run.
+            await saveNow();
           });
           return saving;
         };
@@ -378,9 +413,9 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
               continue;
             }
             const courseId = queue[head++]!;
-            const facts = await fetchSections(client, auth, courseId);
             const t = now();
-            batch.push({ courseId, rows: facts.map((f) => sectionRow(settings!.id, { ...f, courseCanvasId: courseId }, settings!.courseIdType, t, ctx.jobId)) });
+            const facts = await fetchSections(client, auth, courseId);
+            batch.push({ courseId, asOf: t, rows: facts.map((f) => sectionRow(settings!.id, { ...f, courseCanvasId: courseId }, settings!.courseIdType, t, ctx.jobId)) });
             if (batch.length >= 50 || clock().getTime() - lastFlush > 500) await flush();
           }
         };
@@ -398,16 +433,16 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
         await Promise.all([guard(listCourses), ...Array.from({ length: SECTION_POOL }, () => guard(fetchSectionsWorker))]);
         if (failure) throw failure.err;
         await flush();
-        await ctx.saveCheckpoint(withFellBack({ path: 'rest', phase: 'sections', seen }) as RefreshCheckpoint, { phase: 'sections', done: sectionsDone, total: syncableTotal });
+        await saveNow();
         return finish('rest');
       }
 
       throw new JobFailure('internal', 'The refresh checkpoint is not understood; start a new refresh.');
 
       async function finish(path: RefreshPath) {
-        const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId);
+        const removed = await deps.courses.removeUnseen(settings!.id, ctx.jobId, ctx.startedAt);
         const counts = await deps.courses.countsFor(settings!.id);
-        const stats = client.stats();
+        const total = spent();
         return {
           path,
           ...(fellBack ? { fellBackToRest: fellBack } : {}),
@@ -418,11 +453,11 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           sections: counts.sections,
           sectionsMissingId: counts.sectionsMissingId,
           removed,
-          requests: stats.requests,
-          throttled: stats.throttled,
-          retries: stats.retries,
+          requests: total.requests,
+          throttled: total.throttled,
+          retries: total.retries,
           resumed: ctx.attempt > 1,
-          durationMs: clock().getTime() - started,
+          durationMs: total.durationMs,
         };
       }
     },

@@ -104,11 +104,45 @@ function decodeCursor(cursor: string): string | undefined {
 
 const CHUNK = 400;
 
+type Executor = Kysely<Database>;
+
+/**
+ * Inserts or updates sections by id, newer wins: a row written from an older read of Canvas
+ * (`refreshed_at` earlier than the stored one) leaves the stored row alone. Sorted by id so that
+ * concurrent writers lock rows in one order (no deadlock on Postgres).
+ */
+async function upsertSectionRows(db: Executor, rows: SectionRow[]): Promise<void> {
+  const sorted = [...rows].sort((a, b) => (a.canvas_id < b.canvas_id ? -1 : a.canvas_id > b.canvas_id ? 1 : 0));
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    await db
+      .insertInto('sections')
+      .values(sorted.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc
+          .columns(['integration_id', 'canvas_id'])
+          .doUpdateSet((eb) => ({
+            course_canvas_id: eb.ref('excluded.course_canvas_id'),
+            name: eb.ref('excluded.name'),
+            sis_section_id: eb.ref('excluded.sis_section_id'),
+            canvas_integration_id: eb.ref('excluded.canvas_integration_id'),
+            external_id: eb.ref('excluded.external_id'),
+            syncable: eb.ref('excluded.syncable'),
+            reasons: eb.ref('excluded.reasons'),
+            refreshed_at: eb.ref('excluded.refreshed_at'),
+            refresh_job_id: eb.ref('excluded.refresh_job_id'),
+          }))
+          .where((eb) => eb('sections.refreshed_at', '<=', eb.ref('excluded.refreshed_at'))),
+      )
+      .execute();
+  }
+}
+
 /** Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres). */
 export function createCourseRepository(db: Kysely<Database>) {
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
+      // Newer wins: a refresh that listed this page before a lookup read the course does not undo it.
       await db
         .insertInto('courses')
         .values(chunk)
@@ -126,7 +160,7 @@ export function createCourseRepository(db: Kysely<Database>) {
             account_id: eb.ref('excluded.account_id'),
             refreshed_at: eb.ref('excluded.refreshed_at'),
             ...(opts.keepRefreshJob ? {} : { refresh_job_id: eb.ref('excluded.refresh_job_id') }),
-          })),
+          })).where((eb) => eb('courses.refreshed_at', '<=', eb.ref('excluded.refreshed_at'))),
         )
         .execute();
     }
@@ -153,11 +187,14 @@ export function createCourseRepository(db: Kysely<Database>) {
     upsertCourses,
 
     /**
-     * Replaces the sections of the given courses with exactly these (one transaction). A row without
-     * `refresh_job_id` (a lookup or a roster sync wrote it) takes its course's, so a refresh running
-     * meanwhile still counts the section as seen and does not remove it at the end.
+     * Makes these the sections of the given courses, as read from Canvas at `asOf` (one
+     * transaction): upserts them (newer wins), then removes the courses' other sections unless a
+     * later read wrote them. Never deletes and re-inserts, so concurrent writers of one course
+     * (two lookups, a lookup during a refresh) neither collide on the key nor undo newer data.
+     * A row without `refresh_job_id` (a lookup or a roster sync wrote it) takes its course's, so a
+     * refresh resuming meanwhile still counts the course's sections as saved.
      */
-    async replaceSections(integrationId: string, courseIds: string[], sections: SectionRow[]): Promise<void> {
+    async replaceSections(integrationId: string, courseIds: string[], sections: SectionRow[], asOf: string): Promise<void> {
       await db.transaction().execute(async (tx) => {
         const inherited = new Map<string, string | null>();
         const orphanCourses = [...new Set(sections.filter((r) => r.refresh_job_id === null).map((r) => r.course_canvas_id))];
@@ -170,44 +207,30 @@ export function createCourseRepository(db: Kysely<Database>) {
             .execute();
           for (const r of rows) inherited.set(r.canvas_id, r.refresh_job_id);
         }
+        const rows = sections.map((r) => (r.refresh_job_id === null ? { ...r, refresh_job_id: inherited.get(r.course_canvas_id) ?? null } : r));
+        await upsertSectionRows(tx, rows);
+        const byCourse = new Map<string, string[]>();
+        for (const r of rows) byCourse.set(r.course_canvas_id, [...(byCourse.get(r.course_canvas_id) ?? []), r.canvas_id]);
         for (let i = 0; i < courseIds.length; i += CHUNK) {
-          await tx
+          const chunk = courseIds.slice(i, i + CHUNK);
+          const keep = chunk.flatMap((c) => byCourse.get(c) ?? []);
+          let q = tx
             .deleteFrom('sections')
             .where('integration_id', '=', integrationId)
-            .where('course_canvas_id', 'in', courseIds.slice(i, i + CHUNK))
-            .execute();
-        }
-        const rows = sections.map((r) => (r.refresh_job_id === null ? { ...r, refresh_job_id: inherited.get(r.course_canvas_id) ?? null } : r));
-        for (let i = 0; i < rows.length; i += CHUNK) {
-          await tx.insertInto('sections').values(rows.slice(i, i + CHUNK)).execute();
+            .where('course_canvas_id', 'in', chunk)
+            .where('refreshed_at', '<=', asOf);
+          if (keep.length > 0) q = q.where('canvas_id', 'not in', keep);
+          await q.execute();
         }
       });
     },
 
     /**
-     * Inserts or updates sections by id (a section moved to another course follows it). The bulk
-     * refresh streams sections this way; the ones it did not see go in `removeUnseen`.
+     * Inserts or updates sections by id, newer wins (a section moved to another course follows
+     * it). The bulk refresh streams sections this way; the ones it did not see go in `removeUnseen`.
      */
     async upsertSections(rows: SectionRow[]): Promise<void> {
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        await db
-          .insertInto('sections')
-          .values(rows.slice(i, i + CHUNK))
-          .onConflict((oc) =>
-            oc.columns(['integration_id', 'canvas_id']).doUpdateSet((eb) => ({
-              course_canvas_id: eb.ref('excluded.course_canvas_id'),
-              name: eb.ref('excluded.name'),
-              sis_section_id: eb.ref('excluded.sis_section_id'),
-              canvas_integration_id: eb.ref('excluded.canvas_integration_id'),
-              external_id: eb.ref('excluded.external_id'),
-              syncable: eb.ref('excluded.syncable'),
-              reasons: eb.ref('excluded.reasons'),
-              refreshed_at: eb.ref('excluded.refreshed_at'),
-              refresh_job_id: eb.ref('excluded.refresh_job_id'),
-            })),
-          )
-          .execute();
-      }
+      await upsertSectionRows(db, rows);
     },
 
     /**
@@ -244,13 +267,18 @@ export function createCourseRepository(db: Kysely<Database>) {
      * left the account or were purged, and sections deleted in Canvas or belonging to a course that
      * cannot be synced (a refresh records sections only for syncable courses). Only called after a
      * refresh finished without error. Returns the number of courses removed.
+     *
+     * `since` is when the refresh started: a row written after that (a lookup or a roster sync that
+     * ran meanwhile, by any instance) is newer than what the refresh read and stays, seen or not.
      */
-    async removeUnseen(integrationId: string, jobId: string): Promise<number> {
+    async removeUnseen(integrationId: string, jobId: string, since: string): Promise<number> {
       const gone = await db
         .selectFrom('courses')
         .select('canvas_id')
         .where('integration_id', '=', integrationId)
         .where((eb) => eb.or([eb('refresh_job_id', 'is', null), eb('refresh_job_id', '!=', jobId)]))
+        .where('refreshed_at', '<', since)
+        .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<', since)]))
         .execute();
       const ids = gone.map((g) => g.canvas_id);
       for (let i = 0; i < ids.length; i += CHUNK) {
@@ -265,6 +293,7 @@ export function createCourseRepository(db: Kysely<Database>) {
         .deleteFrom('sections')
         .where('integration_id', '=', integrationId)
         .where((eb) => eb.or([eb('refresh_job_id', 'is', null), eb('refresh_job_id', '!=', jobId)]))
+        .where('refreshed_at', '<', since)
         .execute();
       return ids.length;
     },
@@ -361,16 +390,66 @@ export function createCourseRepository(db: Kysely<Database>) {
       return r ? toRosterView(r) : undefined;
     },
 
-    /** Replaces a course's roster with these entries and stamps `last_synced_at` (one transaction). */
+    /**
+     * Makes these entries the course's roster as read from Canvas at `syncedAt` and stamps
+     * `last_synced_at` (one transaction). Upserts (newer wins) and removes the others unless a later
+     * sync wrote them, so two syncs of one course at once neither collide on the key nor let the
+     * older read win.
+     */
     async replaceRoster(integrationId: string, courseId: string, entries: RosterRow[], syncedAt: string): Promise<void> {
       await db.transaction().execute(async (tx) => {
-        await tx.deleteFrom('roster_entries').where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute();
-        for (let i = 0; i < entries.length; i += CHUNK) await tx.insertInto('roster_entries').values(entries.slice(i, i + CHUNK)).execute();
+        const sorted = [...entries].sort((a, b) => (a.canvas_user_id < b.canvas_user_id ? -1 : a.canvas_user_id > b.canvas_user_id ? 1 : 0));
+        for (let i = 0; i < sorted.length; i += CHUNK) {
+          await tx
+            .insertInto('roster_entries')
+            .values(sorted.slice(i, i + CHUNK))
+            .onConflict((oc) =>
+              oc
+                .columns(['integration_id', 'course_canvas_id', 'canvas_user_id'])
+                .doUpdateSet((eb) => ({
+                  name: eb.ref('excluded.name'),
+                  roles: eb.ref('excluded.roles'),
+                  enrollment_states: eb.ref('excluded.enrollment_states'),
+                  external_id: eb.ref('excluded.external_id'),
+                  section_ids: eb.ref('excluded.section_ids'),
+                  exam_taker: eb.ref('excluded.exam_taker'),
+                  reasons: eb.ref('excluded.reasons'),
+                  synced_at: eb.ref('excluded.synced_at'),
+                  job_id: eb.ref('excluded.job_id'),
+                }))
+                .where((eb) => eb('roster_entries.synced_at', '<=', eb.ref('excluded.synced_at'))),
+            )
+            .execute();
+        }
+        // The others, unless a later sync wrote them (compared here: a roster can be larger than
+        // one statement's parameters).
+        const wanted = new Set(entries.map((e) => e.canvas_user_id));
+        const stale = (
+          await tx
+            .selectFrom('roster_entries')
+            .select('canvas_user_id')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('synced_at', '<=', syncedAt)
+            .execute()
+        )
+          .map((r) => r.canvas_user_id)
+          .filter((id) => !wanted.has(id));
+        for (let i = 0; i < stale.length; i += CHUNK) {
+          await tx
+            .deleteFrom('roster_entries')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_user_id', 'in', stale.slice(i, i + CHUNK))
+            .where('synced_at', '<=', syncedAt)
+            .execute();
+        }
         await tx
           .updateTable('courses')
           .set({ last_synced_at: syncedAt })
           .where('integration_id', '=', integrationId)
           .where('canvas_id', '=', courseId)
+          .where((eb) => eb.or([eb('last_synced_at', 'is', null), eb('last_synced_at', '<=', syncedAt)]))
           .execute();
       });
     },

@@ -91,7 +91,7 @@ export function createRosterSync(deps: SyncDeps) {
     const diff = diffRoster(before, people);
     const sectionRows = sectionFacts.map((s) => sectionRow(integrationId, s, settings.courseIdType, t));
     if (!opts.dryRun) {
-      await deps.courses.replaceSections(integrationId, [courseId], sectionRows);
+      await deps.courses.replaceSections(integrationId, [courseId], sectionRows, t);
       const rows: RosterRow[] = people.map((p) => ({
         integration_id: integrationId,
         course_canvas_id: courseId,

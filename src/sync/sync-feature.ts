@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createCanvasClient } from '../canvas/client.js';
-import { createThrottleGovernor } from '../canvas/governor.js';
+import { createGovernorRegistry, type GovernorRegistry } from '../canvas/governor-registry.js';
 import type { AccessTokenSource } from '../canvas/types.js';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
@@ -25,7 +25,7 @@ export interface SyncFeature {
   diagnostics: Diagnostics;
   /** Starts a course refresh unless one is already queued or running for the integration (then returns that one). */
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
-  /** Starts a roster sync of one course or a selection. */
+  /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
 }
 
@@ -42,6 +42,8 @@ export interface SyncFeatureDeps {
     verify(integrationId: string, actor: string): Promise<unknown>;
     runHealthChecks(): Promise<unknown>;
   };
+  /** The process's governors (one per integration token); the feature makes its own when absent. */
+  governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
 }
@@ -49,11 +51,13 @@ export interface SyncFeatureDeps {
 /**
  * Composition of issue 4: repositories, the refresh / sync / health-check job definitions, the
  * runner for the store's dialect (not started: `main.ts` starts it), lookup and diagnostics.
- * Each job gets its own Canvas client and throttle governor (Canvas buckets are per token).
+ * Each job and each lookup gets its own Canvas client, and all of an integration's clients share
+ * one throttle governor (Canvas buckets are per token).
  */
 export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const courses = createCourseRepository(deps.store.db);
   const jobs = createJobRepository(deps.store.db, deps.clock);
+  const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {
     courses,
     clock: deps.clock,
@@ -64,7 +68,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
         userAgent: deps.userAgent,
         clock: deps.clock,
         logger: deps.logger,
-        governor: createThrottleGovernor({ clock: deps.clock }),
+        governor: governors.forIntegration(s.id),
       }),
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
@@ -99,8 +103,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     syncRoster: createRosterSync(syncDeps),
     diagnostics: createDiagnostics(courses),
     async startRefresh(integrationId, opts = {}) {
-      const active = await jobs.active(integrationId, 'course_refresh');
-      if (active) return active;
+      // The jobs table answers with the refresh already queued or running, if any (atomically).
       return runner.enqueue('course_refresh', integrationId, opts.path ? { path: opts.path } : {});
     },
     async startSync(integrationId, courseIds) {

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-initial.js';
 import * as m0002lti from './0002-lti-launches.js';
 import * as m0003 from './0003-section-refresh-job.js';
+import * as m0004 from './0004-one-active-job.js';
 import * as m0006 from './0006-lti-ownership.js';
 
 /**
@@ -10,6 +11,12 @@ import * as m0006 from './0006-lti-ownership.js';
  */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': m0001, '0002-lti-launches': m0002lti, '0003-section-refresh-job': m0003, '0006-lti-ownership': m0006 };
+    return {
+      '0001-initial': m0001,
+      '0002-lti-launches': m0002lti,
+      '0003-section-refresh-job': m0003,
+      '0004-one-active-job': m0004,
+      '0006-lti-ownership': m0006,
+    };
   },
 };

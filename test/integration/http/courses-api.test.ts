@@ -75,6 +75,62 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(extra.body.error.message).toContain('force');
   });
 
+  it('refresh requests at the same moment (eight API calls and a second instance) get one job, and the course list stays whole', async () => {
+    const before = (await h.api('GET', `/api/v1/integrations/${id}/courses?limit=500`)).body.courses.length;
+    expect(before).toBeGreaterThan(0);
+    const other = await h.secondInstance();
+    await other.sync.runner.start();
+    other.onClose(() => other.sync.runner.stop());
+    const jobsBefore = await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 500 });
+    // The sandbox answers slowly, so the job is still running when the last request arrives.
+    h.sandbox.control.configure({ latencyMs: 40 });
+    try {
+      const [api, second] = await Promise.all([
+        Promise.all(Array.from({ length: 8 }, () => h.api('POST', `/api/v1/integrations/${id}/course-refresh`, {}))),
+        Promise.all([other.sync.startRefresh(id), other.sync.startRefresh(id, { path: 'rest' }), other.sync.startRefresh(id)]),
+      ]);
+      for (const r of api) expect(r.status).toBe(202);
+      const ids = new Set([...api.map((r) => r.body.id as string), ...second.map((j) => j.id)]);
+      expect(ids.size).toBe(1);
+      const jobsAfter = await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 500 });
+      expect(jobsAfter.length - jobsBefore.length).toBe(1);
+      const done = await waitJob(h, api[0]!.body.id);
+      expect(done.state).toBe('succeeded');
+      expect(done.summary).toMatchObject({ removed: 0, courses: before });
+    } finally {
+      h.sandbox.control.configure({ latencyMs: 0 });
+    }
+    expect((await h.api('GET', `/api/v1/integrations/${id}/courses?limit=500`)).body.courses.length).toBe(before);
+  });
+
+  it('ten lookups of one course at once all answer 200 with the same course', async () => {
+    h.sandbox.control.configure({ latencyMs: 10 });
+    try {
+      const all = await Promise.all(Array.from({ length: 10 }, () => h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: '1001' })));
+      expect(all.map((r) => r.status)).toEqual(Array(10).fill(200));
+      const strip = (b: any) => ({ ...b, refreshedAt: undefined });
+      for (const r of all) expect(strip(r.body)).toEqual(strip(all[0]!.body));
+      expect(all[0]!.body.sections.length).toBeGreaterThan(0);
+    } finally {
+      h.sandbox.control.configure({ latencyMs: 0 });
+    }
+  });
+
+  it('thirty lookups at once share the integration\'s throttle governor: Canvas throttles none of them', async () => {
+    const list = (await h.api('GET', `/api/v1/integrations/${id}/courses?limit=30`)).body.courses as Array<{ canvasId: string }>;
+    expect(list.length).toBe(30);
+    h.sandbox.control.resetThrottle();
+    h.sandbox.control.resetCounters();
+    h.sandbox.control.configure({ latencyMs: 200 });
+    try {
+      const all = await Promise.all(list.map((c) => h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: c.canvasId })));
+      expect(all.map((r) => r.status).filter((s) => s !== 200 && s !== 404)).toEqual([]);
+      expect(h.sandbox.control.counters().throttled).toBe(0);
+    } finally {
+      h.sandbox.control.configure({ latencyMs: 0 });
+    }
+  });
+
   it('syncs a course (202 job) and returns the roster in the exact §6 shape, with why answers', async () => {
     const r = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync`, {});
     expect(r.status).toBe(202);

@@ -79,8 +79,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
   it('ends failed with a reason code when Canvas refuses, and with the job code for a JobFailure', async () => {
     const r = runner([]);
     await r.start();
-    const a = await r.enqueue('course_refresh', 'int-1', { fail: 'canvas' });
-    const b = await r.enqueue('course_refresh', 'int-1', { fail: 'job' });
+    const a = await r.enqueue('course_refresh', 'int-1a', { fail: 'canvas' });
+    const b = await r.enqueue('course_refresh', 'int-1b', { fail: 'job' });
     const fa = await waitFor(repo, a.id, ['succeeded', 'failed']);
     const fb = await waitFor(repo, b.id, ['succeeded', 'failed']);
     expect(fa.state).toBe('failed');
@@ -131,6 +131,44 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     expect((await repo.claim(job.id, 'another-process', 2000))?.lease_owner).toBe('another-process');
   });
 
+  it('keeps one active job per (integration, kind[, course]) in the database: racing creates get the same job', async () => {
+    // Sixteen callers at once, as from a double click, two staff or two instances.
+    const refreshes = await Promise.all(Array.from({ length: 16 }, () => repo.createUnlessActive('course_refresh', 'int-dedupe', {})));
+    expect(new Set(refreshes.map((r) => r.job.id)).size).toBe(1);
+    expect(refreshes.filter((r) => r.created)).toHaveLength(1);
+    const rows = await store.db.selectFrom('jobs').select('id').where('integration_id', '=', 'int-dedupe').execute();
+    expect(rows).toHaveLength(1);
+    // Syncs are one per course; other courses, other kinds and other integrations are not held back.
+    const syncA = await Promise.all([1, 2, 3].map(() => repo.create('course_sync', 'int-dedupe', { courseIds: ['101'] })));
+    expect(new Set(syncA.map((j) => j.id)).size).toBe(1);
+    const syncB = await repo.create('course_sync', 'int-dedupe', { courseIds: ['102'] });
+    expect(syncB.id).not.toBe(syncA[0]!.id);
+    expect((await repo.create('course_sync', 'int-dedupe', { courseIds: ['102', '101'] })).id).toBe(
+      (await repo.create('course_sync', 'int-dedupe', { courseIds: ['101', '102', '101'] })).id,
+    );
+    expect((await repo.create('course_refresh', 'int-dedupe-other', {})).id).not.toBe(refreshes[0]!.job.id);
+    // Once the job has ended, the next request starts a new one.
+    expect((await repo.requestCancel(refreshes[0]!.job.id))?.state).toBe('cancelled');
+    const next = await repo.createUnlessActive('course_refresh', 'int-dedupe', {});
+    expect(next).toMatchObject({ created: true });
+    expect(next.job.id).not.toBe(refreshes[0]!.job.id);
+  });
+
+  it('answers a second enqueue of the same work with the job already running, and runs it once', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const r = runner(log, { n: 20, unitMs: 10 });
+    await r.start();
+    const first = await r.enqueue('course_refresh', 'int-once', {});
+    await waitFor(repo, first.id, ['running']);
+    const [second, third] = await Promise.all([r.enqueue('course_refresh', 'int-once', { path: 'rest' }), r.enqueue('course_refresh', 'int-once', {})]);
+    expect(second.id).toBe(first.id);
+    expect(third.id).toBe(first.id);
+    expect(second.state).toBe('running');
+    expect((await waitFor(repo, first.id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    expect(log.filter((l) => l.jobId === first.id)).toHaveLength(1);
+    await r.stop();
+  });
+
   it('never lets two runners on one database run the same job', async () => {
     const log: Array<{ jobId: string; from: number }> = [];
     const a = runner(log, { n: 3, unitMs: 5 });
@@ -175,6 +213,26 @@ if (pgOnly.length > 0) describe.each(pgOnly.map((d) => [d.name, d] as const))('p
       for (const j of jobs) expect((await waitFor(repo, j.id, ['succeeded', 'failed'], 30_000)).state).toBe('succeeded');
       const ran = log.map((l) => l.jobId).sort();
       expect(ran).toEqual(jobs.map((j) => j.id).sort());
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('two instances asked for the same refresh at the same moment create one job and both answer with it', async () => {
+    const url = (store.config as { url: string }).url;
+    const log: Array<{ jobId: string; from: number }> = [];
+    const def = countingJob(log, 3, 20);
+    const a = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'A', concurrency: 2 });
+    const b = createPgBossRunner({ repo: createJobRepository(store.db), definitions: [def], connectionString: url, owner: 'B', concurrency: 2 });
+    await a.start();
+    await b.start();
+    try {
+      const jobs = await Promise.all([a, b, a, b].map((r) => r.enqueue('course_refresh', 'int-pg-once', {})));
+      expect(new Set(jobs.map((j) => j.id)).size).toBe(1);
+      expect((await waitFor(repo, jobs[0]!.id, ['succeeded', 'failed'], 30_000)).state).toBe('succeeded');
+      expect(log.filter((l) => l.jobId === jobs[0]!.id)).toHaveLength(1);
+      expect(await store.db.selectFrom('jobs').select('id').where('integration_id', '=', 'int-pg-once').execute()).toHaveLength(1);
     } finally {
       await a.stop();
       await b.stop();

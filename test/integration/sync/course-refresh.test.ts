@@ -70,13 +70,13 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     const h = await harness(buildSyncWorld({ fillers: 10 }));
     const replace = h.deps.courses.replaceSections;
     let synced = false;
-    h.deps.courses.replaceSections = async (integrationId, courseIds, rows) => {
-      await replace(integrationId, courseIds, rows);
+    h.deps.courses.replaceSections = async (integrationId, courseIds, rows, asOf) => {
+      await replace(integrationId, courseIds, rows, asOf);
       if (!synced && courseIds.includes('101')) {
         synced = true;
         // What roster sync (or a specific course refresh) writes: rows not tied to a refresh.
         const fromSync = rows.filter((r) => r.course_canvas_id === '101').map((r) => ({ ...r, name: `${r.name} (from sync)`, refresh_job_id: null }));
-        await replace(integrationId, ['101'], fromSync);
+        await replace(integrationId, ['101'], fromSync, asOf);
       }
     };
     const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });

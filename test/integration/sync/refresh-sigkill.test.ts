@@ -30,6 +30,9 @@ function startWorker(dbFile: string, token: string): ChildProcess & { output(): 
   return Object.assign(child, { output: () => output });
 }
 
+/** Every API request the sandbox has answered (both workers). */
+const totalRequests = (h: SyncHarness) => Object.values(h.sandbox.control.counters().requests).reduce((n, x) => n + x, 0);
+
 const exited = (p: ChildProcess) => new Promise<number | null>((resolve) => (p.exitCode !== null || p.signalCode ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
 
 /** Exit code of a worker that must finish on its own, or a failure naming its output. */
@@ -100,6 +103,9 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
     expect(killedCheckpoint?.phase).toBe(phase);
     const courseListRequests = h.sandbox.control.counters().requests[COURSES_ROUTE] ?? 0;
     expect(courseListRequests).toBeGreaterThan(0);
+    const requestsAtKill = totalRequests(h);
+    // The first attempt's cost as of its last checkpoint travels with the checkpoint.
+    const firstSpent = (JSON.parse(killedAt!.checkpoint!) as { spent?: { requests: number; durationMs: number } }).spent;
 
     const second = startWorker(dbFile, await h.auth.current());
     children.push(second);
@@ -108,13 +114,20 @@ describe('a refresh killed with SIGKILL resumes from its checkpoint in a new pro
     expect(end.state).toBe('succeeded');
     expect(end.attempts).toBe(2);
     expect(end.summary).toMatchObject({ resumed: true, courses: fillers + 7 });
+    // The summary counts both attempts: the first one's checkpointed cost plus every request of the second.
+    const secondAttemptRequests = totalRequests(h) - requestsAtKill;
+    expect(end.summary!.requests).toBeGreaterThan(secondAttemptRequests);
+    expect(firstSpent?.requests).toBeGreaterThan(0);
+    expect(end.summary!.requests).toBe(firstSpent!.requests + secondAttemptRequests);
+    expect(Number(end.summary!.durationMs)).toBeGreaterThan(firstSpent!.durationMs);
     const pages = Math.ceil((fillers + 7) / 100);
     if (phase === 'sections') expect(h.sandbox.control.counters().requests[COURSES_ROUTE]).toBe(courseListRequests);
     // Killed mid-list: only the pages from the checkpoint on are read again (a window of at most 8
     // was in flight), plus the three answered with a 503.
     else expect(h.sandbox.control.counters().requests[COURSES_ROUTE]).toBeLessThanOrEqual(pages + 8 + 3);
 
-    const ref = await runJob(store, createCourseRefreshJob(reference.deps), reference.integrationId, { path: 'rest' });
+    // The reference run gets the time a loaded CI machine needs for 2,500 courses (runJob's default is 30 s).
+    const ref = await runJob(store, createCourseRefreshJob(reference.deps), reference.integrationId, { path: 'rest' }, 120_000);
     expect(ref.state).toBe('succeeded');
     const strip = async (integrationId: string) =>
       store.db

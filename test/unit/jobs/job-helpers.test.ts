@@ -49,6 +49,7 @@ describe('health_check job', () => {
       params: {},
       checkpoint: null,
       attempt: 1,
+      startedAt: new Date().toISOString(),
       saveCheckpoint: async () => undefined,
       progress: async () => undefined,
       isCancelled: () => false,
