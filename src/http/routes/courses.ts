@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
+import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { JobFailure } from '../../jobs/types.js';
 import type { CourseView } from '../../sync/course-repository.js';
@@ -33,7 +35,7 @@ export function presentCourse(c: CourseView) {
 /** Turns Canvas and job failures met during a synchronous call into errors people can act on. */
 export function toSyncError(err: unknown): unknown {
   if (isCanvasApiError(err)) {
-    const reason = err.reason;
+    const reason = reasonForCanvasFailure(err);
     return new AppError('canvas_error', reason ? REMEDIES[reason].title : `Canvas answered with an error (${err.kind}).`, {
       help: reason ? REMEDIES[reason].remedy : undefined,
       details: { reason: reason ?? err.kind },
@@ -41,7 +43,7 @@ export function toSyncError(err: unknown): unknown {
     });
   }
   if (err instanceof JobFailure) {
-    return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { cause: err });
+    return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { help: ERROR_HELP[err.code]?.remedy, cause: err });
   }
   return err;
 }
@@ -227,7 +229,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
             ...presentJob(last),
             finishedAgo: minutesAgo(last.finishedAt, now),
             durationSeconds: jobDurationSeconds(last, now),
-            remedy: last.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[last.error.code]?.remedy ?? null : null,
+            remedy: last.error ? ERROR_HELP[last.error.code as ErrorCode]?.remedy ?? null : null,
           }
         : null,
       activeJob: active ? presentJob(active) : null,

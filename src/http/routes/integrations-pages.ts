@@ -1,9 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
@@ -244,7 +246,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       if (!roles.some((r) => r.value === 'StudentEnrollment')) roles.unshift({ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' });
       return { roles, error: null };
     } catch (err) {
-      const reason = (err as { reason?: string }).reason;
+      const reason = isCanvasApiError(err) ? (reasonForCanvasFailure(err) ?? err.kind) : undefined;
       return {
         roles: [{ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' }],
         error: `Could not read the account's roles from Canvas${reason ? ` (${reason})` : ''}; only the built-in student role is offered.`,
