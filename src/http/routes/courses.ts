@@ -42,9 +42,7 @@ export function toSyncError(err: unknown): unknown {
       cause: err,
     });
   }
-  if (err instanceof JobFailure) {
-    return new AppError(err.code === 'course_not_found' || err.code === 'not_found' ? 'not_found' : 'canvas_error', err.message, { help: ERROR_HELP[err.code]?.remedy, cause: err });
-  }
+  if (err instanceof JobFailure) return new AppError(err.code, err.message, { cause: err });
   return err;
 }
 
