@@ -8,9 +8,11 @@ import { pinoHttp } from 'pino-http';
 import type { Container } from './container.js';
 import { AppError } from './errors/app-error.js';
 import { redactUrl } from './logger/logger.js';
+import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
+import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createLtiRouter } from './http/routes/lti.js';
@@ -31,15 +33,16 @@ export const SESSION_COOKIE = 'cc.sid';
 
 /**
  * Builds the Express app (never listens; src/main.ts does). Middleware order is fixed:
- * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → body
- * parsers → csrf → routers → 404 → error handler.
+ * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → API
+ * credentials → body parsers → csrf → routers → 404 → error handler.
  */
 export function createApp(container: Container): Express {
   const { config, logger } = container;
   const app = express();
   app.disable('x-powered-by');
-  // Behind a load balancer on the same host or private network, req.ip/req.secure come from it.
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // req.ip / req.secure come from X-Forwarded-* only when the peer is a proxy TRUST_PROXY names
+  // (default: none), so a client cannot choose its own address for the sign-in limits.
+  app.set('trust proxy', config.trustProxy);
 
   // `when(iso)` in every view: timestamps as "2026-11-26 17:23:39 UTC" (anything else passes through).
   const when = String.raw`const when = (v) => { const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(v ?? '')); return m ? m[1] + ' ' + m[2] + ' UTC' : (v ?? '—'); };`;
@@ -72,22 +75,49 @@ export function createApp(container: Container): Express {
         directives: {
           'script-src': ["'self'"],
           'script-src-attr': ["'none'"],
-          // LTI: the tool is framed by Canvas; src/lti/ supplies the allowed origins via container.lti.
-          'frame-ancestors': ["'self'", ...(container.lti?.frameAncestors ?? [])],
+          // Only this site may frame a page; the pages an LTI launch shows widen this for Canvas
+          // (src/lti/frame-policy.ts), staff pages never do.
+          'frame-ancestors': ["'self'"],
           'upgrade-insecure-requests': config.secureCookies ? [] : null,
         },
       },
-      // frame-ancestors (above) governs framing; X-Frame-Options would block Canvas's iframe.
-      xFrameOptions: container.lti ? false : { action: 'sameorigin' },
+      xFrameOptions: { action: 'sameorigin' },
       strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
     }),
   );
 
   // LTI mount goes here (before body parsers): ltijs parses its own bodies.
-  if (container.lti) app.use('/lti', container.lti.handler);
+  if (container.lti) {
+    const canvasAncestors = container.lti.frameAncestors ?? [];
+    app.use('/lti', (_req, res, next) => {
+      allowFrameAncestors(res, canvasAncestors);
+      next();
+    });
+    app.use('/lti', container.lti.handler);
+  }
 
   app.use('/static', express.static(PUBLIC_DIR, { index: false, maxAge: '1h' }));
+  // Everything past the static files is per person (API answers, pages that show credentials
+  // such as setup links and API tokens): never kept by a browser or a shared cache.
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   app.use(createHealthRouter(container));
+
+  // Behind a TLS-terminating proxy that TRUST_PROXY does not name, req.secure is false and the
+  // Secure session cookie is never sent: say so once rather than leave sign-in silently broken.
+  let warnedProxy = false;
+  app.use((req, _res, next) => {
+    if (!warnedProxy && config.secureCookies && !req.secure && req.headers['x-forwarded-proto'] !== undefined) {
+      warnedProxy = true;
+      logger.warn(
+        { peer: req.socket.remoteAddress },
+        'PUBLIC_URL is https but this request is not secure, and it carries X-Forwarded-Proto: if a proxy terminates TLS, set TRUST_PROXY to its address, or session cookies are not set',
+      );
+    }
+    next();
+  });
 
   app.use(
     session({
@@ -100,6 +130,9 @@ export function createApp(container: Container): Express {
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 12 * 60 * 60 * 1000 },
     }),
   );
+  // Credentials first: a request to the API without (valid) ones gets 401 before any body is read
+  // or any CSRF check runs.
+  app.use('/api', requireApiToken(container.apiTokens));
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '1mb' }));
 
@@ -116,7 +149,8 @@ export function createApp(container: Container): Express {
   app.use((req, res, next) => {
     // Lazy: only pages that render a form create a token (and thereby a session).
     Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, configurable: true, get: () => generateToken(req) });
-    res.locals.actor = sessionActor(req);
+    // The API credential check (before the body parsers) may have set the actor already.
+    res.locals.actor ??= sessionActor(req);
     res.locals.identity = identityOf(req.session);
     res.locals.currentPath = req.path;
     csrfSynchronisedProtection(req, res, (err?: unknown) =>
@@ -127,9 +161,7 @@ export function createApp(container: Container): Express {
   });
   app.use(flashLocals);
 
-  app.use('/api/v1', requireApiToken(container.apiTokens));
-
-  // Feature routers: one line each. LTI first: it widens frame-ancestors for LTI sessions on every page.
+  // Feature routers: one line each. LTI first: it lets Canvas frame every page an LTI session sees.
   app.use(createLtiRouter(container));
   app.use(createAuthRouter(container));
   app.use(createTokensRouter(container));
@@ -139,6 +171,7 @@ export function createApp(container: Container): Express {
   app.use(createCoursesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
   app.use(createJobsRouter(container));
+  app.use(createApiDocsRouter(container));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

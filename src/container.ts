@@ -5,6 +5,7 @@ import { createAuditLog, type AuditLog } from './audit/audit-log.js';
 import { createSessionStore, type ClosableSessionStore } from './http/session-store.js';
 import { createApiTokens, type ApiTokens } from './staff/api-tokens.js';
 import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
+import { createLoginThrottle, type LoginThrottle } from './staff/login-throttle.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
@@ -47,6 +48,8 @@ export interface Container {
   fetch: typeof globalThis.fetch;
   vault: Vault;
   staff: StaffUsers;
+  /** Sign-in attempt budgets per account and per client address, shared through the database. */
+  loginThrottle: LoginThrottle;
   apiTokens: ApiTokens;
   audit: AuditLog;
   sessionStore: ClosableSessionStore;
@@ -185,6 +188,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       fetch: fetchImpl,
       vault,
       staff: createStaffUsers({ db, clock }),
+      loginThrottle: createLoginThrottle({ db, clock }),
       apiTokens,
       audit,
       sessionStore,

@@ -7,7 +7,7 @@ import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
 
 const SANDBOX_PORT = 4000;
-const DEMO_STAFF = { email: 'demo@example.edu', name: 'Demo Staff', password: 'demo-password-1' };
+const DEMO_STAFF = { email: 'demo@example.edu', name: 'Demo Staff', password: 'canvas-sandbox-tour' };
 const DEMO_INTEGRATION_NAME = 'Demo University (Canvas sandbox)';
 /** The sandbox's LTI 1.3 developer key (a second key next to the API key) and its deployment. */
 const DEMO_LTI_CLIENT_ID = '10000000000042';

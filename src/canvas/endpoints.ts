@@ -1,7 +1,8 @@
 /**
  * The endpoint registry: every Canvas endpoint the product calls, declared once. Scopes for a
  * scoped developer key ("Enforce Scopes") are derived from it, so the list shown to admins is
- * exactly what the code uses (CANVAS-API-REFERENCE §4, §4.1).
+ * exactly what the code uses. test/unit/canvas-endpoints.test.ts checks both directions: every
+ * endpoint the code calls is declared here, and every endpoint declared here is called.
  */
 import type { EndpointId, Feature } from './types.js';
 
@@ -27,13 +28,6 @@ const DECLARATIONS = [
     feature: 'connection',
     why: 'Identifies the token owner (called as /api/v1/users/self) and proves the token works.',
     defaults: { id: 'self' },
-  },
-  {
-    id: 'accounts.list',
-    method: 'GET',
-    path: '/api/v1/accounts',
-    feature: 'connection',
-    why: 'Lists the accounts the token owner administers, to confirm the configured account is one of them.',
   },
   {
     id: 'accounts.permissions',
@@ -91,20 +85,6 @@ const DECLARATIONS = [
     feature: 'roster_sync',
     why: "Lists a course's enrollments (role, state, section) to decide who is an exam-taker.",
   },
-  {
-    id: 'sections.enrollments',
-    method: 'GET',
-    path: '/api/v1/sections/:section_id/enrollments',
-    feature: 'roster_sync',
-    why: "Lists one section's enrollments when syncing a selection of sections.",
-  },
-  {
-    id: 'courses.users',
-    method: 'GET',
-    path: '/api/v1/courses/:course_id/users',
-    feature: 'roster_sync',
-    why: "Reads the users' ids (SIS id, integration id, login, email) of a course's roster.",
-  },
 ] as const satisfies readonly EndpointDeclaration[];
 
 /** Every declared endpoint, keyed by id. A missing or extra id is a compile error. */
@@ -135,7 +115,7 @@ export const FEATURES: Readonly<Record<Feature, { label: string; description: st
   },
   roster_sync: {
     label: 'Roster sync',
-    description: "Read a course's enrollments and users to find exam-takers and their sections.",
+    description: "Read a course's enrollments (role, state, section and each person's ids) to find exam-takers and their sections.",
   },
 };
 

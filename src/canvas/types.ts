@@ -23,7 +23,6 @@ export interface AccessTokenSource {
 /** Identifiers of declared endpoints; see endpoints.ts for method, path template, feature and scope. */
 export type EndpointId =
   | 'users.self'
-  | 'accounts.list'
   | 'accounts.courses'
   | 'accounts.roles'
   | 'accounts.permissions'
@@ -31,9 +30,7 @@ export type EndpointId =
   | 'accounts.reports.status'
   | 'courses.get'
   | 'courses.sections'
-  | 'courses.enrollments'
-  | 'sections.enrollments'
-  | 'courses.users';
+  | 'courses.enrollments';
 
 export type Feature = 'connection' | 'course_refresh' | 'course_refresh_bulk' | 'roster_sync';
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** The service's typed configuration. Built only by {@link loadConfig}; nothing else reads `process.env`. */
@@ -19,6 +20,12 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Whether cookies get `Secure` (true when PUBLIC_URL is https). */
   secureCookies: boolean;
+  /**
+   * Express's `trust proxy`: which peers' `X-Forwarded-For` / `X-Forwarded-Proto` are believed.
+   * `false` (the default) trusts none, a number trusts that many hops, a list trusts those
+   * addresses, CIDR ranges or Express names (`loopback`, `linklocal`, `uniquelocal`).
+   */
+  trustProxy: false | number | string[];
 }
 
 /** Thrown by {@link loadConfig}; `problems` lists every bad variable at once, each naming the fix. */
@@ -70,6 +77,7 @@ const envSchema = z.object({
     })
     .optional(),
   DATA_DIR: z.string().optional(),
+  TRUST_PROXY: z.string().optional(),
 });
 
 /** The variables {@link loadConfig} reads; `.env.example` must list exactly these (a test checks). */
@@ -131,6 +139,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('BOOTSTRAP_API_TOKEN must be at least 24 characters (use a long random value)');
   }
 
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+
   if (problems.length > 0 || !e) throw new ConfigError(problems);
   return {
     port,
@@ -144,5 +154,47 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     healthCheckIntervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES,
     logLevel: e.LOG_LEVEL ?? 'info',
     secureCookies: publicUrl.startsWith('https://'),
+    trustProxy,
   };
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `TRUST_PROXY`: unset, empty or `false` → trust no proxy; a whole number 0–10 → that many hops;
+ * otherwise a comma-separated list of IP addresses, CIDR ranges (`10.0.0.0/8`) or Express's
+ * names. `true` (trust every peer) is refused: it would let any client choose its own address.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  const v = raw?.trim() ?? '';
+  if (v === '' || v.toLowerCase() === 'false' || v.toLowerCase() === 'none') return false;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops <= 10) return hops === 0 ? false : hops;
+    problems.push(`TRUST_PROXY as a hop count must be from 0 to 10 (got "${raw}")`);
+    return false;
+  }
+  if (v.toLowerCase() === 'true') {
+    problems.push('TRUST_PROXY=true would trust X-Forwarded-For from anyone: list your proxies\' addresses instead, e.g. TRUST_PROXY=10.0.0.5 or TRUST_PROXY=10.0.0.0/8');
+    return false;
+  }
+  const entries = v.split(',').map((p) => p.trim()).filter(Boolean);
+  const bad = entries.filter((p) => !PROXY_NAMES.includes(p) && !isAddressOrRange(p));
+  if (bad.length > 0) {
+    problems.push(
+      `TRUST_PROXY must be a hop count or a comma-separated list of IP addresses, CIDR ranges or ${PROXY_NAMES.join('/')} (not understood: ${bad.map((b) => `"${b}"`).join(', ')})`,
+    );
+    return false;
+  }
+  return entries;
+}
+
+/** `10.0.0.5`, `10.0.0.0/8`, `fd00::/8`, or an IPv4 range with a netmask (`10.0.0.0/255.0.0.0`), as Express accepts. */
+function isAddressOrRange(s: string): boolean {
+  const [addr, range, extra] = s.split('/');
+  const family = isIP(addr);
+  if (family === 0 || extra !== undefined) return false;
+  if (range === undefined) return true;
+  if (/^\d+$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
 }

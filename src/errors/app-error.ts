@@ -11,6 +11,7 @@ export type AppErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'not_connected'
   | 'rate_limited'
   | 'csrf_failed'
   | 'canvas_error'

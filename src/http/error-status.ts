@@ -11,6 +11,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  not_connected: 409,
   rate_limited: 429,
   csrf_failed: 403,
   canvas_error: 502,

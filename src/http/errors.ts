@@ -1,6 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { AppError, toAppError } from '../errors/app-error.js';
+import { REMEDIES } from '../integrations/reasons.js';
+import { TokenUnavailableError } from '../oauth/token-source.js';
 import { ERROR_STATUS } from './error-status.js';
 import { zodToAppError } from './validate.js';
 
@@ -9,15 +11,38 @@ export function wantsJson(req: Request): boolean {
   return req.originalUrl.startsWith('/api/');
 }
 
-/** Maps framework errors (body parser, zod) to AppError; everything else via {@link toAppError}. */
-function normalise(err: unknown): AppError {
+/** Body parser failures by `type`, with the message a client can act on. */
+const BODY_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON.',
+  'entity.too.large': 'The request body is too large.',
+  'parameters.too.many': 'The form has too many fields. Send only the fields this form or route takes.',
+  'charset.unsupported': 'The request body encoding is not supported.',
+  'encoding.unsupported': 'The request body encoding is not supported.',
+  'request.aborted': 'The request body was not received completely.',
+  'request.size.invalid': 'The request body is shorter or longer than its Content-Length says.',
+  'stream.encoding.set': 'The request body could not be read.',
+  'stream.not.readable': 'The request body could not be read.',
+};
+
+/**
+ * Maps framework errors to AppError: body parser errors (any `type` with a 4xx `status`, so a
+ * new parser limit never surfaces as a 500), zod errors, and a Canvas call made for an integration
+ * that has no usable token (`not_connected`, 409); everything else via {@link toAppError}.
+ */
+export function normaliseError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof z.ZodError) return zodToAppError(err);
-  const e = err as { type?: string; status?: number } | undefined;
-  if (e?.type === 'entity.parse.failed') return new AppError('validation_failed', 'The request body is not valid JSON.');
-  if (e?.type === 'entity.too.large') return new AppError('validation_failed', 'The request body is too large.');
-  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') {
-    return new AppError('validation_failed', 'The request body encoding is not supported.');
+  if (err instanceof TokenUnavailableError) {
+    return new AppError('not_connected', `This integration has no usable Canvas token (${err.reason}). Connect it first.`, {
+      help: `${REMEDIES[err.reason].remedy} Use Generate Keys on the integration's LMS Settings page (or POST /api/v1/integrations/:id/authorization-links).`,
+      details: { reason: err.reason },
+      cause: err,
+    });
+  }
+  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown } | undefined;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  if (typeof e?.type === 'string' && status !== undefined && status >= 400 && status < 500) {
+    return new AppError('validation_failed', BODY_ERRORS[e.type] ?? 'The request body could not be read.', { cause: err, details: { type: e.type } });
   }
   return toAppError(err);
 }
@@ -42,7 +67,7 @@ export function errorHandler(err: unknown, req: Request, res: Response, next: Ne
     next(err);
     return;
   }
-  const error = normalise(err);
+  const error = normaliseError(err);
   if (!error.expose || ERROR_STATUS[error.code] >= 500) {
     req.log?.error({ err: error.cause ?? err, code: error.code }, 'request failed');
   }

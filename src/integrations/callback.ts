@@ -66,7 +66,7 @@ export function createCallbackHandler(deps: {
       checkedAt: clock().toISOString(),
     };
     await repo.setStatus(integrationId, status);
-    await audit.record({ integrationId, actor: 'system', action: 'authorization_failed', detail: { reason, canvasError: canvasError ?? null, missingScopes } });
+    await audit.record({ integrationId, actor: 'system', action: 'authorization.failed', detail: { reason, canvasError: canvasError ?? null, missingScopes } });
     return { kind: 'failed', integrationId, reason, canvasError, detail, missingScopes, status };
   }
 
@@ -80,7 +80,7 @@ export function createCallbackHandler(deps: {
       if (!consumed || !consumed.ok) {
         const why = consumed && !consumed.ok ? consumed.why : 'missing';
         if (consumed && !consumed.ok && consumed.integrationId) {
-          await audit.record({ integrationId: consumed.integrationId, actor: 'system', action: 'callback_rejected', detail: { why } });
+          await audit.record({ integrationId: consumed.integrationId, actor: 'system', action: 'authorization.callback_rejected', detail: { why } });
         }
         return {
           kind: 'state_invalid',
@@ -134,13 +134,13 @@ export function createCallbackHandler(deps: {
         if (!(err instanceof AppError) || err.code !== 'conflict') throw err;
         // The settings changed during the exchange: give the token back to the Canvas that issued it.
         const revoked = await oauth.revoke(integration.canvasUrl, grant.accessToken);
-        await audit.record({ integrationId, actor: 'system', action: 'token_discarded', detail: { why: 'settings_changed', revokedAtCanvas: revoked.ok } });
+        await audit.record({ integrationId, actor: 'system', action: 'token.discarded', detail: { why: 'settings_changed', revokedAtCanvas: revoked.ok } });
         return { kind: 'state_invalid', integrationId, reason: 'state_invalid', detail: 'The Canvas URL or client id changed while you were authorizing, so the new token was discarded. Start Generate Keys again.', missingScopes: [] };
       }
-      await audit.record({ integrationId, actor: 'system', action: 'token_issued', detail: { tokenOwner: grant.user } });
+      await audit.record({ integrationId, actor: 'system', action: 'token.issued', detail: { tokenOwner: grant.user } });
       const before = integration.status.state;
       const status = (await verifier.verify(integrationId, { tokenOwner: grant.user }))!;
-      await audit.record({ integrationId, actor: 'system', action: 'status_changed', detail: { from: before, to: status.state, reasons: status.reasons } });
+      await audit.record({ integrationId, actor: 'system', action: 'integration.status_changed', detail: { from: before, to: status.state, reasons: status.reasons } });
       const main = status.reasons[0];
       return {
         kind: status.state === 'failed' ? 'failed' : 'connected',

@@ -32,8 +32,6 @@ export interface ConnectionService {
   disconnect(integrationId: string, actor: string): Promise<{ revokedAtCanvas: boolean }>;
   /** Re-verifies every integration holding a token; state changes go to the audit log. */
   runHealthChecks(): Promise<HealthCheckSummary>;
-  /** Fallback scheduler when no job runner schedules `health_check`; returns a stop function. */
-  startHealthCheckScheduler(intervalMinutes: number): () => void;
   verifier: Verifier;
 }
 
@@ -75,7 +73,7 @@ export function createConnectionService(deps: {
       await audit.record({
         integrationId: integration.id,
         actor,
-        action: 'status_changed',
+        action: 'integration.status_changed',
         detail: { from: before.state, to: status.state, reasons: status.reasons, missingScopes: status.missingScopes },
       });
     }
@@ -93,7 +91,7 @@ export function createConnectionService(deps: {
         redirectUri,
         scopes: scopes(),
       });
-      await audit.record({ integrationId: id, actor: 'system', action: 'preflight', detail: { ok: result.ok, reasons: result.reasons } });
+      await audit.record({ integrationId: id, actor: 'system', action: 'preflight.completed', detail: { ok: result.ok, reasons: result.reasons } });
       return result;
     },
     startAuthorization: (id, browserSecret) => authorization.start(id, browserSecret),
@@ -116,7 +114,7 @@ export function createConnectionService(deps: {
         await repo.deleteToken(id);
       }
       await repo.setStatus(id, { ...NOT_CONNECTED, checkedAt: clock().toISOString() });
-      await audit.record({ integrationId: id, actor, action: 'disconnected', detail: { revokedAtCanvas } });
+      await audit.record({ integrationId: id, actor, action: 'integration.disconnected', detail: { revokedAtCanvas } });
       return { revokedAtCanvas };
     },
     async runHealthChecks() {
@@ -133,20 +131,6 @@ export function createConnectionService(deps: {
         }
       }
       return summary;
-    },
-    startHealthCheckScheduler(intervalMinutes) {
-      if (intervalMinutes <= 0) return () => undefined;
-      let running = false;
-      const timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        service
-          .runHealthChecks()
-          .catch((err: unknown) => deps.logger?.error({ err }, 'scheduled health check failed'))
-          .finally(() => (running = false));
-      }, intervalMinutes * 60 * 1000);
-      timer.unref();
-      return () => clearInterval(timer);
     },
   };
   return service;

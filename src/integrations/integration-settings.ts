@@ -140,9 +140,9 @@ export function createIntegrationSettings(deps: {
         // The pair leaves the other integration entirely, so its launches are no longer ambiguous.
         const o = await repo.get(other);
         if (o && samePair(ltiPairOf(o.canvasUrl, o.lti), pair)) await repo.update(other, { lti: null });
-        await audit.record({ integrationId: other, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
+        await audit.record({ integrationId: other, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
       }
-      await audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
       return { claimedNew: true, movedFrom: [...others] };
     }
     if (!id) return { claimedNew: false, movedFrom: [] };
@@ -170,7 +170,7 @@ export function createIntegrationSettings(deps: {
       tokenDropped: d.accessToken !== null,
       secretDropped: d.secretDropped,
     };
-    await audit.record({ integrationId: id, actor: actor.label, action: 'credentials_dropped', detail: { ...report } });
+    await audit.record({ integrationId: id, actor: actor.label, action: 'integration.credentials_dropped', detail: { ...report } });
     return report;
   }
 
@@ -186,7 +186,7 @@ export function createIntegrationSettings(deps: {
           throw pairTaken(actor, null);
         }
       }
-      await audit.record({ integrationId: created.id, actor: actor.label, action: 'integration_created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
+      await audit.record({ integrationId: created.id, actor: actor.label, action: 'integration.created', detail: { name: created.name, canvasUrl: created.canvasUrl } });
       return created;
     },
 
@@ -215,7 +215,7 @@ export function createIntegrationSettings(deps: {
       if (!samePair(before, after)) await owners.releaseOthers(id, after);
       const report = drop.credentials ? await revokeDropped(id, drop.credentials, actor) : null;
       const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
-      await audit.record({ integrationId: id, actor: actor.label, action: 'integration_updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
       return { integration: updated, dropped: report };
     },
   };

@@ -6,9 +6,6 @@ import type { Integration } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
 
-/** The probes, in order (PRODUCT-SPEC §3). */
-export const PROBES = ['users_self', 'account_courses', 'course_sections', 'enrollments', 'include_params', 'sis_visibility'] as const;
-
 /** What Canvas's authorize endpoint says about the key right now (see oauth/preflight.ts). */
 export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string };
 

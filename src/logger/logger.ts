@@ -4,7 +4,11 @@ export type { Logger };
 
 /**
  * Field paths whose values are never logged. Secrets also never go into log messages: code passes
- * ids, not tokens. The canary test in test/unit/logger.test.ts proves both.
+ * ids, not tokens. test/unit/logger.test.ts proves the paths; the canary test in
+ * test/integration/http/app.test.ts proves that a request's secrets stay out of the request log.
+ *
+ * `code` is redacted only where it is an OAuth authorization code (a callback's query); a bare
+ * `code` field is an error or reason code (`canvas_error`, `token_revoked`) and must stay visible.
  */
 export const REDACT_PATHS = [
   'clientSecret',
@@ -13,7 +17,8 @@ export const REDACT_PATHS = [
   'access_token',
   'refreshToken',
   'refresh_token',
-  'code',
+  'authorizationCode',
+  'authorization_code',
   'code_verifier',
   'codeVerifier',
   'password',
@@ -27,6 +32,8 @@ export const REDACT_PATHS = [
   '*.access_token',
   '*.refreshToken',
   '*.refresh_token',
+  '*.authorizationCode',
+  '*.authorization_code',
   '*.code_verifier',
   '*.codeVerifier',
   '*.password',
@@ -35,6 +42,7 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  'query.code',
   'req.query.code',
   'req.query.state',
 ];

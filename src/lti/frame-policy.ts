@@ -16,18 +16,29 @@ export function canvasFrameAncestor(canvasUrl: string): string | null {
 
 /**
  * Adds one origin to the `frame-ancestors` directive of the Content-Security-Policy header helmet
- * already set on this response. Used on LTI pages for an integration whose Canvas is not on
- * `*.instructure.com` (self-hosted, the sandbox), so only THAT institution's Canvas may frame them.
+ * already set on this response, and drops `X-Frame-Options` (which would block any cross-origin
+ * frame). Used on LTI pages for an integration whose Canvas is not on `*.instructure.com`
+ * (self-hosted, the sandbox), so only THAT institution's Canvas may frame them.
  */
 export function allowFrameAncestor(res: ServerResponse, origin: string | null): void {
   if (!origin) return;
+  allowFrameAncestors(res, [origin]);
+}
+
+/**
+ * Lets these origins frame this response: adds them to `frame-ancestors` (next to `'self'`) and
+ * drops `X-Frame-Options`. Every other page keeps `frame-ancestors 'self'` and
+ * `X-Frame-Options: SAMEORIGIN`, so only what an LTI launch shows can sit in Canvas's iframe.
+ */
+export function allowFrameAncestors(res: ServerResponse, origins: readonly string[]): void {
   const csp = res.getHeader('Content-Security-Policy');
-  if (typeof csp !== 'string') return;
+  if (typeof csp !== 'string' || origins.length === 0) return;
   const parts = csp.split(';').map((p) => p.trim()).filter(Boolean);
   const i = parts.findIndex((p) => p.startsWith('frame-ancestors'));
   if (i === -1) return;
   const values = parts[i].split(/\s+/).slice(1);
-  if (values.includes(origin)) return;
-  parts[i] = ['frame-ancestors', ...values, origin].join(' ');
+  const added = origins.filter((o) => !values.includes(o));
+  parts[i] = ['frame-ancestors', ...values, ...added].join(' ');
   res.setHeader('Content-Security-Policy', parts.join(';'));
+  res.removeHeader('X-Frame-Options');
 }

@@ -43,15 +43,12 @@ export const DEMO_CLIENT_SECRET = 'sandboxDemoSecret0123456789abcdefghijklmnopqr
 /** The scopes canvas-companion asks for; listed on the demo key so Enforce Scopes can be turned on. */
 export const DEMO_SCOPES = [
   'url:GET|/api/v1/users/:id',
-  'url:GET|/api/v1/accounts',
   'url:GET|/api/v1/accounts/:account_id/courses',
   'url:GET|/api/v1/accounts/:account_id/roles',
   'url:GET|/api/v1/accounts/:account_id/permissions',
   'url:GET|/api/v1/courses/:id',
   'url:GET|/api/v1/courses/:course_id/sections',
   'url:GET|/api/v1/courses/:course_id/enrollments',
-  'url:GET|/api/v1/sections/:section_id/enrollments',
-  'url:GET|/api/v1/courses/:course_id/users',
   'url:POST|/api/v1/accounts/:account_id/reports/:report',
   'url:GET|/api/v1/accounts/:account_id/reports/:report/:id',
 ];

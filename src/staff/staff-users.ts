@@ -2,6 +2,9 @@ import { randomBytes, randomUUID, scrypt, timingSafeEqual, type ScryptOptions } 
 import type { Kysely } from 'kysely';
 import { AppError, invalid } from '../errors/app-error.js';
 import type { Database } from '../store/schema.js';
+import { assertAcceptablePassword, MAX_PASSWORD_LENGTH } from './password-policy.js';
+
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './password-policy.js';
 
 /** A staff member as shown to code outside this module (never the password hash). */
 export interface StaffUser {
@@ -15,10 +18,14 @@ export interface StaffUser {
 export interface StaffUsers {
   /**
    * Creates a staff account.
-   * @throws AppError `validation_failed` for a bad email or a password under 12 characters, `conflict` when the email exists.
+   * @throws AppError `validation_failed` for a bad email or a password the policy refuses
+   * (`details.rule`, see password-policy.ts), `conflict` when the email exists.
    */
   create(input: { email: string; name: string; password: string }): Promise<StaffUser>;
-  /** The enabled user with this email and password, or null. Runs scrypt even for unknown emails (no timing oracle). */
+  /**
+   * The enabled user with this email and password, or null. Runs scrypt even for unknown emails (no
+   * timing oracle); a password longer than any account may have is refused without hashing it.
+   */
   verifyPassword(email: string, password: string): Promise<StaffUser | null>;
   get(id: string): Promise<StaffUser | null>;
   list(): Promise<StaffUser[]>;
@@ -33,7 +40,6 @@ export interface StaffUsers {
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
-export const MIN_PASSWORD_LENGTH = 12;
 
 function scryptAsync(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
@@ -77,9 +83,7 @@ export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date
       const normalized = email.trim().toLowerCase();
       if (!/^[^\s@]+@[^\s@]+$/.test(normalized)) throw invalid('email', 'is not an email address');
       if (!name.trim()) throw invalid('name', 'is required');
-      if (password.length < MIN_PASSWORD_LENGTH) {
-        throw invalid('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`, 'Use a long passphrase.');
-      }
+      await assertAcceptablePassword(password, normalized);
       const existing = await db.selectFrom('staff_users').select('id').where('email', '=', normalized).executeTakeFirst();
       if (existing) throw new AppError('conflict', `A staff user with email ${normalized} already exists.`, { details: { field: 'email' } });
       const row: Row = {
@@ -94,6 +98,7 @@ export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date
       return present(row);
     },
     async verifyPassword(email, password) {
+      if ([...password].length > MAX_PASSWORD_LENGTH) return null;
       const row = await db
         .selectFrom('staff_users')
         .selectAll()
@@ -114,7 +119,7 @@ export function createStaffUsers(deps: { db: Kysely<Database>; clock: () => Date
       const email = input.email.trim().toLowerCase();
       const existing = await db.selectFrom('staff_users').select('id').where('email', '=', email).executeTakeFirst();
       if (!existing) return users.create(input);
-      if (input.password.length < MIN_PASSWORD_LENGTH) throw invalid('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      await assertAcceptablePassword(input.password, email);
       await db
         .updateTable('staff_users')
         .set({ name: input.name.trim(), password_hash: await hashPassword(input.password), disabled_at: null })

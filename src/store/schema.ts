@@ -230,6 +230,15 @@ export interface LtiPlatformOwnersTable {
   created_at: string;
 }
 
+/** Sign-in attempt counters (src/staff/login-throttle.ts). */
+export interface LoginThrottleTable {
+  /** SHA-256 hex of `account:<email>` or `address:<client address>`. */
+  key: string;
+  count: number;
+  /** ISO time the current window ends. */
+  reset_at: string;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -237,6 +246,7 @@ export interface Database {
   staff_users: StaffUsersTable;
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
   audit_events: AuditEventsTable;
   jobs: JobsTable;
   courses: CoursesTable;

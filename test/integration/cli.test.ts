@@ -74,9 +74,9 @@ describe('CLI', () => {
     });
 
     it('staff create --password-stdin creates a user who can sign in; staff list shows them', async () => {
-      const io = captureIO('cli password 123456\n');
+      const io = captureIO('a passphrase from the command line\n');
       expect(await runCli(['staff', 'create', '--email', 'cli@example.edu', '--name', 'Cli User', '--password-stdin'], {}, io, shared)).toBe(0);
-      expect(await c.staff.verifyPassword('cli@example.edu', 'cli password 123456')).not.toBeNull();
+      expect(await c.staff.verifyPassword('cli@example.edu', 'a passphrase from the command line')).not.toBeNull();
       const list = captureIO();
       await runCli(['staff', 'list'], {}, list, shared);
       expect(list.stdout.join('\n')).toContain('cli@example.edu');

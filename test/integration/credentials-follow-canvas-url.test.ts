@@ -114,7 +114,7 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
 
     expect(credentialsSeen(evil.seen, secrets)).toEqual([]);
     const audit = await h.c.audit.list(id);
-    expect(audit.find((e) => e.action === 'credentials_dropped')?.detail).toMatchObject({ changed: ['canvasUrl'], previousCanvasUrl: h.sandbox.url, revokedAtCanvas: true, tokenDropped: true, secretDropped: true });
+    expect(audit.find((e) => e.action === 'integration.credentials_dropped')?.detail).toMatchObject({ changed: ['canvasUrl'], previousCanvasUrl: h.sandbox.url, revokedAtCanvas: true, tokenDropped: true, secretDropped: true });
   });
 
   it('a new secret sent with the new Canvas URL is kept, the old token still is not', async () => {

@@ -46,7 +46,7 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
   });
 
   it('missing_scopes: a scoped key lacking a scope is listed by preflight and by the callback', async () => {
-    const lacking = 'url:GET|/api/v1/courses/:course_id/users';
+    const lacking = 'url:GET|/api/v1/courses/:course_id/enrollments';
     h.sandbox.control.setKey({ requireScopes: true, scopes: DEMO_SCOPES.filter((s) => s !== lacking) });
     const id = await h.createIntegration();
     const pre = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
@@ -119,7 +119,7 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(summary.changed).toEqual(expect.arrayContaining([expect.objectContaining({ integrationId: id, from: 'verified', to: 'failed' })]));
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
     const audit = await h.c.audit.list(id);
-    expect(audit.some((e) => e.action === 'status_changed' && e.detail.to === 'failed')).toBe(true);
+    expect(audit.some((e) => e.action === 'integration.status_changed' && e.detail.to === 'failed')).toBe(true);
   });
 
   it('developer_key_off after verification: the health check notices the key turned OFF', async () => {
@@ -151,10 +151,10 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     const id = await h.createIntegration();
     await h.authorize(id);
     expect((await status(id)).state).toBe('verified');
-    h.sandbox.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/users'] });
+    h.sandbox.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
     await h.c.connection.runHealthChecks();
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
-    h.sandbox.control.addScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/users'] });
+    h.sandbox.control.addScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
   });
 
   it('canvas_unreachable: a 500 from the token endpoint during the exchange, and preflight against a closed port', async () => {

@@ -132,10 +132,11 @@ describe('framing', () => {
     expect(res.headers.get('x-frame-options')).toBeNull();
   });
 
-  it('does not widen frame-ancestors for pages outside an LTI session', async () => {
+  it('does not let Canvas frame pages outside an LTI session', async () => {
     const res = await fetch(`${h.appUrl}/login`);
     const fa = /frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1].split(' ');
-    expect(fa).toEqual(["'self'", 'https://*.instructure.com']);
+    expect(fa).toEqual(["'self'"]);
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
 });
 

@@ -11,7 +11,7 @@ import { DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, st
  */
 let h: LtiHarness;
 let apiToken: string;
-const PASSWORD = 'staff passphrase for lti ownership';
+const PASSWORD = 'violet harbour lantern ownership';
 
 beforeAll(async () => {
   h = await startLtiHarness({ tdb: testDatabases().at(-1) });
@@ -133,7 +133,7 @@ describe('an LTI registration belongs to one integration', () => {
     const owners = createPlatformOwners({ db: h.container.store.db, clock: () => new Date() });
     expect(await owners.holderOf({ issuer: h.sandbox.url, clientId: LTI_CLIENT_ID })).toMatchObject({ integrationId: h.integrationB, provenBy: 'staff' });
     for (const id of [h.integrationA, h.integrationB]) {
-      expect((await h.container.audit.list(id)).some((e) => e.action === 'lti.registration.moved')).toBe(true);
+      expect((await h.container.audit.list(id)).some((e) => e.action === 'lti_registration.moved')).toBe(true);
     }
     // Let the background platform sync (a new 4096-bit key pair) finish before launching: the syncs
     // are serialised, so this one resolves after those the move started.

@@ -77,7 +77,7 @@ describe('Canvas sandbox: API authentication (§5.2)', () => {
     sb.control.setKey({ requireScopes: true });
     const t = await getTokens(sb, 'admin', { scope: 'url:GET|/api/v1/users/:id' });
     expect((await apiGet(sb, '/api/v1/users/self', t.access_token)).status).toBe(200);
-    expect(sb.control.removeScopes({ scopes: ['url:GET|/api/v1/accounts'] })).toBeGreaterThanOrEqual(1);
+    expect(sb.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:id'] })).toBeGreaterThanOrEqual(1);
     expect((await apiGet(sb, '/api/v1/users/self', t.access_token)).status).toBe(401);
   });
 

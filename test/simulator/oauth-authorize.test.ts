@@ -56,7 +56,7 @@ describe('Canvas sandbox: GET /login/oauth2/auth', () => {
 
   it('redirects invalid_scope with a sorted, +-encoded query listing the missing scopes as a sentence', async () => {
     sb.control.setKey({ requireScopes: true });
-    const r = await get(standardAuth({ scope: 'url:GET|/api/v1/accounts url:GET|/api/v1/nope url:GET|/api/v1/other' }));
+    const r = await get(standardAuth({ scope: 'url:GET|/api/v1/courses/:id url:GET|/api/v1/nope url:GET|/api/v1/other' }));
     expect(r.status).toBe(302);
     const loc = r.headers.get('location')!;
     expect(loc.startsWith(`${CALLBACK}?error=invalid_scope&error_description=A+requested+scope+is+invalid`)).toBe(true);

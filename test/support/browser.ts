@@ -2,11 +2,23 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_FOUND_ENV, CHROMIUM_MISSING_ENV, INSTALL_HINT, findChromium, systemDeps } from './chromium.js';
 
-/** Debian's Chromium, as .ci/run installs it; flags keep it off the (closed) network. */
+/**
+ * The Chromium found (or installed) by the jest globalSetup in test/support/chromium.ts; flags keep it off the (closed)
+ * network. Throws, failing the suite, with what to install when there is none.
+ */
 export function launchChromium(): Promise<Browser> {
+  const missing = process.env[CHROMIUM_MISSING_ENV];
+  if (missing) throw new Error(missing);
+  let executablePath = process.env[CHROMIUM_FOUND_ENV];
+  if (!executablePath) {
+    const found = findChromium(systemDeps());
+    if (!found.found) throw new Error(`The browser tests need Chromium and none was found (looked at: ${found.looked.join(', ')}). ${found.problem ?? ''} ${INSTALL_HINT}`);
+    executablePath = found.path;
+  }
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }

@@ -19,4 +19,11 @@ describe('audit log actors in words', () => {
     expect(auditActorLabel('lti:abc', names)).toMatch(/LTI/);
     expect(auditActorLabel('system', names)).toBe('canvas-companion');
   });
+
+  it("shows staff members and API tokens as 'platform staff' to an institution's admin", () => {
+    expect(auditActorLabel('staff:s1', names, 'institution')).toBe('platform staff');
+    expect(auditActorLabel('staff:gone', names, 'institution')).toBe('platform staff');
+    expect(auditActorLabel('api-token:t1', names, 'institution')).toBe('platform staff');
+    expect(auditActorLabel('admin-link:int-1', names, 'institution')).toMatch(/Canvas admin/);
+  });
 });

@@ -47,7 +47,7 @@ describe('requests', () => {
     const { client } = makeClient();
     const auth = tokenSource('tok-abc').source;
     await client.request({ endpoint: 'users.self' }, auth);
-    for await (const _ of client.pages({ endpoint: 'accounts.list' }, auth)) void _;
+    for await (const _ of client.pages({ endpoint: 'users.self' }, auth)) void _;
     const bytes = await client.download(`${fake.baseUrl}/files/1/download?download_frd=1`, auth);
     expect(new TextDecoder().decode(bytes)).toBe('a,b\n1,2\n');
     expect(fake.requests).toHaveLength(3);
@@ -91,7 +91,7 @@ describe('requests', () => {
 
   it('exposes X-Request-Cost and X-Rate-Limit-Remaining', async () => {
     fake.setHandler(() => ({ body: [], headers: { 'X-Request-Cost': '0.0123', 'X-Rate-Limit-Remaining': '599.75' } }));
-    const res = await makeClient().client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    const res = await makeClient().client.request({ endpoint: 'users.self' }, tokenSource().source);
     expect(res.requestCost).toBeCloseTo(0.0123);
     expect(res.rateLimitRemaining).toBeCloseTo(599.75);
   });
@@ -123,7 +123,7 @@ describe('throttling', () => {
   it('retries 403 Rate Limit Exceeded with a bucket-recovery backoff and returns the complete result', async () => {
     fake.setHandler((_req, n) => (n <= 2 ? THROTTLED : { body: [{ id: 1 }, { id: 2 }] }));
     const { client, waits } = makeClient();
-    const res = await client.request<Array<{ id: number }>>({ endpoint: 'accounts.list' }, tokenSource().source);
+    const res = await client.request<Array<{ id: number }>>({ endpoint: 'users.self' }, tokenSource().source);
     expect(res.body).toHaveLength(2);
     expect(fake.requests).toHaveLength(3);
     expect(client.stats()).toMatchObject({ requests: 3, throttled: 2, retries: 2 });
@@ -159,7 +159,7 @@ describe('throttling', () => {
   it('without a governor, backs off (50 − remaining)/10 s plus jitter itself', async () => {
     fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: [] }));
     const { client, waits } = makeClient({ governor: null });
-    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
     expect(waits).toHaveLength(1);
     expect(waits[0]!).toBeGreaterThanOrEqual(5000);
     expect(waits[0]!).toBeLessThanOrEqual(6000);
@@ -168,7 +168,7 @@ describe('throttling', () => {
   it('gives up as throttled after the retry budget', async () => {
     fake.setHandler(() => THROTTLED);
     const { client } = makeClient({ maxThrottleTries: 4 });
-    await expect(client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+    await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'throttled',
       reason: 'throttled',
     });
@@ -200,7 +200,7 @@ describe('throttling', () => {
     let t = 0;
     const governor = createThrottleGovernor({ initial: 6, clock: () => new Date(t), sleep: async (ms) => void (t += ms) });
     const { client } = makeClient({ governor });
-    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
     expect(governor.limit()).toBe(3);
     expect(governor.stats().throttles).toBe(1);
     expect(governor.inFlight()).toBe(0);
@@ -211,7 +211,7 @@ describe('errors that are never retried', () => {
   it('does not retry a plain 403', async () => {
     fake.setHandler(() => ({ status: 403, body: 'Forbidden' }));
     const { client } = makeClient();
-    await expect(client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+    await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'unauthorized',
       status: 403,
     });
@@ -242,7 +242,7 @@ describe('errors that are never retried', () => {
     ]) {
       fake.setHandler(() => reply);
       const t = tokenSource();
-      await expect(makeClient().client.request({ endpoint: 'accounts.list' }, t.source)).rejects.toMatchObject({ status: reply.status });
+      await expect(makeClient().client.request({ endpoint: 'users.self' }, t.source)).rejects.toMatchObject({ status: reply.status });
       expect(fake.requests).toHaveLength(1);
       expect(t.calls.refresh).toEqual([]);
     }
@@ -288,7 +288,7 @@ describe('transient failures', () => {
   it('retries 5xx with growing jittered backoff, then succeeds', async () => {
     fake.setHandler((_req, n) => (n <= 2 ? canvasError(502, 'An error occurred.') : { body: [] }));
     const { client, waits } = makeClient();
-    await client.request({ endpoint: 'accounts.list' }, tokenSource().source);
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
     expect(fake.requests).toHaveLength(3);
     expect(waits).toHaveLength(2);
     expect(waits[1]!).toBeGreaterThan(waits[0]!);
@@ -296,7 +296,7 @@ describe('transient failures', () => {
 
   it('gives up on 5xx after maxRetries as server / canvas_unreachable', async () => {
     fake.setHandler(() => canvasError(500, 'An error occurred.'));
-    await expect(makeClient({ maxRetries: 2 }).client.request({ endpoint: 'accounts.list' }, tokenSource().source)).rejects.toMatchObject({
+    await expect(makeClient({ maxRetries: 2 }).client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'server',
       reason: 'canvas_unreachable',
     });

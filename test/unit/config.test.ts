@@ -39,6 +39,30 @@ describe('loadConfig', () => {
     expect(c.secureCookies).toBe(true);
   });
 
+  it('trusts no proxy by default; TRUST_PROXY takes a hop count or addresses, CIDR ranges and Express names', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,fd00::/8, 192.168.0.0/255.255.0.0,loopback' }).trustProxy).toEqual([
+      '10.0.0.5', '10.1.0.0/16', 'fd00::/8', '192.168.0.0/255.255.0.0', 'loopback',
+    ]);
+  });
+
+  it('refuses TRUST_PROXY=true, a bad address or range, and too many hops, naming the variable', () => {
+    for (const value of ['true', '10.0.0.300', '10.0.0.0/33', 'proxy.example.com', '11', '10.0.0.1/8/8']) {
+      let err: unknown;
+      try {
+        loadConfig({ TRUST_PROXY: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.every((p) => p.startsWith('TRUST_PROXY'))).toBe(true);
+    }
+  });
+
   it('is in step with .env.example', () => {
     const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
     const listed = [...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();

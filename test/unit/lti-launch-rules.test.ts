@@ -109,10 +109,11 @@ describe('tool configuration and framing', () => {
   it('adds only a non-instructure Canvas origin to frame-ancestors', () => {
     expect(canvasFrameAncestor('https://school.instructure.com')).toBeNull();
     expect(canvasFrameAncestor('https://canvas.school.edu/')).toBe('https://canvas.school.edu');
-    const headers = new Map<string, string>([['Content-Security-Policy', "default-src 'self';frame-ancestors 'self' https://*.instructure.com;object-src 'none'"]]);
-    const res = { getHeader: (k: string) => headers.get(k), setHeader: (k: string, v: string) => void headers.set(k, v) };
+    const headers = new Map<string, string>([['Content-Security-Policy', "default-src 'self';frame-ancestors 'self' https://*.instructure.com;object-src 'none'"], ['X-Frame-Options', 'SAMEORIGIN']]);
+    const res = { getHeader: (k: string) => headers.get(k), setHeader: (k: string, v: string) => void headers.set(k, v), removeHeader: (k: string) => void headers.delete(k) };
     allowFrameAncestor(res as never, 'https://canvas.school.edu');
     allowFrameAncestor(res as never, 'https://canvas.school.edu');
     expect(headers.get('Content-Security-Policy')).toBe("default-src 'self';frame-ancestors 'self' https://*.instructure.com https://canvas.school.edu;object-src 'none'");
+    expect(headers.has('X-Frame-Options')).toBe(false);
   });
 });

@@ -112,7 +112,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       const c = await getContainer();
       await mustGet(c, id);
       const link = c.signedLinks.issue('authorize', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });
@@ -125,7 +125,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       const c = await getContainer();
       await mustGet(c, id);
       const link = c.signedLinks.issue('setup', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link_created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });

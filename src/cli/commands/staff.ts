@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Container } from '../../container.js';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../staff/password-policy.js';
 import { processIO, type CliIO } from '../io.js';
 
 /** `staff create`, `staff list`. */
@@ -15,7 +16,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (opts: { email: string; name: string; passwordStdin?: boolean }) => {
       const password = opts.passwordStdin
         ? (await io.readStdin()).replace(/\r?\n$/, '')
-        : await io.promptSecret('Password (at least 12 characters): ');
+        : await io.promptSecret(`Password (${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters, not a common one): `);
       const c = await getContainer();
       const user = await c.staff.create({ email: opts.email, name: opts.name, password });
       await c.audit.record({ actor: 'system', action: 'staff.created', detail: { staffId: user.id, email: user.email, via: 'cli' } });

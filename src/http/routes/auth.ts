@@ -1,12 +1,12 @@
 import { Router, type Request } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { MAX_PASSWORD_LENGTH } from '../../staff/password-policy.js';
 import '../session.js';
 
 const loginSchema = z.object({
   email: z.string().trim().max(320).default(''),
-  password: z.string().max(1024).default(''),
+  password: z.string().default(''),
   next: z.string().max(2048).optional(),
   _csrf: z.string().optional(),
 });
@@ -22,31 +22,10 @@ function regenerate(req: Request): Promise<void> {
 }
 
 /** Sign-in and sign-out pages for staff, and `/` → `/integrations`. */
-export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 'logger'>): Router {
+export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 'logger' | 'loginThrottle'>): Router {
   const router = Router();
 
   const renderLogin = (email: string, next: string, error?: string) => ({ title: 'Sign in', email, next, error });
-
-  // 10 failed tries per IP and email per 15 minutes (successful sign-ins do not count).
-  // In-memory per instance: with N instances the effective limit is at most N × 10.
-  const limiter = rateLimit({
-    windowMs: 15 * 60 * 1000,
-    limit: 10,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    keyGenerator: (req) => {
-      const email = typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : '';
-      return `${ipKeyGenerator(req.ip ?? '')}|${email}`;
-    },
-    handler: (req, res) => {
-      res.status(429).render('login', {
-        ...renderLogin(typeof req.body?.email === 'string' ? req.body.email : '', safeNext(req.body?.next)),
-        error: 'Too many sign-in attempts. Wait 15 minutes and try again, or ask another staff member to check your account.',
-        code: 'rate_limited',
-      });
-    },
-  });
 
   router.get('/', (req, res) => {
     const access = req.session.integrationAccess;
@@ -58,14 +37,35 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
     res.render('login', renderLogin('', safeNext(req.query.next)));
   });
 
-  router.post('/login', limiter, async (req, res) => {
+  router.post('/login', async (req, res) => {
     const input = loginSchema.parse(req.body ?? {});
     const next = safeNext(input.next);
+    // Every attempt counts against the account and the client address (req.ip: X-Forwarded-For
+    // only from proxies TRUST_PROXY names); a successful sign-in gives its count back.
+    const attempt = await container.loginThrottle.attempt({ email: input.email, address: req.ip });
+    if (!attempt.allowed) {
+      res.setHeader('Retry-After', String(attempt.retryAfterSeconds));
+      res.status(429).render('login', {
+        ...renderLogin(
+          input.email,
+          next,
+          `Too many sign-in attempts. Wait ${Math.ceil(attempt.retryAfterSeconds / 60)} minutes and try again, or ask another staff member to check your account.`,
+        ),
+        code: 'rate_limited',
+      });
+      return;
+    }
+    if ([...input.password].length > MAX_PASSWORD_LENGTH) {
+      // No account can have such a password (the same limit applies when one is set): say so, hash nothing.
+      res.status(400).render('login', { ...renderLogin(input.email, next, `Passwords are at most ${MAX_PASSWORD_LENGTH} characters.`), code: 'validation_failed' });
+      return;
+    }
     const user = input.email && input.password ? await container.staff.verifyPassword(input.email, input.password) : null;
     if (!user) {
       res.status(401).render('login', { ...renderLogin(input.email, next, 'That email and password do not match an active staff account.'), code: 'unauthenticated' });
       return;
     }
+    await attempt.succeeded();
     await regenerate(req);
     req.session.staff = { id: user.id, email: user.email, name: user.name };
     await container.audit.record({ actor: `staff:${user.id}`, action: 'staff.login', detail: { email: user.email } });

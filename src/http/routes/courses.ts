@@ -46,7 +46,7 @@ export function toSyncError(err: unknown): unknown {
   return err;
 }
 
-function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']['getSections']>>, roster: Awaited<ReturnType<Container['sync']['courses']['getRoster']>>) {
+export function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']['getSections']>>, roster: Awaited<ReturnType<Container['sync']['courses']['getRoster']>>) {
   return {
     sections: sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
     examTakers: roster.filter((r) => r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, externalId: r.externalId, sectionIds: r.sectionIds })),
@@ -54,7 +54,7 @@ function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']
   };
 }
 
-function presentLookup(o: LookupOutcome) {
+export function presentLookup(o: LookupOutcome) {
   if (!o.found) throw new AppError('not_found', o.title, { help: o.remedy, details: { reason: o.reason } });
   return {
     ...presentCourse(o.course),
@@ -65,11 +65,11 @@ function presentLookup(o: LookupOutcome) {
   };
 }
 
-const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
-const lookupBody = z.object({ query: z.string().max(2000) }).strict();
-const emptyBody = z.object({}).strict();
-const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
-const listQuery = z.object({
+export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
+export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
+export const emptyBody = z.object({}).strict();
+export const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
+export const listQuery = z.object({
   syncable: z.enum(['true', 'false']).optional(),
   reason: z.enum(COURSE_REASONS).optional(),
   cursor: z.string().max(200).optional(),

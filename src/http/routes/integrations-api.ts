@@ -11,10 +11,10 @@ import { parseInput } from '../validate.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
 
-const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
-const emptySchema = z.object({}).strict();
+export const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
+export const emptySchema = z.object({}).strict();
 /** `PATCH …?moveLtiRegistration=true`: take an LTI pair another integration holds (audited on both). */
-const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
+export const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
 
 /** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
 export function parseFeatures(value: unknown): Feature[] | undefined {
@@ -74,7 +74,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     await mustGet(id);
     await c.connection.disconnect(id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration_deleted' });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration.deleted' });
     res.status(204).end();
   });
 
@@ -90,7 +90,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const i = await mustGet(id);
     if (!i.clientSecretSet) throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
     const link = c.signedLinks.issue('authorize', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link.created', detail: { expiresAt: link.expiresAt } });
     res.status(201).json(link);
   });
 
@@ -99,7 +99,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
     const id = idOf(req);
     await mustGet(id);
     const link = c.signedLinks.issue('setup', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
     res.status(201).json(link);
   });
 

@@ -16,7 +16,8 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
-import { auditActorLabel } from '../presenters/audit-actor.js';
+import { auditActionName } from '../presenters/audit-action.js';
+import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
 import { checkRows } from './oauth.js';
 import { parseFeatures } from './integrations-api.js';
 
@@ -216,7 +217,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
     const i = await mustGet(req);
     const link = c.signedLinks.issue('setup', i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link_created', detail: { expiresAt: link.expiresAt } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
     res.setHeader('Cache-Control', 'no-store');
     await renderSettings(req, res, i, { setupLink: link });
   });
@@ -225,7 +226,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const i = await mustGet(req);
     await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
     await c.integrations.delete(i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_deleted', detail: { name: i.name } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.deleted', detail: { name: i.name } });
     flash(req, 'ok', `Integration “${i.name}” deleted.`);
     res.redirect(303, '/integrations');
   });
@@ -299,7 +300,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       return;
     }
     await c.integrationSettings.update(i.id, parsed.data, settingsActor(req, res));
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration_configured', detail: { ...parsed.data } });
+    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.configured', detail: { ...parsed.data } });
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.
     await c.connection.verify(i.id, actorOf(res));
     flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
@@ -359,10 +360,14 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       staff: new Map(staff.map((s) => [s.id, `${s.name} (${s.email})`])),
       apiTokens: new Map(tokens.map((t) => [t.id, t.name])),
     };
+    const viewer = req.session.staff ? 'staff' : 'institution';
+    // An institution's admin sees no staff email, not even inside an event's detail.
+    const hideStaff = (text: string) =>
+      viewer === 'staff' ? text : staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text);
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names), action: e.action, detail: JSON.stringify(e.detail) })),
+      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) })),
     });
   });
 

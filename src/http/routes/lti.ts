@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { platformEndpoints, type IntegrationLti } from '../../lti/canvas-platforms.js';
-import { allowFrameAncestor, canvasFrameAncestor } from '../../lti/frame-policy.js';
+import { allowFrameAncestors, canvasFrameAncestor } from '../../lti/frame-policy.js';
 import { createLaunchStore, type HandoffPayload } from '../../lti/launch-store.js';
 import { compareNrpsWithRoster } from '../../lti/nrps-compare.js';
 import { toolUrls } from '../../lti/tool-config.js';
@@ -52,15 +52,20 @@ export function createLtiRouter(container: Container): Router {
   const db = store.db;
   const launches = createLaunchStore({ db, clock });
   const router = Router();
+  /** Canvas may frame what an LTI launch shows: hosted Canvas, plus this integration's own host when self-hosted. */
+  const allowCanvasFrame = (res: Response, canvasUrl: string | null) => {
+    const own = canvasUrl ? canvasFrameAncestor(canvasUrl) : null;
+    allowFrameAncestors(res, [...(container.lti?.frameAncestors ?? []), ...(own ? [own] : [])]);
+  };
 
-  /** LTI sessions may be framed by their own institution's Canvas (custom hosts; *.instructure.com is always allowed). */
+  /** LTI sessions may be framed by their own institution's Canvas; staff sessions and anonymous pages never are. */
   const frameForLtiSession: RequestHandler = async (req, res, next) => {
     try {
       const s = req.session;
       const id = s?.integrationAccess?.via === 'lti' ? s.integrationAccess.integrationId : s?.ltiCourse?.integrationId;
       if (id) {
         const integration = await launches.getIntegration(id);
-        if (integration) allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
+        if (integration) allowCanvasFrame(res, integration.canvasUrl);
       }
       next();
     } catch (err) {
@@ -68,6 +73,11 @@ export function createLtiRouter(container: Container): Router {
     }
   };
   router.use(frameForLtiSession);
+  // The hand-over pages run inside Canvas's iframe before any session exists (their error pages too).
+  router.use('/launch', (_req, res, next) => {
+    allowCanvasFrame(res, null);
+    next();
+  });
 
   const destination = (integrationId: string, p: HandoffPayload) =>
     p.kind === 'admin' ? `/integrations/${encodeURIComponent(integrationId)}` : '/launch/course';
@@ -91,7 +101,7 @@ export function createLtiRouter(container: Container): Router {
       await regenerate(req);
       req.session.ltiHandoff = sha256(token);
       await save(req);
-      allowFrameAncestor(res, canvasFrameAncestor(integration.canvasUrl));
+      allowCanvasFrame(res, integration.canvasUrl);
       res.redirect(303, `/launch/handoff/confirm?token=${encodeURIComponent(token)}`);
     } catch (err) {
       next(err);
@@ -136,7 +146,7 @@ export function createLtiRouter(container: Container): Router {
         return;
       }
       const integration = await launches.getIntegration(found.integrationId);
-      allowFrameAncestor(res, integration ? canvasFrameAncestor(integration.canvasUrl) : null);
+      allowCanvasFrame(res, integration?.canvasUrl ?? null);
       res.render('lti/handoff-new-window', {
         title: 'Continue in a new window',
         code: 'session_cookie_blocked',

@@ -94,7 +94,7 @@ export function createOAuthRouter(c: Deps): Router {
   router.post('/integrations/:id/generate-keys', requireIntegrationAccess('id'), async (req, res) => {
     const id = String(req.params.id);
     const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
-    await c.audit.record({ integrationId: id, actor: String(res.locals.actor ?? 'browser'), action: 'authorization_started' });
+    await c.audit.record({ integrationId: id, actor: String(res.locals.actor ?? 'browser'), action: 'authorization.started' });
     res.redirect(303, started.url);
   });
 
@@ -106,7 +106,7 @@ export function createOAuthRouter(c: Deps): Router {
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
     await grantIntegrationAccess(req, integration);
     const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
-    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization_started', detail: { via: 'authorization-link' } });
+    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization.started', detail: { via: 'authorization-link' } });
     res.redirect(302, started.url);
   });
 
@@ -152,7 +152,7 @@ export function createOAuthRouter(c: Deps): Router {
     const integration = await c.integrations.get(id);
     if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
     await grantIntegrationAccess(req, integration);
-    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link_opened' });
+    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link.opened' });
     res.redirect(303, `/integrations/${encodeURIComponent(id)}`);
   });
 

@@ -5,7 +5,7 @@ import { openStore } from '../../../src/store/database.js';
 import { createTestContainer } from '../../support/test-container.js';
 
 type TestContainer = Awaited<ReturnType<typeof createTestContainer>>;
-const PASSWORD = 'a long staff passphrase';
+const PASSWORD = 'a long passphrase for signing in';
 
 function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);

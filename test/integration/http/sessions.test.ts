@@ -4,7 +4,7 @@ import { createApp } from '../../../src/app.js';
 import { testDatabases } from '../../support/databases.js';
 import { createTestContainer } from '../../support/test-container.js';
 
-const PASSWORD = 'a long staff passphrase';
+const PASSWORD = 'a long passphrase for signing in';
 const csrfFrom = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
 
 describe.each(testDatabases())('sessions in the database on $name', (tdb) => {

@@ -55,23 +55,23 @@ describe.each(testDatabases())('staff repositories on $name', (tdb) => {
 
     it('lists users, and a disabled user can no longer sign in', async () => {
       const staff = createStaffUsers({ db: store.db, clock });
-      const bob = await staff.create({ email: 'bob@example.edu', name: 'Bob', password: 'bob password 123' });
+      const bob = await staff.create({ email: 'bob@example.edu', name: 'Bob', password: 'robert passphrase 123' });
       expect((await staff.list()).map((u) => u.email)).toEqual(['ada@example.edu', 'bob@example.edu']);
       await staff.disable(bob.id);
-      expect(await staff.verifyPassword('bob@example.edu', 'bob password 123')).toBeNull();
+      expect(await staff.verifyPassword('bob@example.edu', 'robert passphrase 123')).toBeNull();
       expect((await staff.get(bob.id))?.disabledAt).toBe(now.toISOString());
       expect(await codeOf(staff.disable('no-such-id'))).toBe('not_found');
     });
 
     it('ensure creates a user once, and on a re-run re-enables them with the new password', async () => {
       const staff = createStaffUsers({ db: store.db, clock });
-      const first = await staff.ensure({ email: 'demo@example.edu', name: 'Demo', password: 'demo password 1' });
+      const first = await staff.ensure({ email: 'demo@example.edu', name: 'Demo', password: 'first passphrase 1' });
       await staff.disable(first.id);
-      const again = await staff.ensure({ email: 'Demo@example.edu', name: 'Demo Staff', password: 'demo password 2' });
+      const again = await staff.ensure({ email: 'Demo@example.edu', name: 'Demo Staff', password: 'second passphrase 2' });
       expect(again.id).toBe(first.id);
       expect(again.disabledAt).toBeNull();
-      expect(await staff.verifyPassword('demo@example.edu', 'demo password 1')).toBeNull();
-      expect((await staff.verifyPassword('demo@example.edu', 'demo password 2'))?.name).toBe('Demo Staff');
+      expect(await staff.verifyPassword('demo@example.edu', 'first passphrase 1')).toBeNull();
+      expect((await staff.verifyPassword('demo@example.edu', 'second passphrase 2'))?.name).toBe('Demo Staff');
     });
   });
 

@@ -1,0 +1,171 @@
+/**
+ * zod schemas of what the JSON API answers: the presenters' output (src/http/presenters/ and the
+ * presenters beside the routes), described once for the OpenAPI document and the reference page.
+ * test/unit/api-routes.test.ts checks at compile time that each presenter's return type fits its
+ * schema, and test/integration/http/openapi.test.ts parses real answers with them.
+ */
+import { z } from 'zod';
+import { ERROR_STATUS } from '../error-status.js';
+import { COURSE_ID_TYPES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
+import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
+import { JOB_KINDS, JOB_STATES } from '../../jobs/types.js';
+import { COURSE_REASONS, ROSTER_REASONS, SECTION_REASONS } from '../../sync/sync-reasons.js';
+import type { AppErrorCode } from '../../errors/app-error.js';
+
+const timestamp = z.string().describe('ISO 8601 timestamp (UTC)');
+const canvasId = z.string().describe('Canvas id (always a string)');
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [AppErrorCode, ...AppErrorCode[]]).describe('Machine-readable error code'),
+      message: z.string().describe('What went wrong, naming the field for bad input'),
+      help: z.string().optional().describe('What to do about it, when there is something to do'),
+    }),
+  })
+  .describe('Every error answer has this shape.');
+
+export const Check = z.object({
+  name: z.string().describe('Probe name, e.g. users_self, account_courses, course_sections, enrollments, include_params, sis_visibility'),
+  ok: z.boolean(),
+  reason: z.enum(REASON_CODES).optional(),
+  detail: z.string(),
+});
+
+export const ConnectionStatus = z.object({
+  state: z.enum(CONNECTION_STATES),
+  reasons: z.array(z.enum(REASON_CODES)),
+  missingScopes: z.array(z.string()).describe('Exact Canvas scope strings the key lacks'),
+  checks: z.array(Check),
+  tokenOwner: z.object({ id: z.string(), name: z.string() }).nullable(),
+  verifiedAt: timestamp.nullable(),
+  checkedAt: timestamp.nullable(),
+  help: z.record(z.string(), z.string()).describe('The remedy for each reason code in `reasons`'),
+});
+
+export const LtiRegistration = z.object({
+  environment: z.enum(LTI_ENVIRONMENTS),
+  clientId: z.string(),
+  deploymentIds: z.array(z.string()),
+  issuer: z.string().optional(),
+  authUrl: z.string().optional(),
+  jwksUrl: z.string().optional(),
+});
+
+export const Integration = z.object({
+  id: z.string(),
+  name: z.string(),
+  canvasUrl: z.string(),
+  clientId: z.string(),
+  clientSecretSet: z.boolean().describe('The client secret is write-only: only whether one is stored'),
+  accountId: z.string(),
+  courseIdType: z.enum(COURSE_ID_TYPES),
+  userIdType: z.enum(USER_ID_TYPES),
+  studentRoles: z.array(z.string()),
+  lti: LtiRegistration.nullable(),
+  status: ConnectionStatus,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const IntegrationList = z.object({ integrations: z.array(Integration) });
+
+export const PreflightResult = z.object({
+  ok: z.boolean(),
+  reasons: z.array(z.enum(REASON_CODES)),
+  missingScopes: z.array(z.string()),
+  checks: z.array(Check),
+  help: z.record(z.string(), z.string()).describe('The remedy for each reason code in `reasons`'),
+});
+
+export const SignedLink = z.object({
+  url: z.string().describe('Open in a browser; valid until expiresAt'),
+  expiresAt: timestamp,
+});
+
+export const ScopeList = z.object({ scopes: z.array(z.string()).describe('Canvas scope strings, sorted') });
+
+export const DiagnosedUrl = z.object({
+  error: z.string().nullable(),
+  description: z.string().nullable(),
+  missingScopes: z.array(z.string()),
+  reason: z.enum(REASON_CODES).nullable(),
+});
+
+export const Job = z.object({
+  id: z.string(),
+  kind: z.enum(JOB_KINDS),
+  integrationId: z.string(),
+  state: z.enum(JOB_STATES),
+  progress: z.object({ phase: z.string(), done: z.number(), total: z.number().nullable() }),
+  etaSeconds: z.number().nullable(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+  finishedAt: timestamp.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  summary: z.record(z.string(), z.unknown()).nullable().describe('Counts of what the job did, by kind'),
+});
+
+export const Course = z.object({
+  canvasId,
+  name: z.string(),
+  courseCode: z.string().nullable(),
+  sisCourseId: z.string().nullable(),
+  integrationId: z.string().nullable().describe("Canvas's integration_id of the course (the admins' Reference ID)"),
+  externalId: z.string().nullable().describe("The course's id of the integration's course ID type"),
+  published: z.boolean(),
+  syncable: z.boolean(),
+  reasons: z.array(z.enum(COURSE_REASONS)),
+});
+
+export const CoursePage = z.object({
+  courses: z.array(Course),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last page'),
+});
+
+const Section = z.object({
+  canvasId,
+  name: z.string(),
+  externalId: z.string().nullable(),
+  syncable: z.boolean(),
+  reasons: z.array(z.enum(SECTION_REASONS)),
+});
+
+export const CourseLookup = Course.extend({
+  workflowState: z.string(),
+  refreshedAt: timestamp,
+  sections: z.array(Section),
+  explanations: z.array(z.object({ reason: z.enum(COURSE_REASONS), title: z.string(), remedy: z.string() })),
+});
+
+export const Roster = z.object({
+  sections: z.array(Section),
+  examTakers: z.array(z.object({ canvasUserId: canvasId, name: z.string(), externalId: z.string().nullable(), sectionIds: z.array(z.string()) })),
+  skipped: z.array(z.object({ canvasUserId: canvasId, name: z.string(), role: z.string(), reasons: z.array(z.enum(ROSTER_REASONS)) })),
+});
+
+const Person = z.object({ canvasUserId: canvasId, name: z.string(), externalId: z.string().nullable() });
+const Ids = z.object({ externalId: z.string().nullable(), sectionIds: z.array(z.string()) });
+
+export const SyncPreview = z.object({
+  diff: z.object({
+    added: z.array(Person),
+    removed: z.array(Person.extend({ reasons: z.array(z.enum(ROSTER_REASONS)) })),
+    changed: z.array(z.object({ canvasUserId: canvasId, name: z.string(), before: Ids, after: Ids })),
+  }),
+  counts: z.object({
+    examTakers: z.number(),
+    skipped: z.number(),
+    byReason: z.record(z.string(), z.number()).describe('Skipped people per roster reason'),
+  }),
+  includesStripped: z.boolean().describe('Canvas dropped include[]=email: the key lacks "Allow Include Parameters"'),
+});
+
+export const WhyAnswer = z.object({
+  verdict: z.enum(['syncable', 'not_syncable', 'exam_taker', 'skipped', 'not_seen']),
+  reasons: z.array(z.object({ code: z.string(), title: z.string(), remedy: z.string() })),
+  asOf: timestamp.nullable().describe('When the data behind the answer came from Canvas'),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+export const WhoAmI = z.object({ actor: z.string().describe('api-token:<id> or staff:<id>') });
