@@ -10,8 +10,8 @@ import { emptyBody, listQuery, lookupBody, presentCourse, presentLookup, present
 import { diagnoseSchema, emptySchema } from '../../src/http/routes/integrations-api.js';
 import { presentJob } from '../../src/http/routes/jobs.js';
 import { createIntegrationSchemas } from '../../src/integrations/integration.js';
-import type { diagnoseAuthorizeUrl } from '../../src/oauth/diagnose-url.js';
-import type { PreflightResult } from '../../src/oauth/preflight.js';
+import type { diagnoseAuthorizeUrl } from '../../src/integrations/diagnose-url.js';
+import type { PreflightResult } from '../../src/integrations/preflight.js';
 import type { WhyAnswer } from '../../src/sync/diagnostics.js';
 import type { RosterResult } from '../../src/sync/roster-sync.js';
 
