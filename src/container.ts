@@ -10,11 +10,13 @@ import { migrateToLatest, openStore, type Store } from './store/database.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
 import { createGovernorRegistry } from './canvas/governor-registry.js';
+import { createGuardedFetch, type HostResolver } from './net/guarded-fetch.js';
 import type { CanvasClient } from './canvas/types.js';
 import { createConnectionService, type ConnectionService } from './integrations/connection-service.js';
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
 import { createIntegrationSettings, type IntegrationSettings } from './integrations/integration-settings.js';
+import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
@@ -45,6 +47,7 @@ export interface Container {
   logger: Logger;
   store: Store;
   clock: () => Date;
+  /** The HTTP client of every outbound call: the guarded fetch unless a test replaced it. */
   fetch: typeof globalThis.fetch;
   vault: Vault;
   staff: StaffUsers;
@@ -85,7 +88,10 @@ export interface Container {
 export interface ContainerOverrides {
   logger?: Logger;
   clock?: () => Date;
+  /** Replaces the guarded fetch entirely (then no outbound guard applies: tests of other things). */
   fetch?: typeof globalThis.fetch;
+  /** Name resolution for the guarded fetch and LTI calls (tests: "this name resolves to 127.0.0.1"). */
+  resolve?: HostResolver;
   /** An already opened store (tests); it is migrated, and closed by `close()`. */
   store?: Store;
   /**
@@ -103,9 +109,10 @@ export interface ContainerOverrides {
 export async function createContainer(config: Config, overrides: ContainerOverrides = {}): Promise<Container> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? (() => new Date());
-  const fetchImpl = overrides.fetch ?? globalThis.fetch.bind(globalThis);
+  const guarded = overrides.fetch ? undefined : createGuardedFetch({ allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
+  const fetchImpl = overrides.fetch ?? guarded!;
   const store = overrides.store ?? openStore(config.database);
-  const closers: Array<() => void | Promise<void>> = [];
+  const closers: Array<() => void | Promise<void>> = guarded ? [() => guarded.close()] : [];
   let sessionStore: ClosableSessionStore | undefined;
   let closed: Promise<void> | undefined;
 
@@ -173,13 +180,15 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
       } else {
-        const feature = await createLtiFeature({ config, store, vault, logger, clock });
+        const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
         closers.push(() => feature.close());
         await feature.reconcile();
         lti = feature;
       }
     }
-    const integrationsRepo = lti?.syncIntegration ? keepLtiInSync(integrations, lti.syncIntegration, logger) : integrations;
+    // Entry points write through this: a URL whose name resolves to a private address is a 400.
+    const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
+    const integrationsRepo = lti?.syncIntegration ? keepLtiInSync(checkedIntegrations, lti.syncIntegration, logger) : checkedIntegrations;
     return {
       config,
       logger,

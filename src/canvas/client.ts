@@ -3,6 +3,7 @@
  * throttle-aware retries, Link pagination. Knows HTTP and Canvas, nothing of storage or OAuth.
  */
 import type { Logger } from '../logger/logger.js';
+import { findOutboundRefusal, OutboundRequestRefusedError } from '../net/url-guard.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
 import { createThrottleGovernor, type GovernorResponseInfo, type ThrottleGovernor } from './governor.js';
@@ -19,6 +20,10 @@ import type {
 export interface CanvasClientOptions {
   /** The Canvas origin, e.g. `https://school.instructure.com` (a path, if any, is ignored). */
   baseUrl: string;
+  /**
+   * The HTTP client; in the product the guarded fetch (src/net/guarded-fetch.ts), which refuses
+   * private addresses at connect time. Redirects are followed by this client, not by fetch.
+   */
   fetch?: typeof globalThis.fetch;
   /** Sent on every request; Canvas rejects requests without one (reference §5.4). */
   userAgent: string;
@@ -61,6 +66,10 @@ export interface CreatedCanvasClient extends CanvasClient {
   /** The absolute URL the client would call for a request (for diagnostics and tests). */
   urlFor(req: CanvasRequest): string;
 }
+
+/** Redirect hops followed for one request. */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const decoder = new TextDecoder();
@@ -110,6 +119,11 @@ interface Attempt {
   accept: string;
   parse: 'json' | 'bytes';
   timeoutMs: number;
+  /** Set for downloads: redirects to a storage host are followed (without the token). */
+  download?: {
+    /** The origin of a file URL Canvas named: it gets the token too, besides the Canvas origin. */
+    fileOrigin?: string;
+  };
 }
 
 /**
@@ -179,10 +193,12 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     return exp / 2 + random() * (exp / 2);
   }
 
-  function toError(f: CanvasFailure, a: Attempt, cause?: unknown): CanvasApiError {
+  function toError(f: CanvasFailure, a: Attempt, cause?: unknown, refused?: string): CanvasApiError {
     const what = a.endpoint ?? 'download';
     const status = f.status > 0 ? f.status : undefined;
-    return new CanvasApiError(f.kind, `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`, {
+    const message = refused ? `Canvas ${what} not sent: ${refused}` : `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`;
+    return new CanvasApiError(f.kind, message, {
+      refused,
       status,
       canvasMessage: f.canvasMessage,
       endpoint: a.endpoint,
@@ -192,24 +208,53 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     });
   }
 
+  /**
+   * One exchange, following redirects here (never by fetch): an API call follows them only within
+   * the Canvas origin; a download also to its file URL's origin, and to a storage host Canvas
+   * sends the file from, without the token. The token goes only to the Canvas origin and the
+   * download's file origin. Every hop goes through the injected (guarded) fetch.
+   * @throws OutboundRequestRefusedError for a redirect it will not follow.
+   */
   async function send(a: Attempt, token: string) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), a.timeoutMs);
-    const headers: Record<string, string> = {
-      Authorization: `Bearer ${token}`,
-      'User-Agent': opts.userAgent,
-      Accept: a.accept,
-    };
-    let body: string | undefined;
-    if (a.form) {
-      body = new URLSearchParams(a.form).toString();
-      headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    }
+    const tokenOrigins = new Set([origin, ...(a.download?.fileOrigin ? [a.download.fileOrigin] : [])]);
+    let url = a.url;
+    let method = a.method;
+    let body: string | undefined = a.form ? new URLSearchParams(a.form).toString() : undefined;
     try {
-      const res = await doFetch(a.url, { method: a.method, headers, body, signal: controller.signal });
-      // The timeout covers reading the body too: a stalled download is aborted like a stalled answer.
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      return { res, bytes };
+      for (let hop = 0; ; hop++) {
+        const headers: Record<string, string> = { 'User-Agent': opts.userAgent, Accept: a.accept };
+        if (tokenOrigins.has(new URL(url).origin)) headers.Authorization = `Bearer ${token}`;
+        if (body !== undefined) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+        const res = await doFetch(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
+        const location = res.headers.get('location');
+        if (REDIRECT_STATUSES.has(res.status) && location !== null) {
+          await res.arrayBuffer().catch(() => undefined);
+          let next: URL;
+          try {
+            next = new URL(location, url);
+          } catch {
+            throw new OutboundRequestRefusedError(`Canvas redirected to an invalid URL; not followed`);
+          }
+          const what = a.endpoint ?? 'download';
+          if (hop >= MAX_REDIRECTS) throw new OutboundRequestRefusedError(`Canvas redirected ${what} more than ${MAX_REDIRECTS} times; not followed`);
+          if (!tokenOrigins.has(next.origin) && !a.download) {
+            throw new OutboundRequestRefusedError(
+              `Canvas redirected ${what} to ${next.origin}, outside ${origin}; not followed (is the Canvas URL the instance's own address?)`,
+            );
+          }
+          if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+          }
+          url = next.href;
+          continue;
+        }
+        // The timeout covers reading the body too: a stalled download is aborted like a stalled answer.
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        return { res, bytes, url };
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -217,7 +262,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
 
   type Outcome<T> =
     | { ok: true; response: CanvasResponse<T>; bytes: Uint8Array }
-    | { ok: false; failure: CanvasFailure; cause?: unknown };
+    | { ok: false; failure: CanvasFailure; cause?: unknown; refused?: string };
 
   /** One HTTP exchange under the governor, classified. Never throws for HTTP or network trouble. */
   async function attempt<T>(a: Attempt, token: string): Promise<Outcome<T>> {
@@ -227,7 +272,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     counters.requests++;
     let info: GovernorResponseInfo | undefined;
     try {
-      const { res, bytes } = await send(a, token);
+      const { res, bytes, url } = await send(a, token);
       const rateLimitRemaining = num(res.headers.get('x-rate-limit-remaining'));
       const requestCost = num(res.headers.get('x-request-cost'));
       const failure = classifyCanvasResponse(res.status, res.headers, res.status >= 400 ? decoder.decode(bytes) : '');
@@ -249,12 +294,15 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           status: res.status,
           body: body as T,
           headers: res.headers,
-          links: linksOf(res.headers, a.url),
+          links: linksOf(res.headers, url),
           requestCost,
           rateLimitRemaining,
         },
       };
     } catch (err) {
+      // A refused URL, address or redirect is final: retrying would be refused again.
+      const refusal = findOutboundRefusal(err);
+      if (refusal) return { ok: false, failure: { kind: 'network', status: 0 }, cause: err, refused: refusal.message };
       const name = (err as { name?: unknown } | null)?.name;
       const kind = name === 'AbortError' || name === 'TimeoutError' ? 'timeout' : 'network';
       return { ok: false, failure: { kind, status: 0 }, cause: err };
@@ -275,6 +323,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
       const out = await attempt<T>(a, token);
       if (out.ok) return out;
       const { failure } = out;
+      if (out.refused) throw toError(failure, a, out.cause, out.refused);
       switch (failure.kind) {
         case 'throttled': {
           counters.throttled++;
@@ -349,11 +398,25 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
       return followPages<T>(first, next, PER_PAGE);
     },
 
-    async download(url: string, auth: AccessTokenSource): Promise<Uint8Array> {
-      assertSameOrigin(url, 'download');
-      // Accept */*: a report file is a zip or CSV, not JSON. Canvas may redirect to its file store;
-      // fetch drops Authorization on a cross-origin redirect.
-      const { bytes } = await execute<Uint8Array>({ method: 'GET', url, accept: '*/*', parse: 'bytes', timeoutMs: downloadTimeoutMs }, auth);
+    async download(url: string, auth: AccessTokenSource, dl: { namedByCanvas?: boolean } = {}): Promise<Uint8Array> {
+      let fileOrigin: string | undefined;
+      if (dl.namedByCanvas) {
+        try {
+          fileOrigin = new URL(url).origin;
+        } catch {
+          throw new CanvasApiError('bad_request', 'download: not a URL');
+        }
+        if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http(s) URL');
+      } else {
+        assertSameOrigin(url, 'download');
+      }
+      // Accept */*: a report file is a zip or CSV, not JSON. A file URL Canvas named may be on another
+      // of its host names (older Canvas builds it from the root account's host), so that origin gets
+      // the token for this download only. Canvas may then redirect to its file store (no token).
+      const { bytes } = await execute<Uint8Array>(
+        { method: 'GET', url, accept: '*/*', parse: 'bytes', timeoutMs: downloadTimeoutMs, download: { fileOrigin } },
+        auth,
+      );
       return bytes;
     },
 

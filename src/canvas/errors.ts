@@ -27,6 +27,8 @@ export class CanvasApiError extends Error {
   /** For `insufficient_scopes`: the scope the refused endpoint needs (`url:GET|/api/v1/…`). */
   readonly missingScope?: string;
   readonly tokenProblem?: TokenProblem;
+  /** Why the request was not sent or a redirect not followed (outbound URL guard), when that is what failed. */
+  readonly refused?: string;
 
   constructor(
     kind: CanvasErrorKind,
@@ -37,6 +39,7 @@ export class CanvasApiError extends Error {
       endpoint?: EndpointId;
       missingScope?: string;
       tokenProblem?: TokenProblem;
+      refused?: string;
       cause?: unknown;
     } = {},
   ) {
@@ -48,6 +51,7 @@ export class CanvasApiError extends Error {
     this.endpoint = opts.endpoint;
     this.missingScope = opts.missingScope;
     this.tokenProblem = opts.tokenProblem;
+    this.refused = opts.refused;
   }
 }
 

@@ -82,8 +82,13 @@ export interface CanvasClient {
   request<T>(req: CanvasRequest, auth: AccessTokenSource): Promise<CanvasResponse<T>>;
   /** Follows `rel="next"` (ordinal or bookmark) with per_page=100, yielding one page at a time. @throws CanvasApiError */
   pages<T>(req: CanvasRequest, auth: AccessTokenSource): AsyncIterable<T[]>;
-  /** GETs an absolute URL on the same Canvas host (e.g. a report file), returning the raw bytes. @throws CanvasApiError */
-  download(url: string, auth: AccessTokenSource): Promise<Uint8Array>;
+  /**
+   * GETs a file, returning the raw bytes. The URL must be on the Canvas origin, unless
+   * `namedByCanvas` says Canvas itself gave it (a report's `file_url`): then its origin gets the
+   * token too, for this download only. Redirects to a file store are followed without the token.
+   * @throws CanvasApiError
+   */
+  download(url: string, auth: AccessTokenSource, opts?: { namedByCanvas?: boolean }): Promise<Uint8Array>;
   /** Counters for benchmarks and job summaries. */
   stats(): { requests: number; throttled: number; retries: number; peakInFlight: number };
 }

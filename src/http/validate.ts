@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.js';
 
+/** A field path as shown in messages: plain when it reads as one (`lti.jwksUrl`), quoted otherwise (`""`). */
+function shownField(field: string): string {
+  return /^[A-Za-z_$][\w$]*(\.[\w$]+)*$/.test(field) ? field : JSON.stringify(field);
+}
+
 /**
  * Converts a zod failure into a `validation_failed` AppError naming the first bad field
  * (unknown fields from `.strict()` schemas are named too).
@@ -9,12 +14,13 @@ export function zodToAppError(error: z.ZodError): AppError {
   const issue = error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
     const field = [...issue.path, issue.keys[0]].join('.');
-    return new AppError('validation_failed', `${field}: is not a known field`, {
+    return new AppError('validation_failed', `${shownField(field)}: is not a known field`, {
       details: { field, unknownFields: issue.keys },
     });
   }
   const field = issue?.path.length ? issue.path.join('.') : '(body)';
-  return new AppError('validation_failed', `${field}: ${issue?.message ?? 'is invalid'}`, { details: { field } });
+  const shown = issue?.path.length ? shownField(field) : field;
+  return new AppError('validation_failed', `${shown}: ${issue?.message ?? 'is invalid'}`, { details: { field } });
 }
 
 /**

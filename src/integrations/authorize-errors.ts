@@ -53,7 +53,8 @@ export function classifyAuthorizeError(error: string, description = ''): Classif
   if (error === 'invalid_client') {
     return { reason: 'invalid_client', detail: `Canvas does not know the client id or the key is deactivated (${description || error}).`, missingScopes: [] };
   }
-  const known = AUTHORIZE_ERRORS[error];
+  // Own keys only: `error=toString` or `error=__proto__` must not find Object.prototype members.
+  const known = Object.hasOwn(AUTHORIZE_ERRORS, error) ? AUTHORIZE_ERRORS[error] : undefined;
   return {
     reason: known?.reason ?? 'access_denied',
     detail: known ? known.detail : `Canvas answered error=${error}${description ? ` (${description})` : ''}; authorize again.`,

@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration } from '../lti/canvas-platforms.js';
+import { checkOutboundUrl, outboundUrl, type OutboundPolicy } from '../net/url-guard.js';
 import type { ConnectionStatus } from './reasons.js';
 
 export { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration };
@@ -44,41 +44,15 @@ export interface IntegrationInput {
   lti?: LtiRegistration | null;
 }
 
-const PRIVATE_V4: Array<[number, number]> = [
-  [0x0a000000, 8], // 10/8
-  [0x7f000000, 8], // 127/8
-  [0xac100000, 12], // 172.16/12
-  [0xc0a80000, 16], // 192.168/16
-  [0xa9fe0000, 16], // 169.254/16 (link-local, cloud metadata)
-  [0x64400000, 10], // 100.64/10 (carrier-grade NAT)
-  [0x00000000, 8], // 0/8
-];
-
-function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
-  const kind = isIP(host);
-  if (kind === 4) {
-    const n = host.split('.').reduce((acc, p) => (acc << 8) + Number(p), 0) >>> 0;
-    return PRIVATE_V4.some(([base, bits]) => (n >>> (32 - bits)) === (base >>> (32 - bits)));
-  }
-  if (kind === 6) {
-    if (host === '::1' || host === '::') return true;
-    if (/^f[cd]/.test(host) || /^fe[89ab]/.test(host)) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-    return mapped ? isPrivateHost(mapped[1]) : false;
-  }
-  return false;
-}
-
 /** Result of {@link normalizeCanvasUrl}. */
 export type CanvasUrlResult = { ok: true; url: string } | { ok: false; message: string };
 
 /**
  * Normalises a Canvas URL to `scheme://host[:port]` (no path, query or trailing slash) and
- * enforces PRODUCT-SPEC §8: https only and no private/loopback hosts unless `allowInsecure`.
+ * applies the outbound-URL guard: https only and no private/loopback hosts unless `allowInsecure`.
  * A missing scheme is taken as https (admins paste `school.instructure.com`). Host names are not
- * resolved here, so a public name pointing at a private address is not caught (documented limit).
+ * resolved here: every connection resolves them through the guard (src/net/guarded-fetch.ts), so
+ * a public name pointing at a private address is refused when it is called.
  */
 export function normalizeCanvasUrl(raw: string, opts: { allowInsecure: boolean }): CanvasUrlResult {
   const trimmed = raw.trim();
@@ -90,24 +64,21 @@ export function normalizeCanvasUrl(raw: string, opts: { allowInsecure: boolean }
     return { ok: false, message: 'is not a URL, e.g. https://school.instructure.com' };
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return { ok: false, message: 'must start with https://' };
-  if (u.username || u.password) return { ok: false, message: 'must not contain a user name or password' };
-  if (!opts.allowInsecure) {
-    if (u.protocol !== 'https:') return { ok: false, message: 'must use https://' };
-    if (isPrivateHost(u.hostname)) return { ok: false, message: 'must be a public host, not a private or loopback address' };
-  }
+  const guard = checkOutboundUrl(u, opts);
+  if (!guard.ok) return { ok: false, message: guard.why };
   return { ok: true, url: `${u.protocol}//${u.host}` };
 }
 
 const nonEmpty = (field: string, max = 200) => z.string().trim().min(1, `${field} is required`).max(max);
 
-const ltiSchema = z
+const ltiSchema = (urls: OutboundPolicy) => z
   .object({
     environment: z.enum(LTI_ENVIRONMENTS),
     clientId: z.string().trim().regex(/^\d{1,19}$/, 'lti.clientId must be the LTI key id (digits)'),
     deploymentIds: z.array(z.string().trim().min(1)).max(50),
-    issuer: z.url().optional(),
-    authUrl: z.url().optional(),
-    jwksUrl: z.url().optional(),
+    issuer: outboundUrl('lti.issuer', urls).optional(),
+    authUrl: outboundUrl('lti.authUrl', urls).optional(),
+    jwksUrl: outboundUrl('lti.jwksUrl', urls).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -147,7 +118,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     courseIdType: z.enum(COURSE_ID_TYPES),
     userIdType: z.enum(USER_ID_TYPES),
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
-    lti: ltiSchema.nullable(),
+    lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
   };
   const create = z
     .object({

@@ -1,6 +1,13 @@
+import { findOutboundRefusal } from '../net/url-guard.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
 import type { Check, ReasonCode } from './reasons.js';
 import { classifyTokenError } from './token-endpoint-reason.js';
+
+/** "Could not reach X." plus why, when the outbound guard refused the call. */
+function unreachable(canvasUrl: string, err: unknown): string {
+  const refusal = findOutboundRefusal(err);
+  return refusal ? `Canvas was not called: ${refusal.message}.` : `Could not reach ${canvasUrl}.`;
+}
 
 export interface PreflightInput {
   canvasUrl: string;
@@ -39,8 +46,8 @@ export async function probeAuthorizeEndpoint(fetchImpl: typeof globalThis.fetch,
   let res: Response;
   try {
     res = await fetchImpl(url, { redirect: 'manual', headers: { 'user-agent': 'canvas-companion preflight' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-  } catch {
-    return { outcome: 'failed', reason: 'canvas_unreachable', missingScopes: [], detail: `Could not reach ${input.canvasUrl}.` };
+  } catch (err) {
+    return { outcome: 'failed', reason: 'canvas_unreachable', missingScopes: [], detail: unreachable(input.canvasUrl, err) };
   }
   const text = await res.text().catch(() => '');
   if (res.status >= 300 && res.status < 400) {
@@ -118,8 +125,8 @@ export async function runPreflight(fetchImpl: typeof globalThis.fetch, input: Pr
               : f.detail;
         checks.push({ name: 'client_credentials', ok: false, reason: f.reason === 'state_invalid' ? 'invalid_client' : f.reason, detail });
       }
-    } catch {
-      checks.push({ name: 'client_credentials', ok: false, reason: 'canvas_unreachable', detail: `Could not reach ${input.canvasUrl}.` });
+    } catch (err) {
+      checks.push({ name: 'client_credentials', ok: false, reason: 'canvas_unreachable', detail: unreachable(input.canvasUrl, err) });
     }
   }
 

@@ -80,6 +80,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
       case 'not_found':
         return { reason: 'user_not_authorized', detail: `Canvas answered 404 for ${endpoint} (is account "${integration.accountId}" right?).`, tokenLevel: false };
       default:
+        if (err.refused) return { reason: 'canvas_unreachable', detail: `Canvas was not called: ${err.refused}.`, tokenLevel: true };
         return { reason: 'canvas_unreachable', detail: `Canvas did not answer ${endpoint} properly (${err.kind}${err.status ? `, HTTP ${err.status}` : ''}).`, tokenLevel: err.kind !== 'bad_request' };
     }
   }

@@ -7,7 +7,9 @@ import LtijsDatabase from 'ltijs-sequelize';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
 import type { Store } from '../store/database.js';
+import type { HostResolver } from '../net/guarded-fetch.js';
 import { platformEndpoints } from './canvas-platforms.js';
+import { guardLtijsHttp } from './guarded-http.js';
 import { allowFrameAncestor, canvasFrameAncestor, INSTRUCTURE_FRAME_ANCESTOR } from './frame-policy.js';
 import { decideAudience, launchFacts, type LtijsLaunchToken } from './launch-claims.js';
 import { createLaunchStore, type LaunchStore, type LtiIntegration, type NrpsMember } from './launch-store.js';
@@ -47,12 +49,14 @@ export interface LtiFeature {
 }
 
 export interface LtiDeps {
-  config: Pick<Config, 'publicUrl' | 'secureCookies' | 'database'>;
+  config: Pick<Config, 'publicUrl' | 'secureCookies' | 'database'> & Partial<Pick<Config, 'allowInsecureCanvasUrls'>>;
   store: Pick<Store, 'db'>;
   /** Source of the ltijs encryption key (HKDF from the vault's oldest session secret). */
   vault: { sessionSecrets(): string[] };
   logger: Logger;
   clock?: () => Date;
+  /** Name resolution for ltijs's outbound calls (tests). */
+  resolve?: HostResolver;
 }
 
 let setUp = false;
@@ -100,6 +104,8 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   if (setUp) throw new Error('LTI provider already set up in this process (ltijs is a singleton)');
   setUp = true;
   const { config, logger } = deps;
+  // JWKS, token endpoint, Names and Roles: the same outbound guard as every other call.
+  guardLtijsHttp({ allowInsecure: config.allowInsecureCanvasUrls ?? false, resolve: deps.resolve });
   const clock = deps.clock ?? (() => new Date());
   const launches = createLaunchStore({ db: deps.store.db, clock });
   const eta = new Eta({ views: VIEWS_DIR, cache: true });

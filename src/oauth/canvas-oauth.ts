@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { findOutboundRefusal } from '../net/url-guard.js';
 
 /** Where and as whom to talk to one Canvas's OAuth2 endpoints. */
 export interface CanvasOAuthTarget {
@@ -65,6 +66,8 @@ async function failureFromThrown(err: unknown): Promise<TokenEndpointFailure> {
     const body = (await err.response.json().catch(() => ({}))) as Record<string, unknown>;
     return tokenEndpointFailure(err.status, body);
   }
+  const refusal = findOutboundRefusal(err);
+  if (refusal) return { error: 'refused', description: '', status: 0, detail: `Canvas was not called: ${refusal.message}.` };
   const e = err as { code?: string; cause?: { status?: number } & Record<string, unknown>; message?: string; name?: string };
   const status = typeof e.cause?.status === 'number' ? e.cause.status : 0;
   if (status >= 500 || status === 0) {
@@ -158,6 +161,7 @@ export function createCanvasOAuth(deps: {
         await res.arrayBuffer().catch(() => undefined);
         return { ok: res.ok, status: res.status };
       } catch {
+        // Refused by the outbound guard or unreachable: the token is deleted here either way.
         return { ok: false, status: null };
       }
     },

@@ -263,7 +263,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<RefreshPar
           await ctx.progress('downloading', 0, null);
           // Streamed: the zip is unpacked once and each CSV row becomes a database row in batches,
           // so a 50,000-course account never sits in memory as objects.
-          const report = openProvisioningZip(await client.download(fileUrl, auth));
+          const report = openProvisioningZip(await client.download(fileUrl, auth, { namedByCanvas: true }));
           // The report was read from Canvas after the job started; a lookup or sync that wrote a
           // row since is at least as new, so the report's rows do not overwrite it.
           const t = ctx.startedAt;
@@ -519,13 +519,21 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
   const coursesCsv = find('courses.csv');
   const sectionsCsv = find('sections.csv');
   if (!coursesCsv) throw new JobFailure('report_unreadable', 'The provisioning report has no courses.csv.');
+  // Canvas fills its own ids on every row; a row without one is a broken file, not a course.
+  const idOf = (r: Record<string, string>, column: string, file: string, row: number): string => {
+    const v = (r[column] ?? '').trim();
+    if (!v) throw new JobFailure('report_unreadable', `The provisioning report's ${file} has a row without ${column} (data row ${row}).`);
+    return v;
+  };
   return {
     courseLines: countLines(coursesCsv),
     sectionLines: countLines(sectionsCsv),
     async *courses() {
+      let row = 0;
       for await (const r of csvRows(coursesCsv)) {
+        row++;
         yield {
-          canvasId: r.canvas_course_id!,
+          canvasId: idOf(r, 'canvas_course_id', 'courses.csv', row),
           name: r.long_name ?? '',
           courseCode: str(r.short_name),
           sisCourseId: str(r.course_id),
@@ -536,11 +544,13 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
       }
     },
     async *sections() {
+      let row = 0;
       for await (const r of csvRows(sectionsCsv)) {
+        row++;
         if ((r.status ?? 'active').toLowerCase() === 'deleted') continue;
         yield {
-          canvasId: r.canvas_section_id!,
-          courseCanvasId: r.canvas_course_id!,
+          canvasId: idOf(r, 'canvas_section_id', 'sections.csv', row),
+          courseCanvasId: idOf(r, 'canvas_course_id', 'sections.csv', row),
           name: r.name ?? '',
           sisSectionId: str(r.section_id),
           integrationId: str(r.integration_id),

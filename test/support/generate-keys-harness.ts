@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app.js';
 import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger/logger.js';
+import { createGuardedFetch } from '../../src/net/guarded-fetch.js';
 import { openStore } from '../../src/store/database.js';
 import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
 import { buildDemoWorld, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from '../../src/simulator/demo-world.js';
@@ -37,7 +38,8 @@ export interface Harness {
 /**
  * The Canvas sandbox plus a real canvas-companion app (listening on 127.0.0.1:0) on `tdb`, with a
  * bootstrap API token, insecure Canvas URLs allowed (http sandbox) and the sandbox's developer key
- * accepting our redirect URI. The service's fetch is wrapped to record token-endpoint traffic.
+ * accepting our redirect URI. The service's fetch is the product's guarded fetch (insecure URLs
+ * allowed, as the container builds it), wrapped to record token-endpoint traffic.
  */
 export async function startHarness(tdb: TestDatabase, opts: { courses?: number } = {}): Promise<Harness> {
   const sandbox = createCanvasSandbox({ world: buildDemoWorld({ courses: opts.courses ?? 12 }), latencyMs: 0 });
@@ -48,8 +50,9 @@ export async function startHarness(tdb: TestDatabase, opts: { courses?: number }
   let offset = 0;
   const clock = () => new Date(Date.now() + offset);
   const tokenCalls: TokenCall[] = [];
+  const guarded = createGuardedFetch({ allowInsecure: true });
   const recordingFetch: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
+    const res = await guarded(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
     if (url.includes('/login/oauth2/token')) {
       const copy = res.clone();
@@ -116,6 +119,7 @@ export async function startHarness(tdb: TestDatabase, opts: { courses?: number }
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
       await c.close();
+      await guarded.close();
       await sandbox.stop();
     },
   };

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config.js';
 import { createContainer, type Container, type ContainerOverrides } from '../../src/container.js';
 import { createLogger } from '../../src/logger/logger.js';
+import type { HostResolver } from '../../src/net/guarded-fetch.js';
 import { generateSecretKey } from '../../src/vault/vault.js';
 import { testDatabases, type TestDatabase } from './databases.js';
 
@@ -19,6 +20,16 @@ export function captureLog(): { stream: Writable; text(): string } {
   });
   return { stream, text: () => chunks.join('') };
 }
+
+/**
+ * Name resolution for test containers: `localhost` only, every other name "does not exist", so no
+ * test ever asks a real DNS server (tests reach loopback only). Tests pass `overrides.resolve` to
+ * say "this name resolves to …".
+ */
+export const offlineResolver: HostResolver = async (hostname) => {
+  if (hostname === 'localhost') return [{ address: '127.0.0.1', family: 4 }];
+  throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (test containers resolve no names)`), { code: 'ENOTFOUND' });
+};
 
 /**
  * A real container on a fresh database (SQLite temp file by default, or `tdb`), with a captured
@@ -38,7 +49,7 @@ export async function createTestContainer(
     ...opts.env,
   });
   const log = captureLog();
-  const container = await createContainer(config, { logger: createLogger('info', log.stream), store, ...opts.overrides });
+  const container = await createContainer(config, { logger: createLogger('info', log.stream), store, resolve: offlineResolver, ...opts.overrides });
   const close = container.close;
   return Object.assign(container, {
     log,

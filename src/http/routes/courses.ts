@@ -38,7 +38,7 @@ export function toSyncError(err: unknown): unknown {
     const reason = reasonForCanvasFailure(err);
     return new AppError('canvas_error', reason ? REMEDIES[reason].title : `Canvas answered with an error (${err.kind}).`, {
       help: reason ? REMEDIES[reason].remedy : undefined,
-      details: { reason: reason ?? err.kind },
+      details: { reason: reason ?? err.kind, ...(err.refused ? { refused: err.refused } : {}) },
       cause: err,
     });
   }
