@@ -5,12 +5,14 @@ import type { TokenRecord, TokenStore } from './token-store.js';
 /** Refresh ahead of expiry by this much, so a long request never starts with a dying token. */
 export const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 
-/** Outcome of one `grant_type=refresh_token` call at Canvas. */
+/**
+ * Outcome of one `grant_type=refresh_token` call at Canvas. The reason is decided by whoever builds
+ * the grant (the composition root, with the integration layer's `reasonForRefreshFailure`); this
+ * module only acts on it.
+ */
 export type RefreshGrantResult =
   | { ok: true; accessToken: string; refreshToken?: string; expiresIn?: number }
   | { ok: false; reason: 'token_revoked' | 'invalid_client' | 'canvas_unreachable'; detail: string };
-// The reason is decided by whoever builds the grant (the composition root, with the integration
-// layer's reasonForRefreshFailure); this module only acts on it.
 
 /**
  * Prepares a refresh for one integration (reads its Canvas URL, client id and secret) and returns
