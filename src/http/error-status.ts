@@ -1,11 +1,19 @@
 import type { ErrorCode } from '../errors/error-codes.js';
+import { REASON_CODES, type ReasonCode } from '../errors/reason-codes.js';
 
 /**
- * HTTP status for every error code (request codes, connection reasons, job codes); a new code
- * without a status here fails to compile. What Canvas refused or failed at is a 502: the request
- * was fine, the upstream was not.
+ * Connection reasons describe what Canvas refused or failed at: the request to us was fine, the
+ * upstream was not, so each is a 502 unless listed in {@link ERROR_STATUS} itself. A new reason
+ * code therefore needs no entry here.
+ */
+const REASON_STATUS = Object.fromEntries(REASON_CODES.map((code) => [code, 502])) as Record<ReasonCode, number>;
+
+/**
+ * HTTP status for every error code (request codes, connection reasons, job codes); a new request or
+ * job code without a status here fails to compile.
  */
 export const ERROR_STATUS: Record<ErrorCode, number> = {
+  ...REASON_STATUS,
   validation_failed: 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -17,20 +25,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   canvas_error: 502,
   config_invalid: 500,
   internal: 500,
-  // connection reasons
-  access_denied: 502,
-  missing_scopes: 502,
-  developer_key_off: 502,
-  invalid_client: 502,
-  redirect_uri_mismatch: 502,
-  user_not_authorized: 502,
-  includes_not_allowed: 502,
-  sis_ids_hidden: 502,
-  token_revoked: 502,
-  token_owner_inactive: 502,
+  // a connection reason that is the caller's to fix
   state_invalid: 400,
-  canvas_unreachable: 502,
-  throttled: 502,
   // job codes
   token_invalid: 502,
   report_unreadable: 502,
@@ -38,4 +34,4 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   account_not_found: 404,
   canvas_not_found: 404,
   canvas_bad_request: 502,
-};
+} satisfies Record<Exclude<ErrorCode, ReasonCode>, number> & Partial<Record<ReasonCode, number>>;
