@@ -7,6 +7,7 @@ import { createApiTokens, type ApiTokens } from './staff/api-tokens.js';
 import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
 import { createLoginThrottle, type LoginThrottle } from './staff/login-throttle.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
+import { createReadinessProbe, type ReadinessProbe } from './store/readiness.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
 import { createGovernorRegistry } from './canvas/governor-registry.js';
@@ -20,6 +21,7 @@ import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
+import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
@@ -46,6 +48,8 @@ export interface Container {
   config: Config;
   logger: Logger;
   store: Store;
+  /** The cached database check behind `/readyz` (a background probe every 2 s). */
+  readiness: ReadinessProbe;
   clock: () => Date;
   /** The HTTP client of every outbound call: the guarded fetch unless a test replaced it. */
   fetch: typeof globalThis.fetch;
@@ -97,8 +101,10 @@ export interface ContainerOverrides {
   /**
    * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
    * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
+   * `'on-demand'` (the CLI): no `/lti` mount, and ltijs is loaded only if an LTI registration is
+   * saved, to register its platform.
    */
-  lti?: boolean;
+  lti?: boolean | 'on-demand';
 }
 
 /**
@@ -111,7 +117,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const clock = overrides.clock ?? (() => new Date());
   const guarded = overrides.fetch ? undefined : createGuardedFetch({ allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
   const fetchImpl = overrides.fetch ?? guarded!;
-  const store = overrides.store ?? openStore(config.database);
+  const store = overrides.store ?? openStore(config.database, { logger });
+  const readiness = createReadinessProbe(store.db, { logger });
   const closers: Array<() => void | Promise<void>> = guarded ? [() => guarded.close()] : [];
   let sessionStore: ClosableSessionStore | undefined;
   let closed: Promise<void> | undefined;
@@ -125,6 +132,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
           logger.error({ err }, 'a closer failed during shutdown');
         }
       }
+      readiness.stop();
       await sessionStore?.close();
       await store.close();
     })();
@@ -133,9 +141,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 
   try {
     await migrateToLatest(store.db);
+    await readiness.start();
     const vault = createVault(parseSecretKey(resolveSecretKey(config)));
     const db = store.db;
-    const apiTokens = createApiTokens({ db, clock });
+    const apiTokens = createApiTokens({ db, clock, onError: (err) => logger.warn({ err }, 'could not record when an API token was last used') });
     if (config.bootstrapApiToken) {
       const info = await apiTokens.ensureBootstrap(config.bootstrapApiToken);
       logger.info({ tokenId: info.id }, 'bootstrap API token is active');
@@ -174,25 +183,38 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
-    let lti: LtiMount | undefined;
-    if (overrides.lti ?? overrides.store === undefined) {
+    const startLti = async (): Promise<LtiFeature | undefined> => {
       const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
-      } else {
-        const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
-        closers.push(() => feature.close());
-        await feature.reconcile();
-        lti = feature;
+        return undefined;
       }
+      const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
+      closers.push(() => feature.close());
+      return feature;
+    };
+    let lti: LtiFeature | undefined;
+    let syncLti: ((integrationId: string) => Promise<void>) | undefined;
+    const ltiMode = overrides.lti ?? overrides.store === undefined;
+    if (ltiMode === 'on-demand') {
+      let started: Promise<LtiFeature | undefined> | undefined;
+      syncLti = async (id) => {
+        const feature = await (started ??= startLti());
+        await feature?.syncIntegration(id);
+      };
+    } else if (ltiMode) {
+      lti = await startLti();
+      await lti?.reconcile();
+      syncLti = lti?.syncIntegration;
     }
     // Entry points write through this: a URL whose name resolves to a private address is a 400.
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
-    const integrationsRepo = lti?.syncIntegration ? keepLtiInSync(checkedIntegrations, lti.syncIntegration, logger) : checkedIntegrations;
+    const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     return {
       config,
       logger,
       store,
+      readiness,
       clock,
       fetch: fetchImpl,
       vault,
