@@ -19,6 +19,12 @@ import { createIntegrationsRepository, type IntegrationsRepository } from './int
 import { createIntegrationSettings, type IntegrationSettings } from './integrations/integration-settings.js';
 import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
+import { createIntegrationLinks, type IntegrationLinks } from './integrations/integration-links.js';
+import { createStudentRoles, type StudentRoles } from './integrations/student-roles.js';
+import { createLaunchStore } from './lti/launch-store.js';
+import { createLtiCourseView, type LtiCourseView } from './sync/lti-course-view.js';
+import { createLtiHandoffs, type LtiHandoffs } from './lti/lti-handoffs.js';
+import { createPlatformAdmin, type PlatformAdmin } from './staff/platform-admin.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import type { LtiFeature } from './lti/provider.js';
@@ -80,6 +86,16 @@ export interface Container {
   sync: SyncFeature;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
+  /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
+  integrationLinks: IntegrationLinks;
+  /** The student roles of an integration's Canvas account (Configure). */
+  studentRoles: StudentRoles;
+  /** Staff accounts, API tokens, staff sign-in and secret rotation, with their audit entries. */
+  platformAdmin: PlatformAdmin;
+  /** The main app's side of an LTI launch (hand-over tokens, audited sign-in). */
+  ltiHandoffs: LtiHandoffs;
+  /** The instructor's LTI course page: course, roster and NRPS comparison. */
+  ltiCourseView: LtiCourseView;
   /** Set by the LTI feature; createApp mounts it. */
   lti?: LtiMount;
   /** Registers a closer (job runner, timers, ltijs…); closers run in reverse order, before the store closes. */
@@ -210,6 +226,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     // Entry points write through this: a URL whose name resolves to a private address is a 400.
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
+    const staff = createStaffUsers({ db, clock });
+    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
+    const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
+    const launches = createLaunchStore({ db, clock });
     return {
       config,
       logger,
@@ -218,7 +238,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       clock,
       fetch: fetchImpl,
       vault,
-      staff: createStaffUsers({ db, clock }),
+      staff,
       loginThrottle: createLoginThrottle({ db, clock }),
       apiTokens,
       audit,
@@ -229,6 +249,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         owners: createPlatformOwners({ db, clock }),
         oauth: canvasOAuth,
         audit,
+        disconnect: (id, actor) => connection.disconnect(id, actor),
         logger,
       }),
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
@@ -236,8 +257,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasFor,
       canvasOAuth,
       connection,
-      sync: createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors }),
-      signedLinks: createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl }),
+      sync,
+      signedLinks,
+      integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
+      studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),
+      platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
+      ltiHandoffs: createLtiHandoffs({ launches, audit }),
+      ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

@@ -143,7 +143,7 @@ export class HashedSidStore extends session.Store {
 export function createSessionStore(store: Store, clock: () => Date = () => new Date()): ClosableSessionStore {
   if (store.dialect === 'postgres' && store.pgPool) {
     const PgStore = connectPgSimple(session);
-    return new HashedSidStore(new PgStore({ pool: store.pgPool, tableName: 'http_sessions', createTableIfMissing: true }) as ClosableSessionStore);
+    return new HashedSidStore(new PgStore({ pool: store.pgPool, tableName: 'http_sessions', createTableIfMissing: false }) as ClosableSessionStore);
   }
   return new HashedSidStore(new KyselySessionStore(store.db, clock));
 }

@@ -50,6 +50,24 @@ export interface IntegrationSettings {
    * @throws AppError not_found, forbidden (institution policy), conflict (LTI pair held elsewhere)
    */
   update(id: string, patch: PatchIntegrationInput, actor: SettingsActor, opts?: UpdateSettingsOptions): Promise<SettingsResult>;
+  /**
+   * Configure (ID types, student roles): {@link IntegrationSettings.update} plus the
+   * `integration.configured` audit entry. Re-running the checks afterwards is the caller's step.
+   * @throws AppError as {@link IntegrationSettings.update}
+   */
+  configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles'>, actor: SettingsActor): Promise<SettingsResult>;
+  /**
+   * The LTI registration (environment, client id, deployments, issuer) through
+   * {@link IntegrationSettings.update}, plus the `lti.registration.updated` audit entry.
+   * @throws AppError as {@link IntegrationSettings.update}
+   */
+  updateLtiRegistration(id: string, lti: NonNullable<PatchIntegrationInput['lti']>, actor: SettingsActor, opts?: UpdateSettingsOptions): Promise<SettingsResult>;
+  /**
+   * Deletes an integration: disconnects first (revoking the token at Canvas, best effort: a
+   * Canvas that cannot be reached does not keep an integration alive), then deletes and audits.
+   * @throws AppError not_found
+   */
+  delete(id: string, actor: SettingsActor): Promise<Integration>;
 }
 
 const CUSTOM_ENDPOINTS = ['authUrl', 'jwksUrl'] as const;
@@ -98,6 +116,8 @@ export function createIntegrationSettings(deps: {
   owners: PlatformOwners;
   oauth: Pick<CanvasOAuth, 'revoke'>;
   audit: AuditLog;
+  /** Revokes and deletes the Canvas token (the connection service's disconnect). */
+  disconnect?: (id: string, actor: string) => Promise<unknown>;
   logger?: Logger;
 }): IntegrationSettings {
   const { repo, owners, audit } = deps;
@@ -174,7 +194,7 @@ export function createIntegrationSettings(deps: {
     return report;
   }
 
-  return {
+  const service: IntegrationSettings = {
     async create(input, actor) {
       const pair = ltiPairOf(input.canvasUrl, input.lti);
       if (pair) await takePair(null, pair, actor, false);
@@ -218,5 +238,27 @@ export function createIntegrationSettings(deps: {
       await audit.record({ integrationId: id, actor: actor.label, action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
       return { integration: updated, dropped: report };
     },
+
+    async configure(id, patch, actor) {
+      const result = await service.update(id, patch, actor);
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.configured', detail: { ...patch } });
+      return result;
+    },
+
+    async updateLtiRegistration(id, lti, actor, opts = {}) {
+      const result = await service.update(id, { lti }, actor, opts);
+      await audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: lti.deploymentIds.length } });
+      return result;
+    },
+
+    async delete(id, actor) {
+      const current = await repo.get(id);
+      if (!current) throw new AppError('not_found', 'No such integration.');
+      await deps.disconnect?.(id, actor.label).catch(() => undefined);
+      await repo.delete(id);
+      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.deleted', detail: { name: current.name } });
+      return current;
+    },
   };
+  return service;
 }

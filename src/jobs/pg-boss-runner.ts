@@ -114,13 +114,7 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
       // pg-boss reports a lost connection (its pool's and its workers' errors) here; it keeps polling.
       boss.on('error', (err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss error'));
       await boss.start();
-      await boss.createQueue(QUEUE, {
-        name: QUEUE,
-        expireInSeconds: 6 * 3600,
-        retryLimit: 20,
-        retryDelay: 2,
-        retryBackoff: true,
-      });
+      await createQueueOnce(boss);
       // pg-boss 10 runs one job at a time per work() call: one worker per concurrent job.
       for (let i = 0; i < (deps.concurrency ?? 2); i++) {
         await boss.work<{ jobId: string }>(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => handle(job!.data.jobId));
@@ -163,4 +157,27 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
       while (running.size > 0) await Promise.all([...running.values()].map((r) => r.promise.catch(() => undefined)));
     },
   };
+}
+
+/** Postgres errors two instances creating the queue at the same moment can get: deadlock, duplicate row/table. */
+const QUEUE_RACE_CODES = new Set(['40P01', '23505', '42P07']);
+
+/**
+ * Creates the job queue unless it exists. pg-boss's `create_queue` inserts the queue row and creates
+ * its partition table without a lock, so instances starting together on an empty database can
+ * deadlock on it; the loser retries (the queue then exists and nothing more is done).
+ * @throws the last database error when the queue still cannot be created after a few tries.
+ */
+async function createQueueOnce(boss: PgBoss): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(QUEUE)) return;
+    try {
+      await boss.createQueue(QUEUE, { name: QUEUE, expireInSeconds: 6 * 3600, retryLimit: 20, retryDelay: 2, retryBackoff: true });
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 5 || typeof code !== 'string' || !QUEUE_RACE_CODES.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 200)));
+    }
+  }
 }

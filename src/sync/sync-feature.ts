@@ -27,6 +27,8 @@ export interface SyncFeature {
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
   /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
+  /** The newest roster sync job (of the integration's last 50) whose selection included this course, if any. */
+  lastCourseSync(integrationId: string, courseId: string): Promise<Job | undefined>;
 }
 
 export interface SyncFeatureDeps {
@@ -110,6 +112,10 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
       const ids = [...new Set(courseIds.map(String))];
       if (ids.length === 0) throw new AppError('validation_failed', 'courseIds: choose at least one course', { details: { field: 'courseIds' } });
       return runner.enqueue('course_sync', integrationId, { courseIds: ids });
+    },
+    async lastCourseSync(integrationId, courseId) {
+      const recent = await jobs.list({ integrationId, kind: 'course_sync', limit: 50 });
+      return recent.find((j) => ((j.params.courseIds as unknown[] | undefined) ?? []).map(String).includes(courseId));
     },
   };
 }

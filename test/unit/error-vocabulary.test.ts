@@ -3,7 +3,7 @@ import { AppError } from '../../src/errors/app-error.js';
 import { ERROR_HELP, messageFor } from '../../src/errors/error-codes.js';
 import { REASON_CODES } from '../../src/errors/reason-codes.js';
 import { ERROR_STATUS } from '../../src/http/error-status.js';
-import { toSyncError } from '../../src/http/routes/courses.js';
+import { toSyncError } from '../../src/http/sync-error.js';
 import { JobFailure } from '../../src/jobs/types.js';
 
 describe('one error vocabulary for jobs, API and pages', () => {

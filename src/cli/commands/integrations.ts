@@ -111,8 +111,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (id: string) => {
       const c = await getContainer();
       await mustGet(c, id);
-      const link = c.signedLinks.issue('authorize', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'authorization_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      const link = await c.integrationLinks.issue('authorize', id, { label: 'system', via: 'cli' });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });
@@ -124,8 +123,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (id: string) => {
       const c = await getContainer();
       await mustGet(c, id);
-      const link = c.signedLinks.issue('setup', id);
-      await c.audit.record({ integrationId: id, actor: 'system', action: 'setup_link.created', detail: { via: 'cli', expiresAt: link.expiresAt } });
+      const link = await c.integrationLinks.issue('setup', id, { label: 'system', via: 'cli' });
       io.out(link.url);
       io.err(`Valid until ${link.expiresAt}.`);
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { jobDurationSeconds } from '../../http/presenters/job.js';
 import { processIO, type CliIO } from '../io.js';
 import { progressLine, reportJob } from './refresh.js';
 
@@ -14,7 +15,8 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async (o: { integration?: string; limit: string }) => {
       const c = await getContainer();
       for (const j of await c.sync.jobs.list({ integrationId: o.integration, limit: Number(o.limit) || 30 })) {
-        const dur = j.startedAt ? `${Math.round(((j.finishedAt ? Date.parse(j.finishedAt) : Date.now()) - Date.parse(j.startedAt)) / 1000)} s` : '—';
+        const seconds = jobDurationSeconds(j, c.clock());
+        const dur = seconds === null ? '—' : `${seconds} s`;
         io.out(`${j.id}\t${j.kind}\t${j.integrationId}\t${j.state}${j.error ? ` (${j.error.code})` : ''}\t${dur}\t${j.createdAt}`);
       }
     });

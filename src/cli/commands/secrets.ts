@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Container } from '../../container.js';
-import { rotateSecrets } from '../../vault/rotate.js';
 import { generateSecretKey } from '../../vault/vault.js';
 import { processIO, type CliIO } from '../io.js';
 
@@ -21,13 +20,12 @@ export function register(program: Command, getContainer: () => Promise<Container
     .description('Re-encrypt every stored secret under the first key in SECRET_KEY (safe while the service runs)')
     .action(async () => {
       const c = await getContainer();
-      const result = await rotateSecrets(c.store.db, c.vault);
+      const result = await c.platformAdmin.rotateSecrets({ label: 'system' });
       io.out(`Re-encrypted ${result.reencrypted} value(s) under key version ${c.vault.currentVersion}; ${result.current} already current.`);
       if (result.raced > 0) io.out(`${result.raced} value(s) changed while rotating and were written by the service itself.`);
       if (result.failed.length > 0) {
         for (const f of result.failed) io.err(`cannot decrypt ${f} with any key in SECRET_KEY`);
         throw new Error(`${result.failed.length} value(s) could not be decrypted; keep the old key in SECRET_KEY until they are fixed.`);
       }
-      await c.audit.record({ actor: 'system', action: 'secrets.rotated', detail: { ...result, failed: result.failed.length, keyVersion: c.vault.currentVersion } });
     });
 }

@@ -18,8 +18,7 @@ export function register(program: Command, getContainer: () => Promise<Container
         ? (await io.readStdin()).replace(/\r?\n$/, '')
         : await io.promptSecret(`Password (${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters, not a common one): `);
       const c = await getContainer();
-      const user = await c.staff.create({ email: opts.email, name: opts.name, password });
-      await c.audit.record({ actor: 'system', action: 'staff.created', detail: { staffId: user.id, email: user.email, via: 'cli' } });
+      const user = await c.platformAdmin.createStaff({ email: opts.email, name: opts.name, password }, { label: 'system', via: 'cli' });
       io.out(`Created staff user ${user.email} (id ${user.id}).`);
     });
 

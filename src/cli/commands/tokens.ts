@@ -12,8 +12,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .requiredOption('--name <name>', 'what the token is for, e.g. "exam-sync job"')
     .action(async (opts: { name: string }) => {
       const c = await getContainer();
-      const { token, info } = await c.apiTokens.create({ name: opts.name, createdBy: 'cli' });
-      await c.audit.record({ actor: 'system', action: 'api_token.created', detail: { tokenId: info.id, name: info.name, via: 'cli' } });
+      const { token, info } = await c.platformAdmin.createApiToken(opts.name, { label: 'system', via: 'cli' }, 'cli');
       io.out(token);
       io.err(`Created token "${info.name}" (id ${info.id}). Store it now: it is not shown again.`);
     });
@@ -36,8 +35,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .argument('<id>', 'token id')
     .action(async (id: string) => {
       const c = await getContainer();
-      await c.apiTokens.revoke(id);
-      await c.audit.record({ actor: 'system', action: 'api_token.revoked', detail: { tokenId: id, via: 'cli' } });
+      await c.platformAdmin.revokeApiToken(id, { label: 'system', via: 'cli' });
       io.out(`Revoked token ${id}.`);
     });
 }

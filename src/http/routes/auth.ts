@@ -22,7 +22,7 @@ function regenerate(req: Request): Promise<void> {
 }
 
 /** Sign-in and sign-out pages for staff, and `/` → `/integrations`. */
-export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 'logger' | 'loginThrottle'>): Router {
+export function createAuthRouter(container: Pick<Container, 'platformAdmin' | 'logger' | 'loginThrottle'>): Router {
   const router = Router();
 
   const renderLogin = (email: string, next: string, error?: string) => ({ title: 'Sign in', email, next, error });
@@ -60,7 +60,7 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
       res.status(400).render('login', { ...renderLogin(input.email, next, `Passwords are at most ${MAX_PASSWORD_LENGTH} characters.`), code: 'validation_failed' });
       return;
     }
-    const user = input.email && input.password ? await container.staff.verifyPassword(input.email, input.password) : null;
+    const user = input.email && input.password ? await container.platformAdmin.signIn(input.email, input.password) : null;
     if (!user) {
       res.status(401).render('login', { ...renderLogin(input.email, next, 'That email and password do not match an active staff account.'), code: 'unauthenticated' });
       return;
@@ -71,7 +71,6 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
     // The session's CSRF token (every page has the sign-out form) is made now and saved with the
     // sign-in, so the pages read afterwards do not each write the session again.
     void res.locals.csrfToken;
-    await container.audit.record({ actor: `staff:${user.id}`, action: 'staff.login', detail: { email: user.email } });
     res.redirect(303, next);
   });
 

@@ -1,69 +1,17 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
-import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
-import { REMEDIES } from '../../integrations/reasons.js';
-import { JobFailure } from '../../jobs/types.js';
-import type { CourseView } from '../../sync/course-repository.js';
-import type { LookupOutcome } from '../../sync/course-lookup.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
 import { flash } from '../flash.js';
+import { toSyncError } from '../sync-error.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
-import { jobDurationSeconds, presentJob } from './jobs.js';
+import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
+import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
-
-/** §6 course shape: exactly these fields. */
-export function presentCourse(c: CourseView) {
-  return {
-    canvasId: c.canvasId,
-    name: c.name,
-    courseCode: c.courseCode,
-    sisCourseId: c.sisCourseId,
-    integrationId: c.integrationId,
-    externalId: c.externalId,
-    published: c.published,
-    syncable: c.syncable,
-    reasons: c.reasons,
-  };
-}
-
-/** Turns Canvas and job failures met during a synchronous call into errors people can act on. */
-export function toSyncError(err: unknown): unknown {
-  if (isCanvasApiError(err)) {
-    const reason = reasonForCanvasFailure(err);
-    return new AppError('canvas_error', reason ? REMEDIES[reason].title : `Canvas answered with an error (${err.kind}).`, {
-      help: reason ? REMEDIES[reason].remedy : undefined,
-      details: { reason: reason ?? err.kind, ...(err.refused ? { refused: err.refused } : {}) },
-      cause: err,
-    });
-  }
-  if (err instanceof JobFailure) return new AppError(err.code, err.message, { cause: err });
-  return err;
-}
-
-export function presentRoster(sections: Awaited<ReturnType<Container['sync']['courses']['getSections']>>, roster: Awaited<ReturnType<Container['sync']['courses']['getRoster']>>) {
-  return {
-    sections: sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
-    examTakers: roster.filter((r) => r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, externalId: r.externalId, sectionIds: r.sectionIds })),
-    skipped: roster.filter((r) => !r.examTaker).map((r) => ({ canvasUserId: r.canvasUserId, name: r.name, role: r.roles[0] ?? '', reasons: r.reasons })),
-  };
-}
-
-export function presentLookup(o: LookupOutcome) {
-  if (!o.found) throw new AppError('not_found', o.title, { help: o.remedy, details: { reason: o.reason } });
-  return {
-    ...presentCourse(o.course),
-    workflowState: o.course.workflowState,
-    refreshedAt: o.course.refreshedAt,
-    sections: o.sections.map((s) => ({ canvasId: s.canvasId, name: s.name, externalId: s.externalId, syncable: s.syncable, reasons: s.reasons })),
-    explanations: o.explanations,
-  };
-}
 
 export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
 export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
@@ -289,9 +237,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const sections = await c.sync.courses.getSections(i.id, id);
     const roster = await c.sync.courses.getRoster(i.id, id);
     if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
-    const lastSync = (await c.sync.jobs.list({ integrationId: i.id, kind: 'course_sync', limit: 50 })).find((j) =>
-      ((j.params.courseIds as string[] | undefined) ?? []).includes(id),
-    );
+    const lastSync = await c.sync.lastCourseSync(i.id, id);
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;

@@ -1,37 +1,20 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { isFeature, scopesFor } from '../../canvas/endpoints.js';
-import type { Feature } from '../../canvas/types.js';
+import { scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
+import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';
 
-type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock'>;
+type Deps = Pick<Container, 'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'integrationLinks' | 'connection' | 'clock'>;
 
 export const diagnoseSchema = z.object({ url: z.string().min(1).max(8000) }).strict();
 export const emptySchema = z.object({}).strict();
 /** `PATCH …?moveLtiRegistration=true`: take an LTI pair another integration holds (audited on both). */
 export const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
-
-/** Parses `?features=a,b` into features; unknown names are a 400 naming them. */
-export function parseFeatures(value: unknown): Feature[] | undefined {
-  if (value === undefined || value === '') return undefined;
-  const names = String(value)
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const bad = names.filter((n) => !isFeature(n));
-  if (bad.length) {
-    throw new AppError('validation_failed', `features: unknown feature ${bad.join(', ')}`, {
-      details: { field: 'features' },
-      help: 'Use connection, course_refresh, course_refresh_bulk, roster_sync (comma-separated).',
-    });
-  }
-  return names as Feature[];
-}
 
 /**
  * The JSON API rows of PRODUCT-SPEC §6 for integrations, Generate Keys and diagnostics. Mounted
@@ -70,11 +53,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   });
 
   router.delete(`${base}/:id`, async (req, res) => {
-    const id = idOf(req);
-    await mustGet(id);
-    await c.connection.disconnect(id, actorOf(res)).catch(() => undefined);
-    await c.integrations.delete(id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'integration.deleted' });
+    await c.integrationSettings.delete(idOf(req), { scope: 'platform', label: actorOf(res) });
     res.status(204).end();
   });
 
@@ -86,21 +65,12 @@ export function createIntegrationsApiRouter(c: Deps): Router {
 
   router.post(`${base}/:id/authorization-links`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
-    const id = idOf(req);
-    const i = await mustGet(id);
-    if (!i.clientSecretSet) throw new AppError('validation_failed', 'clientSecret: save the client secret first', { details: { field: 'clientSecret' } });
-    const link = c.signedLinks.issue('authorize', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'authorization_link.created', detail: { expiresAt: link.expiresAt } });
-    res.status(201).json(link);
+    res.status(201).json(await c.integrationLinks.issue('authorize', idOf(req), { label: actorOf(res) }));
   });
 
   router.post(`${base}/:id/setup-links`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
-    const id = idOf(req);
-    await mustGet(id);
-    const link = c.signedLinks.issue('setup', id);
-    await c.audit.record({ integrationId: id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
-    res.status(201).json(link);
+    res.status(201).json(await c.integrationLinks.issue('setup', idOf(req), { label: actorOf(res) }));
   });
 
   router.post(`${base}/:id/verify`, async (req, res) => {

@@ -16,14 +16,13 @@ import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { presentIntegration } from '../presenters/integration.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
-import { auditActionName } from '../presenters/audit-action.js';
-import { auditActorLabel, PLATFORM_STAFF_LABEL } from '../presenters/audit-actor.js';
-import { checkRows } from './oauth.js';
-import { parseFeatures } from './integrations-api.js';
+import { presentAuditTrail } from '../presenters/audit-trail.js';
+import { checkRows } from '../presenters/checks.js';
+import { parseFeatures } from '../features-query.js';
 
 type Deps = Pick<
   Container,
-  'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'connection' | 'signedLinks' | 'audit' | 'clock' | 'canvasFor' | 'tokenSources' | 'staff' | 'apiTokens'
+  'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'integrationLinks' | 'studentRoles' | 'connection' | 'audit' | 'clock' | 'staff' | 'apiTokens'
 >;
 
 const STATE_LABELS: Record<string, string> = {
@@ -216,43 +215,25 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
     const i = await mustGet(req);
-    const link = c.signedLinks.issue('setup', i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'setup_link.created', detail: { expiresAt: link.expiresAt } });
+    const link = await c.integrationLinks.issue('setup', i.id, { label: actorOf(res) });
     res.setHeader('Cache-Control', 'no-store');
     await renderSettings(req, res, i, { setupLink: link });
   });
 
   router.post('/integrations/:id/delete', requireStaff, async (req, res) => {
-    const i = await mustGet(req);
-    await c.connection.disconnect(i.id, actorOf(res)).catch(() => undefined);
-    await c.integrations.delete(i.id);
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.deleted', detail: { name: i.name } });
+    const i = await c.integrationSettings.delete(String(req.params.id), settingsActor(req, res));
     flash(req, 'ok', `Integration “${i.name}” deleted.`);
     res.redirect(303, '/integrations');
   });
 
   async function studentRoleOptions(i: Integration): Promise<{ roles: Array<{ value: string; label: string }>; error: string | null }> {
-    try {
-      const roles: Array<{ value: string; label: string }> = [];
-      for await (const page of c.canvasFor(i).pages<Record<string, unknown>>(
-        { endpoint: 'accounts.roles', path: { account_id: i.accountId }, query: { show_inherited: true } },
-        c.tokenSources.forIntegration(i.id),
-      )) {
-        for (const r of page) {
-          if (r.base_role_type !== 'StudentEnrollment') continue;
-          const value = r.workflow_state === 'built_in' ? 'StudentEnrollment' : String(r.label ?? r.role);
-          roles.push({ value, label: value === 'StudentEnrollment' ? 'Student (StudentEnrollment)' : `${value} (custom student role)` });
-        }
-      }
-      if (!roles.some((r) => r.value === 'StudentEnrollment')) roles.unshift({ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' });
-      return { roles, error: null };
-    } catch (err) {
-      const reason = isCanvasApiError(err) ? (reasonForCanvasFailure(err) ?? err.kind) : undefined;
-      return {
-        roles: [{ value: 'StudentEnrollment', label: 'Student (StudentEnrollment)' }],
-        error: `Could not read the account's roles from Canvas${reason ? ` (${reason})` : ''}; only the built-in student role is offered.`,
-      };
-    }
+    const r = await c.studentRoles.list(i);
+    return {
+      roles: r.roles.map((value) => ({ value, label: value === 'StudentEnrollment' ? 'Student (StudentEnrollment)' : `${value} (custom student role)` })),
+      error: r.readError
+        ? `Could not read the account's roles from Canvas${r.readError.reason ? ` (${r.readError.reason})` : ''}; only the built-in student role is offered.`
+        : null,
+    };
   }
 
   async function renderConfigure(req: Request, res: Response, i: Integration, formError: string | null = null, status = 200) {
@@ -299,8 +280,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
       return;
     }
-    await c.integrationSettings.update(i.id, parsed.data, settingsActor(req, res));
-    await c.audit.record({ integrationId: i.id, actor: actorOf(res), action: 'integration.configured', detail: { ...parsed.data } });
+    await c.integrationSettings.configure(i.id, parsed.data, settingsActor(req, res));
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.
     await c.connection.verify(i.id, actorOf(res));
     flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
@@ -355,19 +335,11 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/audit', access, async (req, res) => {
     const i = await mustGet(req);
-    const [events, staff, tokens] = await Promise.all([c.audit.list(i.id, 200), c.staff.list(), c.apiTokens.list()]);
-    const names = {
-      staff: new Map(staff.map((s) => [s.id, `${s.name} (${s.email})`])),
-      apiTokens: new Map(tokens.map((t) => [t.id, t.name])),
-    };
-    const viewer = req.session.staff ? 'staff' : 'institution';
-    // An institution's admin sees no staff email, not even inside an event's detail.
-    const hideStaff = (text: string) =>
-      viewer === 'staff' ? text : staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text);
+    const [events, staff, apiTokens] = await Promise.all([c.audit.list(i.id, 200), c.staff.list(), c.apiTokens.list()]);
     res.render('integrations/audit', {
       title: `Audit log · ${i.name}`,
       integration: integrationView(i),
-      events: events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) })),
+      events: presentAuditTrail(events, { staff, apiTokens }, req.session.staff ? 'staff' : 'institution'),
     });
   });
 

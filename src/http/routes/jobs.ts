@@ -1,34 +1,10 @@
 import { Router, type Request } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import type { Job } from '../../jobs/types.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
+import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations'>;
-
-/** The §5 job shape (params and attempts stay internal). */
-export function presentJob(j: Job) {
-  return {
-    id: j.id,
-    kind: j.kind,
-    integrationId: j.integrationId,
-    state: j.state,
-    progress: j.progress,
-    etaSeconds: j.etaSeconds,
-    createdAt: j.createdAt,
-    startedAt: j.startedAt,
-    finishedAt: j.finishedAt,
-    error: j.error,
-    summary: j.summary,
-  };
-}
-
-/** Seconds from start to finish (or to now while running), or null before it started. */
-export function jobDurationSeconds(j: Job, now: Date): number | null {
-  if (!j.startedAt) return null;
-  const end = j.finishedAt ? Date.parse(j.finishedAt) : now.getTime();
-  return Math.max(0, Math.round((end - Date.parse(j.startedAt)) / 1000));
-}
 
 /**
  * Jobs: `GET /api/v1/jobs/:id` (§6) and cancel for the API; the staff history page `/jobs`; and

@@ -5,11 +5,10 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { platformEndpoints, type IntegrationLti } from '../../lti/canvas-platforms.js';
 import { allowFrameAncestors, canvasFrameAncestor } from '../../lti/frame-policy.js';
-import { createLaunchStore, type HandoffPayload } from '../../lti/launch-store.js';
-import { compareNrpsWithRoster } from '../../lti/nrps-compare.js';
+import type { HandoffPayload } from '../../lti/launch-store.js';
 import { toolUrls } from '../../lti/tool-config.js';
-import { COURSE_REASON_HELP, ROSTER_REASON_HELP } from '../../sync/sync-reasons.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
+import { presentLtiCourse } from '../presenters/lti-course.js';
 import '../session.js';
 
 declare module 'express-session' {
@@ -48,9 +47,8 @@ const ltiForm = z
  * sub-app, the instructor's read-only course page, and the admin's LTI setup page.
  */
 export function createLtiRouter(container: Container): Router {
-  const { store, clock, config } = container;
-  const db = store.db;
-  const launches = createLaunchStore({ db, clock });
+  const { config } = container;
+  const handoffs = container.ltiHandoffs;
   const router = Router();
   /** Canvas may frame what an LTI launch shows: hosted Canvas, plus this integration's own host when self-hosted. */
   const allowCanvasFrame = (res: Response, canvasUrl: string | null) => {
@@ -64,7 +62,7 @@ export function createLtiRouter(container: Container): Router {
       const s = req.session;
       const id = s?.integrationAccess?.via === 'lti' ? s.integrationAccess.integrationId : s?.ltiCourse?.integrationId;
       if (id) {
-        const integration = await launches.getIntegration(id);
+        const integration = await handoffs.integration(id);
         if (integration) allowCanvasFrame(res, integration.canvasUrl);
       }
       next();
@@ -90,12 +88,12 @@ export function createLtiRouter(container: Container): Router {
   router.get('/launch/handoff', async (req, res, next) => {
     try {
       const token = typeof req.query.token === 'string' ? req.query.token : '';
-      const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
+      const found = token ? await handoffs.peek(token) : ({ ok: false, reason: 'unknown' } as const);
       if (!found.ok || found.payload.kind === 'student') {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.ok ? 'unknown' : found.reason}` });
         return;
       }
-      const integration = await launches.getIntegration(found.integrationId);
+      const integration = await handoffs.integration(found.integrationId);
       if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
       // A launch is a new identity: never extend whoever was signed in before in this browser.
       await regenerate(req);
@@ -117,7 +115,7 @@ export function createLtiRouter(container: Container): Router {
     try {
       const token = typeof req.query.token === 'string' ? req.query.token : '';
       if (token && req.session?.ltiHandoff === sha256(token)) {
-        const used = await launches.consumeHandoff(token);
+        const used = await handoffs.consume(token);
         delete req.session.ltiHandoff;
         if (used.ok && used.payload.kind !== 'student') {
           // Only the browser whose confirm used the token up gets access, in a fresh session id.
@@ -129,8 +127,6 @@ export function createLtiRouter(container: Container): Router {
           }
           await save(req);
           container.logger.info({ integrationId: used.integrationId, kind: used.payload.kind }, 'LTI launch signed in');
-          const sub = used.payload.sub;
-          await container.audit.record({ integrationId: used.integrationId, actor: `lti:${sub}`, action: `lti.launch.${used.payload.kind}`, detail: used.payload.kind === 'instructor' ? { courseId: used.payload.courseId } : {} });
           res.redirect(303, destination(used.integrationId, used.payload));
           return;
         }
@@ -140,12 +136,12 @@ export function createLtiRouter(container: Container): Router {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${used.ok ? 'unknown' : used.reason}` });
         return;
       }
-      const found = token ? await launches.peekHandoff(token) : ({ ok: false, reason: 'unknown' } as const);
+      const found = token ? await handoffs.peek(token) : ({ ok: false, reason: 'unknown' } as const);
       if (!found.ok) {
         res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${found.reason}` });
         return;
       }
-      const integration = await launches.getIntegration(found.integrationId);
+      const integration = await handoffs.integration(found.integrationId);
       allowCanvasFrame(res, integration?.canvasUrl ?? null);
       res.render('lti/handoff-new-window', {
         title: 'Continue in a new window',
@@ -162,106 +158,29 @@ export function createLtiRouter(container: Container): Router {
     try {
       const access = req.session?.ltiCourse;
       if (!access) throw new AppError('forbidden', 'Open this page from the course navigation in Canvas.');
-      res.render('lti/course', await coursePage(access.integrationId, access.courseId));
+      res.render('lti/course', presentLtiCourse(await container.ltiCourseView.load(access.integrationId, access.courseId)));
     } catch (err) {
       next(err);
     }
   });
 
-  const coursePage = async (integrationId: string, courseId: string) => {
-    const integration = await launches.getIntegration(integrationId);
-    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
-    const course = await db
-      .selectFrom('courses')
-      .selectAll()
-      .where('integration_id', '=', integrationId)
-      .where('canvas_id', '=', courseId)
-      .executeTakeFirst();
-    const sections = await db
-      .selectFrom('sections')
-      .select(['canvas_id', 'name'])
-      .where('integration_id', '=', integrationId)
-      .where('course_canvas_id', '=', courseId)
-      .execute();
-    const sectionName = new Map(sections.map((s) => [s.canvas_id, s.name]));
-    const roster = await db
-      .selectFrom('roster_entries')
-      .selectAll()
-      .where('integration_id', '=', integrationId)
-      .where('course_canvas_id', '=', courseId)
-      .orderBy('name')
-      .execute();
-    const jobs = await db
-      .selectFrom('jobs')
-      .select(['state', 'params', 'created_at'])
-      .where('integration_id', '=', integrationId)
-      .where('kind', '=', 'course_sync')
-      .orderBy('created_at', 'desc')
-      .limit(50)
-      .execute();
-    const job = jobs.find((j) => {
-      try {
-        return String((JSON.parse(j.params) as { courseId?: unknown }).courseId) === courseId;
-      } catch {
-        return false;
-      }
-    });
-    const parse = (s: string): string[] => {
-      try {
-        return JSON.parse(s) as string[];
-      } catch {
-        return [];
-      }
-    };
-    const people = roster.map((r) => ({
-      canvasUserId: r.canvas_user_id,
-      name: r.name,
-      externalId: r.external_id,
-      examTaker: Number(r.exam_taker) === 1,
-      roles: parse(r.roles).join(', '),
-      reasons: parse(r.reasons).map((code) => ROSTER_REASON_HELP[code as keyof typeof ROSTER_REASON_HELP]?.title ?? code).join('; '),
-      sections: parse(r.section_ids).map((id) => sectionName.get(id) ?? id).join(', '),
-    }));
-    const snap = await launches.getNrpsSnapshot(integrationId, courseId);
-    let nrps = null;
-    if (snap) {
-      const diff = compareNrpsWithRoster(snap.members, people, integration.userIdType);
-      const learners = snap.members.filter((m) => m.status.toLowerCase() === 'active' && m.roles.some((r) => /membership#Learner$/.test(r))).length;
-      nrps = { error: snap.error, fetchedAt: snap.fetchedAt, learners, ...diff };
-    }
-    return {
-      title: course?.name ?? 'Course',
-      courseId,
-      integrationName: integration.name,
-      course: {
-        known: Boolean(course),
-        title: course?.name ?? `Canvas course ${courseId}`,
-        syncable: Number(course?.syncable ?? 0) === 1,
-        reasons: course ? parse(course.reasons).map((code) => COURSE_REASON_HELP[code as keyof typeof COURSE_REASON_HELP]?.title ?? code) : [],
-      },
-      sync: { lastSyncedAt: course?.last_synced_at ?? null, jobState: job?.state ?? null },
-      examTakers: people.filter((p) => p.examTaker).map((p) => ({ name: p.name, externalId: p.externalId ?? '', sections: p.sections })),
-      skipped: people.filter((p) => !p.examTaker).map((p) => ({ name: p.name, roles: p.roles, reasons: p.reasons })),
-      nrps,
-    };
-  };
-
   const setupPage = async (req: Request, res: Response, status: number, form?: Record<string, string>, errors: Array<{ field: string; message: string }> = []) => {
     const id = String(req.params.id);
-    const integration = await launches.getIntegration(id);
+    const integration = await handoffs.integration(id);
     if (!integration) throw new AppError('not_found', 'No such integration.');
     const lti = integration.lti;
     const platform = lti ? platformEndpoints(integration.canvasUrl, lti) : null;
     const urls = toolUrls(config.publicUrl, id);
+    const apiClientId = (await container.integrations.get(id))?.clientId;
     const checks = [
       { name: 'https', ok: config.publicUrl.startsWith('https://'), label: 'This service is reachable over https', detail: config.publicUrl.startsWith('https://') ? '' : 'Canvas only launches https tools; set PUBLIC_URL to an https address.' },
       { name: 'client_id', ok: Boolean(lti?.clientId), label: 'LTI Client ID entered', detail: lti?.clientId ?? 'not yet' },
       { name: 'deployment_ids', ok: (lti?.deploymentIds.length ?? 0) > 0, label: 'At least one Deployment ID entered', detail: lti?.deploymentIds.join(', ') ?? '' },
       {
         name: 'distinct_from_api_key',
-        ok: Boolean(lti) && lti!.clientId !== (await clientIdOf(id)),
+        ok: Boolean(lti) && lti!.clientId !== apiClientId,
         label: 'The LTI key is not the API key',
-        detail: lti && lti.clientId === (await clientIdOf(id)) ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
+        detail: lti && lti.clientId === apiClientId ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
       },
     ];
     res.status(status).render('lti/setup', {
@@ -282,8 +201,6 @@ export function createLtiRouter(container: Container): Router {
       errors,
     });
   };
-  const clientIdOf = async (id: string) =>
-    (await db.selectFrom('integrations').select('client_id').where('id', '=', id).executeTakeFirst())?.client_id;
 
   router.get('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
     try {
@@ -310,7 +227,7 @@ export function createLtiRouter(container: Container): Router {
         return;
       }
       const id = String(req.params.id);
-      const existing = await launches.getIntegration(id);
+      const existing = await handoffs.integration(id);
       if (!existing) throw new AppError('not_found', 'No such integration.');
       const lti: IntegrationLti = { environment: parsed.data.environment, clientId: parsed.data.clientId, deploymentIds: ids };
       if (parsed.data.environment === 'custom') {
@@ -331,14 +248,13 @@ export function createLtiRouter(container: Container): Router {
       // institution sessions, the audit log; its repository keeps ltijs's platform list in sync.
       const actor = settingsActor(req, res);
       try {
-        await container.integrationSettings.update(id, { lti }, actor, { moveLtiRegistration: actor.scope === 'platform' && parsed.data.moveRegistration === '1' });
+        await container.integrationSettings.updateLtiRegistration(id, lti, actor, { moveLtiRegistration: actor.scope === 'platform' && parsed.data.moveRegistration === '1' });
       } catch (err) {
         if (!(err instanceof AppError) || (err.code !== 'forbidden' && err.code !== 'conflict')) throw err;
         const field = String(err.details?.field ?? 'clientId').replace(/^lti\./, '');
         await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
         return;
       }
-      await container.audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.updated', detail: { environment: lti.environment, clientId: lti.clientId, deployments: ids.length } });
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
       next(err);

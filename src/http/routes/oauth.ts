@@ -1,14 +1,14 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
-import { AppError } from '../../errors/app-error.js';
-import { REMEDIES, type Check } from '../../integrations/reasons.js';
+import { REMEDIES } from '../../integrations/reasons.js';
 import { BROWSER_COOKIE, newBrowserSecret } from '../../integrations/authorization.js';
 import type { CallbackOutcome } from '../../integrations/callback.js';
 import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
+import { checkRows } from '../presenters/checks.js';
 import '../session.js';
 
-type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'signedLinks' | 'audit'>;
+type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'integrationLinks'>;
 
 /** Reads one cookie from the request (express-session parses only its own). */
 export function readCookie(req: Request, name: string): string | undefined {
@@ -32,18 +32,6 @@ function browserSecret(req: Request, res: Response, secure: boolean): string {
   const secret = newBrowserSecret();
   res.cookie(BROWSER_COOKIE, secret, { httpOnly: true, sameSite: 'lax', secure, path: '/', maxAge: 24 * 3600 * 1000 });
   return secret;
-}
-
-/** View-model of checks (a status's or a preflight's) for pages: name, result, detail and the remedy to show. */
-export function checkRows(checks: Check[]) {
-  return checks.map((c) => ({
-    name: c.name,
-    ok: c.ok,
-    detail: c.detail,
-    reason: c.reason ?? null,
-    title: c.reason ? REMEDIES[c.reason].title : null,
-    remedy: c.reason ? REMEDIES[c.reason].remedy : null,
-  }));
 }
 
 /**
@@ -93,20 +81,16 @@ export function createOAuthRouter(c: Deps): Router {
 
   router.post('/integrations/:id/generate-keys', requireIntegrationAccess('id'), async (req, res) => {
     const id = String(req.params.id);
-    const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
-    await c.audit.record({ integrationId: id, actor: String(res.locals.actor ?? 'browser'), action: 'authorization.started' });
+    const started = await c.integrationLinks.startAuthorization(id, browserSecret(req, res, secure), { label: String(res.locals.actor ?? 'browser') });
     res.redirect(303, started.url);
   });
 
   // An authorization link (API): works in any browser, no account needed; binds the state to it.
   router.get('/oauth/start', async (req, res) => {
-    const id = c.signedLinks.verify('authorize', typeof req.query.token === 'string' ? req.query.token : '');
-    if (!id) throw new AppError('forbidden', 'This authorization link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
-    const integration = await c.integrations.get(id);
-    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+    const integration = await c.integrationLinks.open('authorize', typeof req.query.token === 'string' ? req.query.token : '');
     await grantIntegrationAccess(req, integration);
-    const started = await c.connection.startAuthorization(id, browserSecret(req, res, secure));
-    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'authorization.started', detail: { via: 'authorization-link' } });
+    const id = integration.id;
+    const started = await c.integrationLinks.startAuthorization(id, browserSecret(req, res, secure), { label: `admin-link:${id}`, via: 'authorization-link' });
     res.redirect(302, started.url);
   });
 
@@ -147,13 +131,9 @@ export function createOAuthRouter(c: Deps): Router {
   });
 
   router.get('/setup', async (req, res) => {
-    const id = c.signedLinks.verify('setup', typeof req.query.token === 'string' ? req.query.token : '');
-    if (!id) throw new AppError('forbidden', 'This setup link is invalid or has expired.', { help: 'Ask the platform team for a new link.' });
-    const integration = await c.integrations.get(id);
-    if (!integration) throw new AppError('not_found', 'This integration no longer exists.');
+    const integration = await c.integrationLinks.open('setup', typeof req.query.token === 'string' ? req.query.token : '');
     await grantIntegrationAccess(req, integration);
-    await c.audit.record({ integrationId: id, actor: `admin-link:${id}`, action: 'setup_link.opened' });
-    res.redirect(303, `/integrations/${encodeURIComponent(id)}`);
+    res.redirect(303, `/integrations/${encodeURIComponent(integration.id)}`);
   });
 
   return router;

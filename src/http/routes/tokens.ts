@@ -1,51 +1,36 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
-import type { ApiTokenInfo } from '../../staff/api-tokens.js';
 import { flash } from '../flash.js';
 import { requireStaff } from '../middleware/auth.js';
+import { presentApiToken } from '../presenters/api-token.js';
 import { parseInput } from '../validate.js';
 
 const createSchema = z.object({ name: z.string().max(100), _csrf: z.string().optional() }).strict();
 
-/** View-model row: no hash, just what identifies a token. */
-function row(t: ApiTokenInfo) {
-  return {
-    id: t.id,
-    name: t.name,
-    hint: `cc_…${t.last4}`,
-    createdAt: t.createdAt,
-    lastUsedAt: t.lastUsedAt ?? 'never',
-    revoked: t.revokedAt !== null,
-    revokedAt: t.revokedAt,
-  };
-}
-
 /** `/settings/api-tokens`: list, create (token shown once), revoke. Staff only. Plus `GET /api/v1/whoami`. */
-export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'audit'>): Router {
+export function createTokensRouter(container: Pick<Container, 'apiTokens' | 'platformAdmin'>): Router {
   const router = Router();
   const base = '/settings/api-tokens';
 
   router.get(base, requireStaff, async (_req, res) => {
     const tokens = await container.apiTokens.list();
-    res.render('tokens', { title: 'API tokens', tokens: tokens.map(row), created: null });
+    res.render('tokens', { title: 'API tokens', tokens: tokens.map(presentApiToken), created: null });
   });
 
   router.post(base, requireStaff, async (req, res) => {
     const input = parseInput(createSchema, req.body ?? {});
     const actor = `staff:${req.session.staff!.id}`;
-    const { token, info } = await container.apiTokens.create({ name: input.name, createdBy: actor });
-    await container.audit.record({ actor, action: 'api_token.created', detail: { tokenId: info.id, name: info.name } });
+    const { token, info } = await container.platformAdmin.createApiToken(input.name, { label: actor });
     const tokens = await container.apiTokens.list();
     // Rendered directly (not flashed): the token must never be stored, not even in the session.
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).render('tokens', { title: 'API tokens', tokens: tokens.map(row), created: { name: info.name, token } });
+    res.status(201).render('tokens', { title: 'API tokens', tokens: tokens.map(presentApiToken), created: { name: info.name, token } });
   });
 
   router.post(`${base}/:tokenId/revoke`, requireStaff, async (req, res) => {
     const id = String(req.params.tokenId);
-    await container.apiTokens.revoke(id);
-    await container.audit.record({ actor: `staff:${req.session.staff!.id}`, action: 'api_token.revoked', detail: { tokenId: id } });
+    await container.platformAdmin.revokeApiToken(id, { label: `staff:${req.session.staff!.id}` });
     flash(req, 'ok', 'The token was revoked; requests using it now get 401.');
     res.redirect(303, base);
   });

@@ -30,6 +30,8 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** The first error line an instance printed (for the report), e.g. a SequelizeUniqueConstraintError from ltijs's table creation. */
 const whyExited = (i: Instance) => {
   const out = i.output();
+  const said = /canvas-companion (?:failed to start|stopped during start-up)[^\n]*/.exec(out)?.[0];
+  if (said) return said;
   const name = /name: '([A-Za-z]+Error)'/.exec(out)?.[1];
   const detail = /"message":"([^"]+)"|message: '([^']+)'/.exec(out);
   return [name, detail?.[1] ?? detail?.[2], /Error during deployment/.test(out) ? '(ltijs deployment)' : undefined].filter(Boolean).join(' ') || out.slice(-300);

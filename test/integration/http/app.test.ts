@@ -159,7 +159,7 @@ describe('web app', () => {
   describe('https mode opened over plain http', () => {
     let secure: Awaited<ReturnType<typeof createTestContainer>>;
     beforeAll(async () => {
-      secure = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu' } });
+      secure = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu', TRUST_PROXY: 'loopback' } });
       await secure.staff.create({ email: 'staff@example.edu', name: 'Sam Staff', password: PASSWORD });
     });
     afterAll(async () => {
@@ -177,7 +177,7 @@ describe('web app', () => {
       expect(res.text).not.toContain('This form has expired');
     });
 
-    it('behind an https proxy (X-Forwarded-Proto from loopback) the same form works', async () => {
+    it('behind an https proxy named in TRUST_PROXY (X-Forwarded-Proto from loopback) the same form works', async () => {
       const agent = request.agent(createApp(secure));
       const page = await agent.get('/login').set('X-Forwarded-Proto', 'https');
       const cookie = String(page.headers['set-cookie']).split(';')[0];
@@ -258,7 +258,7 @@ describe('web app', () => {
     it('an unexpected error shows the error page with no stack and no detail', async () => {
       const failing = createApp({
         ...c,
-        staff: { ...c.staff, verifyPassword: async () => { throw new Error('boom-internal-detail SECRET-CANARY-1'); } },
+        platformAdmin: { ...c.platformAdmin, signIn: async () => { throw new Error('boom-internal-detail SECRET-CANARY-1'); } },
       });
       const agent = request.agent(failing);
       const page = await agent.get('/login');

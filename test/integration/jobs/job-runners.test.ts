@@ -234,6 +234,23 @@ if (pgOnly.length > 0) describe.each(pgOnly.map((d) => [d.name, d] as const))('p
     await store.close();
   });
 
+  it('three instances starting at once on a database pg-boss has never seen all start (creating the queue is not a race)', async () => {
+    const url = (store.config as { url: string }).url;
+    const def = countingJob([], 1, 1);
+    // A fresh pg-boss schema each round: every round is a first start. Before the fix, concurrent
+    // create_queue calls deadlocked ("deadlock detected") in most rounds.
+    for (let round = 0; round < 4; round++) {
+      const schema = `cc_pgboss_start_${round}`;
+      const runners = ['A', 'B', 'C'].map((owner) => createPgBossRunner({ repo, definitions: [def], connectionString: url, owner, concurrency: 1, schema }));
+      try {
+        const outcomes = await Promise.allSettled(runners.map((r) => r.start()));
+        expect(outcomes.map((o) => (o.status === 'rejected' ? String((o.reason as Error).message) : 'started'))).toEqual(['started', 'started', 'started']);
+      } finally {
+        await Promise.all(runners.map((r) => r.stop()));
+      }
+    }
+  }, 120_000);
+
   it('two instances share the jobs and no job runs twice', async () => {
     expect(pgUrl).toBeDefined();
     const url = (store.config as { url: string }).url;

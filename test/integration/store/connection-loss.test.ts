@@ -7,7 +7,7 @@ import { testDatabases } from '../../support/databases.js';
 import { createTestContainer } from '../../support/test-container.js';
 
 const TOKEN = 'connection-loss-test-token-0123456789abcdef';
-const PASSWORD = 'a long staff passphrase';
+const PASSWORD = 'violet harbour lantern failover';
 const pgOnly = testDatabases().filter((d) => d.name === 'postgres');
 
 /** Ends every connection to `database` but the caller's: what a failover, a restart or a pooler does. */

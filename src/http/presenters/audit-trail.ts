@@ -1,0 +1,23 @@
+import type { AuditEvent } from '../../audit/audit-log.js';
+import type { ApiTokenInfo } from '../../staff/api-tokens.js';
+import type { StaffUser } from '../../staff/staff-users.js';
+import { auditActionName } from './audit-action.js';
+import { auditActorLabel, PLATFORM_STAFF_LABEL } from './audit-actor.js';
+
+/**
+ * An integration's audit trail as its page shows it: actors in words, actions in the current
+ * naming. An institution's admin (`viewer: 'institution'`) sees no staff name or email, not even
+ * inside an event's detail.
+ */
+export function presentAuditTrail(
+  events: AuditEvent[],
+  people: { staff: Array<Pick<StaffUser, 'id' | 'name' | 'email'>>; apiTokens: Array<Pick<ApiTokenInfo, 'id' | 'name'>> },
+  viewer: 'staff' | 'institution',
+) {
+  const names = {
+    staff: new Map(people.staff.map((s) => [s.id, `${s.name} (${s.email})`])),
+    apiTokens: new Map(people.apiTokens.map((t) => [t.id, t.name])),
+  };
+  const hideStaff = (text: string) => (viewer === 'staff' ? text : people.staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text));
+  return events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) }));
+}

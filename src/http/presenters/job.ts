@@ -1,0 +1,25 @@
+import type { Job } from '../../jobs/types.js';
+
+/** The API's job shape (params and attempts stay internal); pages build on it too. */
+export function presentJob(j: Job) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    integrationId: j.integrationId,
+    state: j.state,
+    progress: j.progress,
+    etaSeconds: j.etaSeconds,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    error: j.error,
+    summary: j.summary,
+  };
+}
+
+/** Seconds from start to finish (or to now while running), or null before it started. */
+export function jobDurationSeconds(j: Job, now: Date): number | null {
+  if (!j.startedAt) return null;
+  const end = j.finishedAt ? Date.parse(j.finishedAt) : now.getTime();
+  return Math.max(0, Math.round((end - Date.parse(j.startedAt)) / 1000));
+}
