@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
 import { stopServer } from './http/graceful-shutdown.js';
 
@@ -11,7 +12,7 @@ import { stopServer } from './http/graceful-shutdown.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(withEnvFile(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
