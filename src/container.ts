@@ -20,6 +20,7 @@ import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
+import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './oauth/oauth-states.js';
@@ -96,8 +97,10 @@ export interface ContainerOverrides {
   /**
    * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
    * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
+   * `'on-demand'` (the CLI): no `/lti` mount, and ltijs is loaded only if an LTI registration is
+   * saved, to register its platform.
    */
-  lti?: boolean;
+  lti?: boolean | 'on-demand';
 }
 
 /**
@@ -172,21 +175,33 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
-    let lti: LtiMount | undefined;
-    if (overrides.lti ?? overrides.store === undefined) {
+    const startLti = async (): Promise<LtiFeature | undefined> => {
       const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
-      } else {
-        const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
-        closers.push(() => feature.close());
-        await feature.reconcile();
-        lti = feature;
+        return undefined;
       }
+      const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
+      closers.push(() => feature.close());
+      return feature;
+    };
+    let lti: LtiFeature | undefined;
+    let syncLti: ((integrationId: string) => Promise<void>) | undefined;
+    const ltiMode = overrides.lti ?? overrides.store === undefined;
+    if (ltiMode === 'on-demand') {
+      let started: Promise<LtiFeature | undefined> | undefined;
+      syncLti = async (id) => {
+        const feature = await (started ??= startLti());
+        await feature?.syncIntegration(id);
+      };
+    } else if (ltiMode) {
+      lti = await startLti();
+      await lti?.reconcile();
+      syncLti = lti?.syncIntegration;
     }
     // Entry points write through this: a URL whose name resolves to a private address is a 400.
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
-    const integrationsRepo = lti?.syncIntegration ? keepLtiInSync(checkedIntegrations, lti.syncIntegration, logger) : checkedIntegrations;
+    const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     return {
       config,
       logger,

@@ -6,8 +6,20 @@ import { createContainer } from './container.js';
 import { stopServer } from './http/graceful-shutdown.js';
 
 /**
- * The only file that listens. Bad configuration prints every problem and exits 1; SIGTERM/SIGINT
- * stop accepting connections, let in-flight requests finish, close the container, and exit 0.
+ * Until the server listens, any exit is a failed start: a library that calls `process.exit()`
+ * without a code (ltijs does on database errors) must not look like success to a supervisor.
+ */
+let started = false;
+let reported = false;
+process.exitCode = 1;
+process.on('exit', (code) => {
+  if (!started && !reported) process.stderr.write(`canvas-companion stopped during start-up (exit code ${code}) without saying why\n`);
+});
+
+/**
+ * The only file that listens. Bad configuration prints every problem and exits 1; any other
+ * start-up failure prints its reason and exits 1; SIGTERM/SIGINT stop accepting connections, let
+ * in-flight requests finish, close the container, and exit 0.
  */
 async function main(): Promise<void> {
   let config;
@@ -15,6 +27,7 @@ async function main(): Promise<void> {
     config = loadConfig(withEnvFile(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
+      reported = true;
       process.stderr.write(`${err.message}\n`);
       process.exit(1);
     }
@@ -26,6 +39,8 @@ async function main(): Promise<void> {
   await container.sync.runner.start();
   container.onClose(() => container.sync.runner.stop());
   const server: Server = app.listen(config.port, () => {
+    started = true;
+    process.exitCode = 0;
     container.logger.info({ port: config.port, publicUrl: config.publicUrl, database: config.database.kind }, 'canvas-companion listening');
   });
   server.on('error', (err) => {
@@ -54,6 +69,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  reported = true;
   process.stderr.write(`canvas-companion failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -65,7 +65,8 @@ export async function runCli(
   io: CliIO = processIO,
   makeContainer: () => Promise<Container> = async () => {
     const config = loadConfig(env);
-    return createContainer(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr) });
+    // No command serves /lti: ltijs (~3 s to load) is loaded only if a command saves an LTI registration.
+    return createContainer(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr), lti: 'on-demand' });
   },
 ): Promise<number> {
   let container: Promise<Container> | undefined;

@@ -1,6 +1,5 @@
-import type { Logger } from '../logger/logger.js';
-
 interface Writable<C, P, I> {
+  get(id: string): Promise<I | undefined>;
   create(input: C): Promise<I>;
   update(id: string, patch: P, ...rest: never[]): Promise<I | undefined>;
   delete(id: string): Promise<boolean>;
@@ -8,32 +7,32 @@ interface Writable<C, P, I> {
 
 /**
  * Wraps an integrations repository so that creating, changing (the `lti` registration or the
- * Canvas URL) or deleting an integration brings ltijs's platform list in line. The sync runs in the
- * background: registering a new platform generates a 4096-bit key pair, and a launch re-checks its
- * platform at login anyway, so the caller need not wait.
+ * Canvas URL) or deleting an integration brings ltijs's platform list in line BEFORE the call
+ * returns: a registration that was saved has its platform and key pair, so `/lti/keys` serves the
+ * integration's key from the moment the save answers (Canvas may fetch it right away).
+ * `sync` is called lazily, so a process that never saves an LTI registration never loads ltijs.
+ * @throws whatever `sync` throws: the integration is saved but its platform is not (the next save,
+ * the next start or the next login from that platform registers it again).
  */
-export function keepLtiInSync<R extends Writable<C, P, I>, C, P extends object, I extends { id: string }>(
+export function keepLtiInSync<R extends Writable<C, P, I>, C, P extends object, I extends { id: string; lti?: unknown }>(
   repo: R,
   sync: (integrationId: string) => Promise<void>,
-  logger: Logger,
 ): R {
-  const later = (id: string) => {
-    void sync(id).catch((err: unknown) => logger.error({ err, integrationId: id }, 'keeping LTI platforms in sync failed'));
-  };
   return Object.assign(Object.create(repo) as R, {
     async create(input: C) {
       const created = await repo.create(input);
-      if ((input as { lti?: unknown }).lti) later(created.id);
+      if ((input as { lti?: unknown }).lti) await sync(created.id);
       return created;
     },
     async update(id: string, patch: P, ...rest: never[]) {
       const updated = await repo.update(id, patch, ...rest);
-      if (updated && ('lti' in patch || 'canvasUrl' in patch)) later(id);
+      if (updated && ('lti' in patch || ('canvasUrl' in patch && updated.lti))) await sync(id);
       return updated;
     },
     async delete(id: string) {
+      const hadLti = Boolean((await repo.get(id))?.lti);
       const existed = await repo.delete(id);
-      if (existed) later(id);
+      if (existed && hadLti) await sync(id);
       return existed;
     },
   });

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { Request, RequestHandler, Response } from 'express';
 import { Eta } from 'eta';
 import ltijs from 'ltijs';
-import LtijsDatabase from 'ltijs-sequelize';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logger/logger.js';
 import type { Store } from '../store/database.js';
 import type { HostResolver } from '../net/guarded-fetch.js';
 import { platformEndpoints } from './canvas-platforms.js';
 import { guardLtijsHttp } from './guarded-http.js';
+import { KyselyLtiDatabase } from './kysely-lti-database.js';
 import { allowFrameAncestor, canvasFrameAncestor, INSTRUCTURE_FRAME_ANCESTOR } from './frame-policy.js';
 import { decideAudience, launchFacts, type LtijsLaunchToken } from './launch-claims.js';
 import { createLaunchStore, type LaunchStore, type LtiIntegration, type NrpsMember } from './launch-store.js';
@@ -49,8 +49,8 @@ export interface LtiFeature {
 }
 
 export interface LtiDeps {
-  config: Pick<Config, 'publicUrl' | 'secureCookies' | 'database'> & Partial<Pick<Config, 'allowInsecureCanvasUrls'>>;
-  store: Pick<Store, 'db'>;
+  config: Pick<Config, 'publicUrl' | 'secureCookies'> & Partial<Pick<Config, 'allowInsecureCanvasUrls'>>;
+  store: Pick<Store, 'db' | 'dialect'>;
   /** Source of the ltijs encryption key (HKDF from the vault's oldest session secret). */
   vault: { sessionSecrets(): string[] };
   logger: Logger;
@@ -64,24 +64,6 @@ let setUp = false;
 /** True once {@link createLtiFeature} ran in this process (ltijs cannot be set up twice, even after close). */
 export function ltiAlreadySetUp(): boolean {
   return setUp;
-}
-
-/** Where ltijs-sequelize keeps its tables: a file next to the main SQLite file, or the same Postgres database. */
-export function ltijsDatabase(database: Config['database']): LtijsDatabase {
-  if (database.kind === 'sqlite') {
-    // A separate file: ltijs needs the `sqlite3` driver while the store uses better-sqlite3; two
-    // drivers writing one file would contend for its lock, and ltijs-sequelize sets no busy timeout.
-    const storage = database.file === ':memory:' ? ':memory:' : database.file.replace(/(\.sqlite3?|\.db)?$/, '.lti.sqlite');
-    return new LtijsDatabase('ltijs', '', '', { dialect: 'sqlite', storage, logging: false });
-  }
-  const u = new URL(database.url);
-  return new LtijsDatabase(decodeURIComponent(u.pathname.slice(1)), decodeURIComponent(u.username), decodeURIComponent(u.password), {
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 5432,
-    dialect: 'postgres',
-    logging: false,
-    pool: { max: 5 },
-  });
 }
 
 /**
@@ -110,8 +92,10 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   const launches = createLaunchStore({ db: deps.store.db, clock });
   const eta = new Eta({ views: VIEWS_DIR, cache: true });
   const lti = (ltijs as unknown as { Provider: LtijsProvider }).Provider;
-  const plugin = ltijsDatabase(config.database);
-  await plugin.db.authenticate(); // fail here with a real error: ltijs's deploy() calls process.exit on DB errors
+  // ltijs's records live in the service's own store, in tables the migrations created. Checked here so
+  // that a missing table or an unreachable database fails the start with the real error.
+  const plugin = new KyselyLtiDatabase({ db: deps.store.db, dialect: deps.store.dialect, logger });
+  await plugin.checkTables();
 
   const render = (res: Response, status: number, view: string, vm: Record<string, unknown>) => {
     res.status(status).type('html').send(eta.render(`lti/${view}`, { flash: [], identity: null, ...vm }));
@@ -157,11 +141,13 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
 
   /**
    * ltijs's registerPlatform is check-then-insert: two concurrent calls for one platform would
-   * leave its row pointing at one key pair and its key rows holding another. Serialise them.
+   * leave its row pointing at one key pair and its key rows holding another. Serialise them, in
+   * this process and (on Postgres) across the instances sharing the database.
    */
   let platformQueue: Promise<unknown> = Promise.resolve();
   const serialised = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = platformQueue.then(fn, fn);
+    const locked = () => plugin.exclusive(fn);
+    const run = platformQueue.then(locked, locked);
     platformQueue = run.catch(() => undefined);
     return run;
   };
@@ -389,16 +375,10 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
   });
   lti.onInactivePlatform(async (_req, res) => refuse(res, 403, 'unknown_platform'));
 
-  const sigintBefore = new Set(process.listeners('SIGINT'));
-  const quietInfo = console.info;
-  console.info = () => undefined; // ltijs-sequelize logs its umzug migrations with console.info
-  try {
-    await lti.deploy({ serverless: true, silent: true });
-  } finally {
-    console.info = quietInfo;
-  }
-  // ltijs adds a SIGINT handler that calls process.exit(); src/main.ts owns graceful shutdown.
-  for (const l of process.listeners('SIGINT')) if (!sigintBefore.has(l)) process.off('SIGINT', l);
+  // What ltijs's deploy({ serverless: true }) does, minus its two process.exit() paths: it would call
+  // process.exit() (exit code 0) when the database setup fails, and add a SIGINT handler that exits
+  // without our graceful shutdown (src/main.ts owns that). Its only other step is the plugin's setup.
+  await plugin.setup();
 
   const reconcile = () =>
     serialised(async () => {

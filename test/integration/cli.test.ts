@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildProgram, runCli } from '../../src/cli/main.js';
@@ -115,4 +118,41 @@ describe('CLI', () => {
       expect(migrate.stdout[0]).toContain('up to date');
     });
   });
+});
+
+describe('CLI and LTI', () => {
+  it('a command that saves no LTI registration never loads ltijs (a real process: `staff list`)', async () => {
+    const probe = `data:text/javascript,${encodeURIComponent(
+      "import Module from 'node:module'; process.on('exit', () => process.stderr.write('ltijs modules loaded: ' + Object.keys(Module._cache).filter((k) => k.includes('/node_modules/ltijs/')).length + '\\n'));",
+    )}`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'cc-cli-lti-'));
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', probe, 'src/cli/main.ts', 'staff', 'list'], {
+        timeout: 30000,
+        env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', DATABASE_URL: '' },
+      });
+      expect(stdout).toContain('No staff users yet');
+      expect(stderr).toContain('ltijs modules loaded: 0');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 40000);
+
+  it("the CLI's container loads ltijs on demand, and registers the platform before a saved LTI registration returns", async () => {
+    const c = await createTestContainer({ overrides: { lti: 'on-demand' } });
+    try {
+      expect(c.lti).toBeUndefined();
+      const created = await c.integrations.create({
+        name: 'Institution L', canvasUrl: 'https://l.instructure.com', clientId: '60000000000001', accountId: 'self', courseIdType: 'sis_course_id',
+        userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'], lti: { environment: 'production', clientId: '60000000000099', deploymentIds: ['6:l'] },
+      });
+      const rows = await c.store.db.selectFrom('lti_platforms' as never).select(['platform_url', 'client_id'] as never).execute();
+      expect(rows).toEqual([{ platform_url: 'https://canvas.instructure.com', client_id: '60000000000099' }]);
+      expect(await c.store.db.selectFrom('lti_public_keys' as never).selectAll().execute()).toHaveLength(1);
+      await c.integrations.delete(created.id);
+      expect(await c.store.db.selectFrom('lti_platforms' as never).selectAll().execute()).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  }, 60000);
 });

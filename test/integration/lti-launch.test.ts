@@ -1,3 +1,4 @@
+import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../support/databases.js';
 import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
@@ -6,8 +7,8 @@ import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, mini
  * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →
  * RS256 id_token → ltijs validation → hand-over → our page; plus tool configuration and framing.
  * ltijs is one singleton per process, so this file runs on ONE database: Postgres when
- * TEST_DATABASE_URL is set (ltijs-sequelize's postgres dialect, CI), else SQLite; the other LTI
- * files run on SQLite (ltijs-sequelize's sqlite3 dialect).
+ * TEST_DATABASE_URL is set (CI), else SQLite; the other LTI files run on SQLite. ltijs keeps its
+ * records in the service's own store either way (src/lti/kysely-lti-database.ts).
  */
 let h: LtiHarness;
 
@@ -141,33 +142,78 @@ describe('framing', () => {
 });
 
 
-describe('ltijs platform list follows the integrations', () => {
-  const kids = async () => ((await (await fetch(`${h.appUrl}/lti/keys`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).sort();
-  const until = async (cond: () => Promise<boolean>) => {
-    for (let i = 0; i < 450; i++) {
-      if (await cond()) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('condition not reached in 45 s (a 4096-bit key pair per platform is slow on a busy machine)');
-  };
-
-  it('a changed LTI client id replaces the platform (new key pair), and a deleted integration removes it', async () => {
-    const c = await h.container.integrations.create({
-      name: 'Institution C', canvasUrl: 'https://c.instructure.com', clientId: '30000000000001', accountId: 'self',
-      courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'],
-      lti: { environment: 'production', clientId: '30000000000099', deploymentIds: ['3:c'] },
+describe('ltijs platform list follows the integrations before the save answers', () => {
+  /**
+   * The kids /lti/keys serves, over a fresh connection each time: a 4096-bit key pair is generated
+   * synchronously (inside ltijs), and a kept-alive socket left idle meanwhile may be closed by the
+   * server just as it is reused.
+   */
+  const kids = () =>
+    new Promise<string[]>((resolve, reject) => {
+      get(`${h.appUrl}/lti/keys`, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += String(d)));
+        res.on('end', () => resolve((JSON.parse(body) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).sort()));
+      }).on('error', reject);
     });
+  /** The kid ltijs registered for a platform, read from its table. */
+  const platformKid = async (issuer: string, clientId: string) =>
+    (await h.container.store.db.selectFrom('lti_platforms' as never).select('kid' as never).where('platform_url' as never, '=', issuer as never).where('client_id' as never, '=', clientId as never).executeTakeFirst() as { kid: string } | undefined)?.kid;
+  const base = { canvasUrl: 'https://c.instructure.com', clientId: '30000000000001', accountId: 'self', courseIdType: 'sis_course_id' as const, userIdType: 'sis_user_id' as const, studentRoles: ['StudentEnrollment'] };
+
+  it('a saved registration’s key is in /lti/keys when the save returns; a changed client id replaces it, a delete removes it', async () => {
     const before = await kids();
-    await until(async () => (await kids()).length === before.length + 1);
-    const withC = await kids();
+    const c = await h.container.integrations.create({ ...base, name: 'Institution C', lti: { environment: 'production', clientId: '30000000000099', deploymentIds: ['3:c'] } });
+    const kidC = await platformKid('https://canvas.instructure.com', '30000000000099');
+    expect(kidC).toBeDefined();
+    expect(await kids()).toEqual([...before, kidC!].sort());
 
     await h.container.integrations.update(c.id, { lti: { environment: 'production', clientId: '30000000000100', deploymentIds: ['3:c'] } });
-    await until(async () => {
-      const now = await kids();
-      return now.length === withC.length && now.join() !== withC.join();
-    });
+    const kidC2 = await platformKid('https://canvas.instructure.com', '30000000000100');
+    expect(kidC2).toBeDefined();
+    expect(await platformKid('https://canvas.instructure.com', '30000000000099')).toBeUndefined();
+    expect(await kids()).toEqual([...before, kidC2!].sort());
 
     await h.container.integrations.delete(c.id);
-    await until(async () => (await kids()).length === before.length);
-  }, 150_000);
+    expect(await kids()).toEqual(before);
+  }, 60_000);
+
+  it('through the JSON API: right after the PATCH answers 200, GET /lti/keys holds the new kid', async () => {
+    const { token } = await h.container.apiTokens.create({ name: 'lti keys test' });
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${h.appUrl}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    const created = await api('POST', '/integrations', { ...base, name: 'Institution D', clientId: '40000000000001' });
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as { id: string }).id;
+    const before = await kids();
+
+    const patched = await api('PATCH', `/integrations/${id}`, { lti: { environment: 'test', clientId: '40000000000099', deploymentIds: ['4:d'] } });
+    expect(patched.status).toBe(200);
+    const after = await kids();
+    const kidD = await platformKid('https://canvas.test.instructure.com', '40000000000099');
+    expect(after).toEqual([...before, kidD!].sort());
+
+    expect((await api('DELETE', `/integrations/${id}`)).status).toBe(204);
+    expect(await kids()).toEqual(before);
+  }, 60_000);
+
+  it('through the LTI setup page: right after the save redirects, GET /lti/keys holds the new kid', async () => {
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec((await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).body)![1];
+    const save = (clientId: string) =>
+      b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { _csrf: csrf, environment: 'custom', clientId, deploymentIds: DEPLOYMENT_ID, issuer: h.sandbox.url });
+    const kidA = await platformKid(h.sandbox.url, LTI_CLIENT_ID);
+    try {
+      const saved = await save('10000000000078');
+      expect(saved.status).toBe(200);
+      const kidNew = await platformKid(h.sandbox.url, '10000000000078');
+      expect(kidNew).toBeDefined();
+      const now = await kids();
+      expect(now).toContain(kidNew);
+      expect(now).not.toContain(kidA);
+    } finally {
+      await save(LTI_CLIENT_ID);
+    }
+  }, 60_000);
 });

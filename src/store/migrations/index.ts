@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002lti from './0002-lti-launches.js';
 import * as m0003 from './0003-section-refresh-job.js';
 import * as m0004 from './0004-one-active-job.js';
+import * as m0005 from './0005-lti-store.js';
 import * as m0006 from './0006-lti-ownership.js';
 import * as m0007 from './0007-login-throttle.js';
 
@@ -17,6 +18,7 @@ export const migrationProvider: MigrationProvider = {
       '0002-lti-launches': m0002lti,
       '0003-section-refresh-job': m0003,
       '0004-one-active-job': m0004,
+      '0005-lti-store': m0005,
       '0006-lti-ownership': m0006,
       '0007-login-throttle': m0007,
     };
