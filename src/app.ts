@@ -119,17 +119,18 @@ export function createApp(container: Container): Express {
     next();
   });
 
-  app.use(
-    session({
-      name: SESSION_COOKIE,
-      secret: container.vault.sessionSecrets(),
-      store: container.sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: true,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 12 * 60 * 60 * 1000 },
-    }),
-  );
+  const sessions = session({
+    name: SESSION_COOKIE,
+    secret: container.vault.sessionSecrets(),
+    store: container.sessionStore,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 12 * 60 * 60 * 1000 },
+  });
+  // A Bearer-token API call never uses a session (it is authenticated by its token, and CSRF does
+  // not apply to it): no session object is made or looked up for it.
+  app.use((req, res, next) => (req.path.startsWith('/api/') && bearerToken(req) !== undefined ? next() : sessions(req, res, next)));
   // Credentials first: a request to the API without (valid) ones gets 401 before any body is read
   // or any CSRF check runs.
   app.use('/api', requireApiToken(container.apiTokens));
@@ -153,11 +154,19 @@ export function createApp(container: Container): Express {
     res.locals.actor ??= sessionActor(req);
     res.locals.identity = identityOf(req.session);
     res.locals.currentPath = req.path;
-    csrfSynchronisedProtection(req, res, (err?: unknown) =>
-      err
-        ? next(new AppError('csrf_failed', 'This form has expired or did not come from this site. Reload the page and try again.'))
-        : next(),
-    );
+    csrfSynchronisedProtection(req, res, (err?: unknown) => {
+      if (!err) return next();
+      // With Secure cookies (an https PUBLIC_URL) a browser on plain http never sends the session
+      // cookie back, so every form would "expire": say what is actually wrong.
+      if (config.secureCookies && !req.secure) {
+        return next(
+          new AppError('csrf_failed', 'This site must be opened over https: its session cookie is Secure and is never sent over plain http.', {
+            help: `Open ${config.publicUrl} (https), or the load balancer that serves it, instead of this http address.`,
+          }),
+        );
+      }
+      next(new AppError('csrf_failed', 'This form has expired or did not come from this site. Reload the page and try again.'));
+    });
   });
   app.use(flashLocals);
 

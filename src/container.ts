@@ -7,6 +7,7 @@ import { createApiTokens, type ApiTokens } from './staff/api-tokens.js';
 import { createStaffUsers, type StaffUsers } from './staff/staff-users.js';
 import { createLoginThrottle, type LoginThrottle } from './staff/login-throttle.js';
 import { migrateToLatest, openStore, type Store } from './store/database.js';
+import { createReadinessProbe, type ReadinessProbe } from './store/readiness.js';
 import { createVault, parseSecretKey, resolveSecretKey, type Vault } from './vault/vault.js';
 import { createCanvasClient } from './canvas/client.js';
 import { createGovernorRegistry } from './canvas/governor-registry.js';
@@ -46,6 +47,8 @@ export interface Container {
   config: Config;
   logger: Logger;
   store: Store;
+  /** The cached database check behind `/readyz` (a background probe every 2 s). */
+  readiness: ReadinessProbe;
   clock: () => Date;
   /** The HTTP client of every outbound call: the guarded fetch unless a test replaced it. */
   fetch: typeof globalThis.fetch;
@@ -113,7 +116,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
   const clock = overrides.clock ?? (() => new Date());
   const guarded = overrides.fetch ? undefined : createGuardedFetch({ allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
   const fetchImpl = overrides.fetch ?? guarded!;
-  const store = overrides.store ?? openStore(config.database);
+  const store = overrides.store ?? openStore(config.database, { logger });
+  const readiness = createReadinessProbe(store.db, { logger });
   const closers: Array<() => void | Promise<void>> = guarded ? [() => guarded.close()] : [];
   let sessionStore: ClosableSessionStore | undefined;
   let closed: Promise<void> | undefined;
@@ -127,6 +131,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
           logger.error({ err }, 'a closer failed during shutdown');
         }
       }
+      readiness.stop();
       await sessionStore?.close();
       await store.close();
     })();
@@ -135,9 +140,10 @@ export async function createContainer(config: Config, overrides: ContainerOverri
 
   try {
     await migrateToLatest(store.db);
+    await readiness.start();
     const vault = createVault(parseSecretKey(resolveSecretKey(config)));
     const db = store.db;
-    const apiTokens = createApiTokens({ db, clock });
+    const apiTokens = createApiTokens({ db, clock, onError: (err) => logger.warn({ err }, 'could not record when an API token was last used') });
     if (config.bootstrapApiToken) {
       const info = await apiTokens.ensureBootstrap(config.bootstrapApiToken);
       logger.info({ tokenId: info.id }, 'bootstrap API token is active');
@@ -206,6 +212,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       config,
       logger,
       store,
+      readiness,
       clock,
       fetch: fetchImpl,
       vault,

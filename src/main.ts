@@ -3,11 +3,12 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
-import { stopServer } from './http/graceful-shutdown.js';
+import { shutdownInOrder } from './http/graceful-shutdown.js';
+import { isTransientDbError } from './store/database.js';
 
 /**
  * Until the server listens, any exit is a failed start: a library that calls `process.exit()`
- * without a code (ltijs does on database errors) must not look like success to a supervisor.
+ * without a code must not look like success to a supervisor.
  */
 let started = false;
 let reported = false;
@@ -17,9 +18,9 @@ process.on('exit', (code) => {
 });
 
 /**
- * The only file that listens. Bad configuration prints every problem and exits 1; any other
- * start-up failure prints its reason and exits 1; SIGTERM/SIGINT stop accepting connections, let
- * in-flight requests finish, close the container, and exit 0.
+ * The only file that listens. Any start-up failure prints its reason and exits 1. Bad configuration prints every problem and exits 1. SIGTERM/SIGINT
+ * shut down in order (see {@link shutdownInOrder}): readiness 503, jobs handed back, in-flight
+ * requests finished, container closed, exit 0; a second signal cuts the remaining requests.
  */
 async function main(): Promise<void> {
   let config;
@@ -48,13 +49,34 @@ async function main(): Promise<void> {
     void container.close().finally(() => process.exit(1));
   });
 
+  // A library that fires a database write without awaiting it (pg-boss completes handled jobs that
+  // way) rejects when the connection was just lost: log it and go on; anything else still ends the process.
+  process.on('unhandledRejection', (reason) => {
+    if (isTransientDbError(reason)) {
+      container.logger.warn({ err: reason }, 'a background database write failed (connection lost); it is retried by the job machinery');
+      return;
+    }
+    container.logger.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
+
   let stopping = false;
+  const force = new AbortController();
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      force.abort();
+      return;
+    }
     stopping = true;
-    container.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    stopServer(server, { graceMs: 20_000, logger: container.logger })
-      .then(() => container.close())
+    container.logger.info({ signal }, 'shutting down: jobs first, then in-flight requests');
+    shutdownInOrder({
+      server,
+      markStopping: () => container.readiness.markStopping(),
+      stopJobs: () => container.sync.runner.stop(),
+      close: () => container.close(),
+      logger: container.logger,
+      force: force.signal,
+    })
       .then(() => {
         container.logger.info('stopped');
         process.exit(0);

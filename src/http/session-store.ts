@@ -92,12 +92,27 @@ export function hashSid(sid: string): string {
   return createHash('sha256').update(sid, 'utf8').digest('base64url');
 }
 
+/** How often an unchanged session's expiry is written at most (sliding expiry without a write per request). */
+export const SESSION_TOUCH_EVERY_MS = 5 * 60 * 1000;
+
+const LOADED_EXPIRES = Symbol('loadedExpires');
+
 /**
  * Wraps a store so rows are keyed by {@link hashSid}: someone who reads the database cannot
  * replay a session cookie. express-session's own regenerate/load go through these methods.
+ *
+ * It also keeps reads free of writes: express-session touches every unchanged session at the end
+ * of every request (with `rolling`, to slide its expiry), which would be one database write per
+ * page view or poll. Here a touch writes only when the expiry moved by at least `touchEveryMs`
+ * since the session row was last written (known from the loaded session), so an active session is
+ * written at most once per `touchEveryMs` across all instances; its idle timeout is then between
+ * maxAge − touchEveryMs and maxAge.
  */
 export class HashedSidStore extends session.Store {
-  constructor(private readonly inner: ClosableSessionStore) {
+  constructor(
+    private readonly inner: ClosableSessionStore,
+    private readonly touchEveryMs = SESSION_TOUCH_EVERY_MS,
+  ) {
     super();
   }
   override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
@@ -109,9 +124,21 @@ export class HashedSidStore extends session.Store {
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
     this.inner.destroy(hashSid(sid), cb);
   }
+  override createSession(req: Parameters<session.Store['createSession']>[0], data: session.SessionData): session.Session & session.SessionData {
+    const stored = data.cookie?.expires ? new Date(data.cookie.expires as unknown as string).getTime() : undefined;
+    const created = super.createSession(req, data);
+    Object.defineProperty(created, LOADED_EXPIRES, { value: stored, enumerable: false });
+    return created;
+  }
   override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
-    if (this.inner.touch) this.inner.touch(hashSid(sid), sess, cb);
-    else cb?.();
+    const stored = (sess as { [LOADED_EXPIRES]?: number })[LOADED_EXPIRES];
+    const next = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : undefined;
+    if (stored !== undefined && next !== undefined && next - stored < this.touchEveryMs) {
+      cb?.();
+      return;
+    }
+    // A full write, so the stored session's own expiry records when the row was last written.
+    this.inner.set(hashSid(sid), sess, () => cb?.());
   }
   close(): void | Promise<void> {
     return this.inner.close();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { describeDbError, isTransientDbError, retryTransientDb } from '../store/database.js';
 import { classifyJobError } from './job-error.js';
 import { LeaseLostError, type JobRepository, type JobRow } from './job-repository.js';
 import type { AnyJobDefinition, JobContext, JobProgress } from './types.js';
@@ -16,6 +17,9 @@ export interface ExecuteOptions {
   /** Lets the runner stop a local job at once on cancel. */
   onController?: (control: { cancel(): void }) => void;
 }
+
+/** How often one run resumes in place after a lost database connection before it gives up for this process. */
+const MAX_DB_RESUMES = 10;
 
 /** Sliding-window rate of `done` per second → seconds left, once the total is known. */
 export function createEtaEstimator(clock: () => Date, windowMs = 30_000) {
@@ -75,11 +79,11 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
   }, Math.max(50, Math.floor(leaseMs / 3)));
 
   const maxAttempts = opts.maxAttempts ?? 5;
-  const ctx: JobContext = {
+  const contextFor = (checkpoint: string | null): JobContext => ({
     jobId: row.id,
     integrationId: row.integration_id,
     params: JSON.parse(row.params) as Record<string, unknown>,
-    checkpoint: row.checkpoint ? (JSON.parse(row.checkpoint) as unknown) : null,
+    checkpoint: checkpoint ? (JSON.parse(checkpoint) as unknown) : null,
     attempt: Number(row.attempts),
     startedAt: row.started_at ?? clock().toISOString(),
     signal: ac.signal,
@@ -99,36 +103,67 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
       lastWrite = t;
       await repo.progress(row.id, owner, current, e);
     },
+  });
+
+  /**
+   * Runs the definition; when the database connection is lost mid-run (failover, restart, ended
+   * backends) it waits for the database, re-reads the last checkpoint and runs again from there,
+   * in this process and under the same lease, instead of failing the job.
+   */
+  const runResuming = async (): Promise<Record<string, unknown>> => {
+    let checkpoint = row.checkpoint;
+    for (let resumes = 0; ; resumes++) {
+      try {
+        return await def.run(contextFor(checkpoint));
+      } catch (err) {
+        if (!isTransientDbError(err) || ac.signal.aborted || lost || resumes >= MAX_DB_RESUMES) throw err;
+        logger?.warn({ jobId: row.id, err: describeDbError(err) }, 'database connection lost during a job; resuming from its last checkpoint');
+        const fresh = await retryTransientDb(() => repo.getRow(row.id), { maxMs: leaseMs, signal: ac.signal });
+        if (!fresh || fresh.state !== 'running' || fresh.lease_owner !== owner) {
+          lost = true;
+          throw new LeaseLostError(row.id);
+        }
+        checkpoint = fresh.checkpoint;
+      }
+    }
   };
+  // End-state writes are guarded by the lease owner, so repeating them after a lost connection is safe.
+  const write = (fn: () => Promise<unknown>) => retryTransientDb(fn, { maxMs: leaseMs });
 
   try {
     if (Number(row.attempts) > maxAttempts) {
-      await repo.finish(row.id, owner, {
-        state: 'failed',
-        error: { code: 'internal', message: `Gave up after ${maxAttempts} interrupted attempts.` },
-      });
+      await write(() =>
+        repo.finish(row.id, owner, {
+          state: 'failed',
+          error: { code: 'internal', message: `Gave up after ${maxAttempts} interrupted attempts.` },
+        }),
+      );
       return;
     }
     if (cancelled) {
-      await repo.finish(row.id, owner, { state: 'cancelled' });
+      await write(() => repo.finish(row.id, owner, { state: 'cancelled' }));
       return;
     }
-    const summary = await def.run(ctx);
+    const summary = await runResuming();
     if (lost) return;
-    if (cancelled) await repo.finish(row.id, owner, { state: 'cancelled', summary });
-    else if (opts.shutdown.aborted && ac.signal.aborted) await repo.release(row.id, owner);
-    else await repo.finish(row.id, owner, { state: 'succeeded', summary });
+    if (cancelled) await write(() => repo.finish(row.id, owner, { state: 'cancelled', summary }));
+    else if (opts.shutdown.aborted && ac.signal.aborted) await write(() => repo.release(row.id, owner));
+    else await write(() => repo.finish(row.id, owner, { state: 'succeeded', summary }));
   } catch (err) {
     if (lost || err instanceof LeaseLostError) {
       logger?.warn({ jobId: row.id }, 'job lease lost; another process owns it now');
     } else if (cancelled) {
-      await repo.finish(row.id, owner, { state: 'cancelled' });
+      await write(() => repo.finish(row.id, owner, { state: 'cancelled' }));
     } else if (opts.shutdown.aborted) {
-      await repo.release(row.id, owner);
+      await write(() => repo.release(row.id, owner));
+    } else if (isTransientDbError(err)) {
+      // The database stayed away longer than the job may wait: leave the row running under its
+      // lease, which expires, and the job resumes from its checkpoint in whichever process claims it.
+      logger?.warn({ jobId: row.id, err: describeDbError(err) }, 'database unreachable; the job resumes from its checkpoint once its lease expires');
     } else {
       const error = classifyJobError(err);
       logger?.warn({ jobId: row.id, kind: row.kind, code: error.code, err }, 'job failed');
-      await repo.finish(row.id, owner, { state: 'failed', error });
+      await write(() => repo.finish(row.id, owner, { state: 'failed', error }));
     }
   } finally {
     clearInterval(beat);

@@ -1,11 +1,13 @@
-import { PgBoss } from 'pg-boss';
+import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import { describeDbError } from '../store/database.js';
 import { startLocalJob, type LocalJob } from './execute-job.js';
 import { processOwnerId } from './in-process-runner.js';
 import type { JobRepository } from './job-repository.js';
 import type { AnyJobDefinition, Job, JobKind, JobRunner } from './types.js';
 
 const QUEUE = 'cc-jobs';
+const TICK_QUEUE = 'cc-tick';
 
 export interface PgBossRunnerDeps {
   repo: JobRepository;
@@ -18,8 +20,10 @@ export interface PgBossRunnerDeps {
   /** Jobs run at once in this instance. */
   concurrency?: number;
   maxAttempts?: number;
-  /** pg-boss's own schema. */
+  /** pg-boss's own schema (default `cc_pgboss`). */
   schema?: string;
+  /** How long `stop()` waits for running jobs to checkpoint and hand themselves back (default 10 s). */
+  stopTimeoutMs?: number;
   /** When set with `onTick`, a pg-boss cron schedule calls `onTick` every N minutes (once across instances). */
   tick?: { everyMinutes: number; onTick: () => Promise<void> };
 }
@@ -33,10 +37,14 @@ export function cronEvery(minutes: number): string {
 
 /**
  * The Postgres runner: pg-boss carries "job X is ready" between instances (send/work, retries,
- * heartbeats, the health-check schedule) while the `jobs` table stays the source of truth. Each
- * instance still takes our lease before running, so no job runs twice at once even if pg-boss
- * hands the same job out again (retry after a missed heartbeat): a killed instance's job is
- * retried by pg-boss and resumes from its checkpoint once the lease expired.
+ * the health-check schedule) while the `jobs` table stays the source of truth. Each instance
+ * still takes our lease before running, so no job runs twice at once even if pg-boss hands the
+ * same job out again: a killed instance's job is re-sent by the orphan sweep once its lease
+ * expired, and resumes from its checkpoint.
+ *
+ * `stop()` hands work over at once: it stops fetching, aborts the running jobs (they save their
+ * checkpoint and release the row: `queued`, no lease), sends each released job to the queue again
+ * (another instance fetches it within its polling interval, 1 s), then stops pg-boss.
  */
 export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle(): Promise<void> } {
   const { repo, logger } = deps;
@@ -48,10 +56,15 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
   let boss: PgBoss | undefined;
   let shutdown = new AbortController();
   let sweeper: NodeJS.Timeout | undefined;
+  let stopping = false;
 
   async function send(jobId: string): Promise<void> {
-    // singletonKey: one pending pg-boss job per row, however often we re-send it.
-    await boss!.send(QUEUE, { jobId }, { singletonKey: jobId });
+    // pg-boss may hold several messages for one row (a re-send after a release, the orphan sweep):
+    // harmless, as the handler claims the row under our lease first. pg-boss cannot dedupe them
+    // for us: on a 'standard' queue a singletonKey alone has no effect (pg-boss's unique indexes
+    // cover only 'short', 'singleton' and 'stately' queues), and with singletonSeconds it throttles
+    // per time slot, which would drop the re-send of a job released during shutdown.
+    await boss!.send(QUEUE, { jobId });
   }
 
   async function handle(jobId: string): Promise<void> {
@@ -70,7 +83,11 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
       return;
     }
     await startLocalJob(running, row, def, { repo, owner, leaseMs, clock, logger, shutdown: shutdown.signal, maxAttempts: deps.maxAttempts });
-    if (shutdown.signal.aborted) throw new Error('instance stopping; job released for another instance');
+    if (shutdown.signal.aborted) {
+      // Released during shutdown (queued, no lease): hand it to another instance now, not after a retry delay.
+      const after = await repo.getRow(jobId);
+      if (after?.state === 'queued') await send(jobId);
+    }
   }
 
   async function sweep(): Promise<void> {
@@ -93,41 +110,54 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
     async start() {
       if (boss) return;
       shutdown = new AbortController();
-      boss = new PgBoss({ connectionString: deps.connectionString, schema: deps.schema ?? 'pgboss' });
-      boss.on('error', (err) => logger?.error({ err }, 'pg-boss error'));
+      boss = new PgBoss({ connectionString: deps.connectionString, schema: deps.schema ?? 'cc_pgboss', max: 4 });
+      // pg-boss reports a lost connection (its pool's and its workers' errors) here; it keeps polling.
+      boss.on('error', (err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss error'));
       await boss.start();
       await boss.createQueue(QUEUE, {
+        name: QUEUE,
         expireInSeconds: 6 * 3600,
-        heartbeatSeconds: 30,
         retryLimit: 20,
         retryDelay: 2,
         retryBackoff: true,
-        retryDelayMax: 60,
       });
-      await boss.work<{ jobId: string }>(
-        QUEUE,
-        { batchSize: 1, localConcurrency: deps.concurrency ?? 2, pollingIntervalSeconds: 1 },
-        async ([job]) => handle(job!.data.jobId),
-      );
+      // pg-boss 10 runs one job at a time per work() call: one worker per concurrent job.
+      for (let i = 0; i < (deps.concurrency ?? 2); i++) {
+        await boss.work<{ jobId: string }>(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => handle(job!.data.jobId));
+      }
       // Jobs queued while no instance ran, or whose instance died: hand them to pg-boss again.
       const queued = await repo.list({ limit: 500 });
       for (const j of queued) if (j.state === 'queued') await send(j.id);
       await sweep();
-      sweeper = setInterval(() => void sweep().catch((err) => logger?.warn({ err }, 'job sweep failed')), leaseMs);
+      sweeper = setInterval(() => void sweep().catch((err) => logger?.warn({ err: describeDbError(err) }, 'job sweep failed')), Math.max(1000, Math.floor(leaseMs / 3)));
       if (deps.tick && deps.tick.everyMinutes > 0) {
-        const tickQueue = 'cc-tick';
-        await boss.createQueue(tickQueue);
-        await boss.schedule(tickQueue, cronEvery(deps.tick.everyMinutes));
-        await boss.work(tickQueue, async () => deps.tick!.onTick());
+        await boss.createQueue(TICK_QUEUE, { name: TICK_QUEUE });
+        await boss.schedule(TICK_QUEUE, cronEvery(deps.tick.everyMinutes));
+        await boss.work(TICK_QUEUE, async () => deps.tick!.onTick());
       }
     },
     async stop() {
-      if (!boss) return;
+      if (!boss || stopping) return;
+      stopping = true;
+      const b = boss;
       if (sweeper) clearInterval(sweeper);
+      // 1. Stop fetching: no new job starts here from now on.
+      await b.offWork(QUEUE).catch((err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss offWork failed'));
+      if (deps.tick) await b.offWork(TICK_QUEUE).catch(() => undefined);
+      // 2. Running jobs checkpoint, release their row and re-send it (see handle()), within stopTimeoutMs.
       shutdown.abort(new Error('shutdown'));
-      await Promise.all([...running.values()].map((r) => r.promise.catch(() => undefined)));
-      await boss.stop({ graceful: true, timeout: 5000 });
+      const released = Promise.all([...running.values()].map((r) => r.promise.catch(() => undefined)));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        released.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), deps.stopTimeoutMs ?? 10_000))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) logger?.warn({ jobs: [...running.keys()] }, 'jobs did not hand themselves back in time; their leases expire and another instance resumes them');
+      // 3. pg-boss completes the handled messages and closes its pool.
+      await b.stop({ graceful: true, wait: true, timeout: 2000 }).catch((err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss stop failed'));
       boss = undefined;
+      stopping = false;
     },
     async idle() {
       while (running.size > 0) await Promise.all([...running.values()].map((r) => r.promise.catch(() => undefined)));

@@ -1,4 +1,5 @@
 import { permissionDenied, type ApiCaller } from './api-auth.js';
+import { dateState, type DateState } from './enrollment-dates.js';
 import { json, notFound, type SimRequest, type SimResponse } from './http-kit.js';
 import { bookmarked, compareKeys, InvalidPageError, ordinal, type SortKey } from './pagination.js';
 import { list, str } from './rails-params.js';
@@ -164,7 +165,8 @@ function courseJson(ctx: ApiContext, c: Course, readSis: boolean, inc: string[])
     template: false,
     hide_final_grades: false,
     workflow_state: apiState(c),
-    restrict_enrollments_to_course_dates: false,
+    restrict_enrollments_to_course_dates: Boolean(c.restrictEnrollmentsToCourseDates),
+    course_format: c.courseFormat ?? null,
   };
   if (readSis) {
     out['sis_course_id'] = c.sisCourseId ?? null;
@@ -173,10 +175,26 @@ function courseJson(ctx: ApiContext, c: Course, readSis: boolean, inc: string[])
   if (inc.includes('total_students')) out['total_students'] = totalStudents(ctx, c.id);
   if (inc.includes('term')) {
     const t = world.terms.find((x) => x.id === (c.termId ?? '1'));
-    out['term'] = { id: Number(c.termId ?? '1'), name: t?.name ?? 'Default Term', start_at: t?.startAt ?? null, end_at: t?.endAt ?? null };
+    const term: Record<string, unknown> = {
+      id: Number(c.termId ?? '1'),
+      name: t?.name ?? 'Default Term',
+      start_at: t?.startAt ?? null,
+      end_at: t?.endAt ?? null,
+      created_at: EPOCH,
+      workflow_state: t?.workflowState ?? 'active',
+      grading_period_group_id: null,
+    };
+    if (accountPermissions(world, ctx.caller.user, world.rootAccountId)?.read_sis) term['sis_term_id'] = t?.sisTermId ?? null;
+    out['term'] = term;
+  }
+  const account = indexOf(world).accounts.get(c.accountId);
+  if (inc.includes('account') && account) out['account'] = accountJson(ctx, account);
+  if (inc.includes('subaccount')) {
+    out['subaccount_id'] = Number(c.accountId);
+    out['subaccount_name'] = account?.name ?? null;
   }
   if (inc.includes('concluded')) out['concluded'] = c.workflowState === 'completed';
-  if (inc.includes('account_name')) out['account_name'] = indexOf(world).accounts.get(c.accountId)?.name ?? null;
+  if (inc.includes('account_name')) out['account_name'] = account?.name ?? null;
   return out;
 }
 
@@ -218,10 +236,10 @@ function sectionJson(ctx: ApiContext, s: Section, course: Course, readSis: boole
     id: Number(s.id),
     course_id: Number(s.courseId),
     name: s.name,
-    start_at: null,
-    end_at: null,
+    start_at: s.startAt ?? null,
+    end_at: s.endAt ?? null,
     created_at: EPOCH,
-    restrict_enrollments_to_section_dates: false,
+    restrict_enrollments_to_section_dates: Boolean(s.restrictEnrollmentsToSectionDates),
     nonxlist_course_id: null,
   };
   if (readSis) {
@@ -277,12 +295,12 @@ function enrollmentJson(ctx: ApiContext, e: Enrollment, course: Course, rights: 
     type: e.type,
     created_at: EPOCH,
     updated_at: EPOCH,
-    associated_user_id: null,
-    start_at: null,
-    end_at: null,
+    associated_user_id: e.associatedUserId ? Number(e.associatedUserId) : null,
+    start_at: e.startAt ?? null,
+    end_at: e.endAt ?? null,
     course_section_id: Number(e.sectionId),
     root_account_id: Number(world.rootAccountId),
-    limit_privileges_to_course_section: false,
+    limit_privileges_to_course_section: Boolean(e.limitSectionPrivileges),
     enrollment_state: section?.deleted ? 'deleted' : e.state,
     role: e.role,
     role_id: role ? Number(role.id) : null,
@@ -454,4 +472,113 @@ export const accountPermissionsCheck: ApiHandler = (ctx) => {
   return json(200, out);
 };
 
-export { resolveAccount };
+const SHORT_TYPE: Record<Enrollment['type'], string> = {
+  StudentEnrollment: 'student',
+  TeacherEnrollment: 'teacher',
+  TaEnrollment: 'ta',
+  DesignerEnrollment: 'designer',
+  ObserverEnrollment: 'observer',
+};
+
+function roleId(ctx: ApiContext, e: Enrollment): number | null {
+  const role = e.role === e.type ? BUILT_IN_ROLES.find((r) => r.label === e.type) : ctx.state.world.roles.find((r) => r.label === e.role);
+  return role ? Number(role.id) : null;
+}
+
+/** The caller's own courses list: "current and invited" by default (future student enrollments are not current). */
+const COURSE_LIST_STATES: Record<string, DateState[]> = {
+  default: ['active', 'invited', 'creation_pending', 'pending_invited'],
+  active: ['active'],
+  invited_or_pending: ['invited', 'creation_pending', 'pending_invited', 'pending_active'],
+  completed: ['completed'],
+};
+
+/**
+ * GET /api/v1/courses — the caller's courses. Each carries an `enrollments` array in the Course
+ * JSON shape: `type` is the lower-case SIS type (`student`, `teacher`…), `role` the role name,
+ * `enrollment_state` the raw workflow state.
+ */
+export const listCourses: ApiHandler = (ctx) => {
+  const { req, state } = ctx;
+  const world = state.world;
+  const now = state.now();
+  const wantedStates = COURSE_LIST_STATES[str(req.params, 'enrollment_state') ?? 'default'] ?? COURSE_LIST_STATES['default']!;
+  const wantedType = str(req.params, 'enrollment_type');
+  const courseStates = list(req.params, 'state');
+  const own = world.enrollments.filter(
+    (e) => e.userId === ctx.caller.user.id && wantedStates.includes(dateState(world, e, now)) && (!wantedType || SHORT_TYPE[e.type] === wantedType),
+  );
+  const byCourse = new Map<string, Enrollment[]>();
+  for (const e of own) byCourse.set(e.courseId, [...(byCourse.get(e.courseId) ?? []), e]);
+  const courses = [...byCourse.keys()]
+    .map((id) => indexOf(world).courses.get(id))
+    .filter((c): c is Course => c !== undefined && c.workflowState !== 'deleted')
+    .filter((c) => {
+      const staff = (byCourse.get(c.id) ?? []).some((e) => e.type !== 'StudentEnrollment' && e.type !== 'ObserverEnrollment');
+      if (courseStates) return courseStates.includes(apiState(c));
+      return staff || (c.workflowState !== 'created' && c.workflowState !== 'claimed');
+    })
+    .sort((a, b) => Number(a.id) - Number(b.id));
+  const page = ordinal(req, courses, true);
+  const inc = includes(ctx);
+  const body = page.items.map((c) => {
+    const out = courseJson(ctx, c, courseRights(state, ctx.caller.user, c).perms.read_sis, inc);
+    out['enrollments'] = (byCourse.get(c.id) ?? []).map((e) => {
+      const row: Record<string, unknown> = {
+        type: SHORT_TYPE[e.type],
+        role: e.role,
+        role_id: roleId(ctx, e),
+        user_id: Number(e.userId),
+        enrollment_state: e.state,
+        limit_privileges_to_course_section: Boolean(e.limitSectionPrivileges),
+      };
+      if (e.type === 'ObserverEnrollment') row['associated_user_id'] = e.associatedUserId ? Number(e.associatedUserId) : null;
+      return row;
+    });
+    return out;
+  });
+  return withLink(body, page.link);
+};
+
+const SELF_STATE_GROUPS: Record<string, DateState[]> = {
+  current_and_invited: ['active', 'invited', 'creation_pending'],
+  current_and_future: ['active', 'invited', 'creation_pending', 'pending_active', 'pending_invited'],
+  current_and_concluded: ['active', 'completed'],
+};
+
+/**
+ * GET /api/v1/users/:user_id/enrollments. For the caller's own enrollments `state[]` matches the
+ * date-based state (`pending_active`, date-`inactive` teachers, soft-`completed`…) and the default
+ * leaves out date-completed ones; for anyone else it matches the workflow state. `enrollment_state`
+ * in the JSON is always the workflow state.
+ */
+export const userEnrollments: ApiHandler = (ctx) => {
+  const { req, state } = ctx;
+  const world = state.world;
+  const user = resolveUser(ctx, req.pathParams['user_id']);
+  if (!user) return notFound();
+  const self = user.id === ctx.caller.user.id;
+  if (!self && !accountPermissions(world, ctx.caller.user, world.rootAccountId)?.read_roster) return permissionDenied(state);
+  const now = state.now();
+  const asked = list(req.params, 'state')?.flatMap((s) => SELF_STATE_GROUPS[s] ?? [s]);
+  const types = list(req.params, 'type');
+  const roles = list(req.params, 'role');
+  const rows = world.enrollments
+    .filter((e) => e.userId === user.id && e.state !== 'deleted')
+    .filter((e) => {
+      const current = self ? dateState(world, e, now) : e.state;
+      if (asked) return asked.includes(current);
+      return self ? current !== 'completed' : ['active', 'invited', 'creation_pending'].includes(current);
+    })
+    .filter((e) => (!types || types.includes(e.type)) && (!roles || roles.includes(e.role)))
+    .filter((e) => indexOf(world).courses.get(e.courseId)?.workflowState !== 'deleted')
+    .sort((a, b) => Number(a.id) - Number(b.id));
+  const page = ordinal(req, rows, true);
+  const body = page.items.map((e) => {
+    const course = indexOf(world).courses.get(e.courseId)!;
+    return enrollmentJson(ctx, e, course, courseRights(state, ctx.caller.user, course), []);
+  });
+  return withLink(body, page.link);
+};
+
+export { resolveAccount, resolveCourse, resolveUser, includes, withLink };

@@ -1,7 +1,16 @@
 import type { Request, Response } from 'express';
+import { postGrades, runAllJobs } from './grades.js';
 import type { ThrottleSettings } from './leaky-bucket.js';
 import { emptyCounters, type Counters, type FaultKind, type SandboxSettings, type SandboxState } from './sandbox-state.js';
-import type { AdminPermissions, DeveloperKey } from './world.js';
+import type { AdminPermissions, Assignment, Course, DeveloperKey, Enrollment, EnrollmentState, EnrollmentType, User } from './world.js';
+
+/** Picks one enrollment: by id, or by user + course (+ type). */
+export interface EnrollmentRef {
+  enrollmentId?: string;
+  userId?: string;
+  courseId?: string;
+  type?: EnrollmentType;
+}
 
 /**
  * Fault injection and inspection for tests and demos. Every method is also reachable over HTTP:
@@ -35,6 +44,32 @@ export interface SandboxControl {
   resetThrottle(): void;
   /** Active access tokens (ids only, never the secrets), for assertions. */
   activeTokens(args?: { userId?: string; keyId?: string }): Array<{ id: number; userId: string; keyId: string; scopes: string[] }>;
+  /** World change: a new user (id and login chosen when absent). Returns the user. */
+  addUser(args: Partial<User> & { name: string }): User;
+  /**
+   * World change: enrolls a user in a section (or the course's first section). Returns the
+   * enrollment. @throws on an unknown user, course or section.
+   */
+  enroll(args: { userId: string; courseId?: string; sectionId?: string; type?: EnrollmentType; state?: EnrollmentState; role?: string; startAt?: string | null; endAt?: string | null }): Enrollment;
+  /** World change: the enrollment becomes `deleted` (dropped). */
+  dropEnrollment(args: EnrollmentRef): Enrollment;
+  /** World change: the enrollment becomes `completed` (concluded). */
+  concludeEnrollment(args: EnrollmentRef): Enrollment;
+  /** World change: any enrollment field (state, role, dates…). */
+  updateEnrollment(args: EnrollmentRef & Partial<Omit<Enrollment, 'id' | 'userId' | 'courseId'>>): Enrollment;
+  /** World change: moves the enrollment to another section of the same course. */
+  moveEnrollment(args: EnrollmentRef & { sectionId: string }): Enrollment;
+  /**
+   * World change: course name, code, dates, term, account, published state
+   * (`published: true` → `available`, `false` → `claimed`) or any workflow state.
+   */
+  updateCourse(args: { courseId: string; published?: boolean } & Partial<Omit<Course, 'id'>>): Course;
+  /** World change: assignment fields (published, postManually, deleted, name…). */
+  updateAssignment(args: { assignmentId: string } & Partial<Omit<Assignment, 'id' | 'courseId'>>): Assignment;
+  /** "Post grades" for an assignment under a manual post policy. Returns submissions posted. */
+  postGrades(args: { assignmentId: string }): number;
+  /** Finishes every queued background job (bulk grade updates) now. Returns how many. */
+  runJobs(): number;
   handleHttp(req: Request, res: Response, method: string): Promise<void>;
 }
 
@@ -53,13 +88,34 @@ const HTTP_METHODS = [
   'resetCounters',
   'resetThrottle',
   'activeTokens',
+  'addUser',
+  'enroll',
+  'dropEnrollment',
+  'concludeEnrollment',
+  'updateEnrollment',
+  'moveEnrollment',
+  'updateCourse',
+  'updateAssignment',
+  'postGrades',
+  'runJobs',
 ] as const;
+
+const nextId = (ids: string[]) => String(ids.reduce((m, id) => Math.max(m, Number(id) || 0), 0) + 1);
 
 export function createControl(state: SandboxState): SandboxControl {
   function key(keyId?: string): DeveloperKey {
     const k = keyId ? state.findKey(keyId) : state.world.developerKeys[0];
     if (!k) throw new Error(`unknown developer key ${keyId ?? '(none in world)'}`);
     return k;
+  }
+  function enrollment(ref: EnrollmentRef): Enrollment {
+    const e = ref.enrollmentId
+      ? state.world.enrollments.find((x) => x.id === ref.enrollmentId)
+      : state.world.enrollments.find(
+          (x) => x.userId === ref.userId && x.courseId === ref.courseId && (!ref.type || x.type === ref.type) && x.state !== 'deleted',
+        );
+    if (!e) throw new Error(`no enrollment matches ${JSON.stringify(ref)}`);
+    return e;
   }
   const matching = (args: { userId?: string; keyId?: string } = {}) =>
     state.tokens.filter((t) => t.state === 'active' && (!args.userId || t.userId === args.userId) && (!args.keyId || t.keyId === key(args.keyId).id));
@@ -129,6 +185,83 @@ export function createControl(state: SandboxState): SandboxControl {
     },
     activeTokens(args) {
       return matching(args).map((t) => ({ id: t.id, userId: t.userId, keyId: t.keyId, scopes: t.scopes }));
+    },
+    addUser(args) {
+      const id = args.id ?? nextId(state.world.users.map((u) => u.id));
+      if (state.user(id)) throw new Error(`user ${id} exists`);
+      const parts = args.name.split(' ');
+      const last = parts.length > 1 ? parts.pop()! : args.name;
+      const u: User = {
+        sortableName: parts.length ? `${last}, ${parts.join(' ')}` : last,
+        loginId: `user${id}`,
+        password: 'password',
+        ...args,
+        id,
+      };
+      state.world.users.push(u);
+      return u;
+    },
+    enroll({ userId, courseId, sectionId, type = 'StudentEnrollment', state: st = 'active', role, startAt, endAt }) {
+      if (!state.user(userId)) throw new Error(`unknown user ${userId}`);
+      const section = sectionId
+        ? state.world.sections.find((s) => s.id === sectionId)
+        : state.world.sections.find((s) => s.courseId === courseId && !s.deleted);
+      if (!section || (courseId && section.courseId !== courseId)) throw new Error(`unknown section ${sectionId ?? `of course ${courseId}`}`);
+      const e: Enrollment = {
+        id: nextId(state.world.enrollments.map((x) => x.id)),
+        userId,
+        courseId: section.courseId,
+        sectionId: section.id,
+        type,
+        role: role ?? type,
+        state: st,
+        ...(startAt !== undefined ? { startAt } : {}),
+        ...(endAt !== undefined ? { endAt } : {}),
+      };
+      state.world.enrollments.push(e);
+      return e;
+    },
+    dropEnrollment(ref) {
+      const e = enrollment(ref);
+      e.state = 'deleted';
+      return e;
+    },
+    concludeEnrollment(ref) {
+      const e = enrollment(ref);
+      e.state = 'completed';
+      return e;
+    },
+    updateEnrollment({ enrollmentId, userId, courseId, type, ...fields }) {
+      const e = enrollment({ enrollmentId, userId, courseId, type });
+      Object.assign(e, fields);
+      return e;
+    },
+    moveEnrollment({ sectionId, ...ref }) {
+      const e = enrollment(ref);
+      const section = state.world.sections.find((s) => s.id === sectionId);
+      if (!section || section.courseId !== e.courseId) throw new Error(`section ${sectionId} is not a section of course ${e.courseId}`);
+      e.sectionId = section.id;
+      return e;
+    },
+    updateCourse({ courseId, published, ...fields }) {
+      const c = state.world.courses.find((x) => x.id === courseId);
+      if (!c) throw new Error(`unknown course ${courseId}`);
+      Object.assign(c, fields);
+      if (published !== undefined) c.workflowState = published ? 'available' : 'claimed';
+      return c;
+    },
+    updateAssignment({ assignmentId, ...fields }) {
+      const a = state.world.assignments?.find((x) => x.id === assignmentId);
+      if (!a) throw new Error(`unknown assignment ${assignmentId}`);
+      Object.assign(a, fields);
+      return a;
+    },
+    postGrades({ assignmentId }) {
+      if (!state.world.assignments?.some((x) => x.id === assignmentId)) throw new Error(`unknown assignment ${assignmentId}`);
+      return postGrades(state, assignmentId);
+    },
+    runJobs() {
+      return runAllJobs(state);
     },
     async handleHttp(req, res, method) {
       const fn = (HTTP_METHODS as readonly string[]).includes(method) ? method : undefined;

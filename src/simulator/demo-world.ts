@@ -31,7 +31,12 @@ import {
  * 1002 unpublished (created), 1003 unpublished (claimed), 1004 no SIS course id, 1005 no
  * integration_id, 1006 deleted, 1007 concluded (completed), 1008 in the sub-account
  * "Department of Mathematics", 1009 a section without SIS id, 1010 cross-listed-looking
- * (its section's SIS id belongs to 1001's series). Generated courses start at 1101.
+ * (its section's SIS id belongs to 1001's series), 1011 in the future term Spring 2027 (students
+ * date-pending, the teacher date-inactive; logins `futureteacher`, `futurestudent`), 1012 limited
+ * to its own course dates (blended; Tess Twologins has two logins). Generated courses start at 1101.
+ * Terms: Default, Fall 2026 (current), Spring 2026 (past), Spring 2027 (future), a deleted one.
+ * Sub-accounts: College of Arts & Sciences (2) › Department of Mathematics (4), College of
+ * Engineering (3).
  * Course 1001 roster: teacher, TA, active students, invited, creation_pending, inactive,
  * completed, rejected and deleted students, an "Exam Student" (custom role, base
  * StudentEnrollment), students without SIS id, without email, without login, an unconfirmed email.
@@ -51,6 +56,18 @@ export const DEMO_SCOPES = [
   'url:GET|/api/v1/courses/:course_id/enrollments',
   'url:POST|/api/v1/accounts/:account_id/reports/:report',
   'url:GET|/api/v1/accounts/:account_id/reports/:report/:id',
+];
+
+/** Grade passback scopes (assignments, bulk grades, Progress, submissions); also on the demo key. */
+export const DEMO_GRADE_SCOPES = [
+  'url:POST|/api/v1/courses/:course_id/assignments',
+  'url:GET|/api/v1/courses/:course_id/assignments',
+  'url:GET|/api/v1/courses/:course_id/assignments/:id',
+  'url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades',
+  'url:POST|/api/v1/courses/:course_id/submissions/update_grades',
+  'url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions',
+  'url:GET|/api/v1/courses/:course_id/students/submissions',
+  'url:GET|/api/v1/progress/:id',
 ];
 
 export interface DemoWorldOptions {
@@ -94,7 +111,7 @@ const ALL_PERMS = allPermissions();
 
 /** Builds the demo world. Deterministic for a given `{ courses, seed }`. */
 export function buildDemoWorld(opts: DemoWorldOptions = {}): World {
-  const courseCount = Math.max(10, opts.courses ?? 2000);
+  const courseCount = Math.max(12, opts.courses ?? 2000);
   const rand = mulberry32(opts.seed ?? 20260901);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
@@ -190,6 +207,7 @@ export function buildDemoWorld(opts: DemoWorldOptions = {}): World {
   enroll(person(16, 'Lou', 'Nologin', { loginId: '' }), secB, 'StudentEnrollment');
   enroll(person(17, 'Una', 'Unconfirmed', { emailConfirmed: false }), secA, 'StudentEnrollment');
   enroll(person(18, 'Owen', 'Observer'), secA, 'ObserverEnrollment');
+  enrollments[enrollments.length - 1]!.associatedUserId = student.id;
   enroll(person(19, 'Desi', 'Designer'), secA, 'DesignerEnrollment');
 
   const small = (c: Course, sis: string | null = `${c.sisCourseId ?? 'X' + c.id}-01`): void => {
@@ -207,7 +225,25 @@ export function buildDemoWorld(opts: DemoWorldOptions = {}): World {
   small(course(1009, 'Demo: Section without SIS id', 'EXAM 109'), null);
   small(course(1010, 'Demo: Cross-listed-looking section', 'EXAM 110'), 'FA26-EXAM101-C');
 
-  const generated = courseCount - 10;
+  // 1011: a course in the not-yet-started Spring 2027 term (date-based pending for students,
+  // date-inactive for teachers); 1012: participation limited to the course's own dates.
+  const next = course(1011, 'Demo: Next-term course', 'EXAM 111', { termId: '4', sisCourseId: 'SP27-EXAM111' });
+  const nextSec = addSection(next, 'EXAM 111 Section 01', 'SP27-EXAM111-01');
+  enroll(person(20, 'Felix', 'Futureteacher', { loginId: 'futureteacher' }), nextSec, 'TeacherEnrollment');
+  enroll(person(21, 'Fay', 'Futurestudent', { loginId: 'futurestudent' }), nextSec, 'StudentEnrollment');
+  for (let i = 12; i < 16; i++) enroll(students[i]!, nextSec, 'StudentEnrollment');
+  const dated = course(1012, 'Demo: Course with its own dates', 'EXAM 112', {
+    restrictEnrollmentsToCourseDates: true,
+    startAt: '2026-09-01T06:00:00Z',
+    endAt: '2026-12-15T07:00:00Z',
+    courseFormat: 'blended',
+  });
+  const datedSec = addSection(dated, 'EXAM 112 Section 01', 'FA26-EXAM112-01');
+  enroll(pick(teachers), datedSec, 'TeacherEnrollment');
+  enroll(person(22, 'Tess', 'Twologins', { extraLogins: [{ loginId: 'tess.alt', sisUserId: 'S-ALT22', integrationId: null }] }), datedSec, 'StudentEnrollment');
+  for (let i = 16; i < 20; i++) enroll(students[i]!, datedSec, 'StudentEnrollment');
+
+  const generated = courseCount - 12;
   for (let i = 0; i < generated; i++) {
     const id = 1101 + i;
     const [code, subject] = pick(SUBJECTS);
@@ -246,11 +282,19 @@ export function buildDemoWorld(opts: DemoWorldOptions = {}): World {
       { id: '1', name: 'Default Term', sisTermId: null },
       { id: '2', name: 'Fall 2026', sisTermId: 'FA26', startAt: '2026-08-24T06:00:00Z', endAt: '2026-12-18T06:00:00Z' },
       { id: '3', name: 'Spring 2026', sisTermId: 'SP26', startAt: '2026-01-12T07:00:00Z', endAt: '2026-05-08T06:00:00Z' },
+      { id: '4', name: 'Spring 2027', sisTermId: 'SP27', startAt: '2027-01-11T07:00:00Z', endAt: '2027-05-07T06:00:00Z' },
+      { id: '5', name: 'Summer 2025 (deleted)', sisTermId: 'SU25', startAt: '2025-06-02T06:00:00Z', endAt: '2025-08-08T06:00:00Z', workflowState: 'deleted' },
     ],
     users,
     courses,
     sections,
     enrollments,
+    assignments: [
+      { id: '7001', courseId: '1001', name: 'Midterm exam', pointsPossible: 100, gradingType: 'points', submissionTypes: ['external_tool'], published: true, integrationId: 'EXAM-MID-1001', integrationData: { source: 'canvas-companion' }, position: 1, createdAt: '2026-09-01T12:00:00Z' },
+      { id: '7002', courseId: '1001', name: 'Final exam (manual posting)', pointsPossible: 100, gradingType: 'points', submissionTypes: ['external_tool'], published: true, postManually: true, position: 2, createdAt: '2026-09-01T12:00:00Z' },
+      { id: '7003', courseId: '1001', name: 'Draft quiz (unpublished)', pointsPossible: 10, gradingType: 'points', submissionTypes: ['none'], published: false, position: 3, createdAt: '2026-09-01T12:00:00Z' },
+    ],
+    submissions: [],
     roles: [{ id: '20', label: 'Exam Student', baseRoleType: 'StudentEnrollment', accountId: '1', workflowState: 'active' }],
     developerKeys: [
       buildDeveloperKey({
@@ -262,7 +306,7 @@ export function buildDemoWorld(opts: DemoWorldOptions = {}): World {
           'http://127.0.0.1:3000/oauth/callback',
           ...[3001, 3002, 3003, 3004, 3005].map((p) => `http://localhost:${p}/oauth/callback`),
         ],
-        scopes: [...DEMO_SCOPES],
+        scopes: [...DEMO_SCOPES, ...DEMO_GRADE_SCOPES],
       }),
     ],
   };

@@ -2,6 +2,8 @@ import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, type 
 import express, { type Request, type Response, type Router } from 'express';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { escapeHtml, json, type SimRequest } from './http-kit.js';
+import { forwardingFramePage, parentFallbackScript } from './lti-platform-storage.js';
+import { normaliseToolConfiguration, openIdConfiguration, TOOL_CONFIGURATION, validateRegistration, type RegistrationMessage } from './lti-registration.js';
 import type { SandboxPlugin, SandboxPluginApi } from './sandbox.js';
 import type { SandboxState } from './sandbox-state.js';
 import type { Course, Enrollment, User, World } from './world.js';
@@ -16,17 +18,28 @@ import type { Course, Enrollment, User, World } from './world.js';
  *
  * Try a launch in a browser: `GET /__lti/launch?user=<id>&placement=account_navigation` or
  * `GET /__lti/launch?user=<id>&course=<id>&placement=course_navigation` (add `&frame=1` to see it
- * inside an iframe, as Canvas shows it). `/__lti/*` because `/__sandbox/*` belongs to the control API.
+ * inside an iframe, as Canvas shows it, with the hidden `post_message_forwarding` storage frame next
+ * to it; add `&mobile=1` for a launch from the Canvas mobile apps, which gets no
+ * `lti_storage_target`). `/__lti/*` because `/__sandbox/*` belongs to the control API.
  */
 
 /** One LTI developer key with its deployment(s) — the shape of `world.lti.tools[i]`. */
 export interface LtiToolRegistration {
   clientId: string;
   deploymentIds: string[];
-  /** Where the platform fetches the tool's Canvas JSON configuration. */
-  configUrl: string;
+  /** Where the platform fetches the tool's Canvas JSON configuration (keys made by hand). */
+  configUrl?: string;
   /** Exact redirect URIs; defaults to the configuration's target_link_uri. */
   redirectUris?: string[];
+  /** Keys made by Dynamic Registration: the stored configuration (instead of `configUrl`). */
+  dynamic?: {
+    uuid: string;
+    config: ToolJson;
+    /** The registration as the tool sent it (normalised tool configuration included). */
+    registration: Record<string, unknown>;
+  };
+  /** The key's binding: a dynamically registered key is `off` until the admin confirms. Default on. */
+  binding?: 'on' | 'off';
 }
 
 export interface LtiWorld {
@@ -45,6 +58,8 @@ interface ToolJson {
   extensions?: Array<{ settings?: { placements?: Array<{ placement: string; target_link_uri?: string; custom_fields?: Record<string, string> }> } }>;
 }
 
+/** `lti_storage_target` Canvas sends in login initiation and launch (the storage frame's name). */
+export const STORAGE_TARGET = 'post_message_forwarding';
 const NRPS_SCOPE = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
 const NRPS_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
 const LIS = 'http://purl.imsglobal.org/vocab/lis/v2';
@@ -67,6 +82,12 @@ export interface LtiPlatformHandle {
   launchClaims(input: { user: string; course?: string; placement: string; clientId: string; deploymentId: string; nonce: string; origin: string }): Promise<Record<string, unknown>>;
   /** Access tokens issued by the client_credentials grant so far. */
   issuedServiceTokens(): number;
+  /** A registration token as Canvas puts in the registration iframe URL (1 h, platform-signed). */
+  registrationToken(userId?: string): Promise<string>;
+  /** The admin's confirmation after Dynamic Registration: turns the key on and deploys it. Returns the deployment id. */
+  confirmRegistration(clientId: string): string;
+  /** Validation messages of the last refused registration (Canvas does not send them to the tool). */
+  lastRegistrationErrors(): string[];
 }
 
 const b64u = (b: Buffer) => b.toString('base64url');
@@ -95,9 +116,14 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   const toolOf = (world: World, clientId: string) => ltiWorld(world).tools.find((t) => t.clientId === clientId);
 
   async function loadTool(tool: LtiToolRegistration): Promise<ToolJson> {
-    const res = await fetch(tool.configUrl);
-    if (!res.ok) throw new Error(`tool configuration ${tool.configUrl} answered ${res.status}`);
-    const cfg = (await res.json()) as ToolJson;
+    let cfg: ToolJson;
+    if (tool.dynamic) cfg = tool.dynamic.config;
+    else {
+      if (!tool.configUrl) throw new Error(`LTI tool ${tool.clientId} has neither configUrl nor a dynamic registration`);
+      const res = await fetch(tool.configUrl);
+      if (!res.ok) throw new Error(`tool configuration ${tool.configUrl} answered ${res.status}`);
+      cfg = (await res.json()) as ToolJson;
+    }
     toolConfigs.set(tool.clientId, cfg);
     if (cfg.public_jwk_url) {
       try {
@@ -233,8 +259,9 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     if (q.frame === '1') {
       const inner = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'frame' && v !== undefined) as [string, string][]);
       res.type('html').send(
-        `<!doctype html><html><head><title>Canvas sandbox</title></head><body><h1>Canvas sandbox</h1>` +
-          `<iframe id="tool" title="Tool" src="/__lti/launch?${escapeHtml(inner.toString())}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe></body></html>`,
+        `<!doctype html><html><head><title>Canvas sandbox</title><script src="/__lti/platform-storage.js"></script></head><body><h1>Canvas sandbox</h1>` +
+          `<iframe id="tool" title="Tool" src="/__lti/launch?${escapeHtml(inner.toString())}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe>` +
+          `<iframe name="post_message_forwarding" id="post_message_forwarding" title="post_message_forwarding" src="/post_message_forwarding" sandbox="allow-scripts allow-same-origin" hidden></iframe></body></html>`,
       );
       return;
     }
@@ -249,6 +276,10 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       res.status(400).json({ error: 'user= must name a sandbox user id' });
       return;
     }
+    if (tool.binding === 'off' || tool.deploymentIds.length === 0) {
+      res.status(404).json({ error: `LTI key ${tool.clientId} is off or not deployed (confirm the registration first)` });
+      return;
+    }
     const placement = q.placement ?? (q.course ? 'course_navigation' : 'account_navigation');
     let cfg: ToolJson;
     try {
@@ -258,7 +289,9 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       return;
     }
     const deploymentId = q.deployment_id ?? tool.deploymentIds[0];
-    const hint = await new SignJWT({ course: q.course ?? null, placement, deploymentId, clientId: tool.clientId })
+    // Launches inside the Canvas mobile apps get no lti_storage_target (they fall back to cookies).
+    const includeStorageTarget = q.mobile !== '1';
+    const hint = await new SignJWT({ course: q.course ?? null, placement, deploymentId, clientId: tool.clientId, includeStorageTarget })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuedAt()
       .setExpirationTime('5m')
@@ -274,7 +307,18 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       canvas_region: 'unknown',
       canvas_environment: 'production',
     });
+    if (includeStorageTarget) params.set('lti_storage_target', STORAGE_TARGET);
     res.redirect(302, `${cfg.oidc_initiation_url}?${params.toString()}`);
+  });
+
+  /** Canvas's hidden storage frame (on the OIDC auth origin, here the sandbox's own). */
+  router.get('/post_message_forwarding', (_req, res) => {
+    res.type('html').send(forwardingFramePage());
+  });
+
+  /** The `window.parent` fallback of the page hosting the tool. */
+  router.get('/__lti/platform-storage.js', (_req, res) => {
+    res.type('application/javascript').send(parentFallbackScript());
   });
 
   router.get('/__lti/autosubmit.js', (_req, res) => {
@@ -293,10 +337,11 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     if (p.prompt && p.prompt !== 'none') return fail('prompt must be none');
     const tool = toolOf(world, p.client_id ?? '');
     if (!tool) return fail('unknown client_id');
+    if (tool.binding === 'off') return fail('the developer key is off');
     const cfg = toolConfigs.get(tool.clientId) ?? (await loadTool(tool));
     const redirectUris = tool.redirectUris ?? [cfg.target_link_uri];
     if (!p.redirect_uri || !redirectUris.includes(p.redirect_uri)) return fail('redirect_uri does not match any of the key\'s redirect URIs');
-    let hint: { course: string | null; placement: string; deploymentId: string; clientId: string };
+    let hint: { course: string | null; placement: string; deploymentId: string; clientId: string; includeStorageTarget?: boolean };
     try {
       hint = (await jwtVerify(p.lti_message_hint ?? '', messageHintSecret)).payload as typeof hint;
     } catch {
@@ -321,6 +366,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     const idToken = await signIdToken(claims);
     const fields: Array<[string, string]> = [['id_token', idToken]];
     if (p.state) fields.push(['state', p.state]);
+    if (hint.includeStorageTarget) fields.push(['lti_storage_target', STORAGE_TARGET]);
     res.type('html').send(
       `<!doctype html><html><head><title>Launching…</title><script src="/__lti/autosubmit.js" defer></script></head><body>` +
         `<form id="lti-form" method="post" action="${escapeHtml(p.redirect_uri)}">` +
@@ -401,6 +447,175 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       .send(JSON.stringify({ id: link(page), context: { id: ltiContextId(course.id), label: course.courseCode, title: course.name }, members: slice }));
   });
 
+  // ---- Dynamic Registration ----
+  const REGISTRATION_CLAIMS = ['exp', 'initiated_at', 'root_account_global_id', 'user_id', 'uuid'];
+  let lastRegistrationErrors: string[] = [];
+
+  async function registrationToken(userId = '1'): Promise<string> {
+    const now = Math.floor(sandboxState!.now() / 1000);
+    return new SignJWT({
+      uuid: randomBytes(16).toString('hex'),
+      initiated_at: new Date(now * 1000).toISOString(),
+      user_id: userId,
+      root_account_global_id: `1000000000000${sandboxState!.world.rootAccountId}`,
+      exp: now + 3600,
+    })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .sign(privateKey);
+  }
+
+  /** The registration token's claims, or undefined when it is not Canvas's, expired or malformed. */
+  async function readRegistrationToken(token: string | undefined): Promise<Record<string, unknown> | undefined> {
+    if (!token) return undefined;
+    try {
+      const { payload } = await jwtVerify(token, publicKey, { currentDate: new Date(sandboxState!.now()) });
+      if (Object.keys(payload).sort().join(',') !== REGISTRATION_CLAIMS.join(',')) return undefined;
+      return payload as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  const bearerOf = (req: Request) => /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+  const jwtRefused = (res: Response) => res.status(401).json({ errors: [{ message: 'JWT did not include expected contents' }] });
+
+  /** What the admin sees: the tool's registration page in an iframe; on `org.imsglobal.lti.close` the review. */
+  router.get('/__lti/register', async (req, res) => {
+    const q = req.query as Record<string, string | undefined>;
+    if (!q.url || !/^https?:\/\//.test(q.url)) {
+      res.status(400).json({ error: 'url= must be the tool\'s registration URL' });
+      return;
+    }
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const token = await registrationToken(q.user ?? '1');
+    const uuid = ((await readRegistrationToken(token)) ?? {})['uuid'];
+    const openid = `${origin}/api/lti/security/openid-configuration?registration_token=${encodeURIComponent(token)}`;
+    const src = `${q.url}${q.url.includes('?') ? '&' : '?'}${new URLSearchParams({ openid_configuration: openid, registration_token: token }).toString()}`;
+    res.type('html').send(
+      `<!doctype html><html><head><title>Register an app</title><script src="/__lti/register-close.js" defer></script></head><body>` +
+        `<h1>Canvas sandbox: register an app</h1><div id="registration" data-uuid="${escapeHtml(String(uuid))}">` +
+        `<iframe id="tool" title="Tool registration" src="${escapeHtml(src)}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe></div></body></html>`,
+    );
+  });
+
+  router.get('/__lti/register-close.js', (_req, res) => {
+    res.type('application/javascript').send(
+      "window.addEventListener('message', function (e) {\n" +
+        "  if (!e.data || e.data.subject !== 'org.imsglobal.lti.close') return;\n" +
+        "  var uuid = document.getElementById('registration').getAttribute('data-uuid');\n" +
+        "  window.location.href = '/__lti/register/review?uuid=' + encodeURIComponent(uuid);\n" +
+        '});\n',
+    );
+  });
+
+  /** The review screen after the tool closed the iframe: confirm turns the key on and deploys it. */
+  router.get('/__lti/register/review', (req, res) => {
+    const tool = ltiWorld(sandboxState!.world).tools.find((t) => t.dynamic?.uuid === req.query.uuid);
+    if (!tool) {
+      res.status(404).type('html').send('<!doctype html><html><body><h1 id="review">No registration was made.</h1></body></html>');
+      return;
+    }
+    res.type('html').send(
+      `<!doctype html><html><body><h1 id="review">Review ${escapeHtml(String(tool.dynamic!.registration['client_name'] ?? ''))}</h1>` +
+        `<p>Client id <code id="client-id">${escapeHtml(tool.clientId)}</code>, scopes <code>${escapeHtml(String(tool.dynamic!.registration['scope'] ?? ''))}</code>, key ${tool.binding}.</p>` +
+        `<form method="post" action="/__lti/register/confirm"><input type="hidden" name="client_id" value="${escapeHtml(tool.clientId)}"><button id="confirm" type="submit">Install</button></form></body></html>`,
+    );
+  });
+
+  router.post('/__lti/register/confirm', (req, res) => {
+    try {
+      const deploymentId = confirmRegistration(String((req.body as Record<string, string>).client_id ?? ''));
+      res.type('html').send(`<!doctype html><html><body><h1 id="installed">Installed: deployment <code>${escapeHtml(deploymentId)}</code></h1></body></html>`);
+    } catch (err) {
+      res.status(404).json({ error: (err as Error).message });
+    }
+  });
+
+  function confirmRegistration(clientId: string): string {
+    const tool = toolOf(sandboxState!.world, clientId);
+    if (!tool) throw new Error(`no LTI key ${clientId}`);
+    tool.binding = 'on';
+    if (tool.deploymentIds.length === 0) tool.deploymentIds.push(`${sandboxState!.nextId()}:${createHash('sha256').update(clientId).digest('hex').slice(0, 40)}`);
+    return tool.deploymentIds[0]!;
+  }
+
+  router.get('/api/lti/security/openid-configuration', async (req, res) => {
+    const claims = await readRegistrationToken(bearerOf(req) ?? (req.query.registration_token as string | undefined));
+    if (!claims) return void jwtRefused(res);
+    const world = sandboxState!.world;
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const root = world.accounts.find((a) => a.id === world.rootAccountId);
+    res.json(openIdConfiguration(origin, issuerOf(world, origin), root?.name ?? 'Canvas sandbox', `sandbox-account-${world.rootAccountId}`));
+  });
+
+  router.post('/api/lti/registrations', express.json({ limit: '1mb' }), async (req, res) => {
+    const claims = await readRegistrationToken(bearerOf(req));
+    if (!claims) return void jwtRefused(res);
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    if (typeof body['scope'] !== 'string') {
+      // Canvas splits the scope string without checking it first: a missing scope is a server error.
+      lastRegistrationErrors = ['scope: missing (Canvas fails on .split)'];
+      res.status(500).json({ errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] });
+      return;
+    }
+    const errors = validateRegistration(body);
+    if (errors.length) {
+      lastRegistrationErrors = errors;
+      // RecordInvalid from save!: the tool gets a generic 422 without the validation messages.
+      res.status(422).json({ errors: [{ message: 'Unprocessable Entity' }] });
+      return;
+    }
+    lastRegistrationErrors = [];
+    const world = sandboxState!.world;
+    world.lti ??= { tools: [] };
+    const tools = ltiWorld(world).tools;
+    const toolConfig = normaliseToolConfiguration(body[TOOL_CONFIGURATION] as Record<string, unknown>);
+    const used = [...world.developerKeys.map((k) => BigInt(k.id)), ...tools.map((t) => (/^\d+$/.test(t.clientId) ? BigInt(t.clientId) : 0n))];
+    const clientId = String(used.reduce((m, v) => (v > m ? v : m), 10000000000000n) + 1n);
+    const messages = toolConfig['messages'] as RegistrationMessage[];
+    const custom = (toolConfig['custom_parameters'] ?? {}) as Record<string, string>;
+    const config: ToolJson = {
+      oidc_initiation_url: String(body['initiate_login_uri']),
+      target_link_uri: String(toolConfig['target_link_uri']),
+      public_jwk_url: String(body['jwks_uri']),
+      scopes: String(body['scope']).split(' ').filter(Boolean),
+      custom_fields: custom,
+      extensions: [
+        {
+          settings: {
+            placements: messages.flatMap((m) =>
+              m.placements.map((placement) => ({ placement, target_link_uri: m.target_link_uri ?? String(toolConfig['target_link_uri']), custom_fields: m.custom_parameters })),
+            ),
+          },
+        },
+      ],
+    };
+    const origin = `${req.protocol}://${req.get('host')}`;
+    const answer: Record<string, unknown> = {
+      client_id: clientId,
+      application_type: body['application_type'],
+      grant_types: body['grant_types'],
+      initiate_login_uri: body['initiate_login_uri'],
+      redirect_uris: body['redirect_uris'],
+      response_types: body['response_types'],
+      client_name: body['client_name'],
+      jwks_uri: body['jwks_uri'],
+      logo_uri: body['logo_uri'] ?? null,
+      token_endpoint_auth_method: body['token_endpoint_auth_method'],
+      scope: config.scopes!.join(' '),
+      [TOOL_CONFIGURATION]: { ...toolConfig, 'https://canvas.instructure.com/lti/registration_config_url': `${origin}/api/lti/registrations/${clientId}/view` },
+    };
+    tools.push({
+      clientId,
+      deploymentIds: [],
+      redirectUris: body['redirect_uris'] as string[],
+      binding: 'off',
+      dynamic: { uuid: String(claims['uuid']), config, registration: answer },
+    });
+    toolConfigs.delete(clientId);
+    res.status(200).json(answer);
+  });
+
   /**
    * `grant_type=client_credentials` at `/login/oauth2/token` (reference §3.7): verifies the tool's
    * RS256 client assertion against the tool's JWKS (cached at launch: the sandbox's grant hook is
@@ -432,6 +647,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     if (!payload.jti || usedAssertionJtis.has(payload.jti)) return bad('jti has already been used');
     usedAssertionJtis.add(payload.jti);
     const tool = toolOf(state.world, key.clientId);
+    if (tool?.binding === 'off') return json(401, { error: 'invalid_client', error_description: 'unknown client' });
     const allowed = toolConfigs.get(key.clientId)?.scopes ?? [];
     const scopes = String(p.scope ?? '').split(' ').filter(Boolean);
     if (!tool || scopes.length === 0 || scopes.some((s) => !allowed.includes(s))) return bad('invalid_scope');
@@ -452,5 +668,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     signIdToken,
     launchClaims,
     issuedServiceTokens: () => serviceTokens.size,
+    registrationToken,
+    confirmRegistration,
+    lastRegistrationErrors: () => [...lastRegistrationErrors],
   };
 }

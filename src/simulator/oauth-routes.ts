@@ -240,8 +240,29 @@ function tokenError(status: number, error: string, description: string): SimResp
 /** Optional handler for `grant_type=client_credentials` (the LTI platform side may register one). */
 export type ClientCredentialsGrant = (req: SimRequest, state: SandboxState) => SimResponse;
 
-/** POST /login/oauth2/token — reference §3.2–3.4. */
+/**
+ * POST /login/oauth2/token. In `tokenEndpointErrors: 'redirect'` mode (an old self-hosted Canvas),
+ * an error becomes a 302 to the request's `redirect_uri` with `error` and `error_description`
+ * appended after its own query; without a `redirect_uri`, or with the OOB one, it stays JSON.
+ */
 export function token(req: SimRequest, state: SandboxState, clientCredentials?: ClientCredentialsGrant): SimResponse {
+  const res = tokenGrant(req, state, clientCredentials);
+  const redirectUri = str(req.params, 'redirect_uri');
+  if (state.settings.tokenEndpointErrors !== 'redirect' || !redirectUri || redirectUri === OOB) return res;
+  if (!('body' in res) || res.status < 400 || str(req.params, 'grant_type') === 'client_credentials') return res;
+  let parsed: { error?: string; error_description?: string };
+  try {
+    parsed = JSON.parse(res.body.toString()) as typeof parsed;
+  } catch {
+    return res;
+  }
+  if (!parsed.error) return res;
+  // URI.encode_www_form: spaces become '+', the existing query is kept in front.
+  const q = new URLSearchParams({ error: parsed.error, error_description: parsed.error_description ?? '' }).toString();
+  return redirect(redirectUri + (redirectUri.includes('?') ? '&' : '?') + q);
+}
+
+function tokenGrant(req: SimRequest, state: SandboxState, clientCredentials?: ClientCredentialsGrant): SimResponse {
   const p = req.params;
   let grant = str(p, 'grant_type');
   if (!grant && str(p, 'code')) grant = 'authorization_code';
@@ -299,7 +320,7 @@ export function token(req: SimRequest, state: SandboxState, clientCredentials?: 
   const t = state.byRefresh.get(refresh);
   const user = t ? state.user(t.userId) : undefined;
   if (!t || t.state !== 'active' || !user || (t.permanentExpiresAt !== undefined && t.permanentExpiresAt < state.now())) {
-    return tokenError(400, 'invalid_request', 'refresh_token not found');
+    return tokenError(400, state.settings.refreshNotFoundError, 'refresh_token not found');
   }
   if (t.keyId !== key.id) return tokenError(400, 'invalid_grant', 'incorrect client');
   const rotate = Boolean(key.publicClient);

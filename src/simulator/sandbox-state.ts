@@ -9,7 +9,18 @@ export interface SandboxSettings {
   throttle: ThrottleSettings;
   /** Cost charged per request in seconds; by default a deterministic per-endpoint value. */
   requestCost?: number;
+  /** `429` (hosted Canvas since 2025-10, default) or `403` (open-source Canvas). */
   rateLimitMode: '403' | '429';
+  /**
+   * `error` of a refresh with an unknown or revoked refresh token: `invalid_grant` (hosted Canvas,
+   * default) or `invalid_request` (the open-source code).
+   */
+  refreshNotFoundError: 'invalid_grant' | 'invalid_request';
+  /**
+   * `json` (default): token-endpoint errors are JSON. `redirect`: an old self-hosted Canvas that
+   * 302-redirects token-endpoint errors to the request's `redirect_uri` (JSON when it is absent or OOB).
+   */
+  tokenEndpointErrors: 'json' | 'redirect';
   /** Status of `user not authorized to perform that action` (Site Admin flag api_auth_error_updates). */
   permissionDeniedStatus: 401 | 403;
   tokenTtlSeconds: number;
@@ -23,6 +34,11 @@ export interface SandboxSettings {
   canvasRegion: string;
   /** Reject API requests without a User-Agent (Canvas production since January 2026). */
   requireUserAgent: boolean;
+  /**
+   * `GET /api/v1/progress/:id` calls a job needs to finish: the first answers `running`, the last
+   * runs the job and answers `completed` / `failed` (0: the first GET already finishes it).
+   */
+  progressPolls: number;
 }
 
 export interface TokenRecord {
@@ -74,6 +90,32 @@ export interface ReportRecord {
   parameters: Record<string, string>;
   createdAt: number;
   fileId: number;
+  /** The tables, built when the report started (file name → CSV text). */
+  files: Record<string, string>;
+  /** Data rows over all tables (`current_line` once compiled). */
+  rows: number;
+  /** The served file (one CSV, or the zip), built on first use. */
+  body?: Buffer;
+  /** Set by abort / delete; otherwise the status follows the clock. */
+  finalState?: 'aborted' | 'deleted';
+  stoppedFraction?: number;
+  endedAt?: number;
+}
+
+/** A background job's Progress (bulk grade update). */
+export interface ProgressRecord {
+  id: number;
+  courseId: string;
+  userId: string;
+  tag: string;
+  createdAt: number;
+  updatedAt: number;
+  /** GETs seen so far; the job finishes after `settings.progressPolls` of them. */
+  polls: number;
+  workflowState: 'queued' | 'running' | 'completed' | 'failed';
+  message: string | null;
+  /** Runs the job once (stores the grades) and returns the failure message, if any. */
+  run: () => string | null;
 }
 
 export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset';
@@ -92,6 +134,8 @@ export interface Counters {
   requests: Record<string, number>;
   tokenGrants: { authorization_code: number; refresh_token: number };
   throttled: number;
+  /** Writes that change grades: update_grades calls, grades stored by finished jobs, assignments created. */
+  writes: { updateGrades: number; gradesStored: number; assignmentsCreated: number };
   peakConcurrency: number;
   inFlight: number;
   faultsInjected: number;
@@ -110,6 +154,7 @@ export interface SandboxState {
   codes: Map<string, CodeRecord>;
   sessions: Map<string, BrowserSession>;
   reports: Map<number, ReportRecord>;
+  progresses: Map<number, ProgressRecord>;
   faults: Fault[];
   counters: Counters;
   nextId(): number;
@@ -123,13 +168,16 @@ export interface SandboxState {
 export const DEFAULT_SETTINGS: SandboxSettings = {
   latencyMs: 0,
   throttle: DEFAULT_THROTTLE,
-  rateLimitMode: '403',
+  rateLimitMode: '429',
+  refreshNotFoundError: 'invalid_grant',
+  tokenEndpointErrors: 'json',
   permissionDeniedStatus: 401,
   tokenTtlSeconds: 3600,
   tokenErrorStyle: 'modern',
   reportDelayMs: 50,
   canvasRegion: 'us-east-1',
   requireUserAgent: true,
+  progressPolls: 2,
 };
 
 /** `CanvasSlug.generate(nil, 64)`: 64 URL-safe random characters. */
@@ -142,6 +190,7 @@ export function emptyCounters(): Counters {
     requests: {},
     tokenGrants: { authorization_code: 0, refresh_token: 0 },
     throttled: 0,
+    writes: { updateGrades: 0, gradesStored: 0, assignmentsCreated: 0 },
     peakConcurrency: 0,
     inFlight: 0,
     faultsInjected: 0,
@@ -165,6 +214,7 @@ export function createSandboxState(world: World, settings: SandboxSettings, cloc
     codes: new Map(),
     sessions: new Map(),
     reports: new Map(),
+    progresses: new Map(),
     faults: [],
     counters: emptyCounters(),
     nextId: () => ++seq,

@@ -7,6 +7,7 @@ import * as api from './canvas-api.js';
 import { createControl, type SandboxControl } from './control.js';
 import { json, notFound, parseCookies, rubyFloat, text, type SimRequest, type SimResponse } from './http-kit.js';
 import type { ThrottleSettings } from './leaky-bucket.js';
+import * as grades from './grades.js';
 import * as oauth from './oauth-routes.js';
 import { parseParams, type ParamHash } from './rails-params.js';
 import * as reports from './reports.js';
@@ -31,13 +32,20 @@ export interface SandboxOptions {
   throttle?: Partial<ThrottleSettings>;
   /** Fixed cost per request in seconds (default: deterministic 0.05–0.2 s from the answer's size). */
   requestCost?: number;
+  /** Throttled status: `429` (hosted Canvas, default) or `403` (open-source Canvas). */
   rateLimitMode?: '403' | '429';
+  /** Refresh with an unknown token: `invalid_grant` (hosted, default) or `invalid_request` (open source). */
+  refreshNotFoundError?: 'invalid_grant' | 'invalid_request';
+  /** `redirect`: an old self-hosted Canvas answering token-endpoint errors with a 302 to `redirect_uri`. */
+  tokenEndpointErrors?: 'json' | 'redirect';
   clock?: () => Date;
   permissionDeniedStatus?: 401 | 403;
   tokenTtlSeconds?: number;
   tokenErrorStyle?: 'modern' | 'classic';
   reportDelayMs?: number;
   requireUserAgent?: boolean;
+  /** Progress GETs a bulk grade job needs to finish (default 2; 0 = at the first GET). */
+  progressPolls?: number;
   plugins?: SandboxPlugin[];
 }
 
@@ -94,14 +102,29 @@ const ROUTES: Route[] = [
   apiRoute('GET', '/api/v1/accounts/:account_id/courses', api.accountCourses),
   apiRoute('GET', '/api/v1/accounts/:account_id/roles', api.accountRoles),
   apiRoute('GET', '/api/v1/accounts/:account_id/permissions', api.accountPermissionsCheck),
+  apiRoute('GET', '/api/v1/users/:user_id/enrollments', api.userEnrollments),
+  apiRoute('GET', '/api/v1/accounts/:account_id/reports', reports.listReportTypes),
   apiRoute('POST', '/api/v1/accounts/:account_id/reports/:report', reports.startReport),
+  apiRoute('GET', '/api/v1/accounts/:account_id/reports/:report', reports.listReports),
   apiRoute('GET', '/api/v1/accounts/:account_id/reports/:report/:id', reports.reportStatus),
+  apiRoute('PUT', '/api/v1/accounts/:account_id/reports/:report/:id/abort', reports.abortReport),
+  apiRoute('DELETE', '/api/v1/accounts/:account_id/reports/:report/:id', reports.deleteReport),
+  apiRoute('GET', '/api/v1/courses', api.listCourses),
   apiRoute('GET', '/api/v1/courses/:id', api.showCourse),
   apiRoute('GET', '/api/v1/courses/:course_id/sections', api.courseSections),
   apiRoute('GET', '/api/v1/courses/:course_id/enrollments', api.courseEnrollments),
   apiRoute('GET', '/api/v1/sections/:section_id/enrollments', api.sectionEnrollments),
   apiRoute('GET', '/api/v1/courses/:course_id/users', api.courseUsers),
+  apiRoute('POST', '/api/v1/courses/:course_id/assignments', grades.createAssignment),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments', grades.listAssignments),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments/:id', grades.showAssignment),
+  apiRoute('POST', '/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades', grades.updateGrades),
+  apiRoute('POST', '/api/v1/courses/:course_id/submissions/update_grades', grades.updateGradesMulti),
+  apiRoute('GET', '/api/v1/courses/:course_id/assignments/:assignment_id/submissions', grades.assignmentSubmissions),
+  apiRoute('GET', '/api/v1/courses/:course_id/students/submissions', grades.studentSubmissions),
+  apiRoute('GET', '/api/v1/progress/:id', grades.showProgress),
   route('GET', '/files/:id/download', 'file', (req, state, caller) => reports.download({ req, state, caller: caller! })),
+  route('GET', '/accounts/:account_id/files/:id/download', 'file', (req, state, caller) => reports.download({ req, state, caller: caller! })),
 ];
 
 const SERVER_ERROR = { errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] };
@@ -181,11 +204,14 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     latencyMs: opts.latencyMs ?? DEFAULT_SETTINGS.latencyMs,
     requestCost: opts.requestCost,
     rateLimitMode: opts.rateLimitMode ?? DEFAULT_SETTINGS.rateLimitMode,
+    refreshNotFoundError: opts.refreshNotFoundError ?? DEFAULT_SETTINGS.refreshNotFoundError,
+    tokenEndpointErrors: opts.tokenEndpointErrors ?? DEFAULT_SETTINGS.tokenEndpointErrors,
     permissionDeniedStatus: opts.permissionDeniedStatus ?? DEFAULT_SETTINGS.permissionDeniedStatus,
     tokenTtlSeconds: opts.tokenTtlSeconds ?? DEFAULT_SETTINGS.tokenTtlSeconds,
     tokenErrorStyle: opts.tokenErrorStyle ?? DEFAULT_SETTINGS.tokenErrorStyle,
     reportDelayMs: opts.reportDelayMs ?? DEFAULT_SETTINGS.reportDelayMs,
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
+    progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
@@ -211,10 +237,12 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     const bucket = settings.throttle.enabled && presented ? `token:${createHash('sha256').update(presented).digest('hex')}` : undefined;
     if (bucket && !state.buckets.reserve(bucket, state.now())) {
       state.counters.throttled++;
-      state.buckets.settle(bucket, 0, state.now());
+      // Canvas hands the up-front cost back and then overwrites the `0.0` of the rejection with the
+      // bucket's real remainder for token clients; no cost header and no Retry-After on this answer.
+      const remaining = state.buckets.settle(bucket, 0, state.now());
       const status = settings.rateLimitMode === '429' ? 429 : 403;
       // 429 wording follows the current developer docs page ("429 Forbidden (Rate Limit Exceeded)").
-      return text(status, `${status} Forbidden (Rate Limit Exceeded)\n`, { 'X-Rate-Limit-Remaining': '0.0' });
+      return text(status, `${status} Forbidden (Rate Limit Exceeded)\n`, { 'X-Rate-Limit-Remaining': rubyFloat(remaining) });
     }
     let res: SimResponse;
     try {
@@ -360,7 +388,16 @@ function send(res: ServerResponse, out: SimResponse): void {
     res.socket?.destroy();
     return;
   }
-  res.writeHead(out.status, out.headers);
+  // Hosted Canvas sends every response header name in lower case, so the headers node would add on
+  // its own (Date, Connection, Keep-Alive, Transfer-Encoding) are written here in lower case too.
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(out.headers)) headers[k.toLowerCase()] = v;
+  res.sendDate = false;
+  headers['date'] ??= new Date().toUTCString();
+  headers['content-length'] = String(Buffer.byteLength(out.body));
+  headers['connection'] = res.shouldKeepAlive ? 'keep-alive' : 'close';
+  if (res.shouldKeepAlive) headers['keep-alive'] = 'timeout=5';
+  res.writeHead(out.status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : out.body);
 }
 

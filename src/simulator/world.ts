@@ -18,8 +18,56 @@ export interface World {
   /** Custom roles (built-in roles are implied). */
   roles: CustomRole[];
   developerKeys: DeveloperKey[];
+  /** Assignments (absent in worlds saved before grades existed). */
+  assignments?: Assignment[];
+  /** Stored grades, one per assignment and student. */
+  submissions?: Submission[];
   /** Reserved for the LTI platform side (src/simulator/lti-platform.ts). */
   lti?: unknown;
+}
+
+export type GradingType = 'pass_fail' | 'percent' | 'letter_grade' | 'gpa_scale' | 'points' | 'not_graded';
+
+export interface Assignment {
+  id: string;
+  courseId: string;
+  name: string;
+  pointsPossible: number | null;
+  gradingType: GradingType;
+  submissionTypes: string[];
+  published: boolean;
+  deleted?: boolean;
+  integrationId?: string | null;
+  /** Parsed `integration_data` (Canvas takes it as a JSON string). */
+  integrationData?: Record<string, unknown> | null;
+  /** Manual post policy: grades stay hidden from the student until posted. */
+  postManually?: boolean;
+  position: number;
+  createdAt: string;
+}
+
+export interface SubmissionComment {
+  id: string;
+  authorId: string;
+  comment: string;
+  /** Created while the submission was unposted under a manual post policy. */
+  hidden: boolean;
+  createdAt: string;
+}
+
+export interface Submission {
+  id: string;
+  assignmentId: string;
+  userId: string;
+  score: number | null;
+  grade: string | null;
+  excused: boolean;
+  workflowState: 'unsubmitted' | 'submitted' | 'graded' | 'pending_review';
+  gradedAt: string | null;
+  graderId: string | null;
+  /** null = not visible to the student. */
+  postedAt: string | null;
+  comments: SubmissionComment[];
 }
 
 /** A developer key and its binding in the root account (reference §8). */
@@ -53,6 +101,7 @@ export interface Account {
   parentAccountId: string | null;
   sisAccountId?: string | null;
   integrationId?: string | null;
+  workflowState?: 'active' | 'deleted';
 }
 
 export interface Term {
@@ -61,6 +110,16 @@ export interface Term {
   sisTermId?: string | null;
   startAt?: string | null;
   endAt?: string | null;
+  /** Default `active`. */
+  workflowState?: 'active' | 'deleted';
+}
+
+/** A further login (pseudonym) of a user besides its main `loginId`: one more users.csv row. */
+export interface ExtraLogin {
+  loginId: string;
+  sisUserId?: string | null;
+  integrationId?: string | null;
+  state?: 'active' | 'suspended' | 'deleted';
 }
 
 /** Account-admin permissions the sandbox models (names as Canvas spells them). */
@@ -72,6 +131,7 @@ export interface AdminPermissions {
   read_roster: boolean;
   read_reports: boolean;
   can_issue_token: boolean;
+  manage_grades: boolean;
 }
 
 export const PERMISSION_NAMES: readonly (keyof AdminPermissions)[] = [
@@ -82,6 +142,7 @@ export const PERMISSION_NAMES: readonly (keyof AdminPermissions)[] = [
   'read_roster',
   'read_reports',
   'can_issue_token',
+  'manage_grades',
 ];
 
 export interface User {
@@ -105,6 +166,8 @@ export interface User {
   /** Whether the user may authorize an application (AccessToken :create). Default true. */
   canIssueToken?: boolean;
   createdAt?: string;
+  /** Logins beyond the main one. */
+  extraLogins?: ExtraLogin[];
 }
 
 export type CourseWorkflowState = 'created' | 'claimed' | 'available' | 'completed' | 'deleted';
@@ -118,8 +181,13 @@ export interface Course {
   workflowState: CourseWorkflowState;
   sisCourseId?: string | null;
   integrationId?: string | null;
+  /** `start_at`; limits access only with {@link Course.restrictEnrollmentsToCourseDates}. */
   startAt?: string | null;
+  /** `end_at` (Canvas `conclude_at`). */
   endAt?: string | null;
+  /** "Course participation limited to course dates" (otherwise term dates count). */
+  restrictEnrollmentsToCourseDates?: boolean;
+  courseFormat?: 'on_campus' | 'online' | 'blended' | null;
   createdAt?: string;
 }
 
@@ -131,6 +199,9 @@ export interface Section {
   integrationId?: string | null;
   /** Deleted sections are not listed. */
   deleted?: boolean;
+  startAt?: string | null;
+  endAt?: string | null;
+  restrictEnrollmentsToSectionDates?: boolean;
 }
 
 export type EnrollmentType =
@@ -158,6 +229,12 @@ export interface Enrollment {
   /** Role name: the base type for built-in roles, the custom role's label otherwise. */
   role: string;
   state: EnrollmentState;
+  /** The enrollment's own dates: they count only when both are set. */
+  startAt?: string | null;
+  endAt?: string | null;
+  /** Observee of an observer enrollment. */
+  associatedUserId?: string | null;
+  limitSectionPrivileges?: boolean;
 }
 
 export type BaseRoleType = EnrollmentType | 'AccountMembership';

@@ -38,9 +38,40 @@ const present = (r: Row): ApiTokenInfo => ({
   revokedAt: r.revoked_at,
 });
 
-/** Staff API tokens on the `api_tokens` table. */
-export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date }): ApiTokens {
+/** How long a token lookup is reused: a revocation reaches every other instance within this. */
+export const API_TOKEN_CACHE_MS = 5_000;
+/** `last_used_at` is written at most this often per token (a read request writes nothing otherwise). */
+export const LAST_USED_EVERY_MS = 60_000;
+
+/**
+ * Staff API tokens on the `api_tokens` table.
+ *
+ * `authenticate` runs on every API call, so it is kept off the database: an active token's row is
+ * cached for `cacheMs` (5 s; revoking on this instance drops it at once, another instance honours a
+ * revocation within 5 s), and `last_used_at` is written at most once per `lastUsedEveryMs` (1 min)
+ * per token across all instances (a guarded UPDATE; a failure is reported to `onError`, never to the caller).
+ */
+export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date; cacheMs?: number; lastUsedEveryMs?: number; onError?: (err: unknown) => void }): ApiTokens {
   const { db, clock } = deps;
+  const cacheMs = deps.cacheMs ?? API_TOKEN_CACHE_MS;
+  const lastUsedEveryMs = deps.lastUsedEveryMs ?? LAST_USED_EVERY_MS;
+  /** token hash → the row as last read, and when. Bounded: entries expire after cacheMs. */
+  const cache = new Map<string, { row: Row; at: number }>();
+  const lastUsedWrites = new Map<string, number>();
+
+  async function recordUse(row: Row, now: Date): Promise<void> {
+    const last = Math.max(row.last_used_at ? Date.parse(row.last_used_at) : 0, lastUsedWrites.get(row.id) ?? 0);
+    if (now.getTime() - last < lastUsedEveryMs) return;
+    lastUsedWrites.set(row.id, now.getTime());
+    const threshold = new Date(now.getTime() - lastUsedEveryMs).toISOString();
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<=', threshold)]))
+      .execute()
+      .catch((err: unknown) => deps.onError?.(err));
+  }
 
   async function insert(token: string, name: string, createdBy: string | null): Promise<ApiTokenInfo> {
     const row: Row = {
@@ -70,12 +101,14 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date 
       return rows.map(present);
     },
     async revoke(id) {
+      for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
       const res = await db
         .updateTable('api_tokens')
         .set({ revoked_at: clock().toISOString() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
       if (Number(res.numUpdatedRows) === 0) {
         const exists = await db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst();
         if (!exists) throw new AppError('not_found', `No API token ${id}.`);
@@ -83,16 +116,22 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date 
     },
     async authenticate(bearer) {
       if (!bearer) return null;
-      const row = await db
-        .selectFrom('api_tokens')
-        .selectAll()
-        .where('token_hash', '=', hashApiToken(bearer))
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
-      if (!row) return null;
-      const now = clock().toISOString();
-      await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
-      return present({ ...row, last_used_at: now });
+      const hash = hashApiToken(bearer);
+      const now = clock();
+      let hit = cache.get(hash);
+      if (!hit || now.getTime() - hit.at >= cacheMs) {
+        const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+        if (!row) {
+          cache.delete(hash);
+          return null;
+        }
+        hit = { row, at: now.getTime() };
+        if (cache.size > 10_000) cache.clear(); // a bound; live tokens are re-read on their next call
+        cache.set(hash, hit);
+      }
+      await recordUse(hit.row, now);
+      const lastUsed = Math.max(hit.row.last_used_at ? Date.parse(hit.row.last_used_at) : 0, lastUsedWrites.get(hit.row.id) ?? 0);
+      return present({ ...hit.row, last_used_at: lastUsed ? new Date(lastUsed).toISOString() : null });
     },
     async ensureBootstrap(token) {
       const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashApiToken(token)).executeTakeFirst();

@@ -299,19 +299,28 @@ export function createCourseRepository(db: Kysely<Database>) {
     },
 
     async countsFor(integrationId: string): Promise<{ courses: number; syncable: number; sections: number; sectionsMissingId: number; byReason: Record<string, number> }> {
-      const rows = await db.selectFrom('courses').select(['syncable', 'reasons']).where('integration_id', '=', integrationId).execute();
+      // Grouped in the database: a handful of (syncable, reasons) combinations instead of every course row.
+      const groups = await db
+        .selectFrom('courses')
+        .select(['syncable', 'reasons', sql<number>`count(*)`.as('n')])
+        .where('integration_id', '=', integrationId)
+        .groupBy(['syncable', 'reasons'])
+        .execute();
       const byReason: Record<string, number> = {};
       let syncable = 0;
-      for (const r of rows) {
-        if (Number(r.syncable) === 1) syncable++;
-        for (const reason of JSON.parse(r.reasons) as string[]) byReason[reason] = (byReason[reason] ?? 0) + 1;
+      let courses = 0;
+      for (const g of groups) {
+        const n = Number(g.n);
+        courses += n;
+        if (Number(g.syncable) === 1) syncable += n;
+        for (const reason of JSON.parse(g.reasons) as string[]) byReason[reason] = (byReason[reason] ?? 0) + n;
       }
       const s = await db
         .selectFrom('sections')
         .select([sql<number>`count(*)`.as('n'), sql<number>`sum(case when syncable = 1 then 0 else 1 end)`.as('bad')])
         .where('integration_id', '=', integrationId)
         .executeTakeFirst();
-      return { courses: rows.length, syncable, sections: Number(s?.n ?? 0), sectionsMissingId: Number(s?.bad ?? 0), byReason };
+      return { courses, syncable, sections: Number(s?.n ?? 0), sectionsMissingId: Number(s?.bad ?? 0), byReason };
     },
 
     async listCourses(

@@ -87,7 +87,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       ['unknown code', { code: 'f'.repeat(128) }, 400, 'invalid_grant', 'authorization_code not found'],
       ['unsupported grant', { grant_type: 'password' }, 400, 'unsupported_grant_type', 'The grant_type you requested is not currently supported'],
       ['missing refresh_token', { grant_type: 'refresh_token', code: '' }, 400, 'invalid_request', 'You must provide the refresh_token parameter when using the refresh_token grant type'],
-      ['unknown refresh_token', { grant_type: 'refresh_token', refresh_token: 'nope' }, 400, 'invalid_request', 'refresh_token not found'],
+      ['unknown refresh_token (hosted: invalid_grant)', { grant_type: 'refresh_token', refresh_token: 'nope' }, 400, 'invalid_grant', 'refresh_token not found'],
     ];
     it.each(cases)('%s', async (_name, over, status, error, description) => {
       const form: Record<string, string> = { grant_type: 'authorization_code', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, code: 'x'.repeat(128), ...over };
@@ -183,7 +183,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       expect(body['refresh_token']).toMatch(/^[A-Za-z0-9_-]{64}$/);
       expect(body['refresh_token']).not.toBe(t.refresh_token);
       const old = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, refresh_token: t.refresh_token });
-      expect(await old.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token not found' });
+      expect(await old.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh_token not found' });
     });
 
     it('an inactive key fails the client check first (401 unknown client)', async () => {
@@ -206,7 +206,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       expect(await api.json()).toEqual({ errors: [{ message: 'Revoked access token.' }] });
       const refresh = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: t.refresh_token });
       expect(refresh.status).toBe(400);
-      expect(await refresh.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token not found' });
+      expect(await refresh.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh_token not found' });
     });
 
     it('DELETE without a token is 400 with the documented message', async () => {
@@ -268,7 +268,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
         expect(body.errors[0]!.message).toBe('Expired access token.');
         expect(Number.isNaN(Date.parse(body.errors[0]!.expired_at))).toBe(false);
         const refresh = await tokenRequest(timed, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, refresh_token: t.refresh_token });
-        expect(await refresh.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token not found' });
+        expect(await refresh.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh_token not found' });
       } finally {
         await timed.stop();
       }
@@ -285,6 +285,52 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       } finally {
         await short.stop();
       }
+    });
+  });
+  describe('hosted vs open-source vs old self-hosted modes (§15.3)', () => {
+    afterAll(() => {
+      sb.control.configure({ refreshNotFoundError: 'invalid_grant', tokenEndpointErrors: 'json' });
+    });
+    const manualToken = (form: Record<string, string>) =>
+      fetch(`${sb.url}/login/oauth2/token`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+
+    it('OSS mode answers a revoked refresh token with invalid_request', async () => {
+      const t = await getTokens(sb);
+      sb.control.revokeTokens({ userId: '1' });
+      sb.control.configure({ refreshNotFoundError: 'invalid_request' });
+      const r = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: t.refresh_token });
+      expect(r.status).toBe(400);
+      expect(await r.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token not found' });
+      sb.control.configure({ refreshNotFoundError: 'invalid_grant' });
+    });
+
+    it('old self-hosted mode redirects token errors to redirect_uri (its query kept, then error, then error_description)', async () => {
+      sb.control.configure({ tokenEndpointErrors: 'redirect' });
+      const r = await manualToken({
+        grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: 'nope', redirect_uri: `${CALLBACK}?x=1`,
+      });
+      expect(r.status).toBe(302);
+      expect(r.headers.get('location')).toBe(`${CALLBACK}?x=1&error=invalid_grant&error_description=refresh_token+not+found`);
+      const bad = await manualToken({ grant_type: 'authorization_code', client_id: DEMO_CLIENT_ID, client_secret: 'wrong', code: 'c', redirect_uri: CALLBACK });
+      expect(bad.status).toBe(302);
+      expect(bad.headers.get('location')).toBe(`${CALLBACK}?error=invalid_client&error_description=invalid+client`);
+    });
+
+    it('old self-hosted mode still answers JSON without a redirect_uri or with the OOB one, and successes are untouched', async () => {
+      sb.control.configure({ tokenEndpointErrors: 'redirect' });
+      const plain = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: 'nope' });
+      expect(plain.status).toBe(400);
+      expect(await plain.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh_token not found' });
+      const oob = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: 'nope', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob' });
+      expect(oob.status).toBe(400);
+      const ok = await exchange(sb, await codeFor(sb));
+      expect(ok.status).toBe(200);
+    });
+
+    it('json mode (default) never redirects', async () => {
+      sb.control.configure({ tokenEndpointErrors: 'json' });
+      const r = await manualToken({ grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: 'nope', redirect_uri: CALLBACK });
+      expect(r.status).toBe(400);
     });
   });
 });

@@ -34,7 +34,7 @@ describe('Canvas sandbox: throttle (§6)', () => {
     expect(sb.control.counters().throttled).toBe(0);
   });
 
-  it('from a cold bucket 11 concurrent requests pass and the rest get 403 Rate Limit Exceeded (text/plain, remaining 0.0, no cost)', async () => {
+  it('from a cold bucket 11 concurrent requests pass and the rest get 403 Rate Limit Exceeded in OSS mode (text/plain, real remainder, no cost)', async () => {
     sb.control.configure({ latencyMs: 300 });
     const rs = await Promise.all(Array.from({ length: 15 }, () => apiGet(sb, '/api/v1/users/self', token)));
     const ok = rs.filter((r) => r.status === 200);
@@ -43,8 +43,10 @@ describe('Canvas sandbox: throttle (§6)', () => {
     expect(throttled).toHaveLength(4);
     const t = throttled[0]!;
     expect(t.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-    expect(t.headers.get('x-rate-limit-remaining')).toBe('0.0');
+    // 11 reservations of 50 = 550; the rejected request's 50 is handed back: hwm 600 − 550.
+    expect(t.headers.get('x-rate-limit-remaining')).toBe('50.0');
     expect(t.headers.get('x-request-cost')).toBeNull();
+    expect(t.headers.get('retry-after')).toBeNull();
     expect(await t.text()).toBe('403 Forbidden (Rate Limit Exceeded)\n');
     const c = sb.control.counters();
     expect(c.throttled).toBe(4);
@@ -59,7 +61,37 @@ describe('Canvas sandbox: throttle (§6)', () => {
     const throttled = rs.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(2);
     expect(await throttled[0]!.text()).toBe('429 Forbidden (Rate Limit Exceeded)\n');
-    expect(throttled[0]!.headers.get('x-rate-limit-remaining')).toBe('0.0');
+    expect(throttled[0]!.headers.get('x-rate-limit-remaining')).toBe('50.0');
+    expect(throttled[0]!.headers.get('x-request-cost')).toBeNull();
+    expect(throttled[0]!.headers.get('retry-after')).toBeNull();
+  });
+
+  it('429 is the default mode (hosted Canvas)', async () => {
+    const fresh = createCanvasSandbox({ world: buildDemoWorld({ courses: 10 }), clock: () => FIXED, requestCost: 0.25, latencyMs: 300 });
+    await fresh.start();
+    try {
+      const t = (await getTokens(fresh)).access_token;
+      const rs = await Promise.all(Array.from({ length: 12 }, () => apiGet(fresh, '/api/v1/users/self', t)));
+      const throttled = rs.filter((r) => r.status !== 200);
+      expect(throttled.map((r) => r.status)).toEqual([429]);
+      expect(await throttled[0]!.text()).toBe('429 Forbidden (Rate Limit Exceeded)\n');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('every response header name is lower case on the wire', async () => {
+    const { request } = await import('node:http');
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      const req = request(`${sb.url}/api/v1/accounts`, { headers: { authorization: `Bearer ${token}`, 'user-agent': UA } }, (res) => {
+        res.resume();
+        resolve(res.rawHeaders.filter((_, i) => i % 2 === 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw).toEqual(expect.arrayContaining(['link', 'x-rate-limit-remaining', 'x-request-cost', 'content-type']));
+    expect(raw.filter((h) => h !== h.toLowerCase())).toEqual([]);
   });
 
   it('buckets are per access token', async () => {

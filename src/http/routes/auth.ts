@@ -68,6 +68,9 @@ export function createAuthRouter(container: Pick<Container, 'staff' | 'audit' | 
     await attempt.succeeded();
     await regenerate(req);
     req.session.staff = { id: user.id, email: user.email, name: user.name };
+    // The session's CSRF token (every page has the sign-out form) is made now and saved with the
+    // sign-in, so the pages read afterwards do not each write the session again.
+    void res.locals.csrfToken;
     await container.audit.record({ actor: `staff:${user.id}`, action: 'staff.login', detail: { email: user.email } });
     res.redirect(303, next);
   });

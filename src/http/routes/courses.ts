@@ -106,14 +106,17 @@ export function createCoursesApiRouter(c: Deps): Router {
 
   router.get(`${base}/courses`, async (req, res) => {
     const q = parseInput(listQuery, nonEmpty(req.query));
-    const i = await integrationOf(req);
-    const page = await c.sync.courses.listCourses(i.id, {
+    // One query in the common case: the integration itself is looked up only when the page is
+    // empty (an unknown integration is then 404; courses cannot outlive their integration).
+    const id = String(req.params.id);
+    const page = await c.sync.courses.listCourses(id, {
       syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
       reason: q.reason,
       cursor: q.cursor,
       limit: q.limit,
       search: q.q,
     });
+    if (page.courses.length === 0) await integrationOf(req);
     res.json({ courses: page.courses.map(presentCourse), nextCursor: page.nextCursor });
   });
 

@@ -6,6 +6,7 @@ import * as m0004 from './0004-one-active-job.js';
 import * as m0005 from './0005-lti-store.js';
 import * as m0006 from './0006-lti-ownership.js';
 import * as m0007 from './0007-login-throttle.js';
+import * as m0008 from './0008-courses-list-order.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -21,6 +22,7 @@ export const migrationProvider: MigrationProvider = {
       '0005-lti-store': m0005,
       '0006-lti-ownership': m0006,
       '0007-login-throttle': m0007,
+      '0008-courses-list-order': m0008,
     };
   },
 };

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createApp } from '../../../src/app.js';
-import { openStore } from '../../../src/store/database.js';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { migrateToLatest, openStore } from '../../../src/store/database.js';
+import type { Database } from '../../../src/store/schema.js';
+import { createReadinessProbe } from '../../../src/store/readiness.js';
 import { createTestContainer } from '../../support/test-container.js';
 
 type TestContainer = Awaited<ReturnType<typeof createTestContainer>>;
@@ -46,10 +50,29 @@ describe('web app', () => {
     });
 
     it('GET /readyz answers 503 when the database is unreachable', async () => {
-      const broken = openStore({ kind: 'sqlite', file: ':memory:' });
-      await broken.close();
-      const res = await request(createApp({ ...c, store: broken })).get('/readyz');
+      const unreachable = openStore({ kind: 'postgres', url: 'postgres://nobody@127.0.0.1:1/none' }); // nothing listens on port 1
+      const readiness = createReadinessProbe(unreachable.db, { intervalMs: 60_000 });
+      await readiness.start();
+      const res = await request(createApp({ ...c, store: unreachable, readiness })).get('/readyz');
       expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'unavailable', reason: 'database_unreachable' });
+      await unreachable.close();
+    });
+
+    it('GET /readyz answers from the background probe, never with a database query of its own', async () => {
+      const sqlite = new SqliteDatabase(':memory:');
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      await migrateToLatest(db);
+      const readiness = createReadinessProbe(db, { intervalMs: 60_000 });
+      await readiness.start();
+      const probed = createApp({ ...c, readiness });
+      sqlite.close(); // any query from now on fails
+      expect((await request(probed).get('/readyz')).status).toBe(200);
+      await readiness.probe(); // the next background probe notices
+      expect((await request(probed).get('/readyz')).body).toEqual({ status: 'unavailable', reason: 'database_unreachable' });
+      readiness.markStopping();
+      expect((await request(probed).get('/readyz')).body).toEqual({ status: 'unavailable', reason: 'stopping' });
+      readiness.stop();
     });
   });
 
@@ -130,6 +153,41 @@ describe('web app', () => {
       await agent.get('/login');
       const res = await agent.post('/login').type('form').send({ _csrf: other, email: 'staff@example.edu', password: PASSWORD });
       expect(res.status).toBe(403);
+    });
+  });
+
+  describe('https mode opened over plain http', () => {
+    let secure: Awaited<ReturnType<typeof createTestContainer>>;
+    beforeAll(async () => {
+      secure = await createTestContainer({ env: { PUBLIC_URL: 'https://exams.example.edu' } });
+      await secure.staff.create({ email: 'staff@example.edu', name: 'Sam Staff', password: PASSWORD });
+    });
+    afterAll(async () => {
+      await secure.close();
+    });
+
+    it('a form posted over http says the site must be opened over https (403), not that the form expired', async () => {
+      const agent = request.agent(createApp(secure));
+      const page = await agent.get('/login'); // over http: the Secure session cookie is not kept by a browser
+      const res = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('data-code="csrf_failed"');
+      expect(res.text).toContain('must be opened over https');
+      expect(res.text).toContain('https://exams.example.edu');
+      expect(res.text).not.toContain('This form has expired');
+    });
+
+    it('behind an https proxy (X-Forwarded-Proto from loopback) the same form works', async () => {
+      const agent = request.agent(createApp(secure));
+      const page = await agent.get('/login').set('X-Forwarded-Proto', 'https');
+      const cookie = String(page.headers['set-cookie']).split(';')[0];
+      const res = await agent
+        .post('/login')
+        .set('X-Forwarded-Proto', 'https')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
+      expect(res.status).toBe(303);
     });
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
@@ -27,6 +28,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** A course_refresh stand-in: counts units 0..n, checkpointing after each, and remembers who ran it. */
 function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs = 10): AnyJobDefinition {
+  const connectionLost = new Set<string>();
   return {
     kind: 'course_refresh',
     async run(ctx) {
@@ -36,6 +38,11 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
       if ((ctx.params as { fail?: string }).fail === 'canvas') throw Object.assign(new Error('Insufficient scopes on access token.'), { kind: 'insufficient_scopes' });
       if ((ctx.params as { fail?: string }).fail === 'job') throw new JobFailure('throttled', 'Canvas kept throttling');
       for (let i = from; i < n; i++) {
+        if ((ctx.params as { fail?: string }).fail === 'db-once' && i === 2 && !connectionLost.has(ctx.jobId)) {
+          connectionLost.add(ctx.jobId);
+          // What pg throws when an admin, a failover or a restart ends the backend mid-job.
+          throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+        }
         await sleep(unitMs, ctx.signal);
         await ctx.saveCheckpoint({ next: i + 1 }, { phase: 'units', done: i + 1, total: n });
       }
@@ -87,6 +94,22 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     expect(fa.error?.code).toBe('missing_scopes');
     expect(fb.error?.code).toBe('throttled');
     expect(fa.summary).toBeNull();
+    await r.stop();
+  });
+
+  it('when the database connection is lost mid-job, the job resumes from its last checkpoint instead of failing', async () => {
+    const log: Array<{ jobId: string; from: number }> = [];
+    const r = runner(log);
+    await r.start();
+    const job = await r.enqueue('course_refresh', 'int-db', { fail: 'db-once' });
+    const done = await waitFor(repo, job.id, ['succeeded', 'failed']);
+    expect(done.state).toBe('succeeded');
+    expect(done.summary).toEqual({ units: 5, resumedFrom: 2 });
+    expect(done.attempts).toBe(1); // resumed in place, under the same lease
+    expect(log.filter((l) => l.jobId === job.id)).toEqual([
+      { jobId: job.id, from: 0 },
+      { jobId: job.id, from: 2 },
+    ]);
     await r.stop();
   });
 
@@ -235,6 +258,38 @@ if (pgOnly.length > 0) describe.each(pgOnly.map((d) => [d.name, d] as const))('p
       expect(await store.db.selectFrom('jobs').select('id').where('integration_id', '=', 'int-pg-once').execute()).toHaveLength(1);
     } finally {
       await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('stop() releases a running job and hands it to another instance at once, which resumes it from its checkpoint', async () => {
+    const url = (store.config as { url: string }).url;
+    const log: Array<{ jobId: string; from: number }> = [];
+    const def = countingJob(log, 60, 25);
+    const a = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'A', concurrency: 1 });
+    await a.start();
+    const job = await a.enqueue('course_refresh', 'int-handover', {});
+    const startedOnA = Date.now() + 15_000;
+    while (!((await repo.getRow(job.id))?.lease_owner === 'A' && Number((await repo.get(job.id))?.progress.done) >= 3)) {
+      if (Date.now() > startedOnA) throw new Error('job did not start on A');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const b = createPgBossRunner({ repo, definitions: [def], connectionString: url, owner: 'B', concurrency: 1 });
+    await b.start();
+    try {
+      await a.stop();
+      const released = await repo.getRow(job.id);
+      expect(released?.lease_owner === null || released?.lease_owner === 'B').toBe(true);
+      const end = await waitFor(repo, job.id, ['succeeded', 'failed'], 30_000);
+      expect(end.state).toBe('succeeded');
+      const runs = log.filter((l) => l.jobId === job.id);
+      expect(runs.length).toBe(2);
+      expect(runs[1]!.from).toBeGreaterThanOrEqual(3); // resumed from A's checkpoint
+      // A's pg-boss message completed (handed over at once); it was not failed into a delayed retry.
+      const msgs = await sql<{ retry_count: number }>`select retry_count from cc_pgboss.job where data->>'jobId' = ${job.id}`.execute(store.db);
+      expect(msgs.rows.length).toBeGreaterThanOrEqual(2);
+      expect(msgs.rows.map((m) => Number(m.retry_count))).toEqual(msgs.rows.map(() => 0));
+    } finally {
       await b.stop();
     }
   });

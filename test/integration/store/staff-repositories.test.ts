@@ -98,6 +98,38 @@ describe.each(testDatabases())('staff repositories on $name', (tdb) => {
       expect(await tokens.authenticate('')).toBeNull();
     });
 
+    it('writes last_used_at at most once a minute per token, not on every call', async () => {
+      const tokens = createApiTokens({ db: store.db, clock });
+      const { token, info } = await tokens.create({ name: 'poller' });
+      const stored = async () => (await store.db.selectFrom('api_tokens').select('last_used_at').where('id', '=', info.id).executeTakeFirst())?.last_used_at;
+      now = new Date('2026-11-26T13:00:00.000Z');
+      await tokens.authenticate(token);
+      expect(await stored()).toBe('2026-11-26T13:00:00.000Z');
+      now = new Date('2026-11-26T13:00:59.000Z');
+      await tokens.authenticate(token);
+      // Another instance (its own cache) within the same minute does not write either.
+      await createApiTokens({ db: store.db, clock }).authenticate(token);
+      expect(await stored()).toBe('2026-11-26T13:00:00.000Z');
+      now = new Date('2026-11-26T13:01:00.000Z');
+      await tokens.authenticate(token);
+      expect(await stored()).toBe('2026-11-26T13:01:00.000Z');
+    });
+
+    it('a lookup is reused for 5 s: a revocation elsewhere is honoured within 5 s, and at once on the revoking instance', async () => {
+      const here = createApiTokens({ db: store.db, clock });
+      const elsewhere = createApiTokens({ db: store.db, clock });
+      const { token, info } = await here.create({ name: 'cached' });
+      now = new Date('2026-11-26T14:00:00.000Z');
+      expect((await here.authenticate(token))?.id).toBe(info.id);
+      expect((await elsewhere.authenticate(token))?.id).toBe(info.id);
+      await here.revoke(info.id);
+      expect(await here.authenticate(token)).toBeNull();
+      now = new Date('2026-11-26T14:00:04.999Z');
+      expect((await elsewhere.authenticate(token))?.id).toBe(info.id); // still within the 5 s bound
+      now = new Date('2026-11-26T14:00:05.000Z');
+      expect(await elsewhere.authenticate(token)).toBeNull();
+    });
+
     it('a revoked token no longer authenticates; revoking an unknown id is not_found', async () => {
       const tokens = createApiTokens({ db: store.db, clock });
       const { token, info } = await tokens.create({ name: 'temp' });
