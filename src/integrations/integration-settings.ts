@@ -160,9 +160,9 @@ export function createIntegrationSettings(deps: {
         // The pair leaves the other integration entirely, so its launches are no longer ambiguous.
         const o = await repo.get(other);
         if (o && samePair(ltiPairOf(o.canvasUrl, o.lti), pair)) await repo.update(other, { lti: null });
-        await audit.record({ integrationId: other, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
+        await audit.record({ integrationId: other, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, to: id } });
       }
-      await audit.record({ integrationId: id, actor: actor.label, action: 'lti_registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
+      await audit.record({ integrationId: id, actor: actor.label, action: 'lti.registration.moved', detail: { issuer: pair.issuer, clientId: pair.clientId, from: [...others] } });
       return { claimedNew: true, movedFrom: [...others] };
     }
     if (!id) return { claimedNew: false, movedFrom: [] };

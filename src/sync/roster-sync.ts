@@ -134,11 +134,23 @@ export interface CourseSyncParams {
   courseIds: string[];
 }
 
+/** What a `course_sync` job did to one course (in its summary's `courseResults`, in the order synced). */
+export interface CourseSyncResult {
+  courseId: string;
+  examTakers: number;
+  skipped: number;
+  added: number;
+  removed: number;
+  changed: number;
+}
+
 /**
  * The `course_sync` job: syncs one course or a selection, one after another, checkpointing the
- * courses done so a restart continues with the next one.
+ * courses done (and what each got) so a restart continues with the next one.
  */
-export function createCourseSyncJob(deps: SyncDeps): JobDefinition<CourseSyncParams, { done: string[]; totals: Record<string, number> }> {
+export function createCourseSyncJob(
+  deps: SyncDeps,
+): JobDefinition<CourseSyncParams, { done: string[]; totals: Record<string, number>; results?: CourseSyncResult[] }> {
   const syncRoster = createRosterSync(deps);
   return withFailureCodes({
     kind: 'course_sync',
@@ -147,6 +159,7 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<CourseSyncPar
       if (ids.length === 0) throw new JobFailure('validation_failed', 'No course to sync.');
       const done = new Set(ctx.checkpoint?.done ?? []);
       const totals: Record<string, number> = { examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
+      const results: CourseSyncResult[] = [...(ctx.checkpoint?.results ?? [])];
       const warnings: string[] = [];
       await ctx.progress('courses', done.size, ids.length);
       for (const id of ids) {
@@ -160,10 +173,11 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<CourseSyncPar
         totals.changed! += r.diff.changed.length;
         for (const [reason, n] of Object.entries(r.counts.byReason)) totals[`skipped_${reason}`] = (totals[`skipped_${reason}`] ?? 0) + (n ?? 0);
         if (r.includesStripped) warnings.push(`includes_not_allowed: course ${id} came back without emails`);
+        results.push({ courseId: id, examTakers: r.counts.examTakers, skipped: r.counts.skipped, added: r.diff.added.length, removed: r.diff.removed.length, changed: r.diff.changed.length });
         done.add(id);
-        await ctx.saveCheckpoint({ done: [...done], totals }, { phase: 'courses', done: done.size, total: ids.length });
+        await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
       }
-      return { courses: ids.length, ...totals, ...(warnings.length ? { warnings } : {}) };
+      return { courses: ids.length, ...totals, courseResults: results, ...(warnings.length ? { warnings } : {}) };
     },
   });
 }

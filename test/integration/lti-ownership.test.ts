@@ -133,7 +133,7 @@ describe('an LTI registration belongs to one integration', () => {
     const owners = createPlatformOwners({ db: h.container.store.db, clock: () => new Date() });
     expect(await owners.holderOf({ issuer: h.sandbox.url, clientId: LTI_CLIENT_ID })).toMatchObject({ integrationId: h.integrationB, provenBy: 'staff' });
     for (const id of [h.integrationA, h.integrationB]) {
-      expect((await h.container.audit.list(id)).some((e) => e.action === 'lti_registration.moved')).toBe(true);
+      expect((await h.container.audit.list(id)).some((e) => e.action === 'lti.registration.moved')).toBe(true);
     }
     // Let the background platform sync (a new 4096-bit key pair) finish before launching: the syncs
     // are serialised, so this one resolves after those the move started.

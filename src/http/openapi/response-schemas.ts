@@ -97,7 +97,12 @@ export const Job = z.object({
   kind: z.enum(JOB_KINDS),
   integrationId: z.string(),
   state: z.enum(JOB_STATES),
-  progress: z.object({ phase: z.string(), done: z.number(), total: z.number().nullable() }),
+  progress: z.object({
+    phase: z.string(),
+    done: z.number(),
+    total: z.number().nullable(),
+    label: z.string().describe('The progress in words, in the units of done/total (e.g. "Reading sections: 1,200 of 1,800 syncable courses")'),
+  }),
   etaSeconds: z.number().nullable(),
   createdAt: timestamp,
   startedAt: timestamp.nullable(),

@@ -189,7 +189,13 @@ export function createCoursesPagesRouter(c: Deps): Router {
     });
   }
 
-  router.get('/integrations/:id/courses', guard, (req, res) => renderList(req, res));
+  router.get('/integrations/:id/courses', guard, async (req, res) => {
+    // "Refresh one course" answers with a redirect here; its outcome is shown once.
+    const shown = req.session?.lookupResult;
+    if (shown) delete req.session.lookupResult;
+    if (shown?.integrationId !== String(req.params.id)) return renderList(req, res);
+    await renderList(req, res, { lookup: shown.lookup, lookupError: shown.lookupError, lookupQuery: shown.query });
+  });
 
   router.post('/integrations/:id/course-refresh', guard, async (req, res) => {
     parseInput(pageForm, req.body ?? {});
@@ -213,8 +219,9 @@ export function createCoursesPagesRouter(c: Deps): Router {
       if (!(e instanceof AppError) || !e.expose) throw e;
       lookupError = lookupErrorView(e, body.query);
     }
-    res.status(lookupError ? 400 : 200);
-    await renderList(req, res, { lookup, lookupError, lookupQuery: body.query });
+    // Post/Redirect/Get: a reload shows the outcome again instead of looking the course up again.
+    req.session.lookupResult = { integrationId: i.id, query: body.query, lookup: lookup ?? null, lookupError };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses#${lookupError ? 'lookup-error' : 'lookup-result'}`);
   });
 
   router.post('/integrations/:id/course-sync', guard, async (req, res) => {

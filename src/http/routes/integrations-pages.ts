@@ -153,7 +153,11 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   });
 
   router.get('/integrations/:id', access, async (req, res) => {
-    await renderSettings(req, res, await mustGet(req));
+    const i = await mustGet(req);
+    // "Check configuration" answers with a redirect here; its outcome is shown once.
+    const shown = req.session?.preflightResult;
+    if (shown) delete req.session.preflightResult;
+    await renderSettings(req, res, i, shown?.integrationId === i.id ? { preflight: shown.view } : {});
   });
 
   router.post('/integrations/:id/settings', access, async (req, res) => {
@@ -196,7 +200,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   router.post('/integrations/:id/preflight', access, async (req, res) => {
     const i = await mustGet(req);
     const result = await c.connection.preflight(i.id);
-    await renderSettings(req, res, i, { preflight: preflightView(result) });
+    // Post/Redirect/Get: a reload of the page shows the outcome again without asking Canvas again.
+    req.session.preflightResult = { integrationId: i.id, view: preflightView(result) };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}#preflight-result`);
   });
 
   router.post('/integrations/:id/verify', access, async (req, res) => {

@@ -26,10 +26,10 @@ describe('job helpers', () => {
     expect(classifyJobError(Object.assign(new Error('x'), { name: 'CanvasApiError', kind: 'throttled', reason: 'throttled' })).code).toBe('internal');
   });
 
-  it('draws a bar that fills with done/total', () => {
-    const job = { progress: { phase: 'sections', done: 50, total: 100 }, etaSeconds: 12 } as Job;
-    expect(progressLine(job, 10)).toBe('[#####-----] 50/100 sections · ~12 s left');
-    expect(progressLine({ ...job, progress: { phase: 'courses', done: 300, total: null }, etaSeconds: null }, 4)).toBe('[~~~~] 300 courses');
+  it('draws a bar that fills with done/total, labelled in the units of the pages', () => {
+    const job = { kind: 'course_refresh', state: 'running', progress: { phase: 'sections', done: 50, total: 100 }, etaSeconds: 12, error: null } as Job;
+    expect(progressLine(job, 10)).toBe('[#####-----] Reading sections: 50 of 100 syncable courses · ~12 s left');
+    expect(progressLine({ ...job, progress: { phase: 'courses', done: 300, total: null }, etaSeconds: null }, 4)).toBe('[~~~~] Listing courses: 300 courses so far');
   });
 
   it('turns the health-check interval into a cron expression', () => {
