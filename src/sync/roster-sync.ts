@@ -2,6 +2,7 @@ import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, type EnrollmentJson, type RosterPerson } from './classify.js';
 import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
 import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
 /** Enrollment states requested so skipped people can be explained (CANVAS-API-REFERENCE §10.7). */
@@ -151,7 +152,7 @@ export function createCourseSyncJob(
   deps: SyncDeps,
 ): JobDefinition<CourseSyncParams, { done: string[]; totals: Record<string, number>; results?: CourseSyncResult[] }> {
   const syncRoster = createRosterSync(deps);
-  return {
+  return withFailureCodes({
     kind: 'course_sync',
     async run(ctx) {
       const ids = [...new Set((ctx.params.courseIds ?? []).map(String))];
@@ -178,5 +179,5 @@ export function createCourseSyncJob(
       }
       return { courses: ids.length, ...totals, courseResults: results, ...(warnings.length ? { warnings } : {}) };
     },
-  };
+  });
 }

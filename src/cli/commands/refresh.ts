@@ -1,7 +1,7 @@
 import { CommanderError, type Command } from 'commander';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES, type ReasonCode } from '../../integrations/reasons.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import { describeProgress } from '../../jobs/describe-progress.js';
 import type { Job } from '../../jobs/types.js';
 import type { CourseSyncResult } from '../../sync/roster-sync.js';
@@ -65,7 +65,7 @@ export function reportJob(j: Job, io: CliIO, json = false): number {
     }
   } else {
     io.out(`${j.kind} ${j.id}: ${j.state}${j.error ? ` — ${j.error.code}: ${j.error.message}` : ''}`);
-    const remedy = j.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[j.error.code as ReasonCode]?.remedy : undefined;
+    const remedy = j.error ? ERROR_HELP[j.error.code as ErrorCode]?.remedy : undefined;
     if (remedy && !j.error!.message.includes(remedy)) io.out(`  → ${remedy}`);
   }
   return j.state === 'succeeded' ? 0 : 1;

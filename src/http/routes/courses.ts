@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
 import { flash } from '../flash.js';
 import { toSyncError } from '../sync-error.js';
@@ -178,7 +178,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
             ...presentJob(last),
             finishedAgo: minutesAgo(last.finishedAt, now),
             durationSeconds: jobDurationSeconds(last, now),
-            remedy: last.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[last.error.code]?.remedy ?? null : null,
+            remedy: last.error ? ERROR_HELP[last.error.code as ErrorCode]?.remedy ?? null : null,
           }
         : null,
       activeJob: active ? presentJob(active) : null,

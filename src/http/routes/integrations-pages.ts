@@ -1,13 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
-import type { PreflightResult } from '../../oauth/preflight.js';
+import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
+import type { PreflightResult } from '../../integrations/preflight.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';

@@ -1,8 +1,8 @@
 import { Router, type Request } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import type { CourseView } from '../../sync/course-repository.js';
-import { REMEDIES } from '../../integrations/reasons.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { presentJobDetail } from '../presenters/job-detail.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
@@ -51,7 +51,7 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
       integration: integration ? { id: integration.id, name: integration.name } : null,
       job: { ...presentJob(job), durationSeconds: jobDurationSeconds(job, now) },
       detail,
-      remedy: job.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[job.error.code]?.remedy ?? null : null,
+      remedy: job.error ? ERROR_HELP[job.error.code as ErrorCode]?.remedy ?? null : null,
       pollUrl: open ? `/integrations/${encodeURIComponent(job.integrationId)}/jobs/${encodeURIComponent(job.id)}` : null,
     });
   });
