@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const COURSES = Number(args.courses);
-const STAFF = { email: 'bench@example.edu', name: 'Bench', password: 'bench-password-1' };
+const STAFF = { email: 'bench@example.edu', name: 'Bench', password: 'amber quarry lantern throughput' };
 const INTEGRATION_ID = 'bench-integration';
 
 interface Target {

@@ -1,5 +1,7 @@
-// Live job progress (courses pages): polls the job's JSON every second, updates the bar, the
-// count and the ETA, and reloads the page once the job has ended so the results show.
+// Live job progress (courses pages): polls the job's JSON every second, updates the badge, the bar,
+// the labelled count (progress.label: the same words and units as the CLI) and the ETA. When the
+// job has ended it removes the Cancel form, says how it ended, and reloads the page so the results
+// show in place of the widget.
 (function () {
   'use strict';
   var box = document.getElementById('job-progress');
@@ -8,7 +10,6 @@
   var bar = document.getElementById('job-bar');
   var state = document.getElementById('job-state');
   var phase = document.getElementById('job-phase');
-  var count = document.getElementById('job-count');
   var eta = document.getElementById('job-eta');
   var BADGE = { succeeded: 'verified', failed: 'failed', running: 'pending', queued: 'pending', cancelled: 'not_connected' };
 
@@ -20,21 +21,28 @@
 
   function render(job) {
     var p = job.progress;
+    var open = job.state === 'queued' || job.state === 'running';
     state.textContent = job.state;
     state.className = 'badge badge--' + (BADGE[job.state] || 'pending');
-    var open = job.state === 'queued' || job.state === 'running';
-    phase.textContent = p.phase === job.state ? '' : p.phase;
-    if (p.total !== null && p.total > 0) {
+    phase.textContent = p.label;
+    if (job.state === 'succeeded') {
+      bar.max = 1;
+      bar.value = 1;
+    } else if (p.total !== null && p.total > 0) {
       bar.max = p.total;
       bar.value = Math.min(p.done, p.total);
-    } else {
+    } else if (open) {
       bar.removeAttribute('value');
     }
-    bar.textContent = String(p.done);
-    count.textContent = p.total !== null ? p.done + ' / ' + p.total : String(p.done);
-    eta.textContent = open ? fmt(job.etaSeconds) : job.state === 'succeeded' ? 'done, loading the results…' : 'ended';
-    var cancel = document.getElementById('job-cancel');
-    if (cancel && !open) cancel.hidden = true;
+    bar.textContent = p.label;
+    eta.textContent = open ? fmt(job.etaSeconds) : job.state === 'succeeded' ? 'loading the results…' : 'reloading…';
+    if (!open) {
+      var cancel = document.getElementById('job-cancel-form');
+      if (cancel) cancel.remove();
+      // The page's own lines about this job (e.g. "first refresh running") are out of date now.
+      var stale = document.querySelectorAll('[data-while-job-runs]');
+      for (var i = 0; i < stale.length; i++) stale[i].remove();
+    }
   }
 
   function poll() {

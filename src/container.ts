@@ -22,7 +22,7 @@ import { createSignedLinks, type SignedLinks } from './integrations/signed-links
 import { createIntegrationLinks, type IntegrationLinks } from './integrations/integration-links.js';
 import { createStudentRoles, type StudentRoles } from './integrations/student-roles.js';
 import { createLaunchStore } from './lti/launch-store.js';
-import { createLtiCourseView, type LtiCourseView } from './lti/lti-course-view.js';
+import { createLtiCourseView, type LtiCourseView } from './sync/lti-course-view.js';
 import { createLtiHandoffs, type LtiHandoffs } from './lti/lti-handoffs.js';
 import { createPlatformAdmin, type PlatformAdmin } from './staff/platform-admin.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
@@ -30,8 +30,9 @@ import { keepLtiInSync } from './lti/keep-in-sync.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
-import { createOAuthStates } from './oauth/oauth-states.js';
+import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
+import { reasonForRefreshFailure } from './integrations/token-endpoint-reason.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -174,10 +175,11 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       refreshGrant: async (id) => {
         const i = await integrations.get(id);
         const clientSecret = await integrations.getClientSecret(id);
-        return async (refreshToken) =>
-          !i || !clientSecret
-            ? { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' }
-            : canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+        return async (refreshToken) => {
+          if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
+          const r = await canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
+          return r.ok ? r : { ok: false, reason: reasonForRefreshFailure(r), detail: r.detail };
+        };
       },
     });
     // One governor per integration token in this process, shared by jobs and ad-hoc calls.

@@ -1,35 +1,25 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError } from './config/config.js';
+import { demoCliCommand, loadDemoConfig, type DemoConfig } from './config/demo-config.js';
+import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
-import { buildDemoWorld, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from './simulator/demo-world.js';
+import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, seedDemo } from './demo-setup.js';
+import { buildDemoWorld } from './simulator/demo-world.js';
 import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
 
 const SANDBOX_PORT = 4000;
-const DEMO_STAFF = { email: 'demo@example.edu', name: 'Demo Staff', password: 'canvas-sandbox-tour' };
-const DEMO_INTEGRATION_NAME = 'Demo University (Canvas sandbox)';
-/** The sandbox's LTI 1.3 developer key (a second key next to the API key) and its deployment. */
-const DEMO_LTI_CLIENT_ID = '10000000000042';
-const DEMO_LTI_DEPLOYMENT = '1:demo-deployment';
 
 /**
  * `npm run demo`: the Canvas sandbox with a seeded mid-size university on :4000, and the service on
- * the embedded default (SQLite under ./data/demo) on :3000, with a demo staff user and a demo
+ * the embedded default (SQLite under ./data/demo unless DATA_DIR or DATABASE_URL says otherwise) on :3000, with a demo staff user and a demo
  * integration pointing at the sandbox. Idempotent: a second run reuses what the first created.
  */
 async function demo(): Promise<void> {
-  let config;
+  let demoConfig: DemoConfig;
   try {
-    config = loadConfig({
-      PORT: '3000',
-      PUBLIC_URL: 'http://localhost:3000',
-      DATA_DIR: './data/demo',
-      ALLOW_INSECURE_CANVAS_URLS: 'true',
-      LOG_LEVEL: 'warn',
-      HEALTH_CHECK_INTERVAL_MINUTES: '15',
-      ...pick(process.env, ['PORT', 'LOG_LEVEL', 'DATA_DIR']),
-    });
+    demoConfig = loadDemoConfig(withEnvFile(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -37,6 +27,7 @@ async function demo(): Promise<void> {
     }
     throw err;
   }
+  const { config } = demoConfig;
 
   const world = buildDemoWorld({});
   const ltiPlatform = await createLtiPlatform();
@@ -44,27 +35,8 @@ async function demo(): Promise<void> {
   const sandboxUrl = await sandbox.start(SANDBOX_PORT, '127.0.0.1');
 
   const container = await createContainer(config);
-  if (!(await container.staff.list()).some((s) => s.email === DEMO_STAFF.email)) {
-    await container.staff.create(DEMO_STAFF);
-  }
-  let integration = (await container.integrations.list()).find((i) => i.name === DEMO_INTEGRATION_NAME);
-  integration ??= await container.integrations.create({
-    name: DEMO_INTEGRATION_NAME,
-    canvasUrl: sandboxUrl,
-    clientId: DEMO_CLIENT_ID,
-    clientSecret: DEMO_CLIENT_SECRET,
-    accountId: 'self',
-    courseIdType: 'sis_course_id',
-    userIdType: 'sis_user_id',
-    studentRoles: ['StudentEnrollment'],
-  });
-
-  // LTI: the browser meets the sandbox as `localhost` (same site as the service), so the demo's
-  // plain-http Lax cookies survive the platform's form post; the issuer stays the sandbox URL.
-  const ltiAuthHost = sandboxUrl.replace('127.0.0.1', 'localhost');
-  const lti = { environment: 'custom' as const, clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], issuer: sandboxUrl, authUrl: `${ltiAuthHost}/api/lti/authorize_redirect` };
-  if (JSON.stringify(integration.lti) !== JSON.stringify(lti)) integration = (await container.integrations.update(integration.id, { lti })) ?? integration;
-  await container.lti?.syncIntegration?.(integration.id);
+  const integration = await seedDemo(container, sandboxUrl);
+  const ltiAuthHost = demoLtiHost(sandboxUrl);
   const ltiWorld: LtiWorld = {
     issuer: sandboxUrl,
     tools: [{ clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], configUrl: `${config.publicUrl}/lti/config.json?integration=${integration.id}` }],
@@ -100,7 +72,10 @@ async function demo(): Promise<void> {
       `    in an iframe  ${sandboxUrl}/__lti/launch?frame=1&user=1&placement=account_navigation   -> cross-site frame: "continue in a new window"`,
       `    LTI setup     ${base}/integrations/${integration.id}/lti`,
       '',
-      '  Data in ./data/demo (delete the folder to start over). Ctrl+C stops both.',
+      `  Data            ${dataWhere(config)}`,
+      `    CLI on it     ${demoCliCommand(demoConfig, 'staff list')}`,
+      '',
+      '  Ctrl+C stops both.',
       '',
     ].join('\n') + '\n',
   );
@@ -115,10 +90,10 @@ async function demo(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-function pick(env: Record<string, string | undefined>, keys: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of keys) if (env[k]) out[k] = env[k]!;
-  return out;
+/** Where the demo's data is, and how to start over when that is a folder of its own. */
+function dataWhere(config: DemoConfig['config']): string {
+  if (config.database.kind === 'postgres') return `Postgres (DATABASE_URL), secret key from SECRET_KEY`;
+  return `${config.database.file}  (secret key in ${config.dataDir}; delete them to start over)`;
 }
 
 demo().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
 import { shutdownInOrder } from './http/graceful-shutdown.js';
 import { isTransientDbError } from './store/database.js';
@@ -24,7 +25,7 @@ process.on('exit', (code) => {
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(withEnvFile(process.env));
   } catch (err) {
     if (err instanceof ConfigError) {
       reported = true;

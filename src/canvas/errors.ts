@@ -1,8 +1,7 @@
 /**
- * Classification of Canvas API failures (CANVAS-API-REFERENCE §5.2, §6) and their mapping to the
- * product's reason codes (PRODUCT-SPEC §3).
+ * Classification of Canvas API failures (CANVAS-API-REFERENCE §5.2, §6) as facts: what Canvas
+ * answered. What a failure means for the connection is decided above, by the integration layer.
  */
-import type { ReasonCode } from '../integrations/reasons.js';
 import type { CanvasErrorKind, EndpointId } from './types.js';
 
 /** Which token problem a 401 with `WWW-Authenticate` reported. */
@@ -30,8 +29,6 @@ export class CanvasApiError extends Error {
   readonly tokenProblem?: TokenProblem;
   /** Why the request was not sent or a redirect not followed (outbound URL guard), when that is what failed. */
   readonly refused?: string;
-  /** The PRODUCT-SPEC §3 reason, or `null` when the caller must decide (see {@link reasonFor}). */
-  readonly reason: ReasonCode | null;
 
   constructor(
     kind: CanvasErrorKind,
@@ -55,7 +52,6 @@ export class CanvasApiError extends Error {
     this.missingScope = opts.missingScope;
     this.tokenProblem = opts.tokenProblem;
     this.refused = opts.refused;
-    this.reason = reasonFor(this);
   }
 }
 
@@ -122,34 +118,7 @@ export function classifyCanvasResponse(status: number, headers: Headers, bodyTex
   return { kind: 'bad_request', ...base };
 }
 
-/**
- * Maps a Canvas failure to a PRODUCT-SPEC §3 reason. `null` means the caller decides: a
- * `token_invalid` ("Invalid"/"Expired") must first be refreshed, and only the caller knows whether
- * that makes it `developer_key_off`, `token_owner_inactive` or `token_revoked`; `not_found` and
- * `bad_request` depend on what was asked.
- */
-export function reasonFor(err: { kind: CanvasErrorKind; tokenProblem?: TokenProblem }): ReasonCode | null {
-  switch (err.kind) {
-    case 'insufficient_scopes':
-      return 'missing_scopes';
-    case 'unauthorized':
-      return 'user_not_authorized';
-    case 'throttled':
-      return 'throttled';
-    case 'server':
-    case 'network':
-    case 'timeout':
-    case 'malformed':
-      return 'canvas_unreachable';
-    case 'token_invalid':
-      return err.tokenProblem === 'revoked' ? 'token_revoked' : null;
-    case 'not_found':
-    case 'bad_request':
-      return null;
-  }
-}
-
-/** True for a {@link CanvasApiError} (also across module copies in tests). */
+/** True for a {@link CanvasApiError}: recognised by its class, never by its `name`. */
 export function isCanvasApiError(err: unknown): err is CanvasApiError {
-  return err instanceof CanvasApiError || (err instanceof Error && err.name === 'CanvasApiError');
+  return err instanceof CanvasApiError;
 }

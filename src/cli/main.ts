@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
+import { withEnvFile } from '../config/env-file.js';
 import { createContainer, type Container } from '../container.js';
 import { AppError } from '../errors/app-error.js';
 import { createLogger } from '../logger/logger.js';
@@ -91,5 +92,5 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
-  runCli(process.argv.slice(2), process.env).then((code) => process.exit(code));
+  runCli(process.argv.slice(2), withEnvFile(process.env)).then((code) => process.exit(code));
 }

@@ -1,6 +1,9 @@
+import { ERROR_HELP, type ErrorCode } from './error-codes.js';
+
 /**
- * The closed set of error codes the service raises. The HTTP layer maps each to a status in one
- * `Record<AppErrorCode, number>` table, so adding a code without a status fails to compile.
+ * The generic error codes of requests. With the connection reasons and the job codes they make up
+ * {@link ErrorCode}; the HTTP layer maps every ErrorCode to a status in one
+ * `Record<ErrorCode, number>` table, so adding a code without a status fails to compile.
  */
 export type AppErrorCode =
   | 'validation_failed'
@@ -17,17 +20,18 @@ export type AppErrorCode =
 
 /**
  * An error meant for a person. `expose` says whether `message` may be shown to the client;
- * unexposed errors are presented as a generic "Something went wrong" with no detail.
+ * unexposed errors are presented as a generic "Something went wrong" with no detail. Any
+ * {@link ErrorCode} may be raised; `help` defaults to the code's remedy when it has one.
  */
 export class AppError extends Error {
-  readonly code: AppErrorCode;
+  readonly code: ErrorCode;
   readonly expose: boolean;
   readonly help?: string;
   /** Extra machine-readable detail safe to return (e.g. `{ field: 'canvasUrl' }`). */
   readonly details?: Record<string, unknown>;
 
   constructor(
-    code: AppErrorCode,
+    code: ErrorCode,
     message: string,
     opts: { expose?: boolean; help?: string; cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
@@ -35,7 +39,7 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = code;
     this.expose = opts.expose ?? code !== 'internal';
-    this.help = opts.help;
+    this.help = opts.help ?? ERROR_HELP[code]?.remedy;
     this.details = opts.details;
   }
 }

@@ -4,23 +4,27 @@ import connectPgSimple from 'connect-pg-simple';
 import type { Kysely } from 'kysely';
 import type { Store } from '../store/database.js';
 import type { Database } from '../store/schema.js';
+import { createSessionRows, type SessionRows } from '../store/session-rows.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * express-session store on the `sessions` table (used on SQLite). Written here because the npm
  * SQLite stores start timers that cannot be stopped (see STACK.md); this one's prune timer is
- * unref'd and {@link KyselySessionStore.close} stops it.
+ * unref'd and {@link KyselySessionStore.close} stops it. The SQL lives in store/session-rows.ts;
+ * this class only adapts it to express-session's callback interface.
  */
 export class KyselySessionStore extends session.Store {
   private timer: NodeJS.Timeout | undefined;
+  private readonly rows: SessionRows;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    db: Kysely<Database>,
     private readonly clock: () => Date = () => new Date(),
     pruneEveryMs = 15 * 60 * 1000,
   ) {
     super();
+    this.rows = createSessionRows(db);
     if (pruneEveryMs > 0) {
       this.timer = setInterval(() => void this.prune().catch(() => undefined), pruneEveryMs);
       this.timer.unref();
@@ -33,49 +37,36 @@ export class KyselySessionStore extends session.Store {
   }
 
   override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
-    this.db
-      .selectFrom('sessions')
-      .select(['sess', 'expires_at'])
-      .where('sid', '=', sid)
-      .executeTakeFirst()
-      .then((row) => cb(null, row && row.expires_at > this.clock().toISOString() ? (JSON.parse(row.sess) as session.SessionData) : null))
+    this.rows
+      .get(sid, this.clock())
+      .then((json) => cb(null, json === undefined ? null : (JSON.parse(json) as session.SessionData)))
       .catch((err) => cb(err));
   }
 
   override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-    const row = { sid, sess: JSON.stringify(sess), expires_at: this.expiry(sess) };
-    this.db
-      .insertInto('sessions')
-      .values(row)
-      .onConflict((oc) => oc.column('sid').doUpdateSet({ sess: row.sess, expires_at: row.expires_at }))
-      .execute()
+    this.rows
+      .upsert({ sid, sess: JSON.stringify(sess), expiresAt: this.expiry(sess) })
       .then(() => cb?.())
       .catch((err) => cb?.(err));
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.db
-      .deleteFrom('sessions')
-      .where('sid', '=', sid)
-      .execute()
+    this.rows
+      .delete(sid)
       .then(() => cb?.())
       .catch((err) => cb?.(err));
   }
 
   override touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
-    this.db
-      .updateTable('sessions')
-      .set({ expires_at: this.expiry(sess) })
-      .where('sid', '=', sid)
-      .execute()
+    this.rows
+      .touch(sid, this.expiry(sess))
       .then(() => cb?.())
       .catch((err) => cb?.(err));
   }
 
   /** Deletes expired sessions; returns how many. */
-  async prune(): Promise<number> {
-    const res = await this.db.deleteFrom('sessions').where('expires_at', '<=', this.clock().toISOString()).executeTakeFirst();
-    return Number(res.numDeletedRows);
+  prune(): Promise<number> {
+    return this.rows.prune(this.clock());
   }
 
   close(): void {

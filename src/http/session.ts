@@ -12,6 +12,12 @@ declare module 'express-session' {
     ltiCourse?: { integrationId: string; courseId: string; via: 'lti' };
     /** The outcome of the last OAuth callback, shown once by GET /oauth/result (no secrets in it). */
     oauthResult?: { status: number; view: object; retryCanvasUrl?: string };
+    /** The last "Check configuration" outcome, shown once by the integration's page after the redirect. */
+    preflightResult?: { integrationId: string; view: object };
+    /** The last "Refresh one course" outcome (or its error), shown once by the courses page after the redirect. */
+    lookupResult?: { integrationId: string; query: string; lookup: unknown; lookupError: { message: string; help?: string } | null };
+    /** Ids of the API-token forms already submitted, so a reload of the answer does not create another token. */
+    apiTokenRequests?: string[];
     /** Messages shown once on the next page (see flash.ts). */
     flash?: FlashMessage[];
   }

@@ -1,25 +1,15 @@
 import { z } from 'zod';
+import { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration } from '../lti/canvas-platforms.js';
 import { checkOutboundUrl, outboundUrl, type OutboundPolicy } from '../net/url-guard.js';
 import type { ConnectionStatus } from './reasons.js';
+
+export { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration };
 
 export const COURSE_ID_TYPES = ['sis_course_id', 'integration_id', 'canvas_id'] as const;
 export type CourseIdType = (typeof COURSE_ID_TYPES)[number];
 
 export const USER_ID_TYPES = ['sis_user_id', 'integration_id', 'email', 'login_id'] as const;
 export type UserIdType = (typeof USER_ID_TYPES)[number];
-
-export const LTI_ENVIRONMENTS = ['production', 'beta', 'test', 'custom'] as const;
-export type LtiEnvironment = (typeof LTI_ENVIRONMENTS)[number];
-
-export interface LtiRegistration {
-  environment: LtiEnvironment;
-  clientId: string;
-  deploymentIds: string[];
-  /** Only for `custom` (self-hosted Canvas or the sandbox). */
-  issuer?: string;
-  authUrl?: string;
-  jwksUrl?: string;
-}
 
 /**
  * One institution's connection to one Canvas instance (PRODUCT-SPEC §2). The client secret is

@@ -3,6 +3,7 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Dialect } from '../store/database.js';
 import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
 import { AppError } from '../errors/app-error.js';
+import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
 import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
@@ -22,12 +23,7 @@ export interface StoredToken {
 
 export type NewToken = Omit<StoredToken, 'generation'>;
 
-/** What the locked-refresh callback may ask to store: a new access token (and maybe refresh token). */
-export interface RefreshedToken {
-  accessToken: string;
-  refreshToken?: string | null;
-  expiresAt: string | null;
-}
+export type { RefreshedToken };
 
 /**
  * What a change of Canvas URL or client id took away, handed to the caller after the commit so it
@@ -51,7 +47,7 @@ export interface UpdateOptions {
 /** The check a credentials drop leaves in the status, so pages and the API say why it is not connected. */
 export const CREDENTIALS_CHECK = 'credentials_reset';
 
-export interface IntegrationsRepository {
+export interface IntegrationsRepository extends TokenStore {
   create(input: CreateIntegrationInput): Promise<Integration>;
   get(id: string): Promise<Integration | undefined>;
   list(): Promise<Integration[]>;
@@ -87,6 +83,13 @@ export interface IntegrationsRepository {
     id: string,
     fn: (token: StoredToken | undefined) => Promise<{ result: T; save?: RefreshedToken }>,
   ): Promise<T>;
+  /** The integration's current Canvas URL: the only host its token may be sent to. */
+  tokenCanvasUrl(id: string): Promise<string | undefined>;
+  /**
+   * Sets the integration `failed` with `reason`, as a `token_refresh` check carrying Canvas's words;
+   * the token owner stays on record. Does nothing for an unknown integration.
+   */
+  markTokenFailed(id: string, reason: ReasonCode, detail: string): Promise<void>;
 }
 
 const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
@@ -171,7 +174,7 @@ export function createIntegrationsRepository(deps: {
     return Number(r.numUpdatedRows);
   }
 
-  return {
+  const repository: IntegrationsRepository = {
     async create(input) {
       const now = clock().toISOString();
       const id = randomUUID();
@@ -374,5 +377,24 @@ export function createIntegrationsRepository(deps: {
       if (save && current) await applyRefresh(db, id, current, save);
       return result;
     },
+
+    async tokenCanvasUrl(id) {
+      return (await repository.get(id))?.canvasUrl;
+    },
+
+    async markTokenFailed(id, reason, detail) {
+      const integration = await repository.get(id);
+      if (!integration) return;
+      await repository.setStatus(id, {
+        ...integration.status,
+        state: 'failed',
+        reasons: [reason],
+        missingScopes: [],
+        checks: [{ name: 'token_refresh', ok: false, reason, detail }],
+        verifiedAt: null,
+        checkedAt: clock().toISOString(),
+      });
+    },
   };
+  return repository;
 }

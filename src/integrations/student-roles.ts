@@ -1,4 +1,6 @@
+import { isCanvasApiError } from '../canvas/errors.js';
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import { reasonForCanvasFailure } from './canvas-failure-reason.js';
 import type { Integration } from './integration.js';
 
 /** The student roles Configure offers. `StudentEnrollment` (built in) is always first among them. */
@@ -35,7 +37,7 @@ export function createStudentRoles(deps: {
         if (!roles.includes('StudentEnrollment')) roles.unshift('StudentEnrollment');
         return { roles, readError: null };
       } catch (err) {
-        return { roles: ['StudentEnrollment'], readError: { reason: (err as { reason?: string }).reason ?? null } };
+        return { roles: ['StudentEnrollment'], readError: { reason: isCanvasApiError(err) ? (reasonForCanvasFailure(err) ?? err.kind) : null } };
       }
     },
   };

@@ -1,6 +1,7 @@
 import { isCanvasApiError } from '../canvas/errors.js';
 import { scopeFor } from '../canvas/endpoints.js';
 import type { AccessTokenSource, CanvasClient, EndpointId } from '../canvas/types.js';
+import { TokenUnavailableError } from '../oauth/token-source.js';
 import type { Integration } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
@@ -48,10 +49,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
   const { repo, clock } = deps;
 
   async function explain(err: unknown, endpoint: EndpointId, integration: Integration): Promise<ProbeError> {
-    if (err instanceof Error && err.name === 'TokenUnavailableError') {
-      const reason = (err as Error & { reason: ReasonCode }).reason;
-      return { reason, detail: err.message, tokenLevel: true };
-    }
+    if (err instanceof TokenUnavailableError) return { reason: err.reason, detail: err.message, tokenLevel: true };
     if (!isCanvasApiError(err)) return { reason: 'canvas_unreachable', detail: 'Unexpected error while calling Canvas.', tokenLevel: false };
     switch (err.kind) {
       case 'insufficient_scopes': {

@@ -53,6 +53,8 @@ export type CourseSyncTotals = {
 
 export type CourseSyncSummary = CourseSyncTotals & {
   courses: number;
+  /** What the job did to each course, in the order synced. */
+  courseResults?: Array<{ courseId: string; examTakers: number; skipped: number; added: number; removed: number; changed: number }>;
   warnings?: string[];
 };
 
@@ -94,7 +96,7 @@ export interface JobKindInfo<K extends JobKind> {
 export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   course_refresh: {
     label: 'Course refresh',
-    describeSummary: (s) => `${s.courses} courses, ${s.sections} sections (${s.path === 'bulk' ? 'provisioning report' : 'REST API'})`,
+    describeSummary: (s) => `${s.courses} courses, ${s.sections} sections of syncable courses (${s.path === 'bulk' ? 'provisioning report' : 'REST API'})`,
   },
   course_sync: {
     label: 'Roster sync',

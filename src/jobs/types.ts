@@ -3,6 +3,7 @@
  * definition gets while it runs, and the one runner interface both runners (in-process on SQLite,
  * pg-boss on Postgres) implement. The `jobs` table is the source of truth for both.
  */
+import type { JobErrorCode } from '../errors/error-codes.js';
 
 import type { JobKind, JobParams, JobSummary } from './job-kinds.js';
 
@@ -75,10 +76,13 @@ export interface JobRunner {
   stop(): Promise<void>;
 }
 
-/** A failure with a code the admin can act on (a ReasonCode where one applies). */
+/**
+ * A failure with a code the admin can act on (a connection reason where one applies). The message
+ * is what the job stores and shows; recognised by its class (`instanceof`), never by its name.
+ */
 export class JobFailure extends Error {
   constructor(
-    readonly code: string,
+    readonly code: JobErrorCode,
     message: string,
     opts: { cause?: unknown } = {},
   ) {

@@ -3,10 +3,21 @@
  * translation of an integration's `lti` registration into what the tool needs to accept launches.
  */
 
-import type { LtiEnvironment, LtiRegistration } from '../integrations/integration.js';
+export const LTI_ENVIRONMENTS = ['production', 'beta', 'test', 'custom'] as const;
+export type LtiEnvironment = (typeof LTI_ENVIRONMENTS)[number];
 
-export type { LtiEnvironment };
-/** The optional LTI registration on an integration (PRODUCT-SPEC §2), defined with the integration. */
+/** The optional LTI registration on an integration; the integration record embeds it. */
+export interface LtiRegistration {
+  environment: LtiEnvironment;
+  clientId: string;
+  deploymentIds: string[];
+  /** Only for `custom` (self-hosted Canvas or the sandbox). */
+  issuer?: string;
+  authUrl?: string;
+  jwksUrl?: string;
+}
+
+/** Alias kept for the LTI side's vocabulary. */
 export type IntegrationLti = LtiRegistration;
 
 /** Where a platform's launches come from and where the tool asks it for things. */

@@ -1,7 +1,5 @@
 import * as client from 'openid-client';
-import type { ReasonCode } from '../integrations/reasons.js';
 import { findOutboundRefusal } from '../net/url-guard.js';
-import type { RefreshGrantResult } from './token-source.js';
 
 /** Where and as whom to talk to one Canvas's OAuth2 endpoints. */
 export interface CanvasOAuthTarget {
@@ -18,68 +16,64 @@ export interface CanvasTokenGrant {
   user: { id: string; name: string };
 }
 
-/** Why a token-endpoint call failed, as a §3 reason with Canvas's own words in `detail`. */
+/**
+ * What the token endpoint answered when it refused, as facts: the adapter does not decide what it
+ * means for the connection (the Generate Keys flow and the refresh wiring do).
+ */
 export interface TokenEndpointFailure {
-  reason: ReasonCode;
-  /** Canvas's `error` value (e.g. `invalid_grant`), or `network`/`http_<status>`. */
+  /** Canvas's `error` value (e.g. `invalid_grant`), `http_<status>` without one, or `network`. */
   error: string;
+  /** Canvas's `error_description`, or empty. */
+  description: string;
+  /** HTTP status of the answer; 0 when no answer came. */
+  status: number;
+  /** Canvas's own words, for people. */
   detail: string;
 }
 
 export type CodeExchangeResult = ({ ok: true } & CanvasTokenGrant) | ({ ok: false } & TokenEndpointFailure);
+
+/** A refresh grant's answer: the new token, or the facts of the refusal. */
+export type RefreshResult =
+  | { ok: true; accessToken: string; refreshToken?: string; expiresIn?: number }
+  | ({ ok: false } & TokenEndpointFailure);
 
 export interface CanvasOAuth {
   /** Canvas's authorize URL with PKCE S256, state and the space-separated scope list. */
   authorizationUrl(t: Omit<CanvasOAuthTarget, 'clientSecret'>, p: { state: string; codeChallenge: string; scopes: string[] }): string;
   /** Exchanges a code (with the PKCE verifier and client secret). Never throws for Canvas answers. */
   exchangeCode(t: CanvasOAuthTarget, p: { callbackUrl: URL; state: string; codeVerifier: string }): Promise<CodeExchangeResult>;
-  refresh(t: CanvasOAuthTarget, refreshToken: string): Promise<RefreshGrantResult>;
+  /** `grant_type=refresh_token`. Never throws for Canvas answers. */
+  refresh(t: CanvasOAuthTarget, refreshToken: string): Promise<RefreshResult>;
   /** `DELETE /login/oauth2/token`; true when Canvas confirmed, false when the token was already gone. */
   revoke(canvasUrl: string, accessToken: string): Promise<{ ok: boolean; status: number | null }>;
 }
 
-/**
- * Maps a Canvas token-endpoint error (reference §3.2) to a reason. `refresh_token not found` comes
- * as `invalid_request`, not `invalid_grant`, so both mean "revoked" for a refresh.
- */
-export function classifyTokenError(
-  status: number,
-  body: { error?: unknown; error_description?: unknown },
-  grant: 'authorization_code' | 'refresh_token',
-): TokenEndpointFailure {
+/** Reads a refusing token-endpoint answer (status + JSON body) into {@link TokenEndpointFailure}. */
+export function tokenEndpointFailure(status: number, body: { error?: unknown; error_description?: unknown }): TokenEndpointFailure {
   const error = typeof body.error === 'string' ? body.error : `http_${status}`;
   const description = typeof body.error_description === 'string' ? body.error_description : '';
   const detail = description ? `Canvas answered ${error}: ${description}` : `Canvas answered ${error} (HTTP ${status})`;
-  if (error === 'invalid_client') return { reason: 'invalid_client', error, detail };
-  if (status >= 500 || status === 0) return { reason: 'canvas_unreachable', error, detail };
-  if (grant === 'refresh_token' && (error === 'invalid_grant' || /refresh_token not found/.test(description))) {
-    return { reason: 'token_revoked', error, detail };
-  }
-  if (grant === 'authorization_code' && error === 'invalid_grant') {
-    // Code expired (10 min), already used, issued to another key, or PKCE verifier mismatch:
-    // only a new authorization helps, which is what state_invalid tells the admin.
-    return { reason: 'state_invalid', error, detail: `${detail}. The authorization code was expired, used or did not match; start again.` };
-  }
-  return { reason: grant === 'refresh_token' ? 'token_revoked' : 'invalid_client', error, detail };
+  return { error, description, status, detail };
 }
 
-async function failureFromThrown(err: unknown, grant: 'authorization_code' | 'refresh_token'): Promise<TokenEndpointFailure> {
+async function failureFromThrown(err: unknown): Promise<TokenEndpointFailure> {
   if (err instanceof client.ResponseBodyError) {
-    return classifyTokenError(err.status, err.cause as Record<string, unknown>, grant);
+    return tokenEndpointFailure(err.status, err.cause as Record<string, unknown>);
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
     // Canvas's 401 invalid_client carries `WWW-Authenticate: Canvas OAuth 2.0`; the body is unread.
     const body = (await err.response.json().catch(() => ({}))) as Record<string, unknown>;
-    return classifyTokenError(err.status, body, grant);
+    return tokenEndpointFailure(err.status, body);
   }
   const refusal = findOutboundRefusal(err);
-  if (refusal) return { reason: 'canvas_unreachable', error: 'refused', detail: `Canvas was not called: ${refusal.message}.` };
+  if (refusal) return { error: 'refused', description: '', status: 0, detail: `Canvas was not called: ${refusal.message}.` };
   const e = err as { code?: string; cause?: { status?: number } & Record<string, unknown>; message?: string; name?: string };
   const status = typeof e.cause?.status === 'number' ? e.cause.status : 0;
   if (status >= 500 || status === 0) {
-    return { reason: 'canvas_unreachable', error: 'network', detail: `Canvas could not be reached or answered unexpectedly (${e.name ?? 'error'}).` };
+    return { error: 'network', description: '', status, detail: `Canvas could not be reached or answered unexpectedly (${e.name ?? 'error'}).` };
   }
-  return classifyTokenError(status, {}, grant);
+  return tokenEndpointFailure(status, {});
 }
 
 /**
@@ -144,7 +138,7 @@ export function createCanvasOAuth(deps: {
         });
         return { ok: true, ...toGrant(r) };
       } catch (err) {
-        return { ok: false, ...(await failureFromThrown(err, 'authorization_code')) };
+        return { ok: false, ...(await failureFromThrown(err)) };
       }
     },
 
@@ -153,9 +147,7 @@ export function createCanvasOAuth(deps: {
         const r = await client.refreshTokenGrant(configFor(t), refreshToken);
         return { ok: true, accessToken: r.access_token, refreshToken: r.refresh_token, expiresIn: r.expires_in };
       } catch (err) {
-        const f = await failureFromThrown(err, 'refresh_token');
-        const reason = f.reason === 'invalid_client' || f.reason === 'canvas_unreachable' ? f.reason : 'token_revoked';
-        return { ok: false, reason, detail: f.detail };
+        return { ok: false, ...(await failureFromThrown(err)) };
       }
     },
 

@@ -1,11 +1,15 @@
 import type { AccessTokenSource } from '../canvas/types.js';
-import type { IntegrationsRepository, StoredToken } from '../integrations/integrations-repository.js';
-import type { ReasonCode } from '../integrations/reasons.js';
+import type { ReasonCode } from '../errors/reason-codes.js';
+import type { TokenRecord, TokenStore } from './token-store.js';
 
 /** Refresh ahead of expiry by this much, so a long request never starts with a dying token. */
 export const REFRESH_AHEAD_MS = 5 * 60 * 1000;
 
-/** Outcome of one `grant_type=refresh_token` call at Canvas. */
+/**
+ * Outcome of one `grant_type=refresh_token` call at Canvas. The reason is decided by whoever builds
+ * the grant (the composition root, with the integration layer's `reasonForRefreshFailure`); this
+ * module only acts on it.
+ */
 export type RefreshGrantResult =
   | { ok: true; accessToken: string; refreshToken?: string; expiresIn?: number }
   | { ok: false; reason: 'token_revoked' | 'invalid_client' | 'canvas_unreachable'; detail: string };
@@ -45,7 +49,7 @@ export interface TokenSources {
  * `failed` with the reason; a revoked token is deleted so it is not retried on every call.
  */
 export function createTokenSources(deps: {
-  repo: IntegrationsRepository;
+  repo: TokenStore;
   refreshGrant: RefreshGrant;
   clock: () => Date;
 }): TokenSources {
@@ -53,22 +57,8 @@ export function createTokenSources(deps: {
   const inflight = new Map<string, Promise<string>>();
   let refreshes = 0;
 
-  const expiringSoon = (t: StoredToken) =>
+  const expiringSoon = (t: TokenRecord) =>
     t.expiresAt !== null && Date.parse(t.expiresAt) - clock().getTime() < REFRESH_AHEAD_MS;
-
-  async function markFailed(id: string, reason: ReasonCode, detail: string) {
-    const integration = await repo.get(id);
-    if (!integration) return;
-    await repo.setStatus(id, {
-      ...integration.status,
-      state: 'failed',
-      reasons: [reason],
-      missingScopes: [],
-      checks: [{ name: 'token_refresh', ok: false, reason, detail }],
-      verifiedAt: null,
-      checkedAt: clock().toISOString(),
-    });
-  }
 
   async function doRefresh(id: string, rejected: string): Promise<string> {
     let failure: { reason: ReasonCode; detail: string } | undefined;
@@ -93,7 +83,7 @@ export function createTokenSources(deps: {
     if (token !== undefined) return token;
     if (!failure) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
     if (failure.reason === 'token_revoked') await repo.deleteToken(id);
-    if (failure.reason !== 'canvas_unreachable') await markFailed(id, failure.reason, failure.detail);
+    if (failure.reason !== 'canvas_unreachable') await repo.markTokenFailed(id, failure.reason, failure.detail);
     throw new TokenUnavailableError(failure.reason, failure.detail);
   }
 
@@ -112,8 +102,7 @@ export function createTokenSources(deps: {
    */
   async function assertIssuedFor(id: string, canvasUrl: string | undefined): Promise<void> {
     if (canvasUrl === undefined) return;
-    const integration = await repo.get(id);
-    if (integration?.canvasUrl !== canvasUrl) {
+    if ((await repo.tokenCanvasUrl(id)) !== canvasUrl) {
       throw new TokenUnavailableError('token_revoked', `The stored token was not issued by ${canvasUrl} (the integration's Canvas URL changed); nothing was sent.`);
     }
   }

@@ -3,6 +3,7 @@ import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { pollReport, startReport, storeReport } from './course-refresh-report.js';
 import { runRestRefresh } from './course-refresh-rest.js';
 import { openRefreshRun, type RefreshCheckpoint, type RefreshRun, type RestCheckpoint } from './course-refresh-run.js';
+import { withFailureCodes } from './job-failures.js';
 import type { SyncDeps } from './sync-deps.js';
 
 export type { CourseRefreshParams as RefreshParams, RefreshPath } from '../jobs/job-kinds.js';
@@ -24,7 +25,7 @@ export type { SyncDeps } from './sync-deps.js';
  * the account (or was purged). A failed or cancelled refresh removes nothing.
  */
 export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<'course_refresh', RefreshCheckpoint> {
-  return {
+  return withFailureCodes({
     kind: 'course_refresh',
     async run(ctx) {
       const r = await openRefreshRun(deps, ctx);
@@ -60,7 +61,7 @@ export function createCourseRefreshJob(deps: SyncDeps): JobDefinition<'course_re
       }
       throw new JobFailure('internal', 'The refresh checkpoint is not understood; start a new refresh.');
     },
-  };
+  });
 }
 
 /** Removes the courses the completed refresh did not see, and sums up the run. */

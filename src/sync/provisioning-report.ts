@@ -46,14 +46,14 @@ async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<strin
   try {
     for await (const r of parser) yield r as Record<string, string>;
   } catch (err) {
-    throw new JobFailure('canvas_unreachable', 'The provisioning report has a CSV file that could not be read.', { cause: err });
+    throw new JobFailure('report_unreadable', 'The provisioning report has a CSV file that could not be read.', { cause: err });
   }
 }
 
 /**
  * Opens the provisioning report zip (CANVAS-PERFORMANCE §3.3) and reads courses.csv and
  * sections.csv out of it lazily.
- * @throws JobFailure `canvas_unreachable` when the file is not a zip or has no courses.csv.
+ * @throws JobFailure `report_unreadable` when the file is not a zip or has no courses.csv.
  */
 export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
   let files: Record<string, Uint8Array>;
@@ -61,16 +61,16 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
     files = unzipSync(zip, { filter: (f) => /(^|\/)(courses|sections)\.csv$/i.test(f.name) });
   } catch (err) {
     // A single-table report is a bare CSV; we always ask for two tables, so this is a broken file.
-    throw new JobFailure('canvas_unreachable', 'The provisioning report file could not be read as a zip.', { cause: err });
+    throw new JobFailure('report_unreadable', 'The provisioning report file could not be read as a zip.', { cause: err });
   }
   const find = (name: string) => Object.entries(files).find(([k]) => k.toLowerCase().endsWith(name))?.[1];
   const coursesCsv = find('courses.csv');
   const sectionsCsv = find('sections.csv');
-  if (!coursesCsv) throw new JobFailure('canvas_unreachable', 'The provisioning report has no courses.csv.');
+  if (!coursesCsv) throw new JobFailure('report_unreadable', 'The provisioning report has no courses.csv.');
   // Canvas fills its own ids on every row; a row without one is a broken file, not a course.
   const idOf = (r: Record<string, string>, column: string, file: string, row: number): string => {
     const v = (r[column] ?? '').trim();
-    if (!v) throw new JobFailure('canvas_unreachable', `The provisioning report's ${file} has a row without ${column} (data row ${row}).`);
+    if (!v) throw new JobFailure('report_unreadable', `The provisioning report's ${file} has a row without ${column} (data row ${row}).`);
     return v;
   };
   return {

@@ -3,6 +3,7 @@ import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, type EnrollmentJson, type RosterPerson } from './classify.js';
 import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
 import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
 /** Enrollment states requested so skipped people can be explained (CANVAS-API-REFERENCE §10.7). */
@@ -132,19 +133,30 @@ export type RosterSync = ReturnType<typeof createRosterSync>;
 
 export type { CourseSyncParams } from '../jobs/job-kinds.js';
 
+/** What a `course_sync` job did to one course (in its summary's `courseResults`, in the order synced). */
+export interface CourseSyncResult {
+  courseId: string;
+  examTakers: number;
+  skipped: number;
+  added: number;
+  removed: number;
+  changed: number;
+}
+
 /**
  * The `course_sync` job: syncs one course or a selection, one after another, checkpointing the
- * courses done so a restart continues with the next one.
+ * courses done (and what each got) so a restart continues with the next one.
  */
-export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync', { done: string[]; totals: CourseSyncTotals }> {
+export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync', { done: string[]; totals: CourseSyncTotals; results?: CourseSyncResult[] }> {
   const syncRoster = createRosterSync(deps);
-  return {
+  return withFailureCodes({
     kind: 'course_sync',
     async run(ctx) {
       const ids = [...new Set((ctx.params.courseIds ?? []).map(String))];
       if (ids.length === 0) throw new JobFailure('validation_failed', 'No course to sync.');
       const done = new Set(ctx.checkpoint?.done ?? []);
       const totals: CourseSyncTotals = { examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
+      const results: CourseSyncResult[] = [...(ctx.checkpoint?.results ?? [])];
       const warnings: string[] = [];
       await ctx.progress('courses', done.size, ids.length);
       for (const id of ids) {
@@ -158,10 +170,11 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
         totals.changed += r.diff.changed.length;
         for (const [reason, n] of Object.entries(r.counts.byReason)) totals[`skipped_${reason}`] = (totals[`skipped_${reason}`] ?? 0) + (n ?? 0);
         if (r.includesStripped) warnings.push(`includes_not_allowed: course ${id} came back without emails`);
+        results.push({ courseId: id, examTakers: r.counts.examTakers, skipped: r.counts.skipped, added: r.diff.added.length, removed: r.diff.removed.length, changed: r.diff.changed.length });
         done.add(id);
-        await ctx.saveCheckpoint({ done: [...done], totals }, { phase: 'courses', done: done.size, total: ids.length });
+        await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
       }
-      return { courses: ids.length, ...totals, ...(warnings.length ? { warnings } : {}) };
+      return { courses: ids.length, ...totals, courseResults: results, ...(warnings.length ? { warnings } : {}) };
     },
-  };
+  });
 }

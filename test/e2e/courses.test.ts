@@ -2,11 +2,35 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshotFolder } from '../support/browser.js';
+import { progressLine } from '../../src/cli/commands/refresh.js';
+import { describeProgress } from '../../src/jobs/describe-progress.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
 const shots = screenshotFolder('courses');
 const SHOTS = shots.dir;
+
+/**
+ * Waits until the progress widget shows its job ended (progress.js then reloads the page after a
+ * moment) and reads, in the same tick, what else the page says about the job then.
+ */
+async function endedWidget(page: Page) {
+  const handle = await page.waitForFunction(
+    () => {
+      const state = document.getElementById('job-state')?.textContent;
+      if (state === 'queued' || state === 'running' || !state) return false;
+      return {
+        cancel: document.getElementById('job-cancel') !== null,
+        runningText: /is running/.test(document.querySelector('main')?.textContent ?? document.body.textContent ?? ''),
+        badges: [...document.querySelectorAll('main .badge')].map((b) => b.textContent?.trim()).filter((t) => ['queued', 'running', 'succeeded', 'failed', 'cancelled'].includes(t ?? '')),
+        label: document.getElementById('job-phase')?.textContent,
+      };
+    },
+    undefined,
+    { timeout: 60_000, polling: 20 },
+  );
+  return handle.jsonValue();
+}
 
 /**
  * Browser e2e of issue 4: a Canvas admin (setup-link session) refreshes the course list and
@@ -60,21 +84,30 @@ describe('Courses pages in a real browser (chromium)', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     h.sandbox.control.configure({ latencyMs: 2000 });
-    // The bar fills in without a page reload: the count shows "done / total" once sections start.
-    await page.waitForFunction(() => /\d+ \/ \d+/.test(document.getElementById('job-count')?.textContent ?? ''));
+    // The bar fills in without a page reload, under one labelled count in the units of the phase.
+    await page.waitForFunction(() => /^Reading sections: [\d,]+ of [\d,]+ syncable courses$/.test(document.getElementById('job-phase')?.textContent ?? ''));
     // One read of the widget, so a later poll cannot change it between the assertions.
     const shown = await page.evaluate(() => ({
       value: (document.getElementById('job-bar') as HTMLProgressElement).value,
-      phase: document.getElementById('job-phase')?.textContent,
+      max: (document.getElementById('job-bar') as HTMLProgressElement).max,
+      label: document.getElementById('job-phase')?.textContent ?? '',
     }));
-    expect(shown.value).toBeGreaterThanOrEqual(0);
-    expect(shown.phase).toBe('sections');
+    const [, done, total] = /: ([\d,]+) of ([\d,]+)/.exec(shown.label)!.map((x) => Number(x.replace(/,/g, '')));
+    expect(shown.value).toBe(done);
+    expect(shown.max).toBe(total);
+    // The CLI's bar draws the same words from the same job.
+    const running = (await h.c.sync.jobs.get(job.id))!;
+    expect(progressLine(running)).toContain(describeProgress(running).label);
     expect(page.url()).toBe(beforeUrl);
     await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
     h.sandbox.control.configure({ latencyMs: 0 });
-    // progress.js reloads the page when the job ends.
+    // When the job ends (before progress.js reloads the page): no Cancel, no "running" line or
+    // badge left beside the succeeded one.
+    const ended = await endedWidget(page);
+    expect(ended).toEqual({ cancel: false, runningText: false, badges: ['succeeded'], label: 'Finished' });
     await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
     expect(await page.locator('#last-refresh').textContent()).toContain('succeeded');
+    expect(await page.locator('#last-refresh').textContent()).toMatch(/[\d,]+ sections of syncable courses/);
     expect(await page.locator('#courses tbody tr').count()).toBe(100);
     expect(await page.locator('#courses tr[data-canvas-id="1002"] [data-reason="unpublished"]').count()).toBe(1);
     await page.selectOption('#f-syncable', 'false');
@@ -106,7 +139,15 @@ describe('Courses pages in a real browser (chromium)', () => {
   it("a course's page syncs the roster and lists exam-takers and skipped people with reasons", async () => {
     await page.goto(`${h.appUrl}/integrations/${id}/courses/1001`);
     expect(await page.locator('#sections tbody tr').count()).toBeGreaterThan(0);
+    // Slow Canvas down while the sync starts, so the page shows the job running before it ends.
+    h.sandbox.control.configure({ latencyMs: 1500 });
     await page.click('#sync-course');
+    await page.waitForSelector('#job-progress');
+    h.sandbox.control.configure({ latencyMs: 0 });
+    // While it runs the page shows one job state (the widget), and when it ends only the outcome.
+    expect(await page.locator('main .badge', { hasText: /^(running|queued)$/ }).count()).toBeLessThanOrEqual(1);
+    const ended = await endedWidget(page);
+    expect(ended).toMatchObject({ cancel: false, runningText: false, badges: ['succeeded'] });
     await page.waitForSelector('#exam-takers', { timeout: 60_000 });
     expect(await page.locator('#exam-takers tbody tr').count()).toBeGreaterThan(0);
     for (const reason of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) {
@@ -125,5 +166,50 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(await page.locator('#sections').count()).toBe(0);
     expect(await page.locator('#no-sections').textContent()).toContain('only for courses that can be synced');
     await page.screenshot({ path: join(SHOTS, '04-course-not-syncable.png'), fullPage: true });
+  });
+
+  it('the Jobs page links each job to a detail that says what it did and each course\'s outcome', async () => {
+    await h.c.staff.create({ email: 'jobs-e2e@example.edu', name: 'Jo Staff', password: 'jobs e2e staff passphrase' });
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const staff = await context.newPage();
+    staff.setDefaultTimeout(30_000);
+    await staff.goto(`${h.appUrl}/login`);
+    await staff.fill('#email', 'jobs-e2e@example.edu');
+    await staff.fill('#password', 'jobs e2e staff passphrase');
+    await staff.click('button[type="submit"]');
+    await staff.goto(`${h.appUrl}/jobs`);
+    const rows = staff.locator('#jobs tbody tr');
+    const n = await rows.count();
+    expect(n).toBeGreaterThanOrEqual(3);
+    for (let k = 0; k < n; k++) {
+      const jobId = await rows.nth(k).getAttribute('data-job-id');
+      expect(await rows.nth(k).locator('a[data-job-detail]').getAttribute('href')).toBe(`/integrations/${id}/jobs/${jobId}`);
+    }
+    const twoCourses = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 10 })).find((j) => (j.params.courseIds as string[]).length === 2)!;
+    await staff.click(`#jobs tr[data-job-id="${twoCourses.id}"] a[data-job-detail]`);
+    await staff.waitForSelector('#job-did');
+    expect(await staff.locator('#job-outcome').textContent()).toContain('succeeded');
+    expect(await staff.locator('#job-did').textContent()).toContain('Asked to sync the rosters (exam-takers and the people skipped, with reasons) of 2 courses');
+    const outcomes = staff.locator('#job-courses tbody tr');
+    expect(await outcomes.count()).toBe(2);
+    for (const courseId of twoCourses.params.courseIds as string[]) {
+      const row = staff.locator(`#job-courses tr[data-canvas-id="${courseId}"]`);
+      expect(await row.getAttribute('data-outcome')).toBe('synced');
+      expect(await row.textContent()).toMatch(/\d+ exam-takers, \d+ skipped/);
+    }
+    await staff.screenshot({ path: join(SHOTS, '05-job-detail-sync.png'), fullPage: true });
+
+    const refresh = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
+    await staff.goto(`${h.appUrl}/jobs`);
+    await staff.click(`#jobs tr[data-job-id="${refresh.id}"] a[data-job-detail]`);
+    await staff.waitForSelector('#job-did');
+    const did = await staff.locator('#job-did').textContent();
+    expect(did).toContain(`Read ${refresh.summary!.courses} courses via the REST API`);
+    expect(did).toContain(`Saved ${refresh.summary!.sections} sections of syncable courses`);
+    expect(await staff.locator('#job-reasons [data-reason="unpublished"]').count()).toBe(1);
+    // The same address still answers the pages' polling with JSON.
+    const polled = await staff.evaluate(async (u) => (await fetch(u, { headers: { Accept: 'application/json' } })).json(), `/integrations/${id}/jobs/${refresh.id}`);
+    expect(polled).toMatchObject({ id: refresh.id, state: 'succeeded', progress: { label: 'Finished' } });
+    await context.close();
   });
 });

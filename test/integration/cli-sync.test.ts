@@ -24,7 +24,10 @@ describe('CLI: refresh, lookup, sync, why-missing, jobs (sqlite)', () => {
     expect(code).toBe(0);
     expect(io.stdout[0]).toMatch(/course_refresh .*: succeeded/);
     expect(io.stdout.join('\n')).toMatch(/courses: 2\d/);
-    expect(io.stderr.some((l) => /^\[[#~-]+\] \d+/.test(l))).toBe(true);
+    // Labelled lines in the pages' words and units (describeProgress), never a bare count.
+    expect(io.stderr.length).toBeGreaterThan(1);
+    for (const l of io.stderr) expect(l).toMatch(/^\[[#~-]+\] [A-Z][a-z]+\b/);
+    expect(io.stderr.at(-1)).toBe(`[${'#'.repeat(30)}] Finished`);
   });
 
   it('lookup explains an unpublished course; why-missing answers from the last refresh', async () => {

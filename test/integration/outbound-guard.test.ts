@@ -4,6 +4,8 @@ import { createApp } from '../../src/app.js';
 import type { HostResolver } from '../../src/net/guarded-fetch.js';
 import { startFakeCanvas, type FakeCanvas } from '../unit/canvas-fake-server.js';
 import { createTestContainer } from '../support/test-container.js';
+import type { CanvasApiError } from '../../src/canvas/errors.js';
+import { reasonForCanvasFailure } from '../../src/integrations/canvas-failure-reason.js';
 
 type TestContainer = Awaited<ReturnType<typeof createTestContainer>>;
 const API_TOKEN = 'outbound-guard-test-token-0123456789abcdef';
@@ -82,7 +84,8 @@ describe('outbound guard, end to end through the container (insecure Canvas URLs
       .canvasFor(i)
       .request({ endpoint: 'users.self' }, { current: async () => 'tok-secret', refresh: async () => 'tok-secret' })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'CanvasApiError', reason: 'canvas_unreachable' });
+    expect(err).toMatchObject({ name: 'CanvasApiError', kind: 'network' });
+    expect(reasonForCanvasFailure(err as CanvasApiError)).toBe('canvas_unreachable');
     expect((err as { refused?: string }).refused).toMatch(/canvas\.example\.edu resolves to a loopback address 127\.0\.0\.1/);
     expect(dns.asked.slice(before)).toEqual(['canvas.example.edu']); // resolved once, not retried
     expect(canvas.requests).toHaveLength(0);
@@ -141,7 +144,8 @@ describe('outbound guard with insecure Canvas URLs on (the sandbox setting)', ()
   it('a Canvas answer redirecting to another host is not followed: the target receives nothing, least of all the token', async () => {
     canvas.setHandler(() => ({ status: 302, headers: { Location: `${other.baseUrl.replace('127.0.0.1', 'localhost')}/api/v1/users/self` }, body: '' }));
     const err = await c.canvasFor({ canvasUrl: canvas.baseUrl }).request({ endpoint: 'users.self' }, tokenSource).catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'CanvasApiError', reason: 'canvas_unreachable' });
+    expect(err).toMatchObject({ name: 'CanvasApiError', kind: 'network' });
+    expect(reasonForCanvasFailure(err as CanvasApiError)).toBe('canvas_unreachable');
     expect((err as { refused?: string }).refused).toMatch(/redirected users\.self to http:\/\/localhost:\d+/);
     expect(other.requests).toHaveLength(0);
   });

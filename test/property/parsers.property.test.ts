@@ -9,8 +9,8 @@ import { strToU8, zipSync } from 'fflate';
 import { parseLinkHeader } from '../../src/canvas/pagination.js';
 import { REASON_CODES } from '../../src/integrations/reasons.js';
 import { JobFailure } from '../../src/jobs/types.js';
-import { AUTHORIZE_ERRORS, classifyAuthorizeError } from '../../src/oauth/authorize-errors.js';
-import { diagnoseAuthorizeUrl } from '../../src/oauth/diagnose-url.js';
+import { AUTHORIZE_ERRORS, classifyAuthorizeError } from '../../src/integrations/authorize-errors.js';
+import { diagnoseAuthorizeUrl } from '../../src/integrations/diagnose-url.js';
 import type { CourseFacts, SectionFacts } from '../../src/sync/classify.js';
 import { openProvisioningZip } from '../../src/sync/course-refresh.js';
 

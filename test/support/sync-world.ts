@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from '@jest/globals';
+import { TokenUnavailableError } from '../../src/oauth/token-source.js';
 import { createCanvasClient } from '../../src/canvas/client.js';
 import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { AccessTokenSource } from '../../src/canvas/types.js';
@@ -157,7 +158,7 @@ export async function startSyncHarness(
         body: new URLSearchParams({ grant_type: 'refresh_token', client_id: KEY_ID, client_secret: KEY_SECRET, refresh_token: refreshToken }),
       });
       const body = (await res.json()) as { access_token?: string };
-      if (!body.access_token) throw Object.assign(new Error('refresh failed'), { reason: 'token_revoked' });
+      if (!body.access_token) throw new TokenUnavailableError('token_revoked', 'refresh failed');
       access = body.access_token;
       return access;
     },

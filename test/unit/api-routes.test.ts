@@ -11,8 +11,8 @@ import { presentJob } from '../../src/http/presenters/job.js';
 import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../../src/http/routes/courses.js';
 import { diagnoseSchema, emptySchema } from '../../src/http/routes/integrations-api.js';
 import { createIntegrationSchemas } from '../../src/integrations/integration.js';
-import type { diagnoseAuthorizeUrl } from '../../src/oauth/diagnose-url.js';
-import type { PreflightResult } from '../../src/oauth/preflight.js';
+import type { diagnoseAuthorizeUrl } from '../../src/integrations/diagnose-url.js';
+import type { PreflightResult } from '../../src/integrations/preflight.js';
 import type { WhyAnswer } from '../../src/sync/diagnostics.js';
 import type { RosterResult } from '../../src/sync/roster-sync.js';
 

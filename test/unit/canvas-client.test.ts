@@ -125,7 +125,7 @@ describe('redirects', () => {
     try {
       fake.setHandler(() => ({ status: 302, headers: { Location: `${other.baseUrl.replace('127.0.0.1', 'localhost')}/api/v1/users/self` }, body: '' }));
       const err = await makeClient().client.request({ endpoint: 'users.self' }, tokenSource('tok-secret').source).catch((e: unknown) => e);
-      expect(err).toMatchObject({ name: 'CanvasApiError', kind: 'network', reason: 'canvas_unreachable' });
+      expect(err).toMatchObject({ name: 'CanvasApiError', kind: 'network' });
       expect((err as { refused?: string }).refused).toMatch(/redirected users\.self to http:\/\/localhost:\d+, outside/);
       expect(other.requests).toHaveLength(0);
       expect(fake.requests).toHaveLength(1); // a refusal is not retried
@@ -223,7 +223,6 @@ describe('throttling', () => {
     const { client } = makeClient({ maxThrottleTries: 4 });
     await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'throttled',
-      reason: 'throttled',
     });
     expect(fake.requests).toHaveLength(4);
   });
@@ -279,7 +278,6 @@ describe('errors that are never retried', () => {
       client.request({ endpoint: 'courses.sections', path: { course_id: '3' } }, t.source),
     ).rejects.toMatchObject({
       kind: 'insufficient_scopes',
-      reason: 'missing_scopes',
       missingScope: 'url:GET|/api/v1/courses/:course_id/sections',
       endpoint: 'courses.sections',
     });
@@ -321,7 +319,6 @@ describe('token refresh', () => {
     await expect(makeClient().client.request({ endpoint: 'users.self' }, t.source)).rejects.toMatchObject({
       kind: 'token_invalid',
       tokenProblem: 'invalid',
-      reason: null,
     });
     expect(t.calls.refresh).toHaveLength(1);
     expect(fake.requests).toHaveLength(2);
@@ -332,7 +329,6 @@ describe('token refresh', () => {
     await expect(makeClient().client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'token_invalid',
       tokenProblem: 'revoked',
-      reason: 'token_revoked',
     });
   });
 });
@@ -351,7 +347,6 @@ describe('transient failures', () => {
     fake.setHandler(() => canvasError(500, 'An error occurred.'));
     await expect(makeClient({ maxRetries: 2 }).client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'server',
-      reason: 'canvas_unreachable',
     });
     expect(fake.requests).toHaveLength(3);
   });
@@ -368,7 +363,6 @@ describe('transient failures', () => {
     fake.setHandler(() => ({ hang: true }));
     await expect(makeClient({ timeoutMs: 100, maxRetries: 1 }).client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'timeout',
-      reason: 'canvas_unreachable',
     });
     expect(fake.requests).toHaveLength(2);
   });
@@ -394,7 +388,6 @@ describe('transient failures', () => {
     const client = createCanvasClient({ baseUrl, userAgent: UA, sleep: async () => undefined, maxRetries: 1, governor: null });
     await expect(client.request({ endpoint: 'users.self' }, tokenSource().source)).rejects.toMatchObject({
       kind: 'network',
-      reason: 'canvas_unreachable',
     });
   });
 });

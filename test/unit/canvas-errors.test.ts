@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { CanvasApiError, classifyCanvasResponse, reasonFor } from '../../src/canvas/errors.js';
+import { CanvasApiError, classifyCanvasResponse } from '../../src/canvas/errors.js';
 
 const W = { 'WWW-Authenticate': 'Bearer realm="canvas-lms"' };
 const json = (message: string, extra: Record<string, unknown> = {}) => JSON.stringify({ errors: [{ message }], ...extra });
@@ -57,31 +57,12 @@ describe('classifyCanvasResponse (reference §5.2 and §6)', () => {
   });
 });
 
-describe('reasonFor (PRODUCT-SPEC §3)', () => {
-  it.each([
-    ['insufficient_scopes', 'missing_scopes'],
-    ['unauthorized', 'user_not_authorized'],
-    ['throttled', 'throttled'],
-    ['server', 'canvas_unreachable'],
-    ['network', 'canvas_unreachable'],
-    ['timeout', 'canvas_unreachable'],
-    ['malformed', 'canvas_unreachable'],
-    ['not_found', null],
-    ['bad_request', null],
-  ] as const)('maps %s to %s', (kind, reason) => {
-    expect(reasonFor({ kind })).toBe(reason);
-  });
-
-  it('leaves an invalid or expired token to the caller (refresh first) but calls a revoked token token_revoked', () => {
-    expect(reasonFor({ kind: 'token_invalid', tokenProblem: 'invalid' })).toBeNull();
-    expect(reasonFor({ kind: 'token_invalid', tokenProblem: 'expired' })).toBeNull();
-    expect(reasonFor({ kind: 'token_invalid', tokenProblem: 'revoked' })).toBe('token_revoked');
-  });
-
-  it('sets reason on a CanvasApiError from its kind', () => {
+describe('CanvasApiError', () => {
+  it('carries what Canvas answered and no connection reason (the integration layer decides that)', () => {
     const err = new CanvasApiError('insufficient_scopes', 'x', { missingScope: 'url:GET|/api/v1/accounts' });
-    expect(err.reason).toBe('missing_scopes');
+    expect(err.kind).toBe('insufficient_scopes');
     expect(err.missingScope).toBe('url:GET|/api/v1/accounts');
+    expect('reason' in err).toBe(false);
     expect(err).toBeInstanceOf(Error);
   });
 });

@@ -1,7 +1,7 @@
 /** Regressions for what the property suites (test/property/) found, pinned as plain examples. */
 import { describe, expect, it } from '@jest/globals';
 import { strToU8, zipSync } from 'fflate';
-import { classifyAuthorizeError } from '../../src/oauth/authorize-errors.js';
+import { classifyAuthorizeError } from '../../src/integrations/authorize-errors.js';
 import { openProvisioningZip } from '../../src/sync/course-refresh.js';
 
 describe('found by the property suites', () => {
@@ -21,7 +21,7 @@ describe('found by the property suites', () => {
     const read = async () => {
       for await (const s of report.sections()) seen.push(s.canvasId);
     };
-    await expect(read()).rejects.toMatchObject({ name: 'JobFailure', code: 'canvas_unreachable', message: expect.stringMatching(/sections\.csv has a row without canvas_course_id \(data row 2\)/) });
+    await expect(read()).rejects.toMatchObject({ name: 'JobFailure', code: 'report_unreadable', message: expect.stringMatching(/sections\.csv has a row without canvas_course_id \(data row 2\)/) });
 
     const noId = openProvisioningZip(zipSync({ 'courses.csv': strToU8('canvas_course_id,long_name\n,Nameless\n') }));
     const readCourses = async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Job } from '../../src/jobs/types.js';
-import { createLtiCourseView } from '../../src/lti/lti-course-view.js';
+import { createLtiCourseView } from '../../src/sync/lti-course-view.js';
 import type { RosterEntryView } from '../../src/sync/course-repository.js';
 import { presentLtiCourse } from '../../src/http/presenters/lti-course.js';
 

@@ -2,11 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { AuditLog } from '../../src/audit/audit-log.js';
 import type { IntegrationsRepository } from '../../src/integrations/integrations-repository.js';
 import { NOT_CONNECTED, type ConnectionStatus } from '../../src/integrations/reasons.js';
-import { createCallbackHandler } from '../../src/oauth/callback.js';
+import { createCallbackHandler } from '../../src/integrations/callback.js';
 import type { CanvasOAuth } from '../../src/oauth/canvas-oauth.js';
-import { classifyTokenError } from '../../src/oauth/canvas-oauth.js';
-import { diagnoseAuthorizeUrl } from '../../src/oauth/diagnose-url.js';
-import type { OAuthStates } from '../../src/oauth/oauth-states.js';
+import { classifyTokenError } from '../../src/integrations/token-endpoint-reason.js';
+import { diagnoseAuthorizeUrl } from '../../src/integrations/diagnose-url.js';
+import type { OAuthStates } from '../../src/store/oauth-states.js';
 import { createSignedLinks } from '../../src/integrations/signed-links.js';
 import { normalizeCanvasUrl } from '../../src/integrations/integration.js';
 

@@ -1,18 +1,23 @@
 import { CommanderError, type Command } from 'commander';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES, type ReasonCode } from '../../integrations/reasons.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
+import { describeProgress } from '../../jobs/describe-progress.js';
 import type { Job } from '../../jobs/types.js';
+import type { CourseSyncResult } from '../../sync/roster-sync.js';
 import { processIO, type CliIO } from '../io.js';
 
-/** One terminal line for a job's progress: `[#####-----]  42/100 sections · ~12 s left`. */
+/**
+ * One terminal line for a job's progress, in the same words and units as the pages
+ * ({@link describeProgress}): `[#####-----] Reading sections: 50 of 100 syncable courses · ~12 s left`.
+ */
 export function progressLine(j: Job, width = 30): string {
-  const { phase, done, total } = j.progress;
+  const { label, done, total } = describeProgress(j);
   const frac = total ? Math.min(1, done / total) : null;
   const bar = frac === null ? `[${'~'.repeat(width)}]` : `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '-')}]`;
-  const count = total ? `${done}/${total}` : String(done);
-  const eta = j.etaSeconds !== null ? ` · ~${j.etaSeconds < 90 ? `${j.etaSeconds} s` : `${Math.round(j.etaSeconds / 60)} min`} left` : '';
-  return `${bar} ${count} ${phase}${eta}`;
+  const open = j.state === 'queued' || j.state === 'running';
+  const eta = open && j.etaSeconds !== null ? ` · ~${j.etaSeconds < 90 ? `${j.etaSeconds} s` : `${Math.round(j.etaSeconds / 60)} min`} left` : '';
+  return `${bar} ${label}${eta}`;
 }
 
 /**
@@ -53,10 +58,14 @@ export function reportJob(j: Job, io: CliIO, json = false): number {
   if (json) io.out(JSON.stringify({ id: j.id, kind: j.kind, state: j.state, error: j.error, summary: j.summary }, null, 2));
   else if (j.state === 'succeeded') {
     io.out(`${j.kind} ${j.id}: succeeded`);
-    for (const [k, v] of Object.entries(j.summary ?? {})) io.out(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    for (const [k, v] of Object.entries(j.summary ?? {})) {
+      if (k === 'courseResults' && Array.isArray(v)) {
+        for (const r of v as CourseSyncResult[]) io.out(`  course ${r.courseId}: ${r.examTakers} exam-takers, ${r.skipped} skipped (${r.added} added, ${r.removed} removed, ${r.changed} changed)`);
+      } else io.out(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    }
   } else {
     io.out(`${j.kind} ${j.id}: ${j.state}${j.error ? ` — ${j.error.code}: ${j.error.message}` : ''}`);
-    const remedy = j.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[j.error.code as ReasonCode]?.remedy : undefined;
+    const remedy = j.error ? ERROR_HELP[j.error.code as ErrorCode]?.remedy : undefined;
     if (remedy && !j.error!.message.includes(remedy)) io.out(`  → ${remedy}`);
   }
   return j.state === 'succeeded' ? 0 : 1;

@@ -10,7 +10,7 @@ import { COURSE_ID_TYPES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrat
 import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
 import { JOB_KINDS, JOB_STATES } from '../../jobs/types.js';
 import { COURSE_REASONS, ROSTER_REASONS, SECTION_REASONS } from '../../sync/sync-reasons.js';
-import type { AppErrorCode } from '../../errors/app-error.js';
+import type { ErrorCode } from '../../errors/error-codes.js';
 
 const timestamp = z.string().describe('ISO 8601 timestamp (UTC)');
 const canvasId = z.string().describe('Canvas id (always a string)');
@@ -18,7 +18,7 @@ const canvasId = z.string().describe('Canvas id (always a string)');
 export const ErrorResponse = z
   .object({
     error: z.object({
-      code: z.enum(Object.keys(ERROR_STATUS) as [AppErrorCode, ...AppErrorCode[]]).describe('Machine-readable error code'),
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]).describe('Machine-readable error code'),
       message: z.string().describe('What went wrong, naming the field for bad input'),
       help: z.string().optional().describe('What to do about it, when there is something to do'),
     }),
@@ -97,7 +97,12 @@ export const Job = z.object({
   kind: z.enum(JOB_KINDS),
   integrationId: z.string(),
   state: z.enum(JOB_STATES),
-  progress: z.object({ phase: z.string(), done: z.number(), total: z.number().nullable() }),
+  progress: z.object({
+    phase: z.string(),
+    done: z.number(),
+    total: z.number().nullable(),
+    label: z.string().describe('The progress in words, in the units of done/total (e.g. "Reading sections: 1,200 of 1,800 syncable courses")'),
+  }),
   etaSeconds: z.number().nullable(),
   createdAt: timestamp,
   startedAt: timestamp.nullable(),

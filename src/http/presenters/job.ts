@@ -1,3 +1,4 @@
+import { describeProgress } from '../../jobs/describe-progress.js';
 import { describeJobSummary, jobLabel } from '../../jobs/job-kinds.js';
 import type { Job } from '../../jobs/types.js';
 
@@ -8,7 +9,7 @@ export function presentJob(j: Job) {
     kind: j.kind,
     integrationId: j.integrationId,
     state: j.state,
-    progress: j.progress,
+    progress: { ...j.progress, label: describeProgress(j).label },
     etaSeconds: j.etaSeconds,
     createdAt: j.createdAt,
     startedAt: j.startedAt,

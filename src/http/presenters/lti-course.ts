@@ -1,4 +1,4 @@
-import type { LtiCourseData } from '../../lti/lti-course-view.js';
+import type { LtiCourseData } from '../../sync/lti-course-view.js';
 import { COURSE_REASON_HELP, ROSTER_REASON_HELP } from '../../sync/sync-reasons.js';
 
 /** The instructor's LTI course page: who is an exam-taker, who is skipped and why, and what NRPS says. */

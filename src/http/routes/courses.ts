@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
 import { flash } from '../flash.js';
 import { toSyncError } from '../sync-error.js';
@@ -178,7 +178,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
             ...presentJob(last),
             finishedAgo: minutesAgo(last.finishedAt, now),
             durationSeconds: jobDurationSeconds(last, now),
-            remedy: last.error ? (REMEDIES as Record<string, { remedy: string } | undefined>)[last.error.code]?.remedy ?? null : null,
+            remedy: last.error ? ERROR_HELP[last.error.code as ErrorCode]?.remedy ?? null : null,
           }
         : null,
       activeJob: active ? presentJob(active) : null,
@@ -189,7 +189,13 @@ export function createCoursesPagesRouter(c: Deps): Router {
     });
   }
 
-  router.get('/integrations/:id/courses', guard, (req, res) => renderList(req, res));
+  router.get('/integrations/:id/courses', guard, async (req, res) => {
+    // "Refresh one course" answers with a redirect here; its outcome is shown once.
+    const shown = req.session?.lookupResult;
+    if (shown) delete req.session.lookupResult;
+    if (shown?.integrationId !== String(req.params.id)) return renderList(req, res);
+    await renderList(req, res, { lookup: shown.lookup, lookupError: shown.lookupError, lookupQuery: shown.query });
+  });
 
   router.post('/integrations/:id/course-refresh', guard, async (req, res) => {
     parseInput(pageForm, req.body ?? {});
@@ -213,8 +219,9 @@ export function createCoursesPagesRouter(c: Deps): Router {
       if (!(e instanceof AppError) || !e.expose) throw e;
       lookupError = lookupErrorView(e, body.query);
     }
-    res.status(lookupError ? 400 : 200);
-    await renderList(req, res, { lookup, lookupError, lookupQuery: body.query });
+    // Post/Redirect/Get: a reload shows the outcome again instead of looking the course up again.
+    req.session.lookupResult = { integrationId: i.id, query: body.query, lookup: lookup ?? null, lookupError };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses#${lookupError ? 'lookup-error' : 'lookup-result'}`);
   });
 
   router.post('/integrations/:id/course-sync', guard, async (req, res) => {

@@ -4,7 +4,7 @@ import { scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
+import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
 import { parseInput } from '../validate.js';

@@ -1,13 +1,15 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { diagnoseAuthorizeUrl } from '../../oauth/diagnose-url.js';
-import type { PreflightResult } from '../../oauth/preflight.js';
+import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
+import type { PreflightResult } from '../../integrations/preflight.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
@@ -151,7 +153,11 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   });
 
   router.get('/integrations/:id', access, async (req, res) => {
-    await renderSettings(req, res, await mustGet(req));
+    const i = await mustGet(req);
+    // "Check configuration" answers with a redirect here; its outcome is shown once.
+    const shown = req.session?.preflightResult;
+    if (shown) delete req.session.preflightResult;
+    await renderSettings(req, res, i, shown?.integrationId === i.id ? { preflight: shown.view } : {});
   });
 
   router.post('/integrations/:id/settings', access, async (req, res) => {
@@ -194,7 +200,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   router.post('/integrations/:id/preflight', access, async (req, res) => {
     const i = await mustGet(req);
     const result = await c.connection.preflight(i.id);
-    await renderSettings(req, res, i, { preflight: preflightView(result) });
+    // Post/Redirect/Get: a reload of the page shows the outcome again without asking Canvas again.
+    req.session.preflightResult = { integrationId: i.id, view: preflightView(result) };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}#preflight-result`);
   });
 
   router.post('/integrations/:id/verify', access, async (req, res) => {

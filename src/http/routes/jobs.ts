@@ -1,8 +1,11 @@
 import { Router, type Request } from 'express';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
+import type { CourseView } from '../../sync/course-repository.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
-import { presentJob, presentJobRow } from '../presenters/job.js';
+import { presentJobDetail } from '../presenters/job-detail.js';
+import { jobDurationSeconds, presentJob, presentJobRow } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations'>;
 
@@ -27,9 +30,30 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
     res.json(presentJob((await c.sync.runner.cancel(job.id)) ?? job));
   });
 
+  // JSON for the pages' progress polling; a browser opening the address gets the job's detail page.
   router.get('/integrations/:id/jobs/:jobId', requireIntegrationAccess('id'), async (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json(presentJob(await jobOf(req, String(req.params.id))));
+    const job = await jobOf(req, String(req.params.id));
+    if (req.accepts(['json', 'html']) !== 'html') return void res.json(presentJob(job));
+    const integration = job.integrationId === '*' ? undefined : await c.integrations.get(job.integrationId);
+    const courseIds = job.kind === 'course_sync' ? ((job.params.courseIds as string[] | undefined) ?? []).map(String).slice(0, 500) : [];
+    const courses = new Map<string, CourseView>();
+    for (const id of courseIds) {
+      const course = await c.sync.courses.getCourse(job.integrationId, id);
+      if (course) courses.set(id, course);
+    }
+    const now = c.clock();
+    const detail = presentJobDetail(job, courses, now);
+    const open = job.state === 'queued' || job.state === 'running';
+    res.render('jobs/detail', {
+      title: `${detail.kindTitle}${integration ? ` · ${integration.name}` : ''}`,
+      scripts: open ? ['progress.js'] : [],
+      integration: integration ? { id: integration.id, name: integration.name } : null,
+      job: { ...presentJob(job), durationSeconds: jobDurationSeconds(job, now) },
+      detail,
+      remedy: job.error ? ERROR_HELP[job.error.code as ErrorCode]?.remedy ?? null : null,
+      pollUrl: open ? `/integrations/${encodeURIComponent(job.integrationId)}/jobs/${encodeURIComponent(job.id)}` : null,
+    });
   });
 
   router.post('/integrations/:id/jobs/:jobId/cancel', requireIntegrationAccess('id'), async (req, res) => {

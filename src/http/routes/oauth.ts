@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
 import { REMEDIES } from '../../integrations/reasons.js';
-import { BROWSER_COOKIE, newBrowserSecret } from '../../oauth/authorization.js';
-import type { CallbackOutcome } from '../../oauth/callback.js';
+import { BROWSER_COOKIE, newBrowserSecret } from '../../integrations/authorization.js';
+import type { CallbackOutcome } from '../../integrations/callback.js';
 import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { checkRows } from '../presenters/checks.js';

@@ -100,6 +100,46 @@ if (baseUrl)
       report(`baseline refresh: ${reference.courses} courses (${reference.syncable} syncable), ${reference.sections} sections in ${secs(Date.now() - t0)}`);
     }, 180_000);
 
+    it('two refresh requests through two instances at the same moment get one job, and the course list stays whole', async () => {
+      const t0 = Date.now();
+      const [a, b] = alive();
+      const answers = await Promise.all([a, b, a, b].map((i) => cluster.api(i!, 'POST', `/api/v1/integrations/${integrationId}/course-refresh`, { path: 'rest' })));
+      expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+      const ids = [...new Set(answers.map((r) => String(r.body.id)))];
+      expect(ids).toHaveLength(1);
+      const j = await expectSameResult(ids[0]!);
+      report(`two instances asked for a refresh 4 times at once: 1 job (${ids[0]}), ${j.attempts} attempt(s), same counts, in ${secs(Date.now() - t0)}`);
+    }, 180_000);
+
+    it('a lookup and a roster sync through other instances during a refresh: both complete, their rows survive, the refresh keeps its result', async () => {
+      const t0 = Date.now();
+      const { jobId, owner } = await refreshUnderway(alive()[0]!);
+      const others = alive().filter((i) => i !== owner);
+      const via = others[0] ?? alive()[0]!;
+      // A syncable course among the first ones, found by lookups through another instance.
+      let course: { canvasId: string; syncable: boolean } | undefined;
+      for (const query of ['1001', '1002', '1003', '1004', '1005', '1006', '1007', '1008']) {
+        const r = await cluster.api(via, 'POST', `/api/v1/integrations/${integrationId}/courses/lookup`, { query });
+        expect(r.status).toBe(200);
+        if (r.body.syncable) {
+          course = r.body;
+          break;
+        }
+      }
+      expect(course).toBeDefined();
+      const sync = await cluster.api(others[1] ?? via, 'POST', `/api/v1/integrations/${integrationId}/courses/${course!.canvasId}/sync`, {});
+      expect(sync.status).toBe(202);
+      const synced = await cluster.waitJob(String(sync.body.id), ['succeeded', 'failed']);
+      expect({ state: synced.state, error: synced.error_code }).toEqual({ state: 'succeeded', error: null });
+      await expectSameResult(jobId);
+      const roster = await cluster.api(via, 'GET', `/api/v1/integrations/${integrationId}/courses/${course!.canvasId}/roster`);
+      expect(roster.status).toBe(200);
+      expect(roster.body.examTakers.length + roster.body.skipped.length).toBeGreaterThan(0);
+      report(
+        `lookup and roster sync of course ${course!.canvasId} during a refresh (on ${owner?.name ?? '?'}): sync succeeded with ${roster.body.examTakers.length} exam-takers kept, refresh kept its counts, in ${secs(Date.now() - t0)}`,
+      );
+    }, 180_000);
+
     it('every database connection ended mid-refresh, then the database away for a while: all instances stay up, /readyz goes 503 then 200, the refresh completes with the same result', async () => {
       const t0 = Date.now();
       const { jobId } = await refreshUnderway(alive()[0]!);

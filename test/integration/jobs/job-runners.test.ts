@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
+import { CanvasApiError } from '../../../src/canvas/errors.js';
 import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
 import { JobFailure, type AnyJobDefinition, type Job, type JobParams, type JobRunner, type JobSummary } from '../../../src/jobs/types.js';
 import type { Store } from '../../../src/store/database.js';
+import { withFailureCodes } from '../../../src/sync/job-failures.js';
 import { testDatabases } from '../../support/databases.js';
 
 async function waitFor(repo: JobRepository, id: string, states: Job['state'][], ms = 15_000): Promise<Job> {
@@ -35,7 +37,8 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
       const cp = ctx.checkpoint as { next: number } | null;
       const from = cp?.next ?? 0;
       log.push({ jobId: ctx.jobId, from });
-      if ((ctx.params as { fail?: string }).fail === 'canvas') throw Object.assign(new Error('Insufficient scopes on access token.'), { kind: 'insufficient_scopes' });
+      if ((ctx.params as { fail?: string }).fail === 'canvas') throw new CanvasApiError('insufficient_scopes', 'Insufficient scopes on access token.', { status: 401 });
+      if ((ctx.params as { fail?: string }).fail === 'token') throw new CanvasApiError('token_invalid', 'Invalid access token.', { status: 401, tokenProblem: 'invalid' });
       if ((ctx.params as { fail?: string }).fail === 'job') throw new JobFailure('throttled', 'Canvas kept throttling');
       for (let i = from; i < n; i++) {
         if ((ctx.params as { fail?: string }).fail === 'db-once' && i === 2 && !connectionLost.has(ctx.jobId)) {
@@ -53,7 +56,7 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
 }
 
 /** Parameters the stand-in understands (a real refresh has no `fail`). */
-const failWith = (fail: 'canvas' | 'job' | 'db-once') => ({ fail }) as unknown as JobParams<'course_refresh'>;
+const failWith = (fail: 'canvas' | 'job' | 'db-once' | 'token') => ({ fail }) as unknown as JobParams<'course_refresh'>;
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job runner (%s)', (_name, tdb) => {
   let store: Store;
@@ -68,7 +71,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     await store.close();
   });
   const runner = (log: Array<{ jobId: string; from: number }>, opts: { n?: number; unitMs?: number; leaseMs?: number } = {}) => {
-    const r = createInProcessRunner({ repo, definitions: [countingJob(log, opts.n, opts.unitMs)], pollMs: 20, leaseMs: opts.leaseMs ?? 2000 });
+    const r = createInProcessRunner({ repo, definitions: [withFailureCodes(countingJob(log, opts.n, opts.unitMs))], pollMs: 20, leaseMs: opts.leaseMs ?? 2000 });
     runners.push(r);
     return r;
   };
@@ -98,6 +101,16 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     expect(fa.error?.code).toBe('missing_scopes');
     expect(fb.error?.code).toBe('throttled');
     expect(fa.summary).toBeNull();
+    await r.stop();
+  });
+
+  it('a job that met a token Canvas called invalid (not revoked) ends failed with token_invalid, not token_revoked', async () => {
+    const r = runner([]);
+    await r.start();
+    const j = await r.enqueue('course_refresh', 'int-1c', failWith('token'));
+    const f = await waitFor(repo, j.id, ['succeeded', 'failed']);
+    expect(f.state).toBe('failed');
+    expect(f.error?.code).toBe('token_invalid');
     await r.stop();
   });
 

@@ -15,20 +15,21 @@ describe('job helpers', () => {
     expect(eta({ phase: 'courses', done: 500, total: null })).toBeNull();
   });
 
-  it('maps Canvas failures to reason codes with the remedy, and hides unknown errors', () => {
-    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'insufficient_scopes', reason: 'missing_scopes' })).code).toBe('missing_scopes');
-    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'throttled' })).code).toBe('throttled');
-    expect(classifyJobError(Object.assign(new Error('x'), { kind: 'network' })).code).toBe('canvas_unreachable');
+  it('keeps the code of a JobFailure and hides unknown errors', () => {
     expect(classifyJobError(new JobFailure('course_not_found', 'gone'))).toEqual({ code: 'course_not_found', message: 'gone' });
     const hidden = classifyJobError(new Error('secret token abc'));
     expect(hidden.code).toBe('internal');
     expect(hidden.message).not.toContain('abc');
   });
 
-  it('draws a bar that fills with done/total', () => {
-    const job = { progress: { phase: 'sections', done: 50, total: 100 }, etaSeconds: 12 } as Job;
-    expect(progressLine(job, 10)).toBe('[#####-----] 50/100 sections · ~12 s left');
-    expect(progressLine({ ...job, progress: { phase: 'courses', done: 300, total: null }, etaSeconds: null }, 4)).toBe('[~~~~] 300 courses');
+  it('recognises a failure by its class: an error that only looks like a Canvas failure is internal', () => {
+    expect(classifyJobError(Object.assign(new Error('x'), { name: 'CanvasApiError', kind: 'throttled', reason: 'throttled' })).code).toBe('internal');
+  });
+
+  it('draws a bar that fills with done/total, labelled in the units of the pages', () => {
+    const job = { kind: 'course_refresh', state: 'running', progress: { phase: 'sections', done: 50, total: 100 }, etaSeconds: 12, error: null } as Job;
+    expect(progressLine(job, 10)).toBe('[#####-----] Reading sections: 50 of 100 syncable courses · ~12 s left');
+    expect(progressLine({ ...job, progress: { phase: 'courses', done: 300, total: null }, etaSeconds: null }, 4)).toBe('[~~~~] Listing courses: 300 courses so far');
   });
 
   it('turns the health-check interval into a cron expression', () => {

@@ -16,8 +16,8 @@ describe('job registry', () => {
 
   it('describes each kind’s summary as the Jobs page shows it', () => {
     const refresh = { path: 'bulk', courses: 12, sections: 30 } as JobSummary<'course_refresh'>;
-    expect(describeJobSummary('course_refresh', refresh)).toBe('12 courses, 30 sections (provisioning report)');
-    expect(describeJobSummary('course_refresh', { ...refresh, path: 'rest' })).toBe('12 courses, 30 sections (REST API)');
+    expect(describeJobSummary('course_refresh', refresh)).toBe('12 courses, 30 sections of syncable courses (provisioning report)');
+    expect(describeJobSummary('course_refresh', { ...refresh, path: 'rest' })).toBe('12 courses, 30 sections of syncable courses (REST API)');
     expect(describeJobSummary('course_sync', { courses: 1, examTakers: 25, skipped: 3 })).toBe('25 exam-takers, 3 skipped');
     expect(describeJobSummary('health_check', { checked: 4, changed: [{ integrationId: 'a', from: 'verified', to: 'failed' }] })).toBe(
       '4 integrations checked, 1 changed',

@@ -1,5 +1,5 @@
 import { parseMissingScopes } from '../canvas/endpoints.js';
-import type { ReasonCode } from '../integrations/reasons.js';
+import type { ReasonCode } from './reasons.js';
 
 /**
  * Canvas's authorize errors (reference §2.2, §2.4, §11) mapped to §3 reasons. Those Canvas only

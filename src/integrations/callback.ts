@@ -1,11 +1,12 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { AppError } from '../errors/app-error.js';
-import type { IntegrationsRepository } from '../integrations/integrations-repository.js';
-import type { Check, ConnectionStatus, ReasonCode } from '../integrations/reasons.js';
-import type { Verifier } from '../integrations/verification.js';
+import type { CanvasOAuth } from '../oauth/canvas-oauth.js';
+import type { OAuthStates } from '../store/oauth-states.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
-import type { CanvasOAuth } from './canvas-oauth.js';
-import type { OAuthStates } from './oauth-states.js';
+import type { IntegrationsRepository } from './integrations-repository.js';
+import type { Check, ConnectionStatus, ReasonCode } from './reasons.js';
+import { reasonForTokenFailure } from './token-endpoint-reason.js';
+import type { Verifier } from './verification.js';
 
 /** What the callback page shows and the tests assert. */
 export interface CallbackOutcome {
@@ -111,7 +112,10 @@ export function createCallbackHandler(deps: {
         { canvasUrl: integration.canvasUrl, clientId: integration.clientId, clientSecret },
         { callbackUrl, state: stateParam!, codeVerifier },
       );
-      if (!grant.ok) return failWith(integrationId, grant.reason, grant.detail, [], grant.error);
+      if (!grant.ok) {
+        const refused = reasonForTokenFailure(grant, 'authorization_code');
+        return failWith(integrationId, refused.reason, refused.detail, [], grant.error);
+      }
 
       try {
         await repo.saveToken(

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
 import { AppError } from '../errors/app-error.js';
-import type { IntegrationsRepository } from '../integrations/integrations-repository.js';
-import type { CanvasOAuth } from './canvas-oauth.js';
-import type { OAuthStates } from './oauth-states.js';
+import type { CanvasOAuth } from '../oauth/canvas-oauth.js';
+import { newPkcePair } from '../oauth/pkce.js';
+import type { OAuthStates } from '../store/oauth-states.js';
+import type { IntegrationsRepository } from './integrations-repository.js';
 
 /** How long a started authorization may take before its state is refused (PRODUCT-SPEC §4.2). */
 export const STATE_TTL_MS = 10 * 60 * 1000;
@@ -48,8 +48,7 @@ export function createAuthorization(deps: {
         throw new AppError('validation_failed', 'Save the developer key\'s client secret before Generate Keys.', { details: { field: 'clientSecret' } });
       }
       const state = randomBytes(32).toString('base64url');
-      const codeVerifier = client.randomPKCECodeVerifier();
-      const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
+      const { codeVerifier, codeChallenge } = await newPkcePair();
       const scopes = deps.scopes();
       const expiresAt = new Date(deps.clock().getTime() + STATE_TTL_MS);
       await deps.states.save({ state, browserSecret, integrationId, codeVerifier, redirectUri: deps.redirectUri, scopes, expiresAt });

@@ -1,7 +1,7 @@
-import type { Check, ReasonCode } from '../integrations/reasons.js';
-import { classifyAuthorizeError } from './authorize-errors.js';
-import { classifyTokenError } from './canvas-oauth.js';
 import { findOutboundRefusal } from '../net/url-guard.js';
+import { classifyAuthorizeError } from './authorize-errors.js';
+import type { Check, ReasonCode } from './reasons.js';
+import { classifyTokenError } from './token-endpoint-reason.js';
 
 /** "Could not reach X." plus why, when the outbound guard refused the call. */
 function unreachable(canvasUrl: string, err: unknown): string {

@@ -1,4 +1,4 @@
-import type { ReasonCode } from '../integrations/reasons.js';
+import type { ReasonCode } from './reasons.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
 
 export interface DiagnosedUrl {

@@ -1,8 +1,8 @@
 import type { Job } from '../jobs/types.js';
-import type { CourseRepository, CourseView, RosterEntryView, SectionView } from '../sync/course-repository.js';
+import type { CourseRepository, CourseView, RosterEntryView, SectionView } from './course-repository.js';
 import { AppError } from '../errors/app-error.js';
-import type { LaunchStore } from './launch-store.js';
-import { compareNrpsWithRoster, type NrpsDifference } from './nrps-compare.js';
+import type { LaunchStore } from '../lti/launch-store.js';
+import { compareNrpsWithRoster, type NrpsDifference } from '../lti/nrps-compare.js';
 
 /** What the instructor's read-only course page (opened from Canvas's course navigation) shows. */
 export interface LtiCourseData {

@@ -1,0 +1,41 @@
+import { loadConfig, type Config } from './config.js';
+
+/** Where the demo keeps its data when neither `DATA_DIR` nor `DATABASE_URL` says otherwise. */
+export const DEMO_DATA_DIR = './data/demo';
+
+/** The demo's configuration and the variables another process needs to reach the same data. */
+export interface DemoConfig {
+  config: Config;
+  /**
+   * `VAR=value …` to put before `npm run cli -- …` so the CLI opens the demo's database and secret
+   * key; empty when the environment (and `.env`) already point the CLI there.
+   */
+  cliEnv: string;
+}
+
+/**
+ * The demo's configuration: the same variables as the service and the CLI (pass the environment
+ * with `.env` already merged), plus the demo's own defaults underneath them (port 3000, data in
+ * {@link DEMO_DATA_DIR}, 15-minute health checks, warnings only) and the one setting the sandbox
+ * needs whatever the environment says (plain-http, loopback Canvas URLs).
+ * @throws ConfigError as `loadConfig` does.
+ */
+export function loadDemoConfig(env: Record<string, string | undefined>): DemoConfig {
+  const set = (k: string) => env[k] !== undefined && env[k]!.trim() !== '';
+  const ownDataDir = !set('DATA_DIR');
+  const config = loadConfig({
+    LOG_LEVEL: 'warn',
+    HEALTH_CHECK_INTERVAL_MINUTES: '15',
+    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')),
+    ...(ownDataDir ? { DATA_DIR: DEMO_DATA_DIR } : {}),
+    ALLOW_INSECURE_CANVAS_URLS: 'true',
+  });
+  // The CLI computes the same database from the same environment; only the demo's own data
+  // folder (the SQLite file and the generated secret key live there) has to be handed over.
+  return { config, cliEnv: ownDataDir ? `DATA_DIR=${DEMO_DATA_DIR}` : '' };
+}
+
+/** The shell line that runs `npm run cli -- <args>` against the demo's data. */
+export function demoCliCommand(demo: DemoConfig, args: string): string {
+  return `${demo.cliEnv ? `${demo.cliEnv} ` : ''}npm run cli -- ${args}`;
+}

@@ -1,0 +1,92 @@
+import { describeProgress } from '../../jobs/describe-progress.js';
+import { jobLabel } from '../../jobs/job-kinds.js';
+import type { Job } from '../../jobs/types.js';
+import type { CourseView } from '../../sync/course-repository.js';
+import type { CourseSyncResult } from '../../sync/roster-sync.js';
+import { COURSE_REASON_HELP, type CourseReason } from '../../sync/sync-reasons.js';
+
+
+/** One course a roster sync was asked for, and what the job did to it. */
+export interface JobCourseOutcome {
+  canvasId: string;
+  name: string;
+  /** The course's page, when the course is in the sync list. */
+  known: boolean;
+  outcome: 'synced' | 'not_synced' | 'waiting';
+  /** E.g. "12 exam-takers, 3 skipped; 2 added, 0 removed, 1 changed". */
+  text: string;
+}
+
+/** The job detail page's model: what the job did, in sentences, and per course where it has courses. */
+export interface JobDetail {
+  kindTitle: string;
+  progressLabel: string;
+  /** Sentences saying what the job did (or is doing), most important first. */
+  did: string[];
+  /** Not-syncable courses by reason (course refresh). */
+  byReason: Array<{ code: string; title: string; count: number }>;
+  /** Roster sync: every course it was asked for, in order. */
+  courses: JobCourseOutcome[];
+}
+
+const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? 0));
+
+/**
+ * Builds the detail of one job: what it did (the refresh's path, counts and cost; the roster
+ * sync's courses with each one's outcome; a health check's result), from its summary and, for a
+ * roster sync that did not finish, from which of its courses were synced while it ran.
+ * `courses` holds the sync list's rows for the courses the job names (missing ones are shown by id).
+ */
+export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now: Date): JobDetail {
+  const s = job.summary ?? {};
+  const did: string[] = [];
+  const byReason: JobDetail['byReason'] = [];
+  const outcomes: JobCourseOutcome[] = [];
+  const open = job.state === 'queued' || job.state === 'running';
+
+  if (job.kind === 'course_refresh') {
+    const path = (job.params.path as string | undefined) ?? 'the fastest allowed path';
+    did.push(`Asked to read the integration's whole course list, and each syncable course's sections, from Canvas (through ${path === 'bulk' ? 'the provisioning report' : path === 'rest' ? 'the REST API' : 'the provisioning report when the token may run it, otherwise the REST API'}).`);
+    if (job.summary) {
+      did.push(`Read ${n(s.courses)} courses via ${s.path === 'bulk' ? 'the provisioning report' : 'the REST API'}: ${n(s.syncable)} syncable, ${n(s.notSyncable)} not syncable.`);
+      if (s.fellBackToRest) did.push(`The report could not be used (${String(s.fellBackToRest)}), so it listed courses through the REST API instead.`);
+      did.push(`Saved ${n(s.sections)} sections of syncable courses${Number(s.sectionsMissingId) > 0 ? ` (${n(s.sectionsMissingId)} without the chosen ID)` : ''}; removed ${n(s.removed)} courses no longer in Canvas.`);
+      did.push(`Canvas requests: ${n(s.requests)} (${n(s.throttled)} throttled, ${n(s.retries)} retried)${s.resumed ? '; resumed after an interruption' : ''}.`);
+      for (const [code, count] of Object.entries((s.byReason as Record<string, number> | undefined) ?? {})) {
+        byReason.push({ code, title: COURSE_REASON_HELP[code as CourseReason]?.title ?? code, count });
+      }
+    }
+  } else if (job.kind === 'course_sync') {
+    const ids = ((job.params.courseIds as string[] | undefined) ?? []).map(String);
+    did.push(`Asked to sync the rosters (exam-takers and the people skipped, with reasons) of ${ids.length === 1 ? '1 course' : `${n(ids.length)} courses`}, one after another.`);
+    if (job.summary) did.push(`${n(s.examTakers)} exam-takers and ${n(s.skipped)} people skipped in all; ${n(s.added)} added, ${n(s.removed)} removed, ${n(s.changed)} changed since the previous sync.`);
+    const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? []).map((r) => [r.courseId, r]));
+    const started = job.startedAt ? Date.parse(job.startedAt) : Infinity;
+    const ended = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
+    for (const id of ids) {
+      const course = courses.get(id);
+      const r = results.get(id);
+      const syncedAt = course?.lastSyncedAt ? Date.parse(course.lastSyncedAt) : NaN;
+      let outcome: JobCourseOutcome['outcome'];
+      let text: string;
+      if (r) {
+        outcome = 'synced';
+        text = `${n(r.examTakers)} exam-takers, ${n(r.skipped)} skipped; ${n(r.added)} added, ${n(r.removed)} removed, ${n(r.changed)} changed`;
+      } else if (syncedAt >= started && syncedAt <= ended) {
+        outcome = 'synced';
+        text = 'Synced by this job';
+      } else if (open) {
+        outcome = 'waiting';
+        text = 'Not synced yet';
+      } else {
+        outcome = 'not_synced';
+        text = job.state === 'failed' ? 'Not synced: the job stopped before this course' : job.state === 'cancelled' ? 'Not synced: the job was cancelled first' : 'Not synced';
+      }
+      outcomes.push({ canvasId: id, name: course?.name ?? `Course ${id}`, known: course !== undefined, outcome, text });
+    }
+  } else {
+    did.push(job.integrationId === '*' ? 'Re-checks the connection of every connected integration with Canvas.' : "Re-checks this integration's connection with Canvas.");
+    for (const [k, v] of Object.entries(s)) did.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  }
+  return { kindTitle: jobLabel(job.kind), progressLabel: describeProgress(job).label, did, byReason, courses: outcomes };
+}

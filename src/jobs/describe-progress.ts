@@ -1,0 +1,64 @@
+import type { Job } from './types.js';
+
+/** A job's progress as people read it: one labelled line in one unit, and the bar's fill. */
+export interface ProgressDescription {
+  /** E.g. "Reading sections: 1,200 of 1,800 syncable courses", "Canvas is preparing the report (42 %)". */
+  label: string;
+  /** What the bar counts (the same units as the label), or a null total while it cannot be known. */
+  done: number;
+  total: number | null;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/**
+ * Describes a job's progress for the pages, the JSON they poll and the CLI's bar, so all three
+ * count the same units under the same words. The phases are the ones the jobs report through
+ * `ctx.progress`: on the report path "starting report" → "report" (Canvas's percentage) →
+ * "downloading" → "saving courses" / "saving sections" (report rows), on the REST path "courses"
+ * (pages listed, total unknown) → "sections" (syncable courses whose sections were read); a roster
+ * sync counts courses. An ended job says how it ended instead of its last phase.
+ */
+export function describeProgress(job: Pick<Job, 'kind' | 'state' | 'progress' | 'error'>): ProgressDescription {
+  const { phase, done, total } = job.progress;
+  const of = (what: string, unit: string) => {
+    const count = total !== null ? `${n(done)} of ${n(total)}${unit ? ` ${unit}` : ''}` : `${n(done)}${unit ? ` ${unit}` : ''} so far`;
+    return { label: `${what}: ${count}`, done, total };
+  };
+  switch (job.state) {
+    case 'queued':
+      return { label: 'Waiting to start', done: 0, total: null };
+    case 'succeeded':
+      return { label: 'Finished', done: total ?? done, total: total ?? (done || null) };
+    case 'failed':
+      return { label: `Failed${job.error ? `: ${job.error.message}` : ''}`, done, total };
+    case 'cancelled':
+      return { label: 'Cancelled', done, total };
+    default:
+      break;
+  }
+  if (job.kind === 'course_refresh') {
+    switch (phase) {
+      case 'starting report':
+        return { label: 'Asking Canvas for the provisioning report', done: 0, total: null };
+      case 'report':
+        return { label: `Canvas is preparing the report (${Math.min(100, Math.round(done))} %)`, done: Math.min(done, 100), total: 100 };
+      case 'downloading':
+        return { label: 'Downloading the report from Canvas', done: 0, total: null };
+      case 'saving courses':
+        return of('Saving courses from the report', 'courses');
+      case 'saving sections':
+        return of('Reading sections from the report', 'rows');
+      case 'courses':
+        return of('Listing courses', 'courses');
+      case 'sections':
+        return of('Reading sections', 'syncable courses');
+      default:
+        break;
+    }
+  }
+  if (job.kind === 'course_sync' && phase === 'courses') return of('Syncing rosters', total === 1 ? 'course' : 'courses');
+  if (job.kind === 'health_check' && phase === 'checking') return { label: 'Checking the connection with Canvas', done: 0, total: null };
+  const words = phase.charAt(0).toUpperCase() + phase.slice(1);
+  return total === null && done === 0 ? { label: words, done, total } : of(words, '');
+}
