@@ -45,7 +45,7 @@ export function createEtaEstimator(clock: () => Date, windowMs = 30_000) {
  * on a lost lease it writes nothing (the new owner is in charge).
  */
 export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: ExecuteOptions): Promise<void> {
-  const { repo, owner, leaseMs, clock, logger } = opts;
+  const { repo, owner, leaseMs, logger } = opts;
   const ac = new AbortController();
   let cancelled = Number(row.cancel_requested) === 1;
   opts.onController?.({
@@ -58,75 +58,26 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
   const onShutdown = () => ac.abort(new Error('shutdown'));
   if (opts.shutdown.aborted) onShutdown();
   opts.shutdown.addEventListener('abort', onShutdown, { once: true });
-  const eta = createEtaEstimator(clock);
-  let lastWrite = 0;
-  let lastPhase = row.phase;
-  let current: JobProgress = { phase: row.phase, done: Number(row.done), total: row.total === null ? null : Number(row.total) };
-
-  const beat = setInterval(() => {
-    repo
-      .heartbeat(row.id, owner, leaseMs)
-      .then((h) => {
-        if (!h.held) {
-          lost = true;
-          ac.abort(new LeaseLostError(row.id));
-        } else if (h.cancelRequested && !cancelled) {
-          cancelled = true;
-          ac.abort(new Error('cancelled'));
-        }
-      })
-      .catch((err) => logger?.warn({ err, jobId: row.id }, 'job heartbeat failed'));
-  }, Math.max(50, Math.floor(leaseMs / 3)));
-
-  const maxAttempts = opts.maxAttempts ?? 5;
-  const contextFor = (checkpoint: string | null): JobContext => ({
-    jobId: row.id,
-    integrationId: row.integration_id,
-    params: JSON.parse(row.params) as Record<string, unknown>,
-    checkpoint: checkpoint ? (JSON.parse(checkpoint) as unknown) : null,
-    attempt: Number(row.attempts),
-    startedAt: row.started_at ?? clock().toISOString(),
-    signal: ac.signal,
-    isCancelled: () => cancelled || ac.signal.aborted,
-    async saveCheckpoint(cp, progress) {
-      if (ac.signal.aborted) throw ac.signal.reason;
-      if (progress) current = progress;
-      await repo.checkpoint(row.id, owner, cp, progress, progress ? eta(progress) : null);
-      lastWrite = clock().getTime();
+  const beat = startHeartbeat(row, opts, {
+    lost: () => {
+      lost = true;
+      ac.abort(new LeaseLostError(row.id));
     },
-    async progress(phase, done, total) {
-      current = { phase, done, total };
-      const e = eta(current);
-      const t = clock().getTime();
-      if (phase === lastPhase && t - lastWrite < 250 && done !== total) return;
-      lastPhase = phase;
-      lastWrite = t;
-      await repo.progress(row.id, owner, current, e);
+    cancelRequested: () => {
+      if (cancelled) return;
+      cancelled = true;
+      ac.abort(new Error('cancelled'));
     },
   });
 
-  /**
-   * Runs the definition; when the database connection is lost mid-run (failover, restart, ended
-   * backends) it waits for the database, re-reads the last checkpoint and runs again from there,
-   * in this process and under the same lease, instead of failing the job.
-   */
-  const runResuming = async (): Promise<Record<string, unknown>> => {
-    let checkpoint = row.checkpoint;
-    for (let resumes = 0; ; resumes++) {
-      try {
-        return await def.run(contextFor(checkpoint));
-      } catch (err) {
-        if (!isTransientDbError(err) || ac.signal.aborted || lost || resumes >= MAX_DB_RESUMES) throw err;
-        logger?.warn({ jobId: row.id, err: describeDbError(err) }, 'database connection lost during a job; resuming from its last checkpoint');
-        const fresh = await retryTransientDb(() => repo.getRow(row.id), { maxMs: leaseMs, signal: ac.signal });
-        if (!fresh || fresh.state !== 'running' || fresh.lease_owner !== owner) {
-          lost = true;
-          throw new LeaseLostError(row.id);
-        }
-        checkpoint = fresh.checkpoint;
-      }
-    }
-  };
+  const maxAttempts = opts.maxAttempts ?? 5;
+  const contextFor = createContextFactory(row, opts, ac.signal, () => cancelled || ac.signal.aborted);
+
+  const runResuming = () =>
+    runResumingAfterDbLoss(row, def, opts, contextFor, ac.signal, {
+      lost: () => lost,
+      markLost: () => void (lost = true),
+    });
   // End-state writes are guarded by the lease owner, so repeating them after a lost connection is safe.
   const write = (fn: () => Promise<unknown>) => retryTransientDb(fn, { maxMs: leaseMs });
 
@@ -169,6 +120,89 @@ export async function executeJob(row: JobRow, def: AnyJobDefinition, opts: Execu
     clearInterval(beat);
     opts.shutdown.removeEventListener('abort', onShutdown);
   }
+}
+
+/**
+ * Runs the definition; when the database connection is lost mid-run (failover, restart, ended
+ * backends) it waits for the database, re-reads the last checkpoint and runs again from there,
+ * in this process and under the same lease, instead of failing the job.
+ * @throws the run's error, or LeaseLostError when another process owns the job by then.
+ */
+async function runResumingAfterDbLoss(
+  row: JobRow,
+  def: AnyJobDefinition,
+  opts: ExecuteOptions,
+  contextFor: (checkpoint: string | null) => JobContext,
+  signal: AbortSignal,
+  lease: { lost(): boolean; markLost(): void },
+): Promise<Record<string, unknown>> {
+  const { repo, owner, leaseMs, logger } = opts;
+  let checkpoint = row.checkpoint;
+  for (let resumes = 0; ; resumes++) {
+    try {
+      return await def.run(contextFor(checkpoint));
+    } catch (err) {
+      if (!isTransientDbError(err) || signal.aborted || lease.lost() || resumes >= MAX_DB_RESUMES) throw err;
+      logger?.warn({ jobId: row.id, err: describeDbError(err) }, 'database connection lost during a job; resuming from its last checkpoint');
+      const fresh = await retryTransientDb(() => repo.getRow(row.id), { maxMs: leaseMs, signal });
+      if (!fresh || fresh.state !== 'running' || fresh.lease_owner !== owner) {
+        lease.markLost();
+        throw new LeaseLostError(row.id);
+      }
+      checkpoint = fresh.checkpoint;
+    }
+  }
+}
+
+/** Extends the lease every third of its length; says when it was lost or a cancel was requested. */
+function startHeartbeat(row: JobRow, opts: ExecuteOptions, on: { lost(): void; cancelRequested(): void }): NodeJS.Timeout {
+  const { repo, owner, leaseMs, logger } = opts;
+  return setInterval(() => {
+    repo
+      .heartbeat(row.id, owner, leaseMs)
+      .then((h) => {
+        if (!h.held) on.lost();
+        else if (h.cancelRequested) on.cancelRequested();
+      })
+      .catch((err) => logger?.warn({ err, jobId: row.id }, 'job heartbeat failed'));
+  }, Math.max(50, Math.floor(leaseMs / 3)));
+}
+
+/**
+ * The context a run of the job gets, from a checkpoint: progress writes are coalesced (one per
+ * 250 ms within a phase, always at a phase change or the end) and carry the ETA.
+ */
+function createContextFactory(row: JobRow, opts: ExecuteOptions, signal: AbortSignal, isCancelled: () => boolean): (checkpoint: string | null) => JobContext {
+  const { repo, owner, clock } = opts;
+  const eta = createEtaEstimator(clock);
+  let lastWrite = 0;
+  let lastPhase = row.phase;
+  let current: JobProgress = { phase: row.phase, done: Number(row.done), total: row.total === null ? null : Number(row.total) };
+  return (checkpoint) => ({
+    jobId: row.id,
+    integrationId: row.integration_id,
+    params: JSON.parse(row.params) as Record<string, unknown>,
+    checkpoint: checkpoint ? (JSON.parse(checkpoint) as unknown) : null,
+    attempt: Number(row.attempts),
+    startedAt: row.started_at ?? clock().toISOString(),
+    signal,
+    isCancelled,
+    async saveCheckpoint(cp, progress) {
+      if (signal.aborted) throw signal.reason;
+      if (progress) current = progress;
+      await repo.checkpoint(row.id, owner, cp, progress, progress ? eta(progress) : null);
+      lastWrite = clock().getTime();
+    },
+    async progress(phase, done, total) {
+      current = { phase, done, total };
+      const e = eta(current);
+      const t = clock().getTime();
+      if (phase === lastPhase && t - lastWrite < 250 && done !== total) return;
+      lastPhase = phase;
+      lastWrite = t;
+      await repo.progress(row.id, owner, current, e);
+    },
+  });
 }
 
 /** A job this process is running, with a way to stop it at once when it is cancelled. */

@@ -1,3 +1,4 @@
+import type { HealthCheckJobSummary } from './job-kinds.js';
 import type { JobDefinition } from './types.js';
 
 /** Integration id used by the scheduled job that checks every connected integration. */
@@ -10,8 +11,8 @@ export const ALL_INTEGRATIONS = '*';
  * depend on how verification is built.
  */
 export function createHealthCheckJob(deps: {
-  runHealthChecks: (integrationId: string | undefined, signal: AbortSignal) => Promise<Record<string, unknown>>;
-}): JobDefinition {
+  runHealthChecks: (integrationId: string | undefined, signal: AbortSignal) => Promise<HealthCheckJobSummary>;
+}): JobDefinition<'health_check'> {
   return {
     kind: 'health_check',
     async run(ctx) {

@@ -64,7 +64,7 @@ export function createInProcessRunner(deps: InProcessRunnerDeps): JobRunner & { 
   }
 
   return {
-    async enqueue(kind, integrationId, params = {}) {
+    async enqueue(kind, integrationId, params) {
       if (!defs.has(kind)) throw new Error(`No job definition for ${kind}`);
       const { job, created } = await repo.createUnlessActive(kind, integrationId, params);
       if (created) setImmediate(kick);

@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, JobsTable } from '../store/schema.js';
+import { dedupeKeyFor, type JobParams } from './job-kinds.js';
 import type { Job, JobKind, JobProgress, JobState } from './types.js';
 
 export type JobRow = Selectable<JobsTable>;
@@ -24,28 +25,15 @@ export function toJob(row: JobRow): Job {
   };
 }
 
-/**
- * What makes two jobs "the same work": one refresh (or health check) per integration, one sync per
- * course (or per identical selection of courses). The database refuses a second queued or running
- * job with the same (integration, kind, key).
- */
-export function dedupeKeyFor(kind: JobKind, params: Record<string, unknown>): string {
-  if (kind !== 'course_sync') return '';
-  const raw: unknown[] = Array.isArray(params.courseIds) ? params.courseIds : [];
-  const ids = [...new Set(raw.map(String))].sort();
-  if (ids.length === 1) return `course:${ids[0]}`;
-  return `courses:${createHash('sha256').update(ids.join(',')).digest('hex')}`;
-}
-
 export interface JobRepository {
   /** Inserts a queued job, or returns the same work's job that is already queued or running. */
-  create(kind: JobKind, integrationId: string, params: Record<string, unknown>): Promise<Job>;
+  create<K extends JobKind>(kind: K, integrationId: string, params: JobParams<K>): Promise<Job>;
   /**
    * Like {@link JobRepository.create}, and says whether the job is new. Atomic across requests and
    * instances (a unique index decides): of two callers racing, exactly one creates the job and
    * both get it.
    */
-  createUnlessActive(kind: JobKind, integrationId: string, params: Record<string, unknown>): Promise<{ job: Job; created: boolean }>;
+  createUnlessActive<K extends JobKind>(kind: K, integrationId: string, params: JobParams<K>): Promise<{ job: Job; created: boolean }>;
   get(id: string): Promise<Job | undefined>;
   getRow(id: string): Promise<JobRow | undefined>;
   list(filter?: { integrationId?: string; kind?: JobKind; limit?: number }): Promise<Job[]>;
@@ -88,7 +76,7 @@ export function createJobRepository(db: Kysely<Database>, clock: () => Date = ()
 
   const getRow = (id: string) => db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 
-  const newRow = (kind: JobKind, integrationId: string, params: Record<string, unknown>, key: string): JobRow => {
+  const newRow = (kind: JobKind, integrationId: string, params: object, key: string): JobRow => {
     const t = now();
     const row: JobRow = {
       id: randomUUID(),

@@ -5,8 +5,9 @@
  */
 import type { JobErrorCode } from '../errors/error-codes.js';
 
-export const JOB_KINDS = ['course_refresh', 'course_sync', 'health_check'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
+import type { JobKind, JobParams, JobSummary } from './job-kinds.js';
+
+export { JOB_KINDS, type JobKind, type JobParams, type JobSummary } from './job-kinds.js';
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -55,18 +56,20 @@ export interface JobContext<P = Record<string, unknown>, C = unknown> {
   signal: AbortSignal;
 }
 
-export interface JobDefinition<P = Record<string, unknown>, C = unknown> {
-  kind: JobKind;
+/** The handler of one kind: typed by the registry (`job-kinds.ts`), with its own checkpoint type `C`. */
+export interface JobDefinition<K extends JobKind, C = unknown> {
+  kind: K;
   /** Does the work; returns the summary (counts) stored on success. Throws to fail the job. */
-  run(ctx: JobContext<P, C>): Promise<Record<string, unknown>>;
+  run(ctx: JobContext<JobParams<K>, C>): Promise<JobSummary<K>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyJobDefinition = JobDefinition<any, any>;
+export type AnyJobDefinition = JobDefinition<JobKind, any>;
 
 /** Both runners. `start()` begins taking work; `stop()` hands running jobs back (they resume later). */
 export interface JobRunner {
-  enqueue(kind: JobKind, integrationId: string, params?: Record<string, unknown>): Promise<Job>;
+  /** Queues a job of `kind` with that kind's parameters (the compiler checks them against the registry). */
+  enqueue<K extends JobKind>(kind: K, integrationId: string, params: JobParams<K>): Promise<Job>;
   /** Cancels a queued job at once, or asks a running one to stop; returns the job, or undefined if unknown. */
   cancel(id: string): Promise<Job | undefined>;
   start(): Promise<void>;

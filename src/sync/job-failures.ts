@@ -1,6 +1,6 @@
 import { messageFor } from '../errors/error-codes.js';
 import { jobCodeForFailure } from '../integrations/canvas-failure-reason.js';
-import { JobFailure, type JobDefinition } from '../jobs/types.js';
+import { JobFailure, type JobDefinition, type JobKind } from '../jobs/types.js';
 
 /**
  * A job failure for an error met while talking to Canvas (or getting a token), with its true
@@ -14,7 +14,7 @@ export function toJobFailure(err: unknown): unknown {
 }
 
 /** Wraps a job so that what it throws reaches the runner as {@link toJobFailure} decides. */
-export function withFailureCodes<P, C>(def: JobDefinition<P, C>): JobDefinition<P, C> {
+export function withFailureCodes<K extends JobKind, C>(def: JobDefinition<K, C>): JobDefinition<K, C> {
   return {
     ...def,
     async run(ctx) {

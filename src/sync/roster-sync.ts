@@ -1,3 +1,4 @@
+import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, type EnrollmentJson, type RosterPerson } from './classify.js';
 import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
@@ -130,9 +131,7 @@ export function createRosterSync(deps: SyncDeps) {
 
 export type RosterSync = ReturnType<typeof createRosterSync>;
 
-export interface CourseSyncParams {
-  courseIds: string[];
-}
+export type { CourseSyncParams } from '../jobs/job-kinds.js';
 
 /** What a `course_sync` job did to one course (in its summary's `courseResults`, in the order synced). */
 export interface CourseSyncResult {
@@ -148,9 +147,7 @@ export interface CourseSyncResult {
  * The `course_sync` job: syncs one course or a selection, one after another, checkpointing the
  * courses done (and what each got) so a restart continues with the next one.
  */
-export function createCourseSyncJob(
-  deps: SyncDeps,
-): JobDefinition<CourseSyncParams, { done: string[]; totals: Record<string, number>; results?: CourseSyncResult[] }> {
+export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync', { done: string[]; totals: CourseSyncTotals; results?: CourseSyncResult[] }> {
   const syncRoster = createRosterSync(deps);
   return withFailureCodes({
     kind: 'course_sync',
@@ -158,7 +155,7 @@ export function createCourseSyncJob(
       const ids = [...new Set((ctx.params.courseIds ?? []).map(String))];
       if (ids.length === 0) throw new JobFailure('validation_failed', 'No course to sync.');
       const done = new Set(ctx.checkpoint?.done ?? []);
-      const totals: Record<string, number> = { examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
+      const totals: CourseSyncTotals = { examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
       const results: CourseSyncResult[] = [...(ctx.checkpoint?.results ?? [])];
       const warnings: string[] = [];
       await ctx.progress('courses', done.size, ids.length);
@@ -166,11 +163,11 @@ export function createCourseSyncJob(
         if (done.has(id)) continue;
         ctx.signal.throwIfAborted();
         const r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
-        totals.examTakers! += r.counts.examTakers;
-        totals.skipped! += r.counts.skipped;
-        totals.added! += r.diff.added.length;
-        totals.removed! += r.diff.removed.length;
-        totals.changed! += r.diff.changed.length;
+        totals.examTakers += r.counts.examTakers;
+        totals.skipped += r.counts.skipped;
+        totals.added += r.diff.added.length;
+        totals.removed += r.diff.removed.length;
+        totals.changed += r.diff.changed.length;
         for (const [reason, n] of Object.entries(r.counts.byReason)) totals[`skipped_${reason}`] = (totals[`skipped_${reason}`] ?? 0) + (n ?? 0);
         if (r.includesStripped) warnings.push(`includes_not_allowed: course ${id} came back without emails`);
         results.push({ courseId: id, examTakers: r.counts.examTakers, skipped: r.counts.skipped, added: r.diff.added.length, removed: r.diff.removed.length, changed: r.diff.changed.length });

@@ -7,7 +7,8 @@ import { AppError } from '../errors/app-error.js';
 import { createJobRunner } from '../jobs/create-job-runner.js';
 import { createHealthCheckJob } from '../jobs/health-check-job.js';
 import { createJobRepository, type JobRepository } from '../jobs/job-repository.js';
-import type { Job, JobRunner } from '../jobs/types.js';
+import type { HealthCheckJobSummary } from '../jobs/job-kinds.js';
+import type { AnyJobDefinition, Job, JobRunner } from '../jobs/types.js';
 import type { Store } from '../store/database.js';
 import { createCourseLookup, type CourseLookup } from './course-lookup.js';
 import { createCourseRefreshJob, type RefreshPath, type SyncDeps } from './course-refresh.js';
@@ -75,16 +76,16 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
   };
-  const definitions = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
+  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
   if (deps.health) {
     const health = deps.health;
     definitions.push(
       createHealthCheckJob({
         runHealthChecks: async (id) => {
           const r = id ? { integrationId: id, status: await health.verify(id, 'system') } : await health.runHealthChecks();
-          return JSON.parse(JSON.stringify(r ?? {})) as Record<string, unknown>;
+          return JSON.parse(JSON.stringify(r ?? {})) as HealthCheckJobSummary;
         },
-      }) as (typeof definitions)[number],
+      }),
     );
   }
   const runner = createJobRunner({

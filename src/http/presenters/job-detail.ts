@@ -1,15 +1,10 @@
 import { describeProgress } from '../../jobs/describe-progress.js';
+import { jobLabel } from '../../jobs/job-kinds.js';
 import type { Job } from '../../jobs/types.js';
 import type { CourseView } from '../../sync/course-repository.js';
 import type { CourseSyncResult } from '../../sync/roster-sync.js';
 import { COURSE_REASON_HELP, type CourseReason } from '../../sync/sync-reasons.js';
 
-/** A job's kind as a heading. */
-export const JOB_KIND_TITLES: Record<Job['kind'], string> = {
-  course_refresh: 'Course refresh',
-  course_sync: 'Roster sync',
-  health_check: 'Health check',
-};
 
 /** One course a roster sync was asked for, and what the job did to it. */
 export interface JobCourseOutcome {
@@ -93,5 +88,5 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     did.push(job.integrationId === '*' ? 'Re-checks the connection of every connected integration with Canvas.' : "Re-checks this integration's connection with Canvas.");
     for (const [k, v] of Object.entries(s)) did.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   }
-  return { kindTitle: JOB_KIND_TITLES[job.kind] ?? job.kind, progressLabel: describeProgress(job).label, did, byReason, courses: outcomes };
+  return { kindTitle: jobLabel(job.kind), progressLabel: describeProgress(job).label, did, byReason, courses: outcomes };
 }

@@ -1,4 +1,5 @@
 import { describeProgress } from '../../jobs/describe-progress.js';
+import { describeJobSummary, jobLabel } from '../../jobs/job-kinds.js';
 import type { Job } from '../../jobs/types.js';
 
 /** The API's job shape (params and attempts stay internal); pages build on it too. */
@@ -23,4 +24,18 @@ export function jobDurationSeconds(j: Job, now: Date): number | null {
   if (!j.startedAt) return null;
   const end = j.finishedAt ? Date.parse(j.finishedAt) : now.getTime();
   return Math.max(0, Math.round((end - Date.parse(j.startedAt)) / 1000));
+}
+
+/**
+ * A row of the Jobs page: the API shape plus what the registry says of its kind (the label and
+ * the summary line), the integration's name and the duration.
+ */
+export function presentJobRow(j: Job, now: Date, integrationName: string) {
+  return {
+    ...presentJob(j),
+    label: jobLabel(j.kind),
+    summaryText: describeJobSummary(j.kind, j.summary),
+    integrationName,
+    durationSeconds: jobDurationSeconds(j, now),
+  };
 }

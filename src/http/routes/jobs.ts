@@ -5,7 +5,7 @@ import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import type { CourseView } from '../../sync/course-repository.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { presentJobDetail } from '../presenters/job-detail.js';
-import { jobDurationSeconds, presentJob } from '../presenters/job.js';
+import { jobDurationSeconds, presentJob, presentJobRow } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations'>;
 
@@ -68,11 +68,7 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
     const now = c.clock();
     res.render('jobs/list', {
       title: 'Jobs',
-      jobs: jobs.map((j) => ({
-        ...presentJob(j),
-        integrationName: names.get(j.integrationId) ?? (j.integrationId === '*' ? 'All integrations' : j.integrationId),
-        durationSeconds: jobDurationSeconds(j, now),
-      })),
+      jobs: jobs.map((j) => presentJobRow(j, now, names.get(j.integrationId) ?? (j.integrationId === '*' ? 'All integrations' : j.integrationId))),
     });
   });
 

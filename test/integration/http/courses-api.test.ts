@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../../support/databases.js';
 import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
+import { mintSessionCookie } from '../../support/session-cookie.js';
 
 async function waitJob(h: Harness, id: string): Promise<any> {
   const end = Date.now() + 30_000;
@@ -154,6 +155,22 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(whyCourse.body).toMatchObject({ verdict: 'not_syncable', reasons: [expect.objectContaining({ code: 'unpublished' })] });
     const preview = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync-preview`, {});
     expect(preview.body.diff).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {
+    const staff = await h.c.staff.create({ email: 'jobs-page@example.edu', name: 'Jo Bs', password: 'a long enough passphrase 42' });
+    const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
+    const res = await fetch(`${h.appUrl}/jobs`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    const row = (kind: string) => {
+      const m = [...html.matchAll(/<tr data-job-id="([^"]+)" data-state="succeeded">([\s\S]*?)<\/tr>/g)].map((x) => x[2]!).filter((r) => r.includes(`>${kind}<`));
+      expect(m.length).toBeGreaterThan(0);
+      return m[0]!.replace(/\s+/g, ' ');
+    };
+    expect(row('Course refresh')).toMatch(/<td[^>]*>\d+ courses, \d+ sections of syncable courses \((provisioning report|REST API)\)<\/td>/);
+    expect(row('Roster sync')).toMatch(/<td[^>]*>\d+ exam-takers, \d+ skipped<\/td>/);
+    expect(html).not.toContain('>course_refresh<');
   });
 
   it('answers 404 for an unknown integration or job and 401 without a token', async () => {

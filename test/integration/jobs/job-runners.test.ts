@@ -4,7 +4,7 @@ import { CanvasApiError } from '../../../src/canvas/errors.js';
 import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository, type JobRepository } from '../../../src/jobs/job-repository.js';
 import { createPgBossRunner } from '../../../src/jobs/pg-boss-runner.js';
-import { JobFailure, type AnyJobDefinition, type Job, type JobRunner } from '../../../src/jobs/types.js';
+import { JobFailure, type AnyJobDefinition, type Job, type JobParams, type JobRunner, type JobSummary } from '../../../src/jobs/types.js';
 import type { Store } from '../../../src/store/database.js';
 import { withFailureCodes } from '../../../src/sync/job-failures.js';
 import { testDatabases } from '../../support/databases.js';
@@ -49,10 +49,14 @@ function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs 
         await sleep(unitMs, ctx.signal);
         await ctx.saveCheckpoint({ next: i + 1 }, { phase: 'units', done: i + 1, total: n });
       }
-      return { units: n, resumedFrom: from };
+      // A stand-in's summary, not a refresh's.
+      return { units: n, resumedFrom: from } as unknown as JobSummary<'course_refresh'>;
     },
   };
 }
+
+/** Parameters the stand-in understands (a real refresh has no `fail`). */
+const failWith = (fail: 'canvas' | 'job' | 'db-once' | 'token') => ({ fail }) as unknown as JobParams<'course_refresh'>;
 
 describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job runner (%s)', (_name, tdb) => {
   let store: Store;
@@ -89,8 +93,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
   it('ends failed with a reason code when Canvas refuses, and with the job code for a JobFailure', async () => {
     const r = runner([]);
     await r.start();
-    const a = await r.enqueue('course_refresh', 'int-1a', { fail: 'canvas' });
-    const b = await r.enqueue('course_refresh', 'int-1b', { fail: 'job' });
+    const a = await r.enqueue('course_refresh', 'int-1a', failWith('canvas'));
+    const b = await r.enqueue('course_refresh', 'int-1b', failWith('job'));
     const fa = await waitFor(repo, a.id, ['succeeded', 'failed']);
     const fb = await waitFor(repo, b.id, ['succeeded', 'failed']);
     expect(fa.state).toBe('failed');
@@ -103,7 +107,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
   it('a job that met a token Canvas called invalid (not revoked) ends failed with token_invalid, not token_revoked', async () => {
     const r = runner([]);
     await r.start();
-    const j = await r.enqueue('course_refresh', 'int-1c', { fail: 'token' });
+    const j = await r.enqueue('course_refresh', 'int-1c', failWith('token'));
     const f = await waitFor(repo, j.id, ['succeeded', 'failed']);
     expect(f.state).toBe('failed');
     expect(f.error?.code).toBe('token_invalid');
@@ -114,7 +118,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('in-process job 
     const log: Array<{ jobId: string; from: number }> = [];
     const r = runner(log);
     await r.start();
-    const job = await r.enqueue('course_refresh', 'int-db', { fail: 'db-once' });
+    const job = await r.enqueue('course_refresh', 'int-db', failWith('db-once'));
     const done = await waitFor(repo, job.id, ['succeeded', 'failed']);
     expect(done.state).toBe('succeeded');
     expect(done.summary).toEqual({ units: 5, resumedFrom: 2 });

@@ -1,0 +1,127 @@
+import { JobFailure } from '../jobs/types.js';
+import type { CourseRow, SectionRow } from './course-repository.js';
+import { courseRow, sectionRow } from './course-refresh-rows.js';
+import { kindOf, type BulkCheckpoint, type RefreshRun } from './course-refresh-run.js';
+import { openProvisioningZip, type ProvisioningReport } from './provisioning-report.js';
+
+/** Canvas refusals of the report that mean "use REST instead" (unless bulk was asked for). */
+const REPORT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'];
+const BATCH = 1000;
+
+/**
+ * Starts the `provisioning_csv` report (courses + sections) and checkpoints its id. Returns the
+ * bulk checkpoint, or why the report may not be run, so the refresh falls back to REST.
+ * @throws the Canvas error when bulk was asked for, or when the refusal is not one REST avoids.
+ */
+export async function startReport(r: RefreshRun): Promise<BulkCheckpoint | { refused: string }> {
+  const { ctx, client, auth, account } = r;
+  await ctx.progress('starting report', 0, null);
+  try {
+    const res = await client.request<Record<string, unknown>>(
+      {
+        endpoint: 'accounts.reports.start',
+        path: { account_id: account, report: 'provisioning_csv' },
+        form: {
+          'parameters[courses]': 'true',
+          'parameters[sections]': 'true',
+          'parameters[include_deleted]': 'true',
+          'parameters[skip_message]': 'true',
+        },
+      },
+      auth,
+    );
+    const cp: BulkCheckpoint = { path: 'bulk', phase: 'report', reportId: String(res.body.id) };
+    await r.save(cp, { phase: 'report', done: 0, total: null });
+    return cp;
+  } catch (err) {
+    const k = kindOf(err);
+    if (ctx.params.path === 'bulk' || !REPORT_REFUSALS.includes(k ?? '')) throw err;
+    return { refused: `report not allowed (${k})` };
+  }
+}
+
+/**
+ * Polls the report with backoff until Canvas ends it (or it runs past the timeout). Returns its
+ * file's URL, or none with the status it ended in.
+ */
+export async function pollReport(r: RefreshRun, bulk: BulkCheckpoint): Promise<{ fileUrl?: string; status: string }> {
+  const { ctx, client, auth, account, clock } = r;
+  for (let i = 0; ; i++) {
+    ctx.signal.throwIfAborted();
+    const res = await client.request<Record<string, unknown>>(
+      { endpoint: 'accounts.reports.status', path: { account_id: account, report: 'provisioning_csv', id: bulk.reportId } },
+      auth,
+    );
+    const status = String(res.body.status ?? '');
+    const progress = Number(res.body.progress ?? 0);
+    await r.save(bulk, { phase: 'report', done: Number.isFinite(progress) ? progress : 0, total: 100 });
+    if (status === 'complete') {
+      const att = res.body.attachment as { url?: string } | undefined;
+      return { fileUrl: (res.body.file_url as string | undefined) ?? att?.url, status };
+    }
+    if (status === 'error' || status === 'aborted' || status === 'deleted') return { status };
+    if (clock().getTime() - r.started > r.reportTimeoutMs) return { status: 'timeout' };
+    await r.sleep(r.pollDelays[Math.min(i, r.pollDelays.length - 1)]!, ctx.signal);
+  }
+}
+
+/**
+ * Downloads the finished report and stores its courses, then the sections of the syncable ones.
+ * Streamed: the zip is unpacked once and each CSV row becomes a database row in batches, so a
+ * 50,000-course account never sits in memory as objects.
+ */
+export async function storeReport(r: RefreshRun, bulk: BulkCheckpoint, fileUrl: string): Promise<void> {
+  await r.ctx.progress('downloading', 0, null);
+  const report = openProvisioningZip(await r.client.download(fileUrl, r.auth, { namedByCanvas: true }));
+  const syncable = await storeReportCourses(r, bulk, report);
+  await storeReportSections(r, report, syncable);
+}
+
+/** Stores every course of the report; returns the ids of the syncable ones. */
+async function storeReportCourses(r: RefreshRun, bulk: BulkCheckpoint, report: ProvisioningReport): Promise<Set<string>> {
+  const { ctx, deps, settings } = r;
+  // The report was read from Canvas after the job started; a lookup or sync that wrote a
+  // row since is at least as new, so the report's rows do not overwrite it.
+  const t = ctx.startedAt;
+  const syncable = new Set<string>();
+  let courses: CourseRow[] = [];
+  let saved = 0;
+  const saveCourses = async () => {
+    ctx.signal.throwIfAborted();
+    await deps.courses.upsertCourses(courses);
+    saved += courses.length;
+    courses = [];
+    await r.save(bulk, { phase: 'saving courses', done: saved, total: Math.max(saved, report.courseLines) });
+  };
+  await ctx.progress('saving courses', 0, report.courseLines);
+  for await (const f of report.courses()) {
+    const row = courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t);
+    if (row.syncable === 1) syncable.add(row.canvas_id);
+    courses.push(row);
+    if (courses.length >= BATCH) await saveCourses();
+  }
+  await saveCourses();
+  return syncable;
+}
+
+/** Stores the report's sections of syncable courses only, as on the REST path (which fetches no others). */
+async function storeReportSections(r: RefreshRun, report: ProvisioningReport, syncable: Set<string>): Promise<void> {
+  const { ctx, deps, settings } = r;
+  const t = ctx.startedAt;
+  let sections: SectionRow[] = [];
+  let read = 0;
+  const saveSections = async () => {
+    ctx.signal.throwIfAborted();
+    await deps.courses.upsertSections(sections);
+    sections = [];
+    await ctx.progress('saving sections', read, Math.max(read, report.sectionLines));
+  };
+  await ctx.progress('saving sections', 0, report.sectionLines);
+  for await (const sf of report.sections()) {
+    read++;
+    if (!syncable.has(sf.courseCanvasId)) continue;
+    sections.push(sectionRow(settings.id, sf, settings.courseIdType, t, ctx.jobId));
+    if (sections.length >= BATCH) await saveSections();
+  }
+  await saveSections();
+}

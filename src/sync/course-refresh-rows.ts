@@ -1,0 +1,69 @@
+import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
+import type { CourseRow, SectionRow } from './course-repository.js';
+
+/** Canvas's empty values (absent, null, '') as null; anything else as text. */
+export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+
+/** REST course JSON (§10.4) → facts; an absent SIS key means hidden, a null one means empty. */
+export function courseFactsFromJson(j: Record<string, unknown>): CourseFacts {
+  return {
+    canvasId: String(j.id),
+    name: String(j.original_name ?? j.name ?? ''),
+    courseCode: str(j.course_code),
+    sisCourseId: 'sis_course_id' in j ? str(j.sis_course_id) : undefined,
+    integrationId: 'integration_id' in j ? str(j.integration_id) : undefined,
+    workflowState: (['unpublished', 'available', 'completed', 'deleted'].includes(String(j.workflow_state))
+      ? j.workflow_state
+      : 'unpublished') as CourseWorkflow,
+    accountId: str(j.account_id),
+  };
+}
+
+export function sectionFactsFromJson(j: Record<string, unknown>, courseId: string): SectionFacts {
+  return {
+    canvasId: String(j.id),
+    courseCanvasId: courseId,
+    name: String(j.name ?? ''),
+    sisSectionId: 'sis_section_id' in j ? str(j.sis_section_id) : undefined,
+    integrationId: 'integration_id' in j ? str(j.integration_id) : undefined,
+  };
+}
+
+export function courseRow(integrationId: string, f: CourseFacts, type: CourseIdType, jobId: string | null, now: string): CourseRow {
+  const c = classifyCourse(f, type);
+  return {
+    integration_id: integrationId,
+    canvas_id: f.canvasId,
+    name: f.name,
+    course_code: f.courseCode,
+    sis_course_id: f.sisCourseId ?? null,
+    canvas_integration_id: f.integrationId ?? null,
+    external_id: c.externalId,
+    workflow_state: f.workflowState,
+    published: c.published ? 1 : 0,
+    syncable: c.syncable ? 1 : 0,
+    reasons: JSON.stringify(c.reasons),
+    account_id: f.accountId,
+    refreshed_at: now,
+    refresh_job_id: jobId,
+    last_synced_at: null,
+  };
+}
+
+/** `refreshJobId` is the refresh that saw the section; null for a lookup or roster sync (the row then takes its course's). */
+export function sectionRow(integrationId: string, f: SectionFacts, type: CourseIdType, now: string, refreshJobId: string | null = null): SectionRow {
+  const c = classifySection(f, type);
+  return {
+    integration_id: integrationId,
+    canvas_id: f.canvasId,
+    course_canvas_id: f.courseCanvasId,
+    name: f.name,
+    sis_section_id: f.sisSectionId ?? null,
+    canvas_integration_id: f.integrationId ?? null,
+    external_id: c.externalId,
+    syncable: c.syncable ? 1 : 0,
+    reasons: JSON.stringify(c.reasons),
+    refreshed_at: now,
+    refresh_job_id: refreshJobId,
+  };
+}

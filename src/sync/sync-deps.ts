@@ -1,0 +1,15 @@
+import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import type { CourseRepository, SyncSettings } from './course-repository.js';
+
+/** What every sync service needs; `clientFor` returns a client governed by its integration's (shared) governor. */
+export interface SyncDeps {
+  courses: CourseRepository;
+  clientFor(settings: SyncSettings): CanvasClient;
+  tokenSourceFor(integrationId: string): AccessTokenSource;
+  clock?: () => Date;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Delays between report status polls; the last one repeats (CANVAS-PERFORMANCE §6: back off). */
+  reportPollDelaysMs?: number[];
+  /** Give up on the report after this long and use REST instead. */
+  reportTimeoutMs?: number;
+}
