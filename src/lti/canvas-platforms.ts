@@ -1,5 +1,5 @@
 /**
- * LTI 1.3 platform constants for Instructure-hosted Canvas (CANVAS-API-REFERENCE §12) and the
+ * LTI 1.3 platform constants for Instructure-hosted Canvas and the
  * translation of an integration's `lti` registration into what the tool needs to accept launches.
  */
 
