@@ -1,4 +1,4 @@
-/** ESM + ts-jest; see ../shared/design/STACK.md. Transpile-only: `npm run typecheck` does the type check. */
+/** ESM + ts-jest (`useESM`, run with --experimental-vm-modules). Transpile-only: `npm run typecheck` does the type check. */
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],

@@ -127,7 +127,7 @@ const totalRequests = (c: Counters) => Object.values(c.requests).reduce((a, b) =
 
 /**
  * (a) The FAQ's refresh: one request at a time, default page size, then one sections call per
- * course it keeps (published, with an SIS id): CANVAS-PERFORMANCE §5.2 model (a).
+ * course it keeps (published, with an SIS id).
  */
 async function runNaive(): Promise<Result> {
   const sandbox = await startSandbox();

@@ -25,7 +25,7 @@ export interface CanvasClientOptions {
    * private addresses at connect time. Redirects are followed by this client, not by fetch.
    */
   fetch?: typeof globalThis.fetch;
-  /** Sent on every request; Canvas rejects requests without one (reference §5.4). */
+  /** Sent on every request; Canvas rejects requests without one. */
   userAgent: string;
   /**
    * Adaptive concurrency for the token's bucket. Default: a fresh governor per client (so one

@@ -179,7 +179,7 @@ function scopeRegex(template: string): RegExp {
 }
 
 /**
- * Whether a Canvas scope string covers a request, the way Canvas decides it (reference §4):
+ * Whether a Canvas scope string covers a request, the way Canvas decides it:
  * HEAD counts as GET, the query string is ignored, `:param` matches one segment, `*glob` many,
  * and an optional `.json`-style suffix is allowed. Used to tell WHICH scope a refused call needed.
  */

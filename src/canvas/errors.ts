@@ -1,5 +1,5 @@
 /**
- * Classification of Canvas API failures (CANVAS-API-REFERENCE §5.2, §6) as facts: what Canvas
+ * Classification of Canvas API failures (auth, scopes, throttle) as facts: what Canvas
  * answered. What a failure means for the connection is decided above, by the integration layer.
  */
 import type { CanvasErrorKind, EndpointId } from './types.js';
@@ -55,7 +55,7 @@ export class CanvasApiError extends Error {
   }
 }
 
-/** Extracts Canvas's human message from an error body in any of its shapes (§5.2). */
+/** Extracts Canvas's human message from an error body in any of its shapes. */
 export function canvasMessageOf(bodyText: string): string | undefined {
   const text = bodyText.trim();
   if (!text) return undefined;
@@ -109,7 +109,7 @@ export function classifyCanvasResponse(status: number, headers: Headers, bodyTex
     return { kind: 'token_invalid', tokenProblem, ...base };
   }
   if ((status === 401 || status === 403) && lower.includes('insufficient scopes')) {
-    // 401 is canonical; a 403 variant was seen behind a proxy (reference §5.2 notes).
+    // 401 is canonical; a 403 variant was seen behind a proxy.
     return { kind: 'insufficient_scopes', ...base };
   }
   if (status === 401 || status === 403) return { kind: 'unauthorized', ...base };

@@ -1,5 +1,5 @@
 /**
- * Adaptive concurrency for one Canvas token's leaky bucket (CANVAS-PERFORMANCE §1.1, §1.4, §6.3).
+ * Adaptive concurrency for one Canvas token's leaky bucket.
  *
  * Canvas adds 50 units for every request in flight (credited back when it settles to its real
  * CPU+DB cost) and refuses a request when the count reaches the high-water mark (600); the bucket

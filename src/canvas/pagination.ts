@@ -1,5 +1,5 @@
 /**
- * Canvas pagination (CANVAS-API-REFERENCE §7, CANVAS-PERFORMANCE §2): `Link` header parsing, a
+ * Canvas pagination: `Link` header parsing, a
  * streaming follower for ordinal and bookmark pages, and a page-parallel reader for ordinal lists
  * without `rel="last"` (account courses) used by the fast refresh.
  */

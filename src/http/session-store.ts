@@ -10,7 +10,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * express-session store on the `sessions` table (used on SQLite). Written here because the npm
- * SQLite stores start timers that cannot be stopped (see STACK.md); this one's prune timer is
+ * SQLite stores start timers that cannot be stopped (better-sqlite3-session-store's
+ * never-unref'd setInterval keeps jest from exiting); this one's prune timer is
  * unref'd and {@link KyselySessionStore.close} stops it. The SQL lives in store/session-rows.ts;
  * this class only adapts it to express-session's callback interface.
  */
@@ -78,7 +79,7 @@ export class KyselySessionStore extends session.Store {
 /** A session store that can be closed (its timers stopped) at shutdown. */
 export type ClosableSessionStore = session.Store & { close(): void | Promise<void> };
 
-/** SHA-256 of a session id: the id is a bearer secret, so only its hash is stored (PRODUCT-SPEC §8). */
+/** SHA-256 of a session id: the id is a bearer secret, so only its hash is stored. */
 export function hashSid(sid: string): string {
   return createHash('sha256').update(sid, 'utf8').digest('base64url');
 }

@@ -5,7 +5,7 @@ import { newPkcePair } from '../oauth/pkce.js';
 import type { OAuthStates } from '../store/oauth-states.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 
-/** How long a started authorization may take before its state is refused (PRODUCT-SPEC §4.2). */
+/** How long a started authorization may take before its state is refused. */
 export const STATE_TTL_MS = 10 * 60 * 1000;
 
 /** Name of the httpOnly cookie that binds a state to the browser that started the flow. */

@@ -2,7 +2,7 @@ import { parseMissingScopes } from '../canvas/endpoints.js';
 import type { ReasonCode } from './reasons.js';
 
 /**
- * Canvas's authorize errors (reference §2.2, §2.4, §11) mapped to §3 reasons. Those Canvas only
+ * Canvas's authorize errors (redirect and JSON) mapped to status reasons. Those Canvas only
  * sends for requests this service never makes (we never send `prompt`, always send
  * `response_type=code`) mean the request was altered on the way, so "start again from this
  * service" (state_invalid) is the closest honest advice; the detail says so.
@@ -34,7 +34,7 @@ export const AUTHORIZE_ERRORS: Record<string, { reason: ReasonCode; detail: stri
   invalid_request: { reason: 'state_invalid', detail: 'Canvas found the authorization request malformed (invalid_request); start again from this service.' },
 };
 
-/** A Canvas OAuth error (redirect or JSON body) as a §3 reason, with the missing scopes when listed. */
+/** A Canvas OAuth error (redirect or JSON body) as a status reason, with the missing scopes when listed. */
 export interface ClassifiedAuthorizeError {
   reason: ReasonCode;
   detail: string;

@@ -76,7 +76,7 @@ export function createCallbackHandler(deps: {
       const stateParam = query.state;
       let consumed;
       if (stateParam) consumed = await states.consume(stateParam, browserSecret);
-      else if (error && browserSecret) consumed = await states.consumeLatestForBrowser(browserSecret); // client_not_allowed_for_user drops state (reference §2.4)
+      else if (error && browserSecret) consumed = await states.consumeLatestForBrowser(browserSecret); // Canvas's client_not_allowed_for_user redirect carries no state
       if (!consumed || !consumed.ok) {
         const why = consumed && !consumed.ok ? consumed.why : 'missing';
         if (consumed && !consumed.ok && consumed.integrationId) {

@@ -19,11 +19,11 @@ export interface HealthCheckSummary {
   changed: Array<{ integrationId: string; from: string; to: string; reasons: string[] }>;
 }
 
-/** Everything "Generate Keys" (issue 3) does with an integration, for routes, CLI and jobs. */
+/** Everything "Generate Keys" does with an integration, for routes, CLI and jobs. */
 export interface ConnectionService {
-  /** PRODUCT-SPEC §4.1. @throws AppError not_found */
+  /** Checks the developer key before anyone is sent to Canvas. @throws AppError not_found */
   preflight(integrationId: string): Promise<PreflightResult>;
-  /** PRODUCT-SPEC §4.2 start; see oauth/authorization.ts. @throws AppError not_found / validation_failed */
+  /** Starts the OAuth authorization; see oauth/authorization.ts. @throws AppError not_found / validation_failed */
   startAuthorization(integrationId: string, browserSecret: string): Promise<StartedAuthorization>;
   handleCallback(query: Record<string, string | undefined>, browserSecret: string | undefined): Promise<CallbackOutcome>;
   /** Re-runs the probes and records a state change in the audit log. @throws AppError not_found */

@@ -5,7 +5,7 @@ export interface DiagnosedUrl {
   error: string | null;
   description: string | null;
   missingScopes: string[];
-  /** The §3 reason this error means (same classification as the callback), or null. */
+  /** The status reason this error means (same classification as the callback), or null. */
   reason: ReasonCode | null;
 }
 
@@ -18,7 +18,7 @@ function diagnosed(error: string | null, description: string | null): DiagnosedU
 /**
  * Parses a URL pasted from a Canvas error page or a failed redirect (`…?error=invalid_scope&
  * error_description=…`), or Canvas's raw JSON error body, into the error, its description and
- * the missing scopes (PRODUCT-SPEC §6 `POST /api/v1/diagnostics/authorize-url`).
+ * the missing scopes (`POST /api/v1/diagnostics/authorize-url`).
  * Returns nulls when nothing recognisable is found; never throws.
  */
 export function diagnoseAuthorizeUrl(input: string): DiagnosedUrl {

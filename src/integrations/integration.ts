@@ -12,7 +12,7 @@ export const USER_ID_TYPES = ['sis_user_id', 'integration_id', 'email', 'login_i
 export type UserIdType = (typeof USER_ID_TYPES)[number];
 
 /**
- * One institution's connection to one Canvas instance (PRODUCT-SPEC §2). The client secret is
+ * One institution's connection to one Canvas instance. The client secret is
  * never part of it: only whether one is set. Read the secret with the repository's `getClientSecret`.
  */
 export interface Integration {

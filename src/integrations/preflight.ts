@@ -24,7 +24,7 @@ export interface PreflightResult {
   checks: Check[];
 }
 
-/** What Canvas's authorize endpoint said to a cookie-less request (reference §2.2). */
+/** What Canvas's authorize endpoint said to a cookie-less request. */
 export type AuthorizeProbe =
   | { outcome: 'ready' }
   | { outcome: 'failed'; reason: ReasonCode; missingScopes: string[]; detail: string };
@@ -87,9 +87,9 @@ export async function probeAuthorizeEndpoint(fetchImpl: typeof globalThis.fetch,
 }
 
 /**
- * Preflight (PRODUCT-SPEC §4.1): checks the developer key before anyone is sent to Canvas.
+ * Preflight: checks the developer key before anyone is sent to Canvas.
  * 1. the token endpoint with the id/secret and a dummy code: `invalid_client` = wrong id or secret,
- *    `invalid_grant` = both valid (Canvas checks the client before the code, reference §3.2);
+ *    `invalid_grant` = both valid (Canvas checks the client before the code);
  * 2. the authorize endpoint (see {@link probeAuthorizeEndpoint}).
  * Stores nothing. Never throws for Canvas answers.
  */

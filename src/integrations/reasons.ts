@@ -10,7 +10,7 @@ export { REASON_CODES, REMEDIES, isReasonCode, type ReasonCode } from '../errors
 export const CONNECTION_STATES = ['not_connected', 'pending', 'verified', 'degraded', 'failed'] as const;
 export type ConnectionState = (typeof CONNECTION_STATES)[number];
 
-/** One verification probe's outcome (PRODUCT-SPEC §3). */
+/** One verification probe's outcome. */
 export interface Check {
   name: string;
   ok: boolean;

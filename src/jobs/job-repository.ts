@@ -6,7 +6,7 @@ import type { Job, JobKind, JobProgress, JobState } from './types.js';
 
 export type JobRow = Selectable<JobsTable>;
 
-/** Turns a `jobs` row into the §5 shape (params/summary parsed, error folded). */
+/** Turns a `jobs` row into the API's job shape (params/summary parsed, error folded). */
 export function toJob(row: JobRow): Job {
   return {
     id: row.id,

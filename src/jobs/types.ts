@@ -1,5 +1,5 @@
 /**
- * The job contract (PRODUCT-SPEC §5): what a job record looks like to the UI/API, what a job
+ * The job contract: what a job record looks like to the UI/API, what a job
  * definition gets while it runs, and the one runner interface both runners (in-process on SQLite,
  * pg-boss on Postgres) implement. The `jobs` table is the source of truth for both.
  */
@@ -18,7 +18,7 @@ export interface JobProgress {
   total: number | null;
 }
 
-/** A job as the API (§5) and the pages see it. */
+/** A job as the API and the pages see it. */
 export interface Job {
   id: string;
   kind: JobKind;

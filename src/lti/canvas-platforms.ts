@@ -1,5 +1,5 @@
 /**
- * LTI 1.3 platform constants for Instructure-hosted Canvas (CANVAS-API-REFERENCE §12) and the
+ * LTI 1.3 platform constants for Instructure-hosted Canvas and the
  * translation of an integration's `lti` registration into what the tool needs to accept launches.
  */
 
@@ -52,8 +52,8 @@ export const CANVAS_PRESETS: Record<Exclude<LtiEnvironment, 'custom'>, Omit<Plat
 
 /**
  * Resolves the platform endpoints for an integration's LTI registration. The token URL is always
- * `{canvasUrl}/login/oauth2/token`: the reference documents the institution domain and marks the
- * `sso.canvaslms.com` token URL as UNVERIFIED, so we use the documented one.
+ * `{canvasUrl}/login/oauth2/token`: Canvas documents the token endpoint on the institution's own
+ * domain; whether `sso.canvaslms.com` also serves it is not known.
  * For `custom` (self-hosted Canvas, the sandbox) issuer/authUrl/jwksUrl default to the Canvas URL's
  * own `/api/lti/...` paths when not given.
  */

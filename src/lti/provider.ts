@@ -62,7 +62,7 @@ export function ltijsKey(vault: LtiDeps['vault']): string {
 
 /**
  * Sets up ltijs 5.9 once per process (a second call throws, like ltijs itself), on the service's
- * database, with the launch handling of issue 5. Register `close()` with the container's onClose.
+ * database, with this service's launch handling. Register `close()` with the container's onClose.
  * @throws Error when called twice in one process, or when ltijs's database cannot be reached.
  */
 export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {

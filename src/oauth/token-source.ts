@@ -22,7 +22,7 @@ export type RefreshGrantResult =
 export type RefreshGrant = (integrationId: string) => Promise<(refreshToken: string) => Promise<RefreshGrantResult>>;
 
 /**
- * Thrown by a token source when no usable token can be had. `reason` is the §3 code
+ * Thrown by a token source when no usable token can be had. `reason` is the status reason
  * (`token_revoked`, `invalid_client`, `canvas_unreachable`); callers turn it into status.
  */
 export class TokenUnavailableError extends Error {

@@ -4,7 +4,7 @@ import type { SandboxState, TokenRecord } from './sandbox-state.js';
 import type { DeveloperKey, User } from './world.js';
 
 /**
- * API authentication as Canvas answers it (reference §5.2): token problems carry
+ * API authentication as Canvas answers it: token problems carry
  * `WWW-Authenticate: Bearer realm="canvas-lms"`, insufficient scopes and permission denials don't.
  */
 
@@ -45,7 +45,7 @@ export function authenticate(req: SimRequest, state: SandboxState): ApiCaller | 
 
 /**
  * `url:<METHOD>|<path>` → anchored regex: `:param` → `[^/]+`, `*glob` → `.+`, `(opt)` optional,
- * optional `.format` suffix (reference §4).
+ * optional `.format` suffix.
  */
 export function scopeRegex(path: string): RegExp {
   let src = '';
@@ -77,7 +77,8 @@ export function scopeAllows(scopes: string[], method: string, path: string): boo
 }
 
 /**
- * Scope enforcement and `include[]` filtering for scoped keys (reference §5.3). Mutates the
+ * Scope enforcement and `include[]` filtering for scoped keys (without `allow_includes`,
+ * `include[]` is cut down to `uuid`, not rejected). Mutates the
  * request's params like Canvas does; returns the 401 when the path is not covered.
  */
 export function enforceScopes(req: SimRequest, caller: ApiCaller): SimResponse | undefined {

@@ -16,7 +16,7 @@ import {
 import { BUILT_IN_ROLES, PERMISSION_NAMES, type Account, type Course, type Enrollment, type Section, type User } from './world.js';
 
 /**
- * The REST endpoints roster sync needs (reference §9, §10), answering with Canvas's field sets,
+ * The REST endpoints roster sync needs, answering with Canvas's field sets,
  * permission gates and pagination styles.
  */
 
@@ -89,7 +89,7 @@ function accountJson(ctx: ApiContext, a: Account): Record<string, unknown> {
   return out;
 }
 
-/** GET /api/v1/users/:id (and self). The exact api_show field set is UNVERIFIED (reference §14.4). */
+/** GET /api/v1/users/:id (and self). Canvas's exact api_show field set is not known. */
 export const showUser: ApiHandler = (ctx) => {
   const { caller, state } = ctx;
   const user = resolveUser(ctx, ctx.req.pathParams['id']);
@@ -200,7 +200,7 @@ function courseJson(ctx: ApiContext, c: Course, readSis: boolean, inc: string[])
 
 const ACCOUNT_COURSE_STATES = ['created', 'claimed', 'available', 'completed', 'deleted'];
 
-/** GET /api/v1/accounts/:account_id/courses — ordinal without `last` (reference §10.3). */
+/** GET /api/v1/accounts/:account_id/courses — ordinal without `last`. */
 export const accountCourses: ApiHandler = (ctx) => {
   const { state, req } = ctx;
   const account = resolveAccount(ctx, req.pathParams['account_id']);
@@ -340,7 +340,7 @@ function enrollmentsFor(ctx: ApiContext, course: Course, sectionId?: string): Si
   const roles = list(req.params, 'role');
   if (roles) {
     const known = new Set([...BUILT_IN_ROLES.map((r) => r.label), ...state.world.roles.map((r) => r.label)]);
-    // Canvas raises ActionController::BadRequest "role not found"; the body is UNVERIFIED (reference §14.7).
+    // Canvas raises ActionController::BadRequest "role not found" (400); its body is not known.
     if (roles.some((r) => !known.has(r))) return json(400, { errors: [{ message: 'role not found' }] });
   }
   const types = roles ? undefined : list(req.params, 'type');
@@ -356,7 +356,7 @@ function enrollmentsFor(ctx: ApiContext, course: Course, sectionId?: string): Si
     const inc = includes(ctx);
     return withLink(page.items.map((r) => enrollmentJson(ctx, r.e, course, rights, inc)), page.link);
   } catch (err) {
-    // BookmarkedCollection::InvalidPage: status UNVERIFIED (reference §14.7); the sandbox answers 400.
+    // BookmarkedCollection::InvalidPage: Canvas's status is not known; the sandbox answers 400.
     if (err instanceof InvalidPageError) return json(400, { errors: [{ message: 'invalid page' }] });
     throw err;
   }
@@ -383,7 +383,7 @@ const TYPE_BY_SHORT: Record<string, string> = {
   observer: 'ObserverEnrollment',
 };
 
-/** GET /api/v1/courses/:course_id/users — ordinal without `last` (reference §10.8). */
+/** GET /api/v1/courses/:course_id/users — ordinal without `last`. */
 export const courseUsers: ApiHandler = (ctx) => {
   const { req, state } = ctx;
   const course = resolveCourse(ctx, req.pathParams['course_id']);

@@ -21,7 +21,7 @@ export interface EnrollmentRef {
 export interface SandboxControl {
   /** Changes key fields: binding on/off, workflowState (deactivate), requireScopes, allowIncludes, trusted, ... */
   setKey(args: { keyId?: string } & Partial<Omit<DeveloperKey, 'id'>>): DeveloperKey;
-  /** Adds scopes; existing tokens keep working without gaining them (reference §8.3). */
+  /** Adds scopes; existing tokens keep working without gaining them. */
   addScopes(args: { keyId?: string; scopes: string[] }): DeveloperKey;
   /** Removes scopes and, as Canvas does, deletes every token of the key. Returns tokens deleted. */
   removeScopes(args: { keyId?: string; scopes: string[] }): number;

@@ -12,7 +12,7 @@ import {
 
 /**
  * The seeded demo world: a mid-size university (about 2,000 courses by default) that contains
- * every tricky case of PRODUCT-SPEC §4.5/§4.7. Same seed, same world.
+ * every course and roster reason not to sync. Same seed, same world.
  *
  * Logins and keys (copy into the README / demo output):
  * - Developer key: client_id `10000000000001`, secret {@link DEMO_CLIENT_SECRET}; redirect URIs

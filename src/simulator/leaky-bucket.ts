@@ -1,5 +1,5 @@
 /**
- * Canvas's request throttle (reference §6, PERFORMANCE §1.1): one leaky bucket per access token.
+ * Canvas's request throttle: one leaky bucket per access token.
  * The up-front cost is added when a request starts and replaced by the real cost when it ends,
  * so concurrent requests drain the quota faster; admission rejects when `count >= hwm`.
  */

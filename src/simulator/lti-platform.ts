@@ -9,7 +9,7 @@ import type { SandboxState } from './sandbox-state.js';
 import type { Course, Enrollment, User, World } from './world.js';
 
 /**
- * The sandbox as an LTI 1.3 platform (Canvas-flavoured, CANVAS-API-REFERENCE §12): OIDC login
+ * The sandbox as an LTI 1.3 platform (Canvas-flavoured): OIDC login
  * initiation towards a tool, the authorize redirect that form-posts an RS256 id_token, its JWKS,
  * the client_credentials grant for LTI scopes and the Names and Roles service.
  *
@@ -375,7 +375,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     );
   });
 
-  /** Names and Roles: course memberships (reference §12), paginated with Link headers. */
+  /** Names and Roles: course memberships, paginated with Link headers. */
   router.get('/api/lti/courses/:courseId/names_and_roles', (req, res) => {
     const auth = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '');
     const tok = auth ? serviceTokens.get(auth[1]) : undefined;
@@ -617,7 +617,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   });
 
   /**
-   * `grant_type=client_credentials` at `/login/oauth2/token` (reference §3.7): verifies the tool's
+   * `grant_type=client_credentials` at `/login/oauth2/token`: verifies the tool's
    * RS256 client assertion against the tool's JWKS (cached at launch: the sandbox's grant hook is
    * synchronous) and issues a bearer token for the requested LTI scopes.
    */

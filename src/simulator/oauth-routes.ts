@@ -5,7 +5,7 @@ import { globalId, type BrowserSession, type SandboxState, type TokenRecord } fr
 import type { DeveloperKey, User } from './world.js';
 
 /**
- * The browser and token side of Canvas OAuth2 (reference §2, §3): `/login/oauth2/auth` with its
+ * The browser and token side of Canvas OAuth2: `/login/oauth2/auth` with its
  * exact validation order, the login form, consent, accept/deny, the token endpoint's error table,
  * refresh and revocation.
  */
@@ -31,7 +31,7 @@ export function finalRedirect(redirectUri: string, opts: Record<string, ParamVal
   return redirectUri + (redirectUri.includes('?') ? '&' : '?') + q;
 }
 
-/** `redirect_domain_matches?` (reference §8.4). */
+/** Canvas's `redirect_domain_matches?`: an exact `redirectUris` entry, the OOB URN, or the legacy `redirectUri` rule. */
 export function redirectAllowed(key: DeveloperKey, uri: string | undefined): boolean {
   if (!uri) return false;
   if (uri === OOB) return true;
@@ -68,7 +68,7 @@ function codeRedirect(redirectUri: string, code: string, st: string | undefined)
   return finalRedirect(redirectUri, { code, state: st });
 }
 
-/** GET /login/oauth2/auth — reference §2.2, checks in order, stops at the first failure. */
+/** GET /login/oauth2/auth — Canvas's checks in Canvas's order, stops at the first failure. */
 export function authorize(req: SimRequest, state: SandboxState): SimResponse {
   const p = req.params;
   if (!str(p, 'client_id') && (str(p, 'code') || str(p, 'error'))) {
@@ -301,7 +301,7 @@ function tokenGrant(req: SimRequest, state: SandboxState, clientCredentials?: Cl
       const challenge = rec.codeChallenge;
       rec.codeChallenge = undefined;
       const computed = createHash('sha256').update(verifier).digest('base64url');
-      // error_description is UNVERIFIED (reference §2.6); this text is the sandbox's choice.
+      // Canvas's error_description here is not known; this text is the sandbox's choice.
       if (!challenge || computed !== challenge) return tokenError(400, 'invalid_grant', 'The code verifier does not match the code challenge');
     }
     const user = state.user(rec.userId);
@@ -341,7 +341,7 @@ function tokenJson(state: SandboxState, t: TokenRecord, user: User, withRefresh:
   return out;
 }
 
-/** Extracts the bearer token the Canvas way (reference §5.1): `Bearer` exactly, else `access_token`. */
+/** Extracts the bearer token the Canvas way: `Bearer` exactly, else `access_token`. */
 export function bearerToken(req: SimRequest): string | undefined {
   const auth = req.headers.authorization;
   if (auth) {
@@ -351,13 +351,13 @@ export function bearerToken(req: SimRequest): string | undefined {
   return str(req.params, 'access_token');
 }
 
-/** DELETE /login/oauth2/token — reference §3.6. */
+/** DELETE /login/oauth2/token: 200 `{}`, the token soft-deleted. */
 export function revoke(req: SimRequest, state: SandboxState): SimResponse {
   const presented = bearerToken(req);
   if (!presented) return json(400, { message: "can't delete OAuth access token when not using an OAuth access token" });
   const t = state.byAccess.get(presented);
   if (!t || t.state !== 'active') {
-    // UNVERIFIED on this non-/api path (reference §3.6): the sandbox answers like the API does.
+    // Canvas's answer on this non-/api path is not known: the sandbox answers like the API does.
     return json(401, { errors: [{ message: 'Invalid access token.' }] }, { 'WWW-Authenticate': 'Bearer realm="canvas-lms"' });
   }
   state.deleteToken(t);

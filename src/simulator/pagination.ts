@@ -2,7 +2,7 @@ import type { SimRequest } from './http-kit.js';
 import { parseParams, str, toQuery } from './rails-params.js';
 
 /**
- * Canvas pagination (reference §7): `per_page` default 10 clamped to 1..100, Link rels in the
+ * Canvas pagination: `per_page` default 10 clamped to 1..100, Link rels in the
  * order current,next,prev,first,last joined by a bare comma, link URLs rebuilt from the request's
  * query with Rails `to_query` and the page value interpolated raw.
  */

@@ -47,7 +47,7 @@ function valueToQuery(value: ParamValue, name: string): string {
 
 /**
  * Parses `a=1&b[]=2&b[]=3&c[d]=4` into `{a:'1', b:['2','3'], c:{d:'4'}}` like Rack.
- * A repeated plain key keeps the last value (Rails behaviour the reference relies on for `scope`).
+ * A repeated plain key keeps the last value (Rails behaviour: a repeated `scope` uses only the last one).
  */
 export function parseParams(search: string | URLSearchParams): ParamHash {
   const sp = typeof search === 'string' ? new URLSearchParams(search.replace(/^\?/, '')) : search;

@@ -15,8 +15,7 @@ import { createSandboxState, DEFAULT_SETTINGS, type Fault, type SandboxSettings,
 import { cloneWorld, type World } from './world.js';
 
 /**
- * The Canvas sandbox: a real HTTP server that behaves like Canvas as documented in
- * ../shared/canvas/CANVAS-API-REFERENCE.md (OAuth2, API auth, throttle, pagination, roster
+ * The Canvas sandbox: a real HTTP server that behaves like Canvas (OAuth2, API auth, throttle, pagination, roster
  * endpoints, provisioning reports) plus `/__sandbox/*` control endpoints for tests and demos.
  *
  * EXTENSION POINT (LTI platform side, src/simulator/lti-platform.ts): export a
@@ -230,7 +229,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
 
   async function apiPipeline(r: Route, sreq: SimRequest): Promise<SimResponse> {
     if (settings.requireUserAgent && !sreq.headers['user-agent']) {
-      // Infrastructure rule; the body is UNVERIFIED (reference §5.4, §14.8): the sandbox's choice.
+      // Hosted Canvas answers 403 without a User-Agent (since 2026); its body is not known: the sandbox's choice.
       return json(403, { errors: [{ message: 'User-Agent header is required' }] });
     }
     const presented = oauth.bearerToken(sreq);

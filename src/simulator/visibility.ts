@@ -3,7 +3,7 @@ import { PERMISSION_NAMES, type Account, type AdminPermissions, type Course, typ
 
 /**
  * Who may see what: account-admin permissions (inherited by sub-accounts), course-level rights
- * from teacher/TA enrollments, and the user-JSON field rules of reference §10.9.
+ * from teacher/TA enrollments, and which user-JSON fields each permission reveals.
  */
 
 const NONE: AdminPermissions = Object.fromEntries(PERMISSION_NAMES.map((p) => [p, false])) as unknown as AdminPermissions;
@@ -107,7 +107,7 @@ export function visibilityFor(rights: { perms: AdminPermissions; adminish: boole
 
 const EPOCH = '2024-08-01T12:00:00Z';
 
-/** `user_json`: base fields plus the permission-gated ones (reference §10.9). */
+/** `user_json`: base fields plus the permission-gated ones (SIS ids, login_id, email). */
 export function userJson(user: User, vis: UserVisibility, opts: { excludePersonal?: boolean; includes?: string[] } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {
     id: Number(user.id),

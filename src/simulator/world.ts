@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
- * The Canvas sandbox's world: everything Canvas would hold in its database that the reference
- * (../shared/canvas/CANVAS-API-REFERENCE.md) needs to behave. Plain JSON-serialisable data, so a
+ * The Canvas sandbox's world: everything Canvas would hold in its database that the sandbox
+ * needs to behave like it. Plain JSON-serialisable data, so a
  * world can be saved to and loaded from a file. All ids are digit strings (Canvas renders them as
  * integers in JSON; the sandbox converts at the edge).
  */
@@ -70,7 +70,7 @@ export interface Submission {
   comments: SubmissionComment[];
 }
 
-/** A developer key and its binding in the root account (reference §8). */
+/** A developer key and its binding in the root account. */
 export interface DeveloperKey {
   /** The client_id: the global id, e.g. `10000000000001`. */
   id: string;
@@ -79,7 +79,7 @@ export interface DeveloperKey {
   name?: string;
   /** Exact-match redirect URIs. */
   redirectUris: string[];
-  /** Legacy single redirect URI: scheme + host/subdomain match (reference §8.4). */
+  /** Legacy single redirect URI: same scheme, host equal or a subdomain; path, port and query not compared. */
   redirectUri?: string;
   workflowState: 'active' | 'inactive' | 'deleted';
   /** Account binding in the root account: only `on` lets the key work. */

@@ -36,7 +36,7 @@ export interface OAuthStates {
 
 const VERIFIER_AAD = columnAad('oauth_states', 'pkce_verifier_enc');
 
-/** Single-use, browser-bound, expiring OAuth states (PRODUCT-SPEC §4.2) on `oauth_states`. */
+/** Single-use, browser-bound, expiring OAuth states on `oauth_states`. */
 export function createOAuthStates(deps: { db: Kysely<Database>; vault: Pick<Vault, 'encrypt' | 'decrypt'>; clock: () => Date }): OAuthStates {
   const { db, vault, clock } = deps;
 

@@ -46,7 +46,7 @@ function idOf(
   return { externalId: v!, hidden: false, missing: false };
 }
 
-/** PRODUCT-SPEC §4.5: the course's external id and every reason it cannot be synced. */
+/** The course's external id and every reason it cannot be synced. */
 export function classifyCourse(c: CourseFacts, type: CourseIdType): Classified & { published: boolean; reasons: CourseReason[] } {
   const reasons: CourseReason[] = [];
   if (c.workflowState === 'deleted') reasons.push('deleted');
@@ -71,7 +71,7 @@ export function classifySection(s: SectionFacts, type: CourseIdType): Classified
   return { externalId: id.externalId, syncable: reasons.length === 0, reasons };
 }
 
-/** The Canvas enrollment fields roster sync reads (CANVAS-API-REFERENCE §10.7). */
+/** The Canvas enrollment fields roster sync reads. */
 export interface EnrollmentJson {
   id?: number | string;
   user_id: number | string;
@@ -121,7 +121,7 @@ const STATE_REASON: Record<string, RosterReason | undefined> = {
 };
 
 /**
- * PRODUCT-SPEC §4.7: groups a course's enrollments by person. An exam-taker has an `active`
+ * Groups a course's enrollments by person. An exam-taker has an `active`
  * enrollment in one of `studentRoles` and a populated user id; everyone else is skipped with
  * reasons. Section membership comes from the enrollments' `course_section_id` (no include[]).
  * Deleted/rejected enrollments are ignored (removed from the course).

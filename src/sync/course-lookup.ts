@@ -3,7 +3,7 @@ import type { CourseView, SectionView } from './course-repository.js';
 import { courseFactsFromJson, courseRow, fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
 import { COURSE_REASON_HELP, type CourseReason } from './sync-reasons.js';
 
-/** How a pasted query names a course: a Canvas id or a prefixed SIS/integration id (CANVAS-API-REFERENCE §9). */
+/** How a pasted query names a course: a Canvas id or a prefixed SIS/integration id (`sis_course_id:`, `sis_integration_id:`). */
 export type CourseRef = { kind: 'canvas_id'; id: string } | { kind: 'sis_course_id' | 'sis_integration_id'; id: string };
 
 /**
@@ -45,10 +45,10 @@ export type LookupOutcome =
   | { found: false; query: string; reason: 'deleted_or_missing'; title: string; remedy: string };
 
 /**
- * The specific course refresh (PRODUCT-SPEC §4.6): fetches one course and its sections now (2–3
+ * The specific course refresh: fetches one course and its sections now (2–3
  * requests), stores them with `syncable`/`reasons`, and explains why it is not syncable —
  * unpublished, no id of the chosen type, SIS ids hidden, not in this integration's account — or
- * that Canvas has no such course (deleted courses answer 404, CANVAS-API-REFERENCE §9).
+ * that Canvas has no such course (deleted courses answer 404).
  * @throws AppError for a bad query or unknown integration; CanvasApiError for other Canvas failures.
  */
 export function createCourseLookup(deps: SyncDeps) {
@@ -127,7 +127,7 @@ export function createCourseLookup(deps: SyncDeps) {
       // `self` is the domain's root account: every course this Canvas returns is under it.
       if (account === 'self') return true;
       if (course.account_id !== undefined && String(course.account_id) === account) return true;
-      // Sub-accounts: the account course list's search matches the exact id (min 3 chars, §10.3).
+      // Sub-accounts: the account course list's search matches the exact id (min 3 chars).
       if (canvasId.length < 3) return false;
       const res = await client.request<Array<Record<string, unknown>>>(
         { endpoint: 'accounts.courses', path: { account_id: account }, query: { search_term: canvasId, 'state[]': ['all'], per_page: 100 } },

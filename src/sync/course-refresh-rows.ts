@@ -4,7 +4,7 @@ import type { CourseRow, SectionRow } from './course-repository.js';
 /** Canvas's empty values (absent, null, '') as null; anything else as text. */
 export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
 
-/** REST course JSON (§10.4) → facts; an absent SIS key means hidden, a null one means empty. */
+/** REST course JSON → facts; an absent SIS key means hidden, a null one means empty. */
 export function courseFactsFromJson(j: Record<string, unknown>): CourseFacts {
   return {
     canvasId: String(j.id),

@@ -14,7 +14,7 @@ export { openProvisioningZip, type ProvisioningReport } from './provisioning-rep
 export type { SyncDeps } from './sync-deps.js';
 
 /**
- * The course refresh (PRODUCT-SPEC §4.5) as a `course_refresh` job. Two paths, chosen
+ * The course refresh as a `course_refresh` job. Two paths, chosen
  * automatically: BULK through the `provisioning_csv` report (courses + sections in one zip; almost
  * no API cost) when the token may run it, else REST (course pages fetched page-parallel, then
  * sections per course in parallel under the client's throttle governor). Every course is stored

@@ -13,7 +13,7 @@ export interface SyncSettings {
   studentRoles: string[];
 }
 
-/** A course as the API (§6) returns it. */
+/** A course as the API returns it. */
 export interface CourseView {
   canvasId: string;
   name: string;

@@ -51,7 +51,7 @@ async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<strin
 }
 
 /**
- * Opens the provisioning report zip (CANVAS-PERFORMANCE §3.3) and reads courses.csv and
+ * Opens the `provisioning_csv` report zip (one CSV per table) and reads courses.csv and
  * sections.csv out of it lazily.
  * @throws JobFailure `report_unreadable` when the file is not a zip or has no courses.csv.
  */

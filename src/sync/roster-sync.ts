@@ -6,7 +6,7 @@ import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
 import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
-/** Enrollment states requested so skipped people can be explained (CANVAS-API-REFERENCE §10.7). */
+/** Enrollment states requested so skipped people can be explained (without `state[]`, Canvas leaves out completed ones). */
 export const ROSTER_STATES = ['active', 'invited', 'creation_pending', 'inactive', 'completed'] as const;
 
 export interface RosterDiff {
@@ -50,7 +50,7 @@ export function diffRoster(before: RosterEntryView[], after: RosterPerson[]): Ro
 }
 
 /**
- * Course roster sync (PRODUCT-SPEC §4.7): sections, then every enrollment (bookmark pages, the
+ * Course roster sync: sections, then every enrollment (bookmark pages, the
  * states of {@link ROSTER_STATES}), grouped per person into exam-takers and skipped-with-reasons.
  * Section membership is each enrollment's `course_section_id`, so it works with "Allow Include
  * Parameters" off; only `include[]=email` is sent (when the user ID type is email), and its

@@ -8,7 +8,7 @@ export interface SyncDeps {
   tokenSourceFor(integrationId: string): AccessTokenSource;
   clock?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Delays between report status polls; the last one repeats (CANVAS-PERFORMANCE §6: back off). */
+  /** Delays between report status polls; the last one repeats (back off: 2 s, 5 s, then every 10 s). */
   reportPollDelaysMs?: number[];
   /** Give up on the report after this long and use REST instead. */
   reportTimeoutMs?: number;

@@ -52,7 +52,7 @@ export interface SyncFeatureDeps {
 }
 
 /**
- * Composition of issue 4: repositories, the refresh / sync / health-check job definitions, the
+ * Composition of course refresh and roster sync: repositories, the refresh / sync / health-check job definitions, the
  * runner for the store's dialect (not started: `main.ts` starts it), lookup and diagnostics.
  * Each job and each lookup gets its own Canvas client, and all of an integration's clients share
  * one throttle governor (Canvas buckets are per token).

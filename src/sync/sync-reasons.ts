@@ -1,5 +1,5 @@
 /**
- * Why a course, section or person is not synced (PRODUCT-SPEC §4.5–§4.7), each with the remedy an
+ * Why a course, section or person is not synced, each with the remedy an
  * admin can act on. Shown on the pages, returned by the `why` API and by the CLI.
  */
 

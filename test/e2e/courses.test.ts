@@ -33,7 +33,7 @@ async function endedWidget(page: Page) {
 }
 
 /**
- * Browser e2e of issue 4: a Canvas admin (setup-link session) refreshes the course list and
+ * Browser e2e of course refresh and roster sync: a Canvas admin (setup-link session) refreshes the course list and
  * watches the live progress bar (public/progress.js polling, no reload), then syncs a course and
  * reads its exam-takers and skipped people with reasons.
  */

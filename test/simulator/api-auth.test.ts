@@ -6,7 +6,7 @@ import { apiGet, authUrl, getTokens, standardAuth, startSandbox } from './sandbo
 
 const W = 'Bearer realm="canvas-lms"';
 
-describe('Canvas sandbox: API authentication (§5.2)', () => {
+describe('Canvas sandbox: API authentication', () => {
   let sb: CanvasSandbox;
   beforeAll(async () => {
     sb = await startSandbox();

@@ -29,7 +29,7 @@ interface Sub {
 
 const UNAUTHORIZED = { status: 'unauthorized', errors: [{ message: 'user not authorized to perform that action' }] };
 
-describe('Canvas sandbox: grade passback (§15.8–§15.10)', () => {
+describe('Canvas sandbox: grade passback', () => {
   let sb: CanvasSandbox;
   let admin: string;
   let student: string;

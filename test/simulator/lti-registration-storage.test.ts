@@ -14,7 +14,7 @@ function mapStore() {
   return { m, store: { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) } };
 }
 
-describe('LTI platform storage answers (§15.12)', () => {
+describe('LTI platform storage answers', () => {
   const origin = 'https://tool.example';
 
   it('capabilities list put_data / get_data on the post_message_forwarding frame', () => {
@@ -68,7 +68,7 @@ describe('LTI platform storage answers (§15.12)', () => {
   });
 });
 
-describe('LTI platform: storage target and Dynamic Registration (§15.11, §15.12)', () => {
+describe('LTI platform: storage target and Dynamic Registration', () => {
   let sb: CanvasSandbox;
   let platform: LtiPlatformHandle;
   let tool: Server;

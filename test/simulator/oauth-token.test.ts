@@ -77,7 +77,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
     }
   });
 
-  describe('error table (§3.2)', () => {
+  describe('error table', () => {
     const cases: Array<[string, Record<string, string>, number, string, string]> = [
       ['missing client_id', { client_id: '' }, 401, 'invalid_client', 'unknown client'],
       ['non-numeric client_id', { client_id: 'abc' }, 401, 'invalid_client', 'unknown client'],
@@ -159,7 +159,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
     });
   });
 
-  describe('refresh (§3.4)', () => {
+  describe('refresh', () => {
     it('a confidential client gets a new access token and no refresh_token; the old access token stops working', async () => {
       const t = await getTokens(sb);
       const r = await tokenRequest(sb, { grant_type: 'refresh_token', client_id: DEMO_CLIENT_ID, client_secret: DEMO_CLIENT_SECRET, refresh_token: t.refresh_token });
@@ -194,7 +194,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
     });
   });
 
-  describe('revocation (§3.6)', () => {
+  describe('revocation', () => {
     it('DELETE with the bearer token answers {} ; the API then says Revoked and refresh says not found', async () => {
       const t = await getTokens(sb);
       const r = await fetch(`${sb.url}/login/oauth2/token`, { method: 'DELETE', headers: { authorization: `Bearer ${t.access_token}` } });
@@ -287,7 +287,7 @@ describe('Canvas sandbox: POST /login/oauth2/token', () => {
       }
     });
   });
-  describe('hosted vs open-source vs old self-hosted modes (§15.3)', () => {
+  describe('hosted vs open-source vs old self-hosted modes', () => {
     afterAll(() => {
       sb.control.configure({ refreshNotFoundError: 'invalid_grant', tokenEndpointErrors: 'json' });
     });

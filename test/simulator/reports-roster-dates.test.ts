@@ -24,7 +24,7 @@ interface Report {
 
 type Rows = Array<Record<string, string>>;
 
-describe('Canvas sandbox: reports, roster facts and date states (§15.4–§15.7)', () => {
+describe('Canvas sandbox: reports, roster facts and date states', () => {
   let sb: CanvasSandbox;
   let now = START;
   let admin: string;
@@ -186,7 +186,7 @@ describe('Canvas sandbox: reports, roster facts and date states (§15.4–§15.7
     });
   });
 
-  describe('date-based states (§15.6)', () => {
+  describe('date-based states', () => {
     it('a student in a not-yet-started term is active in REST lists and pending_active in their own list', async () => {
       const fay = (await getTokens(sb, 'futurestudent')).access_token;
       const list = (await (await apiGet(sb, '/api/v1/courses/1011/enrollments?per_page=100', admin)).json()) as Array<{ user_id: number; enrollment_state: string }>;
@@ -218,7 +218,7 @@ describe('Canvas sandbox: reports, roster facts and date states (§15.4–§15.7
     });
   });
 
-  describe('Course JSON (§15.7)', () => {
+  describe('Course JSON', () => {
     it('include[]=term, account and subaccount', async () => {
       const c = (await (await apiGet(sb, '/api/v1/courses/1011?include[]=term&include[]=account&include[]=subaccount', admin)).json()) as Record<string, unknown>;
       expect(c['term']).toMatchObject({ id: 4, name: 'Spring 2027', start_at: '2027-01-11T07:00:00Z', end_at: '2027-05-07T06:00:00Z', workflow_state: 'active', sis_term_id: 'SP27' });

@@ -99,7 +99,7 @@ describe('Canvas sandbox: demo world and world files', () => {
     expect(buildDemoWorld({ courses: 50, seed: 3 })).not.toEqual(buildDemoWorld({ courses: 50, seed: 4 }));
   });
 
-  it('contains every tricky case of PRODUCT-SPEC §4.5/§4.7', () => {
+  it('contains every course and roster reason not to sync', () => {
     const w = buildDemoWorld({ courses: 30 });
     const states = new Set(w.courses.map((c) => c.workflowState));
     for (const s of ['created', 'claimed', 'available', 'completed', 'deleted']) expect(states.has(s as never)).toBe(true);

@@ -5,7 +5,7 @@ import { apiGet, getTokens, UA } from './sandbox-helpers.js';
 
 const FIXED = new Date('2026-09-01T12:00:00Z');
 
-describe('Canvas sandbox: throttle (§6)', () => {
+describe('Canvas sandbox: throttle', () => {
   let sb: CanvasSandbox;
   let token: string;
   beforeAll(async () => {

@@ -14,11 +14,11 @@ export const KEY_ID = '10000000000042';
 export const KEY_SECRET = 'sandbox-secret-for-sync-tests';
 
 /**
- * A small world that exercises every course, section and roster reason (PRODUCT-SPEC §4.5, §4.7):
+ * A small world that exercises every course, section and roster reason:
  * - 101 syncable (2 sections), 102 unpublished, 103 no SIS id, 104 deleted, 105 concluded (still
  *   syncable), 106 one section without SIS id, 107 in sub-account 2; plus `fillers` plain courses
  *   (ids from 1000) with 1–3 sections each, so the course list spans several pages.
- * - course 101's roster: every §4.7 reason (see ROSTER below).
+ * - course 101's roster: every roster reason (see ROSTER below).
  */
 export function buildSyncWorld(opts: { fillers?: number; permissions?: Partial<AdminPermissions> } = {}): World {
   const w = emptyWorld('Sync University');

@@ -6,7 +6,7 @@ const json = (message: string, extra: Record<string, unknown> = {}) => JSON.stri
 const classify = (status: number, headers: Record<string, string>, body: string) =>
   classifyCanvasResponse(status, new Headers(headers), body);
 
-describe('classifyCanvasResponse (reference §5.2 and §6)', () => {
+describe('classifyCanvasResponse (auth failures and throttling)', () => {
   it('returns null for success', () => {
     expect(classify(200, {}, '[]')).toBeNull();
     expect(classify(204, {}, '')).toBeNull();

@@ -177,7 +177,7 @@ describe('throttle governor', () => {
 });
 
 /**
- * Discrete-event model of Canvas's leaky bucket (CANVAS-PERFORMANCE §1.1): 16 workers send
+ * Discrete-event model of Canvas's leaky bucket: 16 workers send
  * `requests` requests through the governor; each reserves 50 units while in flight for `latencyMs`,
  * then settles at `cost` units; the bucket leaks 10 units/s and refuses a request when the count reaches 600 (a
  * refused request is answered at once and retried). Time is simulated: timers fire in order.

@@ -3,7 +3,7 @@ import { AppError } from '../../errors/app-error.js';
 import type { LookupOutcome } from '../../sync/course-lookup.js';
 import type { CourseView } from '../../sync/course-repository.js';
 
-/** §6 course shape: exactly these fields. */
+/** The API's course shape: exactly these fields. */
 export function presentCourse(c: CourseView) {
   return {
     canvasId: c.canvasId,

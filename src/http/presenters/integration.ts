@@ -2,7 +2,7 @@ import type { Integration } from '../../integrations/integration.js';
 import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
 
 /**
- * The API's view of a status (PRODUCT-SPEC §3), plus `help`: the remedy for each reason, so an
+ * The API's view of a status (state, reason, checks), plus `help`: the remedy for each reason, so an
  * automation can show the admin what to do.
  */
 export function presentStatus(s: ConnectionStatus) {
@@ -18,7 +18,7 @@ export function presentStatus(s: ConnectionStatus) {
   };
 }
 
-/** Whitelisted integration fields (§2). The client secret is write-only: only `clientSecretSet`. */
+/** Whitelisted integration fields. The client secret is write-only: only `clientSecretSet`. */
 export function presentIntegration(i: Integration) {
   return {
     id: i.id,

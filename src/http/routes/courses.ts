@@ -30,7 +30,7 @@ function nonEmpty(query: Request['query']): Record<string, unknown> {
   return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== '' && v !== undefined));
 }
 
-/** The course and roster rows of PRODUCT-SPEC §6 (behind `requireApiToken`), plus the `why` diagnostics. */
+/** The course and roster API routes (behind `requireApiToken`), plus the `why` diagnostics. */
 export function createCoursesApiRouter(c: Deps): Router {
   const router = Router();
   const base = '/api/v1/integrations/:id';

@@ -17,7 +17,7 @@ export const emptySchema = z.object({}).strict();
 export const moveQuerySchema = z.object({ moveLtiRegistration: z.enum(['true', 'false']).optional() }).strict();
 
 /**
- * The JSON API rows of PRODUCT-SPEC §6 for integrations, Generate Keys and diagnostics. Mounted
+ * The JSON API routes for integrations, Generate Keys and diagnostics. Mounted
  * behind `requireApiToken` (src/app.ts); `res.locals.actor` names the caller in the audit log.
  */
 export function createIntegrationsApiRouter(c: Deps): Router {

@@ -95,7 +95,7 @@ function preflightView(p: PreflightResult) {
 }
 
 /**
- * The Generate Keys pages (PRODUCT-SPEC §6.1): integrations list, LMS Settings (with preflight,
+ * The Generate Keys pages: integrations list, LMS Settings (with preflight,
  * Generate Keys, status and remedies), Configure, Scoped token, Troubleshooting and audit log.
  * Staff see all; a Canvas admin's session (setup link, LTI) reaches only its integration.
  */

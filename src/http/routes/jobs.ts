@@ -10,7 +10,7 @@ import { jobDurationSeconds, presentJob, presentJobRow } from '../presenters/job
 type Deps = Pick<Container, 'sync' | 'integrations'>;
 
 /**
- * Jobs: `GET /api/v1/jobs/:id` (§6) and cancel for the API; the staff history page `/jobs`; and
+ * Jobs: `GET /api/v1/jobs/:id` and cancel for the API; the staff history page `/jobs`; and
  * the session-authenticated progress endpoint the pages poll (`/integrations/:id/jobs/:jobId`).
  */
 export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {

@@ -28,7 +28,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     await h.close();
   });
 
-  it('POST course-refresh answers 202 with a §5 job that ends succeeded; a second POST while it is queued returns the same job', async () => {
+  it('POST course-refresh answers 202 with a job that ends succeeded; a second POST while it is queued returns the same job', async () => {
     const r = await h.api('POST', `/api/v1/integrations/${id}/course-refresh`, {});
     expect(r.status).toBe(202);
     expect(Object.keys(r.body).sort()).toEqual(['createdAt', 'error', 'etaSeconds', 'finishedAt', 'id', 'integrationId', 'kind', 'progress', 'startedAt', 'state', 'summary'].sort());
@@ -44,7 +44,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(done.summary.courses).toBeGreaterThan(0);
   });
 
-  it('lists courses with the exact §6 fields, filters on syncable, and pages with a cursor', async () => {
+  it('lists courses with the exact API fields, filters on syncable, and pages with a cursor', async () => {
     const all = await h.api('GET', `/api/v1/integrations/${id}/courses?limit=7`);
     expect(all.status).toBe(200);
     expect(Object.keys(all.body).sort()).toEqual(['courses', 'nextCursor']);
@@ -66,7 +66,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(bad.body.error.code).toBe('validation_failed');
   });
 
-  it('looks a course up now (§4.6), rejecting unknown body fields by name', async () => {
+  it('looks a course up now, rejecting unknown body fields by name', async () => {
     const r = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: 'sis_course_id:' + (await firstSis()) });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ syncable: true, reasons: [], sections: expect.any(Array) });
@@ -136,7 +136,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     }
   });
 
-  it('syncs a course (202 job) and returns the roster in the exact §6 shape, with why answers', async () => {
+  it('syncs a course (202 job) and returns the roster in the exact API shape, with why answers', async () => {
     const r = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync`, {});
     expect(r.status).toBe(202);
     expect((await waitJob(h, r.body.id)).state).toBe('succeeded');

@@ -27,7 +27,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
   const ctx = useSyncHarnesses(() => tdb.open());
   const harness = ctx.harness;
 
-  it('REST path records every course with syncable and the §4.5 reasons, and sections with missing_section_id', async () => {
+  it('REST path records every course with syncable and the course reasons, and sections with missing_section_id', async () => {
     const h = await harness(buildSyncWorld({ fillers: 130 }));
     const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' });
     expect(job.state).toBe('succeeded');

@@ -15,7 +15,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('roster sync, lo
   // A scoped key with "Allow Include Parameters" OFF: section membership must still come through.
   const scoped = { key: { requireScopes: true, allowIncludes: false }, tokenScopes: scopesFor() };
 
-  it('splits a course into exam-takers and skipped people with every §4.7 reason, sections from course_section_id', async () => {
+  it('splits a course into exam-takers and skipped people with every roster reason, sections from course_section_id', async () => {
     const h = await harness(buildSyncWorld(), scoped);
     const job = await runJob(ctx.store, createCourseSyncJob(h.deps), h.integrationId, { courseIds: ['101'] });
     expect(job.state).toBe('succeeded');

@@ -14,7 +14,7 @@ const course = (over: Partial<CourseFacts> = {}): CourseFacts => ({
   ...over,
 });
 
-describe('course and section classification (§4.5)', () => {
+describe('course and section classification', () => {
   it('a published course with the chosen id is syncable', () => {
     expect(classifyCourse(course(), 'sis_course_id')).toEqual({ externalId: 'S', published: true, syncable: true, reasons: [] });
   });
@@ -43,7 +43,7 @@ const enr = (user: string, over: Partial<EnrollmentJson> = {}): EnrollmentJson =
   ...over,
 });
 
-describe('roster classification (§4.7)', () => {
+describe('roster classification', () => {
   const opts = { userIdType: 'sis_user_id' as const, studentRoles: ['StudentEnrollment', 'Exam Student'] };
   it('merges a person enrolled in two sections into one exam-taker with both sections', () => {
     const [p] = classifyRoster([enr('1'), enr('1', { course_section_id: 11 })], opts);
@@ -73,7 +73,7 @@ describe('roster classification (§4.7)', () => {
   });
 });
 
-describe('specific course query parsing (§4.6)', () => {
+describe('specific course query parsing', () => {
   const canvas = 'https://school.instructure.com';
   it('accepts ids, prefixed ids and course URLs on the same host', () => {
     expect(parseCourseQuery(' 123 ', canvas)).toEqual({ kind: 'canvas_id', id: '123' });
