@@ -193,22 +193,27 @@ function submissionFor(world: World, a: Assignment, userId: string): Submission 
   const all = submissionsOf(world);
   let s = all.find((x) => x.assignmentId === a.id && x.userId === userId);
   if (!s) {
-    s = {
-      id: nextId(all.map((x) => x.id), 90_000),
-      assignmentId: a.id,
-      userId,
-      score: null,
-      grade: null,
-      excused: false,
-      workflowState: 'unsubmitted',
-      gradedAt: null,
-      graderId: null,
-      postedAt: null,
-      comments: [],
-    };
+    s = unsubmitted(nextId(all.map((x) => x.id), 90_000), a, userId);
     all.push(s);
   }
   return s;
+}
+
+/** A student's submission before anything was submitted or graded. */
+function unsubmitted(id: string, a: Assignment, userId: string): Submission {
+  return {
+    id,
+    assignmentId: a.id,
+    userId,
+    score: null,
+    grade: null,
+    excused: false,
+    workflowState: 'unsubmitted',
+    gradedAt: null,
+    graderId: null,
+    postedAt: null,
+    comments: [],
+  };
 }
 
 /** Applies one student's `grade_data` entry (the job's per-student step). */
@@ -420,21 +425,7 @@ function submissionJson(s: Submission, a: Assignment, asStudent: boolean, withCo
 }
 
 function placeholder(world: World, a: Assignment, userId: string): Submission {
-  return (
-    submissionsOf(world).find((s) => s.assignmentId === a.id && s.userId === userId) ?? {
-      id: '0',
-      assignmentId: a.id,
-      userId,
-      score: null,
-      grade: null,
-      excused: false,
-      workflowState: 'unsubmitted',
-      gradedAt: null,
-      graderId: null,
-      postedAt: null,
-      comments: [],
-    }
-  );
+  return submissionsOf(world).find((s) => s.assignmentId === a.id && s.userId === userId) ?? unsubmitted('0', a, userId);
 }
 
 /** GET /api/v1/courses/:course_id/assignments/:assignment_id/submissions — every visible student, by user id; no `student_ids[]`. */
