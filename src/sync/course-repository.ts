@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { createHash } from 'node:crypto';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
 import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
@@ -47,7 +48,25 @@ export type CourseRow = Selectable<CoursesTable>;
 export type SectionRow = Selectable<SectionsTable>;
 export type RosterRow = Selectable<RosterEntriesTable>;
 
-export function toCourseView(r: CourseRow): CourseView {
+/** The course columns a {@link CourseView} is made of (the list reads only these). */
+const COURSE_VIEW_COLUMNS = [
+  'canvas_id',
+  'name',
+  'course_code',
+  'sis_course_id',
+  'canvas_integration_id',
+  'external_id',
+  'published',
+  'syncable',
+  'reasons',
+  'workflow_state',
+  'account_id',
+  'refreshed_at',
+  'last_synced_at',
+] as const;
+type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
+
+export function toCourseView(r: CourseViewRow): CourseView {
   return {
     canvasId: r.canvas_id,
     name: r.name,
@@ -137,8 +156,39 @@ async function upsertSectionRows(db: Executor, rows: SectionRow[]): Promise<void
   }
 }
 
-/** Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres). */
-export function createCourseRepository(db: Kysely<Database>) {
+/** The part of a `pg` pool that runs a named prepared statement. */
+export interface PreparedStatementPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs a read as a named prepared statement when a Postgres pool is given (else through Kysely).
+ * Kysely sends every query unnamed, so Postgres parses and plans it anew on each call; named, each
+ * connection parses it once and, after a few runs, keeps a generic plan. For the course list that
+ * plan walks the list-order index and stops after one page, whether or not the table has been
+ * analyzed yet: a fresh plan for a table without statistics expects a handful of rows and reads
+ * and sorts every course of the integration instead. The name is derived from the SQL text, so
+ * each variant of a query (filters present or not) has its own statement; the variants are few.
+ */
+function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | undefined) {
+  const names = new Map<string, string>();
+  return async <R>(compiled: CompiledQuery<R>): Promise<R[]> => {
+    if (!pool) return (await db.executeQuery(compiled)).rows;
+    let name = names.get(compiled.sql);
+    if (name === undefined) {
+      name = `cc_${createHash('sha256').update(compiled.sql).digest('hex').slice(0, 24)}`;
+      names.set(compiled.sql, name);
+    }
+    return (await pool.query({ name, text: compiled.sql, values: [...compiled.parameters] })).rows as R[];
+  };
+}
+
+/**
+ * Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres).
+ * `pgPool` (Postgres only): the pool the hot course list runs on as a named prepared statement.
+ */
+export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
+  const readPrepared = preparedReader(db, opts.pgPool);
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
@@ -328,7 +378,8 @@ export function createCourseRepository(db: Kysely<Database>) {
       opts: { syncable?: boolean; reason?: string; cursor?: string; limit?: number; search?: string } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
-      let q = db.selectFrom('courses').selectAll().where('integration_id', '=', integrationId);
+      // Named columns, not `*`: a prepared statement fails once a column is added under it.
+      let q = db.selectFrom('courses').select(COURSE_VIEW_COLUMNS).where('integration_id', '=', integrationId);
       if (opts.syncable !== undefined) q = q.where('syncable', '=', opts.syncable ? 1 : 0);
       if (opts.reason) q = q.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
       if (opts.search) {
@@ -351,7 +402,7 @@ export function createCourseRepository(db: Kysely<Database>) {
           ]),
         );
       }
-      const rows = await q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).execute();
+      const rows = await readPrepared(q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).compile());
       const page = rows.slice(0, limit);
       return {
         courses: page.map(toCourseView),

@@ -58,7 +58,7 @@ export interface SyncFeatureDeps {
  * one throttle governor (Canvas buckets are per token).
  */
 export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
-  const courses = createCourseRepository(deps.store.db);
+  const courses = createCourseRepository(deps.store.db, { pgPool: deps.store.pgPool });
   const jobs = createJobRepository(deps.store.db, deps.clock);
   const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { createCourseRepository, type PreparedStatementPool } from '../../../src/sync/course-repository.js';
+import { testDatabases } from '../../support/databases.js';
+
+const INTEGRATION = 'list-int';
+
+describe.each(testDatabases().map((d) => [d.name, d] as const))('course list as a prepared statement (%s)', (name, tdb) => {
+  let store: Awaited<ReturnType<typeof tdb.open>>;
+  const sent: { name: string; text: string }[] = [];
+  let pool: PreparedStatementPool | undefined;
+
+  beforeAll(async () => {
+    store = await tdb.open();
+    const t = new Date().toISOString();
+    await store.db
+      .insertInto('integrations')
+      .values({ id: INTEGRATION, name: 'U', canvas_url: 'https://u.instructure.com', client_id: '1', client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '[]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: null, token_owner_name: null, verified_at: t, checked_at: t, created_at: t, updated_at: t })
+      .execute();
+    // Ids of different lengths, inserted out of order: the list is in numeric order.
+    const ids = Array.from({ length: 250 }, (_, i) => String(i % 2 === 0 ? 5 + i : 100_000 - i));
+    await store.db
+      .insertInto('courses')
+      .values(ids.map((id) => ({ integration_id: INTEGRATION, canvas_id: id, name: `Course ${id}`, course_code: `C${id}`, sis_course_id: `SIS-${id}`, canvas_integration_id: null, external_id: `SIS-${id}`, workflow_state: 'available', published: 1, syncable: Number(id) % 3 === 0 ? 0 : 1, reasons: Number(id) % 3 === 0 ? '["unpublished"]' : '[]', account_id: '1', refreshed_at: t, refresh_job_id: 'job-1', last_synced_at: null })))
+      .execute();
+    const real = store.pgPool;
+    pool = real ? { query: (config) => (sent.push({ name: config.name, text: config.text }), real.query(config)) } : undefined;
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const listAll = async (repo: ReturnType<typeof createCourseRepository>, opts: { syncable?: boolean } = {}) => {
+    const out: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await repo.listCourses(INTEGRATION, { ...opts, cursor, limit: 40 });
+      out.push(...page.courses.map((c) => c.canvasId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return out;
+  };
+
+  it('pages through the same courses, in numeric order, as the unprepared query', async () => {
+    const prepared = createCourseRepository(store.db, { pgPool: pool });
+    const plain = createCourseRepository(store.db);
+    const all = await listAll(prepared);
+    expect(all).toHaveLength(250);
+    expect(all).toEqual([...all].sort((a, b) => Number(a) - Number(b)));
+    expect(all).toEqual(await listAll(plain));
+    expect(await listAll(prepared, { syncable: false })).toEqual(await listAll(plain, { syncable: false }));
+    expect((await prepared.listCourses(INTEGRATION, { limit: 1 })).courses[0]).toEqual((await plain.listCourses(INTEGRATION, { limit: 1 })).courses[0]);
+    if (name === 'postgres') {
+      // Every page went out as a named statement, one name per SQL text.
+      expect(sent.length).toBeGreaterThanOrEqual(9);
+      const byText = new Map<string, Set<string>>();
+      for (const s of sent) byText.set(s.text, (byText.get(s.text) ?? new Set()).add(s.name));
+      expect([...byText.values()].every((names) => names.size === 1)).toBe(true);
+      expect(new Set(sent.map((s) => s.name)).size).toBe(byText.size);
+    }
+  });
+
+  it('keeps answering after a column is added to courses (the statement names its columns)', async () => {
+    const prepared = createCourseRepository(store.db, { pgPool: pool });
+    const before = await listAll(prepared);
+    await sql`alter table courses add column later_note text`.execute(store.db);
+    expect(await listAll(prepared)).toEqual(before);
+  });
+});
