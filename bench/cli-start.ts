@@ -41,6 +41,6 @@ if (process.argv.includes('--lti-at-start')) {
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(2);
+  const median = (xs: number[]) => ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN).toFixed(2);
   console.log(`staff list, ${rounds} rounds (median s): ltijs on demand ${median(now)} | LTI set up at start ${median(before)}`);
 }

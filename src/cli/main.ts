@@ -92,5 +92,11 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
-  runCli(process.argv.slice(2), withEnvFile(process.env)).then((code) => process.exit(code));
+  runCli(process.argv.slice(2), withEnvFile(process.env)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

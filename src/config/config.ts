@@ -191,7 +191,7 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): Config['t
 
 /** `10.0.0.5`, `10.0.0.0/8`, `fd00::/8`, or an IPv4 range with a netmask (`10.0.0.0/255.0.0.0`), as Express accepts. */
 function isAddressOrRange(s: string): boolean {
-  const [addr, range, extra] = s.split('/');
+  const [addr = '', range, extra] = s.split('/');
   const family = isIP(addr);
   if (family === 0 || extra !== undefined) return false;
   if (range === undefined) return true;

@@ -152,7 +152,7 @@ export function createIntegrationSettings(deps: {
     const others = new Set<string>([...legacy.map((i) => i.id), ...(otherHolder ? [otherHolder] : [])]);
     if (others.size > 0) {
       if (!(move && actor.scope === 'platform' && id)) {
-        const name = actor.scope === 'platform' ? ((await repo.get([...others][0]))?.name ?? null) : null;
+        const name = actor.scope === 'platform' ? ((await repo.get([...others][0]!))?.name ?? null) : null;
         throw pairTaken(actor, name);
       }
       await owners.move(pair, id);

@@ -35,8 +35,9 @@ export function allowFrameAncestors(res: ServerResponse, origins: readonly strin
   if (typeof csp !== 'string' || origins.length === 0) return;
   const parts = csp.split(';').map((p) => p.trim()).filter(Boolean);
   const i = parts.findIndex((p) => p.startsWith('frame-ancestors'));
-  if (i === -1) return;
-  const values = parts[i].split(/\s+/).slice(1);
+  const directive = parts[i];
+  if (directive === undefined) return;
+  const values = directive.split(/\s+/).slice(1);
   const added = origins.filter((o) => !values.includes(o));
   parts[i] = ['frame-ancestors', ...values, ...added].join(' ');
   res.setHeader('Content-Security-Policy', parts.join(';'));

@@ -151,8 +151,8 @@ export class KyselyLtiDatabase {
     const row = this.toRow(c, await this.stored(encryptionKey, item, index));
     const fields = Object.keys(query);
     const key = c.keys.find((k) => k.length === fields.length && k.every((f) => fields.includes(f)));
-    if (key && key.every((f) => String(query[f]) === row[c.columns[f]])) {
-      const target = key.map((f) => c.columns[f]);
+    if (key && key.every((f) => String(query[f]) === row[keyColumn(c, f)])) {
+      const target = key.map((f) => keyColumn(c, f));
       const update = Object.fromEntries(Object.keys(row).filter((col) => !target.includes(col)).map((col) => [col, row[col]]));
       await this.db
         .insertInto(c.table)
@@ -189,13 +189,14 @@ export class KyselyLtiDatabase {
           next = encrypt(JSON.stringify(item), encryptionKey);
         } else {
           for (const [f, v] of changes) {
-            if (f in c.columns) set[c.columns[f]] = columnValue(collection, f, v);
+            const col = columnOf(c, f);
+            if (col !== undefined) set[col] = columnValue(collection, f, v);
             else next[f] = v;
           }
         }
         set.doc = JSON.stringify(next);
         let u = trx.updateTable(c.table).set(set);
-        for (const f of c.keys[0]) u = u.where(c.columns[f], '=', row[c.columns[f]]);
+        for (const f of primaryKey(c)) u = u.where(keyColumn(c, f), '=', row[keyColumn(c, f)]);
         await u.execute();
       }
     });
@@ -268,7 +269,8 @@ export class KyselyLtiDatabase {
     const doc: Item = {};
     const name = nameOf(c);
     for (const [f, v] of Object.entries(data)) {
-      if (f in c.columns) row[c.columns[f]] = columnValue(name, f, v);
+      const col = columnOf(c, f);
+      if (col !== undefined) row[col] = columnValue(name, f, v);
       else doc[f] = v;
     }
     for (const [f, col] of Object.entries(c.columns)) {
@@ -306,6 +308,25 @@ export class KyselyLtiDatabase {
 
 function nameOf(c: Collection): string {
   return Object.keys(LTI_COLLECTIONS).find((k) => LTI_COLLECTIONS[k] === c) ?? c.table;
+}
+
+/** The column a field of `c` is stored in, or `undefined` when the field lives in the JSON document. */
+function columnOf(c: Collection, field: string): string | undefined {
+  return Object.hasOwn(c.columns, field) ? c.columns[field] : undefined;
+}
+
+/** The column of a key field; throws when the collection table maps no column for it (a bug in LTI_COLLECTIONS). */
+function keyColumn(c: Collection, field: string): string {
+  const col = columnOf(c, field);
+  if (col === undefined) throw new Error(`LTI store: ${c.table} has no column for key field "${field}"`);
+  return col;
+}
+
+/** The fields of the first unique key of `c`; throws when the collection lists no key. */
+function primaryKey(c: Collection): string[] {
+  const key = c.keys[0];
+  if (!key) throw new Error(`LTI store: ${c.table} has no primary key`);
+  return key;
 }
 
 function collectionOf(name: string): Collection {

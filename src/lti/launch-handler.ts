@@ -30,10 +30,10 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
   return {
     async handleLaunch(token, _req, res) {
       const matches = await platforms.findByPlatform(token.iss, token.clientId);
-      if (matches.length !== 1) {
+      const [integration] = matches;
+      if (matches.length !== 1 || !integration) {
         return pages.refuse(res, 400, matches.length === 0 ? 'unknown_platform' : 'ambiguous_platform', { issuer: token.iss, clientId: token.clientId });
       }
-      const integration = matches[0];
       const frameFor = canvasFrameAncestor(integration.canvasUrl);
       const facts = launchFacts(token);
       if (!facts.deploymentId || !integration.lti.deploymentIds.includes(facts.deploymentId)) {
@@ -78,9 +78,10 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
       let canvasUrl: string | null = null;
       if (claims?.iss && typeof claims.aud === 'string') {
         const m = await platforms.findByPlatform(String(claims.iss), claims.aud).catch(() => []);
-        if (m.length === 1) {
-          frameFor = canvasFrameAncestor(m[0].canvasUrl);
-          canvasUrl = m[0].canvasUrl;
+        const [only] = m;
+        if (m.length === 1 && only) {
+          frameFor = canvasFrameAncestor(only.canvasUrl);
+          canvasUrl = only.canvasUrl;
         }
       }
       if (message === 'MISSING_VALIDATION_COOKIE') {
@@ -142,6 +143,7 @@ function refusalFor(ltijsMessage: string): LaunchRefusal {
 function decodeUnverified(jwt: string): Record<string, unknown> | undefined {
   try {
     const payload = jwt.split('.')[1];
+    if (payload === undefined) return undefined;
     return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
   } catch {
     return undefined;

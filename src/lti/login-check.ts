@@ -30,8 +30,8 @@ export function createLoginCheck(deps: { secureCookies: boolean; logger: Logger;
         await platforms.forget(params.iss, params.client_id).catch(() => undefined);
         return pages.refuse(res, 400, 'unknown_platform', { issuer: params.iss, clientId: params.client_id });
       }
-      if (matches.length > 1) return pages.refuse(res, 409, 'ambiguous_platform', { issuer: params.iss, clientId: params.client_id });
-      const integration = matches[0];
+      const [integration] = matches;
+      if (matches.length > 1 || !integration) return pages.refuse(res, 409, 'ambiguous_platform', { issuer: params.iss, clientId: params.client_id });
       const frameFor = canvasFrameAncestor(integration.canvasUrl);
       const deploymentId = params.lti_deployment_id ?? params.deployment_id;
       if (deploymentId && !integration.lti.deploymentIds.includes(deploymentId)) {

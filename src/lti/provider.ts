@@ -56,7 +56,8 @@ export function ltiAlreadySetUp(): boolean {
  */
 export function ltijsKey(vault: LtiDeps['vault']): string {
   const secrets = vault.sessionSecrets();
-  const base = secrets[secrets.length - 1];
+  const base = secrets.at(-1);
+  if (base === undefined) throw new Error('the vault gives no session secret to derive the ltijs key from');
   return Buffer.from(hkdfSync('sha256', base, 'canvas-companion', 'ltijs-encryption-key', 32)).toString('base64url');
 }
 

@@ -288,7 +288,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       res.status(502).json({ error: (err as Error).message });
       return;
     }
-    const deploymentId = q.deployment_id ?? tool.deploymentIds[0];
+    const deploymentId = q.deployment_id ?? tool.deploymentIds[0]!; // non-empty: checked above
     // Launches inside the Canvas mobile apps get no lti_storage_target (they fall back to cookies).
     const includeStorageTarget = q.mobile !== '1';
     const hint = await new SignJWT({ course: q.course ?? null, placement, deploymentId, clientId: tool.clientId, includeStorageTarget })
@@ -378,7 +378,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   /** Names and Roles: course memberships, paginated with Link headers. */
   router.get('/api/lti/courses/:courseId/names_and_roles', (req, res) => {
     const auth = /^Bearer (\S+)$/i.exec(req.get('authorization') ?? '');
-    const tok = auth ? serviceTokens.get(auth[1]) : undefined;
+    const tok = auth?.[1] ? serviceTokens.get(auth[1]) : undefined;
     if (!tok || tok.expiresAt < sandboxState!.now()) {
       res.status(401).json({ errors: [{ message: 'Invalid access token.' }] });
       return;

@@ -37,7 +37,7 @@ export interface LoginThrottle {
 export function addressKey(address: string | undefined): string {
   if (!address) return 'unknown';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
+  if (mapped?.[1]) return mapped[1];
   if (isIP(address) !== 6) return address;
   const [head, tail = ''] = address.split('::');
   const left = head ? head.split(':') : [];

@@ -41,8 +41,9 @@ export async function rotateSecrets(db: Kysely<Database>, vault: Vault): Promise
         .limit(PAGE);
       if (after !== undefined) q = q.where(keyCol, '>', after);
       const rows = (await q.execute()) as Array<{ k: string; v: string }>;
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1].k;
+      const last = rows.at(-1);
+      if (!last) break;
+      after = last.k;
       for (const { k, v } of rows) {
         if (vault.versionOf(v) === vault.currentVersion) {
           result.current++;

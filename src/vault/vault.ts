@@ -71,7 +71,7 @@ export function parseSecretKey(raw: string): Keyring {
     const m = /^(\d+):(.+)$/.exec(part);
     if (!m && parts.length > 1) throw new Error('SECRET_KEY with several keys must be written as 2:<base64>,1:<base64>');
     const version = m ? Number(m[1]) : 1;
-    const key = Buffer.from(m ? m[2] : part, 'base64');
+    const key = Buffer.from(m?.[2] ?? part, 'base64');
     if (key.length !== KEY_BYTES) {
       throw new Error(`SECRET_KEY version ${version} must be ${KEY_BYTES} bytes in base64 (generate one with \`npm run cli -- secrets generate-key\`)`);
     }
@@ -117,17 +117,19 @@ export function createVault(keyring: Keyring): Vault {
     decrypt(envelope, aad) {
       const m = ENVELOPE.exec(envelope);
       if (!m) throw new VaultError('malformed', 'not a vault envelope');
-      const version = Number(m[1]);
+      // Every group of ENVELOPE is mandatory: a match has all four.
+      const [, versionText, ivText, tagText, ctText] = m as unknown as [string, string, string, string, string];
+      const version = Number(versionText);
       const key = keyring.keys.get(version);
       if (!key) throw new VaultError('unknown_key_version', `no key for version ${version} in SECRET_KEY`);
-      const iv = Buffer.from(m[2], 'base64url');
-      const tag = Buffer.from(m[3], 'base64url');
+      const iv = Buffer.from(ivText, 'base64url');
+      const tag = Buffer.from(tagText, 'base64url');
       if (iv.length !== IV_BYTES || tag.length !== 16) throw new VaultError('malformed', 'bad envelope iv or tag');
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, iv);
         if (aad !== undefined) decipher.setAAD(Buffer.from(aad, 'utf8'));
         decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(Buffer.from(m[4], 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([decipher.update(Buffer.from(ctText, 'base64url')), decipher.final()]).toString('utf8');
       } catch {
         throw new VaultError('authentication_failed', 'envelope failed authentication (tampered, wrong key or wrong place)');
       }

@@ -62,7 +62,7 @@ describe('CLI', () => {
   it('secrets generate-key prints a usable 32-byte key', async () => {
     const io = captureIO();
     expect(await runCli(['secrets', 'generate-key'], {}, io, noContainer)).toBe(0);
-    expect(Buffer.from(io.stdout[0], 'base64')).toHaveLength(32);
+    expect(Buffer.from(io.stdout[0] ?? '', 'base64')).toHaveLength(32);
   });
 
   describe('with a database', () => {
@@ -94,7 +94,7 @@ describe('CLI', () => {
     it('tokens create prints a working token once; list hides it; revoke disables it', async () => {
       const io = captureIO();
       expect(await runCli(['tokens', 'create', '--name', 'from cli'], {}, io, shared)).toBe(0);
-      const token = io.stdout[0];
+      const token = io.stdout[0] ?? '';
       expect(token).toMatch(/^cc_/);
       const info = await c.apiTokens.authenticate(token);
       expect(info?.name).toBe('from cli');

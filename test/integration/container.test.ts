@@ -129,7 +129,7 @@ else
       try {
         const outputs = await Promise.all(runs.map(started));
         runs.forEach((run, i) => {
-          expect({ port: ports[i], exitCode: run.child.exitCode, listening: outputs[i].includes('listening') }).toEqual({ port: ports[i], exitCode: null, listening: true });
+          expect({ port: ports[i], exitCode: run.child.exitCode, listening: outputs[i]?.includes('listening') }).toEqual({ port: ports[i], exitCode: null, listening: true });
         });
 
         const keysOf = async (port: number) => {

@@ -103,7 +103,7 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
     expect(verify.body.state).toBe('not_connected');
     h.advance(2 * 60 * 60 * 1000); // past the access token's hour: any stored token would be refreshed now
     await expect(h.c.tokenSources.forIntegration(id).current()).rejects.toMatchObject({ name: 'TokenUnavailableError' });
-    await expect(h.c.tokenSources.forIntegration(id).refresh(secrets[0])).rejects.toMatchObject({ name: 'TokenUnavailableError' });
+    await expect(h.c.tokenSources.forIntegration(id).refresh(secrets[0]!)).rejects.toMatchObject({ name: 'TokenUnavailableError' });
     const preflight = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
     expect(preflight.status).toBe(200);
 
@@ -248,7 +248,7 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
         const page = await b.request(`${h.appUrl}/integrations/${id}`);
         expect(page.status).not.toBe(200);
       }
-      const answers = await Promise.all(browsers.map((b, n) => b.request(confirms[n])));
+      const answers = await Promise.all(browsers.map((b, n) => b.request(confirms[n]!)));
       const winners = answers.filter((a) => a.status === 303 && a.headers.get('location') === `/integrations/${encodeURIComponent(id)}`);
       expect(winners).toHaveLength(1);
       const losers = answers.filter((a) => !winners.includes(a));

@@ -2,6 +2,7 @@ import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../support/databases.js';
 import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
+import { firstGroup } from '../support/first-group.js';
 
 /**
  * LTI 1.3 launches end to end against the sandbox platform: login initiation → authorize →
@@ -77,7 +78,7 @@ describe('LTI setup page', () => {
     await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
     const page = await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`);
     expect(page.body).toContain(`${h.appUrl}/lti/config.json?integration=${h.integrationA}`);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1];
+    const csrf = firstGroup(/name="_csrf" value="([^"]+)"/, page.body);
 
     const bad = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { _csrf: csrf, environment: 'custom', clientId: 'abc', deploymentIds: '' });
     expect(bad.status).toBe(400);
@@ -128,14 +129,14 @@ describe('framing', () => {
   it("lets Canvas frame the tool: frame-ancestors lists 'self', *.instructure.com and the integration's own Canvas, no X-Frame-Options", async () => {
     const res = await fetch(`${h.appUrl}/lti/login?${new URLSearchParams({ iss: h.sandbox.url, login_hint: USERS.admin, target_link_uri: `${h.appUrl}/lti`, client_id: LTI_CLIENT_ID, lti_deployment_id: 'nope' })}`, { redirect: 'manual' });
     const csp = res.headers.get('content-security-policy') ?? '';
-    const fa = /frame-ancestors ([^;]+)/.exec(csp)?.[1].split(' ') ?? [];
+    const fa = /frame-ancestors ([^;]+)/.exec(csp)?.[1]?.split(' ') ?? [];
     expect(fa).toEqual(["'self'", 'https://*.instructure.com', h.sandbox.url]);
     expect(res.headers.get('x-frame-options')).toBeNull();
   });
 
   it('does not let Canvas frame pages outside an LTI session', async () => {
     const res = await fetch(`${h.appUrl}/login`);
-    const fa = /frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1].split(' ');
+    const fa = /frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1]?.split(' ');
     expect(fa).toEqual(["'self'"]);
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
@@ -200,7 +201,7 @@ describe('ltijs platform list follows the integrations before the save answers',
   it('through the LTI setup page: right after the save redirects, GET /lti/keys holds the new kid', async () => {
     const b = miniBrowser();
     await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
-    const csrf = /name="_csrf" value="([^"]+)"/.exec((await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).body)![1];
+    const csrf = firstGroup(/name="_csrf" value="([^"]+)"/, (await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).body);
     const save = (clientId: string) =>
       b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { _csrf: csrf, environment: 'custom', clientId, deploymentIds: DEPLOYMENT_ID, issuer: h.sandbox.url });
     const kidA = await platformKid(h.sandbox.url, LTI_CLIENT_ID);

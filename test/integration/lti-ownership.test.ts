@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPlatformOwners } from '../../src/lti/platform-owners.js';
 import { testDatabases } from '../support/databases.js';
 import { DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness, type Page } from '../support/lti-harness.js';
+import { firstGroup } from '../support/first-group.js';
 
 /**
  * An LTI (issuer, client id) pair belongs to one integration: another institution's session
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 type Browser = ReturnType<typeof miniBrowser>;
-const csrf = (page: Page) => /name="_csrf" value="([^"]*)"/.exec(page.body)![1];
+const csrf = (page: Page) => firstGroup(/name="_csrf" value="([^"]*)"/, page.body);
 
 /** A browser signed in through institution B's setup link (a session limited to B). */
 async function institutionB(): Promise<Browser> {

@@ -43,7 +43,7 @@ export function createBrowser(): Browser {
     hops.push(url);
     const res = await fetch(url, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(';');
+      const [pair = '', ...attrs] = c.split(';');
       const i = pair.indexOf('=');
       const name = pair.slice(0, i).trim();
       const value = pair.slice(i + 1).trim();
@@ -80,8 +80,9 @@ export function createBrowser(): Browser {
 /** The value of a hidden input (`name="…" value="…"`) in an HTML page. */
 export function hiddenValue(html: string, name: string): string {
   const m = new RegExp(`name="${name.replace(/[[\]]/g, '\\$&')}" value="([^"]*)"`).exec(html);
-  if (!m) throw new Error(`no ${name} field in page`);
-  return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+  const value = m?.[1];
+  if (value === undefined) throw new Error(`no ${name} field in page`);
+  return value.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 }
 
 /**

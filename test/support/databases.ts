@@ -15,8 +15,8 @@ export interface TestDatabase {
  * The backends every storage suite runs on: SQLite always, Postgres when TEST_DATABASE_URL is set
  * (CI sets it). Use as `describe.each(testDatabases())('… on %s', (tdb) => …)` with `tdb.name`.
  */
-export function testDatabases(): TestDatabase[] {
-  const list: TestDatabase[] = [{ name: 'sqlite', open: openSqlite }];
+export function testDatabases(): [TestDatabase, ...TestDatabase[]] {
+  const list: [TestDatabase, ...TestDatabase[]] = [{ name: 'sqlite', open: openSqlite }];
   const url = process.env.TEST_DATABASE_URL;
   if (url) list.push({ name: 'postgres', open: () => openPostgres(url) });
   return list;

@@ -135,12 +135,12 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
   const remember = (res: Response) => {
     if (opts.blockCookies) return;
     for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(';');
+      const [pair = '', ...attrs] = c.split(';');
       const i = pair.indexOf('=');
       const name = pair.slice(0, i).trim();
       if (opts.blockCookiesNamed?.test(name)) continue;
       const value = pair.slice(i + 1).trim();
-      const expired = attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1]).getTime() < Date.now()) || attrs.some((a) => /^\s*max-age=0/i.test(a));
+      const expired = attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1] ?? '').getTime() < Date.now()) || attrs.some((a) => /^\s*max-age=0/i.test(a));
       if (expired || value === '') jar.delete(name);
       else jar.set(name, value);
     }
@@ -186,7 +186,7 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
       const action = /<form id="lti-form" method="post" action="([^"]+)"/.exec(page.body)?.[1];
       if (!action) throw new Error(`no LTI form in page (${page.status}): ${page.body.slice(0, 300)}`);
       const fields: Record<string, string> = {};
-      for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]] = unescape(m[2]);
+      for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = unescape(m[2]!); // both groups are mandatory in the pattern
       return { action: unescape(action), fields };
     },
     /** Submits the platform's auto-posting form (what its script does in a real browser). */

@@ -15,7 +15,9 @@ export async function mintSessionCookie(c: Pick<Container, 'sessionStore' | 'vau
     ...fields,
   } as unknown as session.SessionData;
   await new Promise<void>((resolve, reject) => c.sessionStore.set(sid, data, (err) => (err ? reject(err as Error) : resolve())));
-  return `${SESSION_COOKIE}=${encodeURIComponent(`s:${sign(sid, c.vault.sessionSecrets()[0])}`)}`;
+  const [secret] = c.vault.sessionSecrets();
+  if (secret === undefined) throw new Error('the vault gives no session secret to sign the cookie with');
+  return `${SESSION_COOKIE}=${encodeURIComponent(`s:${sign(sid, secret)}`)}`;
 }
 
 /** express-session's cookie signature (cookie-signature's `sign`): `value.base64(HMAC-SHA256)` without padding. */

@@ -102,8 +102,8 @@ describe('tool configuration and framing', () => {
   it('asks Canvas for the custom fields the launch logic reads, per placement', () => {
     const cfg = canvasToolConfiguration('https://exams.example.edu');
     expect(cfg.custom_fields).toMatchObject({ canvas_course_id: '$Canvas.course.id', canvas_user_id: '$Canvas.user.id' });
-    expect(cfg.extensions[0].settings.placements.map((p) => p.custom_fields.cc_placement)).toEqual(['account_navigation', 'course_navigation']);
-    expect(cfg.extensions[0].domain).toBe('exams.example.edu');
+    expect(cfg.extensions[0]?.settings.placements.map((p) => p.custom_fields.cc_placement)).toEqual(['account_navigation', 'course_navigation']);
+    expect(cfg.extensions[0]?.domain).toBe('exams.example.edu');
   });
 
   it('adds only a non-instructure Canvas origin to frame-ancestors', () => {

@@ -43,16 +43,16 @@ describe('vault', () => {
   it('rejects a tampered ciphertext', () => {
     const env = vault.encrypt('super-secret-value', aad);
     const parts = env.split('.');
-    const ct = Buffer.from(parts[3], 'base64url');
-    ct[0] ^= 0x01;
+    const ct = Buffer.from(parts[3] ?? '', 'base64url');
+    ct.writeUInt8(ct.readUInt8(0) ^ 0x01, 0);
     parts[3] = ct.toString('base64url');
     expect(reasonOf(() => vault.decrypt(parts.join('.'), aad))).toBe('authentication_failed');
   });
 
   it('rejects a tampered tag', () => {
     const parts = vault.encrypt('x', aad).split('.');
-    const tag = Buffer.from(parts[2], 'base64url');
-    tag[3] ^= 0x80;
+    const tag = Buffer.from(parts[2] ?? '', 'base64url');
+    tag.writeUInt8(tag.readUInt8(3) ^ 0x80, 3);
     parts[2] = tag.toString('base64url');
     expect(reasonOf(() => vault.decrypt(parts.join('.'), aad))).toBe('authentication_failed');
   });

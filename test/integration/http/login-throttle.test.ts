@@ -120,9 +120,9 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('two instances o
   });
 
   it('share the per-account counter: guesses spread over both instances are limited at the same count', async () => {
-    const apps = [createApp(first), createApp(second)];
+    const apps = [createApp(first), createApp(second)] as const;
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push(await attempt(apps[i % 2], 'shared@example.edu', `guess number ${i}`));
+    for (let i = 0; i < 12; i++) statuses.push(await attempt(apps[i % 2 === 0 ? 0 : 1], 'shared@example.edu', `guess number ${i}`));
     expect(statuses).toEqual([...Array(LOGIN_BUDGETS.account.limit).fill(401), 429, 429]);
   });
 

@@ -4,9 +4,12 @@ import { createApp } from '../../../src/app.js';
 import { HashedSidStore, type ClosableSessionStore } from '../../../src/http/session-store.js';
 import { testDatabases } from '../../support/databases.js';
 import { createTestContainer } from '../../support/test-container.js';
+import { firstGroup } from '../../support/first-group.js';
 
 const PASSWORD = 'a long passphrase for signing in';
-const csrfFrom = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1];
+const csrfFrom = (html: string) => firstGroup(/name="_csrf" value="([^"]+)"/, html);
+/** The `name=value` pair of a Set-Cookie header (what a browser sends back). */
+const cookiePair = (setCookie: unknown) => String(setCookie).split(';')[0] ?? '';
 
 describe.each(testDatabases())('sessions in the database on $name', (tdb) => {
   let c: Awaited<ReturnType<typeof createTestContainer>>;
@@ -22,14 +25,14 @@ describe.each(testDatabases())('sessions in the database on $name', (tdb) => {
     const one = createApp(c);
     const two = createApp(c);
     const page = await request(one).get('/login');
-    const cookie1 = String(page.headers['set-cookie']).split(';')[0];
+    const cookie1 = cookiePair(page.headers['set-cookie']);
     const login = await request(one)
       .post('/login')
       .set('Cookie', cookie1)
       .type('form')
       .send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
     expect(login.status).toBe(303);
-    const cookie = String(login.headers['set-cookie']).split(';')[0];
+    const cookie = cookiePair(login.headers['set-cookie']);
     const onTwo = await request(two).get('/settings/api-tokens').set('Cookie', cookie);
     expect(onTwo.status).toBe(200);
     const out = await request(two).post('/logout').set('Cookie', cookie).type('form').send({ _csrf: csrfFrom(onTwo.text) });
@@ -42,13 +45,13 @@ describe.each(testDatabases())('sessions in the database on $name', (tdb) => {
     const page = await request(createApp(c)).get('/login');
     const login = await request(createApp(c))
       .post('/login')
-      .set('Cookie', String(page.headers['set-cookie']).split(';')[0])
+      .set('Cookie', cookiePair(page.headers['set-cookie']))
       .type('form')
       .send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
     const { sql } = await import('kysely');
     const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(c.store.db);
     expect(rows.rows.length).toBeGreaterThan(0);
-    const sid = decodeURIComponent(String(login.headers['set-cookie']).split(';')[0].split('=')[1]).slice(2).split('.')[0];
+    const sid = decodeURIComponent(cookiePair(login.headers['set-cookie']).split('=')[1] ?? '').slice(2).split('.')[0] ?? '';
     expect(sid.length).toBeGreaterThan(20);
     const dump = JSON.stringify(rows.rows);
     expect(dump).toContain('staff@example.edu');
@@ -61,10 +64,10 @@ describe.each(testDatabases())('sessions in the database on $name', (tdb) => {
     const page = await request(app).get('/login');
     const login = await request(app)
       .post('/login')
-      .set('Cookie', String(page.headers['set-cookie']).split(';')[0])
+      .set('Cookie', cookiePair(page.headers['set-cookie']))
       .type('form')
       .send({ _csrf: csrfFrom(page.text), email: 'staff@example.edu', password: PASSWORD });
-    const cookie = String(login.headers['set-cookie']).split(';')[0];
+    const cookie = cookiePair(login.headers['set-cookie']);
     const { sql } = await import('kysely');
     const table = tdb.name === 'postgres' ? 'http_sessions' : 'sessions';
     const snapshot = async () => JSON.stringify((await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by 1`.execute(c.store.db)).rows);

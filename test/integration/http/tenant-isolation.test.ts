@@ -136,7 +136,7 @@ describe('tenant isolation: every route × every caller without access to integr
   let b: string;
   let revoked: string;
   let tokenId: string;
-  const MARKERS = ['Alpha Institute 7f3c', 'alpha-7f3c.instructure.com', '20000000000077'];
+  const MARKERS = ['Alpha Institute 7f3c', 'alpha-7f3c.instructure.com', '20000000000077'] as const;
 
   beforeAll(async () => {
     c = await createTestContainer({ env: { BOOTSTRAP_API_TOKEN: 'bootstrap-token-for-isolation-0123456789' } });

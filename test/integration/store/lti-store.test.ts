@@ -80,8 +80,8 @@ describe.each(testDatabases())('LTI store on $name', (tdb) => {
     const got = (await plugin.Get(false, 'idtoken', q)) as Array<Record<string, unknown>>;
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ ...q, userInfo: { name: 'Ada Lovelace' } });
-    expect(got[0].platformInfo).toBeUndefined();
-    expect(got[0].createdAt).toBeInstanceOf(Date);
+    expect(got[0]?.platformInfo).toBeUndefined();
+    expect(got[0]?.createdAt).toBeInstanceOf(Date);
   });
 
   it('concurrent Replaces of one record leave one record (no unique-key collision)', async () => {
@@ -107,8 +107,8 @@ describe.each(testDatabases())('LTI store on $name', (tdb) => {
     expect(JSON.stringify(raw)).not.toContain('secret');
     const plain = (await plugin.Get(false, 'privatekey', { kid: 'kid-1' })) as Array<Record<string, unknown>>;
     expect(plain[0]).toMatchObject(index);
-    expect(typeof plain[0].iv).toBe('string');
-    expect(typeof plain[0].data).toBe('string');
+    expect(typeof plain[0]?.iv).toBe('string');
+    expect(typeof plain[0]?.data).toBe('string');
 
     expect(await plugin.Get(KEY, 'privatekey', { kid: 'kid-1' })).toEqual([{ key: secret, kid: 'kid-1' }]);
     await expect(plugin.Get('another key', 'privatekey', { kid: 'kid-1' })).rejects.toThrow();

@@ -82,7 +82,7 @@ describe.each(testDatabases())('staff repositories on $name', (tdb) => {
       expect(token).toMatch(/^cc_[A-Za-z0-9_-]{43}$/);
       expect(info.last4).toBe(token.slice(-4));
       const rows = await store.db.selectFrom('api_tokens').selectAll().where('id', '=', info.id).execute();
-      expect(rows[0].token_hash).toBe(hashApiToken(token));
+      expect(rows[0]?.token_hash).toBe(hashApiToken(token));
       expect(JSON.stringify(rows)).not.toContain(token);
       expect(JSON.stringify(await tokens.list())).not.toContain(token);
     });

@@ -94,7 +94,9 @@ describe.each(testDatabases())('secret rotation on $name', (tdb) => {
       expect(newVault.decrypt(env, aad)).toBe(expected.get(where));
     }
     const v2only = createVault(parseSecretKey(`2:${NEW}`));
-    expect(v2only.decrypt(rows[0].env, rows[0].aad)).toBe(expected.get(rows[0].where));
+    const [first] = rows;
+    if (!first) throw new Error('no encrypted row to read back');
+    expect(v2only.decrypt(first.env, first.aad)).toBe(expected.get(first.where));
   });
 
   it('is idempotent: a second run changes nothing', async () => {
