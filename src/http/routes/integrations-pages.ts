@@ -9,15 +9,13 @@ import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
 import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
-import type { PreflightResult } from '../../integrations/preflight.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
-import { presentIntegration } from '../presenters/integration.js';
+import { integrationView, preflightView, STATE_LABELS } from '../presenters/integration-page.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { presentAuditTrail } from '../presenters/audit-trail.js';
-import { checkRows } from '../presenters/checks.js';
 import { parseFeatures } from '../features-query.js';
 
 type Deps = Pick<
@@ -25,13 +23,6 @@ type Deps = Pick<
   'config' | 'integrations' | 'integrationSettings' | 'integrationSchemas' | 'integrationLinks' | 'studentRoles' | 'connection' | 'audit' | 'clock' | 'staff' | 'apiTokens'
 >;
 
-const STATE_LABELS: Record<string, string> = {
-  not_connected: 'Not connected',
-  pending: 'Pending authorization',
-  verified: 'Verified',
-  degraded: 'Degraded',
-  failed: 'Failed',
-};
 
 const COURSE_ID_LABELS: Record<string, string> = {
   sis_course_id: 'SIS ID (sis_course_id / sis_section_id)',
@@ -70,29 +61,6 @@ const configureForm = z
     studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .strict();
-
-function statusView(i: Integration) {
-  const s = i.status;
-  return {
-    state: s.state,
-    stateLabel: STATE_LABELS[s.state] ?? s.state,
-    reasons: s.reasons.map((r) => ({ code: r, title: REMEDIES[r].title, remedy: REMEDIES[r].remedy })),
-    missingScopes: s.missingScopes,
-    checks: checkRows(s.checks),
-    tokenOwner: s.tokenOwner,
-    verifiedAt: s.verifiedAt,
-    checkedAt: s.checkedAt,
-  };
-}
-
-/** The API presenter's whitelist (no secret), with the status shaped for pages. */
-function integrationView(i: Integration) {
-  return { ...presentIntegration(i), status: statusView(i) };
-}
-
-function preflightView(p: PreflightResult) {
-  return { ok: p.ok, missingScopes: p.missingScopes, checks: checkRows(p.checks) };
-}
 
 /**
  * The Generate Keys pages: integrations list, LMS Settings (with preflight,

@@ -1,11 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { Container } from '../../container.js';
-import { REMEDIES } from '../../integrations/reasons.js';
 import { BROWSER_COOKIE, newBrowserSecret } from '../../integrations/authorization.js';
-import type { CallbackOutcome } from '../../integrations/callback.js';
 import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
-import { checkRows } from '../presenters/checks.js';
+import { resultView } from '../presenters/oauth-result.js';
 import '../session.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'integrationLinks'>;
@@ -42,33 +40,6 @@ async function grantIntegrationAccess(req: Request, integration: { id: string; n
   if (req.session.staff || req.session.integrationAccess?.integrationId === integration.id) return;
   await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
   req.session.integrationAccess = { integrationId: integration.id, via: 'setup-link', label: integration.name };
-}
-
-function resultView(outcome: CallbackOutcome, canRetry: boolean) {
-  const reason = outcome.reason;
-  const verified = outcome.status?.state === 'verified';
-  return {
-    title: verified ? 'Connected' : outcome.kind === 'connected' ? 'Connected with problems' : 'Generate Keys did not complete',
-    kind: outcome.kind,
-    state: outcome.status?.state ?? null,
-    verified,
-    headline: verified
-      ? 'Canvas is connected and every check passed.'
-      : outcome.kind === 'connected'
-        ? 'Canvas issued a token, but some checks failed. Fix what is listed below, then click Re-check.'
-        : reason
-          ? REMEDIES[reason].title
-          : 'Generate Keys did not complete.',
-    reason: reason ?? null,
-    remedy: reason ? REMEDIES[reason].remedy : null,
-    detail: outcome.detail,
-    canvasError: outcome.canvasError ?? null,
-    missingScopes: outcome.missingScopes,
-    checks: outcome.status ? checkRows(outcome.status.checks) : [],
-    tokenOwner: outcome.status?.tokenOwner ?? null,
-    integrationId: outcome.kind === 'state_invalid' ? null : (outcome.integrationId ?? null),
-    canRetry,
-  };
 }
 
 /**
