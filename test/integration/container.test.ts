@@ -8,6 +8,7 @@ import { createContainer } from '../../src/container.js';
 import { createLogger } from '../../src/logger/logger.js';
 import { generateSecretKey } from '../../src/vault/vault.js';
 import { createPostgresDatabase, testDatabases } from '../support/databases.js';
+import { freePort } from '../support/free-port.js';
 import { createTestContainer } from '../support/test-container.js';
 
 const dirs: string[] = [];
@@ -91,11 +92,14 @@ describe('main', () => {
   }, 30000);
 
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
+    // A port the OS just handed out (a random one could be taken by another suite's server).
+    const port = String(await freePort());
     const run = runMain({ PORT: port, DATA_DIR: tmp(), LOG_LEVEL: 'info' });
     try {
       expect(await started(run)).toContain('listening');
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch((err: unknown) => {
+        throw new Error(`GET /healthz failed (${String(err)}); the process said:\n${run.output()}`);
+      });
       expect(res.status).toBe(200);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);

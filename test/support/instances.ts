@@ -14,6 +14,7 @@ import pg from 'pg';
 import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
 import { buildDemoWorld, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from '../../src/simulator/demo-world.js';
 import { generateSecretKey } from '../../src/vault/vault.js';
+import { freePort } from './free-port.js';
 import { completeCanvasSide, createBrowser } from './browser-flow.js';
 import { createPostgresDatabase } from './databases.js';
 
@@ -142,13 +143,6 @@ export async function startCluster(baseUrl: string, opts: { courses: number; lat
   const admin = new pg.Pool({ connectionString: db.url, max: 2 });
   admin.on('error', () => undefined);
 
-  const freePort = async () => {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  };
   const ports: number[] = [];
   for (let i = 0; i < 8; i++) ports.push(await freePort());
 
