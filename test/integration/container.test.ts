@@ -97,9 +97,19 @@ describe('main', () => {
     const run = runMain({ PORT: port, DATA_DIR: tmp(), LOG_LEVEL: 'info' });
     try {
       expect(await started(run)).toContain('listening');
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch((err: unknown) => {
-        throw new Error(`GET /healthz failed (${String(err)}); the process said:\n${run.output()}`);
-      });
+      // Retried while the process is alive (a loaded machine can refuse a connection for a moment);
+      // a process that died fails at once, with what it printed.
+      const healthz = async (): Promise<Response> => {
+        for (let i = 0; ; i++) {
+          try {
+            return await fetch(`http://127.0.0.1:${port}/healthz`);
+          } catch (err) {
+            if (run.child.exitCode !== null || i >= 25) throw new Error(`GET /healthz failed (${String(err)}); the process said:\n${run.output()}`);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      };
+      const res = await healthz();
       expect(res.status).toBe(200);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);
