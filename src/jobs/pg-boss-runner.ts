@@ -110,11 +110,7 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
     async start() {
       if (boss) return;
       shutdown = new AbortController();
-      boss = new PgBoss({ connectionString: deps.connectionString, schema: deps.schema ?? 'cc_pgboss', max: 4 });
-      // pg-boss reports a lost connection (its pool's and its workers' errors) here; it keeps polling.
-      boss.on('error', (err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss error'));
-      await boss.start();
-      await createQueueOnce(boss);
+      boss = await startBoss(deps.connectionString, deps.schema ?? 'cc_pgboss', logger);
       // pg-boss 10 runs one job at a time per work() call: one worker per concurrent job.
       for (let i = 0; i < (deps.concurrency ?? 2); i++) {
         await boss.work<{ jobId: string }>(QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => handle(job!.data.jobId));
@@ -161,6 +157,30 @@ export function createPgBossRunner(deps: PgBossRunnerDeps): JobRunner & { idle()
 
 /** Postgres errors two instances creating the queue at the same moment can get: deadlock, duplicate row/table. */
 const QUEUE_RACE_CODES = new Set(['40P01', '23505', '42P07']);
+
+/**
+ * Starts pg-boss and creates the job queue. pg-boss installs its schema on first start; instances
+ * starting together on an empty database can deadlock there too, so a lost race starts over.
+ * @throws the last database error after a few tries, or any other start error at once.
+ */
+async function startBoss(connectionString: string, schema: string, logger: Logger | undefined): Promise<PgBoss> {
+  for (let attempt = 1; ; attempt++) {
+    const boss = new PgBoss({ connectionString, schema, max: 4 });
+    // pg-boss reports a lost connection (its pool's and its workers' errors) here; it keeps polling.
+    boss.on('error', (err) => logger?.warn({ err: describeDbError(err) }, 'pg-boss error'));
+    try {
+      await boss.start();
+      await createQueueOnce(boss);
+      return boss;
+    } catch (err) {
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 5 || typeof code !== 'string' || !QUEUE_RACE_CODES.has(code)) throw err;
+      logger?.warn({ err: describeDbError(err), attempt }, 'pg-boss start lost a race with another instance; starting again');
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 400)));
+    }
+  }
+}
 
 /**
  * Creates the job queue unless it exists. pg-boss's `create_queue` inserts the queue row and creates
