@@ -169,7 +169,8 @@ else
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({
-            name: 'Institution P', canvasUrl: 'https://p.instructure.com', clientId: '50000000000001', accountId: 'self',
+            // A public address literal: saving it resolves no name (these processes have no test resolver), and nothing calls it.
+            name: 'Institution P', canvasUrl: 'https://93.184.215.14', clientId: '50000000000001', accountId: 'self',
             courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'],
             lti: { environment: 'production', clientId: '50000000000099', deploymentIds: ['5:p'] },
           }),
