@@ -16,6 +16,7 @@ const LAYERS: Record<string, number> = {
   errors: 0,
   logger: 0,
   net: 0,
+  metrics: 0,
   // adapters
   oauth: 1,
   canvas: 1,
@@ -26,6 +27,10 @@ const LAYERS: Record<string, number> = {
   integrations: 2,
   sync: 2,
   staff: 2,
+  changes: 2,
+  'sync-list': 2,
+  webhooks: 2,
+  grades: 2,
   // entry points and the composition root
   http: 3,
   cli: 3,
