@@ -37,7 +37,7 @@ function countLines(u8: Uint8Array | undefined): number {
  * Rows of a CSV file as objects keyed by header, parsed 64 KB at a time: csv-parse holds at most
  * one chunk's records, where parsing the whole file at once would hold every row.
  */
-async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<string, string>> {
+export async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<string, string>> {
   if (!u8) return;
   const chunks = function* () {
     for (let i = 0; i < u8.length; i += CHUNK_BYTES) yield Buffer.from(u8.buffer, u8.byteOffset + i, Math.min(CHUNK_BYTES, u8.length - i));
