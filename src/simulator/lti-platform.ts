@@ -551,6 +551,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   router.post('/api/lti/registrations', express.json({ limit: '1mb' }), async (req, res) => {
     const claims = await readRegistrationToken(bearerOf(req));
     if (!claims) return void jwtRefused(res);
+    // A registration token registers one key: a second POST with it is refused like a foreign token.
+    if (ltiWorld(sandboxState!.world).tools.some((t) => t.dynamic?.uuid === claims['uuid'])) return void jwtRefused(res);
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     if (typeof body['scope'] !== 'string') {
       // Canvas splits the scope string without checking it first: a missing scope is a server error.

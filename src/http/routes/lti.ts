@@ -9,6 +9,7 @@ import type { HandoffPayload } from '../../lti/launch-store.js';
 import { toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import { presentLtiCourse } from '../presenters/lti-course.js';
+import { presentRegistrationStatus } from '../presenters/lti-registration.js';
 import '../session.js';
 
 declare module 'express-session' {
@@ -183,8 +184,10 @@ export function createLtiRouter(container: Container): Router {
         detail: lti && lti.clientId === apiClientId ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
       },
     ];
+    const dynamic = presentRegistrationStatus(await container.ltiRegistration.status(id));
     res.status(status).render('lti/setup', {
       title: 'LTI',
+      dynamic,
       integrationId: id,
       integrationName: integration.name,
       urls,
@@ -205,6 +208,23 @@ export function createLtiRouter(container: Container): Router {
   router.get('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
     try {
       await setupPage(req, res, 200);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const windowForm = z.object({ _csrf: z.string().optional(), action: z.enum(['open', 'close']) }).strict();
+
+  /** Opens (for an hour, one registration) or closes registration by URL: the intent LTI Dynamic Registration needs. */
+  router.post('/integrations/:id/lti/registration-window', requireIntegrationAccess('id'), async (req, res, next) => {
+    try {
+      const parsed = windowForm.safeParse(req.body);
+      if (!parsed.success) throw new AppError('validation_failed', `${String(parsed.error.issues[0]?.path[0] ?? 'action')}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { help: 'Use the buttons on the LTI page.' });
+      const id = String(req.params.id);
+      const actor = settingsActor(req, res);
+      if (parsed.data.action === 'open') await container.ltiRegistration.openWindow(id, actor);
+      else await container.ltiRegistration.closeWindow(id, actor);
+      res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti#register-by-url`);
     } catch (err) {
       next(err);
     }
