@@ -46,6 +46,11 @@ export interface LtiWorld {
   /** `iss`; defaults to the sandbox's own origin (an integration with environment `custom`). */
   issuer?: string;
   tools: LtiToolRegistration[];
+  /**
+   * Validation messages every registration POST fails with (422), as a Canvas whose validation
+   * differs would answer; unset: the normal validation.
+   */
+  registrationErrors?: string[];
 }
 
 /** The subset of Canvas's LTI 1.3 JSON configuration the platform reads. */
@@ -560,7 +565,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       res.status(500).json({ errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] });
       return;
     }
-    const errors = validateRegistration(body);
+    const errors = [...(ltiWorld(sandboxState!.world).registrationErrors ?? []), ...validateRegistration(body)];
     if (errors.length) {
       lastRegistrationErrors = errors;
       // RecordInvalid from save!: the tool gets a generic 422 without the validation messages.
