@@ -38,6 +38,15 @@ describe('LTI launch from the sandbox platform', () => {
     expect(other.body).not.toContain('Institution B');
   });
 
+  it('an instructor launching into a course no refresh has recorded yet sees the title Canvas sent, not “Course”', async () => {
+    const b = miniBrowser();
+    const landed = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+    expect(new URL(landed.url).pathname).toBe('/launch/course');
+    expect(landed.body).toContain('<h1>Chemistry 101</h1>');
+    expect(landed.body).toContain('<title>Chemistry 101 · canvas-companion</title>');
+    expect(landed.body).toContain('has not been refreshed from Canvas yet');
+  });
+
   it('an instructor launching from course navigation sees that course read-only, with the NRPS cross-check', async () => {
     await seedCourseRoster(h);
 

@@ -124,7 +124,7 @@ export function createLtiRouter(container: Container): Router {
           if (used.payload.kind === 'admin') {
             req.session.integrationAccess = { integrationId: used.integrationId, via: 'lti', label: used.payload.label };
           } else {
-            req.session.ltiCourse = { integrationId: used.integrationId, courseId: used.payload.courseId, via: 'lti' };
+            req.session.ltiCourse = { integrationId: used.integrationId, courseId: used.payload.courseId, via: 'lti', courseTitle: used.payload.courseTitle };
           }
           await save(req);
           container.logger.info({ integrationId: used.integrationId, kind: used.payload.kind }, 'LTI launch signed in');
@@ -159,7 +159,7 @@ export function createLtiRouter(container: Container): Router {
     try {
       const access = req.session?.ltiCourse;
       if (!access) throw new AppError('forbidden', 'Open this page from the course navigation in Canvas.');
-      res.render('lti/course', presentLtiCourse(await container.ltiCourseView.load(access.integrationId, access.courseId)));
+      res.render('lti/course', presentLtiCourse(await container.ltiCourseView.load(access.integrationId, access.courseId), { courseTitle: access.courseTitle ?? null }));
     } catch (err) {
       next(err);
     }
