@@ -203,13 +203,23 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
+    let ltiRegistration: LtiDynamicRegistration | undefined;
     const startLti = async (): Promise<LtiFeature | undefined> => {
       const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
         return undefined;
       }
-      const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
+      const feature = await createLtiFeature({
+        config,
+        store,
+        vault,
+        logger,
+        clock,
+        resolve: overrides.resolve,
+        // Late-bound: the registration service is built after the LTI feature it serves.
+        adoptFirstDeployment: (id, clientId, deploymentId) => ltiRegistration?.adoptFirstDeployment(id, clientId, deploymentId) ?? Promise.resolve(false),
+      });
       closers.push(() => feature.close());
       return feature;
     };
@@ -243,6 +253,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       disconnect: (id, actor) => connection.disconnect(id, actor),
       logger,
     });
+    ltiRegistration = createLtiDynamicRegistration({
+      repo: integrationsRepo,
+      registrations: ltiRegistrations,
+      settings: integrationSettings,
+      audit,
+      fetch: fetchImpl,
+      publicUrl: config.publicUrl,
+      allowInsecure: config.allowInsecureCanvasUrls,
+      clock,
+    });
     return {
       config,
       logger,
@@ -270,16 +290,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
       ltiHandoffs: createLtiHandoffs({ launches, audit }),
       ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
-      ltiRegistration: createLtiDynamicRegistration({
-        repo: integrationsRepo,
-        registrations: ltiRegistrations,
-        settings: integrationSettings,
-        audit,
-        fetch: fetchImpl,
-        publicUrl: config.publicUrl,
-        allowInsecure: config.allowInsecureCanvasUrls,
-        clock,
-      }),
+      ltiRegistration,
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

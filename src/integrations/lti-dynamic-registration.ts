@@ -71,6 +71,14 @@ export interface LtiDynamicRegistration {
    * throws for what Canvas or the request did wrong: those are refusals the page explains.
    */
   register(input: { integrationId: string; openidConfiguration: string | undefined; registrationToken: string | undefined }): Promise<RegistrationOutcome>;
+  /**
+   * A launch Canvas signed for a key Dynamic Registration created names its deployment: Canvas
+   * creates the deployment only when the admin confirms the installation and does not tell the
+   * tool, so the first signed launch adds it (once; every deployment of a key made in this
+   * institution's root account is this institution's). False when the key is not one awaiting its
+   * first deployment: the launch is then refused as usual.
+   */
+  adoptFirstDeployment(integrationId: string, clientId: string, deploymentId: string): Promise<boolean>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -112,6 +120,19 @@ export function createLtiDynamicRegistration(deps: {
       await mustExist(integrationId);
       await registrations.closeWindow(integrationId);
       await audit.record({ integrationId, actor: actor.label, action: 'lti.registration.window_closed', detail: {} });
+    },
+
+    async adoptFirstDeployment(integrationId, clientId, deploymentId) {
+      if (!/^[A-Za-z0-9:_.-]{1,200}$/.test(deploymentId)) return false;
+      const integration = await repo.get(integrationId);
+      const lti = integration?.lti;
+      if (!integration || !lti || lti.clientId !== clientId || lti.deploymentIds.length > 0) return false;
+      if (!(await registrations.awaitingFirstDeployment(integrationId, clientId))) return false;
+      if (!(await registrations.markDeploymentAdopted(integrationId, clientId))) return false;
+      const actor: SettingsActor = { scope: 'institution', label: 'Canvas launch (first deployment of a Dynamic Registration)' };
+      await deps.settings.updateLtiRegistration(integrationId, { ...lti, deploymentIds: [deploymentId] }, actor);
+      await audit.record({ integrationId, actor: actor.label, action: 'lti.registration.deployment_added', detail: { clientId, deploymentId } });
+      return true;
     },
 
     async register({ integrationId, openidConfiguration, registrationToken }) {

@@ -71,6 +71,19 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     expect(await page.locator('#client-id').textContent()).toBe(clientId);
     const audit = await h.container.audit.list(fresh);
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['lti.registration.dynamic', 'lti.registration.updated', 'lti.registration.window_opened']));
+
+    // The admin installs it at Canvas; the first signed launch tells us the deployment.
+    await page.locator('#confirm').click();
+    const deploymentId = (await page.locator('#installed code').textContent())?.trim();
+    expect(deploymentId).toMatch(/^\d+:[0-9a-f]+$/);
+    await page.goto(`${h.sandbox.url}/__lti/launch?user=1&placement=account_navigation&client_id=${clientId}`);
+    await page.waitForURL(new RegExp(`/integrations/${fresh}$`));
+    expect((await h.container.integrations.get(fresh))?.lti?.deploymentIds).toEqual([deploymentId]);
+    // Only the first: another deployment of the key is not added by a launch.
+    const other = await context.newPage();
+    await other.goto(`${h.sandbox.url}/__lti/launch?user=1&placement=account_navigation&client_id=${clientId}&deployment_id=99:other`);
+    await other.locator('[data-lti-code="unknown_deployment"]').waitFor({ timeout: 20_000 });
+    expect((await h.container.integrations.get(fresh))?.lti?.deploymentIds).toEqual([deploymentId]);
     await context.close();
   });
 
