@@ -57,7 +57,22 @@ export async function seedRegistrationDemo(container: Container, sandboxUrl: str
     studentRoles: ['StudentEnrollment'],
   });
   if (!integration.lti) await container.ltiRegistration.openWindow(integration.id, { scope: 'platform', label: 'demo setup' });
+  await pointDemoSignInAtLocalhost(container, integration.id, sandboxUrl);
   return integration;
+}
+
+/**
+ * What demo staff would do once the registration saved a key: point its sign-in at the sandbox as
+ * `localhost`, the service's site, so the demo's plain-http Lax cookies survive the platform's form
+ * post (the same choice {@link seedDemo} makes for the first integration). A registration never sets
+ * this itself: where launches are sent is staff's to choose. Returns whether it changed anything.
+ */
+export async function pointDemoSignInAtLocalhost(container: Container, integrationId: string, sandboxUrl: string): Promise<boolean> {
+  const lti = (await container.integrations.get(integrationId))?.lti;
+  if (!lti || lti.environment !== 'custom' || lti.authUrl) return false;
+  await container.integrations.update(integrationId, { lti: { ...lti, authUrl: `${demoLtiHost(sandboxUrl)}/api/lti/authorize_redirect` } });
+  await container.lti?.syncIntegration?.(integrationId);
+  return true;
 }
 
 /** The sandbox's URL as the browser should meet it for LTI: `localhost`, the service's site. */

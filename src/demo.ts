@@ -4,7 +4,7 @@ import { ConfigError } from './config/config.js';
 import { demoCliCommand, loadDemoConfig, type DemoConfig } from './config/demo-config.js';
 import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
-import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, seedDemo, seedRegistrationDemo } from './demo-setup.js';
+import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, pointDemoSignInAtLocalhost, seedDemo, seedRegistrationDemo } from './demo-setup.js';
 import { buildDemoWorld } from './simulator/demo-world.js';
 import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
@@ -37,6 +37,10 @@ async function demo(): Promise<void> {
   const container = await createContainer(config);
   const integration = await seedDemo(container, sandboxUrl);
   const registering = await seedRegistrationDemo(container, sandboxUrl);
+  // Demo staff's step after a registration (see pointDemoSignInAtLocalhost), done as soon as it lands.
+  const follow = setInterval(() => void pointDemoSignInAtLocalhost(container, registering.id, sandboxUrl).catch(() => undefined), 2000);
+  follow.unref();
+  container.onClose(() => clearInterval(follow));
   const ltiAuthHost = demoLtiHost(sandboxUrl);
   const ltiWorld: LtiWorld = {
     issuer: sandboxUrl,
