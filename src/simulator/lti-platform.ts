@@ -252,7 +252,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   const router: Router = express.Router();
   router.use(express.urlencoded({ extended: false }));
 
-  router.get('/api/lti/security/jwks', (_req, res) => {
+  // The same keys under both paths: LTI launches name the first, the OpenID configuration's `jwks_uri` the second.
+  router.get(['/api/lti/security/jwks', '/login/oauth2/jwks'], (_req, res) => {
     res.json({ keys: [publicJwk] });
   });
 
