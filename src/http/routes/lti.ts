@@ -176,7 +176,12 @@ export function createLtiRouter(container: Container): Router {
     const checks = [
       { name: 'https', ok: config.publicUrl.startsWith('https://'), label: 'This service is reachable over https', detail: config.publicUrl.startsWith('https://') ? '' : 'Canvas only launches https tools; set PUBLIC_URL to an https address.' },
       { name: 'client_id', ok: Boolean(lti?.clientId), label: 'LTI Client ID entered', detail: lti?.clientId ?? 'not yet' },
-      { name: 'deployment_ids', ok: (lti?.deploymentIds.length ?? 0) > 0, label: 'At least one Deployment ID entered', detail: lti?.deploymentIds.join(', ') ?? '' },
+      {
+        name: 'deployment_ids',
+        ok: (lti?.deploymentIds.length ?? 0) > 0,
+        label: 'At least one Deployment ID entered',
+        detail: lti && lti.deploymentIds.length === 0 ? 'none yet: after a registration by URL, the first launch from Canvas adds it' : (lti?.deploymentIds.join(', ') ?? ''),
+      },
       {
         name: 'distinct_from_api_key',
         ok: Boolean(lti) && lti!.clientId !== apiClientId,
