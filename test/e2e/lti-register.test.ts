@@ -102,6 +102,10 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     expect(await again.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('reused_token');
     expect(await again.locator('h1').textContent()).toContain('already used');
     expect((h.sandbox.world.lti as { tools: unknown[] }).tools.length).toBe(keysBefore);
+    // Canvas's registration token never reaches the log (request lines redact it, also URL-encoded).
+    const token = new URL(toolUrl!).searchParams.get('registration_token')!;
+    expect(h.container.log.text()).toContain('/lti/register');
+    expect(h.container.log.text()).not.toContain(token.split('.')[2]!);
     await context.close();
   });
 
