@@ -208,7 +208,9 @@ export function matchIssuer(issuer: string, canvasUrl: string, current: LtiRegis
       kind: 'wrong_issuer',
       issuer,
       expected: accepted.map((a) => a.issuer),
-      detail: `Canvas says its issuer is ${issuer}, but this integration's launches come from ${accepted.map((a) => a.issuer).join(' or ')}.`,
+      detail: current
+        ? `Canvas says its issuer is ${issuer}, but this integration's launches come from ${accepted[0]?.issuer ?? '(none)'}.`
+        : `Canvas says its issuer is ${issuer}. This integration (Canvas at ${canvasUrl}) accepts one of: ${accepted.map((a) => a.issuer).join(', ')}.`,
     },
   };
 }

@@ -16,6 +16,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
   let h: LtiHarness;
   let browser: Browser;
   let fresh: string;
+  let made = 0;
   const staff = { scope: 'platform' as const, label: 'staff:test@example.edu' };
 
   beforeAll(async () => {
@@ -26,7 +27,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
   beforeEach(async () => {
     // An integration on the sandbox without any LTI registration yet.
     const c = await h.container.integrationSettings.create(
-      { name: `Institution C ${Date.now()}`, canvasUrl: h.sandbox.url, clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] },
+      { name: `Institution C${++made > 1 ? ` (${made})` : ''}`, canvasUrl: h.sandbox.url, clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] },
       staff,
     );
     fresh = c.id;
@@ -48,7 +49,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
 
   it('registers the tool, saves client id and issuer, and hands the window back to Canvas’s review', async () => {
     await h.container.ltiRegistration.openWindow(fresh, staff);
-    const context = await browser.newContext();
+    const context = await browser.newContext({ viewport: { width: 1000, height: 1400 } });
     const page = await context.newPage();
     const frame = await openRegistration(page, fresh);
     expect(await frame.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('registered');
@@ -115,7 +116,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     const before = lw.issuer;
     lw.issuer = 'https://canvas.elsewhere.example';
     try {
-      const context = await browser.newContext();
+      const context = await browser.newContext({ viewport: { width: 1000, height: 1000 } });
       const page = await context.newPage();
       const frame = await openRegistration(page, fresh);
       expect(await frame.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('wrong_issuer');
