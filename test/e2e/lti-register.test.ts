@@ -110,6 +110,20 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     await context.close();
   });
 
+  it('explains Canvas’s 401 for a registration token it does not accept (expired, or not its own)', async () => {
+    await h.container.ltiRegistration.openWindow(fresh, staff);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const openid = `${h.sandbox.url}/api/lti/security/openid-configuration`;
+    const res = await page.goto(`${registerUrl(fresh)}&openid_configuration=${encodeURIComponent(openid)}&registration_token=eyJhbGciOiJSUzI1NiJ9.eyJ1dWlkIjoieCJ9.c2ln`);
+    expect(res?.status()).toBe(400);
+    expect(await page.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('token_refused');
+    expect(await page.locator('[data-refusal]').textContent()).toContain('HTTP 401: JWT did not include expected contents');
+    expect(await page.locator('h1').textContent()).toBe('Canvas refused the registration token');
+    expect((await h.container.integrations.get(fresh))?.lti).toBeUndefined();
+    await context.close();
+  });
+
   it('refuses a Canvas whose issuer is not the integration’s, and says which issuer it expected', async () => {
     await h.container.ltiRegistration.openWindow(fresh, staff);
     const lw = h.sandbox.world.lti as { issuer?: string };
