@@ -24,3 +24,11 @@ document.addEventListener('submit', (event) => {
   const question = form?.getAttribute('data-confirm');
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// LTI Dynamic Registration: "Done"/"Close" hands the window back to the platform (Canvas closes its
+// registration iframe on this standard message and shows its review).
+document.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('[data-lti-close]') : null;
+  if (!button) return;
+  (window.opener || window.parent).postMessage({ subject: 'org.imsglobal.lti.close' }, '*');
+});

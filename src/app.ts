@@ -16,6 +16,7 @@ import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createLtiRouter } from './http/routes/lti.js';
+import { createLtiRegisterRouter } from './http/routes/lti-register.js';
 import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
@@ -86,6 +87,8 @@ export function createApp(container: Container): Express {
     }),
   );
 
+  // The Dynamic Registration URL sits under /lti but is ours, not ltijs's: before its mount.
+  app.use(createLtiRegisterRouter(container));
   // LTI mount goes here (before body parsers): ltijs parses its own bodies.
   if (container.lti) {
     const canvasAncestors = container.lti.frameAncestors ?? [];

@@ -17,6 +17,7 @@ import { createConnectionService, type ConnectionService } from './integrations/
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
 import { createIntegrationSettings, type IntegrationSettings } from './integrations/integration-settings.js';
+import { createLtiDynamicRegistration, type LtiDynamicRegistration } from './integrations/lti-dynamic-registration.js';
 import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { createIntegrationLinks, type IntegrationLinks } from './integrations/integration-links.js';
@@ -27,6 +28,7 @@ import { createLtiHandoffs, type LtiHandoffs } from './lti/lti-handoffs.js';
 import { createPlatformAdmin, type PlatformAdmin } from './staff/platform-admin.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
+import { createRegistrationRepository } from './lti/registration-repository.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
@@ -96,6 +98,8 @@ export interface Container {
   ltiHandoffs: LtiHandoffs;
   /** The instructor's LTI course page: course, roster and NRPS comparison. */
   ltiCourseView: LtiCourseView;
+  /** LTI Dynamic Registration: the registration window of the LTI page and `GET /lti/register`. */
+  ltiRegistration: LtiDynamicRegistration;
   /** Set by the LTI feature; createApp mounts it. */
   lti?: LtiMount;
   /** Registers a closer (job runner, timers, ltijs…); closers run in reverse order, before the store closes. */
@@ -199,13 +203,23 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
+    let ltiRegistration: LtiDynamicRegistration | undefined;
     const startLti = async (): Promise<LtiFeature | undefined> => {
       const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
         return undefined;
       }
-      const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
+      const feature = await createLtiFeature({
+        config,
+        store,
+        vault,
+        logger,
+        clock,
+        resolve: overrides.resolve,
+        // Late-bound: the registration service is built after the LTI feature it serves.
+        adoptFirstDeployment: (id, clientId, deploymentId) => ltiRegistration?.adoptFirstDeployment(id, clientId, deploymentId) ?? Promise.resolve(false),
+      });
       closers.push(() => feature.close());
       return feature;
     };
@@ -230,6 +244,25 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
+    const ltiRegistrations = createRegistrationRepository({ db, clock });
+    const integrationSettings = createIntegrationSettings({
+      repo: integrationsRepo,
+      owners: createPlatformOwners({ db, clock }),
+      oauth: canvasOAuth,
+      audit,
+      disconnect: (id, actor) => connection.disconnect(id, actor),
+      logger,
+    });
+    ltiRegistration = createLtiDynamicRegistration({
+      repo: integrationsRepo,
+      registrations: ltiRegistrations,
+      settings: integrationSettings,
+      audit,
+      fetch: fetchImpl,
+      publicUrl: config.publicUrl,
+      allowInsecure: config.allowInsecureCanvasUrls,
+      clock,
+    });
     return {
       config,
       logger,
@@ -244,14 +277,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       audit,
       sessionStore,
       integrations: integrationsRepo,
-      integrationSettings: createIntegrationSettings({
-        repo: integrationsRepo,
-        owners: createPlatformOwners({ db, clock }),
-        oauth: canvasOAuth,
-        audit,
-        disconnect: (id, actor) => connection.disconnect(id, actor),
-        logger,
-      }),
+      integrationSettings,
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
       tokenSources,
       canvasFor,
@@ -264,6 +290,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
       ltiHandoffs: createLtiHandoffs({ launches, audit }),
       ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
+      ltiRegistration,
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

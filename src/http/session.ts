@@ -9,7 +9,7 @@ declare module 'express-session' {
     /** A Canvas admin limited to ONE integration (signed setup link or LTI admin launch). */
     integrationAccess?: { integrationId: string; via: 'setup-link' | 'lti'; label: string };
     /** An instructor from an LTI launch: read-only, one course. */
-    ltiCourse?: { integrationId: string; courseId: string; via: 'lti' };
+    ltiCourse?: { integrationId: string; courseId: string; via: 'lti'; /** The course title Canvas sent with the launch (shown until a refresh records the course). */ courseTitle?: string | null };
     /** The outcome of the last OAuth callback, shown once by GET /oauth/result (no secrets in it). */
     oauthResult?: { status: number; view: object; retryCanvasUrl?: string };
     /** The last "Check configuration" outcome, shown once by the integration's page after the redirect. */

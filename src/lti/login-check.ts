@@ -34,7 +34,8 @@ export function createLoginCheck(deps: { secureCookies: boolean; logger: Logger;
       if (matches.length > 1 || !integration) return pages.refuse(res, 409, 'ambiguous_platform', { issuer: params.iss, clientId: params.client_id });
       const frameFor = canvasFrameAncestor(integration.canvasUrl);
       const deploymentId = params.lti_deployment_id ?? params.deployment_id;
-      if (deploymentId && !integration.lti.deploymentIds.includes(deploymentId)) {
+      // No deployment yet (a key Dynamic Registration just created): the signed launch decides.
+      if (deploymentId && integration.lti.deploymentIds.length > 0 && !integration.lti.deploymentIds.includes(deploymentId)) {
         return pages.refuse(res, 403, 'unknown_deployment', { issuer: params.iss, clientId: params.client_id, deploymentId, integrationName: integration.name }, frameFor);
       }
       await platforms.ensurePlatform(integration);

@@ -40,6 +40,8 @@ export interface LtiDeps {
   clock?: () => Date;
   /** Name resolution for ltijs's outbound calls (tests). */
   resolve?: HostResolver;
+  /** Adds the first deployment of a key Dynamic Registration created, at its first signed launch. */
+  adoptFirstDeployment?: (integrationId: string, clientId: string, deploymentId: string) => Promise<boolean>;
 }
 
 let setUp = false;
@@ -87,7 +89,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     '/config.json': configJson(launches, config.publicUrl, pages),
     '/login': checkLogin,
   });
-  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock });
+  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock, adoptFirstDeployment: deps.adoptFirstDeployment });
   lti.onConnect(async (token, req, res) => {
     try {
       await launch.handleLaunch(token, req, res);

@@ -46,6 +46,11 @@ export interface LtiWorld {
   /** `iss`; defaults to the sandbox's own origin (an integration with environment `custom`). */
   issuer?: string;
   tools: LtiToolRegistration[];
+  /**
+   * Validation messages every registration POST fails with (422), as a Canvas whose validation
+   * differs would answer; unset: the normal validation.
+   */
+  registrationErrors?: string[];
 }
 
 /** The subset of Canvas's LTI 1.3 JSON configuration the platform reads. */
@@ -247,7 +252,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   const router: Router = express.Router();
   router.use(express.urlencoded({ extended: false }));
 
-  router.get('/api/lti/security/jwks', (_req, res) => {
+  // The same keys under both paths: LTI launches name the first, the OpenID configuration's `jwks_uri` the second.
+  router.get(['/api/lti/security/jwks', '/login/oauth2/jwks'], (_req, res) => {
     res.json({ keys: [publicJwk] });
   });
 
@@ -551,6 +557,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   router.post('/api/lti/registrations', express.json({ limit: '1mb' }), async (req, res) => {
     const claims = await readRegistrationToken(bearerOf(req));
     if (!claims) return void jwtRefused(res);
+    // A registration token registers one key: a second POST with it is refused like a foreign token.
+    if (ltiWorld(sandboxState!.world).tools.some((t) => t.dynamic?.uuid === claims['uuid'])) return void jwtRefused(res);
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     if (typeof body['scope'] !== 'string') {
       // Canvas splits the scope string without checking it first: a missing scope is a server error.
@@ -558,7 +566,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       res.status(500).json({ errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] });
       return;
     }
-    const errors = validateRegistration(body);
+    const errors = [...(ltiWorld(sandboxState!.world).registrationErrors ?? []), ...validateRegistration(body)];
     if (errors.length) {
       lastRegistrationErrors = errors;
       // RecordInvalid from save!: the tool gets a generic 422 without the validation messages.

@@ -247,6 +247,29 @@ export interface LtiPlatformOwnersTable {
   created_at: string;
 }
 
+/** An open window for LTI Dynamic Registration of one integration (opened from its LTI page). */
+export interface LtiRegistrationWindowsTable {
+  integration_id: string;
+  /** Audit label of who opened it. */
+  opened_by: string;
+  opened_at: string;
+  expires_at: string;
+}
+
+/** A registration token that reached the tool (single use), and what came of it. */
+export interface LtiRegistrationTokensTable {
+  /** The token's `uuid` claim, or `sha256:<hash of the token>` when it has none. */
+  token_key: string;
+  integration_id: string;
+  /** 'started' | 'registered' | 'refused' */
+  outcome: string;
+  /** The client id Canvas created ('registered' only). */
+  client_id: string | null;
+  /** When a first launch added its deployment id to the registration. */
+  deployment_adopted_at: string | null;
+  created_at: string;
+}
+
 /** Sign-in attempt counters (src/staff/login-throttle.ts). */
 export interface LoginThrottleTable {
   /** SHA-256 hex of `account:<email>` or `address:<client address>`. */
@@ -272,6 +295,8 @@ export interface Database {
   lti_handoffs: LtiHandoffsTable;
   lti_nrps_snapshots: LtiNrpsSnapshotsTable;
   lti_platform_owners: LtiPlatformOwnersTable;
+  lti_registration_windows: LtiRegistrationWindowsTable;
+  lti_registration_tokens: LtiRegistrationTokensTable;
 }
 
 /**

@@ -163,6 +163,31 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     const cfg = (await (await fetch(`${sb.url}/api/lti/security/openid-configuration`, { headers: { authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>;
     expect(cfg).toMatchObject({ registration_endpoint: `${sb.url}/api/lti/registrations`, token_endpoint_auth_methods_supported: ['private_key_jwt'], response_types_supported: ['id_token'] });
     expect(cfg['https://purl.imsglobal.org/spec/lti-platform-configuration']).toMatchObject({ product_family_code: 'canvas', 'https://canvas.instructure.com/lti/account_name': 'Registration U' });
+    expect(cfg['scopes_supported']).not.toContain('openid');
+    expect(cfg['scopes_supported']).toContain('https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly');
+    expect(cfg['jwks_uri']).toBe(`${sb.url}/login/oauth2/jwks`);
+    const jwks = (await (await fetch(String(cfg['jwks_uri']))).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([platform.kid()]);
+  });
+
+  it('a registration token registers one key: a second POST with it is refused like a foreign token', async () => {
+    const token = await platform.registrationToken();
+    expect((await register(registration(), token)).status).toBe(200);
+    const again = await register(registration(), token);
+    expect(again.status).toBe(401);
+    expect(JSON.stringify(await again.json())).toContain('JWT did not include expected contents');
+  });
+
+  it('can be told to refuse every registration with given validation errors (a Canvas whose validation differs)', async () => {
+    const lw = sb.world.lti as { registrationErrors?: string[] };
+    lw.registrationErrors = ['x: refused for the test'];
+    try {
+      const r = await register(registration(), await platform.registrationToken());
+      expect(r.status).toBe(422);
+      expect(platform.lastRegistrationErrors()).toEqual(['x: refused for the test']);
+    } finally {
+      delete lw.registrationErrors;
+    }
   });
 
   it('refuses invalid registrations with a bare 422 (500 without scope), keeping Canvas messages for inspection', async () => {
