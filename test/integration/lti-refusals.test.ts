@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { COURSE_ID, DEPLOYMENT_ID, launchUntilForm, LTI_CLIENT_ID, ltiCode, miniBrowser, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 import { firstGroup } from '../support/first-group.js';
+import { testDatabases } from '../support/databases.js';
 import { storageHash } from '../../src/lti/platform-storage-repository.js';
 
 /**
@@ -10,7 +11,7 @@ import { storageHash } from '../../src/lti/platform-storage-repository.js';
 let h: LtiHarness;
 
 beforeAll(async () => {
-  h = await startLtiHarness();
+  h = await startLtiHarness({ tdb: testDatabases().at(-1) });
 }, 120_000);
 
 afterAll(async () => {
