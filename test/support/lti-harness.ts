@@ -95,6 +95,8 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: bo
   });
   const lw: LtiWorld = {
     issuer: sandboxUrl,
+    // Canvas's storage frame lives on the OIDC auth origin, another site than the Canvas page.
+    ...(opts.crossSite ? { authOrigin: new URL(sandboxUrl.replace('127.0.0.1', 'localhost')).origin } : {}),
     tools: [{ clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], configUrl: `${appUrl}/lti/config.json?integration=${a.id}` }],
   };
   sandbox.world.lti = lw;
