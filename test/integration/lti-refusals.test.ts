@@ -180,6 +180,34 @@ describe.each(PATHS)('launch refusals ($name path)', (path) => {
 describe('launch refusals only the platform-storage path has', () => {
   const path = PATHS[1];
 
+  const storageConfig = (body: string) => JSON.parse(firstGroup(/data-config="([^"]*)"/, body).replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Record<string, string>;
+
+  it('the login page may be framed by this Canvas only, runs no inline script, and addresses the frame on the OIDC origin', async () => {
+    const params = new URLSearchParams({ iss: h.sandbox.url, login_hint: USERS.admin, target_link_uri: `${h.appUrl}/lti`, client_id: LTI_CLIENT_ID, lti_storage_target: 'post_message_forwarding' });
+    const res = await fetch(`${h.appUrl}/lti/login?${params}`);
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(firstGroup(/data-lti-code="([^"]+)"/, body)).toBe('storage_login');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    const directive = (name: string) => csp.split(';').map((d) => d.trim()).find((d) => d.startsWith(`${name} `)) ?? '';
+    expect(directive('frame-ancestors').split(/\s+/).slice(1).sort()).toEqual(["'self'", 'https://*.instructure.com', new URL(h.sandbox.url).origin].sort());
+    expect(directive('script-src')).toBe("script-src 'self'");
+    expect(directive('script-src-attr')).toBe("script-src-attr 'none'");
+    expect(res.headers.get('x-frame-options')).toBeNull();
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect([...body.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/g)]).toEqual([]);
+    expect(body).toContain('<script src="/static/lti-storage.js" defer></script>');
+    const config = storageConfig(body);
+    expect(config).toMatchObject({ mode: 'login', frame: 'post_message_forwarding', frameOrigin: new URL(h.sandbox.url).origin, parentOrigin: new URL(h.sandbox.url).origin });
+    const next = new URL(config.next!);
+    expect(next.origin + next.pathname).toBe(`${h.sandbox.url}/api/lti/authorize_redirect`);
+    expect(Object.fromEntries(next.searchParams)).toMatchObject({ state: config.state, nonce: config.nonce, redirect_uri: `${h.appUrl}/lti`, response_mode: 'form_post', prompt: 'none', scope: 'openid', client_id: LTI_CLIENT_ID });
+    expect(new URL(config.fallback!, h.appUrl).searchParams.get('cc_storage')).toBe('off');
+
+    const older = await fetch(`${h.appUrl}/lti/login?${params.toString().replace('post_message_forwarding', '_parent')}`);
+    expect(storageConfig(await older.text()).frame).toBe('_parent');
+  });
+
   it('refuses when the state read back from Canvas is not the posted one', async () => {
     const b = path.browser();
     const login = await loginAtTool(b, path);
