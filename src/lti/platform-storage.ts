@@ -38,6 +38,8 @@ export interface StoragePageConfig {
 }
 
 export interface PlatformStorageDeps {
+  /** The tool's own origin (from PUBLIC_URL): the read-back post and the ltik hop must come from it. */
+  publicOrigin: string;
   storage: PlatformStorageRepository;
   launches: LaunchStore;
   lti: Pick<LtijsProvider, 'Database'>;
@@ -57,6 +59,11 @@ export interface PlatformStorageDeps {
  * then checks signature, audience, age and nonce reuse as on the cookie path. The one hop from the
  * validated launch to the tool's page (ltijs's `ltik` redirect, which wants ltijs's session
  * cookie) is let through once per login.
+ *
+ * What stands in for the cookie's binding to the browser: the values are checked by our page's
+ * script in the browser that holds Canvas's storage, and the post carrying what it read must be
+ * same-origin (`Origin` / `Sec-Fetch-Site`), so another site cannot submit made-up values into a
+ * victim's browser (login CSRF); the ltik hop must be a same-origin navigation too.
  */
 export function createPlatformStorage(deps: PlatformStorageDeps) {
   const { storage, pages, logger } = deps;
@@ -79,6 +86,7 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
      * @throws when the store cannot be written (the caller renders the failure page).
      */
     async login(req: Request, res: Response, params: Record<string, string>, integration: LtiIntegration): Promise<void> {
+      void storage.prune().catch(() => undefined);
       const state = randomBytes(25).toString('hex');
       const nonce = randomBytes(24).toString('base64url');
       await storage.begin({ state, nonce, issuer: params.iss ?? '', clientId: params.client_id ?? '', integrationId: integration.id });
@@ -138,6 +146,7 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
           const config: StoragePageConfig = { mode: 'launch', frame: frameName(body.lti_storage_target), frameOrigin, parentOrigin, state, nonce };
           allowFrameAncestor(res, frameFor);
           res.setHeader('Cache-Control', 'no-store');
+          res.setHeader('Referrer-Policy', 'same-origin');
           return pages.render(res, 200, 'storage', {
             title: 'Signing in…',
             code: 'storage_launch',
@@ -148,12 +157,13 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
         }
         // From here on the state is spent, whatever the outcome: one try per login.
         const used = await storage.use(state);
+        const sameOrigin = fromOwnPage(req, deps.publicOrigin);
         if (!used.ok) return pages.refuse(res, 401, used.reason === 'expired' ? 'expired' : 'replayed', { issuer: login.issuer }, frameFor);
         if (typeof body[STORAGE_FIELDS.error] === 'string') {
           logger.info({ integrationId: login.integrationId, reason: String(body[STORAGE_FIELDS.error]).slice(0, 40) }, 'LTI launch: platform storage did not answer');
           return pages.refuse(res, 401, 'storage_unavailable', { issuer: login.issuer }, frameFor);
         }
-        if (body[STORAGE_FIELDS.state] !== state) return pages.refuse(res, 401, 'state_mismatch', { issuer: login.issuer }, frameFor);
+        if (!sameOrigin || body[STORAGE_FIELDS.state] !== state) return pages.refuse(res, 401, 'state_mismatch', { issuer: login.issuer }, frameFor);
         if (!nonce || body[STORAGE_FIELDS.nonce] !== nonce || storageHash(nonce) !== used.login.nonceHash) {
           const seen = nonce ? await deps.lti.Database.Get(false, 'nonce', { nonce }).catch(() => false) : false;
           return pages.refuse(res, 401, seen ? 'nonce_reused' : 'nonce_mismatch', { issuer: login.issuer }, frameFor);
@@ -183,7 +193,8 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
         if (!state || !platformCode || (typeof user !== 'string' && typeof user !== 'number')) return next();
         const cookies = signedCookies(req);
         if (cookies[platformCode]) return next();
-        if (await storage.connect(state)) cookies[platformCode] = String(user);
+        // Only the redirect of our own read-back post (same-origin) may take the hop; a link from elsewhere may not.
+        if (req.get('sec-fetch-site') === 'same-origin' && (await storage.connect(state))) cookies[platformCode] = String(user);
         void storage.prune().catch(() => undefined);
         return next();
       } catch (err) {
@@ -194,6 +205,17 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
 }
 
 export type PlatformStorage = ReturnType<typeof createPlatformStorage>;
+
+/**
+ * Whether a POST was submitted by a page of this origin: `Sec-Fetch-Site` where the browser sends
+ * it, else `Origin` (sent as `null` under a `no-referrer` policy, hence the storage pages' own
+ * `same-origin` policy). A request with neither proves nothing and is refused.
+ */
+function fromOwnPage(req: Request, publicOrigin: string): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site) return site === 'same-origin';
+  return req.get('origin') === publicOrigin;
+}
 
 /** The frame to address: Canvas's forwarding frame (`_parent`, the older value, means the parent window). */
 function frameName(target: unknown): string {

@@ -84,7 +84,14 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
 
   const pages = createLtiPages(logger);
   const platforms = createPlatformRegistry({ lti, plugin, launches, db: deps.store.db, clock });
-  const storage = createPlatformStorage({ storage: createPlatformStorageRepository({ db: deps.store.db, clock }), launches, lti, pages, logger });
+  const storage = createPlatformStorage({
+    publicOrigin: new URL(config.publicUrl).origin,
+    storage: createPlatformStorageRepository({ db: deps.store.db, clock }),
+    launches,
+    lti,
+    pages,
+    logger,
+  });
   const checkLogin = createLoginCheck({ secureCookies: config.secureCookies, logger, pages, platforms, storage });
   setUpLtijs(lti, ltijsKey(deps.vault), plugin, config, {
     '/config.json': configJson(launches, config.publicUrl, pages),

@@ -243,23 +243,43 @@ describe('launch refusals only the platform-storage path has', () => {
     expect(ltiCode(page)).toBe('storage_unavailable');
   });
 
-  it('the hop from the validated launch to the tool page works once: a copied ltik URL does not', async () => {
-    const b = miniBrowser({ platformStorage: true, blockCookies: true });
-    const login = await loginAtTool(b, path);
+  /** The read-back post as our page sends it, with made-up headers to play other senders. */
+  async function postReadBack(login: { state: string; nonce: string }, headers: Record<string, string>) {
     const base = await h.platform.launchClaims({ user: USERS.admin, placement: 'account_navigation', clientId: LTI_CLIENT_ID, deploymentId: DEPLOYMENT_ID, nonce: login.nonce, origin: h.sandbox.url });
-    const res = await fetch(`${h.appUrl}/lti`, {
+    return fetch(`${h.appUrl}/lti`, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       body: new URLSearchParams({ id_token: await h.platform.signIdToken(base), state: login.state, cc_storage_state: login.state, cc_storage_nonce: login.nonce }).toString(),
     });
+  }
+
+  it('refuses the read-back values when another site posts them (login CSRF with the attacker’s own state and nonce)', async () => {
+    const senders: Array<Record<string, string>> = [{ origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' }, {}];
+    for (const headers of senders) {
+      const login = await loginAtTool(path.browser(), path); // the attacker's own login: every value is known to them
+      const res = await postReadBack(login, headers);
+      expect(res.status).toBe(401);
+      expect(await res.text()).toContain('data-lti-code="state_mismatch"');
+    }
+  });
+
+  it('the hop from the validated launch to the tool page works once, and only as a same-origin navigation', async () => {
+    const login = await loginAtTool(path.browser(), path);
+    const res = await postReadBack(login, { origin: new URL(h.appUrl).origin, 'sec-fetch-site': 'same-origin' });
     expect(res.status).toBe(302);
     const ltikUrl = new URL(res.headers.get('location')!, h.appUrl);
     expect(ltikUrl.searchParams.get('ltik')).toBeTruthy();
-    const first = await fetch(ltikUrl, { redirect: 'manual' });
+    // The ltik sent to someone else as a link: not a same-origin navigation, so no session.
+    for (const site of ['cross-site', 'none']) {
+      const elsewhere = await fetch(ltikUrl, { redirect: 'manual', headers: { 'sec-fetch-site': site } });
+      expect(elsewhere.status).toBe(401);
+      expect(await elsewhere.text()).toContain('data-lti-code="session_expired"');
+    }
+    const first = await fetch(ltikUrl, { redirect: 'manual', headers: { 'sec-fetch-site': 'same-origin' } });
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toMatch(/^\/launch\/handoff\?token=/);
-    const copied = await fetch(ltikUrl, { redirect: 'manual' });
+    const copied = await fetch(ltikUrl, { redirect: 'manual', headers: { 'sec-fetch-site': 'same-origin' } });
     expect(copied.status).toBe(401);
     expect(await copied.text()).toContain('data-lti-code="session_expired"');
   });

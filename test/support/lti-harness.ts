@@ -178,13 +178,16 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
     let cur = url;
     let m = method;
     let body: string | undefined = form ? new URLSearchParams(form).toString() : undefined;
+    /** Set while following a chain a page of `initiator` started (the storage page's post): sent as a browser would. */
+    let initiator: string | undefined;
     for (let hop = 0; hop < 15; hop++) {
-      const res = await fetch(cur, {
-        method: m,
-        redirect: 'manual',
-        headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-        body,
-      });
+      const headers: Record<string, string> = { cookie: cookieHeader() };
+      if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (initiator !== undefined) {
+        headers['sec-fetch-site'] = new URL(cur).origin === initiator ? 'same-origin' : 'cross-site';
+        if (m === 'POST') headers.origin = initiator;
+      }
+      const res = await fetch(cur, { method: m, redirect: 'manual', headers, body });
       remember(res);
       const loc = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && loc) {
@@ -225,6 +228,7 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
         } else {
           fields.cc_storage_error = 'no_storage';
         }
+        initiator = new URL(cur).origin;
         cur = new URL(sp.action, cur).toString();
         m = 'POST';
         body = new URLSearchParams(fields).toString();
