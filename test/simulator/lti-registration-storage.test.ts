@@ -151,6 +151,22 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     const page = await (await fetch(`${sb.url}/__lti/launch?user=1&frame=1`)).text();
     expect(page).toContain('name="post_message_forwarding" id="post_message_forwarding"');
     expect(page).toContain('sandbox="allow-scripts allow-same-origin"');
+    expect(page).toContain(`src="${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent(sb.url)}"`);
+
+    // Hosted Canvas serves the frame from its OIDC origin, another site than the Canvas page.
+    const lti = sb.world.lti as LtiWorld;
+    lti.authOrigin = 'http://localhost:1';
+    try {
+      const elsewhere = await (await fetch(`${sb.url}/__lti/launch?user=1&frame=1`)).text();
+      expect(elsewhere).toContain(`src="http://localhost:1/post_message_forwarding?parent_origin=${encodeURIComponent(sb.url)}"`);
+      expect(await (await fetch(`${sb.url}/__lti/platform-storage.js`)).text()).toContain('var storageOrigin = "http://localhost:1"');
+    } finally {
+      delete lti.authOrigin;
+    }
+    const relay = await (await fetch(`${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent('https://canvas.example')}`)).text();
+    expect(relay).toContain('var parentOrigin = "https://canvas.example"');
+    const notAnOrigin = await (await fetch(`${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent('https://canvas.example/path')}`)).text();
+    expect(notAnOrigin).toContain(`var parentOrigin = "${sb.url}"`);
   });
 
   const registration = (over: Record<string, unknown> = {}) => ({
