@@ -44,6 +44,8 @@ async function demo(): Promise<void> {
   const ltiAuthHost = demoLtiHost(sandboxUrl);
   const ltiWorld: LtiWorld = {
     issuer: sandboxUrl,
+    // Canvas's platform-storage frame lives on the OIDC auth origin, as sso.canvaslms.com does.
+    authOrigin: new URL(ltiAuthHost).origin,
     tools: [{ clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], configUrl: `${config.publicUrl}/lti/config.json?integration=${integration.id}` }],
   };
   sandbox.world.lti = ltiWorld;

@@ -279,6 +279,23 @@ export interface LoginThrottleTable {
   reset_at: string;
 }
 
+/** Server half of an LTI login kept through Canvas's platform storage (src/lti/platform-storage-repository.ts). */
+export interface LtiStorageLoginsTable {
+  /** SHA-256 hex of the OIDC `state`. */
+  state_hash: string;
+  /** SHA-256 hex of the `nonce` sent with that state. */
+  nonce_hash: string;
+  issuer: string;
+  client_id: string;
+  integration_id: string;
+  created_at: string;
+  expires_at: string;
+  /** When the id_token posted with this state was accepted for validation (single use). */
+  used_at: string | null;
+  /** When the tool's page was opened after the validated launch (single use). */
+  connected_at: string | null;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -297,6 +314,7 @@ export interface Database {
   lti_platform_owners: LtiPlatformOwnersTable;
   lti_registration_windows: LtiRegistrationWindowsTable;
   lti_registration_tokens: LtiRegistrationTokensTable;
+  lti_storage_logins: LtiStorageLoginsTable;
 }
 
 /**

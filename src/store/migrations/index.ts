@@ -10,6 +10,7 @@ import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
 import * as m0010 from './0010-course-facts.js';
 import * as m0016 from './0016-lti-registration.js';
+import * as m0017 from './0017-lti-platform-storage.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -29,6 +30,7 @@ export const migrationProvider: MigrationProvider = {
       '0009-http-sessions': m0009,
       '0010-course-facts': m0010,
       '0016-lti-registration': m0016,
+      '0017-lti-platform-storage': m0017,
     };
   },
 };
