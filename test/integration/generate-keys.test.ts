@@ -146,15 +146,80 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_owner_inactive'] });
   });
 
-  it('scope removed from the key: Canvas deletes the tokens, the health check reports token_revoked', async () => {
+  it('scope removed from the key: Canvas deletes the tokens, the health check reports missing_scopes naming the scope', async () => {
+    const removed = 'url:GET|/api/v1/courses/:course_id/enrollments';
     h.sandbox.control.setKey({ requireScopes: true });
     const id = await h.createIntegration();
     await h.authorize(id);
     expect((await status(id)).state).toBe('verified');
-    h.sandbox.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
-    await h.c.connection.runHealthChecks();
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
-    h.sandbox.control.addScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
+    h.sandbox.control.removeScopes({ scopes: [removed] });
+    try {
+      await h.c.connection.runHealthChecks();
+      const s = await status(id);
+      expect(s).toMatchObject({ state: 'failed', reasons: ['missing_scopes'], missingScopes: [removed] });
+      expect(s.checks.find((c: { name: string }) => c.name === 'users_self').detail).toContain(removed);
+      expect(s.help.missing_scopes).toContain('tick the scopes');
+    } finally {
+      h.sandbox.control.addScopes({ scopes: [removed] });
+    }
+  });
+
+  describe.each(['invalid_grant', 'invalid_request'] as const)('a refresh token Canvas no longer knows (%s)', (mode) => {
+    it('ends token_revoked with its remedy, never Canvas\'s raw words', async () => {
+      h.sandbox.control.configure({ refreshNotFoundError: mode });
+      try {
+        const id = await h.createIntegration();
+        await h.authorize(id);
+        h.sandbox.control.revokeTokens({});
+        const r = await h.api('POST', `/api/v1/integrations/${id}/verify`, {});
+        expect(r.body).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+        expect(r.body.help.token_revoked).toContain('Generate Keys');
+        expect(r.text).not.toContain('refresh_token not found');
+        expect(r.text).not.toContain(mode);
+        expect(h.tokenCalls.some((c) => c.response.includes(mode))).toBe(true);
+      } finally {
+        h.sandbox.control.configure({ refreshNotFoundError: 'invalid_grant' });
+      }
+    });
+  });
+
+  describe('a new attempt while a working token is stored (lastAttempt)', () => {
+    it('Cancel at Canvas leaves verified with its checks; lastAttempt says so; a successful attempt sets ok', async () => {
+      const id = await h.createIntegration();
+      await h.authorize(id);
+      const before = await status(id);
+      expect(before).toMatchObject({ state: 'verified', lastAttempt: { ok: true } });
+      const { page } = await h.authorize(id, { action: 'cancel' });
+      expect(page.text).toContain('the connection you had still works');
+      const after = await status(id);
+      expect(after).toMatchObject({ state: 'verified', reasons: [], checks: before.checks, tokenOwner: before.tokenOwner, verifiedAt: before.verifiedAt });
+      expect(after.lastAttempt).toMatchObject({ ok: false, reason: 'access_denied' });
+      expect(Date.parse(after.lastAttempt.at)).not.toBeNaN();
+      expect(after.lastAttempt.detail).toBeTruthy();
+      expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body).toMatchObject({ state: 'verified', lastAttempt: { ok: false, reason: 'access_denied' } });
+      await h.authorize(id);
+      expect((await status(id)).lastAttempt).toMatchObject({ ok: true });
+      expect((await status(id)).lastAttempt.reason).toBeUndefined();
+    });
+
+    it('a user refused at Canvas (client_not_allowed_for_user) leaves a degraded connection degraded', async () => {
+      const id = await h.createIntegration();
+      await h.authorize(id, { username: 'limited' });
+      expect((await status(id)).state).toBe('degraded');
+      const { page } = await h.authorize(id, { username: 'notoken' });
+      expect(page.text).toContain('the connection you had still works');
+      expect(page.text).not.toContain("token owner's role");
+      expect(await status(id)).toMatchObject({ state: 'degraded', reasons: ['sis_ids_hidden'], lastAttempt: { ok: false, reason: 'user_not_authorized' } });
+    });
+
+    it('without a working token the attempt decides the state as before', async () => {
+      const id = await h.createIntegration();
+      expect((await status(id)).lastAttempt).toBeNull();
+      await h.authorize(id, { action: 'cancel' });
+      expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['access_denied'], lastAttempt: { ok: false, reason: 'access_denied' } });
+      await h.api('DELETE', `/api/v1/integrations/${id}/token`);
+      expect(await status(id)).toMatchObject({ state: 'not_connected', lastAttempt: null });
+    });
   });
 
   it('canvas_unreachable: a 500 from the token endpoint during the exchange, and preflight against a closed port', async () => {

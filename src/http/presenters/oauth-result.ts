@@ -19,7 +19,7 @@ export interface ResultAccess {
 export function resultView(outcome: CallbackOutcome, access: ResultAccess | boolean) {
   const { canRetry, canOpen = canRetry } = typeof access === 'boolean' ? { canRetry: access } : access;
   const reason = outcome.reason;
-  const verified = outcome.status?.state === 'verified';
+  const verified = outcome.kind === 'connected' && outcome.status?.state === 'verified';
   const kept = outcome.keptWorkingConnection === true;
   const shown = new Set<string>();
   // The callback's own reasons were met while authorizing; a connected outcome's come from the probes.
