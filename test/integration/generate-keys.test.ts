@@ -82,6 +82,22 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
   });
 
+  it('preflight against an older Canvas that redirects token-endpoint errors: sends no redirect_uri, follows nothing, still tells invalid_client', async () => {
+    h.sandbox.control.configure({ tokenEndpointErrors: 'redirect' });
+    try {
+      const bad = await h.createIntegration({ clientSecret: 'not-the-secret' });
+      const a = await h.api('POST', `/api/v1/integrations/${bad}/preflight`, {});
+      expect(a.body.checks.find((c: { name: string }) => c.name === 'client_credentials')).toMatchObject({ ok: false, reason: 'invalid_client' });
+      const good = await h.createIntegration();
+      expect((await h.api('POST', `/api/v1/integrations/${good}/preflight`, {})).body).toMatchObject({ ok: true, reasons: [] });
+      const calls = h.tokenCalls.filter((c) => c.body.includes('canvas-companion-preflight'));
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls.every((c) => !c.body.includes('redirect_uri'))).toBe(true);
+    } finally {
+      h.sandbox.control.configure({ tokenEndpointErrors: 'json' });
+    }
+  });
+
   it('redirect_uri_mismatch: preflight detects our redirect URI missing from the key', async () => {
     h.sandbox.control.setKey({ redirectUris: ['https://elsewhere.example.edu/cb'] });
     const id = await h.createIntegration();
