@@ -227,7 +227,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
-    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
+    const sync = createSyncFeature({
+      config,
+      store,
+      logger,
+      clock,
+      fetch: fetchImpl,
+      userAgent,
+      tokenSources,
+      health: connection,
+      governors,
+      hasToken: async (id) => (await integrations.getToken(id)) !== undefined,
+    });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
     return {

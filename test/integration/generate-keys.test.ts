@@ -199,6 +199,59 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     });
   });
 
+  it('after Disconnect no refresh or sync is offered: the API answers 409 not_connected naming Generate Keys, the courses page hides the buttons', async () => {
+    const id = await h.createIntegration();
+    const { browser } = await h.authorize(id);
+    const courses = `${h.appUrl}/integrations/${id}/courses`;
+    expect((await browser.go(courses)).text).toContain('id="refresh-courses"');
+    expect((await h.api('DELETE', `/api/v1/integrations/${id}/token`)).status).toBe(204);
+    for (const [path, body] of [['course-refresh', {}], ['course-sync', { courseIds: ['1001'] }], ['courses/1001/sync', {}]] as const) {
+      const r = await h.api('POST', `/api/v1/integrations/${id}/${path}`, body);
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe('not_connected');
+      expect(r.body.error.help).toContain('Generate Keys');
+    }
+    const page = await browser.go(courses);
+    expect(page.text).not.toContain('id="refresh-courses"');
+    expect(page.text).not.toContain('id="sync-selected"');
+    expect(page.text).toContain('id="not-connected"');
+    const settings = await browser.go(`${h.appUrl}/integrations/${id}`);
+    expect(settings.text).not.toContain('id="recheck"');
+    expect(settings.text).not.toContain('id="disconnect"');
+  });
+
+  it('key OFF under a held token: the settings page says Re-check restores it, not Generate Keys again; each remedy once', async () => {
+    const id = await h.createIntegration();
+    const { browser } = await h.authorize(id);
+    h.sandbox.control.setKey({ binding: 'off' });
+    await h.c.connection.runHealthChecks();
+    const page = await browser.go(`${h.appUrl}/integrations/${id}`);
+    const remedy = 'then click Re-check: the token this service holds works again as soon as the key is ON';
+    expect(page.text).toContain(remedy);
+    expect(page.text).toContain('data-reason="developer_key_off"');
+    expect(page.text).not.toMatch(/ON, then click Generate Keys/);
+    expect(page.text.split(remedy).length - 1).toBe(1);
+    h.sandbox.control.setKey({ binding: 'on' });
+    expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body.state).toBe('verified');
+  });
+
+  it('result pages: name and link the integration, say "1 check failed", offer the Re-check they mention, and state mismatch links the settings page', async () => {
+    h.sandbox.control.setKey({ requireScopes: true, allowIncludes: false });
+    const id = await h.createIntegration();
+    const { page, browser } = await h.authorize(id);
+    expect(page.text).toContain('id="result-integration">Demo State University<');
+    expect(page.text).toContain(`href="/integrations/${id}" id="result-integration-link"`);
+    expect(page.text).toContain('but 1 check failed');
+    expect(page.text).not.toContain('check(s)');
+    expect(page.text).toContain('id="recheck"');
+    const remedy = 'next to Enforce Scopes, save, then click Re-check';
+    expect(page.text.split(remedy).length - 1).toBe(1);
+    const callback = browser.hops.find((u) => u.startsWith(`${h.appUrl}/oauth/callback`))!;
+    const replay = await browser.go(callback);
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain(`<a href="/integrations/${id}" id="settings-link">`);
+  });
+
   describe('a new attempt while a working token is stored (lastAttempt)', () => {
     it('Cancel at Canvas leaves verified with its checks; lastAttempt says so; a successful attempt sets ok', async () => {
       const id = await h.createIntegration();

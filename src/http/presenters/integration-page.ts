@@ -90,3 +90,22 @@ export function settingsPageView(i: Integration, preflight: ReturnType<typeof pr
 export function preflightView(p: PreflightResult) {
   return { ok: p.ok, missingScopes: p.missingScopes, checks: checkRows(p.checks) };
 }
+
+/**
+ * Why Canvas work (refresh, lookup, sync) is not offered, or null when the connection works. After
+ * Disconnect, before Generate Keys, or with a token that stopped working, the buttons are replaced
+ * by this and a link to the LMS settings page.
+ */
+export function notConnectedView(i: Integration): { why: string; action: string } | null {
+  const state = i.status.state;
+  if (isWorkingState(state)) return null;
+  return {
+    why:
+      state === 'not_connected'
+        ? 'Not connected to Canvas: nothing can be refreshed or synced until Generate Keys is completed.'
+        : state === 'pending'
+          ? 'Generate Keys was started but has not come back from Canvas yet: nothing can be refreshed or synced until it completes.'
+          : 'The connection to Canvas is not working: nothing can be refreshed or synced until it is fixed.',
+    action: state === 'failed' ? 'Open LMS settings to fix it (Re-check or Generate Keys)' : 'Open LMS settings to Generate Keys',
+  };
+}
