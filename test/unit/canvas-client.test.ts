@@ -245,6 +245,19 @@ describe('throttling', () => {
     expect(waits[0]!).toBeLessThanOrEqual(6000);
   });
 
+  it('reads a negative X-Rate-Limit-Remaining on a 429 (a token client over its bucket) as a longer backoff, then completes', async () => {
+    fake.setHandler((_req, n) =>
+      n === 1 ? { status: 429, body: '429 Forbidden (Rate Limit Exceeded)\n', headers: { 'X-Rate-Limit-Remaining': '-150.0' } } : { body: { id: 1 } },
+    );
+    const { client, waits } = makeClient({ governor: null });
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(1);
+    expect(waits).toHaveLength(1);
+    // (50 − (−150)) / 10 = 20 s, plus jitter.
+    expect(waits[0]!).toBeGreaterThanOrEqual(20_000);
+    expect(waits[0]!).toBeLessThanOrEqual(30_000);
+  });
+
   it('gives up as throttled after the retry budget', async () => {
     fake.setHandler(() => THROTTLED);
     const { client } = makeClient({ maxThrottleTries: 4 });

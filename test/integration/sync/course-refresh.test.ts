@@ -85,6 +85,28 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     expect((await h.deps.courses.getSections(h.integrationId, '101')).map((s) => s.name)).toEqual(['Section 1011 (from sync)', 'Section 1012 (from sync)']);
   });
 
+  it('bulk path as hosted Canvas answers today: polls through compiling, downloads file_url with the token, completes', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 10 }), { reportDelayMs: 800 });
+    const statuses: string[] = [];
+    const downloads: Array<{ url: string; authorization: string | null }> = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const url = input instanceof Request ? input.url : String(input);
+      if (/\/reports\/provisioning_csv\/\d+$/.test(new URL(url).pathname)) statuses.push(String(((await res.clone().json()) as { status?: unknown }).status));
+      if (/\/files\/\d+\/download/.test(url)) downloads.push({ url, authorization: new Headers(init?.headers as HeadersInit).get('authorization') });
+      return res;
+    };
+    const deps = { ...h.deps, clientFor: (s: { canvasUrl: string }) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: 'canvas-companion-test', fetch: recording }) };
+    const job = await runJob(ctx.store, createCourseRefreshJob(deps), h.integrationId, { path: 'bulk' });
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ path: 'bulk' });
+    expect(statuses).toContain('compiling');
+    expect(statuses.at(-1)).toBe('complete');
+    expect(downloads[0]!.url).toMatch(new RegExp(`^${h.sandbox.url}/accounts/\\d+/files/\\d+/download`));
+    expect(downloads[0]!.authorization).toBe(`Bearer ${await h.auth.current()}`);
+    expect(downloads[0]!.url).not.toContain('verifier=');
+  });
+
   it('bulk (provisioning_csv) and REST give the same result on the same world', async () => {
     const world = buildSyncWorld({ fillers: 40 });
     const rest = await harness(world);
