@@ -98,6 +98,23 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     }
   });
 
+  it('an older Canvas that redirects token-endpoint errors: a refused code exchange is read from the Location (invalid_client), and refresh errors stay JSON', async () => {
+    h.sandbox.control.configure({ tokenEndpointErrors: 'redirect' });
+    try {
+      const bad = await h.createIntegration({ clientSecret: 'not-the-secret' });
+      const { page } = await h.authorize(bad);
+      expect(page.text).toContain('data-reason="invalid_client"');
+      expect(await status(bad)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
+      expect((await status(bad)).checks[0].detail).toBe('Canvas answered invalid_client: invalid client');
+      const good = await h.createIntegration();
+      await h.authorize(good);
+      h.sandbox.control.revokeTokens({});
+      expect((await h.api('POST', `/api/v1/integrations/${good}/verify`, {})).body).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+    } finally {
+      h.sandbox.control.configure({ tokenEndpointErrors: 'json' });
+    }
+  });
+
   it('redirect_uri_mismatch: preflight detects our redirect URI missing from the key', async () => {
     h.sandbox.control.setKey({ redirectUris: ['https://elsewhere.example.edu/cb'] });
     const id = await h.createIntegration();
