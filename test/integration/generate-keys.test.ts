@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { runCli } from '../../src/cli/main.js';
+import type { Container } from '../../src/container.js';
 import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
+import { captureIO } from '../support/cli-io.js';
 import { completeCanvasSide, createBrowser, hiddenValue } from '../support/browser-flow.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
@@ -283,6 +286,10 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
       expect(Date.parse(after.lastAttempt.at)).not.toBeNaN();
       expect(after.lastAttempt.detail).toBeTruthy();
       expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body).toMatchObject({ state: 'verified', lastAttempt: { ok: false, reason: 'access_denied' } });
+      const io = captureIO();
+      expect(await runCli(['integrations', 'status', id], {}, io, async () => Object.assign(Object.create(h.c) as Container, { close: async () => undefined }))).toBe(0);
+      expect(io.stdout.join('\n')).toMatch(/^state: verified$/m);
+      expect(io.stdout.join('\n')).toMatch(/last Generate Keys attempt: failed \(access_denied\) at .*; the connection you had still works/);
       await h.authorize(id);
       expect((await status(id)).lastAttempt).toMatchObject({ ok: true });
       expect((await status(id)).lastAttempt.reason).toBeUndefined();
