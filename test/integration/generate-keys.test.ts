@@ -63,9 +63,14 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
   it('developer_key_off: preflight and callback both report a key that is OFF', async () => {
     h.sandbox.control.setKey({ binding: 'off' });
     const id = await h.createIntegration();
-    expect((await h.api('POST', `/api/v1/integrations/${id}/preflight`, {})).body).toMatchObject({ ok: false, reasons: ['developer_key_off'] });
+    const pre = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
+    expect(pre.body).toMatchObject({ ok: false, reasons: ['developer_key_off'] });
+    expect(pre.body.help.developer_key_off).toMatch(/ON, then click Generate Keys\.$/);
     await h.authorize(id);
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+    // No token is held yet, so Re-check cannot help: the remedy says Generate Keys.
+    expect(s.help.developer_key_off).toMatch(/ON, then click Generate Keys\.$/);
   });
 
   it('invalid_client: preflight tells a wrong secret and an unknown client id apart', async () => {
@@ -128,7 +133,13 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     const id = await h.createIntegration();
     const { page } = await h.authorize(id, { username: 'notoken' });
     expect(page.text).toContain('data-reason="user_not_authorized"');
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['user_not_authorized'] });
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'failed', reasons: ['user_not_authorized'] });
+    // No token was ever issued: the person who authorized is refused, not a token owner's role.
+    for (const text of [page.text, s.help.user_not_authorized as string]) {
+      expect(text).not.toContain('token owner');
+      expect(text).toContain('refused the person who authorized');
+    }
   });
 
   it('includes_not_allowed: "Allow Include Parameters" off on a scoped key → degraded', async () => {

@@ -7,7 +7,7 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
@@ -303,7 +303,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       title: `Troubleshooting · ${i.name}`,
       integration: integrationView(i),
       pasted,
-      result: { ...d, reason: reason ?? null, title: reason ? REMEDIES[reason].title : null, remedy: reason ? REMEDIES[reason].remedy : null },
+      result: { ...d, reason: reason ?? null, title: reason ? remedyFor(reason, 'authorization').title : null, remedy: reason ? remedyFor(reason, 'authorization').remedy : null },
     });
   });
 
