@@ -1,5 +1,5 @@
 import type { CallbackOutcome } from '../../integrations/callback.js';
-import { REMEDIES, remedyFor } from '../../integrations/reasons.js';
+import { reasonContext, remedyFor } from '../../integrations/reasons.js';
 import { checkRows } from './checks.js';
 import { lastAttemptView } from './integration-page.js';
 
@@ -22,8 +22,9 @@ export function resultView(outcome: CallbackOutcome, access: ResultAccess | bool
   const verified = outcome.kind === 'connected' && outcome.status?.state === 'verified';
   const kept = outcome.keptWorkingConnection === true;
   const shown = new Set<string>();
-  // The callback's own reasons were met while authorizing; a connected outcome's come from the probes.
-  const help = reason ? (outcome.kind === 'connected' ? REMEDIES[reason] : remedyFor(reason, 'authorization')) : null;
+  // A refused attempt's reason was met while authorizing; after a token was issued it comes from the
+  // probes, and the status's checks tell which (a kept connection's status is not this attempt's).
+  const help = reason ? remedyFor(reason, kept || !outcome.status ? 'authorization' : reasonContext(outcome.status, reason)) : null;
   const remedy = help && outcome.kind !== 'connected' ? help.remedy : null;
   if (remedy) shown.add(remedy);
   const failedChecks = outcome.status ? outcome.status.checks.filter((c) => !c.ok).length : 0;
