@@ -34,7 +34,7 @@ import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
-import { reasonForRefreshFailure } from './integrations/token-endpoint-reason.js';
+import { refreshFailure } from './integrations/token-endpoint-reason.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -182,7 +182,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         return async (refreshToken) => {
           if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
           const r = await canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
-          return r.ok ? r : { ok: false, reason: reasonForRefreshFailure(r), detail: r.detail };
+          return r.ok ? r : { ok: false, ...refreshFailure(r) };
         };
       },
     });
@@ -241,7 +241,18 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
-    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
+    const sync = createSyncFeature({
+      config,
+      store,
+      logger,
+      clock,
+      fetch: fetchImpl,
+      userAgent,
+      tokenSources,
+      health: connection,
+      governors,
+      hasToken: async (id) => (await integrations.getToken(id)) !== undefined,
+    });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
     const ltiRegistrations = createRegistrationRepository({ db, clock });

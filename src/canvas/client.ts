@@ -6,6 +6,7 @@ import type { Logger } from '../logger/logger.js';
 import { findOutboundRefusal, OutboundRequestRefusedError } from '../net/url-guard.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
+import { canvasFileHost, type FileHostVerdict } from './file-hosts.js';
 import { createThrottleGovernor, type GovernorResponseInfo, type ThrottleGovernor } from './governor.js';
 import { PER_PAGE, followPages, linksOf } from './pagination.js';
 import type {
@@ -37,6 +38,12 @@ export interface CanvasClientOptions {
   timeoutMs?: number;
   /** Per-attempt timeout for `download()` (default 5 min: a report file can be large). */
   downloadTimeoutMs?: number;
+  /**
+   * Decides whether a file URL Canvas named on another origin may get the token (default
+   * {@link canvasFileHost}: the Canvas origin or an https `*.instructure.com` name). Tests on
+   * loopback inject their own, as no test resolves `*.instructure.com`.
+   */
+  fileHost?: (canvasOrigin: string, fileOrigin: string) => FileHostVerdict;
   /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
   maxRetries?: number;
   /** Tries for throttled answers before giving up (default 8); throttling is normal, not an error. */
@@ -407,12 +414,14 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           throw new CanvasApiError('bad_request', 'download: not a URL');
         }
         if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http(s) URL');
+        const verdict = (opts.fileHost ?? canvasFileHost)(origin, fileOrigin);
+        if (!verdict.ok) throw new CanvasApiError('bad_request', `download: ${verdict.why}`, { refused: verdict.why });
       } else {
         assertSameOrigin(url, 'download');
       }
       // Accept */*: a report file is a zip or CSV, not JSON. A file URL Canvas named may be on another
       // of its host names (older Canvas builds it from the root account's host), so that origin gets
-      // the token for this download only. Canvas may then redirect to its file store (no token).
+      // the token for this download only, when canvasFileHost accepts it. Canvas may then redirect to its file store (no token).
       const { bytes } = await execute<Uint8Array>(
         { method: 'GET', url, accept: '*/*', parse: 'bytes', timeoutMs: downloadTimeoutMs, download: { fileOrigin } },
         auth,

@@ -6,7 +6,7 @@ import { AppError } from '../errors/app-error.js';
 import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
 import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
-import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
+import type { Check, ConnectionState, ConnectionStatus, LastAttempt, ReasonCode } from './reasons.js';
 
 /** A stored Canvas token, decrypted. Never leaves the server (no presenter may include it). */
 export interface StoredToken {
@@ -61,6 +61,7 @@ export interface IntegrationsRepository extends TokenStore {
   update(id: string, patch: PatchIntegrationInput, opts?: UpdateOptions): Promise<Integration | undefined>;
   /** Deletes the integration with its token, states, courses (cascade). Returns whether it existed. */
   delete(id: string): Promise<boolean>;
+  /** Stores the status; `lastAttempt` only when the status carries it (absent: left as stored). */
   setStatus(id: string, status: ConnectionStatus): Promise<void>;
   /** The decrypted client secret, or undefined when none is set. */
   getClientSecret(id: string): Promise<string | undefined>;
@@ -105,6 +106,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     tokenOwner: row.token_owner_id ? { id: row.token_owner_id, name: row.token_owner_name ?? '' } : null,
     verifiedAt: row.verified_at,
     checkedAt: row.checked_at,
+    lastAttempt: row.last_attempt ? (JSON.parse(row.last_attempt) as LastAttempt) : null,
   };
   const integration: Integration = {
     id: row.id,
@@ -201,6 +203,7 @@ export function createIntegrationsRepository(deps: {
           token_owner_name: null,
           verified_at: null,
           checked_at: null,
+          last_attempt: null,
           created_at: now,
           updated_at: now,
         })
@@ -262,6 +265,7 @@ export function createIntegrationsRepository(deps: {
             token_owner_name: null,
             verified_at: null,
             checked_at: now,
+            last_attempt: null,
           } satisfies Updateable<IntegrationsTable>);
           drop = {
             changed,
@@ -301,6 +305,7 @@ export function createIntegrationsRepository(deps: {
           token_owner_name: status.tokenOwner?.name ?? null,
           verified_at: status.verifiedAt,
           checked_at: status.checkedAt,
+          ...(status.lastAttempt !== undefined ? { last_attempt: status.lastAttempt ? JSON.stringify(status.lastAttempt) : null } : {}),
           updated_at: clock().toISOString(),
         })
         .where('id', '=', id)

@@ -7,7 +7,7 @@ import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
 
 /** What Canvas's authorize endpoint says about the key right now (see oauth/preflight.ts). */
-export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string };
+export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string; missingScopes?: string[] };
 
 export interface VerificationDeps {
   repo: IntegrationsRepository;
@@ -15,7 +15,9 @@ export interface VerificationDeps {
   tokenSourceFor(integrationId: string): AccessTokenSource;
   /**
    * Asks Canvas's authorize endpoint about the key. Used only when a freshly refreshed token is
-   * still refused: key OFF (`unauthorized_client`) vs. key ON (so the token owner is inactive).
+   * still refused: key OFF (`unauthorized_client`) vs. key ON (so the token owner is inactive); and
+   * when the refresh token is gone: a scope removed from the key (Canvas then deletes every token
+   * of the key) vs. a token revoked.
    */
   probeKey(integration: Integration): Promise<KeyProbe>;
   clock: () => Date;
@@ -39,7 +41,7 @@ const PERMISSION_NAMES: Partial<Record<EndpointId, string>> = {
   'accounts.permissions': 'account membership (the token owner must be an admin of the account)',
 };
 
-type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; tokenLevel: boolean };
+type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; missingScopes?: string[]; tokenLevel: boolean };
 
 /**
  * The verification probes: users/self, the account's courses, one course's sections and
@@ -49,7 +51,22 @@ export function createVerifier(deps: VerificationDeps): Verifier {
   const { repo, clock } = deps;
 
   async function explain(err: unknown, endpoint: EndpointId, integration: Integration): Promise<ProbeError> {
-    if (err instanceof TokenUnavailableError) return { reason: err.reason, detail: err.message, tokenLevel: true };
+    if (err instanceof TokenUnavailableError) {
+      if (err.reason === 'token_revoked') {
+        // Canvas deletes every token of a key when a scope is removed from it: name the scopes.
+        const key = await deps.probeKey(integration);
+        if (key.outcome === 'failed' && key.reason === 'missing_scopes' && key.missingScopes?.length) {
+          const scopes = key.missingScopes;
+          return {
+            reason: 'missing_scopes',
+            detail: `Canvas deleted the token because the developer key no longer grants ${scopes.length === 1 ? 'the scope' : 'the scopes'} ${scopes.join(', ')} (Canvas deletes every token of a key when a scope is removed from it).`,
+            missingScopes: scopes,
+            tokenLevel: true,
+          };
+        }
+      }
+      return { reason: err.reason, detail: err.message, tokenLevel: true };
+    }
     if (!isCanvasApiError(err)) return { reason: 'canvas_unreachable', detail: 'Unexpected error while calling Canvas.', tokenLevel: false };
     switch (err.kind) {
       case 'insufficient_scopes': {
@@ -99,6 +116,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
 
       const fail = (name: string, e: ProbeError) => {
         if (e.missingScope) missingScopes.add(e.missingScope);
+        for (const scope of e.missingScopes ?? []) missingScopes.add(scope);
         checks.push({ name, ok: false, reason: e.reason, detail: e.detail });
       };
 
@@ -202,6 +220,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         tokenOwner,
         verifiedAt: state === 'verified' ? now : null,
         checkedAt: now,
+        lastAttempt: integration.status.lastAttempt ?? null,
       };
       await repo.setStatus(integrationId, status);
       return status;

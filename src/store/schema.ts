@@ -34,6 +34,8 @@ export interface IntegrationsTable {
   token_owner_name: string | null;
   verified_at: string | null;
   checked_at: string | null;
+  /** JSON of the latest Generate Keys attempt `{ at, ok, reason?, detail }`, or null */
+  last_attempt: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -49,6 +49,20 @@ export interface SyncFeatureDeps {
   governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
+  /**
+   * Whether the integration holds a Canvas token. When given, a refresh or sync is refused up front
+   * without one (after Disconnect, or before Generate Keys) instead of queuing a job bound to fail.
+   */
+  hasToken?(integrationId: string): Promise<boolean>;
+}
+
+/** The refusal of work that needs Canvas when the integration holds no token. */
+function notConnected(): AppError {
+  return new AppError(
+    'not_connected',
+    'This integration holds no Canvas token (it was disconnected, or Generate Keys was never completed), so nothing can be read from Canvas.',
+    { help: "Click Generate Keys on the integration's LMS settings page (or POST /api/v1/integrations/:id/authorization-links), then start the refresh or sync again." },
+  );
 }
 
 /**
@@ -106,12 +120,14 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     syncRoster: createRosterSync(syncDeps),
     diagnostics: createDiagnostics(courses),
     async startRefresh(integrationId, opts = {}) {
+      if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
       // The jobs table answers with the refresh already queued or running, if any (atomically).
       return runner.enqueue('course_refresh', integrationId, opts.path ? { path: opts.path } : {});
     },
     async startSync(integrationId, courseIds) {
       const ids = [...new Set(courseIds.map(String))];
       if (ids.length === 0) throw new AppError('validation_failed', 'courseIds: choose at least one course', { details: { field: 'courseIds' } });
+      if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
       return runner.enqueue('course_sync', integrationId, { courseIds: ids });
     },
     async lastCourseSync(integrationId, courseId) {

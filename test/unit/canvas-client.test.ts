@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { canvasFileHost } from '../../src/canvas/file-hosts.js';
 import { createCanvasClient, encodeQuery, type CanvasClientOptions } from '../../src/canvas/client.js';
 import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { EndpointId } from '../../src/canvas/types.js';
@@ -157,7 +158,8 @@ describe('redirects', () => {
     const store = await startFakeCanvas(() => ({ body: 'zip-bytes' }));
     try {
       const named = `${fileHost.baseUrl.replace('127.0.0.1', 'localhost')}/accounts/1/files/9/download`;
-      const { client } = makeClient();
+      // Plays the institution's other name (no test resolves *.instructure.com).
+      const { client } = makeClient({ fileHost: (_canvas, file) => (file === new URL(named).origin ? { ok: true } : { ok: false, why: 'no' }) });
       const bytes = await client.download(named, tokenSource('tok-secret').source, { namedByCanvas: true });
       expect(new TextDecoder().decode(bytes)).toBe('zip-bytes');
       expect(fileHost.requests[0]!.headers.authorization).toBe('Bearer tok-secret');
@@ -168,6 +170,31 @@ describe('redirects', () => {
     } finally {
       await fileHost.close();
       await store.close();
+    }
+  });
+});
+
+describe('report files on another host', () => {
+  it('refuses, before any request, a file Canvas named on a host that is not the institution\'s Canvas', async () => {
+    const other = await startFakeCanvas(() => ({ body: 'zip-bytes' }));
+    try {
+      const named = `${other.baseUrl.replace('127.0.0.1', 'localhost')}/accounts/1/files/9/download`;
+      const err = await makeClient().client.download(named, tokenSource('tok-secret').source, { namedByCanvas: true }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'bad_request' });
+      expect(String((err as Error).message)).toContain('neither this integration\'s Canvas');
+      expect(other.requests).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('accepts the Canvas origin and https *.instructure.com names, nothing else', () => {
+    const canvas = 'https://canvas.school.edu';
+    expect(canvasFileHost(canvas, canvas)).toEqual({ ok: true });
+    expect(canvasFileHost(canvas, 'https://school.instructure.com')).toEqual({ ok: true });
+    expect(canvasFileHost(canvas, 'https://school.beta.instructure.com')).toEqual({ ok: true });
+    for (const bad of ['http://school.instructure.com', 'https://school.instructure.com:8443', 'https://instructure.com.evil.test', 'https://evilinstructure.com', 'https://files.example.org']) {
+      expect(canvasFileHost(canvas, bad)).toMatchObject({ ok: false });
     }
   });
 });
@@ -216,6 +243,19 @@ describe('throttling', () => {
     expect(waits).toHaveLength(1);
     expect(waits[0]!).toBeGreaterThanOrEqual(5000);
     expect(waits[0]!).toBeLessThanOrEqual(6000);
+  });
+
+  it('reads a negative X-Rate-Limit-Remaining on a 429 (a token client over its bucket) as a longer backoff, then completes', async () => {
+    fake.setHandler((_req, n) =>
+      n === 1 ? { status: 429, body: '429 Forbidden (Rate Limit Exceeded)\n', headers: { 'X-Rate-Limit-Remaining': '-150.0' } } : { body: { id: 1 } },
+    );
+    const { client, waits } = makeClient({ governor: null });
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(1);
+    expect(waits).toHaveLength(1);
+    // (50 − (−150)) / 10 = 20 s, plus jitter.
+    expect(waits[0]!).toBeGreaterThanOrEqual(20_000);
+    expect(waits[0]!).toBeLessThanOrEqual(30_000);
   });
 
   it('gives up as throttled after the retry budget', async () => {

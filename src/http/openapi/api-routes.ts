@@ -173,6 +173,7 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       params: INTEGRATION_ID,
       body: refreshBody,
       success: { status: 202, description: 'The refresh job', schema: R.Job },
+      errors: [409],
     },
     {
       method: 'post',
@@ -182,6 +183,7 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       params: INTEGRATION_ID,
       body: selectionBody,
       success: { status: 202, description: 'The sync job', schema: R.Job },
+      errors: [409],
     },
     {
       method: 'get',
@@ -211,6 +213,7 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       params: COURSE,
       body: emptyBody,
       success: { status: 202, description: 'The sync job', schema: R.Job },
+      errors: [409],
     },
     {
       method: 'post',

@@ -40,6 +40,17 @@ export const ConnectionStatus = z.object({
   tokenOwner: z.object({ id: z.string(), name: z.string() }).nullable(),
   verifiedAt: timestamp.nullable(),
   checkedAt: timestamp.nullable(),
+  lastAttempt: z
+    .object({
+      at: timestamp,
+      ok: z.boolean(),
+      reason: z.enum(REASON_CODES).optional(),
+      detail: z.string(),
+    })
+    .nullable()
+    .describe(
+      'The latest Generate Keys attempt. A failed attempt while a working token (verified or degraded) is stored is reported here only and leaves state, reasons and checks as they were.',
+    ),
   help: z.record(z.string(), z.string()).describe('The remedy for each reason code in `reasons`'),
 });
 

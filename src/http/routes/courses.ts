@@ -10,6 +10,7 @@ import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
 import { adminRoleOf } from '../../sync/classify.js';
+import { notConnectedView } from '../presenters/integration-page.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
@@ -184,6 +185,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
         : null,
       activeJob: active ? presentJob(active) : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
+      notConnected: notConnectedView(i),
       lookup: null,
       lookupQuery: '',
       ...extra,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
@@ -60,7 +60,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   router.post(`${base}/:id/preflight`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
     const r = await c.connection.preflight(idOf(req));
-    res.json({ ...r, help: Object.fromEntries(r.reasons.map((code) => [code, REMEDIES[code].remedy])) });
+    res.json({ ...r, help: Object.fromEntries(r.reasons.map((code) => [code, remedyFor(code, 'authorization').remedy])) });
   });
 
   router.post(`${base}/:id/authorization-links`, async (req, res) => {

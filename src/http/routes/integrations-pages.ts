@@ -7,12 +7,12 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
-import { integrationView, preflightView, STATE_LABELS } from '../presenters/integration-page.js';
+import { integrationView, preflightView, settingsPageView, STATE_LABELS } from '../presenters/integration-page.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
 import { zodToAppError } from '../validate.js';
 import { presentAuditTrail } from '../presenters/audit-trail.js';
@@ -81,16 +81,16 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   async function renderSettings(req: Request, res: Response, i: Integration, extra: Record<string, unknown> = {}, status = 200) {
     allowFormActionTo(res, i.canvasUrl);
+    const { preflight, ...rest } = extra as { preflight?: ReturnType<typeof preflightView> | null } & Record<string, unknown>;
     res.status(status).render('integrations/settings', {
       title: `LMS settings · ${i.name}`,
-      integration: integrationView(i),
+      ...settingsPageView(i, preflight ?? null),
       redirectUri: c.config.redirectUri,
       isStaff: isStaff(req),
-      preflight: null,
       setupLink: null,
       formError: null,
       fieldErrors: [],
-      ...extra,
+      ...rest,
     });
   }
 
@@ -310,7 +310,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       title: `Troubleshooting · ${i.name}`,
       integration: integrationView(i),
       pasted,
-      result: { ...d, reason: reason ?? null, title: reason ? REMEDIES[reason].title : null, remedy: reason ? REMEDIES[reason].remedy : null },
+      result: { ...d, reason: reason ?? null, title: reason ? remedyFor(reason, 'authorization').title : null, remedy: reason ? remedyFor(reason, 'authorization').remedy : null },
     });
   });
 

@@ -10,6 +10,7 @@ import { toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import { presentLtiCourse } from '../presenters/lti-course.js';
 import { presentRegistrationStatus } from '../presenters/lti-registration.js';
+import { reachabilityRow } from '../presenters/lti-reachability.js';
 import '../session.js';
 
 declare module 'express-session' {
@@ -174,7 +175,7 @@ export function createLtiRouter(container: Container): Router {
     const urls = toolUrls(config.publicUrl, id);
     const apiClientId = (await container.integrations.get(id))?.clientId;
     const checks = [
-      { name: 'https', ok: config.publicUrl.startsWith('https://'), label: 'This service is reachable over https', detail: config.publicUrl.startsWith('https://') ? '' : 'Canvas only launches https tools; set PUBLIC_URL to an https address.' },
+      reachabilityRow(config.publicUrl),
       { name: 'client_id', ok: Boolean(lti?.clientId), label: 'LTI Client ID entered', detail: lti?.clientId ?? 'not yet' },
       {
         name: 'deployment_ids',
