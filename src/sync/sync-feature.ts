@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import { createJobRunner } from '../jobs/create-job-runner.js';
 import { createHealthCheckJob } from '../jobs/health-check-job.js';
+import { notifyWhenFinished, type JobFinishedListener } from '../jobs/job-finished.js';
 import { createJobRepository, type JobRepository } from '../jobs/job-repository.js';
 import type { HealthCheckJobSummary } from '../jobs/job-kinds.js';
 import type { AnyJobDefinition, Job, JobRunner } from '../jobs/types.js';
@@ -49,6 +50,8 @@ export interface SyncFeatureDeps {
   governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
+  /** Told when a job reaches a final state (the composition root sends the `job.finished` webhook). */
+  onJobFinished?: JobFinishedListener;
 }
 
 /**
@@ -59,7 +62,8 @@ export interface SyncFeatureDeps {
  */
 export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const courses = createCourseRepository(deps.store.db, { pgPool: deps.store.pgPool });
-  const jobs = createJobRepository(deps.store.db, deps.clock);
+  // Every final state is counted in the job metrics and told to onJobFinished.
+  const jobs = notifyWhenFinished(createJobRepository(deps.store.db, deps.clock), deps.onJobFinished, deps.logger);
   const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {
     courses,
