@@ -180,7 +180,15 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const audit = createAuditLog({ db, clock });
     const webhookRepo = createWebhooksRepository(db, store.dialect);
     const webhookWorker = createDeliveryWorker({ repo: webhookRepo, vault, fetch: fetchImpl, clock, logger });
-    const webhooks = createWebhooksService({ repo: webhookRepo, vault, audit, clock, logger, onPublished: () => webhookWorker.kick() });
+    const webhooks = createWebhooksService({
+      repo: webhookRepo,
+      vault,
+      audit,
+      clock,
+      logger,
+      onPublished: () => webhookWorker.kick(),
+      integrationExists: async (id) => (await integrations.get(id)) !== undefined,
+    });
     const integrations = createIntegrationsRepository({
       db,
       vault,

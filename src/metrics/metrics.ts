@@ -107,3 +107,8 @@ export function setIntegrationStateSource(source: (() => Promise<IntegrationStat
   stateSource = source;
   cached = undefined;
 }
+
+/** The Prometheus text exposition of every family, and its content type. */
+export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
-import { AppError } from '../errors/app-error.js';
+import { AppError, invalid } from '../errors/app-error.js';
 import { columnAad, type Vault } from '../vault/vault.js';
 import { messagesForChanges, WEBHOOK_EVENTS, type ChangeListenerLike, type WebhookEvent, type WebhookMessage } from './events.js';
 import { newMessageId, type DeliveryRow, type EndpointRow, type OutboxTx, type WebhooksRepository } from './webhooks-repository.js';
@@ -49,7 +49,10 @@ export interface CreateEndpointInput {
 }
 
 export interface WebhooksService {
-  /** Creates an endpoint; the answer carries the signing secret, the only time it is shown. */
+  /**
+   * Creates an endpoint; the answer carries the signing secret, the only time it is shown.
+   * @throws AppError validation_failed (integrationId names no integration)
+   */
   create(input: CreateEndpointInput, actor: string): Promise<{ endpoint: WebhookEndpoint; secret: string }>;
   list(): Promise<WebhookEndpoint[]>;
   /** @throws AppError not_found */
@@ -80,6 +83,8 @@ export interface WebhooksServiceDeps {
   audit: Pick<AuditLog, 'record'>;
   clock: () => Date;
   logger?: Logger;
+  /** Whether an integration exists (an endpoint for an unknown integration is refused). */
+  integrationExists?: (id: string) => Promise<boolean>;
   /** Told after rows were written outside a transaction (the worker looks at once instead of at its next poll). */
   onPublished?: () => void;
 }
@@ -158,6 +163,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps): WebhooksServic
 
   return {
     async create(input, actor) {
+      if (input.integrationId && deps.integrationExists && !(await deps.integrationExists(input.integrationId))) {
+        throw invalid('integrationId', 'names no integration', 'Leave it out to receive the events of every integration.');
+      }
       const secret = newSecret();
       const row: EndpointRow = {
         id: randomUUID(),
