@@ -203,8 +203,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       },
     });
     const countStates = async () => Object.fromEntries((await integrations.list()).map((i) => i.status.state).reduce((m, st) => m.set(st, (m.get(st) ?? 0) + 1), new Map<string, number>()));
-    setIntegrationStateSource(countStates);
-    closers.push(() => setIntegrationStateSource(undefined));
+    closers.push(setIntegrationStateSource(countStates));
     closers.push(() => webhookWorker.stop());
     const canvasOAuth = createCanvasOAuth({ fetch: fetchImpl, redirectUri: config.redirectUri, allowInsecure: config.allowInsecureCanvasUrls, userAgent });
     const tokenSources = createTokenSources({

@@ -101,11 +101,17 @@ export const integrationsByState = new Gauge({
 
 /**
  * Sets where {@link integrationsByState} reads its counts (the composition root passes the
- * integrations repository's count); `undefined` detaches it (container closed).
+ * integrations repository's count). Returns the detach function for when that container closes;
+ * it detaches only if no later container has set its own source since.
  */
-export function setIntegrationStateSource(source: (() => Promise<IntegrationStateCounts>) | undefined): void {
+export function setIntegrationStateSource(source: () => Promise<IntegrationStateCounts>): () => void {
   stateSource = source;
   cached = undefined;
+  return () => {
+    if (stateSource !== source) return;
+    stateSource = undefined;
+    cached = undefined;
+  };
 }
 
 /** The Prometheus text exposition of every family, and its content type. */
