@@ -60,7 +60,7 @@ export async function sendMessage(
   } catch (err) {
     const name = (err as { name?: unknown } | null)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return { ok: false, statusCode: null, error: `The receiver did not answer within ${Math.round((msg.timeoutMs ?? DELIVERY_TIMEOUT_MS) / 1000)} s.` };
+      return { ok: false, statusCode: null, error: `The receiver did not answer within ${+((msg.timeoutMs ?? DELIVERY_TIMEOUT_MS) / 1000).toFixed(1)} s.` };
     }
     const message = err instanceof Error ? err.message : String(err);
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';

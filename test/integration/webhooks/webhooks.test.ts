@@ -134,6 +134,39 @@ describe.each(testDatabases())('webhooks on $name', (tdb) => {
     }
   });
 
+  it('counts a receiver that does not answer in time, or answers with a redirect (not followed), as a failed attempt', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    const server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      if (req.url === '/slow') return; // never answers
+      if (req.url === '/moved') {
+        res.writeHead(307, { location: '/elsewhere' });
+        return void res.end();
+      }
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const repo = createWebhooksRepository(store.db, store.dialect);
+    const quick = createDeliveryWorker({ repo, vault, fetch: fetchImpl, clock: () => now, timeoutMs: 300 });
+    try {
+      const slow = await service.create({ url: `${origin}/slow`, events: ['job.finished'] }, 'staff:test');
+      const moved = await service.create({ url: `${origin}/moved`, events: ['job.finished'] }, 'staff:test');
+      await service.publish({ event: 'job.finished', integrationId: 'int-1', data: {} });
+      expect(await quick.runOnce()).toBe(2);
+      const [s] = await service.deliveries(slow.endpoint.id);
+      expect(s).toMatchObject({ status: 'failed', attempt: 1, lastStatusCode: null, lastError: 'The receiver did not answer within 0.3 s.' });
+      const [m] = await service.deliveries(moved.endpoint.id);
+      expect(m).toMatchObject({ status: 'failed', attempt: 1, lastStatusCode: 307, lastError: 'The receiver answered HTTP 307 (redirects are not followed).' });
+      expect(hits.sort()).toEqual(['/moved', '/slow']);
+    } finally {
+      await quick.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('redelivers a delivered message with the same webhook-id and a new attempt', async () => {
     const rx = await startReceiver();
     try {
