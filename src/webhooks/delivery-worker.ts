@@ -36,6 +36,10 @@ export interface DeliveryWorker {
   runOnce(): Promise<number>;
 }
 
+/** How long finished deliveries stay in the log. */
+export const DELIVERY_LOG_RETENTION_MS = 30 * 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
 /** Creates the worker (not started). */
 export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const { repo, vault, logger } = deps;
@@ -50,6 +54,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let running: Promise<number> | undefined;
   let again = false;
   let started = false;
+  let prunedAt = 0;
 
   async function deliver(row: DeliveryRow, endpoint: EndpointRow | undefined, claim: string): Promise<void> {
     const now = deps.clock();
@@ -90,6 +95,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
 
   async function runOnce(): Promise<number> {
     const now = deps.clock();
+    if (now.getTime() - prunedAt >= PRUNE_EVERY_MS) {
+      // The delivery log keeps 30 days; older finished rows go, a bounded batch per hour.
+      prunedAt = now.getTime();
+      await repo.pruneFinished(new Date(now.getTime() - DELIVERY_LOG_RETENTION_MS).toISOString(), 5_000);
+    }
     const claim = new Date(now.getTime() + claimMs).toISOString();
     const rows = await repo.claimDue(now.toISOString(), claim, batch);
     if (rows.length === 0) return 0;

@@ -45,6 +45,8 @@ export interface WebhooksRepository {
   /** Disables the endpoint with a reason and gives up its undelivered messages. */
   disable(endpointId: string, at: string, reason: string): Promise<void>;
   enable(endpointId: string): Promise<boolean>;
+  /** Deletes up to `limit` finished deliveries (delivered, dead, or failed with no retry) written before `before`; returns how many. */
+  pruneFinished(before: string, limit: number): Promise<number>;
   /** How many deliveries wait (pending or retrying). */
   countWaiting(): Promise<number>;
 }
@@ -134,6 +136,16 @@ export function createWebhooksRepository(db: Kysely<Database>, dialect: Dialect)
         .where('id', '=', endpointId)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+    async pruneFinished(before, limit) {
+      const old = db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('created_at', '<', before)
+        .where((eb) => eb.or([eb('status', 'in', ['delivered', 'dead']), eb.and([eb('status', '=', 'failed'), eb('next_attempt_at', 'is', null)])]))
+        .limit(limit);
+      const r = await db.deleteFrom('webhook_deliveries').where('id', 'in', old).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async countWaiting() {
       const r = await db

@@ -5,7 +5,7 @@ import { createGuardedFetch, type GuardedFetch } from '../../../src/net/guarded-
 import type { Store } from '../../../src/store/database.js';
 import { createVault, generateSecretKey, parseSecretKey } from '../../../src/vault/vault.js';
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../../src/webhooks/delivery.js';
-import { createDeliveryWorker, type DeliveryWorker } from '../../../src/webhooks/delivery-worker.js';
+import { createDeliveryWorker, DELIVERY_LOG_RETENTION_MS, type DeliveryWorker } from '../../../src/webhooks/delivery-worker.js';
 import type { ChangeRecordLike } from '../../../src/webhooks/events.js';
 import { createWebhooksRepository } from '../../../src/webhooks/webhooks-repository.js';
 import { createWebhooksService, type WebhooksService } from '../../../src/webhooks/webhooks-service.js';
@@ -256,6 +256,28 @@ describe.each(testDatabases())('webhooks on $name', (tdb) => {
     } finally {
       await strictWorker.stop();
       await strict.close();
+      await rx.close();
+    }
+  });
+
+  it('keeps 30 days of finished deliveries in the log, and never prunes one still waiting', async () => {
+    const rx = await startReceiver(() => 500);
+    try {
+      const { endpoint } = await service.create({ url: rx.url, events: ['job.finished'] }, 'staff:test');
+      await service.publish({ event: 'job.finished', integrationId: 'int-1', data: {} });
+      await worker.runOnce();
+      const [failing] = await service.deliveries(endpoint.id);
+      await service.redeliver(endpoint.id, failing!.id, 'staff:test');
+      const done = createWebhooksRepository(store.db, store.dialect);
+      const [old] = await service.publish({ event: 'job.finished', integrationId: 'int-1', data: {} });
+      // Mark the second one delivered by hand, as if long ago.
+      await store.db.updateTable('webhook_deliveries').set({ status: 'delivered', next_attempt_at: null }).where('id', '=', old!).execute();
+      now = new Date(now.getTime() + DELIVERY_LOG_RETENTION_MS + 60_000);
+      const later = createDeliveryWorker({ repo: done, vault, fetch: fetchImpl, clock: () => now });
+      await later.runOnce();
+      const left = await service.deliveries(endpoint.id);
+      expect(left.map((d) => d.id)).toEqual([failing!.id]);
+    } finally {
       await rx.close();
     }
   });
