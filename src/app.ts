@@ -22,6 +22,8 @@ import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
 import { createJobsRouter } from './http/routes/jobs.js';
+import { createMetricsRouter } from './http/routes/metrics.js';
+import { createWebhooksRouter } from './http/routes/webhooks.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
 
@@ -107,6 +109,8 @@ export function createApp(container: Container): Express {
     next();
   });
   app.use(createHealthRouter(container));
+  // Prometheus scrapes carry a bearer token and never need a session.
+  app.use(createMetricsRouter(container));
 
   // Behind a TLS-terminating proxy that TRUST_PROXY does not name, req.secure is false and the
   // Secure session cookie is never sent: say so once rather than leave sign-in silently broken.
@@ -183,6 +187,7 @@ export function createApp(container: Container): Express {
   app.use(createCoursesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
   app.use(createJobsRouter(container));
+  app.use(createWebhooksRouter(container));
   app.use(createApiDocsRouter(container));
 
   app.use(notFoundHandler);

@@ -35,6 +35,11 @@ import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
 import { refreshFailure } from './integrations/token-endpoint-reason.js';
+import { createWebhooksRepository } from './webhooks/webhooks-repository.js';
+import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js';
+import { createDeliveryWorker, type DeliveryWorker } from './webhooks/delivery-worker.js';
+import { setIntegrationStateSource } from './metrics/metrics.js';
+import { presentJob } from './http/presenters/job.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -100,6 +105,11 @@ export interface Container {
   ltiCourseView: LtiCourseView;
   /** LTI Dynamic Registration: the registration window of the LTI page and `GET /lti/register`. */
   ltiRegistration: LtiDynamicRegistration;
+  /**
+   * Webhook endpoints, the outbox and its delivery worker (started and stopped with the job runner
+   * by main.ts). `webhooks.service.changeListener` is what the change log calls in its transaction.
+   */
+  webhooks: { service: WebhooksService; worker: DeliveryWorker };
   /** Set by the LTI feature; createApp mounts it. */
   lti?: LtiMount;
   /** Registers a closer (job runner, timers, ltijs…); closers run in reverse order, before the store closes. */
@@ -171,7 +181,34 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     }
     sessionStore = createSessionStore(store, clock);
     const userAgent = 'canvas-companion/0.1 (+https://github.com/canvas-companion)';
-    const integrations = createIntegrationsRepository({ db, vault, dialect: store.dialect, clock });
+    const audit = createAuditLog({ db, clock });
+    const webhookRepo = createWebhooksRepository(db, store.dialect);
+    const webhookWorker = createDeliveryWorker({ repo: webhookRepo, vault, fetch: fetchImpl, clock, logger });
+    const webhooks = createWebhooksService({
+      repo: webhookRepo,
+      vault,
+      audit,
+      clock,
+      logger,
+      onPublished: () => webhookWorker.kick(),
+      integrationExists: async (id) => (await integrations.get(id)) !== undefined,
+    });
+    const integrations = createIntegrationsRepository({
+      db,
+      vault,
+      dialect: store.dialect,
+      clock,
+      onStatusChanged: async (change) => {
+        try {
+          await webhooks.publish({ event: 'integration.status_changed', integrationId: change.integrationId, data: { ...change } });
+        } catch (err) {
+          logger.warn({ err, integrationId: change.integrationId }, 'could not queue the integration.status_changed webhook');
+        }
+      },
+    });
+    const countStates = async () => Object.fromEntries((await integrations.list()).map((i) => i.status.state).reduce((m, st) => m.set(st, (m.get(st) ?? 0) + 1), new Map<string, number>()));
+    closers.push(setIntegrationStateSource(countStates));
+    closers.push(() => webhookWorker.stop());
     const canvasOAuth = createCanvasOAuth({ fetch: fetchImpl, redirectUri: config.redirectUri, allowInsecure: config.allowInsecureCanvasUrls, userAgent });
     const tokenSources = createTokenSources({
       repo: integrations,
@@ -190,7 +227,6 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const governors = createGovernorRegistry({ clock });
     const canvasFor = (i: Pick<Integration, 'canvasUrl'> & { id?: string }) =>
       createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
-    const audit = createAuditLog({ db, clock });
     const connection = createConnectionService({
       repo: integrations,
       states: createOAuthStates({ db, vault, clock }),
@@ -252,6 +288,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       health: connection,
       governors,
       hasToken: async (id) => (await integrations.getToken(id)) !== undefined,
+      onJobFinished: async (job) => {
+        await webhooks.publish({ event: 'job.finished', integrationId: job.integrationId, data: { job: presentJob(job) } });
+      },
     });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
@@ -302,6 +341,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       ltiHandoffs: createLtiHandoffs({ launches, audit }),
       ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
       ltiRegistration,
+      webhooks: { service: webhooks, worker: webhookWorker },
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

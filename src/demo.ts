@@ -53,6 +53,7 @@ async function demo(): Promise<void> {
   const app = createApp(container);
   await container.sync.runner.start();
   container.onClose(() => container.sync.runner.stop());
+  container.webhooks.worker.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });

@@ -18,6 +18,8 @@ declare module 'express-session' {
     lookupResult?: { integrationId: string; query: string; lookup: unknown; lookupError: { message: string; help?: string } | null };
     /** Ids of the API-token forms already submitted, so a reload of the answer does not create another token. */
     apiTokenRequests?: string[];
+    /** Ids of webhook create forms already answered (a reload must not create a second endpoint). */
+    webhookRequests?: string[];
     /** Messages shown once on the next page (see flash.ts). */
     flash?: FlashMessage[];
   }

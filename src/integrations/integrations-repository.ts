@@ -93,6 +93,21 @@ export interface IntegrationsRepository extends TokenStore {
   markTokenFailed(id: string, reason: ReasonCode, detail: string): Promise<void>;
 }
 
+/** An integration's connection state moved from `from` to `to` (saved and committed). */
+export interface StatusChange {
+  integrationId: string;
+  from: string;
+  to: string;
+  reasons: string[];
+}
+
+/**
+ * Told after an integration's state was saved with a different state than before (a health check,
+ * a verification, a token failure, a credentials drop). Errors thrown here are the listener's to
+ * handle: the repository awaits it only so a test sees the effect, and never rolls back for it.
+ */
+export type StatusChangedListener = (change: StatusChange) => void | Promise<void>;
+
 const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
 const ACCESS_AAD = columnAad('integration_tokens', 'access_token_enc');
 const REFRESH_AAD = columnAad('integration_tokens', 'refresh_token_enc');
@@ -136,9 +151,19 @@ export function createIntegrationsRepository(deps: {
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   dialect: Dialect;
   clock?: () => Date;
+  /** Optional port: called when a saved state differs from the one before. */
+  onStatusChanged?: StatusChangedListener;
 }): IntegrationsRepository {
   const { db, vault, dialect } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const statusChanged = async (change: StatusChange) => {
+    if (change.from === change.to || !deps.onStatusChanged) return;
+    try {
+      await deps.onStatusChanged(change);
+    } catch {
+      // The state is saved; a listener that fails (e.g. the outbox is unreachable) must not undo that.
+    }
+  };
 
   const readToken = (row: Selectable<IntegrationTokensTable>): StoredToken => ({
     accessToken: vault.decrypt(row.access_token_enc, ACCESS_AAD),
@@ -175,6 +200,26 @@ export function createIntegrationsRepository(deps: {
       .where('generation', '=', current.generation)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
+  }
+
+  /** Writes a status (inside the caller's transaction). */
+  async function write(trx: Kysely<Database>, id: string, status: ConnectionStatus): Promise<void> {
+    await trx
+      .updateTable('integrations')
+      .set({
+        state: status.state,
+        reasons: JSON.stringify(status.reasons),
+        missing_scopes: JSON.stringify(status.missingScopes),
+        checks: JSON.stringify(status.checks),
+        token_owner_id: status.tokenOwner?.id ?? null,
+        token_owner_name: status.tokenOwner?.name ?? null,
+        verified_at: status.verifiedAt,
+        checked_at: status.checkedAt,
+        ...(status.lastAttempt !== undefined ? { last_attempt: status.lastAttempt ? JSON.stringify(status.lastAttempt) : null } : {}),
+        updated_at: clock().toISOString(),
+      })
+      .where('id', '=', id)
+      .execute();
   }
 
   const repository: IntegrationsRepository = {
@@ -232,7 +277,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
       const dropped = await db.transaction().execute(async (trx) => {
-        let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+        let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);
         if (dialect === 'postgres') q = q.forUpdate();
         const current = await q.executeTakeFirst();
         if (!current) return undefined;
@@ -275,10 +320,11 @@ export function createIntegrationsRepository(deps: {
           };
         }
         await trx.updateTable('integrations').set(values).where('id', '=', id).execute();
-        return { drop };
+        return { drop, from: current.state };
       });
       if (!dropped) return undefined;
       if (dropped.drop) opts.onCredentialsDropped?.(dropped.drop);
+      if (dropped.drop) await statusChanged({ integrationId: id, from: dropped.from, to: 'not_connected', reasons: [] });
       return get(id);
     },
 
@@ -294,22 +340,14 @@ export function createIntegrationsRepository(deps: {
     },
 
     async setStatus(id, status) {
-      await db
-        .updateTable('integrations')
-        .set({
-          state: status.state,
-          reasons: JSON.stringify(status.reasons),
-          missing_scopes: JSON.stringify(status.missingScopes),
-          checks: JSON.stringify(status.checks),
-          token_owner_id: status.tokenOwner?.id ?? null,
-          token_owner_name: status.tokenOwner?.name ?? null,
-          verified_at: status.verifiedAt,
-          checked_at: status.checkedAt,
-          ...(status.lastAttempt !== undefined ? { last_attempt: status.lastAttempt ? JSON.stringify(status.lastAttempt) : null } : {}),
-          updated_at: clock().toISOString(),
-        })
-        .where('id', '=', id)
-        .execute();
+      const from = await db.transaction().execute(async (trx) => {
+        let q = trx.selectFrom('integrations').select('state').where('id', '=', id);
+        if (dialect === 'postgres') q = q.forUpdate();
+        const before = await q.executeTakeFirst();
+        await write(trx, id, status);
+        return before?.state;
+      });
+      if (from !== undefined) await statusChanged({ integrationId: id, from, to: status.state, reasons: [...status.reasons] });
     },
 
     async getClientSecret(id) {
@@ -321,7 +359,7 @@ export function createIntegrationsRepository(deps: {
       const now = clock().toISOString();
       return db.transaction().execute(async (trx) => {
         if (issuedFor) {
-          let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+          let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);
           if (dialect === 'postgres') q = q.forUpdate();
           const row = await q.executeTakeFirst();
           if (!row) throw new AppError('not_found', 'No such integration.');

@@ -298,6 +298,44 @@ export interface LtiStorageLoginsTable {
   connected_at: string | null;
 }
 
+/** Where webhook events go (src/webhooks/). */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  /** JSON WebhookEvent[] */
+  events: string;
+  /** null: events of every integration. */
+  integration_id: string | null;
+  /** The `whsec_…` signing secret, a vault envelope. */
+  secret_enc: string;
+  created_at: string;
+  created_by: string;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  /** When the current run of failed attempts began (null while deliveries succeed). */
+  failing_since: string | null;
+}
+
+/** The webhook outbox: one row per message, its id the `webhook-id`. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event: string;
+  /** JSON of the whole message body `{ type, timestamp, data }`. */
+  payload: string;
+  /** Attempts made so far (0 before the first). */
+  attempt: number;
+  /** pending | delivered | failed | dead */
+  status: string;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  /** A worker's claim on the row while it sends (expires, so a killed worker's row is sent again). */
+  claimed_until: string | null;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -317,6 +355,8 @@ export interface Database {
   lti_registration_windows: LtiRegistrationWindowsTable;
   lti_registration_tokens: LtiRegistrationTokensTable;
   lti_storage_logins: LtiStorageLoginsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /**
@@ -328,4 +368,5 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'integration_tokens', key: ['integration_id'], column: 'access_token_enc' },
   { table: 'integration_tokens', key: ['integration_id'], column: 'refresh_token_enc' },
   { table: 'oauth_states', key: ['state_hash'], column: 'pkce_verifier_enc' },
+  { table: 'webhook_endpoints', key: ['id'], column: 'secret_enc' },
 ] as const;

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import { createJobRunner } from '../jobs/create-job-runner.js';
 import { createHealthCheckJob } from '../jobs/health-check-job.js';
+import { notifyWhenFinished, type JobFinishedListener } from '../jobs/job-finished.js';
 import { createJobRepository, type JobRepository } from '../jobs/job-repository.js';
 import type { HealthCheckJobSummary } from '../jobs/job-kinds.js';
 import type { AnyJobDefinition, Job, JobRunner } from '../jobs/types.js';
@@ -54,6 +55,8 @@ export interface SyncFeatureDeps {
    * without one (after Disconnect, or before Generate Keys) instead of queuing a job bound to fail.
    */
   hasToken?(integrationId: string): Promise<boolean>;
+  /** Told when a job reaches a final state (the composition root sends the `job.finished` webhook). */
+  onJobFinished?: JobFinishedListener;
 }
 
 /** The refusal of work that needs Canvas when the integration holds no token. */
@@ -73,7 +76,8 @@ function notConnected(): AppError {
  */
 export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const courses = createCourseRepository(deps.store.db, { pgPool: deps.store.pgPool });
-  const jobs = createJobRepository(deps.store.db, deps.clock);
+  // Every final state is counted in the job metrics and told to onJobFinished.
+  const jobs = notifyWhenFinished(createJobRepository(deps.store.db, deps.clock), deps.onJobFinished, deps.logger);
   const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {
     courses,

@@ -3,6 +3,7 @@ import { canvasFileHost } from '../../src/canvas/file-hosts.js';
 import { createCanvasClient, encodeQuery, type CanvasClientOptions } from '../../src/canvas/client.js';
 import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { EndpointId } from '../../src/canvas/types.js';
+import { canvasRequests, throttleWait } from '../../src/metrics/metrics.js';
 import { instantSleep, startFakeCanvas, tokenSource, type FakeCanvas } from './canvas-fake-server.js';
 
 let fake: FakeCanvas;
@@ -209,6 +210,19 @@ describe('throttling', () => {
     expect(client.stats()).toMatchObject({ requests: 3, throttled: 2, retries: 2 });
     // Each throttle (remaining 0, nothing else in flight) waits out (50 − 0)/10 s of leak.
     expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * 5000);
+  });
+
+  it('counts each request by endpoint and status, and the backoff seconds, in the metrics', async () => {
+    const requests = async (status: string) => (await canvasRequests.get()).values.find((v) => v.labels.endpoint === 'users.self' && v.labels.status === status)?.value ?? 0;
+    const backoff = async () => (await throttleWait.get()).values.find((v) => v.labels.source === 'backoff' && v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const [ok0, throttled0, waited0] = [await requests('200'), await requests('403'), await backoff()];
+    fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: { id: 1 } }));
+    const { client } = makeClient();
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
+    expect(await requests('200')).toBe(ok0 + 1);
+    expect(await requests('403')).toBe(throttled0 + 1);
+    // With a governor the client backs off briefly (random() × 500 ms) and the governor holds the rest.
+    expect((await backoff()) - waited0).toBeCloseTo(0.25, 5);
   });
 
   it('retries 429 the same way', async () => {

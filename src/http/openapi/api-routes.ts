@@ -10,6 +10,7 @@ import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
 import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
+import { createWebhookBody } from '../routes/webhooks.js';
 import * as R from './response-schemas.js';
 
 export type ApiMethod = 'get' | 'post' | 'patch' | 'delete';
@@ -22,7 +23,7 @@ export interface ApiRoute {
   /** Express path template, e.g. `/api/v1/integrations/:id`. */
   path: string;
   /** Groups operations on the reference page and in the document's tags. */
-  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Jobs' | 'Diagnostics' | 'Meta';
+  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
   summary: string;
   description?: string;
   /** What each `:param` of the path is. */
@@ -266,6 +267,59 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       description: 'A queued job is cancelled at once; a running one stops at its next checkpoint.',
       params: { id: 'The job id' },
       success: { status: 200, description: 'The job after the request', schema: R.Job },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks',
+      tag: 'Webhooks',
+      summary: 'Add a webhook endpoint',
+      description:
+        'The URL is checked like a Canvas URL (https, a public host). Unknown event names are a 400 that lists the events. The answer carries the signing secret (`whsec_…`), the only time it is shown.',
+      // Documented with the strict URL policy; ALLOW_INSECURE_CANVAS_URLS also admits http and private hosts.
+      body: createWebhookBody({ allowInsecure: false }),
+      success: { status: 201, description: 'The endpoint and its signing secret', schema: R.WebhookCreated },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/webhooks',
+      tag: 'Webhooks',
+      summary: 'List webhook endpoints',
+      success: { status: 200, description: 'Every endpoint, with its state (no secrets)', schema: R.WebhookList },
+    },
+    {
+      method: 'delete',
+      path: '/api/v1/webhooks/:id',
+      tag: 'Webhooks',
+      summary: 'Delete a webhook endpoint',
+      params: { id: 'The endpoint id' },
+      success: { status: 204, description: 'Deleted, with its delivery log' },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks/:id/enable',
+      tag: 'Webhooks',
+      summary: 'Enable a disabled webhook endpoint',
+      params: { id: 'The endpoint id' },
+      success: { status: 200, description: 'The endpoint, enabled', schema: R.Webhook },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/webhooks/:id/deliveries',
+      tag: 'Webhooks',
+      summary: 'The delivery log of an endpoint',
+      description: 'Newest first, at most 100. `at` is when the message was written; `status` is pending, delivered, failed (a retry is due at `nextAttemptAt`) or dead.',
+      params: { id: 'The endpoint id' },
+      success: { status: 200, description: 'The deliveries', schema: R.DeliveryList },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/webhooks/:id/deliveries/:deliveryId/redeliver',
+      tag: 'Webhooks',
+      summary: 'Send one message again',
+      description: 'Same `webhook-id` and body, a new attempt, due now. 409 while the endpoint is disabled.',
+      params: { id: 'The endpoint id', deliveryId: 'The message id (webhook-id)' },
+      success: { status: 202, description: 'The delivery, queued', schema: R.Delivery },
+      errors: [409],
     },
     {
       method: 'get',

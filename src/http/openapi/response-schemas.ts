@@ -11,6 +11,7 @@ import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
 import { JOB_KINDS, JOB_STATES } from '../../jobs/types.js';
 import { COURSE_REASONS, ROSTER_REASONS, SECTION_REASONS } from '../../sync/sync-reasons.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
+import { WEBHOOK_EVENTS } from '../../webhooks/events.js';
 
 const timestamp = z.string().describe('ISO 8601 timestamp (UTC)');
 const canvasId = z.string().describe('Canvas id (always a string)');
@@ -122,6 +123,38 @@ export const Job = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   summary: z.record(z.string(), z.unknown()).nullable().describe('Counts of what the job did, by kind'),
 });
+
+const WEBHOOK_EVENT = z.enum(WEBHOOK_EVENTS);
+
+export const Webhook = z.object({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(WEBHOOK_EVENT),
+  integrationId: z.string().nullable().describe('null: every integration'),
+  createdAt: timestamp,
+  enabled: z.boolean(),
+  disabledAt: timestamp.nullable(),
+  disabledReason: z.string().nullable().describe('Why deliveries stopped (the retry budget ran out, with the last error)'),
+  failingSince: timestamp.nullable(),
+});
+
+export const WebhookCreated = Webhook.extend({ secret: z.string().describe('The whsec_… signing secret, shown only in this answer') });
+
+export const WebhookList = z.object({ webhooks: z.array(Webhook) });
+
+export const Delivery = z.object({
+  id: z.string().describe('The message id, sent as webhook-id'),
+  event: WEBHOOK_EVENT,
+  attempt: z.number().describe('Attempts made so far'),
+  status: z.enum(['pending', 'delivered', 'failed', 'dead']),
+  at: timestamp.describe('When the message was written to the outbox'),
+  nextAttemptAt: timestamp.nullable(),
+  deliveredAt: timestamp.nullable(),
+  lastStatusCode: z.number().nullable(),
+  lastError: z.string().nullable(),
+});
+
+export const DeliveryList = z.object({ deliveries: z.array(Delivery) });
 
 export const Course = z.object({
   canvasId,

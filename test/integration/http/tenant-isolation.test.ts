@@ -53,6 +53,13 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/setup-link': 'staffOnly',
   'POST /integrations/:id/delete': 'staffOnly',
   'GET /jobs': 'staffOnly',
+  'GET /webhooks': 'staffOnly',
+  'POST /webhooks': 'staffOnly',
+  'GET /webhooks/:id': 'staffOnly',
+  'POST /webhooks/:id/delete': 'staffOnly',
+  'POST /webhooks/:id/enable': 'staffOnly',
+  'POST /webhooks/:id/deliveries/:deliveryId/redeliver': 'staffOnly',
+  'GET /metrics': 'public', // bearer METRICS_TOKEN or staff API token: 401 without; counts only, no institution's data
   'GET /docs/api': 'staffOnly',
   'GET /integrations/:id': 'integrationScoped',
   'POST /integrations/:id/settings': 'integrationScoped',
