@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature } from '../canvas/endpoints.js';
 import { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration } from '../lti/canvas-platforms.js';
 import { checkOutboundUrl, outboundUrl, type OutboundPolicy } from '../net/url-guard.js';
 import type { ConnectionStatus } from './reasons.js';
 
 export { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration };
+export { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature };
 
 export const COURSE_ID_TYPES = ['sis_course_id', 'integration_id', 'canvas_id'] as const;
 export type CourseIdType = (typeof COURSE_ID_TYPES)[number];
@@ -25,6 +27,8 @@ export interface Integration {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  /** What the institution uses; probes, the scope manifest and the Configure page follow it. */
+  features: IntegrationFeature[];
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -41,6 +45,7 @@ export interface IntegrationInput {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  features: IntegrationFeature[];
   lti?: LtiRegistration | null;
 }
 
@@ -119,6 +124,15 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     userIdType: z.enum(USER_ID_TYPES),
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
     lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
+    features: z
+      .array(
+        z.string().refine((v): v is IntegrationFeature => (INTEGRATION_FEATURES as readonly string[]).includes(v), {
+          message: `features: each must be one of ${INTEGRATION_FEATURES.join(', ')}`,
+        }),
+      )
+      .max(INTEGRATION_FEATURES.length * 2)
+      // Stored in the registry's order, without repeats.
+      .transform((v) => INTEGRATION_FEATURES.filter((f) => v.includes(f))),
   };
   const create = z
     .object({
@@ -128,6 +142,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.default('sis_course_id'),
       userIdType: fields.userIdType.default('sis_user_id'),
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
+      features: fields.features.default([...DEFAULT_INTEGRATION_FEATURES]),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -141,6 +156,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.optional(),
       userIdType: fields.userIdType.optional(),
       studentRoles: fields.studentRoles.optional(),
+      features: fields.features.optional(),
       lti: fields.lti.optional(),
     })
     .strict();

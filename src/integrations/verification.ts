@@ -1,5 +1,5 @@
 import { isCanvasApiError } from '../canvas/errors.js';
-import { scopeFor } from '../canvas/endpoints.js';
+import { ENDPOINTS, endpointsFor, scopeFor } from '../canvas/endpoints.js';
 import type { AccessTokenSource, CanvasClient, EndpointId } from '../canvas/types.js';
 import { TokenUnavailableError } from '../oauth/token-source.js';
 import type { Integration } from './integration.js';
@@ -38,6 +38,9 @@ const PERMISSION_NAMES: Partial<Record<EndpointId, string>> = {
   'courses.enrollments': 'Users - view list (read_roster)',
   'accounts.permissions': 'account membership (the token owner must be an admin of the account)',
 };
+
+/** The grade passback endpoints, probed when the integration uses the feature. */
+const GRADE_ENDPOINTS: EndpointId[] = endpointsFor('grade_passback').map((e) => e.id);
 
 type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; tokenLevel: boolean };
 
@@ -82,6 +85,51 @@ export function createVerifier(deps: VerificationDeps): Verifier {
       default:
         if (err.refused) return { reason: 'canvas_unreachable', detail: `Canvas was not called: ${err.refused}.`, tokenLevel: true };
         return { reason: 'canvas_unreachable', detail: `Canvas did not answer ${endpoint} properly (${err.kind}${err.status ? `, HTTP ${err.status}` : ''}).`, tokenLevel: err.kind !== 'bad_request' };
+    }
+  }
+
+  /**
+   * grade_scopes: each grade passback endpoint is called against ids that do not exist (course
+   * and assignment `0`), so nothing is read or written. Canvas checks a scoped token before it
+   * looks anything up: `Insufficient scopes` names a scope the key lacks, a 404 proves the scope
+   * is granted. One check for the feature, listing every missing scope.
+   */
+  async function gradeScopeProbe(
+    client: CanvasClient,
+    auth: AccessTokenSource,
+    integration: Integration,
+    fail: (name: string, e: ProbeError) => void,
+    checks: Check[],
+  ): Promise<void> {
+    const missing: string[] = [];
+    let other: ProbeError | undefined;
+    const none = { course_id: '0', assignment_id: '0', id: '0' };
+    for (const endpoint of GRADE_ENDPOINTS) {
+      try {
+        const ep = ENDPOINTS[endpoint];
+        await client.request({ endpoint, path: none, ...(ep.method === 'POST' ? { form: {} } : {}) }, auth);
+      } catch (err) {
+        if (isCanvasApiError(err) && err.kind === 'not_found') continue;
+        const e = await explain(err, endpoint, integration);
+        if (e.reason === 'missing_scopes' && e.missingScope) missing.push(e.missingScope);
+        else other ??= e;
+      }
+    }
+    if (missing.length > 0) {
+      for (const scope of missing) fail('grade_scopes', { reason: 'missing_scopes', detail: '', missingScope: scope, tokenLevel: false });
+      // One check for the feature, naming every scope it lacks.
+      const merged = checks.filter((c) => c.name === 'grade_scopes');
+      for (const c of merged) checks.splice(checks.indexOf(c), 1);
+      checks.push({
+        name: 'grade_scopes',
+        ok: false,
+        reason: 'missing_scopes',
+        detail: `Grade passback is on, and the key does not grant ${missing.length} of its scopes: ${missing.join(', ')}.`,
+      });
+    } else if (other) {
+      fail('grade_scopes', other);
+    } else {
+      checks.push({ name: 'grade_scopes', ok: true, detail: 'The key grants every grade passback scope.' });
     }
   }
 
@@ -188,6 +236,8 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         } catch (err) {
           fail('sis_visibility', await explain(err, 'accounts.permissions', integration));
         }
+
+        if (integration.features.includes('grade_passback')) await gradeScopeProbe(client, auth, integration, fail, checks);
       }
 
       const reasons = [...new Set(checks.flatMap((c) => (c.reason ? [c.reason] : [])))];

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Kysely table types. Portable across SQLite and Postgres on purpose:
  * - ids are app-generated text; timestamps are ISO-8601 UTC text (`new Date().toISOString()`);
@@ -17,6 +19,8 @@ export interface IntegrationsTable {
   user_id_type: string;
   /** JSON string[] */
   student_roles: string;
+  /** JSON string[]: course_refresh, roster_sync, grade_passback (default the first two) */
+  features: Generated<string>;
   /** JSON of the optional LTI registration, or null */
   lti: string | null;
   state: string;
@@ -255,6 +259,26 @@ export interface Database {
   lti_handoffs: LtiHandoffsTable;
   lti_nrps_snapshots: LtiNrpsSnapshotsTable;
   lti_platform_owners: LtiPlatformOwnersTable;
+  grade_posts: GradePostsTable;
+}
+
+/** One posted exam of a course: its Canvas assignment and every student's outcome of the last post. */
+export interface GradePostsTable {
+  integration_id: string;
+  course_canvas_id: string;
+  exam_key: string;
+  exam_title: string;
+  points_possible: number;
+  assignment_id: string | null;
+  assignment_url: string | null;
+  job_id: string | null;
+  /** running | succeeded | failed | preview */
+  state: string;
+  message: string | null;
+  /** JSON GradeOutcome[] */
+  outcomes: string;
+  posted_at: string | null;
+  updated_at: string;
 }
 
 /**

@@ -16,6 +16,7 @@ const integration: Integration = {
   courseIdType: 'sis_course_id',
   userIdType: 'sis_user_id',
   studentRoles: ['StudentEnrollment'],
+  features: ['course_refresh', 'roster_sync'],
   status: NOT_CONNECTED,
   createdAt: '',
   updatedAt: '',

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS } from '../error-status.js';
-import { COURSE_ID_TYPES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
+import { COURSE_ID_TYPES, INTEGRATION_FEATURES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
 import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
 import { JOB_KINDS, JOB_STATES } from '../../jobs/types.js';
 import { COURSE_REASONS, ROSTER_REASONS, SECTION_REASONS } from '../../sync/sync-reasons.js';
@@ -62,6 +62,7 @@ export const Integration = z.object({
   courseIdType: z.enum(COURSE_ID_TYPES),
   userIdType: z.enum(USER_ID_TYPES),
   studentRoles: z.array(z.string()),
+  features: z.array(z.enum(INTEGRATION_FEATURES)).describe('What the institution uses; probes and the scope manifest follow it'),
   lti: LtiRegistration.nullable(),
   status: ConnectionStatus,
   createdAt: timestamp,
