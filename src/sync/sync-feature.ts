@@ -49,6 +49,8 @@ export interface SyncFeatureDeps {
   governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
+  /** Job kinds of other features (e.g. grade_post) run by the same runner. */
+  moreJobs?: AnyJobDefinition[];
 }
 
 /**
@@ -76,7 +78,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
   };
-  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
+  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps), ...(deps.moreJobs ?? [])];
   if (deps.health) {
     const health = deps.health;
     definitions.push(
