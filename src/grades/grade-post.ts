@@ -52,7 +52,6 @@ interface AssignmentJson {
   name?: string;
   published?: boolean;
   integration_id?: string | null;
-  html_url?: string;
 }
 
 interface ProgressJson {
@@ -86,6 +85,10 @@ export interface GradePostCheckpoint {
   writeRequests?: number;
   startedMs?: number;
 }
+
+/** The assignment's page at Canvas. */
+const assignmentLink = (settings: SyncSettings, courseId: string, id: string) =>
+  `${settings.canvasUrl}/courses/${encodeURIComponent(courseId)}/assignments/${encodeURIComponent(id)}`;
 
 const sameScore = (a: number | null | undefined, b: number) => typeof a === 'number' && Math.abs(a - b) < 1e-9;
 
@@ -263,7 +266,7 @@ export async function previewGradePost(
       ? { userExternalId: c.userExternalId, outcome: 'unchanged', canvasUserId: c.canvasUserId, score: c.score }
       : { userExternalId: c.userExternalId, outcome: 'posted', canvasUserId: c.canvasUserId, score: c.score, detail: 'Dry run: would be posted.' };
   });
-  return { outcomes, assignmentId: assignment ? String(assignment.id) : null, assignmentUrl: assignment?.html_url ?? null, notes };
+  return { outcomes, assignmentId: assignment ? String(assignment.id) : null, assignmentUrl: assignment ? assignmentLink(settings, courseId, String(assignment.id)) : null, notes };
 }
 
 /**
@@ -327,7 +330,7 @@ export function createGradePostJob(deps: GradePostDeps): JobDefinition<'grade_po
     if (!cp.assignmentId) {
       let a = await locateAssignment(calls, exam, remembered);
       if (a && a.published === false) {
-        await deps.grades.save(record({ assignmentId: String(a.id), assignmentUrl: a.html_url ?? null, state: 'failed', message: unpublishedFailure(a).message }));
+        await deps.grades.save(record({ assignmentId: String(a.id), assignmentUrl: assignmentLink(settings, courseId, String(a.id)), state: 'failed', message: unpublishedFailure(a).message }));
         throw unpublishedFailure(a);
       }
       if (!a) {
@@ -335,7 +338,8 @@ export function createGradePostJob(deps: GradePostDeps): JobDefinition<'grade_po
         cp.assignmentCreated = true;
       }
       cp.assignmentId = String(a.id);
-      cp.assignmentUrl = a.html_url ?? null;
+      // Built from the integration's Canvas URL, never taken from the answer: it becomes a link on the pages.
+      cp.assignmentUrl = assignmentLink(settings, courseId, cp.assignmentId);
       await deps.grades.save(record({}));
       await ctx.saveCheckpoint(cp, { phase: 'assignment', done: 0, total: candidates.size });
     }
