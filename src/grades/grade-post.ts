@@ -43,7 +43,7 @@ export interface GradePostDeps {
  */
 export const DEFAULT_BATCH_SIZE = 500;
 /** Canvas runs the bulk job within a second or two: poll soon, then back off. */
-const DEFAULT_POLL_DELAYS_MS = [50, 100, 250, 500, 1000, 2000];
+const DEFAULT_POLL_DELAYS_MS = [25, 50, 100, 250, 500, 1000, 2000];
 /** Give up waiting on one Progress after this long (the job then fails; a re-post sends only what is missing). */
 const PROGRESS_TIMEOUT_MS = 10 * 60_000;
 
@@ -376,10 +376,12 @@ export function createGradePostJob(deps: GradePostDeps): JobDefinition<'grade_po
       await ctx.saveCheckpoint(cp, { phase: 'posting', done: sent, total: toPost.length });
     }
 
-    // What Canvas holds now decides `posted` vs `failed` (a failed Progress still graded the others).
-    const anySent = cp.batches.length > 0;
-    const after = anySent ? await calls.scores(assignmentId) : current;
-    const failures = cp.batches.filter((b) => b.state && b.state !== 'completed');
+    // A Progress that completed graded every student of its batch. After a failed one (it still
+    // graded the others) or an unfinished one, what Canvas holds now decides `posted` vs `failed`.
+    const failures = cp.batches.filter((b) => b.state !== 'completed');
+    let after = current;
+    if (failures.length > 0) after = await calls.scores(assignmentId);
+    else for (const [uid, score] of Object.entries(cp.planned)) after.set(uid, score);
     const messageFor1 = (uid: string) => {
       const b = failures.find((x) => x.userIds.includes(uid) && (idsInProgressMessage(x.message).includes(uid) || idsInProgressMessage(x.message).length === 0));
       return b?.message ?? failures.find((x) => x.userIds.includes(uid))?.message ?? null;
