@@ -174,6 +174,29 @@ describe.each(testDatabases())('grade passback against the sandbox on %s', (tdb)
     expect(writes(s.h).assignmentsCreated).toBe(1);
   });
 
+  it('a cancel between finding the assignment and posting stops before any score is sent', async () => {
+    const s = await setUp();
+    const abort = new AbortController();
+    const params: GradePostParams = { courseId: '101', exam: EXAM, scores: SCORES };
+    const run = s.job.run({
+      jobId: 'cancel-test',
+      integrationId: s.h.integrationId,
+      params,
+      checkpoint: null,
+      attempt: 1,
+      startedAt: new Date().toISOString(),
+      async saveCheckpoint(c) {
+        if (c.assignmentId && !c.batches?.length) abort.abort(new Error('cancelled'));
+      },
+      async progress() {},
+      isCancelled: () => abort.signal.aborted,
+      signal: abort.signal,
+    });
+    await expect(run).rejects.toThrow('cancelled');
+    expect(writes(s.h).assignmentsCreated).toBe(1);
+    expect(writes(s.h).updateGrades).toBe(0);
+  });
+
   it('a dry run answers the outcomes and writes nothing to Canvas', async () => {
     const s = await setUp();
     const service = createGradesService({
