@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabases } from '../../support/databases.js';
 import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
+import { createBrowser, hiddenValue } from '../../support/browser-flow.js';
 import { mintSessionCookie } from '../../support/session-cookie.js';
 
 async function waitJob(h: Harness, id: string): Promise<any> {
@@ -52,6 +53,28 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('grade passback 
     const refused = await h.api('POST', `/api/v1/integrations/${other}/courses/1001/grade-posts`, { exam: EXAM, scores: [{ userExternalId: 'x', score: 1 }] });
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toMatch(/Grade passback is not enabled/);
+  });
+
+  it('the Configure page offers the features as checkboxes; a form without them leaves them alone', async () => {
+    const other = await h.createIntegration();
+    await h.authorize(other);
+    const link = await h.api('POST', `/api/v1/integrations/${other}/setup-links`, {});
+    const b = createBrowser();
+    await b.go(link.body.url);
+    const page = await b.go(`${h.appUrl}/integrations/${other}/configure`);
+    expect(page.text).toContain('name="features" value="grade_passback"');
+    expect(page.text).toMatch(/name="features" value="roster_sync" checked/);
+    const form = { _csrf: hiddenValue(page.text, '_csrf'), courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: 'StudentEnrollment' };
+    expect((await b.go(`${h.appUrl}/integrations/${other}/configure`, { form })).status).toBe(200);
+    const before = (await h.api('GET', `/api/v1/integrations/${other}`)).body;
+    expect(before.features).toEqual(['course_refresh', 'roster_sync']);
+    expect(before.status.checks.map((c: { name: string }) => c.name)).not.toContain('grade_scopes');
+    const again = await b.go(`${h.appUrl}/integrations/${other}/configure`);
+    await b.go(`${h.appUrl}/integrations/${other}/configure`, { form: { ...form, _csrf: hiddenValue(again.text, '_csrf'), featuresShown: '1', features: 'grade_passback' } });
+    const after = (await h.api('GET', `/api/v1/integrations/${other}`)).body;
+    expect(after.features).toEqual(['grade_passback']);
+    // The checks re-ran on save and now probe the grade scopes (this sandbox key does not enforce scopes).
+    expect(after.status.checks.find((c: { name: string }) => c.name === 'grade_scopes')).toMatchObject({ ok: true });
   });
 
   it('refuses bad input naming the field: unknown fields, published false, duplicate ids', async () => {
