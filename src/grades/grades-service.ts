@@ -92,6 +92,13 @@ export function createGradesService(deps: GradesServiceDeps): GradesService {
         return { kind: 'preview', ...r };
       }
       const job = await deps.runner.enqueue('grade_post', i.id, params);
+      // One post per exam at a time: the runner answers with the one already queued or running.
+      const same = (x: unknown) => JSON.stringify({ exam: (x as GradePostParams).exam, scores: (x as GradePostParams).scores });
+      if (same(job.params) !== same(params)) {
+        throw new AppError('conflict', `A post of exam "${input.exam.key}" in course ${courseId} is already ${job.state} (job ${job.id}) with other scores.`, {
+          help: 'Wait for it to end (GET /api/v1/jobs/:id), then post again: scores already stored are not sent twice.',
+        });
+      }
       await deps.audit.record({
         integrationId: i.id,
         actor,

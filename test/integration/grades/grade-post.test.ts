@@ -3,6 +3,7 @@ import { createGradePostJob, type GradePostCheckpoint, type GradePostDeps } from
 import { createGradeRepository } from '../../../src/grades/grade-repository.js';
 import { createGradesService } from '../../../src/grades/grades-service.js';
 import type { GradePostParams } from '../../../src/jobs/job-kinds.js';
+import { createInProcessRunner } from '../../../src/jobs/in-process-runner.js';
 import { createJobRepository } from '../../../src/jobs/job-repository.js';
 import type { JobContext } from '../../../src/jobs/types.js';
 import { createRosterSync } from '../../../src/sync/roster-sync.js';
@@ -195,6 +196,25 @@ describe.each(testDatabases())('grade passback against the sandbox on %s', (tdb)
     await expect(run).rejects.toThrow('cancelled');
     expect(writes(s.h).assignmentsCreated).toBe(1);
     expect(writes(s.h).updateGrades).toBe(0);
+  });
+
+  it('one post per exam at a time: the same post again answers the queued job, other scores are refused (409)', async () => {
+    const s = await setUp();
+    const runner = createInProcessRunner({ repo: createJobRepository(ctx.store.db), definitions: [s.job], pollMs: 10, leaseMs: 5000 });
+    const service = createGradesService({
+      integrations: { get: async (id) => ({ id, features: ['grade_passback'] }) },
+      courses: s.h.deps.courses,
+      grades: s.grades,
+      runner,
+      audit: { record: async () => {}, list: async () => [] },
+      post: s.deps,
+    });
+    const a = await service.post(s.h.integrationId, '101', { exam: EXAM, scores: SCORES }, 'test');
+    const b = await service.post(s.h.integrationId, '101', { exam: EXAM, scores: SCORES }, 'test');
+    expect(a.kind === 'job' && b.kind === 'job' && a.job.id === b.job.id).toBe(true);
+    await expect(service.post(s.h.integrationId, '101', { exam: EXAM, scores: [{ userExternalId: 'S1', score: 1 }] }, 'test')).rejects.toMatchObject({ code: 'conflict' });
+    const other = await service.post(s.h.integrationId, '101', { exam: { ...EXAM, key: 'another' }, scores: SCORES }, 'test');
+    expect(other.kind === 'job' && a.kind === 'job' && other.job.id !== a.job.id).toBe(true);
   });
 
   it('a dry run answers the outcomes and writes nothing to Canvas', async () => {
