@@ -39,9 +39,9 @@ export interface GradePostDeps {
 
 /**
  * Students per `update_grades` request. Canvas documents no limit on `grade_data`, but Rack
- * refuses bodies with too many parameters; 500 students with a comment each stay well below it.
+ * refuses a request with more than 4,096 parameters; 1,000 students with a comment each send 2,000.
  */
-export const DEFAULT_BATCH_SIZE = 500;
+export const DEFAULT_BATCH_SIZE = 1000;
 /** Canvas runs the bulk job within a second or two: poll soon, then back off. */
 const DEFAULT_POLL_DELAYS_MS = [25, 50, 100, 250, 500, 1000, 2000];
 /** Give up waiting on one Progress after this long (the job then fails; a re-post sends only what is missing). */
