@@ -2,7 +2,7 @@ import { isCanvasApiError } from '../canvas/errors.js';
 import { ENDPOINTS, endpointsFor, scopeFor } from '../canvas/endpoints.js';
 import type { AccessTokenSource, CanvasClient, EndpointId } from '../canvas/types.js';
 import { TokenUnavailableError } from '../oauth/token-source.js';
-import type { Integration } from './integration.js';
+import type { Integration, IntegrationFeature } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
 
@@ -162,8 +162,10 @@ export function createVerifier(deps: VerificationDeps): Verifier {
       }
 
       let course: Record<string, unknown> | undefined;
+      // Probes follow the integration's features: a key scoped without a feature's endpoints is not degraded for them.
+      const uses = (f: IntegrationFeature) => integration.features.includes(f);
       if (!tokenDead) {
-        try {
+        if (uses('course_refresh')) try {
           const r = await client.request<Array<Record<string, unknown>>>({ endpoint: 'accounts.courses', path: account, query: { per_page: 10 } }, auth);
           course = r.body.find((c) => c.workflow_state !== 'deleted') ?? r.body[0];
           checks.push({
@@ -176,10 +178,22 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         }
 
         const courseId = course ? String(course.id) : undefined;
-        for (const [name, endpoint] of [
-          ['course_sections', 'courses.sections'],
-          ['enrollments', 'courses.enrollments'],
+        for (const [name, endpoint, feature] of [
+          ['course_sections', 'courses.sections', 'course_refresh'],
+          ['enrollments', 'courses.enrollments', 'roster_sync'],
         ] as const) {
+          if (!uses(feature)) continue;
+          if (!uses('course_refresh')) {
+            // No course list to pick a course from: a course that does not exist proves the scope (404) without reading anything.
+            try {
+              await client.request({ endpoint, path: { course_id: '0' }, query: { per_page: 1 } }, auth);
+              checks.push({ name, ok: true, detail: 'The key grants this scope.' });
+            } catch (err) {
+              if (isCanvasApiError(err) && err.kind === 'not_found') checks.push({ name, ok: true, detail: 'The key grants this scope (probed without a course).' });
+              else fail(name, await explain(err, endpoint, integration));
+            }
+            continue;
+          }
           if (!courseId) {
             checks.push({ name, ok: true, detail: 'Not probed: no course was found to probe with. It is re-checked once the account has courses.' });
             continue;
@@ -193,7 +207,9 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         }
 
         // include_params: a scoped key without "Allow Include Parameters" silently drops include[].
-        if (courseId) {
+        if (!uses('course_refresh')) {
+          // Probed with a course's sections, which this integration does not read.
+        } else if (courseId) {
           try {
             const r = await client.request<Array<Record<string, unknown>>>(
               { endpoint: 'courses.sections', path: { course_id: courseId }, query: { 'include[]': ['total_students'], per_page: 1 } },
