@@ -21,6 +21,7 @@ import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
+import { createGradesApiRouter } from './http/routes/grades.js';
 import { createJobsRouter } from './http/routes/jobs.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
 import { createWebhooksRouter } from './http/routes/webhooks.js';
@@ -185,6 +186,7 @@ export function createApp(container: Container): Express {
   app.use(createOAuthRouter(container));
   app.use(createIntegrationsPagesRouter(container));
   app.use(createCoursesApiRouter(container));
+  app.use(createGradesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
   app.use(createJobsRouter(container));
   app.use(createWebhooksRouter(container));

@@ -31,6 +31,10 @@ import { keepLtiInSync } from './lti/keep-in-sync.js';
 import { createRegistrationRepository } from './lti/registration-repository.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
+import { createCourseRepository } from './sync/course-repository.js';
+import { createGradePostJob, type GradePostDeps, type GradesPostedPort } from './grades/grade-post.js';
+import { createGradeRepository } from './grades/grade-repository.js';
+import { createGradesService, type GradesService } from './grades/grades-service.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -91,6 +95,13 @@ export interface Container {
   connection: ConnectionService;
   /** Course refresh, lookup, roster sync, diagnostics and the job runner (started by main.ts). */
   sync: SyncFeature;
+  /** Grade passback: posting exam scores (the grade_post job), previews, the posted exams of a course. */
+  grades: GradesService;
+  /**
+   * Where a finished grade post is announced (`grades.posted`); unset until the webhooks feature
+   * sets it. Read at each post's end, so it may be set after the container is built.
+   */
+  gradesPosted: { port?: GradesPostedPort };
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -277,6 +288,16 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
+    const gradesPosted: { port?: GradesPostedPort } = {};
+    const gradePost: GradePostDeps = {
+      grades: createGradeRepository(db),
+      courses: createCourseRepository(db, { pgPool: store.pgPool }),
+      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, id: s.id }),
+      tokenSourceFor: (id) => tokenSources.forIntegration(id),
+      clock,
+      logger,
+      onPosted: (e) => gradesPosted.port?.(e),
+    };
     const sync = createSyncFeature({
       config,
       store,
@@ -291,7 +312,9 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       onJobFinished: async (job) => {
         await webhooks.publish({ event: 'job.finished', integrationId: job.integrationId, data: { job: presentJob(job) } });
       },
+      moreJobs: [createGradePostJob(gradePost)],
     });
+    const grades = createGradesService({ integrations, courses: gradePost.courses, grades: gradePost.grades, runner: sync.runner, audit, post: gradePost });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
     const ltiRegistrations = createRegistrationRepository({ db, clock });
@@ -334,6 +357,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasOAuth,
       connection,
       sync,
+      grades,
+      gradesPosted,
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),

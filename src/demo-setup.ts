@@ -27,6 +27,8 @@ export async function seedDemo(container: Container, sandboxUrl: string): Promis
     courseIdType: 'sis_course_id',
     userIdType: 'sis_user_id',
     studentRoles: ['StudentEnrollment'],
+    // The demo key grants the grade scopes too, so the tour can post exam scores.
+    features: ['course_refresh', 'roster_sync', 'grade_passback'],
   });
 
   // LTI: the browser meets the sandbox as `localhost` (same site as the service), so the demo's

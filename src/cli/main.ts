@@ -17,6 +17,7 @@ import * as refreshCommands from './commands/refresh.js';
 import * as coursesCommands from './commands/courses.js';
 import * as jobsCommands from './commands/jobs.js';
 import * as webhooksCommands from './commands/webhooks.js';
+import * as gradesCommands from './commands/grades.js';
 
 /** Every command module; each exports `register(program, getContainer, io?)`. Add yours here. */
 const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<Container>, io?: CliIO): void }> = [
@@ -29,6 +30,7 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   coursesCommands,
   jobsCommands,
   webhooksCommands,
+  gradesCommands,
 ];
 
 /**

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature } from '../canvas/endpoints.js';
 import { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration } from '../lti/canvas-platforms.js';
 import { checkOutboundUrl, outboundUrl, type OutboundPolicy } from '../net/url-guard.js';
 import type { ConnectionStatus } from './reasons.js';
 
 export { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration };
+export { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature };
 
 export const COURSE_ID_TYPES = ['sis_course_id', 'integration_id', 'canvas_id'] as const;
 export type CourseIdType = (typeof COURSE_ID_TYPES)[number];
@@ -27,6 +29,8 @@ export interface Integration {
   studentRoles: string[];
   /** Role names that make someone a course admin (instructor) of the course on the exam platform. */
   courseAdminRoles: string[];
+  /** What the institution uses; probes, the scope manifest and the Configure page follow it. */
+  features: IntegrationFeature[];
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -44,6 +48,7 @@ export interface IntegrationInput {
   userIdType: UserIdType;
   studentRoles: string[];
   courseAdminRoles: string[];
+  features: IntegrationFeature[];
   lti?: LtiRegistration | null;
 }
 
@@ -123,6 +128,15 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
     courseAdminRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'courseAdminRoles needs at least one role').max(50),
     lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
+    features: z
+      .array(
+        z.string().refine((v): v is IntegrationFeature => (INTEGRATION_FEATURES as readonly string[]).includes(v), {
+          message: `features: each must be one of ${INTEGRATION_FEATURES.join(', ')}`,
+        }),
+      )
+      .max(INTEGRATION_FEATURES.length * 2)
+      // Stored in the registry's order, without repeats.
+      .transform((v) => INTEGRATION_FEATURES.filter((f) => v.includes(f))),
   };
   const create = z
     .object({
@@ -133,6 +147,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       userIdType: fields.userIdType.default('sis_user_id'),
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
       courseAdminRoles: fields.courseAdminRoles.default(['TeacherEnrollment']),
+      features: fields.features.default([...DEFAULT_INTEGRATION_FEATURES]),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -147,6 +162,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       userIdType: fields.userIdType.optional(),
       studentRoles: fields.studentRoles.optional(),
       courseAdminRoles: fields.courseAdminRoles.optional(),
+      features: fields.features.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -155,5 +171,5 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
 
 export type IntegrationSchemas = ReturnType<typeof createIntegrationSchemas>;
 /** `courseAdminRoles` may be left out by callers that build the input in code (it defaults to teachers). */
-export type CreateIntegrationInput = Omit<z.output<IntegrationSchemas['create']>, 'courseAdminRoles'> & { courseAdminRoles?: string[] };
+export type CreateIntegrationInput = Omit<z.output<IntegrationSchemas['create']>, 'courseAdminRoles' | 'features'> & { courseAdminRoles?: string[]; features?: IntegrationFeature[] };
 export type PatchIntegrationInput = z.output<IntegrationSchemas['patch']>;

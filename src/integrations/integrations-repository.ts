@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { Dialect } from '../store/database.js';
 import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
+import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature } from '../canvas/endpoints.js';
 import { AppError } from '../errors/app-error.js';
 import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
@@ -48,7 +49,8 @@ export interface UpdateOptions {
 export const CREDENTIALS_CHECK = 'credentials_reset';
 
 export interface IntegrationsRepository extends TokenStore {
-  create(input: CreateIntegrationInput): Promise<Integration>;
+  /** Stores a new integration; `features` defaults to course refresh and roster sync. */
+  create(input: Omit<CreateIntegrationInput, 'features'> & { features?: IntegrationFeature[] }): Promise<Integration>;
   get(id: string): Promise<Integration | undefined>;
   list(): Promise<Integration[]>;
   /**
@@ -112,6 +114,18 @@ const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
 const ACCESS_AAD = columnAad('integration_tokens', 'access_token_enc');
 const REFRESH_AAD = columnAad('integration_tokens', 'refresh_token_enc');
 
+/** The stored feature list, in registry order; values this version does not know are dropped. */
+function parseFeatures(raw: string): IntegrationFeature[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v)) return [...DEFAULT_INTEGRATION_FEATURES];
+  return INTEGRATION_FEATURES.filter((f) => v.includes(f));
+}
+
 function toIntegration(row: Selectable<IntegrationsTable>): Integration {
   const status: ConnectionStatus = {
     state: row.state as ConnectionState,
@@ -134,6 +148,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     userIdType: row.user_id_type as Integration['userIdType'],
     studentRoles: JSON.parse(row.student_roles) as string[],
     courseAdminRoles: JSON.parse(row.course_admin_roles) as string[],
+    features: parseFeatures(row.features),
     status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -239,6 +254,7 @@ export function createIntegrationsRepository(deps: {
           user_id_type: input.userIdType,
           student_roles: JSON.stringify(input.studentRoles),
           course_admin_roles: JSON.stringify(input.courseAdminRoles ?? ['TeacherEnrollment']),
+          features: JSON.stringify(input.features ?? DEFAULT_INTEGRATION_FEATURES),
           lti: input.lti ? JSON.stringify(input.lti) : null,
           state: 'not_connected',
           reasons: '[]',
@@ -275,6 +291,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
       if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
       if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
+      if (patch.features !== undefined) values.features = JSON.stringify(patch.features);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
       const dropped = await db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);

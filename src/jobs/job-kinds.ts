@@ -69,10 +69,39 @@ export type HealthCheckJobSummary = {
   status?: unknown;
 };
 
+/** The exam a grade post is for (its key becomes the Canvas assignment's integration_id). */
+export type GradeExam = { key: string; title: string; pointsPossible: number; published: boolean };
+
+export type GradePostParams = {
+  courseId: string;
+  exam: GradeExam;
+  /** `score` as given: a number of points; anything else ends as `invalid_score`. */
+  scores: Array<{ userExternalId: string; score: number | string | null; comment?: string }>;
+  /** Who asked for the post (for the audit trail and the webhook event). */
+  actor?: string;
+};
+
+export type GradePostSummary = {
+  examKey: string;
+  assignmentId: string | null;
+  posted: number;
+  unchanged: number;
+  unknownUser: number;
+  notExamTaker: number;
+  invalidScore: number;
+  failed: number;
+  /** update_grades requests sent (the writes); assignment creation is counted apart. */
+  writeRequests: number;
+  assignmentCreated: boolean;
+  resumed: boolean;
+  durationMs: number;
+};
+
 /** Each kind → what it is enqueued with and what its handler returns. */
 export interface JobKindTypes {
   course_refresh: { params: CourseRefreshParams; summary: CourseRefreshSummary };
   course_sync: { params: CourseSyncParams; summary: CourseSyncSummary };
+  grade_post: { params: GradePostParams; summary: GradePostSummary };
   health_check: { params: HealthCheckParams; summary: HealthCheckJobSummary };
 }
 
@@ -108,6 +137,13 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
       if (ids.length === 1) return `course:${ids[0]}`;
       return `courses:${createHash('sha256').update(ids.join(',')).digest('hex')}`;
     },
+  },
+  grade_post: {
+    label: 'Grade post',
+    describeSummary: (s) =>
+      `${s.examKey}: ${s.posted} posted, ${s.unchanged} unchanged, ${s.unknownUser + s.notExamTaker + s.invalidScore + s.failed} not posted (${s.writeRequests} write requests)`,
+    // One post of an exam in a course at a time.
+    dedupeKey: (params) => `grade:${String(params.courseId)}:${String(params.exam?.key)}`,
   },
   health_check: {
     label: 'Health check',

@@ -21,6 +21,8 @@ export interface IntegrationsTable {
   student_roles: string;
   /** JSON string[]: roles that make someone a course admin (instructor) on the exam platform */
   course_admin_roles: Generated<string>;
+  /** JSON string[]: course_refresh, roster_sync, grade_passback (default the first two) */
+  features: Generated<string>;
   /** JSON of the optional LTI registration, or null */
   lti: string | null;
   state: string;
@@ -357,6 +359,26 @@ export interface Database {
   lti_storage_logins: LtiStorageLoginsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  grade_posts: GradePostsTable;
+}
+
+/** One posted exam of a course: its Canvas assignment and every student's outcome of the last post. */
+export interface GradePostsTable {
+  integration_id: string;
+  course_canvas_id: string;
+  exam_key: string;
+  exam_title: string;
+  points_possible: number;
+  assignment_id: string | null;
+  assignment_url: string | null;
+  job_id: string | null;
+  /** running | succeeded | failed | preview */
+  state: string;
+  message: string | null;
+  /** JSON GradeOutcome[] */
+  outcomes: string;
+  posted_at: string | null;
+  updated_at: string;
 }
 
 /**

@@ -57,6 +57,8 @@ export interface SyncFeatureDeps {
   hasToken?(integrationId: string): Promise<boolean>;
   /** Told when a job reaches a final state (the composition root sends the `job.finished` webhook). */
   onJobFinished?: JobFinishedListener;
+  /** Job kinds of other features (e.g. grade_post) run by the same runner. */
+  moreJobs?: AnyJobDefinition[];
 }
 
 /** The refusal of work that needs Canvas when the integration holds no token. */
@@ -94,7 +96,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
   };
-  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
+  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps), ...(deps.moreJobs ?? [])];
   if (deps.health) {
     const health = deps.health;
     definitions.push(

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
 import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
+import { gradePostBody } from '../routes/grades.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
 import { createWebhookBody } from '../routes/webhooks.js';
 import * as R from './response-schemas.js';
@@ -23,7 +24,7 @@ export interface ApiRoute {
   /** Express path template, e.g. `/api/v1/integrations/:id`. */
   path: string;
   /** Groups operations on the reference page and in the document's tags. */
-  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
+  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Grades' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
   summary: string;
   description?: string;
   /** What each `:param` of the path is. */
@@ -234,6 +235,26 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       summary: "A course's sections, exam-takers and skipped people",
       params: COURSE,
       success: { status: 200, description: 'The roster of the last sync', schema: R.Roster },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/courses/:canvasId/grade-posts',
+      tag: 'Grades',
+      summary: "Post an exam's scores to the course's Canvas gradebook",
+      description:
+        "Finds the exam's assignment by its key (remembered, else the assignment whose integration_id is the key) or creates it (points, published), reads Canvas's scores and posts only those that differ, in bulk. External ids are mapped through the course's last roster sync. With dryRun the outcomes each score would have, and nothing written.",
+      params: COURSE,
+      body: gradePostBody,
+      success: { status: 202, description: 'The grade_post job (200 with the predicted outcomes for a dry run)', schema: R.Job },
+      errors: [409, 502],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/integrations/:id/courses/:canvasId/grade-posts/:examKey',
+      tag: 'Grades',
+      summary: "An exam's last post: its assignment and every student's outcome",
+      params: { ...COURSE, examKey: 'The exam key' },
+      success: { status: 200, description: 'The last post of the exam', schema: R.GradePost },
     },
     {
       method: 'get',

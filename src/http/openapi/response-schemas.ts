@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { ERROR_STATUS } from '../error-status.js';
-import { COURSE_ID_TYPES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
+import { COURSE_ID_TYPES, INTEGRATION_FEATURES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
 import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
 import { JOB_KINDS, JOB_STATES } from '../../jobs/types.js';
 import { COURSE_REASONS, ROSTER_REASONS, SECTION_REASONS } from '../../sync/sync-reasons.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
 import { WEBHOOK_EVENTS } from '../../webhooks/events.js';
+import { GRADE_OUTCOMES } from '../../grades/grade-repository.js';
 
 const timestamp = z.string().describe('ISO 8601 timestamp (UTC)');
 const canvasId = z.string().describe('Canvas id (always a string)');
@@ -75,6 +76,7 @@ export const Integration = z.object({
   userIdType: z.enum(USER_ID_TYPES),
   studentRoles: z.array(z.string()),
   courseAdminRoles: z.array(z.string()).describe('Role names that make someone a course admin (instructor) on the exam platform'),
+  features: z.array(z.enum(INTEGRATION_FEATURES)).describe('What the institution uses; probes and the scope manifest follow it'),
   lti: LtiRegistration.nullable(),
   status: ConnectionStatus,
   createdAt: timestamp,
@@ -235,3 +237,27 @@ export const WhyAnswer = z.object({
 });
 
 export const WhoAmI = z.object({ actor: z.string().describe('api-token:<id> or staff:<id>') });
+
+const GradeOutcome = z.object({
+  userExternalId: z.string(),
+  outcome: z.enum(GRADE_OUTCOMES),
+  detail: z.string().optional().describe("The roster reason of not_exam_taker, Canvas's message of failed, what was wrong with an invalid_score"),
+});
+
+export const GradePost = z.object({
+  exam: z.object({ key: z.string(), title: z.string(), pointsPossible: z.number() }),
+  assignmentId: z.string().nullable().describe('The Canvas assignment (its integration_id is the exam key)'),
+  assignmentUrl: z.string().nullable(),
+  state: z.enum(['running', 'succeeded', 'failed']),
+  message: z.string().nullable(),
+  jobId: z.string().nullable(),
+  postedAt: timestamp.nullable(),
+  outcomes: z.array(GradeOutcome),
+});
+
+export const GradePreview = z.object({
+  dryRun: z.literal(true),
+  assignmentId: z.string().nullable().describe('The assignment a post would use; null when a post would create it'),
+  notes: z.array(z.string()),
+  outcomes: z.array(GradeOutcome).describe('posted here means "would be posted"'),
+});

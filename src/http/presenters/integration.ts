@@ -34,6 +34,7 @@ export function presentIntegration(i: Integration) {
     userIdType: i.userIdType,
     studentRoles: i.studentRoles,
     courseAdminRoles: i.courseAdminRoles,
+    features: i.features,
     lti: i.lti ?? null,
     status: presentStatus(i.status),
     createdAt: i.createdAt,

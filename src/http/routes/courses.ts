@@ -11,9 +11,10 @@ import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
 import { adminRoleOf } from '../../sync/classify.js';
 import { notConnectedView } from '../presenters/integration-page.js';
+import { presentGradePostsForPage } from '../presenters/grades.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
-type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
+type Deps = Pick<Container, 'sync' | 'integrations' | 'clock' | 'grades'>;
 
 export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
 export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
@@ -279,6 +280,8 @@ export function createCoursesPagesRouter(c: Deps): Router {
       activeJob: active ? presentJob(active) : null,
       preview,
       previewError,
+      gradePosts: presentGradePostsForPage(await c.grades.list(i.id, id)),
+      gradePassback: i.features.includes('grade_passback'),
     });
   });
 

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { scopesFor } from '../../canvas/endpoints.js';
+import { manifestFeatures, scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { remedyFor } from '../../integrations/reasons.js';
@@ -84,8 +84,9 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   });
 
   router.get(`${base}/:id/scopes`, async (req, res) => {
-    await mustGet(idOf(req));
-    res.json({ scopes: scopesFor(parseFeatures(req.query.features)) });
+    const i = await mustGet(idOf(req));
+    // Without ?features= the manifest of the integration's chosen features.
+    res.json({ scopes: scopesFor(parseFeatures(req.query.features) ?? manifestFeatures(i.features)) });
   });
 
   router.post('/api/v1/diagnostics/authorize-url', (req, res) => {

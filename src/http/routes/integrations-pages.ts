@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import { ENDPOINT_LIST, FEATURES, INTEGRATION_FEATURES, manifestFeatures, scopesFor } from '../../canvas/endpoints.js';
 import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
@@ -60,6 +60,9 @@ const configureForm = z
     userIdType: z.string(),
     studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
     courseAdminRoles: z.union([z.string(), z.array(z.string())]).optional(),
+    // Present when the form showed the feature checkboxes: then no box ticked means no feature.
+    featuresShown: z.literal('1').optional(),
+    features: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .strict();
 
@@ -238,6 +241,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       roles: roleOptions.roles.map((r) => ({ ...r, checked: i.studentRoles.includes(r.value) })),
       adminRoles: usable ? adminOptions.map((r) => ({ ...r, checked: i.courseAdminRoles.includes(r.value) })) : [],
       rolesError: roleOptions.error,
+      features: INTEGRATION_FEATURES.map((f) => ({ value: f, label: FEATURES[f].label, description: FEATURES[f].description, checked: i.features.includes(f) })),
       formError,
     });
   }
@@ -256,7 +260,14 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     if (!form.success) throw zodToAppError(form.error);
     const roles = form.data.studentRoles === undefined ? [] : Array.isArray(form.data.studentRoles) ? form.data.studentRoles : [form.data.studentRoles];
     const adminRoles = form.data.courseAdminRoles === undefined ? [] : Array.isArray(form.data.courseAdminRoles) ? form.data.courseAdminRoles : [form.data.courseAdminRoles];
-    const parsed = c.integrationSchemas.patch.safeParse({ courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles, courseAdminRoles: adminRoles });
+    const features = form.data.features === undefined ? [] : Array.isArray(form.data.features) ? form.data.features : [form.data.features];
+    const parsed = c.integrationSchemas.patch.safeParse({
+      courseIdType: form.data.courseIdType,
+      userIdType: form.data.userIdType,
+      studentRoles: roles,
+      courseAdminRoles: adminRoles,
+      ...(form.data.featuresShown ? { features } : {}),
+    });
     if (!parsed.success) {
       await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
       return;
@@ -270,7 +281,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/scopes', access, async (req, res) => {
     const i = await mustGet(req);
-    const features = parseFeatures(req.query.features) ?? (Object.keys(FEATURES) as Feature[]);
+    // Without ?features= the page shows what this integration's chosen features need.
+    const features = parseFeatures(req.query.features) ?? manifestFeatures(i.features);
     res.render('integrations/scopes', {
       title: `Scoped token · ${i.name}`,
       integration: integrationView(i),
@@ -290,7 +302,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/scopes.txt', access, async (req, res) => {
     const i = await mustGet(req);
-    const scopes = scopesFor(parseFeatures(req.query.features));
+    const scopes = scopesFor(parseFeatures(req.query.features) ?? manifestFeatures(i.features));
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="canvas-scopes-${i.id.slice(0, 8)}.txt"`);
     res.send(`${scopes.join('\n')}\n`);

@@ -10,6 +10,7 @@ import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
 import * as m0010 from './0010-course-facts.js';
 import * as m0013 from './0013-webhooks.js';
+import * as m0014 from './0014-grade-passback.js';
 import * as m0015 from './0015-last-attempt.js';
 import * as m0016 from './0016-lti-registration.js';
 import * as m0017 from './0017-lti-platform-storage.js';
@@ -32,6 +33,7 @@ export const migrationProvider: MigrationProvider = {
       '0009-http-sessions': m0009,
       '0010-course-facts': m0010,
       '0013-webhooks': m0013,
+      '0014-grade-passback': m0014,
       '0015-last-attempt': m0015,
       '0016-lti-registration': m0016,
       '0017-lti-platform-storage': m0017,

@@ -5,7 +5,7 @@ import type { Job, JobDefinition, JobRunner } from '../../../src/jobs/types.js';
 
 describe('job registry', () => {
   it('gives every kind a label and a summary describer', () => {
-    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'health_check']);
+    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'grade_post', 'health_check']);
     for (const kind of JOB_KINDS) {
       const info = JOB_KIND_INFO[kind];
       expect(info.label).toMatch(/^[A-Z][a-z]+( [a-z]+)*$/);
@@ -39,6 +39,11 @@ describe('job registry', () => {
     expect(dedupeKeyFor('course_sync', { courseIds: ['1', '2'] })).toMatch(/^courses:[0-9a-f]{64}$/);
     expect(dedupeKeyFor('course_refresh', { path: 'rest' })).toBe('');
     expect(dedupeKeyFor('health_check', {})).toBe('');
+    const exam = { key: 'mid-1', title: 'Midterm', pointsPossible: 100, published: true };
+    expect(dedupeKeyFor('grade_post', { courseId: '7', exam, scores: [] })).toBe('grade:7:mid-1');
+    expect(describeJobSummary('grade_post', { examKey: 'mid-1', posted: 3, unchanged: 1, unknownUser: 1, notExamTaker: 0, invalidScore: 1, failed: 0, writeRequests: 1 })).toBe(
+      'mid-1: 3 posted, 1 unchanged, 2 not posted (1 write requests)',
+    );
   });
 
   it('refuses wrong parameters and summaries at compile time (tsc checks this file)', async () => {
