@@ -20,6 +20,7 @@ import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
+import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
@@ -179,6 +180,7 @@ export function createApp(container: Container): Express {
   app.use(createIntegrationsPagesRouter(container));
   app.use(createCoursesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
+  app.use(createChangesApiRouter(container));
   app.use(createJobsRouter(container));
   app.use(createApiDocsRouter(container));
 

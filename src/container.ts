@@ -29,6 +29,8 @@ import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
+import { createChangeLog, type ChangeListener, type ChangeLog } from './changes/change-log.js';
+import { createChangeLogRepository } from './changes/change-log-repository.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -84,6 +86,11 @@ export interface Container {
   connection: ConnectionService;
   /** Course refresh, lookup, roster sync, diagnostics and the job runner (started by main.ts). */
   sync: SyncFeature;
+  /**
+   * The integrations' change log: roster syncs append to it in the transaction that stores the
+   * roster; `append` is the port for `integration.status_changed` entries.
+   */
+  changes: ChangeLog;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -114,6 +121,8 @@ export interface ContainerOverrides {
   resolve?: HostResolver;
   /** An already opened store (tests); it is migrated, and closed by `close()`. */
   store?: Store;
+  /** Listeners that see every change-log append in its transaction (a webhook outbox; tests). */
+  changeListeners?: ChangeListener[];
   /**
    * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
    * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
@@ -227,7 +236,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
-    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
+    const changes = createChangeLog({ repo: createChangeLogRepository(db), listeners: overrides.changeListeners ?? [], clock });
+    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors, changeLog: changes });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
     return {
@@ -258,6 +268,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasOAuth,
       connection,
       sync,
+      changes,
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),

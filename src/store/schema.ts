@@ -256,6 +256,19 @@ export interface LoginThrottleTable {
   reset_at: string;
 }
 
+/** One entry of an integration's change log (src/changes/). */
+export interface ChangeLogTable {
+  /** Only grows; the API cursor. A bigint on Postgres: read it with Number(). */
+  seq: Generated<number>;
+  integration_id: string;
+  at: string;
+  /** enrollment.added | enrollment.removed | enrollment.updated | course_admin.added | course_admin.removed | course.updated | integration.status_changed */
+  type: string;
+  course_canvas_id: string | null;
+  /** JSON object */
+  data: string;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -272,6 +285,7 @@ export interface Database {
   lti_handoffs: LtiHandoffsTable;
   lti_nrps_snapshots: LtiNrpsSnapshotsTable;
   lti_platform_owners: LtiPlatformOwnersTable;
+  change_log: ChangeLogTable;
 }
 
 /**

@@ -2,8 +2,9 @@ import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, isoUtc, type EnrollmentJson, type RosterPerson, type StartDates } from './classify.js';
-import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
-import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import type { CourseRow, RosterEntryView, RosterRow, SectionView, SyncSettings } from './course-repository.js';
+import { courseFactsFromJson, courseRow, fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import { planRoster, rowsWritten } from './roster-plan.js';
 import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
@@ -24,6 +25,8 @@ export interface RosterResult {
   includesStripped: boolean;
   diff: RosterDiff;
   counts: { examTakers: number; skipped: number; byReason: Partial<Record<RosterReason, number>> };
+  /** What the (not dry) run wrote: rows of courses, sections and roster entries, and change-log entries. */
+  written?: { rows: number; changes: number };
 }
 
 /** What changes for exam-takers between the stored roster and a fresh one. */
@@ -48,6 +51,28 @@ export function diffRoster(before: RosterEntryView[], after: RosterPerson[]): Ro
     if (!next.has(id)) diff.removed.push({ canvasUserId: id, name: b.name, externalId: b.externalId, reasons: reasonsNow.get(id) ?? [] });
   }
   return diff;
+}
+
+/**
+ * The course row as Canvas has it now. Facts Canvas leaves out when includes are not allowed (the
+ * term, the account's name) keep their stored values, and `not_in_account` (found by a lookup)
+ * stays: the course JSON cannot tell it, so neither is a change.
+ */
+function freshCourseRow(integrationId: string, json: Record<string, unknown>, stored: CourseRow | undefined, courseIdType: SyncSettings['courseIdType'], t: string): CourseRow {
+  const facts = courseFactsFromJson(json);
+  const row = courseRow(integrationId, facts, courseIdType, stored?.refresh_job_id ?? null, t);
+  if (stored && !('term' in json)) {
+    row.term_name = stored.term_name;
+    row.term_start_at = stored.term_start_at;
+    row.term_end_at = stored.term_end_at;
+  }
+  if (stored && !('account' in json) && !('account_name' in json)) row.department = stored.department;
+  if (stored && (JSON.parse(stored.reasons) as string[]).includes('not_in_account')) {
+    const reasons = JSON.parse(row.reasons) as string[];
+    row.reasons = JSON.stringify([...reasons, 'not_in_account']);
+    row.syncable = 0;
+  }
+  return row;
 }
 
 /**
@@ -122,8 +147,8 @@ export function createRosterSync(deps: SyncDeps) {
     const before = await deps.courses.getRoster(integrationId, courseId);
     const diff = diffRoster(before, people);
     const sectionRows = sectionFacts.map((s) => sectionRow(integrationId, s, settings.courseIdType, t));
+    let written: RosterResult['written'];
     if (!opts.dryRun) {
-      await deps.courses.replaceSections(integrationId, [courseId], sectionRows, t);
       const rows: RosterRow[] = people.map((p) => ({
         integration_id: integrationId,
         course_canvas_id: courseId,
@@ -140,7 +165,17 @@ export function createRosterSync(deps: SyncDeps) {
         course_admin: p.courseAdmin ? 1 : 0,
         pending_until: p.pendingUntil,
       }));
-      await deps.courses.replaceRoster(integrationId, courseId, rows, t);
+      const changeLog = deps.changeLog;
+      const plan = await deps.courses.writeRoster(integrationId, courseId, {
+        lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
+        plan: (stored) =>
+          planRoster(stored, { course: freshCourseRow(integrationId, courseJson, stored.course, settings.courseIdType, t), sections: sectionRows, roster: rows }, {
+            courseAdminRoles: settings.courseAdminRoles,
+            syncedAt: t,
+          }),
+        append: changeLog ? async (tx, p) => void (await changeLog.appendIn(tx, integrationId, p.changes)) : undefined,
+      });
+      written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
     }
     const byReason: Partial<Record<RosterReason, number>> = {};
     for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
@@ -157,6 +192,7 @@ export function createRosterSync(deps: SyncDeps) {
       includesStripped,
       diff,
       counts: { examTakers: people.filter((p) => p.examTaker).length, skipped: people.filter((p) => !p.examTaker).length, byReason },
+      ...(written ? { written } : {}),
     };
   };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
 import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
+import { changesQuery } from '../routes/changes.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
 import * as R from './response-schemas.js';
 
@@ -22,7 +23,7 @@ export interface ApiRoute {
   /** Express path template, e.g. `/api/v1/integrations/:id`. */
   path: string;
   /** Groups operations on the reference page and in the document's tags. */
-  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Jobs' | 'Diagnostics' | 'Meta';
+  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Changes' | 'Jobs' | 'Diagnostics' | 'Meta';
   summary: string;
   description?: string;
   /** What each `:param` of the path is. */
@@ -230,6 +231,17 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       summary: "A course's sections, exam-takers and skipped people",
       params: COURSE,
       success: { status: 200, description: 'The roster of the last sync', schema: R.Roster },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/integrations/:id/changes',
+      tag: 'Changes',
+      summary: "The integration's change log after a cursor",
+      description:
+        'What roster syncs found changed (exam-takers added, removed or updated, course admins added or removed, course facts) and connection status changes, in seq order. seq only grows; pass nextCursor as after to read on. A sync that found nothing changed appends nothing.',
+      params: INTEGRATION_ID,
+      query: changesQuery,
+      success: { status: 200, description: 'A page of changes, oldest first', schema: R.ChangePage },
     },
     {
       method: 'get',

@@ -10,6 +10,7 @@ import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
 import { adminRoleOf } from '../../sync/classify.js';
+import { describeChange } from '../presenters/changes.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
@@ -136,7 +137,7 @@ function lookupErrorView(e: AppError, query: string): { message: string; help: s
 }
 
 /** Pages: the course sync list (refresh with live progress, filters, specific course refresh) and a course's roster. */
-export function createCoursesPagesRouter(c: Deps): Router {
+export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): Router {
   const router = Router();
   const guard = requireIntegrationAccess('id');
   const integrationOf = async (req: Request) => {
@@ -246,6 +247,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const roster = await c.sync.courses.getRoster(i.id, id);
     if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
     const lastSync = await c.sync.lastCourseSync(i.id, id);
+    const recentChanges = (await c.changes.recentForCourse(i.id, id, 20)).map((ch) => ({ seq: ch.seq, at: ch.at, type: ch.type, text: describeChange(ch) }));
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;
@@ -277,6 +279,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
       activeJob: active ? presentJob(active) : null,
       preview,
       previewError,
+      recentChanges,
     });
   });
 

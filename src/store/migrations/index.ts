@@ -9,6 +9,7 @@ import * as m0007 from './0007-login-throttle.js';
 import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
 import * as m0010 from './0010-course-facts.js';
+import * as m0011 from './0011-change-log.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -27,6 +28,7 @@ export const migrationProvider: MigrationProvider = {
       '0008-courses-list-order': m0008,
       '0009-http-sessions': m0009,
       '0010-course-facts': m0010,
+      '0011-change-log': m0011,
     };
   },
 };
