@@ -112,6 +112,17 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the change log 
     expect(await syncAndRead(h)).toEqual([]);
   });
 
+  it('two syncs of one course at once record a change once', async () => {
+    const h = await harness(buildSyncWorld());
+    await syncAndRead(h);
+    const last = (await h.deps.changeLog.list(h.integrationId)).changes.at(-1)!.seq;
+    h.sandbox.control.concludeEnrollment({ userId: '1', courseId: '101' });
+    const sync = createRosterSync(h.deps);
+    await Promise.all([sync(h.integrationId, '101'), sync(h.integrationId, '101'), sync(h.integrationId, '101')]);
+    const got = (await h.deps.changeLog.list(h.integrationId, { after: last })).changes;
+    expect(got.map((x) => [x.type, x.data.canvasUserId])).toEqual([['enrollment.removed', '1']]);
+  });
+
   it('seq only grows and the cursor pages through every entry once, in order', async () => {
     const h = await harness(buildSyncWorld());
     await syncAndRead(h);
