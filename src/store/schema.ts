@@ -171,6 +171,8 @@ export interface CoursesTable {
   end_at: string | null;
   /** The name of the course's (sub-)account. */
   department: string | null;
+  /** JSON of the course's facts as the last roster sync recorded them (what `course.updated` compares with). */
+  synced_facts: string | null;
 }
 
 export interface SectionsTable {

@@ -86,7 +86,7 @@ function whyNotAdmin(fresh: RosterRow | undefined, courseAdminRoles: readonly st
 /**
  * Compares what Canvas has now with what is stored and returns only what differs: the rows to
  * insert, update and delete, and the change entries (`enrollment.*` for exam-takers,
- * `course_admin.*` for course admins, `course.updated` for the course's facts). Pure: the same
+ * `course_admin.*` for course admins, `course.updated` for the course's facts, compared with what the last sync recorded). Pure: the same
  * input always gives the same plan, so a re-sync with nothing changed writes nothing.
  */
 export function planRoster(stored: StoredCourseState, fresh: FreshCourseState, opts: { courseAdminRoles: readonly string[]; syncedAt: string }): RosterPlan {
@@ -151,26 +151,42 @@ export function planRoster(stored: StoredCourseState, fresh: FreshCourseState, o
 
   const c = stored.course;
   const wrote = plan.rosterInsert.length + plan.rosterUpdate.length + plan.rosterDelete.length + plan.sectionUpsert.length + plan.sectionDelete.length > 0;
+  const fields = Object.keys(COURSE_FIELDS) as Array<keyof typeof COURSE_FIELDS>;
+  const freshFacts = factsJson(fresh.course);
   if (!c) {
-    plan.course = { ...fresh.course, last_synced_at: opts.syncedAt };
+    plan.course = { ...fresh.course, last_synced_at: opts.syncedAt, synced_facts: freshFacts };
   } else {
-    const fields = Object.keys(COURSE_FIELDS) as Array<keyof typeof COURSE_FIELDS>;
-    const changed = fields.filter((f) => !same(c, fresh.course, [f]));
+    // Compared with the facts the last sync recorded (a refresh may have updated the row since
+    // without telling the change log); before any sync, with the row itself.
+    const baseline: Partial<CourseRow> = c.synced_facts ? (JSON.parse(c.synced_facts) as Partial<CourseRow>) : c;
+    const changed = fields.filter((f) => !same(baseline, fresh.course as Partial<CourseRow>, [f]));
     if (changed.length > 0) {
       const changes: Record<string, { before: unknown; after: unknown }> = {};
-      for (const f of changed) changes[COURSE_FIELDS[f]] = { before: shown(f, c[f]), after: shown(f, fresh.course[f]) };
+      for (const f of changed) changes[COURSE_FIELDS[f]] = { before: shown(f, baseline[f]), after: shown(f, fresh.course[f]) };
       plan.changes.push({
         type: 'course.updated',
         courseCanvasId: courseId,
         data: { name: fresh.course.name, externalId: fresh.course.external_id, syncable: fresh.course.syncable === 1, reasons: JSON.parse(fresh.course.reasons) as string[], changes },
       });
     }
+    const rowChanged = fields.filter((f) => !same(c, fresh.course, [f]));
     // The sync stamp moves only with a write (or on the first sync): an unchanged re-sync writes no row.
-    if (changed.length > 0 || wrote || c.last_synced_at === null) {
-      plan.course = { ...c, ...pick(fresh.course, changed), refreshed_at: changed.length > 0 ? fresh.course.refreshed_at : c.refreshed_at, last_synced_at: opts.syncedAt };
+    if (rowChanged.length > 0 || c.synced_facts !== freshFacts || wrote || c.last_synced_at === null) {
+      plan.course = {
+        ...c,
+        ...pick(fresh.course, rowChanged),
+        refreshed_at: rowChanged.length > 0 ? fresh.course.refreshed_at : c.refreshed_at,
+        last_synced_at: opts.syncedAt,
+        synced_facts: freshFacts,
+      };
     }
   }
   return plan;
+}
+
+/** The course's fact columns as JSON, keys in a fixed order (compared as text). */
+function factsJson(row: CourseRow): string {
+  return JSON.stringify(Object.fromEntries((Object.keys(COURSE_FIELDS) as Array<keyof typeof COURSE_FIELDS>).map((f) => [f, row[f] ?? null])));
 }
 
 function pick(row: CourseRow, fields: readonly (keyof CourseRow)[]): Partial<CourseRow> {

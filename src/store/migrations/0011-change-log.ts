@@ -18,10 +18,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('course_canvas_id', 'text')
     .addColumn('data', 'text', (c) => c.notNull().defaultTo(sql`'{}'`))
     .execute();
+  // The course's facts as the last roster sync recorded them: a refresh that updates the course
+  // row in between must not hide a change from the change log.
+  await db.schema.alterTable('courses').addColumn('synced_facts', 'text').execute();
   await db.schema.createIndex('change_log_integration_seq').on('change_log').columns(['integration_id', 'seq']).execute();
   await db.schema.createIndex('change_log_course_seq').on('change_log').columns(['integration_id', 'course_canvas_id', 'seq']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('change_log').execute();
+  await db.schema.alterTable('courses').dropColumn('synced_facts').execute();
 }

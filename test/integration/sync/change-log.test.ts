@@ -3,7 +3,9 @@ import { DeleteQueryNode, InsertQueryNode, UpdateQueryNode, type KyselyPlugin } 
 import { createChangeLog, type ChangeRecord } from '../../../src/changes/change-log.js';
 import { createChangeLogRepository } from '../../../src/changes/change-log-repository.js';
 import { createCourseRepository } from '../../../src/sync/course-repository.js';
+import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
 import { createRosterSync } from '../../../src/sync/roster-sync.js';
+import { runJob } from '../../support/run-job.js';
 import { testDatabases } from '../../support/databases.js';
 import { buildSyncWorld, useSyncHarnesses, type SyncHarness } from '../../support/sync-world.js';
 
@@ -109,6 +111,17 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the change log 
     expect((await h.deps.courses.getCourse(h.integrationId, '101'))!.reasons).toEqual(['unpublished']);
 
     // And nothing further once Canvas stops changing.
+    expect(await syncAndRead(h)).toEqual([]);
+  });
+
+  it('a course change that a course refresh stored first is still recorded once by the next sync', async () => {
+    const h = await harness(buildSyncWorld());
+    await syncAndRead(h);
+    h.sandbox.control.updateCourse({ courseId: '101', name: 'Course 101, renamed' });
+    expect((await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'rest' })).state).toBe('succeeded');
+    expect((await h.deps.courses.getCourse(h.integrationId, '101'))!.name).toBe('Course 101, renamed');
+    const got = await syncAndRead(h);
+    expect(got).toEqual([expect.objectContaining({ type: 'course.updated', data: expect.objectContaining({ changes: { name: { before: 'Course 101', after: 'Course 101, renamed' } } }) })]);
     expect(await syncAndRead(h)).toEqual([]);
   });
 
