@@ -4,7 +4,7 @@ import { createChangeLog, type ChangeRecord } from '../../../src/changes/change-
 import { createChangeLogRepository } from '../../../src/changes/change-log-repository.js';
 import { createCourseRepository } from '../../../src/sync/course-repository.js';
 import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
-import { createRosterSync } from '../../../src/sync/roster-sync.js';
+import { createRosterStore, createRosterSync } from '../../../src/sync/roster-sync.js';
 import { runJob } from '../../support/run-job.js';
 import { testDatabases } from '../../support/databases.js';
 import { buildSyncWorld, useSyncHarnesses, type SyncHarness } from '../../support/sync-world.js';
@@ -123,6 +123,32 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the change log 
     const got = await syncAndRead(h);
     expect(got).toEqual([expect.objectContaining({ type: 'course.updated', data: expect.objectContaining({ changes: { name: { before: 'Course 101', after: 'Course 101, renamed' } } }) })]);
     expect(await syncAndRead(h)).toEqual([]);
+  });
+
+  it('storeRoster (the port for rosters read from the report) writes and records like the REST sync', async () => {
+    const h = await harness(buildSyncWorld());
+    await syncAndRead(h);
+    const last = (await h.deps.changeLog.list(h.integrationId)).changes.at(-1)!.seq;
+    const course = (await h.deps.courses.getCourse(h.integrationId, '101'))!;
+    const sections = await h.deps.courses.getSections(h.integrationId, '101');
+    const roster = await h.deps.courses.getRoster(h.integrationId, '101');
+    // The same people as stored, minus Amy: as if the report no longer listed her enrollment.
+    const enrollments = roster
+      .filter((p) => p.canvasUserId !== '1')
+      .flatMap((p) => p.sectionIds.map((sec, k) => ({ user_id: p.canvasUserId, course_section_id: sec, role: p.roles[0], enrollment_state: p.enrollmentStates[k] ?? p.enrollmentStates[0]!, sis_user_id: p.externalId, user: { id: p.canvasUserId, name: p.name, sis_user_id: p.externalId } })));
+    const store = createRosterStore(h.deps);
+    const input = {
+      course: { canvasId: '101', name: course.name, courseCode: course.courseCode, sisCourseId: course.sisCourseId, integrationId: course.integrationId, workflowState: course.workflowState as 'available', accountId: course.accountId, term: course.term, startAt: null, endAt: null, department: course.department },
+      courseDatesRestricted: false,
+      courseStartAt: null,
+      sections: sections.map((s) => ({ canvasId: s.canvasId, courseCanvasId: '101', name: s.name, sisSectionId: s.externalId, integrationId: `SINT-${s.canvasId}` })),
+      enrollments,
+    };
+    const r = await store(h.integrationId, '101', input);
+    expect(r.written!.changes).toBe(1);
+    const got = (await h.deps.changeLog.list(h.integrationId, { after: last })).changes;
+    expect(got.map((x) => [x.type, x.data.canvasUserId, x.data.why])).toEqual([['enrollment.removed', '1', 'left_course']]);
+    expect((await store(h.integrationId, '101', input)).written).toEqual({ rows: 0, changes: 0 });
   });
 
   it('two syncs of one course at once record a change once', async () => {
