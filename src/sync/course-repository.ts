@@ -544,6 +544,9 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     },
 
     /**
+     * Not diff-based and records no change entries: roster syncs use {@link writeRoster} (through
+     * `createRosterStore`). Kept for callers that only need the rows replaced.
+     *
      * Makes these entries the course's roster as read from Canvas at `syncedAt` and stamps
      * `last_synced_at` (one transaction). Upserts (newer wins) and removes the others unless a later
      * sync wrote them, so two syncs of one course at once neither collide on the key nor let the
