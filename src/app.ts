@@ -22,6 +22,7 @@ import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
 import { createGradesApiRouter } from './http/routes/grades.js';
+import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
 import { createWebhooksRouter } from './http/routes/webhooks.js';
@@ -188,6 +189,7 @@ export function createApp(container: Container): Express {
   app.use(createCoursesApiRouter(container));
   app.use(createGradesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
+  app.use(createChangesApiRouter(container));
   app.use(createJobsRouter(container));
   app.use(createWebhooksRouter(container));
   app.use(createApiDocsRouter(container));

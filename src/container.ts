@@ -35,6 +35,8 @@ import { createCourseRepository } from './sync/course-repository.js';
 import { createGradePostJob, type GradePostDeps, type GradesPostedPort } from './grades/grade-post.js';
 import { createGradeRepository } from './grades/grade-repository.js';
 import { createGradesService, type GradesService } from './grades/grades-service.js';
+import { createChangeLog, type ChangeListener, type ChangeLog } from './changes/change-log.js';
+import { createChangeLogRepository } from './changes/change-log-repository.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -98,10 +100,15 @@ export interface Container {
   /** Grade passback: posting exam scores (the grade_post job), previews, the posted exams of a course. */
   grades: GradesService;
   /**
-   * Where a finished grade post is announced (`grades.posted`); unset until the webhooks feature
-   * sets it. Read at each post's end, so it may be set after the container is built.
+   * Where a finished grade post is announced: the `grades.posted` webhook. Read at each post's end,
+   * so a test may replace it after the container is built.
    */
   gradesPosted: { port?: GradesPostedPort };
+  /**
+   * The integrations' change log: roster syncs append to it in the transaction that stores the
+   * roster; `append` is the port for `integration.status_changed` entries.
+   */
+  changes: ChangeLog;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -139,6 +146,8 @@ export interface ContainerOverrides {
   resolve?: HostResolver;
   /** An already opened store (tests); it is migrated, and closed by `close()`. */
   store?: Store;
+  /** Listeners that see every change-log append in its transaction (a webhook outbox; tests). */
+  changeListeners?: ChangeListener[];
   /**
    * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
    * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
@@ -204,16 +213,31 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       onPublished: () => webhookWorker.kick(),
       integrationExists: async (id) => (await integrations.get(id)) !== undefined,
     });
+    // Roster syncs and status moves append here; the webhook outbox is written in the same transaction.
+    const changes = createChangeLog({
+      repo: createChangeLogRepository(db),
+      listeners: [
+        async (tx, appended) => {
+          await webhooks.changeListener(tx, appended);
+          if (appended.length > 0) setImmediate(() => webhookWorker.kick());
+        },
+        ...(overrides.changeListeners ?? []),
+      ],
+      clock,
+    });
     const integrations = createIntegrationsRepository({
       db,
       vault,
       dialect: store.dialect,
       clock,
+      // A state move becomes a change-log entry; the change log's listener queues its webhook.
       onStatusChanged: async (change) => {
         try {
-          await webhooks.publish({ event: 'integration.status_changed', integrationId: change.integrationId, data: { ...change } });
+          await changes.append(change.integrationId, [
+            { type: 'integration.status_changed', courseCanvasId: null, data: { from: change.from, to: change.to, reasons: change.reasons } },
+          ]);
         } catch (err) {
-          logger.warn({ err, integrationId: change.integrationId }, 'could not queue the integration.status_changed webhook');
+          logger.warn({ err, integrationId: change.integrationId }, 'could not record the integration.status_changed change');
         }
       },
     });
@@ -288,7 +312,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
-    const gradesPosted: { port?: GradesPostedPort } = {};
+    const gradesPosted: { port?: GradesPostedPort } = {
+      port: async (e) => {
+        const { integrationId, courseId, ...rest } = e;
+        await webhooks.publish({ event: 'grades.posted', integrationId, data: { integrationId, courseCanvasId: courseId, ...rest } });
+      },
+    };
     const gradePost: GradePostDeps = {
       grades: createGradeRepository(db),
       courses: createCourseRepository(db, { pgPool: store.pgPool }),
@@ -313,6 +342,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         await webhooks.publish({ event: 'job.finished', integrationId: job.integrationId, data: { job: presentJob(job) } });
       },
       moreJobs: [createGradePostJob(gradePost)],
+      changeLog: changes,
     });
     const grades = createGradesService({ integrations, courses: gradePost.courses, grades: gradePost.grades, runner: sync.runner, audit, post: gradePost });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
@@ -359,6 +389,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       sync,
       grades,
       gradesPosted,
+      changes,
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),

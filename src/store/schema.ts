@@ -175,6 +175,8 @@ export interface CoursesTable {
   end_at: string | null;
   /** The name of the course's (sub-)account. */
   department: string | null;
+  /** JSON of the course's facts as the last roster sync recorded them (what `course.updated` compares with). */
+  synced_facts: string | null;
 }
 
 export interface SectionsTable {
@@ -338,6 +340,19 @@ export interface WebhookDeliveriesTable {
   claimed_until: string | null;
 }
 
+/** One entry of an integration's change log (src/changes/). */
+export interface ChangeLogTable {
+  /** Only grows; the API cursor. A bigint on Postgres: read it with Number(). */
+  seq: Generated<number>;
+  integration_id: string;
+  at: string;
+  /** enrollment.added | enrollment.removed | enrollment.updated | course_admin.added | course_admin.removed | course.updated | integration.status_changed */
+  type: string;
+  course_canvas_id: string | null;
+  /** JSON object */
+  data: string;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -360,6 +375,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   grade_posts: GradePostsTable;
+  change_log: ChangeLogTable;
 }
 
 /** One posted exam of a course: its Canvas assignment and every student's outcome of the last post. */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
 import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
+import type { RosterPlan, StoredCourseState } from './roster-plan.js';
 
 /** The integration settings sync needs (read straight from the `integrations` table). */
 export interface SyncSettings {
@@ -478,6 +479,74 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     },
 
     /**
+     * The diff-based roster write, in one transaction: takes the lock (the change log's, so two
+     * syncs of one integration do not both record a change), reads what is stored for the course,
+     * lets `plan` compare it with Canvas, writes only the rows the plan names, and calls `append`
+     * with the plan in the same transaction (the change entries). Whatever throws rolls all of it
+     * back: never stored state without its change entries, nor entries without the state.
+     * @throws what `lock`, `plan`, `append` or the database throw
+     */
+    async writeRoster(
+      integrationId: string,
+      courseId: string,
+      opts: {
+        lock?: (tx: Transaction<Database>) => Promise<void>;
+        plan: (stored: StoredCourseState) => RosterPlan;
+        append?: (tx: Transaction<Database>, plan: RosterPlan) => Promise<void>;
+      },
+    ): Promise<RosterPlan> {
+      return db.transaction().execute(async (tx) => {
+        await opts.lock?.(tx);
+        const [course, sections, roster] = await Promise.all([
+          tx.selectFrom('courses').selectAll().where('integration_id', '=', integrationId).where('canvas_id', '=', courseId).executeTakeFirst(),
+          tx.selectFrom('sections').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute(),
+          tx.selectFrom('roster_entries').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute(),
+        ]);
+        const plan = opts.plan({ course, sections, roster });
+        for (let i = 0; i < plan.rosterInsert.length; i += CHUNK) {
+          await tx.insertInto('roster_entries').values(plan.rosterInsert.slice(i, i + CHUNK)).execute();
+        }
+        for (const r of plan.rosterUpdate) {
+          const { integration_id: _i, course_canvas_id: _c, canvas_user_id: userId, ...values } = r;
+          await tx
+            .updateTable('roster_entries')
+            .set(values)
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_user_id', '=', userId)
+            .execute();
+        }
+        for (let i = 0; i < plan.rosterDelete.length; i += CHUNK) {
+          await tx
+            .deleteFrom('roster_entries')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_user_id', 'in', plan.rosterDelete.slice(i, i + CHUNK))
+            .execute();
+        }
+        if (plan.sectionUpsert.length > 0) await upsertSectionRows(tx, plan.sectionUpsert);
+        for (let i = 0; i < plan.sectionDelete.length; i += CHUNK) {
+          await tx
+            .deleteFrom('sections')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_id', 'in', plan.sectionDelete.slice(i, i + CHUNK))
+            .execute();
+        }
+        if (plan.course) {
+          const { integration_id: _i, canvas_id: _c, ...values } = plan.course;
+          if (course) await tx.updateTable('courses').set(values).where('integration_id', '=', integrationId).where('canvas_id', '=', courseId).execute();
+          else await tx.insertInto('courses').values(plan.course).execute();
+        }
+        await opts.append?.(tx, plan);
+        return plan;
+      });
+    },
+
+    /**
+     * Not diff-based and records no change entries: roster syncs use {@link writeRoster} (through
+     * `createRosterStore`). Kept for callers that only need the rows replaced.
+     *
      * Makes these entries the course's roster as read from Canvas at `syncedAt` and stamps
      * `last_synced_at` (one transaction). Upserts (newer wins) and removes the others unless a later
      * sync wrote them, so two syncs of one course at once neither collide on the key nor let the

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createCanvasClient } from '../canvas/client.js';
 import { createGovernorRegistry, type GovernorRegistry } from '../canvas/governor-registry.js';
 import type { AccessTokenSource } from '../canvas/types.js';
+import type { ChangeLog } from '../changes/change-log.js';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors/app-error.js';
 import { createJobRunner } from '../jobs/create-job-runner.js';
@@ -46,6 +47,8 @@ export interface SyncFeatureDeps {
     verify(integrationId: string, actor: string): Promise<unknown>;
     runHealthChecks(): Promise<unknown>;
   };
+  /** The change log roster syncs append to (in the transaction that stores the roster). */
+  changeLog?: ChangeLog;
   /** The process's governors (one per integration token); the feature makes its own when absent. */
   governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
@@ -83,6 +86,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const governors = deps.governors ?? createGovernorRegistry({ clock: deps.clock });
   const syncDeps: SyncDeps = {
     courses,
+    changeLog: deps.changeLog,
     clock: deps.clock,
     clientFor: (s) =>
       createCanvasClient({

@@ -7,7 +7,7 @@
 import type { OutboxTx } from './webhooks-repository.js';
 
 /** Every event an endpoint may subscribe to. */
-export const WEBHOOK_EVENTS = ['roster.changed', 'integration.status_changed', 'job.finished'] as const;
+export const WEBHOOK_EVENTS = ['roster.changed', 'integration.status_changed', 'job.finished', 'grades.posted'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** The change log's entry types (as `src/changes/change-log.ts` declares them). */

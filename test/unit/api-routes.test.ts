@@ -1,3 +1,4 @@
+import { presentChange } from '../../src/http/presenters/changes.js';
 import { describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { z } from 'zod';
@@ -32,7 +33,8 @@ const presentersFitTheirSchemas: [
   Fits<PreflightResult & { help: Record<string, string> }, typeof R.PreflightResult>,
   Fits<WhyAnswer, typeof R.WhyAnswer>,
   Fits<Pick<RosterResult, 'diff' | 'counts' | 'includesStripped'>, typeof R.SyncPreview>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  Fits<ReturnType<typeof presentChange>, typeof R.Change>,
+] = [true, true, true, true, true, true, true, true, true, true, true];
 
 const schemas = createIntegrationSchemas({ allowInsecureCanvasUrls: false });
 const routes = apiRoutes(schemas);

@@ -10,6 +10,7 @@ import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
 import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
 import { gradePostBody } from '../routes/grades.js';
+import { changesQuery } from '../routes/changes.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
 import { createWebhookBody } from '../routes/webhooks.js';
 import * as R from './response-schemas.js';
@@ -24,7 +25,7 @@ export interface ApiRoute {
   /** Express path template, e.g. `/api/v1/integrations/:id`. */
   path: string;
   /** Groups operations on the reference page and in the document's tags. */
-  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Grades' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
+  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Changes' | 'Grades' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
   summary: string;
   description?: string;
   /** What each `:param` of the path is. */
@@ -255,6 +256,17 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       summary: "An exam's last post: its assignment and every student's outcome",
       params: { ...COURSE, examKey: 'The exam key' },
       success: { status: 200, description: 'The last post of the exam', schema: R.GradePost },
+    },
+    {
+      method: 'get',
+      path: '/api/v1/integrations/:id/changes',
+      tag: 'Changes',
+      summary: "The integration's change log after a cursor",
+      description:
+        'What roster syncs found changed (exam-takers added, removed or updated, course admins added or removed, course facts) and connection status changes, in seq order. seq only grows; pass nextCursor as after to read on. A sync that found nothing changed appends nothing.',
+      params: INTEGRATION_ID,
+      query: changesQuery,
+      success: { status: 200, description: 'A page of changes, oldest first', schema: R.ChangePage },
     },
     {
       method: 'get',

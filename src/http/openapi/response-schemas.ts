@@ -5,6 +5,7 @@
  * schema, and test/integration/http/openapi.test.ts parses real answers with them.
  */
 import { z } from 'zod';
+import { CHANGE_TYPES, type ChangeType } from '../../changes/change-log.js';
 import { ERROR_STATUS } from '../error-status.js';
 import { COURSE_ID_TYPES, INTEGRATION_FEATURES, LTI_ENVIRONMENTS, USER_ID_TYPES } from '../../integrations/integration.js';
 import { CONNECTION_STATES, REASON_CODES } from '../../integrations/reasons.js';
@@ -227,6 +228,23 @@ export const SyncPreview = z.object({
     byReason: z.record(z.string(), z.number()).describe('Skipped people per roster reason'),
   }),
   includesStripped: z.boolean().describe('Canvas dropped include[]=email: the key lacks "Allow Include Parameters"'),
+});
+
+export const Change = z.object({
+  seq: z.number().int().describe('Only grows; the cursor'),
+  at: timestamp,
+  type: z.enum(CHANGE_TYPES as [ChangeType, ...ChangeType[]]),
+  courseCanvasId: z.string().nullable(),
+  data: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'enrollment.added/course_admin.added: canvasUserId, name, externalId (+ sectionIds, pendingUntil / role); *.removed: who and why (left_course, role_changed, inactive, concluded, pending, id_emptied, id_hidden); enrollment.updated: before/after of the changed fields; course.updated: changes {field: {before, after}}, syncable, reasons; integration.status_changed: from, to, reasons',
+    ),
+});
+
+export const ChangePage = z.object({
+  changes: z.array(Change),
+  nextCursor: z.string().nullable().describe('The last seq of this page as a string, to pass as ?after=; null when no more entries follow'),
 });
 
 export const WhyAnswer = z.object({

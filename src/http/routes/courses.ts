@@ -12,6 +12,7 @@ import { presentCourse, presentLookup, presentRoster } from '../presenters/cours
 import { adminRoleOf } from '../../sync/classify.js';
 import { notConnectedView } from '../presenters/integration-page.js';
 import { presentGradePostsForPage } from '../presenters/grades.js';
+import { describeChange } from '../presenters/changes.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock' | 'grades'>;
@@ -138,7 +139,7 @@ function lookupErrorView(e: AppError, query: string): { message: string; help: s
 }
 
 /** Pages: the course sync list (refresh with live progress, filters, specific course refresh) and a course's roster. */
-export function createCoursesPagesRouter(c: Deps): Router {
+export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): Router {
   const router = Router();
   const guard = requireIntegrationAccess('id');
   const integrationOf = async (req: Request) => {
@@ -249,6 +250,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const roster = await c.sync.courses.getRoster(i.id, id);
     if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
     const lastSync = await c.sync.lastCourseSync(i.id, id);
+    const recentChanges = (await c.changes.recentForCourse(i.id, id, 20)).map((ch) => ({ seq: ch.seq, at: ch.at, type: ch.type, text: describeChange(ch) }));
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;
@@ -282,6 +284,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
       previewError,
       gradePosts: presentGradePostsForPage(await c.grades.list(i.id, id)),
       gradePassback: i.features.includes('grade_passback'),
+      recentChanges,
     });
   });
 

@@ -9,6 +9,7 @@ import * as m0007 from './0007-login-throttle.js';
 import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
 import * as m0010 from './0010-course-facts.js';
+import * as m0011 from './0011-change-log.js';
 import * as m0013 from './0013-webhooks.js';
 import * as m0014 from './0014-grade-passback.js';
 import * as m0015 from './0015-last-attempt.js';
@@ -32,6 +33,7 @@ export const migrationProvider: MigrationProvider = {
       '0008-courses-list-order': m0008,
       '0009-http-sessions': m0009,
       '0010-course-facts': m0010,
+      '0011-change-log': m0011,
       '0013-webhooks': m0013,
       '0014-grade-passback': m0014,
       '0015-last-attempt': m0015,

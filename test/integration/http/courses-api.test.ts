@@ -182,6 +182,38 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     for (const a of roster.body.courseAdmins) expect(html).toContain(`<tr data-user-id="${a.canvasUserId}"><td data-label="Name">${a.name}`);
   });
 
+  it('pages the change log with a stable cursor, refuses a bad after or limit by name, and the course page lists recent changes', async () => {
+    const bad = await h.api('GET', `/api/v1/integrations/${id}/changes?after=abc`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^after: /);
+    for (const limit of ['0', '1001', 'x']) {
+      const r = await h.api('GET', `/api/v1/integrations/${id}/changes?limit=${limit}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toMatch(/^limit: /);
+    }
+    expect((await h.api('GET', '/api/v1/integrations/nope/changes')).status).toBe(404);
+    const all = await h.api('GET', `/api/v1/integrations/${id}/changes`);
+    expect(all.status).toBe(200);
+    expect(Object.keys(all.body).sort()).toEqual(['changes', 'nextCursor']);
+    expect(all.body.nextCursor).toBeNull();
+    expect(all.body.changes.length).toBeGreaterThan(2);
+    expect(Object.keys(all.body.changes[0]).sort()).toEqual(['at', 'courseCanvasId', 'data', 'seq', 'type']);
+    const paged: unknown[] = [];
+    let after = '0';
+    for (;;) {
+      const page = await h.api('GET', `/api/v1/integrations/${id}/changes?after=${after}&limit=2`);
+      paged.push(...page.body.changes);
+      if (page.body.nextCursor === null) break;
+      after = page.body.nextCursor;
+    }
+    expect(paged).toEqual(all.body.changes);
+    const staff = await h.c.staff.create({ email: 'changes-page@example.edu', name: 'Ch Anges', password: 'a long enough passphrase 44' });
+    const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
+    const html = await (await fetch(`${h.appUrl}/integrations/${id}/courses/1001`, { headers: { cookie } })).text();
+    expect(html).toContain('id="recent-changes"');
+    expect(html).toMatch(/<li data-seq="\d+" data-type="enrollment.added"><time[^>]*>[^<]+<\/time> — [^<]+ was added as an exam-taker/);
+  });
+
   it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {
     const staff = await h.c.staff.create({ email: 'jobs-page@example.edu', name: 'Jo Bs', password: 'a long enough passphrase 42' });
     const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
