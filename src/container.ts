@@ -29,6 +29,7 @@ import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
+import { createSyncListService, type SyncListService } from './sync-list/sync-list-service.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -84,6 +85,8 @@ export interface Container {
   connection: ConnectionService;
   /** Course refresh, lookup, roster sync, diagnostics and the job runner (started by main.ts). */
   sync: SyncFeature;
+  /** The sync list: list, add/remove, import/export, the re-sync job (its runner and schedule are in `sync`). */
+  syncList: SyncListService;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -258,6 +261,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       canvasOAuth,
       connection,
       sync,
+      syncList: createSyncListService({
+        repo: sync.syncList,
+        integrations: integrationsRepo,
+        audit,
+        startSync: (id) => sync.runner.enqueue('sync_list_sync', id, { trigger: 'manual' }),
+        clock,
+      }),
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),

@@ -25,6 +25,8 @@ export interface Integration {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  /** Re-sync the sync list every `everyMinutes`; null or absent: manual only. */
+  syncSchedule?: SyncSchedule | null;
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -41,8 +43,29 @@ export interface IntegrationInput {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  syncSchedule?: SyncSchedule | null;
   lti?: LtiRegistration | null;
 }
+
+/** The sync list's re-sync schedule. */
+export interface SyncSchedule {
+  everyMinutes: number;
+}
+
+/** The shortest schedule: a run of a large list takes minutes, and Canvas's rate limits are per token. */
+export const MIN_SYNC_EVERY_MINUTES = 15;
+
+/** `syncSchedule`: null (manual only) or `{ everyMinutes }`, an integer of at least 15 (and at most a week). */
+export const syncScheduleSchema = z
+  .object({
+    everyMinutes: z
+      .number({ error: 'syncSchedule.everyMinutes must be a whole number of minutes, at least 15' })
+      .int('syncSchedule.everyMinutes must be a whole number of minutes, at least 15')
+      .min(MIN_SYNC_EVERY_MINUTES, 'syncSchedule.everyMinutes must be at least 15 (minutes)')
+      .max(7 * 24 * 60, 'syncSchedule.everyMinutes must be at most 10080 (a week)'),
+  })
+  .strict()
+  .nullable();
 
 /** Result of {@link normalizeCanvasUrl}. */
 export type CanvasUrlResult = { ok: true; url: string } | { ok: false; message: string };
@@ -119,6 +142,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     userIdType: z.enum(USER_ID_TYPES),
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
     lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
+    syncSchedule: syncScheduleSchema,
   };
   const create = z
     .object({
@@ -128,6 +152,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.default('sis_course_id'),
       userIdType: fields.userIdType.default('sis_user_id'),
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -141,6 +166,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.optional(),
       userIdType: fields.userIdType.optional(),
       studentRoles: fields.studentRoles.optional(),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();

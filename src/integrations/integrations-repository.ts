@@ -5,7 +5,7 @@ import type { Database, IntegrationsTable, IntegrationTokensTable } from '../sto
 import { AppError } from '../errors/app-error.js';
 import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
-import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
+import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput, SyncSchedule } from './integration.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
 
 /** A stored Canvas token, decrypted. Never leaves the server (no presenter may include it). */
@@ -96,6 +96,12 @@ const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
 const ACCESS_AAD = columnAad('integration_tokens', 'access_token_enc');
 const REFRESH_AAD = columnAad('integration_tokens', 'refresh_token_enc');
 
+/** The stored schedule and when it is next due: the first run one period after the schedule is set. */
+function scheduleColumns(schedule: SyncSchedule | null, now: string): Pick<IntegrationsTable, 'sync_schedule' | 'next_sync_at'> {
+  if (!schedule) return { sync_schedule: null, next_sync_at: null };
+  return { sync_schedule: JSON.stringify({ everyMinutes: schedule.everyMinutes }), next_sync_at: new Date(Date.parse(now) + schedule.everyMinutes * 60_000).toISOString() };
+}
+
 function toIntegration(row: Selectable<IntegrationsTable>): Integration {
   const status: ConnectionStatus = {
     state: row.state as ConnectionState,
@@ -116,6 +122,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     courseIdType: row.course_id_type as Integration['courseIdType'],
     userIdType: row.user_id_type as Integration['userIdType'],
     studentRoles: JSON.parse(row.student_roles) as string[],
+    syncSchedule: row.sync_schedule ? (JSON.parse(row.sync_schedule) as SyncSchedule) : null,
     status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -191,6 +198,7 @@ export function createIntegrationsRepository(deps: {
           user_id_type: input.userIdType,
           student_roles: JSON.stringify(input.studentRoles),
           lti: input.lti ? JSON.stringify(input.lti) : null,
+          ...scheduleColumns(input.syncSchedule ?? null, now),
           state: 'not_connected',
           reasons: '[]',
           missing_scopes: '[]',
@@ -225,6 +233,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
       if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
+      if (patch.syncSchedule !== undefined) Object.assign(values, scheduleColumns(patch.syncSchedule, now));
       const dropped = await db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
         if (dialect === 'postgres') q = q.forUpdate();

@@ -15,6 +15,9 @@ import { createCourseRefreshJob, type RefreshPath, type SyncDeps } from './cours
 import { createCourseRepository, type CourseRepository } from './course-repository.js';
 import { createDiagnostics, type Diagnostics } from './diagnostics.js';
 import { createCourseSyncJob, createRosterSync, type RosterSync } from './roster-sync.js';
+import { createSyncListJob } from '../sync-list/sync-list-job.js';
+import { createSyncListRepository, type SyncListRepository } from '../sync-list/sync-list-repository.js';
+import { createSyncScheduler, withSyncScheduler, type SyncScheduler } from '../sync-list/scheduler.js';
 
 export interface SyncFeature {
   courses: CourseRepository;
@@ -24,6 +27,10 @@ export interface SyncFeature {
   /** Synchronous roster sync / preview (`dryRun`) of one course. */
   syncRoster: RosterSync;
   diagnostics: Diagnostics;
+  /** The sync list's storage (the sync list service in the container is built on it). */
+  syncList: SyncListRepository;
+  /** The sync list's schedule; started and stopped with `runner`. */
+  scheduler: SyncScheduler;
   /** Starts a course refresh unless one is already queued or running for the integration (then returns that one). */
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
   /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
@@ -49,6 +56,8 @@ export interface SyncFeatureDeps {
   governors?: GovernorRegistry;
   /** Overrides for tests and benchmarks. */
   reportPollDelaysMs?: number[];
+  /** How often the sync list's scheduler looks for due schedules (default a minute). */
+  scheduleTickMs?: number;
 }
 
 /**
@@ -76,7 +85,13 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
   };
-  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps)];
+  const syncList = createSyncListRepository(deps.store.db);
+  const syncRoster = createRosterSync(syncDeps);
+  const definitions: AnyJobDefinition[] = [
+    createCourseRefreshJob(syncDeps),
+    createCourseSyncJob(syncDeps),
+    createSyncListJob({ repo: syncList, syncRoster, clock: deps.clock }),
+  ];
   if (deps.health) {
     const health = deps.health;
     definitions.push(
@@ -88,7 +103,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
       }),
     );
   }
-  const runner = createJobRunner({
+  const jobRunner = createJobRunner({
     store: deps.store,
     postgresUrl: deps.config.database.kind === 'postgres' ? deps.config.database.url : undefined,
     repo: jobs,
@@ -97,14 +112,24 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     logger: deps.logger,
     healthCheckIntervalMinutes: deps.health ? deps.config.healthCheckIntervalMinutes : 0,
   });
+  const scheduler = createSyncScheduler({
+    repo: syncList,
+    enqueue: (id) => jobRunner.enqueue('sync_list_sync', id, { trigger: 'schedule' }),
+    clock: deps.clock,
+    logger: deps.logger,
+    tickMs: deps.scheduleTickMs,
+  });
+  const runner = withSyncScheduler(jobRunner, scheduler);
 
   return {
     courses,
     jobs,
     runner,
     lookup: createCourseLookup(syncDeps),
-    syncRoster: createRosterSync(syncDeps),
+    syncRoster,
     diagnostics: createDiagnostics(courses),
+    syncList,
+    scheduler,
     async startRefresh(integrationId, opts = {}) {
       // The jobs table answers with the refresh already queued or running, if any (atomically).
       return runner.enqueue('course_refresh', integrationId, opts.path ? { path: opts.path } : {});
