@@ -85,6 +85,6 @@ describe('job registry', () => {
     // @ts-expect-error the kind and the handler's types must agree
     const wrongKind: JobDefinition<'course_sync'> = { kind: 'course_refresh', run: sync.run };
     expect([sync.kind, wrongSummary.kind, wrongKind.kind]).toEqual(['course_sync', 'course_sync', 'course_refresh']);
-    expect(enqueued).toEqual(['course_sync', 'course_refresh', 'course_refresh', 'health_check', 'course_sync', 'course_sync', 'course_refresh', 'course_refresh', 'grade_post']);
+    expect(enqueued).toEqual(['course_sync', 'course_refresh', 'course_refresh', 'health_check', 'sync_list_sync', 'sync_list_sync', 'course_sync', 'course_sync', 'course_refresh', 'course_refresh', 'grade_post']);
   });
 });
