@@ -16,6 +16,7 @@ import * as tokensCommands from './commands/tokens.js';
 import * as refreshCommands from './commands/refresh.js';
 import * as coursesCommands from './commands/courses.js';
 import * as jobsCommands from './commands/jobs.js';
+import * as syncListCommands from './commands/sync-list.js';
 
 /** Every command module; each exports `register(program, getContainer, io?)`. Add yours here. */
 const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<Container>, io?: CliIO): void }> = [
@@ -27,6 +28,7 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   refreshCommands,
   coursesCommands,
   jobsCommands,
+  syncListCommands,
 ];
 
 /**

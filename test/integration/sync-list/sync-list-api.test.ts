@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createApp } from '../../../src/app.js';
 import { MAX_IMPORT_ROWS } from '../../../src/sync-list/import-file.js';
 import { testDatabases } from '../../support/databases.js';
+import { seedCourses } from '../../support/sync-list-seed.js';
 import { createTestContainer } from '../../support/test-container.js';
 
 const TOKEN = 'sync-list-api-token-0123456789abcdef';
@@ -57,48 +58,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list A
         studentRoles: ['StudentEnrollment'],
       })
     ).id;
-    const t = new Date().toISOString();
-    const course = (canvasId: string, sis: string | null, syncable: boolean, reasons: string[] = []) => ({
-      integration_id: id,
-      canvas_id: canvasId,
-      name: `Course ${canvasId}`,
-      course_code: `C${canvasId}`,
-      sis_course_id: sis,
-      canvas_integration_id: null,
-      external_id: sis,
-      workflow_state: syncable ? 'available' : 'unpublished',
-      published: syncable ? 1 : 0,
-      syncable: syncable ? 1 : 0,
-      reasons: JSON.stringify(reasons),
-      account_id: '1',
-      refreshed_at: t,
-      refresh_job_id: null,
-      last_synced_at: null,
-    });
-    await c.store.db
-      .insertInto('courses')
-      .values([
-        course('101', 'SIS-101', true),
-        course('102', 'SIS-102', false, ['unpublished']),
-        course('103', null, false, ['missing_course_id']),
-        ...['104', '105', '106', '107', '108'].map((n) => course(n, `SIS-${n}`, true)),
-      ])
-      .execute();
-    const person = (userId: string, examTaker: boolean) => ({
-      integration_id: id,
-      course_canvas_id: '101',
-      canvas_user_id: userId,
-      name: `Person ${userId}`,
-      roles: '["StudentEnrollment"]',
-      enrollment_states: '["active"]',
-      external_id: `S${userId}`,
-      section_ids: '[]',
-      exam_taker: examTaker ? 1 : 0,
-      reasons: examTaker ? '[]' : '["pending"]',
-      synced_at: t,
-      job_id: null,
-    });
-    await c.store.db.insertInto('roster_entries').values([person('1', true), person('2', true), person('3', false)]).execute();
+    await seedCourses(c.store, id);
   });
   afterAll(async () => {
     await c.close();
