@@ -79,6 +79,13 @@ const DECLARATIONS = [
     why: 'Polls the report until its file is ready.',
   },
   {
+    id: 'accounts.get',
+    method: 'GET',
+    path: '/api/v1/accounts/:id',
+    feature: 'course_refresh_bulk',
+    why: "Reads the name of a course's account (its department) when the report's accounts table does not list it (the root account, deeper sub-accounts).",
+  },
+  {
     id: 'courses.enrollments',
     method: 'GET',
     path: '/api/v1/courses/:course_id/enrollments',

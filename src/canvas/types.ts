@@ -28,6 +28,7 @@ export type EndpointId =
   | 'accounts.permissions'
   | 'accounts.reports.start'
   | 'accounts.reports.status'
+  | 'accounts.get'
   | 'courses.get'
   | 'courses.sections'
   | 'courses.enrollments';

@@ -51,11 +51,11 @@ export interface IntegrationSettings {
    */
   update(id: string, patch: PatchIntegrationInput, actor: SettingsActor, opts?: UpdateSettingsOptions): Promise<SettingsResult>;
   /**
-   * Configure (ID types, student roles): {@link IntegrationSettings.update} plus the
+   * Configure (ID types, student and course admin roles): {@link IntegrationSettings.update} plus the
    * `integration.configured` audit entry. Re-running the checks afterwards is the caller's step.
    * @throws AppError as {@link IntegrationSettings.update}
    */
-  configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles'>, actor: SettingsActor): Promise<SettingsResult>;
+  configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles' | 'courseAdminRoles'>, actor: SettingsActor): Promise<SettingsResult>;
   /**
    * The LTI registration (environment, client id, deployments, issuer) through
    * {@link IntegrationSettings.update}, plus the `lti.registration.updated` audit entry.

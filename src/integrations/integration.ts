@@ -25,6 +25,8 @@ export interface Integration {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  /** Role names that make someone a course admin (instructor) of the course on the exam platform. */
+  courseAdminRoles: string[];
   /** Re-sync the sync list every `everyMinutes`; null or absent: manual only. */
   syncSchedule?: SyncSchedule | null;
   status: ConnectionStatus;
@@ -43,6 +45,7 @@ export interface IntegrationInput {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  courseAdminRoles: string[];
   syncSchedule?: SyncSchedule | null;
   lti?: LtiRegistration | null;
 }
@@ -141,6 +144,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     courseIdType: z.enum(COURSE_ID_TYPES),
     userIdType: z.enum(USER_ID_TYPES),
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
+    courseAdminRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'courseAdminRoles needs at least one role').max(50),
     lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
     syncSchedule: syncScheduleSchema,
   };
@@ -152,6 +156,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.default('sis_course_id'),
       userIdType: fields.userIdType.default('sis_user_id'),
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
+      courseAdminRoles: fields.courseAdminRoles.default(['TeacherEnrollment']),
       syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
@@ -166,6 +171,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseIdType: fields.courseIdType.optional(),
       userIdType: fields.userIdType.optional(),
       studentRoles: fields.studentRoles.optional(),
+      courseAdminRoles: fields.courseAdminRoles.optional(),
       syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
@@ -174,5 +180,6 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
 }
 
 export type IntegrationSchemas = ReturnType<typeof createIntegrationSchemas>;
-export type CreateIntegrationInput = z.output<IntegrationSchemas['create']>;
+/** `courseAdminRoles` may be left out by callers that build the input in code (it defaults to teachers). */
+export type CreateIntegrationInput = Omit<z.output<IntegrationSchemas['create']>, 'courseAdminRoles'> & { courseAdminRoles?: string[] };
 export type PatchIntegrationInput = z.output<IntegrationSchemas['patch']>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { Dialect } from '../store/database.js';
 import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
 import { AppError } from '../errors/app-error.js';
@@ -122,6 +122,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     courseIdType: row.course_id_type as Integration['courseIdType'],
     userIdType: row.user_id_type as Integration['userIdType'],
     studentRoles: JSON.parse(row.student_roles) as string[],
+    courseAdminRoles: JSON.parse(row.course_admin_roles) as string[],
     syncSchedule: row.sync_schedule ? (JSON.parse(row.sync_schedule) as SyncSchedule) : null,
     status,
     createdAt: row.created_at,
@@ -197,6 +198,7 @@ export function createIntegrationsRepository(deps: {
           course_id_type: input.courseIdType,
           user_id_type: input.userIdType,
           student_roles: JSON.stringify(input.studentRoles),
+          course_admin_roles: JSON.stringify(input.courseAdminRoles ?? ['TeacherEnrollment']),
           lti: input.lti ? JSON.stringify(input.lti) : null,
           ...scheduleColumns(input.syncSchedule ?? null, now),
           state: 'not_connected',
@@ -223,7 +225,7 @@ export function createIntegrationsRepository(deps: {
 
     async update(id, patch, opts = {}) {
       const now = clock().toISOString();
-      const values: Partial<IntegrationsTable> = { updated_at: now };
+      const values: Updateable<IntegrationsTable> = { updated_at: now };
       if (patch.name !== undefined) values.name = patch.name;
       if (patch.canvasUrl !== undefined) values.canvas_url = patch.canvasUrl;
       if (patch.clientId !== undefined) values.client_id = patch.clientId;
@@ -232,6 +234,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.courseIdType !== undefined) values.course_id_type = patch.courseIdType;
       if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
       if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
+      if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
       if (patch.syncSchedule !== undefined) Object.assign(values, scheduleColumns(patch.syncSchedule, now));
       const dropped = await db.transaction().execute(async (trx) => {
@@ -268,7 +271,7 @@ export function createIntegrationsRepository(deps: {
             token_owner_name: null,
             verified_at: null,
             checked_at: now,
-          } satisfies Partial<IntegrationsTable>);
+          } satisfies Updateable<IntegrationsTable>);
           drop = {
             changed,
             previous: { canvasUrl: current.canvas_url, clientId: current.client_id },

@@ -56,6 +56,7 @@ export const DEMO_SCOPES = [
   'url:GET|/api/v1/courses/:course_id/enrollments',
   'url:POST|/api/v1/accounts/:account_id/reports/:report',
   'url:GET|/api/v1/accounts/:account_id/reports/:report/:id',
+  'url:GET|/api/v1/accounts/:id',
 ];
 
 /** Grade passback scopes (assignments, bulk grades, Progress, submissions); also on the demo key. */

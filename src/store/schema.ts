@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Kysely table types. Portable across SQLite and Postgres on purpose:
  * - ids are app-generated text; timestamps are ISO-8601 UTC text (`new Date().toISOString()`);
@@ -17,6 +19,8 @@ export interface IntegrationsTable {
   user_id_type: string;
   /** JSON string[] */
   student_roles: string;
+  /** JSON string[]: roles that make someone a course admin (instructor) on the exam platform */
+  course_admin_roles: Generated<string>;
   /** JSON of the optional LTI registration, or null */
   lti: string | null;
   state: string;
@@ -162,6 +166,15 @@ export interface CoursesTable {
   /** Job that last saw this course; lets a refresh find courses that disappeared. */
   refresh_job_id: string | null;
   last_synced_at: string | null;
+  /** The course's term name (null when Canvas did not send it, e.g. includes not allowed). */
+  term_name: string | null;
+  term_start_at: string | null;
+  term_end_at: string | null;
+  /** The course's own dates (ISO UTC), only when they limit participation (restricted to course dates). */
+  start_at: string | null;
+  end_at: string | null;
+  /** The name of the course's (sub-)account. */
+  department: string | null;
 }
 
 export interface SectionsTable {
@@ -197,6 +210,10 @@ export interface RosterEntriesTable {
   reasons: string;
   synced_at: string;
   job_id: string | null;
+  /** 1 when the person is a course admin (role in course_admin_roles, active, ID populated). */
+  course_admin: Generated<number>;
+  /** An exam-taker whom Canvas shows as pending until the course/section starts: that start (ISO UTC). */
+  pending_until: string | null;
 }
 
 export interface LtiHandoffsTable {

@@ -12,7 +12,9 @@ export interface ListedCourse {
   known: boolean;
   syncable: boolean;
   reasons: string[];
+  /** The course's term name. */
   term: string | null;
+  /** The course's own start and end when set, else its term's (the dates Canvas applies). */
   startAt: string | null;
   endAt: string | null;
   department: string | null;
@@ -57,7 +59,7 @@ export function createSyncListRepository(db: Kysely<Database>) {
       const chunk = courseIds.slice(i, i + CHUNK);
       const rows = await db
         .selectFrom('roster_entries')
-        .select(['course_canvas_id', sql<number>`sum(exam_taker)`.as('takers'), sql<number>`${courseAdminCount()}`.as('admins')])
+        .select(['course_canvas_id', sql<number>`sum(exam_taker)`.as('takers'), sql<number>`sum(course_admin)`.as('admins')])
         .where('integration_id', '=', integrationId)
         .where('course_canvas_id', 'in', chunk)
         .groupBy('course_canvas_id')
@@ -73,11 +75,12 @@ export function createSyncListRepository(db: Kysely<Database>) {
     rows: Array<{ canvas_course_id: string; added_at: string; added_by: string; last_synced_at: string | null }>,
   ): Promise<ListedCourse[]> {
     const ids = rows.map((r) => r.canvas_course_id);
-    const facts = new Map<string, { name: string; course_code: string | null; external_id: string | null; syncable: number; reasons: string }>();
+    type Facts = { name: string; course_code: string | null; external_id: string | null; syncable: number; reasons: string; term_name: string | null; term_start_at: string | null; term_end_at: string | null; start_at: string | null; end_at: string | null; department: string | null };
+    const facts = new Map<string, Facts>();
     for (let i = 0; i < ids.length; i += CHUNK) {
       const found = await db
         .selectFrom('courses')
-        .select(['canvas_id', 'name', 'course_code', 'external_id', 'syncable', 'reasons'])
+        .select(['canvas_id', 'name', 'course_code', 'external_id', 'syncable', 'reasons', 'term_name', 'term_start_at', 'term_end_at', 'start_at', 'end_at', 'department'])
         .where('integration_id', '=', integrationId)
         .where('canvas_id', 'in', ids.slice(i, i + CHUNK))
         .execute();
@@ -95,10 +98,11 @@ export function createSyncListRepository(db: Kysely<Database>) {
         known: f !== undefined,
         syncable: f ? Number(f.syncable) === 1 : false,
         reasons: f ? (JSON.parse(f.reasons) as string[]) : [],
-        term: null,
-        startAt: null,
-        endAt: null,
-        department: null,
+        term: f?.term_name ?? null,
+        // The course's own dates when it has them, else its term's: the dates Canvas applies.
+        startAt: f?.start_at ?? f?.term_start_at ?? null,
+        endAt: f?.end_at ?? f?.term_end_at ?? null,
+        department: f?.department ?? null,
         addedAt: r.added_at,
         addedBy: r.added_by,
         lastSyncedAt: r.last_synced_at,
@@ -274,14 +278,6 @@ export function createSyncListRepository(db: Kysely<Database>) {
       return Number(r.numUpdatedRows) === 1;
     },
   };
-}
-
-/**
- * The SQL that counts course admins among a course's roster rows. Roster rows do not record
- * course admins yet, so this is 0 until they do.
- */
-function courseAdminCount() {
-  return sql`0`;
 }
 
 export type SyncListRepository = ReturnType<typeof createSyncListRepository>;

@@ -16,6 +16,20 @@ export interface CourseFacts {
   integrationId: string | null | undefined;
   workflowState: CourseWorkflow;
   accountId: string | null;
+  /** The course's term; null when Canvas did not send it (includes not allowed), undefined when not read. */
+  term?: TermFacts | null;
+  /** The course's own start/end (ISO UTC), only when they limit participation (restricted to course dates). */
+  startAt?: string | null;
+  endAt?: string | null;
+  /** The name of the course's (sub-)account; null when unknown. */
+  department?: string | null;
+}
+
+/** A term's name and dates (ISO UTC, null when the term has none). */
+export interface TermFacts {
+  name: string;
+  startAt: string | null;
+  endAt: string | null;
 }
 
 export interface SectionFacts {
@@ -24,6 +38,8 @@ export interface SectionFacts {
   name: string;
   sisSectionId: string | null | undefined;
   integrationId: string | null | undefined;
+  /** The section's start (ISO UTC) when its dates limit participation (restricted to section dates); else null/undefined. */
+  restrictedStartAt?: string | null;
 }
 
 export interface Classified {
@@ -79,6 +95,9 @@ export interface EnrollmentJson {
   role?: string;
   type?: string;
   enrollment_state: string;
+  /** The enrollment's own dates; they count only when both are set. */
+  start_at?: string | null;
+  end_at?: string | null;
   sis_user_id?: string | null;
   user?: Record<string, unknown> & { id?: number | string; name?: string; sortable_name?: string };
 }
@@ -92,6 +111,52 @@ export interface RosterPerson {
   sectionIds: string[];
   examTaker: boolean;
   reasons: RosterReason[];
+  /** Role in `courseAdminRoles`, active, ID populated: an admin (instructor) of the course on the exam platform. */
+  courseAdmin: boolean;
+  /**
+   * An exam-taker whose every active student enrollment has not started yet: Canvas shows them as
+   * "Pending" (date-based) while its API says `active`. The earliest start (ISO UTC), else null.
+   */
+  pendingUntil: string | null;
+}
+
+/**
+ * The dates that decide whether a student enrollment has started, as Canvas weighs them (first
+ * match wins): the enrollment's own dates when both are set, the section's when restricted to
+ * section dates, the course's when restricted to course dates, else the term's.
+ */
+export interface StartDates {
+  /** Restricted section start per section id (sections restricted to their dates only). */
+  sectionStart: ReadonlyMap<string, string | null>;
+  /** The course's start when it is restricted to course dates (undefined: not restricted). */
+  courseStart?: string | null;
+  /** The term's start. */
+  termStart?: string | null;
+}
+
+/** The first of a person's roles that makes them a course admin, or null. */
+export function adminRoleOf(roles: readonly string[], courseAdminRoles: readonly string[]): string | null {
+  return roles.find((r) => courseAdminRoles.includes(r)) ?? null;
+}
+
+/** ISO text as UTC `toISOString()`, null when empty or unreadable: both refresh paths store dates alike. */
+export function isoUtc(v: unknown): string | null {
+  if (v === null || v === undefined || v === '') return null;
+  const t = Date.parse(String(v));
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+/**
+ * When a student enrollment starts for Canvas's date-based states, or null when no date limits it.
+ * Which dates count follows Canvas's precedence (enrollment, section, course, term); the term's
+ * per-enrollment-type overrides are not read.
+ */
+export function enrollmentStart(e: EnrollmentJson, dates: StartDates): string | null {
+  if (e.start_at && e.end_at) return isoUtc(e.start_at);
+  const section = e.course_section_id === null || e.course_section_id === undefined ? undefined : String(e.course_section_id);
+  if (section !== undefined && dates.sectionStart.has(section)) return isoUtc(dates.sectionStart.get(section));
+  if (dates.courseStart !== undefined) return isoUtc(dates.courseStart);
+  return isoUtc(dates.termStart);
 }
 
 const USER_FIELD: Record<UserIdType, string> = {
@@ -126,7 +191,12 @@ const STATE_REASON: Record<string, RosterReason | undefined> = {
  * reasons. Section membership comes from the enrollments' `course_section_id` (no include[]).
  * Deleted/rejected enrollments are ignored (removed from the course).
  */
-export function classifyRoster(enrollments: EnrollmentJson[], opts: { userIdType: UserIdType; studentRoles: string[] }): RosterPerson[] {
+export function classifyRoster(
+  enrollments: EnrollmentJson[],
+  opts: { userIdType: UserIdType; studentRoles: string[]; courseAdminRoles?: string[]; dates?: StartDates; now?: Date },
+): RosterPerson[] {
+  const adminRoles = new Set(opts.courseAdminRoles ?? []);
+  const nowIso = (opts.now ?? new Date()).toISOString();
   const byUser = new Map<string, EnrollmentJson[]>();
   for (const e of enrollments) {
     if (e.enrollment_state === 'deleted' || e.enrollment_state === 'rejected') continue;
@@ -158,6 +228,14 @@ export function classifyRoster(enrollments: EnrollmentJson[], opts: { userIdType
     } else if (externalId === undefined) reasons.push('user_id_hidden');
     else if (externalId === null) reasons.push('missing_user_id');
     const examTaker = reasons.length === 0;
+    // Date-based pending: every active student enrollment starts in the future.
+    let pendingUntil: string | null = null;
+    if (examTaker && opts.dates) {
+      const starts = active.map((e) => enrollmentStart(e, opts.dates!));
+      if (starts.every((s) => s !== null && s > nowIso)) pendingUntil = (starts as string[]).sort()[0] ?? null;
+    }
+    const admin = list.find((e) => adminRoles.has(roleOf(e)) && e.enrollment_state === 'active');
+    const courseAdmin = admin !== undefined && typeof externalId === 'string' && externalId !== '';
     const sectionSource = examTaker ? active : student.length ? student : list;
     const sectionIds = [...new Set(sectionSource.map((e) => e.course_section_id).filter((s) => s !== null && s !== undefined).map(String))].sort();
     const first = list[0]!;
@@ -170,6 +248,8 @@ export function classifyRoster(enrollments: EnrollmentJson[], opts: { userIdType
       sectionIds,
       examTaker,
       reasons,
+      courseAdmin,
+      pendingUntil,
     });
   }
   return people.sort((a, b) => a.name.localeCompare(b.name) || a.canvasUserId.localeCompare(b.canvasUserId));

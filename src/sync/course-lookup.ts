@@ -64,7 +64,7 @@ export function createCourseLookup(deps: SyncDeps) {
     const t = clock().toISOString();
     let json: Record<string, unknown>;
     try {
-      json = (await client.request<Record<string, unknown>>({ endpoint: 'courses.get', path: { id: idParam } }, auth)).body;
+      json = (await client.request<Record<string, unknown>>({ endpoint: 'courses.get', path: { id: idParam }, query: { 'include[]': ['term', 'account'] } }, auth)).body;
     } catch (err) {
       if ((err as { kind?: string }).kind !== 'not_found') throw err;
       // Deleted courses answer 404 too: if we knew it, record that it is gone.
@@ -83,6 +83,10 @@ export function createCourseLookup(deps: SyncDeps) {
                   integrationId: known.integrationId,
                   workflowState: 'deleted',
                   accountId: known.accountId,
+                  term: known.term,
+                  startAt: known.startAt,
+                  endAt: known.endAt,
+                  department: known.department,
                 },
                 settings.courseIdType,
                 null,

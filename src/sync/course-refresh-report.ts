@@ -1,4 +1,5 @@
 import { JobFailure } from '../jobs/types.js';
+import type { CourseFacts } from './classify.js';
 import type { CourseRow, SectionRow } from './course-repository.js';
 import { courseRow, sectionRow } from './course-refresh-rows.js';
 import { kindOf, type BulkCheckpoint, type RefreshRun } from './course-refresh-run.js';
@@ -24,6 +25,9 @@ export async function startReport(r: RefreshRun): Promise<BulkCheckpoint | { ref
         form: {
           'parameters[courses]': 'true',
           'parameters[sections]': 'true',
+          // Terms and accounts name each course's term and department (courses.csv has only their ids).
+          'parameters[terms]': 'true',
+          'parameters[accounts]': 'true',
           'parameters[include_deleted]': 'true',
           'parameters[skip_message]': 'true',
         },
@@ -84,24 +88,52 @@ async function storeReportCourses(r: RefreshRun, bulk: BulkCheckpoint, report: P
   // row since is at least as new, so the report's rows do not overwrite it.
   const t = ctx.startedAt;
   const syncable = new Set<string>();
-  let courses: CourseRow[] = [];
+  let facts: CourseFacts[] = [];
   let saved = 0;
+  const accountNames = new Map<string, string | null>();
   const saveCourses = async () => {
     ctx.signal.throwIfAborted();
+    await nameDepartments(r, facts, accountNames);
+    const courses: CourseRow[] = facts.map((f) => courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t));
+    for (const row of courses) if (row.syncable === 1) syncable.add(row.canvas_id);
     await deps.courses.upsertCourses(courses);
     saved += courses.length;
-    courses = [];
+    facts = [];
     await r.save(bulk, { phase: 'saving courses', done: saved, total: Math.max(saved, report.courseLines) });
   };
   await ctx.progress('saving courses', 0, report.courseLines);
   for await (const f of report.courses()) {
-    const row = courseRow(settings.id, f, settings.courseIdType, ctx.jobId, t);
-    if (row.syncable === 1) syncable.add(row.canvas_id);
-    courses.push(row);
-    if (courses.length >= BATCH) await saveCourses();
+    facts.push(f);
+    if (facts.length >= BATCH) await saveCourses();
   }
   await saveCourses();
   return syncable;
+}
+
+/** Canvas refusals of an account read that leave the department unknown instead of failing the refresh. */
+const ACCOUNT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found'];
+
+/**
+ * Names the department of courses whose account the report's accounts.csv does not list (it lists
+ * only the direct sub-accounts of the account it ran on): one `GET /accounts/:id` per such account,
+ * remembered for the run. A refused read leaves the department unknown (null), as on the REST path
+ * when includes are not allowed.
+ * @throws the Canvas error when the failure is not a refusal of that one account.
+ */
+async function nameDepartments(r: RefreshRun, facts: CourseFacts[], names: Map<string, string | null>): Promise<void> {
+  for (const f of facts) {
+    if (f.department !== undefined || f.accountId === null) continue;
+    if (!names.has(f.accountId)) {
+      try {
+        const res = await r.client.request<Record<string, unknown>>({ endpoint: 'accounts.get', path: { id: f.accountId } }, r.auth);
+        names.set(f.accountId, typeof res.body.name === 'string' ? res.body.name : null);
+      } catch (err) {
+        if (!ACCOUNT_REFUSALS.includes(kindOf(err) ?? '')) throw err;
+        names.set(f.accountId, null);
+      }
+    }
+    f.department = names.get(f.accountId) ?? null;
+  }
 }
 
 /** Stores the report's sections of syncable courses only, as on the REST path (which fetches no others). */

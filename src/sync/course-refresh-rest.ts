@@ -136,7 +136,9 @@ async function fetchCoursePages(run: RefreshRun, pages: number[]): Promise<{ row
   const results = await Promise.all(
     pages.map((page) =>
       client.request<Array<Record<string, unknown>>>(
-        { endpoint: 'accounts.courses', path: { account_id: account }, query: { 'state[]': ['all'], per_page: PER_PAGE, page } },
+        // The term and account name are facts the exam platform files a course by; without
+        // "Allow Include Parameters" Canvas drops them and the facts stay empty.
+        { endpoint: 'accounts.courses', path: { account_id: account }, query: { 'state[]': ['all'], 'include[]': ['term', 'account_name'], per_page: PER_PAGE, page } },
         auth,
       ),
     ),

@@ -1,11 +1,29 @@
-import { classifyCourse, classifySection, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts } from './classify.js';
+import { classifyCourse, classifySection, isoUtc, type CourseFacts, type CourseIdType, type CourseWorkflow, type SectionFacts, type TermFacts } from './classify.js';
 import type { CourseRow, SectionRow } from './course-repository.js';
 
 /** Canvas's empty values (absent, null, '') as null; anything else as text. */
 export const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
 
-/** REST course JSON → facts; an absent SIS key means hidden, a null one means empty. */
+/** The term of a course JSON asked with `include[]=term`; null when Canvas left it out (includes not allowed). */
+function termFromJson(t: unknown): TermFacts | null {
+  if (!t || typeof t !== 'object') return null;
+  const o = t as Record<string, unknown>;
+  return { name: String(o.name ?? ''), startAt: isoUtc(o.start_at), endAt: isoUtc(o.end_at) };
+}
+
+/** The name of the course's account from `include[]=account_name`, `include[]=account` or `include[]=subaccount`, whichever came back. */
+function departmentFromJson(j: Record<string, unknown>): string | null {
+  const account = j.account && typeof j.account === 'object' ? (j.account as Record<string, unknown>).name : undefined;
+  return str(j.account_name ?? account ?? j.subaccount_name);
+}
+
+/**
+ * REST course JSON → facts; an absent SIS key means hidden, a null one means empty. The course's
+ * own dates count only when `restrict_enrollments_to_course_dates` is on (Canvas sends them either
+ * way, but otherwise the term's dates apply), which is also all the provisioning report shows.
+ */
 export function courseFactsFromJson(j: Record<string, unknown>): CourseFacts {
+  const restricted = j.restrict_enrollments_to_course_dates === true;
   return {
     canvasId: String(j.id),
     name: String(j.original_name ?? j.name ?? ''),
@@ -16,6 +34,10 @@ export function courseFactsFromJson(j: Record<string, unknown>): CourseFacts {
       ? j.workflow_state
       : 'unpublished') as CourseWorkflow,
     accountId: str(j.account_id),
+    term: termFromJson(j.term),
+    startAt: restricted ? isoUtc(j.start_at) : null,
+    endAt: restricted ? isoUtc(j.end_at) : null,
+    department: departmentFromJson(j),
   };
 }
 
@@ -26,6 +48,7 @@ export function sectionFactsFromJson(j: Record<string, unknown>, courseId: strin
     name: String(j.name ?? ''),
     sisSectionId: 'sis_section_id' in j ? str(j.sis_section_id) : undefined,
     integrationId: 'integration_id' in j ? str(j.integration_id) : undefined,
+    restrictedStartAt: j.restrict_enrollments_to_section_dates === true ? isoUtc(j.start_at) : undefined,
   };
 }
 
@@ -47,6 +70,12 @@ export function courseRow(integrationId: string, f: CourseFacts, type: CourseIdT
     refreshed_at: now,
     refresh_job_id: jobId,
     last_synced_at: null,
+    term_name: f.term?.name ?? null,
+    term_start_at: f.term?.startAt ?? null,
+    term_end_at: f.term?.endAt ?? null,
+    start_at: f.startAt ?? null,
+    end_at: f.endAt ?? null,
+    department: f.department ?? null,
   };
 }
 

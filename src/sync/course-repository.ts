@@ -12,6 +12,7 @@ export interface SyncSettings {
   courseIdType: CourseIdType;
   userIdType: UserIdType;
   studentRoles: string[];
+  courseAdminRoles: string[];
 }
 
 /** A course as the API returns it. */
@@ -29,6 +30,13 @@ export interface CourseView {
   accountId: string | null;
   refreshedAt: string;
   lastSyncedAt: string | null;
+  /** The course's term; null when Canvas did not send it (e.g. "Allow Include Parameters" off). */
+  term: { name: string; startAt: string | null; endAt: string | null } | null;
+  /** The course's own dates, only when they limit participation (restricted to course dates). */
+  startAt: string | null;
+  endAt: string | null;
+  /** The name of the course's (sub-)account. */
+  department: string | null;
 }
 
 export interface SectionView {
@@ -63,6 +71,12 @@ const COURSE_VIEW_COLUMNS = [
   'account_id',
   'refreshed_at',
   'last_synced_at',
+  'term_name',
+  'term_start_at',
+  'term_end_at',
+  'start_at',
+  'end_at',
+  'department',
 ] as const;
 type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
 
@@ -81,6 +95,10 @@ export function toCourseView(r: CourseViewRow): CourseView {
     accountId: r.account_id,
     refreshedAt: r.refreshed_at,
     lastSyncedAt: r.last_synced_at,
+    term: r.term_name === null ? null : { name: r.term_name, startAt: r.term_start_at, endAt: r.term_end_at },
+    startAt: r.start_at,
+    endAt: r.end_at,
+    department: r.department,
   };
 }
 
@@ -104,6 +122,8 @@ export function toRosterView(r: RosterRow): RosterEntryView {
     sectionIds: JSON.parse(r.section_ids) as string[],
     examTaker: Number(r.exam_taker) === 1,
     reasons: JSON.parse(r.reasons) as RosterReason[],
+    courseAdmin: Number(r.course_admin) === 1,
+    pendingUntil: r.pending_until,
     syncedAt: r.synced_at,
   };
 }
@@ -208,6 +228,12 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
             syncable: eb.ref('excluded.syncable'),
             reasons: eb.ref('excluded.reasons'),
             account_id: eb.ref('excluded.account_id'),
+            term_name: eb.ref('excluded.term_name'),
+            term_start_at: eb.ref('excluded.term_start_at'),
+            term_end_at: eb.ref('excluded.term_end_at'),
+            start_at: eb.ref('excluded.start_at'),
+            end_at: eb.ref('excluded.end_at'),
+            department: eb.ref('excluded.department'),
             refreshed_at: eb.ref('excluded.refreshed_at'),
             ...(opts.keepRefreshJob ? {} : { refresh_job_id: eb.ref('excluded.refresh_job_id') }),
           })).where((eb) => eb('courses.refreshed_at', '<=', eb.ref('excluded.refreshed_at'))),
@@ -220,7 +246,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     async getSettings(integrationId: string): Promise<SyncSettings | undefined> {
       const r = await db
         .selectFrom('integrations')
-        .select(['id', 'canvas_url', 'account_id', 'course_id_type', 'user_id_type', 'student_roles'])
+        .select(['id', 'canvas_url', 'account_id', 'course_id_type', 'user_id_type', 'student_roles', 'course_admin_roles'])
         .where('id', '=', integrationId)
         .executeTakeFirst();
       if (!r) return undefined;
@@ -231,6 +257,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
         courseIdType: r.course_id_type as CourseIdType,
         userIdType: r.user_id_type as UserIdType,
         studentRoles: JSON.parse(r.student_roles) as string[],
+        courseAdminRoles: JSON.parse(r.course_admin_roles) as string[],
       };
     },
 
@@ -474,6 +501,8 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
                   section_ids: eb.ref('excluded.section_ids'),
                   exam_taker: eb.ref('excluded.exam_taker'),
                   reasons: eb.ref('excluded.reasons'),
+                  course_admin: eb.ref('excluded.course_admin'),
+                  pending_until: eb.ref('excluded.pending_until'),
                   synced_at: eb.ref('excluded.synced_at'),
                   job_id: eb.ref('excluded.job_id'),
                 }))

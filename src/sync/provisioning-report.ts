@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { unzipSync } from 'fflate';
 import { JobFailure } from '../jobs/types.js';
-import type { CourseFacts, CourseWorkflow, SectionFacts } from './classify.js';
+import { isoUtc, type CourseFacts, type CourseWorkflow, type SectionFacts, type TermFacts } from './classify.js';
 import { str } from './course-refresh-rows.js';
 
 const CSV_STATUS: Record<string, CourseWorkflow> = {
@@ -13,11 +13,16 @@ const CSV_STATUS: Record<string, CourseWorkflow> = {
   deleted: 'deleted',
 };
 
-/** The provisioning report's two tables, read row by row. */
+/** The provisioning report's tables, read row by row (terms and accounts only to name a course's term and department). */
 export interface ProvisioningReport {
   /** Line counts (header excluded): the progress totals; a quoted newline would make them a little high. */
   courseLines: number;
   sectionLines: number;
+  /**
+   * Courses with their term (from terms.csv) and department (from accounts.csv). A course whose
+   * account accounts.csv does not list (the account the report ran on, deeper sub-accounts) has
+   * `department` undefined: the caller names it.
+   */
   courses(): AsyncIterable<CourseFacts>;
   /** Sections not marked deleted. */
   sections(): AsyncIterable<SectionFacts>;
@@ -58,7 +63,7 @@ async function* csvRows(u8: Uint8Array | undefined): AsyncGenerator<Record<strin
 export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
   let files: Record<string, Uint8Array>;
   try {
-    files = unzipSync(zip, { filter: (f) => /(^|\/)(courses|sections)\.csv$/i.test(f.name) });
+    files = unzipSync(zip, { filter: (f) => /(^|\/)(courses|sections|terms|accounts)\.csv$/i.test(f.name) });
   } catch (err) {
     // A single-table report is a bare CSV; we always ask for two tables, so this is a broken file.
     throw new JobFailure('report_unreadable', 'The provisioning report file could not be read as a zip.', { cause: err });
@@ -66,6 +71,8 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
   const find = (name: string) => Object.entries(files).find(([k]) => k.toLowerCase().endsWith(name))?.[1];
   const coursesCsv = find('courses.csv');
   const sectionsCsv = find('sections.csv');
+  const termsCsv = find('terms.csv');
+  const accountsCsv = find('accounts.csv');
   if (!coursesCsv) throw new JobFailure('report_unreadable', 'The provisioning report has no courses.csv.');
   // Canvas fills its own ids on every row; a row without one is a broken file, not a course.
   const idOf = (r: Record<string, string>, column: string, file: string, row: number): string => {
@@ -77,9 +84,18 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
     courseLines: countLines(coursesCsv),
     sectionLines: countLines(sectionsCsv),
     async *courses() {
+      // Terms and accounts are small tables (one row per term / sub-account): read them first.
+      const terms = new Map<string, TermFacts>();
+      for await (const r of csvRows(termsCsv)) {
+        if (r.canvas_term_id) terms.set(r.canvas_term_id.trim(), { name: r.name ?? '', startAt: isoUtc(r.start_date), endAt: isoUtc(r.end_date) });
+      }
+      const accounts = new Map<string, string | null>();
+      for await (const r of csvRows(accountsCsv)) if (r.canvas_account_id) accounts.set(r.canvas_account_id.trim(), str(r.name));
       let row = 0;
       for await (const r of csvRows(coursesCsv)) {
         row++;
+        const accountId = str(r.canvas_account_id);
+        const termId = (r.canvas_term_id ?? '').trim();
         yield {
           canvasId: idOf(r, 'canvas_course_id', 'courses.csv', row),
           name: r.long_name ?? '',
@@ -87,7 +103,13 @@ export function openProvisioningZip(zip: Uint8Array): ProvisioningReport {
           sisCourseId: str(r.course_id),
           integrationId: str(r.integration_id),
           workflowState: CSV_STATUS[(r.status ?? '').toLowerCase()] ?? 'unpublished',
-          accountId: str(r.canvas_account_id),
+          accountId,
+          // Without a terms table (an older request) the term is unknown, not absent.
+          term: termsCsv ? (terms.get(termId) ?? null) : undefined,
+          // Dates are filled only when the course is restricted to its dates (as REST facts are).
+          startAt: isoUtc(r.start_date),
+          endAt: isoUtc(r.end_date),
+          department: accountId !== null && accounts.has(accountId) ? accounts.get(accountId)! : undefined,
         };
       }
     },

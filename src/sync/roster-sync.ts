@@ -1,6 +1,7 @@
+import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
-import { classifyRoster, type EnrollmentJson, type RosterPerson } from './classify.js';
+import { classifyRoster, isoUtc, type EnrollmentJson, type RosterPerson, type StartDates } from './classify.js';
 import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
 import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
 import { withFailureCodes } from './job-failures.js';
@@ -50,6 +51,21 @@ export function diffRoster(before: RosterEntryView[], after: RosterPerson[]): Ro
 }
 
 /**
+ * Fetches the course itself (one request, with its term): its dates decide who is pending.
+ * @throws JobFailure `course_not_found` when Canvas has no such course (it may have been deleted).
+ */
+async function fetchCourse(client: CanvasClient, auth: AccessTokenSource, courseId: string): Promise<Record<string, unknown>> {
+  try {
+    return (await client.request<Record<string, unknown>>({ endpoint: 'courses.get', path: { id: courseId }, query: { 'include[]': ['term', 'account'] } }, auth)).body;
+  } catch (err) {
+    if ((err as { kind?: string }).kind === 'not_found') {
+      throw new JobFailure('course_not_found', `Canvas has no course ${courseId} (it may have been deleted). Refresh the course list.`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
  * Course roster sync: sections, then every enrollment (bookmark pages, the
  * states of {@link ROSTER_STATES}), grouped per person into exam-takers and skipped-with-reasons.
  * Section membership is each enrollment's `course_section_id`, so it works with "Allow Include
@@ -66,6 +82,7 @@ export function createRosterSync(deps: SyncDeps) {
     const auth = deps.tokenSourceFor(integrationId);
     const t = clock().toISOString();
 
+    const courseJson = await fetchCourse(client, auth, courseId);
     const sectionFacts = await fetchSections(client, auth, courseId);
     const wantEmail = settings.userIdType === 'email';
     const enrollments: EnrollmentJson[] = [];
@@ -88,7 +105,20 @@ export function createRosterSync(deps: SyncDeps) {
       throw err;
     }
     const includesStripped = wantEmail && enrollments.length > 0 && !enrollments.some((e) => e.user && 'email' in e.user);
-    const people = classifyRoster(enrollments, { userIdType: settings.userIdType, studentRoles: settings.studentRoles });
+    const stored = await deps.courses.getCourse(integrationId, courseId);
+    const dates: StartDates = {
+      sectionStart: new Map(sectionFacts.filter((f) => f.restrictedStartAt !== undefined).map((f) => [f.canvasId, f.restrictedStartAt ?? null])),
+      ...(courseJson.restrict_enrollments_to_course_dates === true ? { courseStart: isoUtc(courseJson.start_at) } : {}),
+      // Without "Allow Include Parameters" the term is not sent: the last refresh's term dates stand in.
+      termStart: courseJson.term && typeof courseJson.term === 'object' ? isoUtc((courseJson.term as Record<string, unknown>).start_at) : (stored?.term?.startAt ?? null),
+    };
+    const people = classifyRoster(enrollments, {
+      userIdType: settings.userIdType,
+      studentRoles: settings.studentRoles,
+      courseAdminRoles: settings.courseAdminRoles,
+      dates,
+      now: clock(),
+    });
     const before = await deps.courses.getRoster(integrationId, courseId);
     const diff = diffRoster(before, people);
     const sectionRows = sectionFacts.map((s) => sectionRow(integrationId, s, settings.courseIdType, t));
@@ -107,6 +137,8 @@ export function createRosterSync(deps: SyncDeps) {
         reasons: JSON.stringify(p.reasons),
         synced_at: t,
         job_id: opts.jobId ?? null,
+        course_admin: p.courseAdmin ? 1 : 0,
+        pending_until: p.pendingUntil,
       }));
       await deps.courses.replaceRoster(integrationId, courseId, rows, t);
     }

@@ -46,6 +46,20 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       expect(patched.body).toMatchObject({ userIdType: 'email' });
     });
 
+    it('courseAdminRoles: defaults to teachers, is set on create and patch, and validated like studentRoles', async () => {
+      const r = await h.api('POST', '/api/v1/integrations', { name: 'Admins', canvasUrl: 'https://admins.instructure.com', clientId: '43' });
+      expect(r.body.courseAdminRoles).toEqual(['TeacherEnrollment']);
+      const set = await h.api('POST', '/api/v1/integrations', { name: 'Admins 2', canvasUrl: 'https://admins2.instructure.com', clientId: '44', courseAdminRoles: ['TeacherEnrollment', 'TaEnrollment'] });
+      expect(set.status).toBe(201);
+      expect(set.body.courseAdminRoles).toEqual(['TeacherEnrollment', 'TaEnrollment']);
+      const patched = await h.api('PATCH', `/api/v1/integrations/${r.body.id}`, { courseAdminRoles: ['Course Lead'] });
+      expect(patched.body.courseAdminRoles).toEqual(['Course Lead']);
+      expect((await h.api('GET', `/api/v1/integrations/${r.body.id}`)).body.courseAdminRoles).toEqual(['Course Lead']);
+      const empty = await h.api('PATCH', `/api/v1/integrations/${r.body.id}`, { courseAdminRoles: [] });
+      expect(empty.status).toBe(400);
+      expect(empty.body.error.message).toContain('courseAdminRoles');
+    });
+
     it('refuses a non-digit client id and (in production settings) http Canvas URLs', async () => {
       const r = await h.api('POST', '/api/v1/integrations', { name: 'N', canvasUrl: 'https://a.instructure.com', clientId: 'abc' });
       expect(r.status).toBe(400);
@@ -128,12 +142,21 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       const configure = await b.go(`${h.appUrl}/integrations/${id}/configure`);
       expect(configure.text).toContain('Exam Student');
       expect(configure.text).not.toContain('configure-locked');
-      // Choosing ID types that need no SIS data and a custom student role; the probes re-run.
-      const saved = await b.go(`${h.appUrl}/integrations/${id}/configure`, {
+      // Course admin roles beside the student roles, the built-in teacher ticked by default.
+      expect(configure.text).toMatch(/name="courseAdminRoles" value="TeacherEnrollment" checked/);
+      expect(configure.text).toMatch(/name="courseAdminRoles" value="TaEnrollment">/);
+      // Unticking every course admin role is refused, naming the field.
+      const none = await b.go(`${h.appUrl}/integrations/${id}/configure`, {
         form: { _csrf: hiddenValue(configure.text, '_csrf'), courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: 'Exam Student' },
       });
+      expect(none.status).toBe(400);
+      expect(none.text).toContain('courseAdminRoles');
+      // Choosing ID types that need no SIS data, a custom student role and TAs as course admins; the probes re-run.
+      const saved = await b.go(`${h.appUrl}/integrations/${id}/configure`, {
+        form: { _csrf: hiddenValue(none.text, '_csrf'), courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: 'Exam Student', courseAdminRoles: 'TaEnrollment' },
+      });
       expect(saved.status).toBe(200);
-      expect((await h.api('GET', `/api/v1/integrations/${id}`)).body).toMatchObject({ courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: ['Exam Student'] });
+      expect((await h.api('GET', `/api/v1/integrations/${id}`)).body).toMatchObject({ courseIdType: 'canvas_id', userIdType: 'login_id', studentRoles: ['Exam Student'], courseAdminRoles: ['TaEnrollment'] });
       // Re-check from the LMS settings page after the key is turned OFF in Canvas.
       h.sandbox.control.setKey({ binding: 'off' });
       try {

@@ -2,8 +2,9 @@ import type { Store } from '../../src/store/database.js';
 
 /**
  * Courses of a last refresh for sync list tests (sis_course_id as the course ID type): 101 and
- * 104–108 syncable (SIS-<id>), 102 unpublished, 103 without an SIS id; course 101 has two
- * exam-takers and one skipped person.
+ * 104–108 syncable (SIS-<id>), 102 unpublished, 103 without an SIS id; course 101 (term Fall 2026,
+ * ending early on 2026-12-10, department Engineering) has two exam-takers, one skipped person and
+ * one course admin.
  */
 export async function seedCourses(store: Store, integrationId: string): Promise<void> {
   const t = new Date().toISOString();
@@ -23,6 +24,12 @@ export async function seedCourses(store: Store, integrationId: string): Promise<
     refreshed_at: t,
     refresh_job_id: null,
     last_synced_at: null,
+    term_name: canvasId === '101' ? 'Fall 2026' : null,
+    term_start_at: canvasId === '101' ? '2026-09-01T00:00:00.000Z' : null,
+    term_end_at: canvasId === '101' ? '2026-12-20T00:00:00.000Z' : null,
+    start_at: null,
+    end_at: canvasId === '101' ? '2026-12-10T00:00:00.000Z' : null,
+    department: canvasId === '101' ? 'Engineering' : null,
   });
   await store.db
     .insertInto('courses')
@@ -33,7 +40,7 @@ export async function seedCourses(store: Store, integrationId: string): Promise<
       ...['104', '105', '106', '107', '108'].map((n) => course(n, `SIS-${n}`, true)),
     ])
     .execute();
-  const person = (userId: string, examTaker: boolean) => ({
+  const person = (userId: string, examTaker: boolean, courseAdmin = false) => ({
     integration_id: integrationId,
     course_canvas_id: '101',
     canvas_user_id: userId,
@@ -46,6 +53,8 @@ export async function seedCourses(store: Store, integrationId: string): Promise<
     reasons: examTaker ? '[]' : '["pending"]',
     synced_at: t,
     job_id: null,
+    course_admin: courseAdmin ? 1 : 0,
+    pending_until: null,
   });
-  await store.db.insertInto('roster_entries').values([person('1', true), person('2', true), person('3', false)]).execute();
+  await store.db.insertInto('roster_entries').values([person('1', true), person('2', true), person('3', false), person('4', false, true)]).execute();
 }

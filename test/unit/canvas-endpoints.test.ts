@@ -70,7 +70,7 @@ describe('endpoint registry', () => {
       expect.arrayContaining(['users.self', 'accounts.permissions', 'accounts.roles']),
     );
     expect(byFeature('course_refresh')).toEqual(['accounts.courses', 'courses.get', 'courses.sections']);
-    expect(byFeature('course_refresh_bulk')).toEqual(['accounts.reports.start', 'accounts.reports.status']);
+    expect(byFeature('course_refresh_bulk')).toEqual(['accounts.get', 'accounts.reports.start', 'accounts.reports.status']);
     expect(byFeature('roster_sync')).toEqual(['courses.enrollments']);
     for (const f of Object.values(FEATURES)) {
       expect(f.label.length).toBeGreaterThan(0);

@@ -13,6 +13,7 @@ const current: Integration = {
   courseIdType: 'sis_course_id',
   userIdType: 'sis_user_id',
   studentRoles: ['StudentEnrollment'],
+  courseAdminRoles: ['TeacherEnrollment'],
   status: NOT_CONNECTED,
   lti: { environment: 'custom', clientId: '7', deploymentIds: ['1:a'], issuer: 'https://canvas.springfield.edu', authUrl: 'https://sso.springfield.edu/auth', jwksUrl: 'https://sso.springfield.edu/jwks' },
   createdAt: '',

@@ -11,7 +11,7 @@ const job = (id: string, state: Job['state'], params: Record<string, unknown>): 
 
 const person = (canvasUserId: string, name: string, examTaker: boolean): RosterEntryView => ({
   canvasUserId, name, roles: [examTaker ? 'StudentEnrollment' : 'TeacherEnrollment'], enrollmentStates: ['active'], externalId: examTaker ? `S${canvasUserId}` : null,
-  sectionIds: ['s1'], examTaker, reasons: examTaker ? [] : ['role_not_selected'], syncedAt: '2026-12-01T10:00:00.000Z',
+  sectionIds: ['s1'], examTaker, reasons: examTaker ? [] : ['role_not_selected'], courseAdmin: false, pendingUntil: null, syncedAt: '2026-12-01T10:00:00.000Z',
 });
 
 function view(jobs: Job[]) {
@@ -23,7 +23,12 @@ function view(jobs: Job[]) {
     courses: {
       getCourse: async () => undefined,
       getSections: async () => [{ canvasId: 's1', name: 'Section A', externalId: 'SEC-A', syncable: true, reasons: [] }],
-      getRoster: async () => [person('1', 'Ann', true), person('2', 'Tom', false)],
+      getRoster: async () => [
+        person('1', 'Ann', true),
+        person('2', 'Tom', false),
+        { ...person('3', 'Tess', false), externalId: 'T3', courseAdmin: true },
+        { ...person('4', 'Fay', true), pendingUntil: '2099-01-10T07:00:00.000Z' },
+      ],
     },
     lastCourseSync: async (_id, courseId) => jobs.find((j) => (j.params.courseIds as string[]).includes(courseId)),
   });
@@ -43,8 +48,12 @@ describe('the LTI course view', () => {
 
   it('splits exam-takers from skipped people with section names', async () => {
     const page = presentLtiCourse(await view([]).load('int-1', '100'));
-    expect(page.examTakers).toEqual([{ name: 'Ann', externalId: 'S1', sections: 'Section A' }]);
-    expect(page.skipped.map((p) => p.name)).toEqual(['Tom']);
+    expect(page.examTakers).toEqual([
+      { name: 'Ann', externalId: 'S1', sections: 'Section A', pendingUntil: null },
+      { name: 'Fay', externalId: 'S4', sections: 'Section A', pendingUntil: '2099-01-10T07:00:00.000Z' },
+    ]);
+    expect(page.courseAdmins).toEqual([{ name: 'Tess', externalId: 'T3', roles: 'TeacherEnrollment' }]);
+    expect(page.skipped.map((p) => p.name)).toEqual(['Tom', 'Tess']);
     expect(page.course.known).toBe(false);
   });
 

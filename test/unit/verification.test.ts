@@ -16,6 +16,7 @@ const integration: Integration = {
   courseIdType: 'sis_course_id',
   userIdType: 'sis_user_id',
   studentRoles: ['StudentEnrollment'],
+  courseAdminRoles: ['TeacherEnrollment'],
   status: NOT_CONNECTED,
   createdAt: '',
   updatedAt: '',

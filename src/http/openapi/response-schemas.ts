@@ -62,6 +62,7 @@ export const Integration = z.object({
   courseIdType: z.enum(COURSE_ID_TYPES),
   userIdType: z.enum(USER_ID_TYPES),
   studentRoles: z.array(z.string()),
+  courseAdminRoles: z.array(z.string()).describe('Role names that make someone a course admin (instructor) on the exam platform'),
   syncSchedule: z.object({ everyMinutes: z.number().int() }).nullable().describe('Re-sync the sync list every `everyMinutes` (at least 15), or null: manual only'),
   lti: LtiRegistration.nullable(),
   status: ConnectionStatus,
@@ -122,6 +123,13 @@ export const Course = z.object({
   published: z.boolean(),
   syncable: z.boolean(),
   reasons: z.array(z.enum(COURSE_REASONS)),
+  term: z
+    .object({ name: z.string(), startAt: timestamp.nullable(), endAt: timestamp.nullable() })
+    .nullable()
+    .describe('The course\'s term; null when Canvas did not send it (the key lacks "Allow Include Parameters")'),
+  startAt: timestamp.nullable().describe("The course's own start, only when participation is limited to the course's dates"),
+  endAt: timestamp.nullable().describe("The course's own end, only when participation is limited to the course's dates"),
+  department: z.string().nullable().describe("The name of the course's sub-account"),
 });
 
 export const CoursePage = z.object({
@@ -146,7 +154,16 @@ export const CourseLookup = Course.extend({
 
 export const Roster = z.object({
   sections: z.array(Section),
-  examTakers: z.array(z.object({ canvasUserId: canvasId, name: z.string(), externalId: z.string().nullable(), sectionIds: z.array(z.string()) })),
+  examTakers: z.array(
+    z.object({
+      canvasUserId: canvasId,
+      name: z.string(),
+      externalId: z.string().nullable(),
+      sectionIds: z.array(z.string()),
+      pendingUntil: timestamp.nullable().describe('Canvas shows this student as "Pending" until the course or section starts (the API says active); they are synced already'),
+    }),
+  ),
+  courseAdmins: z.array(z.object({ canvasUserId: canvasId, name: z.string(), externalId: z.string().nullable(), role: z.string() })),
   skipped: z.array(z.object({ canvasUserId: canvasId, name: z.string(), role: z.string(), reasons: z.array(z.enum(ROSTER_REASONS)) })),
 });
 

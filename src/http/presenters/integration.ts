@@ -30,6 +30,7 @@ export function presentIntegration(i: Integration) {
     courseIdType: i.courseIdType,
     userIdType: i.userIdType,
     studentRoles: i.studentRoles,
+    courseAdminRoles: i.courseAdminRoles,
     syncSchedule: i.syncSchedule ?? null,
     lti: i.lti ?? null,
     status: presentStatus(i.status),

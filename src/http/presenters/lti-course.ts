@@ -1,13 +1,15 @@
 import type { LtiCourseData } from '../../sync/lti-course-view.js';
 import { COURSE_REASON_HELP, ROSTER_REASON_HELP } from '../../sync/sync-reasons.js';
 
-/** The instructor's LTI course page: who is an exam-taker, who is skipped and why, and what NRPS says. */
+/** The instructor's LTI course page: who is an exam-taker, who is a course admin, who is skipped and why, and what NRPS says. */
 export function presentLtiCourse(d: LtiCourseData) {
   const sectionName = new Map(d.sections.map((s) => [s.canvasId, s.name]));
   const people = d.roster.map((r) => ({
     name: r.name,
     externalId: r.externalId,
     examTaker: r.examTaker,
+    courseAdmin: r.courseAdmin,
+    pendingUntil: r.pendingUntil,
     roles: r.roles.join(', '),
     reasons: r.reasons.map((code) => ROSTER_REASON_HELP[code]?.title ?? code).join('; '),
     sections: r.sectionIds.map((id) => sectionName.get(id) ?? id).join(', '),
@@ -24,7 +26,8 @@ export function presentLtiCourse(d: LtiCourseData) {
       reasons: course ? course.reasons.map((code) => COURSE_REASON_HELP[code]?.title ?? code) : [],
     },
     sync: { lastSyncedAt: course?.lastSyncedAt ?? null, jobState: d.lastSyncJob?.state ?? null },
-    examTakers: people.filter((p) => p.examTaker).map((p) => ({ name: p.name, externalId: p.externalId ?? '', sections: p.sections })),
+    examTakers: people.filter((p) => p.examTaker).map((p) => ({ name: p.name, externalId: p.externalId ?? '', sections: p.sections, pendingUntil: p.pendingUntil })),
+    courseAdmins: people.filter((p) => p.courseAdmin).map((p) => ({ name: p.name, externalId: p.externalId ?? '', roles: p.roles })),
     skipped: people.filter((p) => !p.examTaker).map((p) => ({ name: p.name, roles: p.roles, reasons: p.reasons })),
     nrps: d.nrps,
   };

@@ -9,6 +9,7 @@ import { toSyncError } from '../sync-error.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
+import { adminRoleOf } from '../../sync/classify.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
@@ -95,7 +96,7 @@ export function createCoursesApiRouter(c: Deps): Router {
   router.get(`${base}/courses/:canvasId/roster`, async (req, res) => {
     const i = await integrationOf(req);
     const id = String(req.params.canvasId);
-    res.json(presentRoster(await c.sync.courses.getSections(i.id, id), await c.sync.courses.getRoster(i.id, id)));
+    res.json(presentRoster(await c.sync.courses.getSections(i.id, id), await c.sync.courses.getRoster(i.id, id), i.courseAdminRoles));
   });
 
   router.get(`${base}/courses/:canvasId/why`, async (req, res) => {
@@ -262,12 +263,13 @@ export function createCoursesPagesRouter(c: Deps): Router {
     res.render('courses/detail', {
       title: `${course?.name ?? `Course ${id}`} · ${i.name}`,
       scripts: ['progress.js'],
-      integration: { id: i.id, name: i.name, userIdType: i.userIdType, studentRoles: i.studentRoles },
+      integration: { id: i.id, name: i.name, userIdType: i.userIdType, studentRoles: i.studentRoles, courseAdminRoles: i.courseAdminRoles },
       course: course
         ? { ...course, reasonTitles: course.reasons.map((r) => ({ code: r, ...COURSE_REASON_HELP[r] })) }
         : { canvasId: id, name: `Course ${id}`, reasons: [], reasonTitles: [], syncable: false, lastSyncedAt: null },
       sections: sections.map((s) => ({ ...s, reasonTitles: s.reasons.map((r) => ({ code: r, ...SECTION_REASON_HELP[r] })) })),
       examTakers: roster.filter((r) => r.examTaker).map((r) => ({ ...r, sectionNames: r.sectionIds.map((s) => sectionNames.get(s) ?? s) })),
+      courseAdmins: roster.filter((r) => r.courseAdmin).map((r) => ({ ...r, role: adminRoleOf(r.roles, i.courseAdminRoles) ?? r.roles[0] ?? '' })),
       skipped: roster.filter((r) => !r.examTaker).map((r) => ({ ...r, reasonTitles: r.reasons.map((x) => ({ code: x, ...ROSTER_REASON_HELP[x] })) })),
       synced: roster.length > 0,
       lastSync: lastSync ? { ...presentJob(lastSync), durationSeconds: jobDurationSeconds(lastSync, c.clock()) } : null,

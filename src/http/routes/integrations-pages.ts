@@ -59,6 +59,7 @@ const configureForm = z
     courseIdType: z.string(),
     userIdType: z.string(),
     studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
+    courseAdminRoles: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .strict();
 
@@ -200,10 +201,12 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.redirect(303, '/integrations');
   });
 
-  async function studentRoleOptions(i: Integration): Promise<{ roles: Array<{ value: string; label: string }>; error: string | null }> {
+  async function studentRoleOptions(i: Integration): Promise<{ roles: Array<{ value: string; label: string }>; adminRoles: Array<{ value: string; label: string }>; error: string | null }> {
     const r = await c.studentRoles.list(i);
+    const builtIn: Record<string, string> = { TeacherEnrollment: 'Teacher', TaEnrollment: 'TA', DesignerEnrollment: 'Designer' };
     return {
       roles: r.roles.map((value) => ({ value, label: value === 'StudentEnrollment' ? 'Student (StudentEnrollment)' : `${value} (custom student role)` })),
+      adminRoles: r.adminRoles.map((value) => ({ value, label: builtIn[value] ? `${builtIn[value]} (${value})` : `${value} (custom role)` })),
       error: r.readError
         ? `Could not read the account's roles from Canvas${r.readError.reason ? ` (${r.readError.reason})` : ''}; only the built-in student role is offered.`
         : null,
@@ -223,7 +226,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
                 : `The last authorization or check failed (${i.status.reasons.join(', ') || 'no token'}), so the roles cannot be read from Canvas.`,
           unlock: 'Finish Generate Keys on the LMS settings page; Configure unlocks as soon as the status is Verified (or Degraded, to let you pick another ID type).',
         };
-    const roleOptions = usable ? await studentRoleOptions(i) : { roles: [], error: null };
+    const roleOptions = usable ? await studentRoleOptions(i) : { roles: [], adminRoles: [], error: null };
+    // A stored role Canvas no longer lists stays visible (and checked) so saving does not drop it silently.
+    const adminOptions = [...roleOptions.adminRoles, ...i.courseAdminRoles.filter((v) => !roleOptions.adminRoles.some((o) => o.value === v)).map((v) => ({ value: v, label: v }))];
     res.status(status).render('integrations/configure', {
       title: `Configure · ${i.name}`,
       integration: integrationView(i),
@@ -231,6 +236,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       courseIdTypes: COURSE_ID_TYPES.map((v) => ({ value: v, label: COURSE_ID_LABELS[v], selected: v === i.courseIdType })),
       userIdTypes: USER_ID_TYPES.map((v) => ({ value: v, label: USER_ID_LABELS[v], selected: v === i.userIdType })),
       roles: roleOptions.roles.map((r) => ({ ...r, checked: i.studentRoles.includes(r.value) })),
+      adminRoles: usable ? adminOptions.map((r) => ({ ...r, checked: i.courseAdminRoles.includes(r.value) })) : [],
       rolesError: roleOptions.error,
       formError,
     });
@@ -249,7 +255,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const form = configureForm.safeParse(req.body ?? {});
     if (!form.success) throw zodToAppError(form.error);
     const roles = form.data.studentRoles === undefined ? [] : Array.isArray(form.data.studentRoles) ? form.data.studentRoles : [form.data.studentRoles];
-    const parsed = c.integrationSchemas.patch.safeParse({ courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles });
+    const adminRoles = form.data.courseAdminRoles === undefined ? [] : Array.isArray(form.data.courseAdminRoles) ? form.data.courseAdminRoles : [form.data.courseAdminRoles];
+    const parsed = c.integrationSchemas.patch.safeParse({ courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles, courseAdminRoles: adminRoles });
     if (!parsed.success) {
       await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
       return;

@@ -8,6 +8,7 @@ import * as m0006 from './0006-lti-ownership.js';
 import * as m0007 from './0007-login-throttle.js';
 import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
+import * as m0010 from './0010-course-facts.js';
 import * as m0012 from './0012-sync-list.js';
 
 /**
@@ -26,6 +27,7 @@ export const migrationProvider: MigrationProvider = {
       '0007-login-throttle': m0007,
       '0008-courses-list-order': m0008,
       '0009-http-sessions': m0009,
+      '0010-course-facts': m0010,
       '0012-sync-list': m0012,
     };
   },

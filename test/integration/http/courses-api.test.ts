@@ -49,7 +49,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(all.status).toBe(200);
     expect(Object.keys(all.body).sort()).toEqual(['courses', 'nextCursor']);
     expect(all.body.courses).toHaveLength(7);
-    expect(Object.keys(all.body.courses[0]).sort()).toEqual(['canvasId', 'courseCode', 'externalId', 'integrationId', 'name', 'published', 'reasons', 'sisCourseId', 'syncable'].sort());
+    expect(Object.keys(all.body.courses[0]).sort()).toEqual(['canvasId', 'courseCode', 'externalId', 'integrationId', 'name', 'published', 'reasons', 'sisCourseId', 'syncable', 'term', 'startAt', 'endAt', 'department'].sort());
     expect(typeof all.body.courses[0].canvasId).toBe('string');
     expect(all.body.nextCursor).toEqual(expect.any(String));
     const next = await h.api('GET', `/api/v1/integrations/${id}/courses?limit=7&cursor=${encodeURIComponent(all.body.nextCursor)}`);
@@ -141,11 +141,14 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(r.status).toBe(202);
     expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
     const roster = await h.api('GET', `/api/v1/integrations/${id}/courses/1001/roster`);
-    expect(Object.keys(roster.body).sort()).toEqual(['examTakers', 'sections', 'skipped']);
+    expect(Object.keys(roster.body).sort()).toEqual(['courseAdmins', 'examTakers', 'sections', 'skipped']);
     for (const list of ['sections', 'examTakers', 'skipped']) expect(roster.body[list].length).toBeGreaterThan(0);
     expect(Object.keys(roster.body.sections[0]).sort()).toEqual(['canvasId', 'externalId', 'name', 'reasons', 'syncable']);
-    expect(Object.keys(roster.body.examTakers[0]).sort()).toEqual(['canvasUserId', 'externalId', 'name', 'sectionIds']);
+    expect(Object.keys(roster.body.examTakers[0]).sort()).toEqual(['canvasUserId', 'externalId', 'name', 'pendingUntil', 'sectionIds']);
     expect(Object.keys(roster.body.skipped[0]).sort()).toEqual(['canvasUserId', 'name', 'reasons', 'role']);
+    expect(roster.body.courseAdmins.length).toBeGreaterThan(0);
+    expect(Object.keys(roster.body.courseAdmins[0]).sort()).toEqual(['canvasUserId', 'externalId', 'name', 'role']);
+    expect(roster.body.courseAdmins[0].role).toBe('TeacherEnrollment');
     const reasons = new Set(roster.body.skipped.flatMap((s: any) => s.reasons));
     for (const code of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) expect(reasons).toContain(code);
     const skippedOne = roster.body.skipped[0];
@@ -155,6 +158,28 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(whyCourse.body).toMatchObject({ verdict: 'not_syncable', reasons: [expect.objectContaining({ code: 'unpublished' })] });
     const preview = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync-preview`, {});
     expect(preview.body.diff).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it('the course page shows term, department, course admins and students pending in Canvas until the term starts', async () => {
+    // The future term moved far ahead, so the test does not depend on today's date.
+    h.sandbox.world.terms.find((t) => t.id === '4')!.startAt = '2099-01-11T07:00:00Z';
+    const refresh = await h.api('POST', `/api/v1/integrations/${id}/courses/lookup`, { query: '1011' });
+    expect(refresh.status).toBe(200);
+    expect(refresh.body.term).toEqual({ name: 'Spring 2027', startAt: '2099-01-11T07:00:00.000Z', endAt: '2027-05-07T06:00:00.000Z' });
+    const r = await h.api('POST', `/api/v1/integrations/${id}/courses/1011/sync`, {});
+    expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
+    const roster = await h.api('GET', `/api/v1/integrations/${id}/courses/1011/roster`);
+    const pending = roster.body.examTakers.filter((p: any) => p.pendingUntil === '2099-01-11T07:00:00.000Z');
+    expect(pending.length).toBeGreaterThan(0);
+    const staff = await h.c.staff.create({ email: 'course-page@example.edu', name: 'Cy Page', password: 'a long enough passphrase 43' });
+    const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
+    const html = await (await fetch(`${h.appUrl}/integrations/${id}/courses/1011`, { headers: { cookie } })).text();
+    expect(html).toContain('<dd id="course-term">Spring 2027 (2099-01-11 07:00:00 UTC');
+    expect(html).toMatch(/<dd id="course-department">[^<]+<\/dd>/);
+    expect(html).toContain('pending in Canvas until 2099-01-11 07:00:00 UTC');
+    expect(html).toContain('id="pending-note"');
+    expect(html).toContain('id="admins-title"');
+    for (const a of roster.body.courseAdmins) expect(html).toContain(`<tr data-user-id="${a.canvasUserId}"><td data-label="Name">${a.name}`);
   });
 
   it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {

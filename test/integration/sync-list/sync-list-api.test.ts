@@ -75,7 +75,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list A
     expect(Object.keys(first.body).sort()).toEqual(['courses', 'nextCursor']);
     expect(first.body.courses.map((x: { canvasId: string }) => x.canvasId)).toEqual(['101', '104']);
     expect(Object.keys(first.body.courses[0]).sort()).toEqual(['addedAt', 'canvasId', 'courseAdmins', 'examTakers', 'externalId', 'lastSyncedAt', 'name'].sort());
-    expect(first.body.courses[0]).toMatchObject({ canvasId: '101', externalId: 'SIS-101', name: 'Course 101', examTakers: 2, courseAdmins: 0, lastSyncedAt: null });
+    expect(first.body.courses[0]).toMatchObject({ canvasId: '101', externalId: 'SIS-101', name: 'Course 101', examTakers: 2, courseAdmins: 1, lastSyncedAt: null });
     const rest = await api.get(`${base()}?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
     expect(rest.body.courses.map((x: { canvasId: string }) => x.canvasId)).toEqual(['105', '106']);
     const bad = await api.get(`${base()}?sort=name`);
@@ -219,12 +219,12 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list A
     });
   });
 
-  it('exports the columns of the list, with counts', async () => {
+  it('exports the columns of the list: term, dates (the course’s own, else the term’s), department and counts', async () => {
     const r = await api.get(`${base()}/export?format=csv`);
     expect(r.status).toBe(200);
     const [head, first] = r.text.split('\r\n');
     expect(head).toBe('course_id,canvas_id,name,course_code,term,start_at,end_at,department,syncable,reasons,exam_takers,course_admins,last_synced_at');
-    expect(first).toBe('SIS-101,101,Course 101,C101,,,,,true,,2,0,');
+    expect(first).toBe('SIS-101,101,Course 101,C101,Fall 2026,2026-09-01T00:00:00.000Z,2026-12-10T00:00:00.000Z,Engineering,true,,2,1,');
   });
 
   it('refuses an unreadable file and a file over 10 MB, each saying so (400)', async () => {

@@ -58,6 +58,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync_list_s
     expect(Object.entries(synced).filter(([k, v]) => k !== '99999' && v === null)).toEqual([]);
     const counts = Object.fromEntries(page.courses.map((c) => [c.canvasId, c.examTakers]));
     expect(counts['101']).toBe(2);
+    // Course admins come from the same roster sync (the teacher of course 101).
+    expect(page.courses.find((c) => c.canvasId === '101')!.courseAdmins).toBe(1);
 
     // Nothing changed at Canvas: a second run finds nothing to add or remove.
     const again = await runJob(ctx.store, def, h.integrationId, {});

@@ -92,9 +92,9 @@ describe('specific course query parsing', () => {
 describe('roster diff (dry-run preview)', () => {
   it('lists added, removed (with the reason now) and changed exam-takers only', () => {
     const stored = [
-      { canvasUserId: '1', name: 'A', roles: [], enrollmentStates: [], externalId: 'S1', sectionIds: ['10'], examTaker: true, reasons: [], syncedAt: '' },
-      { canvasUserId: '2', name: 'B', roles: [], enrollmentStates: [], externalId: 'S2', sectionIds: ['10'], examTaker: true, reasons: [], syncedAt: '' },
-      { canvasUserId: '3', name: 'C', roles: [], enrollmentStates: [], externalId: null, sectionIds: [], examTaker: false, reasons: ['pending' as const], syncedAt: '' },
+      { canvasUserId: '1', name: 'A', roles: [], enrollmentStates: [], externalId: 'S1', sectionIds: ['10'], examTaker: true, reasons: [], courseAdmin: false, pendingUntil: null, syncedAt: '' },
+      { canvasUserId: '2', name: 'B', roles: [], enrollmentStates: [], externalId: 'S2', sectionIds: ['10'], examTaker: true, reasons: [], courseAdmin: false, pendingUntil: null, syncedAt: '' },
+      { canvasUserId: '3', name: 'C', roles: [], enrollmentStates: [], externalId: null, sectionIds: [], examTaker: false, reasons: ['pending' as const], courseAdmin: false, pendingUntil: null, syncedAt: '' },
     ];
     const now = classifyRoster([enr('1', { course_section_id: 11 }), enr('2', { enrollment_state: 'inactive' }), enr('3')], { userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] });
     const d = diffRoster(stored, now);
