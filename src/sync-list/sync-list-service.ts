@@ -36,7 +36,7 @@ export interface ImportSummary {
   alreadyListed: number;
   notListed: number;
   errors: number;
-  /** How many courses the list holds afterwards (or would hold, for a preview or a refused import). */
+  /** How many courses the list holds afterwards, would hold (a preview), or still holds (a refused import). */
   listed: number;
 }
 
@@ -202,11 +202,19 @@ export function createSyncListService(deps: SyncListDeps) {
         detail: { mode: opts.mode, format, rows: fileRows.length, added: d.add.length, removed: d.remove.length, errors: d.errors, ignoreErrors: opts.ignoreErrors === true },
       });
     }
-    return { applied: apply, dryRun, rows: d.rows, summary: summarize(opts.mode, d.rows, apply || dryRun || d.errors === 0 ? listedAfter : listed.size) };
+    return { applied: apply, dryRun, rows: d.rows, summary: summarize(opts.mode, d.rows, apply || dryRun ? listedAfter : listed.size) };
   }
 
   function toPending(row: Awaited<ReturnType<SyncListRepository['getImport']>> & object, result: ImportResult): PendingImport {
     return { id: row.id, mode: row.mode as ImportMode, fileName: row.file_name, createdAt: row.created_at, appliedAt: row.applied_at, result };
+  }
+
+  async function pending(integrationId: string, id: string, actor: string): Promise<PendingImport> {
+    const row = await repo.getImport(integrationId, id);
+    if (!row) throw new AppError('not_found', 'This import is no longer available: upload the file again.');
+    if (row.result) return toPending(row, JSON.parse(row.result) as ImportResult);
+    const preview = await runImport(integrationId, Buffer.from(row.content_base64, 'base64'), { mode: row.mode as ImportMode, dryRun: true, format: row.format as SyncListFormat }, actor);
+    return toPending(row, preview);
   }
 
   return {
@@ -297,13 +305,7 @@ export function createSyncListService(deps: SyncListDeps) {
     },
 
     /** A pending upload with a fresh preview, or its applied outcome. @throws AppError not_found */
-    async pending(integrationId: string, id: string, actor: string): Promise<PendingImport> {
-      const row = await repo.getImport(integrationId, id);
-      if (!row) throw new AppError('not_found', 'This import is no longer available: upload the file again.');
-      if (row.result) return toPending(row, JSON.parse(row.result) as ImportResult);
-      const preview = await runImport(integrationId, Buffer.from(row.content_base64, 'base64'), { mode: row.mode as ImportMode, dryRun: true, format: row.format as SyncListFormat }, actor);
-      return toPending(row, preview);
-    },
+    pending,
 
     /**
      * Applies a pending upload once: a second Apply (a reload, a double click) returns the first
@@ -313,7 +315,7 @@ export function createSyncListService(deps: SyncListDeps) {
     async applyPending(integrationId: string, id: string, opts: { ignoreErrors: boolean }, actor: string): Promise<PendingImport> {
       const row = await repo.getImport(integrationId, id);
       if (!row) throw new AppError('not_found', 'This import is no longer available: upload the file again.');
-      if (!(await repo.claimImport(integrationId, id, clock().toISOString()))) return this.pending(integrationId, id, actor);
+      if (!(await repo.claimImport(integrationId, id, clock().toISOString()))) return pending(integrationId, id, actor);
       let result: ImportResult;
       try {
         result = await runImport(integrationId, Buffer.from(row.content_base64, 'base64'), { mode: row.mode as ImportMode, ignoreErrors: opts.ignoreErrors, format: row.format as SyncListFormat }, actor);
