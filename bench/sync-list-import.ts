@@ -3,7 +3,7 @@
  *
  * Seeds a throwaway database with an integration and `rows` syncable courses, writes a CSV and an
  * XLSX file listing every one of them (the largest file an import accepts), and times, for each
- * format: reading the file alone (streaming parse), a preview (dryRun: parse + decide every row),
+ * format: reading the file alone (CSV streaming, XLSX in memory), a preview (dryRun: parse + decide every row),
  * and applying it to an empty list (parse + decide + one transaction inserting every row).
  * Prints the file sizes, each time, and the process's peak RSS. Postgres runs when
  * BENCH_DATABASE_URL or TEST_DATABASE_URL names one.

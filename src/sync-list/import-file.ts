@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
+import { unzipSync } from 'fflate';
 import { AppError } from '../errors/app-error.js';
 
 /** The file formats of the sync list's import and export. */
@@ -41,8 +42,8 @@ export function sniffFormat(file: Buffer): SyncListFormat {
 }
 
 /**
- * Reads the course ids of an import file, streaming (a 50,000-row file is never held as a
- * workbook or a table of records). Lines with no value in any cell are skipped (spreadsheets
+ * Reads the course ids of an import file: CSV streaming (csv-parse), XLSX with exceljs (see
+ * {@link readXlsx} for why not its streaming reader). Lines with no value in any cell are skipped (spreadsheets
  * carry trailing empty rows); a row whose `course_id` cell is empty is returned with `courseId: ''`.
  * @throws AppError `validation_failed` (400) with `details.problem`: too_large, too_many_rows,
  *   missing_course_id, unreadable or empty.
@@ -119,36 +120,45 @@ function cellText(value: ExcelJS.CellValue): string {
   return '';
 }
 
+/** The most XML an XLSX import may hold once unzipped: a 10 MB file of ordinary cells is far below it, a zip bomb above. */
+const MAX_XLSX_UNZIPPED_BYTES = 200 * 1024 * 1024;
+
+/**
+ * Reads the first worksheet of an XLSX file. exceljs's in-memory reader (JSZip) is used, not its
+ * streaming `WorkbookReader`: the streaming reader's stream iteration can drop zip entries or parts
+ * of them under load (exceljs issues #1558 and #3064), which would silently shorten a file, and a
+ * shortened file in replace mode removes courses. The file is at most 10 MB, and its unzipped size
+ * is checked from the zip directory (without inflating anything) before it is read.
+ */
 async function readXlsx(file: Buffer): Promise<FileRow[]> {
-  const collector = rowCollector();
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([file]), {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    styles: 'ignore',
-    entries: 'ignore',
-  });
-  let sheets = 0;
+  let unzipped = 0;
   try {
-    for await (const sheet of reader) {
-      sheets += 1;
-      // Only the first worksheet is the list; the others are read past (the stream needs it).
-      if (sheets > 1) {
-        for await (const _row of sheet) void _row;
-        continue;
-      }
-      for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
-        const values = row.values as ExcelJS.CellValue[];
-        // exceljs row values are 1-based (index 0 is empty).
-        const cells: string[] = [];
-        for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]));
-        collector.take(row.number, cells);
-      }
-    }
+    unzipSync(file, {
+      filter: (f) => {
+        unzipped += f.originalSize;
+        return false;
+      },
+    });
   } catch (err) {
-    if (err instanceof AppError) throw err;
     throw fileProblem('unreadable', `could not be read as an XLSX workbook (${err instanceof Error ? err.message : String(err)}); save it again from the spreadsheet program as .xlsx, or as CSV`, err);
   }
-  if (sheets === 0) throw fileProblem('unreadable', 'is not an XLSX workbook (no worksheet found); save it again as .xlsx, or as CSV');
+  if (unzipped > MAX_XLSX_UNZIPPED_BYTES) throw fileProblem('too_large', `unzips to ${Math.round(unzipped / 1024 / 1024)} MB of spreadsheet data; the limit is ${MAX_XLSX_UNZIPPED_BYTES / 1024 / 1024} MB`);
+  const wb = new ExcelJS.Workbook();
+  try {
+    await wb.xlsx.load(file as unknown as ArrayBuffer);
+  } catch (err) {
+    throw fileProblem('unreadable', `could not be read as an XLSX workbook (${err instanceof Error ? err.message : String(err)}); save it again from the spreadsheet program as .xlsx, or as CSV`, err);
+  }
+  const sheet = wb.worksheets[0];
+  if (!sheet) throw fileProblem('unreadable', 'is not an XLSX workbook (no worksheet found); save it again as .xlsx, or as CSV');
+  const collector = rowCollector();
+  // Rows in order; rows with no cell at all are not visited (like empty lines).
+  sheet.eachRow({ includeEmpty: false }, (row, rowNumber) => {
+    const values = row.values as ExcelJS.CellValue[];
+    // exceljs row values are 1-based (index 0 is empty).
+    const cells: string[] = [];
+    for (let i = 1; i < values.length; i++) cells.push(cellText(values[i]));
+    collector.take(rowNumber, cells);
+  });
   return collector.finish();
 }
