@@ -225,6 +225,11 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list A
     const [head, first] = r.text.split('\r\n');
     expect(head).toBe('course_id,canvas_id,name,course_code,term,start_at,end_at,department,syncable,reasons,exam_takers,course_admins,last_synced_at');
     expect(first).toBe('SIS-101,101,Course 101,C101,Fall 2026,2026-09-01T00:00:00.000Z,2026-12-10T00:00:00.000Z,Engineering,true,,2,1,');
+    // A name a spreadsheet would run as a formula is written as text; one with a comma is quoted.
+    await c.store.db.updateTable('courses').set({ name: '=HYPERLINK("x"),1' }).where('integration_id', '=', id).where('canvas_id', '=', '104').execute();
+    const again = await api.get(`${base()}/export?format=csv`);
+    expect(again.text.split('\r\n')[2]).toBe(`SIS-104,104,"'=HYPERLINK(""x""),1",C104,,,,,true,,0,0,`);
+    await c.store.db.updateTable('courses').set({ name: 'Course 104' }).where('integration_id', '=', id).where('canvas_id', '=', '104').execute();
   });
 
   it('refuses an unreadable file and a file over 10 MB, each saying so (400)', async () => {
