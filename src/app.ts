@@ -26,6 +26,9 @@ import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
 import { createWebhooksRouter } from './http/routes/webhooks.js';
+import { createSyncListApiRouter, createSyncListPagesRouter, SYNC_LIST_UPLOAD_PATHS } from './http/routes/sync-list.js';
+import { multipartForms } from './http/multipart.js';
+import { fileProblem, MAX_IMPORT_BYTES } from './sync-list/import-file.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
 
@@ -145,6 +148,14 @@ export function createApp(container: Container): Express {
   app.use('/api', requireApiToken(container.apiTokens));
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '1mb' }));
+  // File uploads from pages (the sync list import): read before the CSRF check, which needs `_csrf`.
+  app.use(
+    multipartForms({
+      paths: SYNC_LIST_UPLOAD_PATHS,
+      limitBytes: MAX_IMPORT_BYTES + 64 * 1024,
+      onTooLarge: () => fileProblem('too_large', 'is larger than 10 MB, the limit'),
+    }),
+  );
 
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => {
@@ -190,6 +201,8 @@ export function createApp(container: Container): Express {
   app.use(createGradesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
   app.use(createChangesApiRouter(container));
+  app.use(createSyncListApiRouter(container));
+  app.use(createSyncListPagesRouter(container));
   app.use(createJobsRouter(container));
   app.use(createWebhooksRouter(container));
   app.use(createApiDocsRouter(container));

@@ -37,6 +37,7 @@ import { createGradeRepository } from './grades/grade-repository.js';
 import { createGradesService, type GradesService } from './grades/grades-service.js';
 import { createChangeLog, type ChangeListener, type ChangeLog } from './changes/change-log.js';
 import { createChangeLogRepository } from './changes/change-log-repository.js';
+import { createSyncListService, type SyncListService } from './sync-list/sync-list-service.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
@@ -109,6 +110,8 @@ export interface Container {
    * roster; `append` is the port for `integration.status_changed` entries.
    */
   changes: ChangeLog;
+  /** The sync list: list, add/remove, import/export, the re-sync job (its runner and schedule are in `sync`). */
+  syncList: SyncListService;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -390,6 +393,13 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       grades,
       gradesPosted,
       changes,
+      syncList: createSyncListService({
+        repo: sync.syncList,
+        integrations: integrationsRepo,
+        audit,
+        startSync: (id) => sync.startSyncListSync(id),
+        clock,
+      }),
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),

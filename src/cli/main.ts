@@ -18,6 +18,7 @@ import * as coursesCommands from './commands/courses.js';
 import * as jobsCommands from './commands/jobs.js';
 import * as webhooksCommands from './commands/webhooks.js';
 import * as gradesCommands from './commands/grades.js';
+import * as syncListCommands from './commands/sync-list.js';
 
 /** Every command module; each exports `register(program, getContainer, io?)`. Add yours here. */
 const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<Container>, io?: CliIO): void }> = [
@@ -31,6 +32,7 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   jobsCommands,
   webhooksCommands,
   gradesCommands,
+  syncListCommands,
 ];
 
 /**

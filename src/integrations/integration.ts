@@ -31,6 +31,8 @@ export interface Integration {
   courseAdminRoles: string[];
   /** What the institution uses; probes, the scope manifest and the Configure page follow it. */
   features: IntegrationFeature[];
+  /** Re-sync the sync list every `everyMinutes`; null or absent: manual only. */
+  syncSchedule?: SyncSchedule | null;
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -49,8 +51,29 @@ export interface IntegrationInput {
   studentRoles: string[];
   courseAdminRoles: string[];
   features: IntegrationFeature[];
+  syncSchedule?: SyncSchedule | null;
   lti?: LtiRegistration | null;
 }
+
+/** The sync list's re-sync schedule. */
+export interface SyncSchedule {
+  everyMinutes: number;
+}
+
+/** The shortest schedule: a run of a large list takes minutes, and Canvas's rate limits are per token. */
+export const MIN_SYNC_EVERY_MINUTES = 15;
+
+/** `syncSchedule`: null (manual only) or `{ everyMinutes }`, an integer of at least 15 (and at most a week). */
+export const syncScheduleSchema = z
+  .object({
+    everyMinutes: z
+      .number({ error: 'syncSchedule.everyMinutes must be a whole number of minutes, at least 15' })
+      .int('syncSchedule.everyMinutes must be a whole number of minutes, at least 15')
+      .min(MIN_SYNC_EVERY_MINUTES, 'syncSchedule.everyMinutes must be at least 15 (minutes)')
+      .max(7 * 24 * 60, 'syncSchedule.everyMinutes must be at most 10080 (a week)'),
+  })
+  .strict()
+  .nullable();
 
 /** Result of {@link normalizeCanvasUrl}. */
 export type CanvasUrlResult = { ok: true; url: string } | { ok: false; message: string };
@@ -137,6 +160,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       .max(INTEGRATION_FEATURES.length * 2)
       // Stored in the registry's order, without repeats.
       .transform((v) => INTEGRATION_FEATURES.filter((f) => v.includes(f))),
+    syncSchedule: syncScheduleSchema,
   };
   const create = z
     .object({
@@ -148,6 +172,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
       courseAdminRoles: fields.courseAdminRoles.default(['TeacherEnrollment']),
       features: fields.features.default([...DEFAULT_INTEGRATION_FEATURES]),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -163,6 +188,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       studentRoles: fields.studentRoles.optional(),
       courseAdminRoles: fields.courseAdminRoles.optional(),
       features: fields.features.optional(),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();

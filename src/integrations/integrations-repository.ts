@@ -6,7 +6,7 @@ import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFea
 import { AppError } from '../errors/app-error.js';
 import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
-import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
+import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput, SyncSchedule } from './integration.js';
 import type { Check, ConnectionState, ConnectionStatus, LastAttempt, ReasonCode } from './reasons.js';
 
 /** A stored Canvas token, decrypted. Never leaves the server (no presenter may include it). */
@@ -126,6 +126,12 @@ function parseFeatures(raw: string): IntegrationFeature[] {
   return INTEGRATION_FEATURES.filter((f) => v.includes(f));
 }
 
+/** The stored schedule and when it is next due: the first run one period after the schedule is set. */
+function scheduleColumns(schedule: SyncSchedule | null, now: string): Pick<IntegrationsTable, 'sync_schedule' | 'next_sync_at'> {
+  if (!schedule) return { sync_schedule: null, next_sync_at: null };
+  return { sync_schedule: JSON.stringify({ everyMinutes: schedule.everyMinutes }), next_sync_at: new Date(Date.parse(now) + schedule.everyMinutes * 60_000).toISOString() };
+}
+
 function toIntegration(row: Selectable<IntegrationsTable>): Integration {
   const status: ConnectionStatus = {
     state: row.state as ConnectionState,
@@ -149,6 +155,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     studentRoles: JSON.parse(row.student_roles) as string[],
     courseAdminRoles: JSON.parse(row.course_admin_roles) as string[],
     features: parseFeatures(row.features),
+    syncSchedule: row.sync_schedule ? (JSON.parse(row.sync_schedule) as SyncSchedule) : null,
     status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -256,6 +263,7 @@ export function createIntegrationsRepository(deps: {
           course_admin_roles: JSON.stringify(input.courseAdminRoles ?? ['TeacherEnrollment']),
           features: JSON.stringify(input.features ?? DEFAULT_INTEGRATION_FEATURES),
           lti: input.lti ? JSON.stringify(input.lti) : null,
+          ...scheduleColumns(input.syncSchedule ?? null, now),
           state: 'not_connected',
           reasons: '[]',
           missing_scopes: '[]',
@@ -293,6 +301,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
       if (patch.features !== undefined) values.features = JSON.stringify(patch.features);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
+      if (patch.syncSchedule !== undefined) Object.assign(values, scheduleColumns(patch.syncSchedule, now));
       const dropped = await db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);
         if (dialect === 'postgres') q = q.forUpdate();

@@ -58,6 +58,25 @@ export type CourseSyncSummary = CourseSyncTotals & {
   warnings?: string[];
 };
 
+export type SyncListSyncParams = {
+  /** What started it: a person (the default) or the integration's schedule. */
+  trigger?: 'manual' | 'schedule';
+};
+
+/** What a sync list run did: totals over the courses synced, and each course that failed with why. */
+export type SyncListSyncSummary = {
+  /** Courses on the list when the run started. */
+  courses: number;
+  synced: number;
+  failed: number;
+  examTakers: number;
+  added: number;
+  removed: number;
+  changed: number;
+  failures: Array<{ courseId: string; code: string; message: string }>;
+  resumed: boolean;
+};
+
 export type HealthCheckParams = Record<string, never>;
 
 export type HealthCheckJobSummary = {
@@ -102,6 +121,7 @@ export interface JobKindTypes {
   course_refresh: { params: CourseRefreshParams; summary: CourseRefreshSummary };
   course_sync: { params: CourseSyncParams; summary: CourseSyncSummary };
   grade_post: { params: GradePostParams; summary: GradePostSummary };
+  sync_list_sync: { params: SyncListSyncParams; summary: SyncListSyncSummary };
   health_check: { params: HealthCheckParams; summary: HealthCheckJobSummary };
 }
 
@@ -144,6 +164,13 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
       `${s.examKey}: ${s.posted} posted, ${s.unchanged} unchanged, ${s.unknownUser + s.notExamTaker + s.invalidScore + s.failed} not posted (${s.writeRequests} write requests)`,
     // One post of an exam in a course at a time.
     dedupeKey: (params) => `grade:${String(params.courseId)}:${String(params.exam?.key)}`,
+  },
+  sync_list_sync: {
+    label: 'Sync list sync',
+    describeSummary: (s) =>
+      `${s.synced} of ${s.courses} courses synced: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
+    // One run per integration at a time, whether started by a person or by the schedule.
+    dedupeKey: () => '',
   },
   health_check: {
     label: 'Health check',

@@ -40,6 +40,10 @@ export interface IntegrationsTable {
   last_attempt: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON `{ everyMinutes }` of the sync list's re-sync schedule, or null (manual only). */
+  sync_schedule: string | null;
+  /** When the scheduled re-sync is next due (ISO), or null without a schedule. */
+  next_sync_at: string | null;
 }
 
 export interface IntegrationTokensTable {
@@ -353,6 +357,34 @@ export interface ChangeLogTable {
   data: string;
 }
 
+/** The courses the exam platform keeps in sync (src/sync-list/). */
+export interface SyncListTable {
+  integration_id: string;
+  canvas_course_id: string;
+  added_at: string;
+  /** The actor who added it ('staff:<id>', 'api-token:<id>', 'import:<actor>'…). */
+  added_by: string;
+  /** When a sync list run last synced this course, or null. */
+  last_synced_at: string | null;
+}
+
+/** An uploaded import file kept between its preview and "Apply" (the page's Post/Redirect/Get). */
+export interface SyncListImportsTable {
+  id: string;
+  integration_id: string;
+  /** add | remove | replace */
+  mode: string;
+  /** csv | xlsx */
+  format: string;
+  file_name: string;
+  content_base64: string;
+  created_by: string;
+  created_at: string;
+  applied_at: string | null;
+  /** JSON of the applied outcome (rows and summary), or null before Apply. */
+  result: string | null;
+}
+
 export interface Database {
   integrations: IntegrationsTable;
   integration_tokens: IntegrationTokensTable;
@@ -376,6 +408,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   grade_posts: GradePostsTable;
   change_log: ChangeLogTable;
+  sync_list: SyncListTable;
+  sync_list_imports: SyncListImportsTable;
 }
 
 /** One posted exam of a course: its Canvas assignment and every student's outcome of the last post. */

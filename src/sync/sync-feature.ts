@@ -17,6 +17,9 @@ import { createCourseRefreshJob, type RefreshPath, type SyncDeps } from './cours
 import { createCourseRepository, type CourseRepository } from './course-repository.js';
 import { createDiagnostics, type Diagnostics } from './diagnostics.js';
 import { createCourseSyncJob, createRosterSync, type RosterSync } from './roster-sync.js';
+import { createSyncListJob } from '../sync-list/sync-list-job.js';
+import { createSyncListRepository, type SyncListRepository } from '../sync-list/sync-list-repository.js';
+import { createSyncScheduler, withSyncScheduler, type SyncScheduler } from '../sync-list/scheduler.js';
 
 export interface SyncFeature {
   courses: CourseRepository;
@@ -26,10 +29,16 @@ export interface SyncFeature {
   /** Synchronous roster sync / preview (`dryRun`) of one course. */
   syncRoster: RosterSync;
   diagnostics: Diagnostics;
+  /** The sync list's storage (the sync list service in the container is built on it). */
+  syncList: SyncListRepository;
+  /** The sync list's schedule; started and stopped with `runner`. */
+  scheduler: SyncScheduler;
   /** Starts a course refresh unless one is already queued or running for the integration (then returns that one). */
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
   /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
+  /** Starts a re-sync of the whole sync list unless one is already queued or running (then returns that one). */
+  startSyncListSync(integrationId: string): Promise<Job>;
   /** The newest roster sync job (of the integration's last 50) whose selection included this course, if any. */
   lastCourseSync(integrationId: string, courseId: string): Promise<Job | undefined>;
 }
@@ -62,6 +71,8 @@ export interface SyncFeatureDeps {
   onJobFinished?: JobFinishedListener;
   /** Job kinds of other features (e.g. grade_post) run by the same runner. */
   moreJobs?: AnyJobDefinition[];
+  /** How often the sync list's scheduler looks for due schedules (default a minute). */
+  scheduleTickMs?: number;
 }
 
 /** The refusal of work that needs Canvas when the integration holds no token. */
@@ -100,7 +111,14 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
     reportPollDelaysMs: deps.reportPollDelaysMs,
   };
-  const definitions: AnyJobDefinition[] = [createCourseRefreshJob(syncDeps), createCourseSyncJob(syncDeps), ...(deps.moreJobs ?? [])];
+  const syncList = createSyncListRepository(deps.store.db);
+  const syncRoster = createRosterSync(syncDeps);
+  const definitions: AnyJobDefinition[] = [
+    createCourseRefreshJob(syncDeps),
+    createCourseSyncJob(syncDeps),
+    createSyncListJob({ repo: syncList, syncRoster, clock: deps.clock }),
+    ...(deps.moreJobs ?? []),
+  ];
   if (deps.health) {
     const health = deps.health;
     definitions.push(
@@ -112,7 +130,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
       }),
     );
   }
-  const runner = createJobRunner({
+  const jobRunner = createJobRunner({
     store: deps.store,
     postgresUrl: deps.config.database.kind === 'postgres' ? deps.config.database.url : undefined,
     repo: jobs,
@@ -121,14 +139,24 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     logger: deps.logger,
     healthCheckIntervalMinutes: deps.health ? deps.config.healthCheckIntervalMinutes : 0,
   });
+  const scheduler = createSyncScheduler({
+    repo: syncList,
+    enqueue: (id) => jobRunner.enqueue('sync_list_sync', id, { trigger: 'schedule' }),
+    clock: deps.clock,
+    logger: deps.logger,
+    tickMs: deps.scheduleTickMs,
+  });
+  const runner = withSyncScheduler(jobRunner, scheduler);
 
   return {
     courses,
     jobs,
     runner,
     lookup: createCourseLookup(syncDeps),
-    syncRoster: createRosterSync(syncDeps),
+    syncRoster,
     diagnostics: createDiagnostics(courses),
+    syncList,
+    scheduler,
     async startRefresh(integrationId, opts = {}) {
       if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
       // The jobs table answers with the refresh already queued or running, if any (atomically).
@@ -139,6 +167,10 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
       if (ids.length === 0) throw new AppError('validation_failed', 'courseIds: choose at least one course', { details: { field: 'courseIds' } });
       if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
       return runner.enqueue('course_sync', integrationId, { courseIds: ids });
+    },
+    async startSyncListSync(integrationId) {
+      if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
+      return runner.enqueue('sync_list_sync', integrationId, { trigger: 'manual' });
     },
     async lastCourseSync(integrationId, courseId) {
       const recent = await jobs.list({ integrationId, kind: 'course_sync', limit: 50 });

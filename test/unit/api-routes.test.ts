@@ -95,7 +95,7 @@ describe('the OpenAPI document', () => {
       count += 1;
       expect(op!.responses[String(r.success.status)]).toBeDefined();
       for (const s of errorStatuses(r)) {
-        expect(op!.responses[String(s)]!.content!['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
+        expect(op!.responses[String(s)]!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
       }
     }
     expect(Object.values(doc.paths).flatMap((ops) => Object.keys(ops))).toHaveLength(count);
@@ -110,7 +110,7 @@ describe('the OpenAPI document', () => {
   it('describes a request body as what a client sends: defaults optional, unknown fields refused', () => {
     const create = doc.paths['/api/v1/integrations']!.post!.requestBody!;
     expect(create.required).toBe(true);
-    const schema = create.content['application/json'].schema as { required: string[]; additionalProperties: boolean; properties: Record<string, { default?: unknown }> };
+    const schema = create.content['application/json']!.schema as { required: string[]; additionalProperties: boolean; properties: Record<string, { default?: unknown }> };
     expect(schema.required.sort()).toEqual(['canvasUrl', 'clientId', 'name']);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.accountId!.default).toBe('self');

@@ -13,6 +13,7 @@ import { gradePostBody } from '../routes/grades.js';
 import { changesQuery } from '../routes/changes.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
 import { createWebhookBody } from '../routes/webhooks.js';
+import { exportQuery, importQuery, syncListChangeBody, syncListEmptyBody, syncListQuery } from '../routes/sync-list.js';
 import * as R from './response-schemas.js';
 
 export type ApiMethod = 'get' | 'post' | 'patch' | 'delete';
@@ -25,7 +26,7 @@ export interface ApiRoute {
   /** Express path template, e.g. `/api/v1/integrations/:id`. */
   path: string;
   /** Groups operations on the reference page and in the document's tags. */
-  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Changes' | 'Grades' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
+  tag: 'Integrations' | 'Connection' | 'Courses' | 'Roster' | 'Sync list' | 'Changes' | 'Grades' | 'Jobs' | 'Webhooks' | 'Diagnostics' | 'Meta';
   summary: string;
   description?: string;
   /** What each `:param` of the path is. */
@@ -34,7 +35,12 @@ export interface ApiRoute {
   query?: z.ZodObject;
   /** The JSON body schema the handler parses. */
   body?: z.ZodType;
-  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
+  /** A body that is a file (not JSON): the media types it may have. */
+  fileBody?: { mediaTypes: string[]; description: string };
+  /** `schema`: a JSON answer; `mediaTypes`: a file answer of one of these types. */
+  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType; mediaTypes?: string[] };
+  /** Answers beyond success and the `{ error }` ones (e.g. 422 with the same shape as success). */
+  otherAnswers?: Array<{ status: number; description: string; schema: z.ZodType }>;
   /** Error statuses beyond those every operation has (401; 400 with a body or query; 404 with a path id). */
   errors?: ErrorStatus[];
 }
@@ -353,6 +359,61 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       params: { id: 'The endpoint id', deliveryId: 'The message id (webhook-id)' },
       success: { status: 202, description: 'The delivery, queued', schema: R.Delivery },
       errors: [409],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/integrations/:id/sync-list',
+      tag: 'Sync list',
+      summary: 'List the courses on the sync list',
+      description: 'In Canvas id order (as numbers); `examTakers` and `courseAdmins` are the counts of the last sync.',
+      params: INTEGRATION_ID,
+      query: syncListQuery,
+      success: { status: 200, description: 'One page of the list', schema: R.SyncListPage },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/sync-list',
+      tag: 'Sync list',
+      summary: 'Add and remove courses by Canvas id',
+      description: 'Valid ids are applied together; each other id is listed in `errors` with why (unknown_course, not_syncable with reasons, already_listed, not_listed).',
+      params: INTEGRATION_ID,
+      body: syncListChangeBody,
+      success: { status: 200, description: 'What was added and removed, and what was not', schema: R.SyncListChange },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/sync-list/import',
+      tag: 'Sync list',
+      summary: 'Import a CSV or XLSX file into the sync list',
+      description:
+        'The body is the file itself. Its header row needs a `course_id` column holding the IDs of the integration’s course ID type. ' +
+        '`dryRun=true` previews; otherwise the import is atomic: with any row in error nothing changes (422) unless `ignoreErrors=true`. ' +
+        'A file over 10 MB or 50,000 rows, without a `course_id` header, or unreadable is a 400 naming the problem.',
+      params: INTEGRATION_ID,
+      query: importQuery,
+      fileBody: { mediaTypes: ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'], description: 'The CSV or XLSX file' },
+      success: { status: 200, description: 'Applied (or previewed): every row’s outcome and the summary', schema: R.SyncListImport },
+      otherAnswers: [{ status: 422, description: 'Not applied because some rows are errors: every row’s outcome', schema: R.SyncListImport }],
+    },
+    {
+      method: 'get',
+      path: '/api/v1/integrations/:id/sync-list/export',
+      tag: 'Sync list',
+      summary: 'Export the sync list (or the template) as CSV or XLSX',
+      description: 'Columns: course_id, canvas_id, name, course_code, term, start_at, end_at, department, syncable, reasons, exam_takers, course_admins, last_synced_at.',
+      params: INTEGRATION_ID,
+      query: exportQuery,
+      success: { status: 200, description: 'The file', mediaTypes: ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'] },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/sync-list/sync',
+      tag: 'Sync list',
+      summary: 'Re-sync every course on the sync list now',
+      description: 'A `sync_list_sync` job; the one already queued or running is returned instead of a second one.',
+      params: INTEGRATION_ID,
+      body: syncListEmptyBody,
+      success: { status: 202, description: 'The sync list job', schema: R.Job },
     },
     {
       method: 'get',

@@ -78,6 +78,7 @@ export const Integration = z.object({
   studentRoles: z.array(z.string()),
   courseAdminRoles: z.array(z.string()).describe('Role names that make someone a course admin (instructor) on the exam platform'),
   features: z.array(z.enum(INTEGRATION_FEATURES)).describe('What the institution uses; probes and the scope manifest follow it'),
+  syncSchedule: z.object({ everyMinutes: z.number().int() }).nullable().describe('Re-sync the sync list every `everyMinutes` (at least 15), or null: manual only'),
   lti: LtiRegistration.nullable(),
   status: ConnectionStatus,
   createdAt: timestamp,
@@ -278,4 +279,55 @@ export const GradePreview = z.object({
   assignmentId: z.string().nullable().describe('The assignment a post would use; null when a post would create it'),
   notes: z.array(z.string()),
   outcomes: z.array(GradeOutcome).describe('posted here means "would be posted"'),
+});
+
+export const SyncListPage = z.object({
+  courses: z.array(
+    z.object({
+      canvasId: z.string(),
+      externalId: z.string().nullable().describe("The course's ID of the integration's course ID type"),
+      name: z.string().nullable(),
+      addedAt: timestamp,
+      lastSyncedAt: timestamp.nullable(),
+      examTakers: z.number().int().describe('How many exam-takers the last sync found'),
+      courseAdmins: z.number().int().describe('How many course admins the last sync found'),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+
+export const SyncListChange = z.object({
+  added: z.array(z.string()).describe('Canvas ids added to the list'),
+  removed: z.array(z.string()).describe('Canvas ids removed from the list'),
+  errors: z.array(
+    z.object({
+      canvasId: z.string(),
+      outcome: z.enum(['unknown_course', 'not_syncable', 'already_listed', 'not_listed']),
+      reasons: z.array(z.string()).optional(),
+    }),
+  ),
+});
+
+export const SyncListImport = z.object({
+  applied: z.boolean(),
+  dryRun: z.boolean(),
+  rows: z.array(
+    z.object({
+      line: z.number().int().nullable().describe("The file's line (the header is line 1); null for a listed course that replace mode removes"),
+      courseId: z.string().nullable(),
+      outcome: z.enum(['added', 'removed', 'already_listed', 'not_listed', 'unknown_course', 'not_syncable', 'duplicate_row', 'blank']),
+      canvasId: z.string().optional(),
+      reasons: z.array(z.string()).optional(),
+    }),
+  ),
+  summary: z.object({
+    mode: z.enum(['add', 'remove', 'replace']),
+    rows: z.number().int(),
+    added: z.number().int(),
+    removed: z.number().int(),
+    alreadyListed: z.number().int(),
+    notListed: z.number().int(),
+    errors: z.number().int(),
+    listed: z.number().int(),
+  }),
 });

@@ -35,6 +35,7 @@ export function presentIntegration(i: Integration) {
     studentRoles: i.studentRoles,
     courseAdminRoles: i.courseAdminRoles,
     features: i.features,
+    syncSchedule: i.syncSchedule ?? null,
     lti: i.lti ?? null,
     status: presentStatus(i.status),
     createdAt: i.createdAt,

@@ -84,6 +84,12 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
       }
       outcomes.push({ canvasId: id, name: course?.name ?? `Course ${id}`, known: course !== undefined, outcome, text });
     }
+  } else if (job.kind === 'sync_list_sync') {
+    did.push(`Asked to re-sync the roster of every course on the sync list${job.params.trigger === 'schedule' ? ', on its schedule' : ''}, several courses at once.`);
+    if (job.summary) {
+      did.push(`Synced ${n(s.synced)} of ${n(s.courses)} courses: ${n(s.examTakers)} exam-takers; ${n(s.added)} added, ${n(s.removed)} removed, ${n(s.changed)} changed since the previous sync${s.resumed ? '; resumed after an interruption' : ''}.`);
+      for (const f of (s.failures as Array<{ courseId: string; code: string; message: string }> | undefined) ?? []) did.push(`Course ${f.courseId} was not synced (${f.code}): ${f.message}`);
+    }
   } else {
     did.push(job.integrationId === '*' ? 'Re-checks the connection of every connected integration with Canvas.' : "Re-checks this integration's connection with Canvas.");
     for (const [k, v] of Object.entries(s)) did.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);

@@ -10,6 +10,7 @@ import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
 import * as m0010 from './0010-course-facts.js';
 import * as m0011 from './0011-change-log.js';
+import * as m0012 from './0012-sync-list.js';
 import * as m0013 from './0013-webhooks.js';
 import * as m0014 from './0014-grade-passback.js';
 import * as m0015 from './0015-last-attempt.js';
@@ -34,6 +35,7 @@ export const migrationProvider: MigrationProvider = {
       '0009-http-sessions': m0009,
       '0010-course-facts': m0010,
       '0011-change-log': m0011,
+      '0012-sync-list': m0012,
       '0013-webhooks': m0013,
       '0014-grade-passback': m0014,
       '0015-last-attempt': m0015,

@@ -78,6 +78,15 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/generate-keys': 'integrationScoped',
   'GET /integrations/:id/courses': 'integrationScoped',
   'POST /integrations/:id/course-refresh': 'integrationScoped',
+  'GET /integrations/:id/sync-list': 'integrationScoped',
+  'POST /integrations/:id/sync-list/add': 'integrationScoped',
+  'POST /integrations/:id/sync-list/remove': 'integrationScoped',
+  'POST /integrations/:id/sync-list/import': 'integrationScoped',
+  'GET /integrations/:id/sync-list/imports/:importId': 'integrationScoped',
+  'POST /integrations/:id/sync-list/imports/:importId/apply': 'integrationScoped',
+  'GET /integrations/:id/sync-list/export': 'integrationScoped',
+  'POST /integrations/:id/sync-list/sync': 'integrationScoped',
+  'POST /integrations/:id/sync-list/schedule': 'integrationScoped',
   'POST /integrations/:id/courses/lookup': 'integrationScoped',
   'POST /integrations/:id/course-sync': 'integrationScoped',
   'GET /integrations/:id/courses/:canvasId': 'integrationScoped',
@@ -227,7 +236,7 @@ describe('tenant isolation: every route × every caller without access to integr
 
   it("the table can fail: integration A's own admin does reach A's pages and sees A's data", async () => {
     const own = await headersFor('ownLtiAdmin');
-    const pages = routes.filter((r) => ruleOf(r) === 'integrationScoped' && r.method === 'GET' && !r.path.includes(':canvasId') && !r.path.includes(':jobId'));
+    const pages = routes.filter((r) => ruleOf(r) === 'integrationScoped' && r.method === 'GET' && !r.path.includes(':canvasId') && !r.path.includes(':jobId') && !r.path.includes(':importId'));
     expect(pages.length).toBeGreaterThan(5);
     for (const route of pages) {
       const res = await call(route, own);
