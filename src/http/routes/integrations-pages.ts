@@ -59,6 +59,8 @@ const configureForm = z
     courseIdType: z.string(),
     userIdType: z.string(),
     studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
+    // Present when the form showed the course-admin role checkboxes: then no box ticked is an error to show.
+    courseAdminRolesShown: z.literal('1').optional(),
     courseAdminRoles: z.union([z.string(), z.array(z.string())]).optional(),
     // Present when the form showed the feature checkboxes: then no box ticked means no feature.
     featuresShown: z.literal('1').optional(),
@@ -265,7 +267,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       courseIdType: form.data.courseIdType,
       userIdType: form.data.userIdType,
       studentRoles: roles,
-      courseAdminRoles: adminRoles,
+      ...(form.data.courseAdminRolesShown ? { courseAdminRoles: adminRoles } : {}),
       ...(form.data.featuresShown ? { features } : {}),
     });
     if (!parsed.success) {

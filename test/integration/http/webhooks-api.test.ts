@@ -36,7 +36,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('webhooks JSON A
   it('refuses bad input with 400 naming the field: unknown events are listed, unknown fields and integrations named', async () => {
     const unknownEvent = await h.api('POST', '/api/v1/webhooks', { url: rx.url, events: ['roster.changed', 'course.deleted'] });
     expect(unknownEvent.status).toBe(400);
-    expect(unknownEvent.body.error.message).toBe('events: unknown event "course.deleted"; the events are roster.changed, integration.status_changed, job.finished');
+    expect(unknownEvent.body.error.message).toBe('events: unknown event "course.deleted"; the events are roster.changed, integration.status_changed, job.finished, grades.posted');
     const none = await h.api('POST', '/api/v1/webhooks', { url: rx.url, events: [] });
     expect(none.status).toBe(400);
     expect(none.body.error.message).toMatch(/^events: /);
