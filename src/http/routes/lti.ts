@@ -184,7 +184,7 @@ export function createLtiRouter(container: Container): Router {
       },
     ];
     res.status(status).render('lti/setup', {
-      title: 'LTI',
+      title: `LTI · ${integration.name}`,
       integrationId: id,
       integrationName: integration.name,
       urls,
