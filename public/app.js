@@ -24,3 +24,11 @@ document.addEventListener('submit', (event) => {
   const question = form?.getAttribute('data-confirm');
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// "Select all" checkboxes: data-select-all="<name>" checks or clears every checkbox of that name in its form.
+document.addEventListener('change', (event) => {
+  const box = event.target instanceof HTMLInputElement ? event.target : null;
+  const name = box?.getAttribute('data-select-all');
+  if (!box || !name) return;
+  for (const other of box.form?.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(name)}"]`) ?? []) other.checked = box.checked;
+});

@@ -16,6 +16,10 @@ declare module 'express-session' {
     preflightResult?: { integrationId: string; view: object };
     /** The last "Refresh one course" outcome (or its error), shown once by the courses page after the redirect. */
     lookupResult?: { integrationId: string; query: string; lookup: unknown; lookupError: { message: string; help?: string } | null };
+    /** Ids of the setup-link forms already submitted, so a reload of the answer does not create another link. */
+    setupLinkRequests?: string[];
+    /** The last text pasted on Troubleshooting, explained once by the page after the redirect. */
+    troubleshootResult?: { integrationId: string; pasted: string };
     /** Ids of the API-token forms already submitted, so a reload of the answer does not create another token. */
     apiTokenRequests?: string[];
     /** Messages shown once on the next page (see flash.ts). */

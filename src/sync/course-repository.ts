@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
 import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
@@ -187,6 +187,33 @@ function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | unde
  * Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres).
  * `pgPool` (Postgres only): the pool the hot course list runs on as a named prepared statement.
  */
+/** The course list's filters, shared by the list and its count. */
+export interface CourseFilters {
+  syncable?: boolean;
+  reason?: string;
+  search?: string;
+}
+
+/** Applies {@link CourseFilters} (and the integration) to a query on `courses`. */
+function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, integrationId: string, opts: CourseFilters): Q {
+  let r = q.where('integration_id', '=', integrationId);
+  if (opts.syncable !== undefined) r = r.where('syncable', '=', opts.syncable ? 1 : 0);
+  if (opts.reason) r = r.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
+  if (opts.search) {
+    const search = opts.search;
+    const s = `%${search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+    r = r.where((eb) =>
+      eb.or([
+        eb(eb.fn('lower', ['name']), 'like', s),
+        eb(eb.fn('lower', ['course_code']), 'like', s),
+        eb('canvas_id', '=', search),
+        eb('sis_course_id', '=', search),
+      ]),
+    );
+  }
+  return r as Q;
+}
+
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
@@ -375,24 +402,11 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
 
     async listCourses(
       integrationId: string,
-      opts: { syncable?: boolean; reason?: string; cursor?: string; limit?: number; search?: string } = {},
+      opts: CourseFilters & { cursor?: string; limit?: number; offset?: number } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
       // Named columns, not `*`: a prepared statement fails once a column is added under it.
-      let q = db.selectFrom('courses').select(COURSE_VIEW_COLUMNS).where('integration_id', '=', integrationId);
-      if (opts.syncable !== undefined) q = q.where('syncable', '=', opts.syncable ? 1 : 0);
-      if (opts.reason) q = q.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
-      if (opts.search) {
-        const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%`;
-        q = q.where((eb) =>
-          eb.or([
-            eb(eb.fn('lower', ['name']), 'like', s),
-            eb(eb.fn('lower', ['course_code']), 'like', s),
-            eb('canvas_id', '=', opts.search!),
-            eb('sis_course_id', '=', opts.search!),
-          ]),
-        );
-      }
+      let q = filtered(db.selectFrom('courses').select(COURSE_VIEW_COLUMNS), integrationId, opts);
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       if (after !== undefined) {
         q = q.where((eb) =>
@@ -402,12 +416,34 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
           ]),
         );
       }
-      const rows = await readPrepared(q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).compile());
+      let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
+      // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+      if (opts.offset) ordered = ordered.offset(opts.offset);
+      const rows = await readPrepared(ordered.compile());
       const page = rows.slice(0, limit);
       return {
         courses: page.map(toCourseView),
         nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
       };
+    },
+
+    /** How many courses match the filters (the pages' "of 1,814"). */
+    async countCourses(integrationId: string, filters: CourseFilters = {}): Promise<number> {
+      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), integrationId, filters).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+
+    /** The Canvas ids of every syncable course of the integration, in list order ("sync every syncable course"). */
+    async syncableCourseIds(integrationId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('courses')
+        .select('canvas_id')
+        .where('integration_id', '=', integrationId)
+        .where('syncable', '=', 1)
+        .orderBy(sql`length(canvas_id)`)
+        .orderBy('canvas_id')
+        .execute();
+      return rows.map((r) => r.canvas_id);
     },
 
     async getCourse(integrationId: string, canvasId: string): Promise<CourseView | undefined> {

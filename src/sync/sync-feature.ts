@@ -28,6 +28,12 @@ export interface SyncFeature {
   startRefresh(integrationId: string, opts?: { path?: RefreshPath }): Promise<Job>;
   /** Starts a roster sync of one course or a selection, unless the same sync is already queued or running (then returns that one). */
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
+  /**
+   * Starts one roster sync of every syncable course of the last refresh. `expected` is the count
+   * the person confirmed: when the list changed since (a refresh finished meanwhile), nothing is
+   * started and the current count is returned so the page can ask again.
+   */
+  startSyncAllSyncable(integrationId: string, expected: number): Promise<{ job: Job | null; count: number }>;
   /** The newest roster sync job (of the integration's last 50) whose selection included this course, if any. */
   lastCourseSync(integrationId: string, courseId: string): Promise<Job | undefined>;
 }
@@ -113,6 +119,12 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
       const ids = [...new Set(courseIds.map(String))];
       if (ids.length === 0) throw new AppError('validation_failed', 'courseIds: choose at least one course', { details: { field: 'courseIds' } });
       return runner.enqueue('course_sync', integrationId, { courseIds: ids });
+    },
+    async startSyncAllSyncable(integrationId, expected) {
+      const ids = await courses.syncableCourseIds(integrationId);
+      if (ids.length === 0) throw new AppError('validation_failed', 'No course is syncable: refresh the course list, or see why each course is not syncable.', { details: { field: 'courseIds' } });
+      if (ids.length !== expected) return { job: null, count: ids.length };
+      return { job: await runner.enqueue('course_sync', integrationId, { courseIds: ids }), count: ids.length };
     },
     async lastCourseSync(integrationId, courseId) {
       const recent = await jobs.list({ integrationId, kind: 'course_sync', limit: 50 });
