@@ -32,3 +32,12 @@ document.addEventListener('change', (event) => {
   if (!box || !name) return;
   for (const other of box.form?.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(name)}"]`) ?? []) other.checked = box.checked;
 });
+
+// After a form error, focus moves to the error summary (the first [data-form-error]), so keyboard
+// and screen-reader users land on what to fix; its links lead to the fields.
+document.addEventListener('DOMContentLoaded', () => {
+  const summary = document.querySelector('[data-form-error]');
+  if (!summary) return;
+  if (!summary.hasAttribute('tabindex')) summary.setAttribute('tabindex', '-1');
+  summary.focus();
+});

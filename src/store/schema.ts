@@ -191,6 +191,8 @@ export interface RosterEntriesTable {
   exam_taker: number;
   /** JSON string[] of skip reasons (role_not_selected, pending, inactive, concluded, missing_user_id, user_id_hidden) */
   reasons: string;
+  /** JSON string[] of the enrollments' base types (StudentEnrollment, TeacherEnrollment…); null for rows synced before it was kept */
+  base_roles: string | null;
   synced_at: string;
   job_id: string | null;
 }

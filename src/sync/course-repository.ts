@@ -99,6 +99,7 @@ export function toRosterView(r: RosterRow): RosterEntryView {
     canvasUserId: r.canvas_user_id,
     name: r.name,
     roles: JSON.parse(r.roles) as string[],
+    ...(r.base_roles ? { baseRoles: JSON.parse(r.base_roles) as string[] } : {}),
     enrollmentStates: JSON.parse(r.enrollment_states) as string[],
     externalId: r.external_id,
     sectionIds: JSON.parse(r.section_ids) as string[],
@@ -505,6 +506,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
                 .doUpdateSet((eb) => ({
                   name: eb.ref('excluded.name'),
                   roles: eb.ref('excluded.roles'),
+                  base_roles: eb.ref('excluded.base_roles'),
                   enrollment_states: eb.ref('excluded.enrollment_states'),
                   external_id: eb.ref('excluded.external_id'),
                   section_ids: eb.ref('excluded.section_ids'),

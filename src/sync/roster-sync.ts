@@ -100,6 +100,7 @@ export function createRosterSync(deps: SyncDeps) {
         canvas_user_id: p.canvasUserId,
         name: p.name,
         roles: JSON.stringify(p.roles),
+        base_roles: p.baseRoles ? JSON.stringify(p.baseRoles) : null,
         enrollment_states: JSON.stringify(p.enrollmentStates),
         external_id: p.externalId,
         section_ids: JSON.stringify(p.sectionIds),

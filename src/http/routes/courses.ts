@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
-import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { COURSE_REASONS, COURSE_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { presentSkipReasons, roleWords } from '../presenters/roster-advice.js';
 import { flash } from '../flash.js';
 import { toSyncError } from '../sync-error.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
@@ -293,7 +294,10 @@ export function createCoursesPagesRouter(c: Deps): Router {
         : { canvasId: id, name: `Course ${id}`, reasons: [], reasonTitles: [], syncable: false, lastSyncedAt: null },
       sections: sections.map((s) => ({ ...s, reasonTitles: s.reasons.map((r) => ({ code: r, ...SECTION_REASON_HELP[r] })) })),
       examTakers: roster.filter((r) => r.examTaker).map((r) => ({ ...r, sectionNames: r.sectionIds.map((s) => sectionNames.get(s) ?? s) })),
-      skipped: roster.filter((r) => !r.examTaker).map((r) => ({ ...r, reasonTitles: r.reasons.map((x) => ({ code: x, ...ROSTER_REASON_HELP[x] })) })),
+      skipped: roster
+        .filter((r) => !r.examTaker)
+        .map((r) => ({ ...r, roleNames: r.roles.map(roleWords).join(', '), reasonTitles: presentSkipReasons(r, `/integrations/${encodeURIComponent(i.id)}/configure`) })),
+      concluded: course?.workflowState === 'completed',
       synced: roster.length > 0,
       lastSync: lastSync ? { ...presentJob(lastSync), durationSeconds: jobDurationSeconds(lastSync, c.clock()) } : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,

@@ -8,6 +8,7 @@ import * as m0006 from './0006-lti-ownership.js';
 import * as m0007 from './0007-login-throttle.js';
 import * as m0008 from './0008-courses-list-order.js';
 import * as m0009 from './0009-http-sessions.js';
+import * as m0018 from './0018-roster-base-roles.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -25,6 +26,7 @@ export const migrationProvider: MigrationProvider = {
       '0007-login-throttle': m0007,
       '0008-courses-list-order': m0008,
       '0009-http-sessions': m0009,
+      '0018-roster-base-roles': m0018,
     };
   },
 };
