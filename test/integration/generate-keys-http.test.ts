@@ -174,7 +174,7 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       const audit = await b.go(`${h.appUrl}/integrations/${id}/audit`);
       // Sentences with a link to what they concern, never event names or JSON.
       expect(audit.text).toContain('Created the integration “Badge U”');
-      expect(audit.text).toContain('Connection status went from');
+      expect(audit.text).toContain('Connection status changed.');
       expect(audit.text).not.toMatch(/integration[._]created|status_changed|\{&quot;/);
     });
   });
