@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
-import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
+import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody, syncAllBody } from '../routes/courses.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
 import * as R from './response-schemas.js';
 
@@ -182,6 +182,18 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       params: INTEGRATION_ID,
       body: selectionBody,
       success: { status: 202, description: 'The sync job', schema: R.Job },
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/course-sync-all',
+      tag: 'Roster',
+      summary: 'Start one roster sync of every syncable course',
+      description:
+        'expected: the number of syncable courses the caller confirmed (syncable in the course counts). When the list changed since, nothing starts: 409 names the current number.',
+      params: INTEGRATION_ID,
+      body: syncAllBody,
+      success: { status: 202, description: 'The sync job', schema: R.Job },
+      errors: [409],
     },
     {
       method: 'get',

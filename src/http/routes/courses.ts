@@ -18,6 +18,9 @@ type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
 export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
 export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
 export const emptyBody = z.object({}).strict();
+export const syncAllBody = z
+  .object({ expected: z.number().int().min(1, 'expected: the number of syncable courses you confirmed (see syncable in the course counts)').max(10_000_000) })
+  .strict();
 export const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
 export const listQuery = z.object({
   syncable: z.enum(['true', 'false']).optional(),
@@ -52,6 +55,19 @@ export function createCoursesApiRouter(c: Deps): Router {
     const body = parseInput(selectionBody, req.body ?? {});
     const i = await integrationOf(req);
     res.status(202).json(presentJob(await c.sync.startSync(i.id, body.courseIds)));
+  });
+
+  router.post(`${base}/course-sync-all`, async (req, res) => {
+    const body = parseInput(syncAllBody, req.body ?? {});
+    const i = await integrationOf(req);
+    const { job, count } = await c.sync.startSyncAllSyncable(i.id, body.expected);
+    if (!job) {
+      throw new AppError('conflict', `${count} courses are syncable now, not ${body.expected}: the course list changed.`, {
+        help: `Send expected: ${count} to sync them all.`,
+        details: { field: 'expected', syncable: count },
+      });
+    }
+    res.status(202).json(presentJob(job));
   });
 
   router.get(`${base}/courses`, async (req, res) => {

@@ -157,6 +157,23 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect(preview.body.diff).toEqual({ added: [], removed: [], changed: [] });
   });
 
+  it('POST course-sync-all starts one job with every syncable course, and refuses a stale count (409) or a missing one (400)', async () => {
+    const syncable = (await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=true&limit=500`)).body.courses.map((c: any) => c.canvasId);
+    expect(syncable.length).toBeGreaterThan(1);
+    const stale = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, { expected: syncable.length + 1 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: 'conflict', help: `Send expected: ${syncable.length} to sync them all.` });
+    const missing = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.message).toContain('expected');
+    const r = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, { expected: syncable.length });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ kind: 'course_sync', integrationId: id });
+    const job = await h.c.sync.jobs.get(r.body.id);
+    expect((job!.params.courseIds as string[]).slice().sort()).toEqual(syncable.slice().sort());
+    expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
+  });
+
   it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {
     const staff = await h.c.staff.create({ email: 'jobs-page@example.edu', name: 'Jo Bs', password: 'a long enough passphrase 42' });
     const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
