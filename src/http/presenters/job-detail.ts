@@ -69,7 +69,10 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
       const syncedAt = course?.lastSyncedAt ? Date.parse(course.lastSyncedAt) : NaN;
       let outcome: JobCourseOutcome['outcome'];
       let text: string;
-      if (r) {
+      if (r?.failed) {
+        outcome = 'not_synced';
+        text = `Not synced: ${r.failed.message}`;
+      } else if (r) {
         outcome = 'synced';
         text = `${n(r.examTakers)} exam-takers, ${n(r.skipped)} skipped; ${n(r.added)} added, ${n(r.removed)} removed, ${n(r.changed)} changed`;
       } else if (syncedAt >= started && syncedAt <= ended) {

@@ -174,6 +174,29 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
   });
 
+  it('a course Canvas no longer has fails alone in a batch: the other courses sync and the job says which one did not', async () => {
+    const syncable = (await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=true&limit=500`)).body.courses.map((c: any) => c.canvasId);
+    const gone = syncable.at(-1);
+    h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'deleted' });
+    try {
+      const r = await h.api('POST', `/api/v1/integrations/${id}/course-sync`, { courseIds: ['1001', gone] });
+      expect(r.status).toBe(202);
+      const done = await waitJob(h, r.body.id);
+      expect([done.state, done.error]).toEqual(['succeeded', null]);
+      expect(done.summary.failedCourses).toBe(1);
+      expect(done.summary.courseResults).toEqual([
+        expect.objectContaining({ courseId: '1001' }),
+        expect.objectContaining({ courseId: gone, failed: { code: 'course_not_found', message: expect.stringContaining('no longer has this course') } }),
+      ]);
+      expect(done.summary.courseResults[0].failed).toBeUndefined();
+      // Alone, the same course still fails the job (there is nothing else to go on with).
+      const alone = await waitJob(h, (await h.api('POST', `/api/v1/integrations/${id}/course-sync`, { courseIds: [gone] })).body.id);
+      expect(alone.state).toBe('failed');
+    } finally {
+      h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'available' });
+    }
+  });
+
   it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {
     const staff = await h.c.staff.create({ email: 'jobs-page@example.edu', name: 'Jo Bs', password: 'a long enough passphrase 42' });
     const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
@@ -186,7 +209,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
       return m[0]!.replace(/\s+/g, ' ');
     };
     expect(row('Course refresh')).toMatch(/<td[^>]*>\d+ courses, \d+ sections of syncable courses \((provisioning report|REST API)\)<\/td>/);
-    expect(row('Roster sync')).toMatch(/<td[^>]*>\d+ exam-takers, \d+ skipped<\/td>/);
+    expect(row('Roster sync')).toMatch(/<td[^>]*>\d+ exam-takers, \d+ skipped(; 1 course not synced)?<\/td>/);
     expect(html).not.toContain('>course_refresh<');
   });
 
