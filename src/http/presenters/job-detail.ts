@@ -63,6 +63,8 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? []).map((r) => [r.courseId, r]));
     const started = job.startedAt ? Date.parse(job.startedAt) : Infinity;
     const ended = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
+    // Courses are synced in order: while the job runs, the first one not done is the one in hand.
+    let inHand = job.state === 'running';
     for (const id of ids) {
       const course = courses.get(id);
       const r = results.get(id);
@@ -80,7 +82,8 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
         text = 'Synced by this job';
       } else if (open) {
         outcome = 'waiting';
-        text = 'Not synced yet';
+        text = inHand ? 'Being synced now' : 'Not synced yet';
+        inHand = false;
       } else {
         outcome = 'not_synced';
         text = job.state === 'failed' ? 'Not synced: the job stopped before this course' : job.state === 'cancelled' ? 'Not synced: the job was cancelled first' : 'Not synced';
