@@ -114,6 +114,10 @@ describe('reloading after a form (chromium)', () => {
 
   interface FormCase {
     name: string;
+    /** Runs before the page opens (e.g. starts a slow job to cancel). */
+    prepare?: () => Promise<void>;
+    /** Runs once the reload was checked. */
+    after?: () => Promise<void>;
     open: () => string;
     fill?: (p: Page) => Promise<void>;
     submit: string;
@@ -160,11 +164,22 @@ describe('reloading after a form (chromium)', () => {
     },
     { name: 'Delete integration', open: () => `${h.appUrl}/integrations/${newId}`, submit: 'form[action$="/delete"] button[type="submit"]' },
     { name: 'Revoke API token', open: () => `${h.appUrl}/settings/api-tokens`, submit: 'button[aria-label="Revoke token reload test"]' },
+    {
+      name: 'Cancel a running job',
+      prepare: async () => {
+        h.sandbox.control.configure({ latencyMs: 400 });
+        await h.c.sync.startRefresh(id);
+      },
+      open: () => `${base()}/courses`,
+      submit: '#job-cancel',
+      after: async () => void h.sandbox.control.configure({ latencyMs: 0 }),
+    },
     { name: 'Disconnect', open: () => base(), submit: '#disconnect' },
   ];
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s, then reloading, shows a page and does nothing twice', async (_name, c) => {
     if (c.name === 'Delete integration') newId = (await h.c.integrations.list()).find((i) => i.name === 'Reload Test College')!.id;
+    await c.prepare?.();
     await page.goto(c.open());
     await c.fill?.(page);
     const sent = posts.length;
@@ -179,5 +194,6 @@ describe('reloading after a form (chromium)', () => {
     expect(posts.length).toBe(sent + 1 + (c.rendered ? 1 : 0));
     expect(await page.locator('h1').first().textContent()).not.toMatch(/not found|no access|did not work/i);
     expect(await effects()).toEqual(before);
+    await c.after?.();
   }, 60_000);
 });

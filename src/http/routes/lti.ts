@@ -10,6 +10,7 @@ import { toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import { presentLtiCourse } from '../presenters/lti-course.js';
 import '../session.js';
+import { flash } from '../flash.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -255,6 +256,7 @@ export function createLtiRouter(container: Container): Router {
         await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
         return;
       }
+      flash(req, 'ok', `LTI registration saved: Client ID ${lti.clientId}, ${ids.length === 1 ? '1 deployment' : `${ids.length} deployments`}. Launch the tool from Canvas to try it.`);
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
       next(err);
