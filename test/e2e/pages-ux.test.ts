@@ -77,6 +77,10 @@ describe('navigation, course list at scale and readable history (chromium)', () 
     expect(await currentTab(staff)).toEqual(['Courses']);
     await staff.goto(`${h.appUrl}/integrations`);
     expect(await staff.locator('[data-nav="integration"]').count()).toBe(0);
+    // A page for an integration that does not exist shows no tabs for it.
+    expect((await staff.goto(`${h.appUrl}/integrations/no-such-integration/configure`))!.status()).toBe(404);
+    expect(await staff.locator('[data-nav="integration"]').count()).toBe(0);
+    await staff.goto(`${h.appUrl}/integrations`);
     expect(await staff.locator('.site-nav a[aria-current="page"]').allTextContents()).toEqual(['Integrations']);
     await staff.screenshot({ path: join(SHOTS, '01-staff-navigation.png') });
   });
@@ -126,7 +130,8 @@ describe('navigation, course list at scale and readable history (chromium)', () 
     expect(new URL(staff.url()).searchParams.get('page')).toBe('2');
     expect(await staff.locator('#f-syncable').inputValue()).toBe('true');
     expect(await staff.locator('#courses tr[data-syncable="false"]').count()).toBe(0);
-    await staff.screenshot({ path: join(SHOTS, '03-course-list-paging.png'), fullPage: true });
+    await staff.locator('#list-title').evaluate((e) => e.scrollIntoView());
+    await staff.screenshot({ path: join(SHOTS, '03-course-list-paging.png') });
     await staff.fill('#f-q', 'Demo');
     await staff.click('#filters button[type="submit"]');
     const searched = new URL(staff.url()).searchParams;
@@ -136,8 +141,11 @@ describe('navigation, course list at scale and readable history (chromium)', () 
     expect(await staff.locator('#f-q').inputValue()).toBe('Demo');
   });
 
-  it('select all checks every syncable course on the page; a sync sent from page 2 comes back to its job, and the list keeps its filters', async () => {
+  it('select all checks every syncable course on the page and the sync lands on its job; sent with nothing selected, the same filtered page comes back', async () => {
     await staff.goto(`${h.appUrl}/integrations/${id}/courses?syncable=true&page=2`);
+    await staff.click('#sync-selected');
+    expect(await staff.locator('.notice--error').textContent()).toContain('Select at least one');
+    expect(new URL(staff.url()).search).toBe('?syncable=true&page=2');
     const boxes = staff.locator('#courses input[name="courseIds"]');
     expect(await boxes.count()).toBe(50);
     await staff.check('#select-all');
