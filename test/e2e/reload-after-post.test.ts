@@ -116,6 +116,8 @@ describe('reloading after a form (chromium)', () => {
     name: string;
     /** Runs before the page opens (e.g. starts a slow job to cancel). */
     prepare?: () => Promise<void>;
+    /** Checks the page the form answered with (before the reload). */
+    check?: (p: Page) => Promise<void>;
     /** Runs once the reload was checked. */
     after?: () => Promise<void>;
     open: () => string;
@@ -153,6 +155,22 @@ describe('reloading after a form (chromium)', () => {
     { name: 'Sync every syncable course (confirmed)', open: () => `${base()}/course-sync-all`, submit: '#confirm-sync-all' },
     { name: "Sync one course's roster", open: () => `${base()}/courses/1003`, submit: '#sync-course' },
     {
+      name: 'New integration, with a field wrong (the form comes back with the error once)',
+      open: () => `${h.appUrl}/integrations/new`,
+      fill: async (p) => {
+        await p.fill('#name', 'Reload Wrong College');
+        await p.fill('#canvasUrl', 'not an address');
+        await p.fill('#clientId', DEMO_CLIENT_ID);
+      },
+      submit: 'form[action="/integrations"] button[type="submit"]',
+      check: async (p) => {
+        expect(new URL(p.url()).pathname).toBe('/integrations/new');
+        expect(await p.locator('#form-error').count()).toBe(1);
+        expect(await p.locator('#name').inputValue()).toBe('Reload Wrong College');
+        expect(await p.evaluate(() => document.activeElement?.id)).toBe('form-error');
+      },
+    },
+    {
       name: 'New integration',
       open: () => `${h.appUrl}/integrations/new`,
       fill: async (p) => {
@@ -186,6 +204,7 @@ describe('reloading after a form (chromium)', () => {
     await page.click(c.submit);
     await page.waitForLoadState('load');
     expect(posts.length).toBe(sent + 1);
+    await c.check?.(page);
     // Let the jobs a form started settle, so the comparison sees only what a reload adds.
     await settled();
     const before = await effects();

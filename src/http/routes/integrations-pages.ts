@@ -12,6 +12,7 @@ import { REMEDIES } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
+import { keepFormState, takeFormState } from '../form-state.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { integrationView, preflightView, STATE_LABELS } from '../presenters/integration-page.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
@@ -105,8 +106,10 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     });
   });
 
-  router.get('/integrations/new', requireStaff, (_req, res) => {
-    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' } });
+  router.get('/integrations/new', requireStaff, (req, res) => {
+    // A form that did not pass comes back here after the redirect, once, with its messages.
+    const kept = takeFormState(req, '/integrations/new');
+    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' }, ...kept });
   });
 
   router.post('/integrations', requireStaff, async (req, res) => {
@@ -116,8 +119,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const parsed = c.integrationSchemas.create.safeParse(body);
     if (!parsed.success) {
       const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
-      res.status(400).render('integrations/new', { title: 'New integration', formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
-      return;
+      // Post/Redirect/Get: the messages and the values typed (not the secret) are shown once by the form page.
+      keepFormState(req, '/integrations/new', { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
+      return res.redirect(303, '/integrations/new#form-error');
     }
     const created = await c.integrationSettings.create(parsed.data, settingsActor(req, res));
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
