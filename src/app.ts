@@ -12,6 +12,7 @@ import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
+import { presentNavigation, type NavRole } from './http/presenters/navigation.js';
 import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
@@ -174,6 +175,7 @@ export function createApp(container: Container): Express {
     res.locals.actor ??= sessionActor(req);
     res.locals.identity = identityOf(req.session);
     res.locals.currentPath = req.path;
+    res.locals.nav = presentNavigation(navRoleOf(req.session), req.path);
     csrfSynchronisedProtection(req, res, (err?: unknown) => {
       if (!err) return next();
       // With Secure cookies (an https PUBLIC_URL) a browser on plain http never sends the session
@@ -223,5 +225,13 @@ function identityOf(s: session.SessionData | undefined): Identity {
   if (s?.staff) return { kind: 'staff', name: s.staff.name, email: s.staff.email };
   if (s?.integrationAccess) return { kind: 'integration-admin', integrationId: s.integrationAccess.integrationId, label: s.integrationAccess.label };
   if (s?.ltiCourse) return { kind: 'lti-course', integrationId: s.ltiCourse.integrationId, courseId: s.ltiCourse.courseId };
+  return null;
+}
+
+/** The navigation's view of the session's role (see src/http/presenters/navigation.ts). */
+function navRoleOf(s: session.SessionData | undefined): NavRole {
+  if (s?.staff) return { kind: 'staff' };
+  if (s?.integrationAccess) return { kind: 'integration-admin', integrationId: s.integrationAccess.integrationId };
+  if (s?.ltiCourse) return { kind: 'lti-course' };
   return null;
 }

@@ -16,6 +16,12 @@ declare module 'express-session' {
     preflightResult?: { integrationId: string; view: object };
     /** The last "Refresh one course" outcome (or its error), shown once by the courses page after the redirect. */
     lookupResult?: { integrationId: string; query: string; lookup: unknown; lookupError: { message: string; help?: string } | null };
+    /** A form that did not pass, kept for one view of its page after the redirect (see form-state.ts; no secrets). */
+    formState?: { path: string; state: Record<string, unknown> };
+    /** Ids of the setup-link forms already submitted, so a reload of the answer does not create another link. */
+    setupLinkRequests?: string[];
+    /** The last text pasted on Troubleshooting, explained once by the page after the redirect. */
+    troubleshootResult?: { integrationId: string; pasted: string };
     /** Ids of the API-token forms already submitted, so a reload of the answer does not create another token. */
     apiTokenRequests?: string[];
     /** Ids of webhook create forms already answered (a reload must not create a second endpoint). */

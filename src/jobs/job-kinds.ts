@@ -53,8 +53,10 @@ export type CourseSyncTotals = {
 
 export type CourseSyncSummary = CourseSyncTotals & {
   courses: number;
+  /** Courses Canvas no longer had: each failed alone, the batch went on. */
+  failedCourses?: number;
   /** What the job did to each course, in the order synced. */
-  courseResults?: Array<{ courseId: string; examTakers: number; skipped: number; added: number; removed: number; changed: number }>;
+  courseResults?: Array<{ courseId: string; examTakers: number; skipped: number; added: number; removed: number; changed: number; failed?: { code: string; message: string } }>;
   warnings?: string[];
 };
 
@@ -149,7 +151,7 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   },
   course_sync: {
     label: 'Roster sync',
-    describeSummary: (s) => `${s.examTakers} exam-takers, ${s.skipped} skipped`,
+    describeSummary: (s) => `${s.examTakers} exam-takers, ${s.skipped} skipped${s.failedCourses ? `; ${s.failedCourses} ${s.failedCourses === 1 ? 'course' : 'courses'} not synced` : ''}`,
     // One sync per course, or per identical selection of courses.
     dedupeKey(params) {
       const raw: unknown[] = Array.isArray(params.courseIds) ? params.courseIds : [];

@@ -214,6 +214,8 @@ export interface RosterEntriesTable {
   exam_taker: number;
   /** JSON string[] of skip reasons (role_not_selected, pending, inactive, concluded, missing_user_id, user_id_hidden) */
   reasons: string;
+  /** JSON string[] of the enrollments' base types (StudentEnrollment, TeacherEnrollment…); null for rows synced before it was kept */
+  base_roles: string | null;
   synced_at: string;
   job_id: string | null;
   /** 1 when the person is a course admin (role in course_admin_roles, active, ID populated). */

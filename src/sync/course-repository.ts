@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
 import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
@@ -118,6 +118,7 @@ export function toRosterView(r: RosterRow): RosterEntryView {
     canvasUserId: r.canvas_user_id,
     name: r.name,
     roles: JSON.parse(r.roles) as string[],
+    ...(r.base_roles ? { baseRoles: JSON.parse(r.base_roles) as string[] } : {}),
     enrollmentStates: JSON.parse(r.enrollment_states) as string[],
     externalId: r.external_id,
     sectionIds: JSON.parse(r.section_ids) as string[],
@@ -208,6 +209,33 @@ function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | unde
  * Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres).
  * `pgPool` (Postgres only): the pool the hot course list runs on as a named prepared statement.
  */
+/** The course list's filters, shared by the list and its count. */
+export interface CourseFilters {
+  syncable?: boolean;
+  reason?: string;
+  search?: string;
+}
+
+/** Applies {@link CourseFilters} (and the integration) to a query on `courses`. */
+function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, integrationId: string, opts: CourseFilters): Q {
+  let r = q.where('integration_id', '=', integrationId);
+  if (opts.syncable !== undefined) r = r.where('syncable', '=', opts.syncable ? 1 : 0);
+  if (opts.reason) r = r.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
+  if (opts.search) {
+    const search = opts.search;
+    const s = `%${search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+    r = r.where((eb) =>
+      eb.or([
+        eb(eb.fn('lower', ['name']), 'like', s),
+        eb(eb.fn('lower', ['course_code']), 'like', s),
+        eb('canvas_id', '=', search),
+        eb('sis_course_id', '=', search),
+      ]),
+    );
+  }
+  return r as Q;
+}
+
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
@@ -403,24 +431,11 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
 
     async listCourses(
       integrationId: string,
-      opts: { syncable?: boolean; reason?: string; cursor?: string; limit?: number; search?: string } = {},
+      opts: CourseFilters & { cursor?: string; limit?: number; offset?: number } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
       // Named columns, not `*`: a prepared statement fails once a column is added under it.
-      let q = db.selectFrom('courses').select(COURSE_VIEW_COLUMNS).where('integration_id', '=', integrationId);
-      if (opts.syncable !== undefined) q = q.where('syncable', '=', opts.syncable ? 1 : 0);
-      if (opts.reason) q = q.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
-      if (opts.search) {
-        const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%`;
-        q = q.where((eb) =>
-          eb.or([
-            eb(eb.fn('lower', ['name']), 'like', s),
-            eb(eb.fn('lower', ['course_code']), 'like', s),
-            eb('canvas_id', '=', opts.search!),
-            eb('sis_course_id', '=', opts.search!),
-          ]),
-        );
-      }
+      let q = filtered(db.selectFrom('courses').select(COURSE_VIEW_COLUMNS), integrationId, opts);
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       if (after !== undefined) {
         q = q.where((eb) =>
@@ -430,12 +445,34 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
           ]),
         );
       }
-      const rows = await readPrepared(q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).compile());
+      let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
+      // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+      if (opts.offset) ordered = ordered.offset(opts.offset);
+      const rows = await readPrepared(ordered.compile());
       const page = rows.slice(0, limit);
       return {
         courses: page.map(toCourseView),
         nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
       };
+    },
+
+    /** How many courses match the filters (the pages' "of 1,814"). */
+    async countCourses(integrationId: string, filters: CourseFilters = {}): Promise<number> {
+      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), integrationId, filters).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+
+    /** The Canvas ids of every syncable course of the integration, in list order ("sync every syncable course"). */
+    async syncableCourseIds(integrationId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('courses')
+        .select('canvas_id')
+        .where('integration_id', '=', integrationId)
+        .where('syncable', '=', 1)
+        .orderBy(sql`length(canvas_id)`)
+        .orderBy('canvas_id')
+        .execute();
+      return rows.map((r) => r.canvas_id);
     },
 
     async getCourse(integrationId: string, canvasId: string): Promise<CourseView | undefined> {
@@ -565,6 +602,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
                 .doUpdateSet((eb) => ({
                   name: eb.ref('excluded.name'),
                   roles: eb.ref('excluded.roles'),
+                  base_roles: eb.ref('excluded.base_roles'),
                   enrollment_states: eb.ref('excluded.enrollment_states'),
                   external_id: eb.ref('excluded.external_id'),
                   section_ids: eb.ref('excluded.section_ids'),

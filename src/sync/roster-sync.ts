@@ -1,4 +1,5 @@
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import { isCanvasApiError } from '../canvas/errors.js';
 import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, isoUtc, type CourseFacts, type EnrollmentJson, type RosterPerson, type SectionFacts, type StartDates } from './classify.js';
@@ -207,6 +208,7 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
         canvas_user_id: p.canvasUserId,
         name: p.name,
         roles: JSON.stringify(p.roles),
+        base_roles: p.baseRoles ? JSON.stringify(p.baseRoles) : null,
         enrollment_states: JSON.stringify(p.enrollmentStates),
         external_id: p.externalId,
         section_ids: JSON.stringify(p.sectionIds),
@@ -262,6 +264,8 @@ export interface CourseSyncResult {
   added: number;
   removed: number;
   changed: number;
+  /** Set when this course could not be synced (the batch went on with the next course). */
+  failed?: { code: string; message: string };
 }
 
 /**
@@ -283,7 +287,19 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
       for (const id of ids) {
         if (done.has(id)) continue;
         ctx.signal.throwIfAborted();
-        const r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
+        let r;
+        try {
+          r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
+        } catch (err) {
+          // A course Canvas no longer has (deleted or moved since the refresh) fails alone: the
+          // batch goes on. Anything else (token, throttling, Canvas down) stops the job as before.
+          const gone = (err instanceof JobFailure && err.code === 'course_not_found') || (isCanvasApiError(err) && err.kind === 'not_found');
+          if (ids.length === 1 || !gone) throw err;
+          results.push({ courseId: id, examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, failed: { code: 'course_not_found', message: 'Canvas no longer has this course (deleted or moved since the last refresh). Refresh the course list.' } });
+          done.add(id);
+          await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
+          continue;
+        }
         totals.examTakers += r.counts.examTakers;
         totals.skipped += r.counts.skipped;
         totals.added += r.diff.added.length;
@@ -295,7 +311,8 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
         done.add(id);
         await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
       }
-      return { courses: ids.length, ...totals, courseResults: results, ...(warnings.length ? { warnings } : {}) };
+      const failed = results.filter((x) => x.failed).length;
+      return { courses: ids.length, ...totals, courseResults: results, ...(failed ? { failedCourses: failed } : {}), ...(warnings.length ? { warnings } : {}) };
     },
   });
 }

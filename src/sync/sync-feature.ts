@@ -39,6 +39,12 @@ export interface SyncFeature {
   startSync(integrationId: string, courseIds: string[]): Promise<Job>;
   /** Starts a re-sync of the whole sync list unless one is already queued or running (then returns that one). */
   startSyncListSync(integrationId: string): Promise<Job>;
+  /**
+   * Starts one roster sync of every syncable course of the last refresh. `expected` is the count
+   * the person confirmed: when the list changed since (a refresh finished meanwhile), nothing is
+   * started and the current count is returned so the page can ask again.
+   */
+  startSyncAllSyncable(integrationId: string, expected: number): Promise<{ job: Job | null; count: number }>;
   /** The newest roster sync job (of the integration's last 50) whose selection included this course, if any. */
   lastCourseSync(integrationId: string, courseId: string): Promise<Job | undefined>;
 }
@@ -171,6 +177,12 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     async startSyncListSync(integrationId) {
       if (deps.hasToken && !(await deps.hasToken(integrationId))) throw notConnected();
       return runner.enqueue('sync_list_sync', integrationId, { trigger: 'manual' });
+    },
+    async startSyncAllSyncable(integrationId, expected) {
+      const ids = await courses.syncableCourseIds(integrationId);
+      if (ids.length === 0) throw new AppError('validation_failed', 'No course is syncable: refresh the course list, or see why each course is not syncable.', { details: { field: 'courseIds' } });
+      if (ids.length !== expected) return { job: null, count: ids.length };
+      return { job: await runner.enqueue('course_sync', integrationId, { courseIds: ids }), count: ids.length };
     },
     async lastCourseSync(integrationId, courseId) {
       const recent = await jobs.list({ integrationId, kind: 'course_sync', limit: 50 });

@@ -195,9 +195,10 @@ describe.each(testDatabases())('Generate Keys API, pages, CLI and secrets ($name
       // An event stored under its old name reads as the current one.
       await h.c.audit.record({ integrationId: id, actor: 'system', action: 'status_changed', detail: {} });
       const audit = await b.go(`${h.appUrl}/integrations/${id}/audit`);
-      expect(audit.text).toContain('integration.created');
-      expect(audit.text).toContain('integration.status_changed');
-      expect(audit.text).not.toMatch(/<td>(integration_created|status_changed)<\/td>/);
+      // Sentences with a link to what they concern, never event names or JSON.
+      expect(audit.text).toContain('Created the integration “Badge U”');
+      expect(audit.text).toContain('Connection status changed.');
+      expect(audit.text).not.toMatch(/integration[._]created|status_changed|\{&quot;/);
     });
   });
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { FEATURES } from '../../canvas/endpoints.js';
 import type { IntegrationSchemas } from '../../integrations/integration.js';
-import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody } from '../routes/courses.js';
+import { emptyBody, listQuery, lookupBody, refreshBody, selectionBody, syncAllBody } from '../routes/courses.js';
 import { gradePostBody } from '../routes/grades.js';
 import { changesQuery } from '../routes/changes.js';
 import { diagnoseSchema, emptySchema } from '../routes/integrations-api.js';
@@ -191,6 +191,18 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
       summary: 'Start a roster sync of several courses',
       params: INTEGRATION_ID,
       body: selectionBody,
+      success: { status: 202, description: 'The sync job', schema: R.Job },
+      errors: [409],
+    },
+    {
+      method: 'post',
+      path: '/api/v1/integrations/:id/course-sync-all',
+      tag: 'Roster',
+      summary: 'Start one roster sync of every syncable course',
+      description:
+        'expected: the number of syncable courses the caller confirmed (syncable in the course counts). When the list changed since, nothing starts: 409 names the current number.',
+      params: INTEGRATION_ID,
+      body: syncAllBody,
       success: { status: 202, description: 'The sync job', schema: R.Job },
       errors: [409],
     },

@@ -63,13 +63,18 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? []).map((r) => [r.courseId, r]));
     const started = job.startedAt ? Date.parse(job.startedAt) : Infinity;
     const ended = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
+    // Courses are synced in order: while the job runs, the first one not done is the one in hand.
+    let inHand = job.state === 'running';
     for (const id of ids) {
       const course = courses.get(id);
       const r = results.get(id);
       const syncedAt = course?.lastSyncedAt ? Date.parse(course.lastSyncedAt) : NaN;
       let outcome: JobCourseOutcome['outcome'];
       let text: string;
-      if (r) {
+      if (r?.failed) {
+        outcome = 'not_synced';
+        text = `Not synced: ${r.failed.message}`;
+      } else if (r) {
         outcome = 'synced';
         text = `${n(r.examTakers)} exam-takers, ${n(r.skipped)} skipped; ${n(r.added)} added, ${n(r.removed)} removed, ${n(r.changed)} changed`;
       } else if (syncedAt >= started && syncedAt <= ended) {
@@ -77,7 +82,8 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
         text = 'Synced by this job';
       } else if (open) {
         outcome = 'waiting';
-        text = 'Not synced yet';
+        text = inHand ? 'Being synced now' : 'Not synced yet';
+        inHand = false;
       } else {
         outcome = 'not_synced';
         text = job.state === 'failed' ? 'Not synced: the job stopped before this course' : job.state === 'cancelled' ? 'Not synced: the job was cancelled first' : 'Not synced';

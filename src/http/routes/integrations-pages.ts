@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ENDPOINT_LIST, FEATURES, INTEGRATION_FEATURES, manifestFeatures, scopesFor } from '../../canvas/endpoints.js';
@@ -11,10 +12,11 @@ import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
+import { keepFormState, takeFormState } from '../form-state.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
 import { integrationView, preflightView, settingsPageView, STATE_LABELS } from '../presenters/integration-page.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
-import { zodToAppError } from '../validate.js';
+import { parseInput, zodToAppError } from '../validate.js';
 import { presentAuditTrail } from '../presenters/audit-trail.js';
 import { parseFeatures } from '../features-query.js';
 
@@ -53,6 +55,8 @@ const settingsForm = z
   })
   .strict();
 
+const setupLinkForm = z.object({ _csrf: z.string().optional(), requestId: z.string().max(64).optional() }).strict();
+
 const configureForm = z
   .object({
     _csrf: z.string().optional(),
@@ -88,11 +92,12 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     allowFormActionTo(res, i.canvasUrl);
     const { preflight, ...rest } = extra as { preflight?: ReturnType<typeof preflightView> | null } & Record<string, unknown>;
     res.status(status).render('integrations/settings', {
-      title: `LMS settings · ${i.name}`,
+      title: i.name,
       ...settingsPageView(i, preflight ?? null),
       redirectUri: c.config.redirectUri,
       isStaff: isStaff(req),
       setupLink: null,
+      setupLinkRequestId: randomUUID(),
       formError: null,
       fieldErrors: [],
       ...rest,
@@ -107,8 +112,10 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     });
   });
 
-  router.get('/integrations/new', requireStaff, (_req, res) => {
-    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' } });
+  router.get('/integrations/new', requireStaff, (req, res) => {
+    // A form that did not pass comes back here after the redirect, once, with its messages.
+    const kept = takeFormState(req, '/integrations/new');
+    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' }, ...kept });
   });
 
   router.post('/integrations', requireStaff, async (req, res) => {
@@ -118,8 +125,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const parsed = c.integrationSchemas.create.safeParse(body);
     if (!parsed.success) {
       const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
-      res.status(400).render('integrations/new', { title: 'New integration', formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
-      return;
+      // Post/Redirect/Get: the messages and the values typed (not the secret) are shown once by the form page.
+      keepFormState(req, '/integrations/new', { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
+      return res.redirect(303, '/integrations/new#form-error');
     }
     const created = await c.integrationSettings.create(parsed.data, settingsActor(req, res));
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
@@ -194,10 +202,20 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   });
 
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
+    const form = parseInput(setupLinkForm, req.body ?? {});
     const i = await mustGet(req);
+    // The link is a credential shown only in this answer (stored nowhere, not even in the session),
+    // so this POST cannot redirect to it; each form carries an id instead, and a reload that sends
+    // the same form again gets a redirect to the page rather than a second link.
+    const done = req.session.setupLinkRequests ?? [];
+    if (form.requestId && done.includes(form.requestId)) {
+      flash(req, 'warn', 'This setup link was already created by this form and shown once. If you did not copy it, create another: each link stays valid until it expires.');
+      return res.redirect(303, `/integrations/${encodeURIComponent(i.id)}#links-title`);
+    }
+    if (form.requestId) req.session.setupLinkRequests = [...done, form.requestId].slice(-20);
     const link = await c.integrationLinks.issue('setup', i.id, { label: actorOf(res) });
     res.setHeader('Cache-Control', 'no-store');
-    await renderSettings(req, res, i, { setupLink: link });
+    await renderSettings(req, res, i, { setupLink: link }, 201);
   });
 
   router.post('/integrations/:id/delete', requireStaff, async (req, res) => {
@@ -312,20 +330,26 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/troubleshoot', access, async (req, res) => {
     const i = await mustGet(req);
-    res.render('integrations/troubleshoot', { title: `Troubleshooting · ${i.name}`, integration: integrationView(i), pasted: '', result: null });
+    // "Explain" answers with a redirect here; its outcome is shown once.
+    const shown = req.session.troubleshootResult;
+    if (shown) delete req.session.troubleshootResult;
+    const pasted = shown?.integrationId === i.id ? shown.pasted : '';
+    const d = shown?.integrationId === i.id ? diagnoseAuthorizeUrl(pasted) : null;
+    const reason = d?.reason;
+    res.render('integrations/troubleshoot', {
+      title: `Troubleshooting · ${i.name}`,
+      integration: integrationView(i),
+      pasted,
+      result: d ? { ...d, reason: reason ?? null, title: reason ? remedyFor(reason, 'authorization').title : null, remedy: reason ? remedyFor(reason, 'authorization').remedy : null } : null,
+    });
   });
 
   router.post('/integrations/:id/troubleshoot', access, async (req, res) => {
     const i = await mustGet(req);
     const pasted = typeof (req.body as Record<string, unknown>)?.url === 'string' ? String((req.body as Record<string, unknown>).url).slice(0, 8000) : '';
-    const d = diagnoseAuthorizeUrl(pasted);
-    const reason = d.reason;
-    res.render('integrations/troubleshoot', {
-      title: `Troubleshooting · ${i.name}`,
-      integration: integrationView(i),
-      pasted,
-      result: { ...d, reason: reason ?? null, title: reason ? remedyFor(reason, 'authorization').title : null, remedy: reason ? remedyFor(reason, 'authorization').remedy : null },
-    });
+    // Post/Redirect/Get: the pasted text (no secret: an address Canvas showed) is kept for one page view.
+    req.session.troubleshootResult = { integrationId: i.id, pasted };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/troubleshoot#diagnosis`);
   });
 
   router.get('/integrations/:id/audit', access, async (req, res) => {

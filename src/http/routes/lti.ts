@@ -12,6 +12,7 @@ import { presentLtiCourse } from '../presenters/lti-course.js';
 import { presentRegistrationStatus } from '../presenters/lti-registration.js';
 import { reachabilityRow } from '../presenters/lti-reachability.js';
 import '../session.js';
+import { flash } from '../flash.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -192,7 +193,7 @@ export function createLtiRouter(container: Container): Router {
     ];
     const dynamic = presentRegistrationStatus(await container.ltiRegistration.status(id));
     res.status(status).render('lti/setup', {
-      title: 'LTI',
+      title: `LTI · ${integration.name}`,
       dynamic,
       integrationId: id,
       integrationName: integration.name,
@@ -281,6 +282,7 @@ export function createLtiRouter(container: Container): Router {
         await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
         return;
       }
+      flash(req, 'ok', `LTI registration saved: Client ID ${lti.clientId}, ${ids.length === 1 ? '1 deployment' : `${ids.length} deployments`}. Launch the tool from Canvas to try it.`);
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
       next(err);

@@ -16,6 +16,7 @@ import * as m0014 from './0014-grade-passback.js';
 import * as m0015 from './0015-last-attempt.js';
 import * as m0016 from './0016-lti-registration.js';
 import * as m0017 from './0017-lti-platform-storage.js';
+import * as m0018 from './0018-roster-base-roles.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -41,6 +42,7 @@ export const migrationProvider: MigrationProvider = {
       '0015-last-attempt': m0015,
       '0016-lti-registration': m0016,
       '0017-lti-platform-storage': m0017,
+      '0018-roster-base-roles': m0018,
     };
   },
 };

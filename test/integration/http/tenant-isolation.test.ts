@@ -89,6 +89,8 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/sync-list/schedule': 'integrationScoped',
   'POST /integrations/:id/courses/lookup': 'integrationScoped',
   'POST /integrations/:id/course-sync': 'integrationScoped',
+  'GET /integrations/:id/course-sync-all': 'integrationScoped',
+  'POST /integrations/:id/course-sync-all': 'integrationScoped',
   'GET /integrations/:id/courses/:canvasId': 'integrationScoped',
   'POST /integrations/:id/courses/:canvasId/sync': 'integrationScoped',
   'GET /integrations/:id/jobs/:jobId': 'integrationScoped',
