@@ -5,7 +5,7 @@ import { judgeRoles, presentSkipReasons } from '../../src/http/presenters/roster
 describe('one navigation per role', () => {
   it('staff: header links everywhere, the integration tabs under /integrations/:id (not /integrations/new)', () => {
     const n = presentNavigation({ kind: 'staff' }, '/integrations/a1/courses/1001');
-    expect(n.main.map((l) => l.label)).toEqual(['Integrations', 'Jobs', 'API tokens', 'API reference']);
+    expect(n.main.map((l) => l.label)).toEqual(['Integrations', 'Jobs', 'Webhooks', 'API tokens', 'API reference']);
     expect(n.integration?.tabs.map((t) => t.label)).toEqual(INTEGRATION_TABS.map((t) => t.label));
     expect(n.integration?.tabs.filter((t) => t.current).map((t) => t.label)).toEqual(['Courses']);
     expect(presentNavigation({ kind: 'staff' }, '/integrations/new').integration).toBeNull();

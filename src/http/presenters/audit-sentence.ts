@@ -120,6 +120,42 @@ const SENTENCES: Record<string, Describe> = {
       d.to ? `The LTI registration (client ID ${str(d.clientId)}) was moved to another integration.` : `The LTI registration (client ID ${str(d.clientId)}) was moved here from another integration.`,
       d.to ? { href: `/integrations/${encodeURIComponent(str(d.to))}/lti`, label: 'Its new integration' } : { href: `${base}/lti`, label: 'LTI' },
     ),
+  'lti.registration.window_opened': (d, base) =>
+    sentence(`Allowed registration by URL${d.expiresAt ? ` until ${str(d.expiresAt).slice(0, 16).replace('T', ' ')} UTC` : ''}.`, { href: `${base}/lti`, label: 'LTI' }),
+  'lti.registration.window_closed': (_d, base) => sentence('Closed registration by URL.', { href: `${base}/lti`, label: 'LTI' }),
+  'lti.registration.dynamic': (d, base) =>
+    sentence(
+      `Canvas${d.accountName ? ` (${str(d.accountName)})` : ''} registered this tool by URL: client ID ${str(d.clientId)}${d.replacedClientId ? `, replacing client ID ${str(d.replacedClientId)}` : ''}.`,
+      { href: `${base}/lti`, label: 'LTI' },
+    ),
+  'lti.registration.deployment_added': (d, base) =>
+    sentence(`The first launch from Canvas added deployment ${str(d.deploymentId)} to client ID ${str(d.clientId)}.`, { href: `${base}/lti`, label: 'LTI' }),
+  'lti.registration.refused': (d, base) => sentence(`A registration by URL was refused${d.detail ? `: ${str(d.detail)}` : d.reason ? ` (${words(str(d.reason))})` : ''}.`, { href: `${base}/lti`, label: 'LTI' }),
+  'sync_list.changed': (d, base) => {
+    const added = typeof d.addedCount === 'number' ? d.addedCount : strings(d.added).length;
+    const removed = typeof d.removedCount === 'number' ? d.removedCount : strings(d.removed).length;
+    const parts = [added ? `added ${added} course${added === 1 ? '' : 's'}` : '', removed ? `removed ${removed} course${removed === 1 ? '' : 's'}` : ''].filter(Boolean);
+    return sentence(`Changed the sync list: ${parts.join(' and ') || 'nothing'}.`, { href: `${base}/sync-list`, label: 'Sync list' });
+  },
+  'sync_list.imported': (d, base) => {
+    const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+    const errors = Array.isArray(d.errors) ? d.errors.length : n(d.errors);
+    return sentence(
+      `Imported a ${str(d.format).toUpperCase() || 'file'} of ${n(d.rows)} row${n(d.rows) === 1 ? '' : 's'} into the sync list (${str(d.mode) || 'add'} mode): ${n(d.added)} added, ${n(d.removed)} removed${errors ? `, ${errors} row${errors === 1 ? '' : 's'} in error${d.ignoreErrors === true ? ' (ignored)' : ''}` : ''}.`,
+      { href: `${base}/sync-list`, label: 'Sync list' },
+    );
+  },
+  'sync_list.sync_started': (d) => sentence('Started a re-sync of every course on the sync list.', d.jobId ? { href: `/jobs/${encodeURIComponent(str(d.jobId))}`, label: 'The job' } : null),
+  'grades.post_started': (d, base) =>
+    sentence(
+      `Started posting ${typeof d.scores === 'number' ? `${d.scores} score${d.scores === 1 ? '' : 's'}` : 'scores'} of exam “${str(d.examKey)}” to course ${str(d.courseId)}'s gradebook.`,
+      d.courseId ? { href: `${base}/courses/${encodeURIComponent(str(d.courseId))}`, label: 'The course' } : null,
+    ),
+  'webhook.created': (d) => sentence(`Added a webhook endpoint ${str(d.url)} for ${list(strings(d.events))}.`, d.endpointId ? { href: `/webhooks/${encodeURIComponent(str(d.endpointId))}`, label: 'The endpoint' } : null),
+  'webhook.deleted': (d) => sentence(`Deleted the webhook endpoint ${str(d.url)}.`),
+  'webhook.enabled': (d) => sentence(`Enabled the webhook endpoint ${str(d.url)} again.`, d.endpointId ? { href: `/webhooks/${encodeURIComponent(str(d.endpointId))}`, label: 'The endpoint' } : null),
+  'webhook.redelivered': (d) =>
+    sentence(`Asked for a ${str(d.event) || 'webhook'} message to be delivered again.`, d.endpointId ? { href: `/webhooks/${encodeURIComponent(str(d.endpointId))}`, label: 'The endpoint' } : null),
 };
 
 /**

@@ -5,7 +5,7 @@ import type { Job, JobDefinition, JobRunner } from '../../../src/jobs/types.js';
 
 describe('job registry', () => {
   it('gives every kind a label and a summary describer', () => {
-    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'sync_list_sync', 'grade_post', 'health_check']);
+    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'grade_post', 'sync_list_sync', 'health_check']);
     for (const kind of JOB_KINDS) {
       const info = JOB_KIND_INFO[kind];
       expect(info.label).toMatch(/^[A-Z][a-z]+( [a-z]+)*$/);
