@@ -103,6 +103,10 @@ export function createChangeLogRepository(db: Kysely<Database>) {
     },
 
     /** The newest `limit` entries of one course, newest first. */
+    async recent(integrationId: string, limit: number): Promise<ChangeRecord[]> {
+      const rows = await db.selectFrom('change_log').selectAll().where('integration_id', '=', integrationId).orderBy('seq', 'desc').limit(limit).execute();
+      return rows.map(toRecord);
+    },
     async recentForCourse(integrationId: string, courseCanvasId: string, limit: number): Promise<ChangeRecord[]> {
       const rows = await db
         .selectFrom('change_log')

@@ -31,6 +31,8 @@ export interface ChangeLog {
   list(integrationId: string, opts?: { after?: number; limit?: number }): Promise<ChangePage>;
   /** The newest entries of one course, newest first (the course page's "Recent changes"). */
   recentForCourse(integrationId: string, courseCanvasId: string, limit?: number): Promise<ChangeRecord[]>;
+  /** The newest entries of the integration, newest first (the sync list page's "Recent changes"). */
+  recent(integrationId: string, limit?: number): Promise<ChangeRecord[]>;
 }
 
 /**
@@ -62,6 +64,9 @@ export function createChangeLog(deps: { repo: ChangeLogRepository; listeners?: r
     },
     recentForCourse(integrationId, courseCanvasId, limit = 20) {
       return deps.repo.recentForCourse(integrationId, courseCanvasId, limit);
+    },
+    recent(integrationId, limit = 20) {
+      return deps.repo.recent(integrationId, Math.min(Math.max(1, limit), MAX_CHANGES_PAGE));
     },
   };
   return log;

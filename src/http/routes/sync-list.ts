@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Container } from '../../container.js';
+import { describeChange } from '../presenters/changes.js';
 import { AppError } from '../../errors/app-error.js';
 import { MIN_SYNC_EVERY_MINUTES } from '../../integrations/integration.js';
 import { CSV_MEDIA_TYPE, fileProblem, MAX_IMPORT_BYTES, SYNC_LIST_FORMATS, XLSX_MEDIA_TYPE, type SyncListFormat } from '../../sync-list/import-file.js';
@@ -12,7 +13,7 @@ import { presentJob } from '../presenters/job.js';
 import { presentImport, presentListedCourse, presentPendingImport } from '../presenters/sync-list.js';
 import { parseInput } from '../validate.js';
 
-type Deps = Pick<Container, 'syncList' | 'integrations' | 'integrationSettings' | 'sync' | 'clock'>;
+type Deps = Pick<Container, 'syncList' | 'integrations' | 'integrationSettings' | 'sync' | 'clock' | 'changes'>;
 
 const canvasId = z.string().regex(/^\d{1,19}$/, 'Canvas course ids (digits)');
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -164,6 +165,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     const isOpen = (j: (typeof recent)[number]) => j.state === 'queued' || j.state === 'running';
     const active = recent.find(isOpen);
     const last = recent.find((j) => !isOpen(j));
+    const recentChanges = (await c.changes.recent(i.id, 20)).map((ch) => ({ seq: ch.seq, at: ch.at, type: ch.type, courseCanvasId: ch.courseCanvasId, text: describeChange(ch) }));
     res.render('sync-list/page', {
       title: `Sync list · ${i.name}`,
       scripts: ['progress.js'],
@@ -176,6 +178,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
       activeJob: active ? presentJob(active) : null,
       lastJob: last ? presentJob(last) : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
+      recentChanges,
     });
   });
 
