@@ -24,3 +24,28 @@ document.addEventListener('submit', (event) => {
   const question = form?.getAttribute('data-confirm');
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+// LTI Dynamic Registration: "Done"/"Close" hands the window back to the platform (Canvas closes its
+// registration iframe on this standard message and shows its review).
+document.addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('[data-lti-close]') : null;
+  if (!button) return;
+  (window.opener || window.parent).postMessage({ subject: 'org.imsglobal.lti.close' }, '*');
+});
+
+// "Select all" checkboxes: data-select-all="<name>" checks or clears every checkbox of that name in its form.
+document.addEventListener('change', (event) => {
+  const box = event.target instanceof HTMLInputElement ? event.target : null;
+  const name = box?.getAttribute('data-select-all');
+  if (!box || !name) return;
+  for (const other of box.form?.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(name)}"]`) ?? []) other.checked = box.checked;
+});
+
+// After a form error, focus moves to the error summary (the first [data-form-error]), so keyboard
+// and screen-reader users land on what to fix; its links lead to the fields.
+document.addEventListener('DOMContentLoaded', () => {
+  const summary = document.querySelector('[data-form-error]');
+  if (!summary) return;
+  if (!summary.hasAttribute('tabindex')) summary.setAttribute('tabindex', '-1');
+  summary.focus();
+});

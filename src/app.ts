@@ -12,15 +12,24 @@ import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
+import { presentNavigation, type NavRole } from './http/presenters/navigation.js';
 import { createApiDocsRouter } from './http/routes/api-docs.js';
 import { createAuthRouter } from './http/routes/auth.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createLtiRouter } from './http/routes/lti.js';
+import { createLtiRegisterRouter } from './http/routes/lti-register.js';
 import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
+import { createGradesApiRouter } from './http/routes/grades.js';
+import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
+import { createMetricsRouter } from './http/routes/metrics.js';
+import { createWebhooksRouter } from './http/routes/webhooks.js';
+import { createSyncListApiRouter, createSyncListPagesRouter, SYNC_LIST_UPLOAD_PATHS } from './http/routes/sync-list.js';
+import { multipartForms } from './http/multipart.js';
+import { fileProblem, MAX_IMPORT_BYTES } from './sync-list/import-file.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
 
@@ -86,6 +95,8 @@ export function createApp(container: Container): Express {
     }),
   );
 
+  // The Dynamic Registration URL sits under /lti but is ours, not ltijs's: before its mount.
+  app.use(createLtiRegisterRouter(container));
   // LTI mount goes here (before body parsers): ltijs parses its own bodies.
   if (container.lti) {
     const canvasAncestors = container.lti.frameAncestors ?? [];
@@ -104,6 +115,8 @@ export function createApp(container: Container): Express {
     next();
   });
   app.use(createHealthRouter(container));
+  // Prometheus scrapes carry a bearer token and never need a session.
+  app.use(createMetricsRouter(container));
 
   // Behind a TLS-terminating proxy that TRUST_PROXY does not name, req.secure is false and the
   // Secure session cookie is never sent: say so once rather than leave sign-in silently broken.
@@ -136,6 +149,14 @@ export function createApp(container: Container): Express {
   app.use('/api', requireApiToken(container.apiTokens));
   app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
   app.use(express.json({ limit: '1mb' }));
+  // File uploads from pages (the sync list import): read before the CSRF check, which needs `_csrf`.
+  app.use(
+    multipartForms({
+      paths: SYNC_LIST_UPLOAD_PATHS,
+      limitBytes: MAX_IMPORT_BYTES + 64 * 1024,
+      onTooLarge: () => fileProblem('too_large', 'is larger than 10 MB, the limit'),
+    }),
+  );
 
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => {
@@ -154,6 +175,7 @@ export function createApp(container: Container): Express {
     res.locals.actor ??= sessionActor(req);
     res.locals.identity = identityOf(req.session);
     res.locals.currentPath = req.path;
+    res.locals.nav = presentNavigation(navRoleOf(req.session), req.path);
     csrfSynchronisedProtection(req, res, (err?: unknown) => {
       if (!err) return next();
       // With Secure cookies (an https PUBLIC_URL) a browser on plain http never sends the session
@@ -178,8 +200,13 @@ export function createApp(container: Container): Express {
   app.use(createOAuthRouter(container));
   app.use(createIntegrationsPagesRouter(container));
   app.use(createCoursesApiRouter(container));
+  app.use(createGradesApiRouter(container));
   app.use(createCoursesPagesRouter(container));
+  app.use(createChangesApiRouter(container));
+  app.use(createSyncListApiRouter(container));
+  app.use(createSyncListPagesRouter(container));
   app.use(createJobsRouter(container));
+  app.use(createWebhooksRouter(container));
   app.use(createApiDocsRouter(container));
 
   app.use(notFoundHandler);
@@ -198,5 +225,13 @@ function identityOf(s: session.SessionData | undefined): Identity {
   if (s?.staff) return { kind: 'staff', name: s.staff.name, email: s.staff.email };
   if (s?.integrationAccess) return { kind: 'integration-admin', integrationId: s.integrationAccess.integrationId, label: s.integrationAccess.label };
   if (s?.ltiCourse) return { kind: 'lti-course', integrationId: s.ltiCourse.integrationId, courseId: s.ltiCourse.courseId };
+  return null;
+}
+
+/** The navigation's view of the session's role (see src/http/presenters/navigation.ts). */
+function navRoleOf(s: session.SessionData | undefined): NavRole {
+  if (s?.staff) return { kind: 'staff' };
+  if (s?.integrationAccess) return { kind: 'integration-admin', integrationId: s.integrationAccess.integrationId };
+  if (s?.ltiCourse) return { kind: 'lti-course' };
   return null;
 }

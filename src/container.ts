@@ -17,6 +17,7 @@ import { createConnectionService, type ConnectionService } from './integrations/
 import { createIntegrationSchemas, type Integration, type IntegrationSchemas } from './integrations/integration.js';
 import { createIntegrationsRepository, type IntegrationsRepository } from './integrations/integrations-repository.js';
 import { createIntegrationSettings, type IntegrationSettings } from './integrations/integration-settings.js';
+import { createLtiDynamicRegistration, type LtiDynamicRegistration } from './integrations/lti-dynamic-registration.js';
 import { withPublicUrlCheck } from './integrations/public-url-check.js';
 import { createSignedLinks, type SignedLinks } from './integrations/signed-links.js';
 import { createIntegrationLinks, type IntegrationLinks } from './integrations/integration-links.js';
@@ -27,12 +28,25 @@ import { createLtiHandoffs, type LtiHandoffs } from './lti/lti-handoffs.js';
 import { createPlatformAdmin, type PlatformAdmin } from './staff/platform-admin.js';
 import { createPlatformOwners } from './lti/platform-owners.js';
 import { keepLtiInSync } from './lti/keep-in-sync.js';
+import { createRegistrationRepository } from './lti/registration-repository.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
+import { createCourseRepository } from './sync/course-repository.js';
+import { createGradePostJob, type GradePostDeps, type GradesPostedPort } from './grades/grade-post.js';
+import { createGradeRepository } from './grades/grade-repository.js';
+import { createGradesService, type GradesService } from './grades/grades-service.js';
+import { createChangeLog, type ChangeListener, type ChangeLog } from './changes/change-log.js';
+import { createChangeLogRepository } from './changes/change-log-repository.js';
+import { createSyncListService, type SyncListService } from './sync-list/sync-list-service.js';
 import { createCanvasOAuth, type CanvasOAuth } from './oauth/canvas-oauth.js';
 import { createOAuthStates } from './store/oauth-states.js';
 import { createTokenSources, type TokenSources } from './oauth/token-source.js';
-import { reasonForRefreshFailure } from './integrations/token-endpoint-reason.js';
+import { refreshFailure } from './integrations/token-endpoint-reason.js';
+import { createWebhooksRepository } from './webhooks/webhooks-repository.js';
+import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js';
+import { createDeliveryWorker, type DeliveryWorker } from './webhooks/delivery-worker.js';
+import { setIntegrationStateSource } from './metrics/metrics.js';
+import { presentJob } from './http/presenters/job.js';
 
 /**
  * What the LTI feature plugs in (src/lti/ sets `container.lti`): the ltijs app, mounted at `/lti`
@@ -84,6 +98,20 @@ export interface Container {
   connection: ConnectionService;
   /** Course refresh, lookup, roster sync, diagnostics and the job runner (started by main.ts). */
   sync: SyncFeature;
+  /** Grade passback: posting exam scores (the grade_post job), previews, the posted exams of a course. */
+  grades: GradesService;
+  /**
+   * Where a finished grade post is announced: the `grades.posted` webhook. Read at each post's end,
+   * so a test may replace it after the container is built.
+   */
+  gradesPosted: { port?: GradesPostedPort };
+  /**
+   * The integrations' change log: roster syncs append to it in the transaction that stores the
+   * roster; `append` is the port for `integration.status_changed` entries.
+   */
+  changes: ChangeLog;
+  /** The sync list: list, add/remove, import/export, the re-sync job (its runner and schedule are in `sync`). */
+  syncList: SyncListService;
   /** Signed, expiring setup and authorization links. */
   signedLinks: SignedLinks;
   /** Issuing and opening setup / authorization links and starting Generate Keys, with their audit entries. */
@@ -96,6 +124,13 @@ export interface Container {
   ltiHandoffs: LtiHandoffs;
   /** The instructor's LTI course page: course, roster and NRPS comparison. */
   ltiCourseView: LtiCourseView;
+  /** LTI Dynamic Registration: the registration window of the LTI page and `GET /lti/register`. */
+  ltiRegistration: LtiDynamicRegistration;
+  /**
+   * Webhook endpoints, the outbox and its delivery worker (started and stopped with the job runner
+   * by main.ts). `webhooks.service.changeListener` is what the change log calls in its transaction.
+   */
+  webhooks: { service: WebhooksService; worker: DeliveryWorker };
   /** Set by the LTI feature; createApp mounts it. */
   lti?: LtiMount;
   /** Registers a closer (job runner, timers, ltijs…); closers run in reverse order, before the store closes. */
@@ -114,6 +149,8 @@ export interface ContainerOverrides {
   resolve?: HostResolver;
   /** An already opened store (tests); it is migrated, and closed by `close()`. */
   store?: Store;
+  /** Listeners that see every change-log append in its transaction (a webhook outbox; tests). */
+  changeListeners?: ChangeListener[];
   /**
    * Set up the LTI provider (ltijs: once per process, ~3 s to load). Default: on when the container
    * opens its own store (src/main.ts), off when a test passes `store`; LTI tests pass `lti: true`.
@@ -167,7 +204,49 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     }
     sessionStore = createSessionStore(store, clock);
     const userAgent = 'canvas-companion/0.1 (+https://github.com/canvas-companion)';
-    const integrations = createIntegrationsRepository({ db, vault, dialect: store.dialect, clock });
+    const audit = createAuditLog({ db, clock });
+    const webhookRepo = createWebhooksRepository(db, store.dialect);
+    const webhookWorker = createDeliveryWorker({ repo: webhookRepo, vault, fetch: fetchImpl, clock, logger });
+    const webhooks = createWebhooksService({
+      repo: webhookRepo,
+      vault,
+      audit,
+      clock,
+      logger,
+      onPublished: () => webhookWorker.kick(),
+      integrationExists: async (id) => (await integrations.get(id)) !== undefined,
+    });
+    // Roster syncs and status moves append here; the webhook outbox is written in the same transaction.
+    const changes = createChangeLog({
+      repo: createChangeLogRepository(db),
+      listeners: [
+        async (tx, appended) => {
+          await webhooks.changeListener(tx, appended);
+          if (appended.length > 0) setImmediate(() => webhookWorker.kick());
+        },
+        ...(overrides.changeListeners ?? []),
+      ],
+      clock,
+    });
+    const integrations = createIntegrationsRepository({
+      db,
+      vault,
+      dialect: store.dialect,
+      clock,
+      // A state move becomes a change-log entry; the change log's listener queues its webhook.
+      onStatusChanged: async (change) => {
+        try {
+          await changes.append(change.integrationId, [
+            { type: 'integration.status_changed', courseCanvasId: null, data: { from: change.from, to: change.to, reasons: change.reasons } },
+          ]);
+        } catch (err) {
+          logger.warn({ err, integrationId: change.integrationId }, 'could not record the integration.status_changed change');
+        }
+      },
+    });
+    const countStates = async () => Object.fromEntries((await integrations.list()).map((i) => i.status.state).reduce((m, st) => m.set(st, (m.get(st) ?? 0) + 1), new Map<string, number>()));
+    closers.push(setIntegrationStateSource(countStates));
+    closers.push(() => webhookWorker.stop());
     const canvasOAuth = createCanvasOAuth({ fetch: fetchImpl, redirectUri: config.redirectUri, allowInsecure: config.allowInsecureCanvasUrls, userAgent });
     const tokenSources = createTokenSources({
       repo: integrations,
@@ -178,7 +257,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         return async (refreshToken) => {
           if (!i || !clientSecret) return { ok: false, reason: 'invalid_client', detail: 'The integration has no client secret.' };
           const r = await canvasOAuth.refresh({ canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret }, refreshToken);
-          return r.ok ? r : { ok: false, reason: reasonForRefreshFailure(r), detail: r.detail };
+          return r.ok ? r : { ok: false, ...refreshFailure(r) };
         };
       },
     });
@@ -186,7 +265,6 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const governors = createGovernorRegistry({ clock });
     const canvasFor = (i: Pick<Integration, 'canvasUrl'> & { id?: string }) =>
       createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
-    const audit = createAuditLog({ db, clock });
     const connection = createConnectionService({
       repo: integrations,
       states: createOAuthStates({ db, vault, clock }),
@@ -199,13 +277,23 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       redirectUri: config.redirectUri,
       logger,
     });
+    let ltiRegistration: LtiDynamicRegistration | undefined;
     const startLti = async (): Promise<LtiFeature | undefined> => {
       const { createLtiFeature, ltiAlreadySetUp } = await import('./lti/provider.js');
       if (ltiAlreadySetUp()) {
         logger.warn('LTI is already set up by another container in this process (ltijs is a singleton): this one has no /lti');
         return undefined;
       }
-      const feature = await createLtiFeature({ config, store, vault, logger, clock, resolve: overrides.resolve });
+      const feature = await createLtiFeature({
+        config,
+        store,
+        vault,
+        logger,
+        clock,
+        resolve: overrides.resolve,
+        // Late-bound: the registration service is built after the LTI feature it serves.
+        adoptFirstDeployment: (id, clientId, deploymentId) => ltiRegistration?.adoptFirstDeployment(id, clientId, deploymentId) ?? Promise.resolve(false),
+      });
       closers.push(() => feature.close());
       return feature;
     };
@@ -227,9 +315,60 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const checkedIntegrations = withPublicUrlCheck(integrations, { allowInsecure: config.allowInsecureCanvasUrls, resolve: overrides.resolve });
     const integrationsRepo = syncLti ? keepLtiInSync(checkedIntegrations, syncLti) : checkedIntegrations;
     const staff = createStaffUsers({ db, clock });
-    const sync = createSyncFeature({ config, store, logger, clock, fetch: fetchImpl, userAgent, tokenSources, health: connection, governors });
+    const gradesPosted: { port?: GradesPostedPort } = {
+      port: async (e) => {
+        const { integrationId, courseId, ...rest } = e;
+        await webhooks.publish({ event: 'grades.posted', integrationId, data: { integrationId, courseCanvasId: courseId, ...rest } });
+      },
+    };
+    const gradePost: GradePostDeps = {
+      grades: createGradeRepository(db),
+      courses: createCourseRepository(db, { pgPool: store.pgPool }),
+      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, id: s.id }),
+      tokenSourceFor: (id) => tokenSources.forIntegration(id),
+      clock,
+      logger,
+      onPosted: (e) => gradesPosted.port?.(e),
+    };
+    const sync = createSyncFeature({
+      config,
+      store,
+      logger,
+      clock,
+      fetch: fetchImpl,
+      userAgent,
+      tokenSources,
+      health: connection,
+      governors,
+      hasToken: async (id) => (await integrations.getToken(id)) !== undefined,
+      onJobFinished: async (job) => {
+        await webhooks.publish({ event: 'job.finished', integrationId: job.integrationId, data: { job: presentJob(job) } });
+      },
+      moreJobs: [createGradePostJob(gradePost)],
+      changeLog: changes,
+    });
+    const grades = createGradesService({ integrations, courses: gradePost.courses, grades: gradePost.grades, runner: sync.runner, audit, post: gradePost });
     const signedLinks = createSignedLinks({ secret: vault.sessionSecrets()[0]!, clock, publicUrl: config.publicUrl });
     const launches = createLaunchStore({ db, clock });
+    const ltiRegistrations = createRegistrationRepository({ db, clock });
+    const integrationSettings = createIntegrationSettings({
+      repo: integrationsRepo,
+      owners: createPlatformOwners({ db, clock }),
+      oauth: canvasOAuth,
+      audit,
+      disconnect: (id, actor) => connection.disconnect(id, actor),
+      logger,
+    });
+    ltiRegistration = createLtiDynamicRegistration({
+      repo: integrationsRepo,
+      registrations: ltiRegistrations,
+      settings: integrationSettings,
+      audit,
+      fetch: fetchImpl,
+      publicUrl: config.publicUrl,
+      allowInsecure: config.allowInsecureCanvasUrls,
+      clock,
+    });
     return {
       config,
       logger,
@@ -244,26 +383,31 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       audit,
       sessionStore,
       integrations: integrationsRepo,
-      integrationSettings: createIntegrationSettings({
-        repo: integrationsRepo,
-        owners: createPlatformOwners({ db, clock }),
-        oauth: canvasOAuth,
-        audit,
-        disconnect: (id, actor) => connection.disconnect(id, actor),
-        logger,
-      }),
+      integrationSettings,
       integrationSchemas: createIntegrationSchemas({ allowInsecureCanvasUrls: config.allowInsecureCanvasUrls }),
       tokenSources,
       canvasFor,
       canvasOAuth,
       connection,
       sync,
+      grades,
+      gradesPosted,
+      changes,
+      syncList: createSyncListService({
+        repo: sync.syncList,
+        integrations: integrationsRepo,
+        audit,
+        startSync: (id) => sync.startSyncListSync(id),
+        clock,
+      }),
       signedLinks,
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),
       platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
       ltiHandoffs: createLtiHandoffs({ launches, audit }),
       ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
+      ltiRegistration,
+      webhooks: { service: webhooks, worker: webhookWorker },
       lti,
       onClose: (fn) => void closers.push(fn),
       close,

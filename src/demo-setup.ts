@@ -27,6 +27,8 @@ export async function seedDemo(container: Container, sandboxUrl: string): Promis
     courseIdType: 'sis_course_id',
     userIdType: 'sis_user_id',
     studentRoles: ['StudentEnrollment'],
+    // The demo key grants the grade scopes too, so the tour can post exam scores.
+    features: ['course_refresh', 'roster_sync', 'grade_passback'],
   });
 
   // LTI: the browser meets the sandbox as `localhost` (same site as the service), so the demo's
@@ -35,6 +37,44 @@ export async function seedDemo(container: Container, sandboxUrl: string): Promis
   if (JSON.stringify(integration.lti) !== JSON.stringify(lti)) integration = (await container.integrations.update(integration.id, { lti })) ?? integration;
   await container.lti?.syncIntegration?.(integration.id);
   return integration;
+}
+
+export const DEMO_REGISTRATION_NAME = 'Demo College (LTI by Dynamic Registration)';
+
+/**
+ * A second integration on the sandbox with no LTI key, and registration by URL open for it (the
+ * demo's stand-in for the staff member who clicks "Allow registration by URL"): pasting its
+ * registration URL into the sandbox's "register an app" page walks through Dynamic Registration.
+ */
+export async function seedRegistrationDemo(container: Container, sandboxUrl: string): Promise<Integration> {
+  let integration = (await container.integrations.list()).find((i) => i.name === DEMO_REGISTRATION_NAME);
+  integration ??= await container.integrations.create({
+    name: DEMO_REGISTRATION_NAME,
+    canvasUrl: sandboxUrl,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret: DEMO_CLIENT_SECRET,
+    accountId: 'self',
+    courseIdType: 'sis_course_id',
+    userIdType: 'sis_user_id',
+    studentRoles: ['StudentEnrollment'],
+  });
+  if (!integration.lti) await container.ltiRegistration.openWindow(integration.id, { scope: 'platform', label: 'demo setup' });
+  await pointDemoSignInAtLocalhost(container, integration.id, sandboxUrl);
+  return integration;
+}
+
+/**
+ * What demo staff would do once the registration saved a key: point its sign-in at the sandbox as
+ * `localhost`, the service's site, so the demo's plain-http Lax cookies survive the platform's form
+ * post (the same choice {@link seedDemo} makes for the first integration). A registration never sets
+ * this itself: where launches are sent is staff's to choose. Returns whether it changed anything.
+ */
+export async function pointDemoSignInAtLocalhost(container: Container, integrationId: string, sandboxUrl: string): Promise<boolean> {
+  const lti = (await container.integrations.get(integrationId))?.lti;
+  if (!lti || lti.environment !== 'custom' || lti.authUrl) return false;
+  await container.integrations.update(integrationId, { lti: { ...lti, authUrl: `${demoLtiHost(sandboxUrl)}/api/lti/authorize_redirect` } });
+  await container.lti?.syncIntegration?.(integrationId);
+  return true;
 }
 
 /** The sandbox's URL as the browser should meet it for LTI: `localhost`, the service's site. */

@@ -4,7 +4,7 @@ import { ConfigError } from './config/config.js';
 import { demoCliCommand, loadDemoConfig, type DemoConfig } from './config/demo-config.js';
 import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
-import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, seedDemo } from './demo-setup.js';
+import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, pointDemoSignInAtLocalhost, seedDemo, seedRegistrationDemo } from './demo-setup.js';
 import { buildDemoWorld } from './simulator/demo-world.js';
 import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
@@ -36,9 +36,16 @@ async function demo(): Promise<void> {
 
   const container = await createContainer(config);
   const integration = await seedDemo(container, sandboxUrl);
+  const registering = await seedRegistrationDemo(container, sandboxUrl);
+  // Demo staff's step after a registration (see pointDemoSignInAtLocalhost), done as soon as it lands.
+  const follow = setInterval(() => void pointDemoSignInAtLocalhost(container, registering.id, sandboxUrl).catch(() => undefined), 2000);
+  follow.unref();
+  container.onClose(() => clearInterval(follow));
   const ltiAuthHost = demoLtiHost(sandboxUrl);
   const ltiWorld: LtiWorld = {
     issuer: sandboxUrl,
+    // Canvas's platform-storage frame lives on the OIDC auth origin, as sso.canvaslms.com does.
+    authOrigin: new URL(ltiAuthHost).origin,
     tools: [{ clientId: DEMO_LTI_CLIENT_ID, deploymentIds: [DEMO_LTI_DEPLOYMENT], configUrl: `${config.publicUrl}/lti/config.json?integration=${integration.id}` }],
   };
   sandbox.world.lti = ltiWorld;
@@ -46,6 +53,7 @@ async function demo(): Promise<void> {
   const app = createApp(container);
   await container.sync.runner.start();
   container.onClose(() => container.sync.runner.stop());
+  container.webhooks.worker.start();
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, () => resolve(s));
   });
@@ -71,6 +79,9 @@ async function demo(): Promise<void> {
       `    student       ${ltiAuthHost}/__lti/launch?user=5&course=1001&placement=course_navigation   -> "nothing for you here"`,
       `    in an iframe  ${sandboxUrl}/__lti/launch?frame=1&user=1&placement=account_navigation   -> cross-site frame: "continue in a new window"`,
       `    LTI setup     ${base}/integrations/${integration.id}/lti`,
+      '  LTI Dynamic Registration (the sandbox plays Canvas\'s "+ LTI Registration"; open in a browser):',
+      `    register      ${sandboxUrl}/__lti/register?url=${encodeURIComponent(`${base}/lti/register?integration=${registering.id}`)}`,
+      `    its LTI page  ${base}/integrations/${registering.id}/lti  (registration by URL is open for an hour; reopen it there)`,
       '',
       `  Data            ${dataWhere(config)}`,
       `    CLI on it     ${demoCliCommand(demoConfig, 'staff list')}`,

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   // Jobs (course refresh, roster sync, scheduled health checks) run in this process; SQLite: leased polling, Postgres: pg-boss.
   await container.sync.runner.start();
   container.onClose(() => container.sync.runner.stop());
+  // Webhook deliveries: the outbox is polled from now on (messages written before a crash go out too).
+  container.webhooks.worker.start();
   const server: Server = app.listen(config.port, () => {
     started = true;
     process.exitCode = 0;
@@ -72,7 +74,9 @@ async function main(): Promise<void> {
     shutdownInOrder({
       server,
       markStopping: () => container.readiness.markStopping(),
-      stopJobs: () => container.sync.runner.stop(),
+      stopJobs: async () => {
+        await Promise.all([container.sync.runner.stop(), container.webhooks.worker.stop()]);
+      },
       close: () => container.close(),
       logger: container.logger,
       force: force.signal,

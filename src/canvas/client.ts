@@ -6,6 +6,8 @@ import type { Logger } from '../logger/logger.js';
 import { findOutboundRefusal, OutboundRequestRefusedError } from '../net/url-guard.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
+import { canvasFileHost, type FileHostVerdict } from './file-hosts.js';
+import { canvasRequests, throttleWait } from '../metrics/metrics.js';
 import { createThrottleGovernor, type GovernorResponseInfo, type ThrottleGovernor } from './governor.js';
 import { PER_PAGE, followPages, linksOf } from './pagination.js';
 import type {
@@ -37,6 +39,12 @@ export interface CanvasClientOptions {
   timeoutMs?: number;
   /** Per-attempt timeout for `download()` (default 5 min: a report file can be large). */
   downloadTimeoutMs?: number;
+  /**
+   * Decides whether a file URL Canvas named on another origin may get the token (default
+   * {@link canvasFileHost}: the Canvas origin or an https `*.instructure.com` name). Tests on
+   * loopback inject their own, as no test resolves `*.instructure.com`.
+   */
+  fileHost?: (canvasOrigin: string, fileOrigin: string) => FileHostVerdict;
   /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
   maxRetries?: number;
   /** Tries for throttled answers before giving up (default 8); throttling is normal, not an error. */
@@ -266,13 +274,19 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
 
   /** One HTTP exchange under the governor, classified. Never throws for HTTP or network trouble. */
   async function attempt<T>(a: Attempt, token: string): Promise<Outcome<T>> {
-    if (governor) await governor.acquire();
+    if (governor) {
+      const waitStart = performance.now();
+      await governor.acquire();
+      const waited = (performance.now() - waitStart) / 1000;
+      if (waited >= 0.001) throttleWait.observe({ source: 'governor' }, waited);
+    }
     inFlight++;
     counters.peakInFlight = Math.max(counters.peakInFlight, inFlight);
     counters.requests++;
     let info: GovernorResponseInfo | undefined;
     try {
       const { res, bytes, url } = await send(a, token);
+      canvasRequests.inc({ endpoint: a.endpoint ?? 'download', status: String(res.status) });
       const rateLimitRemaining = num(res.headers.get('x-rate-limit-remaining'));
       const requestCost = num(res.headers.get('x-request-cost'));
       const failure = classifyCanvasResponse(res.status, res.headers, res.status >= 400 ? decoder.decode(bytes) : '');
@@ -302,9 +316,13 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     } catch (err) {
       // A refused URL, address or redirect is final: retrying would be refused again.
       const refusal = findOutboundRefusal(err);
-      if (refusal) return { ok: false, failure: { kind: 'network', status: 0 }, cause: err, refused: refusal.message };
+      if (refusal) {
+        canvasRequests.inc({ endpoint: a.endpoint ?? 'download', status: 'refused' });
+        return { ok: false, failure: { kind: 'network', status: 0 }, cause: err, refused: refusal.message };
+      }
       const name = (err as { name?: unknown } | null)?.name;
       const kind = name === 'AbortError' || name === 'TimeoutError' ? 'timeout' : 'network';
+      canvasRequests.inc({ endpoint: a.endpoint ?? 'download', status: kind });
       return { ok: false, failure: { kind, status: 0 }, cause: err };
     } finally {
       inFlight--;
@@ -333,6 +351,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           if (throttleTries >= maxThrottleTries || now() - firstThrottleAt + wait > throttleBudgetMs) break;
           log?.debug({ endpoint: a.endpoint, attempt: throttleTries, waitMs: Math.round(wait) }, 'canvas throttled; backing off');
           counters.retries++;
+          throttleWait.observe({ source: 'backoff' }, wait / 1000);
           await sleep(wait);
           continue;
         }
@@ -407,12 +426,14 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           throw new CanvasApiError('bad_request', 'download: not a URL');
         }
         if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http(s) URL');
+        const verdict = (opts.fileHost ?? canvasFileHost)(origin, fileOrigin);
+        if (!verdict.ok) throw new CanvasApiError('bad_request', `download: ${verdict.why}`, { refused: verdict.why });
       } else {
         assertSameOrigin(url, 'download');
       }
       // Accept */*: a report file is a zip or CSV, not JSON. A file URL Canvas named may be on another
       // of its host names (older Canvas builds it from the root account's host), so that origin gets
-      // the token for this download only. Canvas may then redirect to its file store (no token).
+      // the token for this download only, when canvasFileHost accepts it. Canvas may then redirect to its file store (no token).
       const { bytes } = await execute<Uint8Array>(
         { method: 'GET', url, accept: '*/*', parse: 'bytes', timeoutMs: downloadTimeoutMs, download: { fileOrigin } },
         auth,

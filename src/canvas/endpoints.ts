@@ -92,6 +92,48 @@ const DECLARATIONS = [
     feature: 'roster_sync',
     why: "Lists a course's enrollments (role, state, section) to decide who is an exam-taker.",
   },
+  {
+    id: 'assignments.list',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/assignments',
+    feature: 'grade_passback',
+    why: "Finds an exam's assignment again by its integration_id when the local record of it is gone (Canvas has no filter on it).",
+  },
+  {
+    id: 'assignments.create',
+    method: 'POST',
+    path: '/api/v1/courses/:course_id/assignments',
+    feature: 'grade_passback',
+    why: "Creates the exam's assignment (points, published, integration_id = the exam key) the first time its scores are posted.",
+  },
+  {
+    id: 'assignments.get',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/assignments/:id',
+    feature: 'grade_passback',
+    why: "Checks that a remembered assignment still exists and is published before scores are posted to it.",
+  },
+  {
+    id: 'submissions.list',
+    method: 'GET',
+    path: '/api/v1/courses/:course_id/assignments/:assignment_id/submissions',
+    feature: 'grade_passback',
+    why: 'Reads the scores Canvas already holds, so only the scores that differ are posted.',
+  },
+  {
+    id: 'submissions.update_grades',
+    method: 'POST',
+    path: '/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades',
+    feature: 'grade_passback',
+    why: "Posts many students' scores in one request (Canvas grades them in a background job).",
+  },
+  {
+    id: 'progress.get',
+    method: 'GET',
+    path: '/api/v1/progress/:id',
+    feature: 'grade_passback',
+    why: 'Follows the bulk grade job to its end and reads which students Canvas could not grade.',
+  },
 ] as const satisfies readonly EndpointDeclaration[];
 
 /** Every declared endpoint, keyed by id. A missing or extra id is a compile error. */
@@ -124,7 +166,31 @@ export const FEATURES: Readonly<Record<Feature, { label: string; description: st
     label: 'Roster sync',
     description: "Read a course's enrollments (role, state, section and each person's ids) to find exam-takers and their sections.",
   },
+  grade_passback: {
+    label: 'Grade passback',
+    description:
+      "Create each exam's assignment, read the scores Canvas holds and post exam scores in bulk. Needs \"Grades - edit\" (manage_grades) on the token owner's role.",
+  },
 };
+
+/** The features an integration chooses (the others are implied: `connection` always, the bulk refresh with the refresh). */
+export const INTEGRATION_FEATURES = ['course_refresh', 'roster_sync', 'grade_passback'] as const;
+export type IntegrationFeature = (typeof INTEGRATION_FEATURES)[number];
+export const DEFAULT_INTEGRATION_FEATURES: readonly IntegrationFeature[] = ['course_refresh', 'roster_sync'];
+
+/**
+ * The registry features an integration's chosen features need: `connection` always, and the
+ * report-based refresh along with the course refresh. An integration without `grade_passback`
+ * therefore asks for none of the grade scopes.
+ */
+export function manifestFeatures(chosen: readonly IntegrationFeature[]): Feature[] {
+  const out = new Set<Feature>(['connection']);
+  for (const f of chosen) {
+    out.add(f);
+    if (f === 'course_refresh') out.add('course_refresh_bulk');
+  }
+  return (Object.keys(FEATURES) as Feature[]).filter((f) => out.has(f));
+}
 
 const ALL_FEATURES = Object.keys(FEATURES) as Feature[];
 

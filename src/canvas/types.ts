@@ -31,9 +31,15 @@ export type EndpointId =
   | 'accounts.get'
   | 'courses.get'
   | 'courses.sections'
-  | 'courses.enrollments';
+  | 'courses.enrollments'
+  | 'assignments.list'
+  | 'assignments.create'
+  | 'assignments.get'
+  | 'submissions.list'
+  | 'submissions.update_grades'
+  | 'progress.get';
 
-export type Feature = 'connection' | 'course_refresh' | 'course_refresh_bulk' | 'roster_sync';
+export type Feature = 'connection' | 'course_refresh' | 'course_refresh_bulk' | 'roster_sync' | 'grade_passback';
 
 export type QueryValue = string | number | boolean | Array<string | number>;
 

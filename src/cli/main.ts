@@ -16,6 +16,9 @@ import * as tokensCommands from './commands/tokens.js';
 import * as refreshCommands from './commands/refresh.js';
 import * as coursesCommands from './commands/courses.js';
 import * as jobsCommands from './commands/jobs.js';
+import * as webhooksCommands from './commands/webhooks.js';
+import * as gradesCommands from './commands/grades.js';
+import * as syncListCommands from './commands/sync-list.js';
 
 /** Every command module; each exports `register(program, getContainer, io?)`. Add yours here. */
 const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<Container>, io?: CliIO): void }> = [
@@ -27,6 +30,9 @@ const COMMANDS: Array<{ register(program: Command, getContainer: () => Promise<C
   refreshCommands,
   coursesCommands,
   jobsCommands,
+  webhooksCommands,
+  gradesCommands,
+  syncListCommands,
 ];
 
 /**

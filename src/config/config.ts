@@ -14,6 +14,8 @@ export interface Config {
   /** Raw `SECRET_KEY` value, if set; the vault parses it and may generate one into `dataDir`. */
   secretKey: string | undefined;
   bootstrapApiToken: string | undefined;
+  /** `METRICS_TOKEN`: a scrape-only bearer token for `/metrics` (a staff API token works too). */
+  metricsToken: string | undefined;
   allowInsecureCanvasUrls: boolean;
   /** Minutes between scheduled health checks of every connected integration; 0 turns them off. */
   healthCheckIntervalMinutes: number;
@@ -69,6 +71,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().optional(),
   SECRET_KEY: z.string().optional(),
   BOOTSTRAP_API_TOKEN: z.string().optional(),
+  METRICS_TOKEN: z.string().optional(),
   ALLOW_INSECURE_CANVAS_URLS: boolFlag('ALLOW_INSECURE_CANVAS_URLS'),
   HEALTH_CHECK_INTERVAL_MINUTES: intIn('HEALTH_CHECK_INTERVAL_MINUTES', 0, 7 * 24 * 60, 60),
   LOG_LEVEL: z
@@ -139,6 +142,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('BOOTSTRAP_API_TOKEN must be at least 24 characters (use a long random value)');
   }
 
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 24) {
+    problems.push('METRICS_TOKEN must be at least 24 characters (use a long random value)');
+  }
+
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
 
   if (problems.length > 0 || !e) throw new ConfigError(problems);
@@ -150,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir,
     secretKey,
     bootstrapApiToken: bootstrap,
+    metricsToken,
     allowInsecureCanvasUrls: e.ALLOW_INSECURE_CANVAS_URLS,
     healthCheckIntervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES,
     logLevel: e.LOG_LEVEL ?? 'info',

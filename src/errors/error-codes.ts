@@ -30,6 +30,14 @@ const JOB_ONLY_HELP = {
     title: 'Canvas refused the request as malformed',
     remedy: 'Try again; if it keeps failing, the service log has the request that Canvas refused.',
   },
+  grade_post_failed: {
+    title: 'Canvas did not store some of the scores',
+    remedy: 'Open the exam on the course page: each student who was not graded has Canvas\'s answer. Sync the course, fix the enrollments in Canvas, and post again (scores already stored are not sent twice).',
+  },
+  assignment_unpublished: {
+    title: "The exam's assignment is unpublished in Canvas, and Canvas grades only published assignments",
+    remedy: 'Publish the assignment in Canvas (it is never re-published behind your back), then post again.',
+  },
 } as const satisfies Record<string, { title: string; remedy: string }>;
 
 export type JobOnlyCode = keyof typeof JOB_ONLY_HELP;

@@ -36,7 +36,8 @@ export const REMEDIES: Record<ReasonCode, { title: string; remedy: string }> = {
   },
   developer_key_off: {
     title: 'The developer key is OFF for this account',
-    remedy: 'In Canvas, open Admin > Developer Keys and switch the key\'s state to ON, then click Generate Keys again.',
+    remedy:
+      'In Canvas, open Admin > Developer Keys and switch the key\'s state to ON, then click Re-check: the token this service holds works again as soon as the key is ON, no new Generate Keys needed.',
   },
   invalid_client: {
     title: 'Canvas does not recognise the client id or secret',
@@ -63,7 +64,8 @@ export const REMEDIES: Record<ReasonCode, { title: string; remedy: string }> = {
   },
   token_revoked: {
     title: 'The token was revoked or deleted in Canvas',
-    remedy: 'Click Generate Keys to authorize again.',
+    remedy:
+      'Click Generate Keys to authorize again. Canvas deletes a token when someone removes it in Canvas (Account > Settings > Approved Integrations), when an admin revokes it, or when a scope is removed from the developer key.',
   },
   token_owner_inactive: {
     title: 'The account that generated the token is no longer active',
@@ -83,6 +85,35 @@ export const REMEDIES: Record<ReasonCode, { title: string; remedy: string }> = {
     remedy: 'Nothing is lost: the job resumes from its checkpoint. Try again later or at a quieter time.',
   },
 };
+
+/**
+ * Where a reason was met. A reason seen while authorizing (the Canvas answer to Generate Keys or the
+ * configuration check, before any token exists) needs other advice than the same reason met by a
+ * token this service already holds: a key turned OFF under a held token is fixed by turning it ON and
+ * re-checking, while a key OFF at authorization needs a new Generate Keys; `client_not_allowed_for_user`
+ * refuses the person who clicked Authorize, not the role of a token owner (there is none).
+ */
+export type RemedyContext = 'authorization' | 'token';
+
+const AUTHORIZATION_REMEDIES: Partial<Record<ReasonCode, { title: string; remedy: string }>> = {
+  developer_key_off: {
+    title: 'The developer key is OFF for this account',
+    remedy: 'In Canvas, open Admin > Developer Keys and switch the key\'s state to ON, then click Generate Keys.',
+  },
+  user_not_authorized: {
+    title: 'The Canvas user who clicked Authorize may not use this developer key',
+    remedy:
+      'Canvas refused the person who authorized, before any token was issued: their account may not authorize this key (the key is limited to some users, or their role lacks permission to create access tokens). Sign in to Canvas as an account admin who may authorize apps and click Generate Keys again, or ask a Canvas admin to grant that permission in Admin > Permissions.',
+  },
+};
+
+/** The names of the checks that speak of an authorization (no token held): their remedies are the authorization ones. */
+export const AUTHORIZATION_CHECKS: readonly string[] = ['authorization', 'authorize_endpoint', 'client_credentials'];
+
+/** The title and remedy of `reason` where it was met; see {@link RemedyContext}. */
+export function remedyFor(reason: ReasonCode, context: RemedyContext = 'token'): { title: string; remedy: string } {
+  return (context === 'authorization' ? AUTHORIZATION_REMEDIES[reason] : undefined) ?? REMEDIES[reason];
+}
 
 /** True when `v` is one of {@link REASON_CODES}. */
 export function isReasonCode(v: unknown): v is ReasonCode {

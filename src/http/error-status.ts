@@ -34,4 +34,6 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   account_not_found: 404,
   canvas_not_found: 404,
   canvas_bad_request: 502,
+  grade_post_failed: 502,
+  assignment_unpublished: 409,
 } satisfies Record<Exclude<ErrorCode, ReasonCode>, number> & Partial<Record<ReasonCode, number>>;

@@ -3,7 +3,7 @@ import type { Feature } from '../canvas/types.js';
 import { AppError } from '../errors/app-error.js';
 
 /**
- * Parses `?features=a,b` (pages and API) into features; absent or empty means all.
+ * Parses `?features=a,b` (pages and API) into features; undefined when absent or empty (the caller picks the default).
  * @throws AppError validation_failed naming the unknown features
  */
 export function parseFeatures(value: unknown): Feature[] | undefined {
@@ -16,7 +16,7 @@ export function parseFeatures(value: unknown): Feature[] | undefined {
   if (bad.length) {
     throw new AppError('validation_failed', `features: unknown feature ${bad.join(', ')}`, {
       details: { field: 'features' },
-      help: 'Use connection, course_refresh, course_refresh_bulk, roster_sync (comma-separated).',
+      help: 'Use connection, course_refresh, course_refresh_bulk, roster_sync, grade_passback (comma-separated).',
     });
   }
   return names as Feature[];

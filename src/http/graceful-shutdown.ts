@@ -55,6 +55,8 @@ export function stopServer(server: Server, opts: { graceMs: number; logger: Logg
  * 2. jobs: stop claiming work, let running jobs checkpoint and release their lease so another
  *    instance takes them over at once (`stopJobs`, at most `timeouts.jobsMs`; a job that does
  *    not stop in time keeps its lease until it expires, then resumes elsewhere from its checkpoint);
+ *    the webhook delivery worker stops polling in the same step and finishes the sends in flight
+ *    (an unsent message stays in the outbox for the next instance);
  * 3. HTTP: refuse new connections, finish in-flight requests (at most `timeouts.requestsMs`);
  * 4. close the rest (session store, database pools: `close`).
  * Requests keep being served normally during step 2. Resolves when everything is closed.

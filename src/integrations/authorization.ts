@@ -4,6 +4,7 @@ import type { CanvasOAuth } from '../oauth/canvas-oauth.js';
 import { newPkcePair } from '../oauth/pkce.js';
 import type { OAuthStates } from '../store/oauth-states.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
+import type { Integration } from './integration.js';
 
 /** How long a started authorization may take before its state is refused. */
 export const STATE_TTL_MS = 10 * 60 * 1000;
@@ -38,7 +39,8 @@ export function createAuthorization(deps: {
   oauth: CanvasOAuth;
   clock: () => Date;
   redirectUri: string;
-  scopes: () => string[];
+  /** The scopes to ask Canvas for, from the integration's features. */
+  scopes: (integration: Integration) => string[];
 }): Authorization {
   return {
     async start(integrationId, browserSecret) {
@@ -49,7 +51,7 @@ export function createAuthorization(deps: {
       }
       const state = randomBytes(32).toString('base64url');
       const { codeVerifier, codeChallenge } = await newPkcePair();
-      const scopes = deps.scopes();
+      const scopes = deps.scopes(integration);
       const expiresAt = new Date(deps.clock().getTime() + STATE_TTL_MS);
       await deps.states.save({ state, browserSecret, integrationId, codeVerifier, redirectUri: deps.redirectUri, scopes, expiresAt });
       if (integration.status.state === 'not_connected' || integration.status.state === 'failed') {

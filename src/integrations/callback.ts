@@ -4,7 +4,7 @@ import type { CanvasOAuth } from '../oauth/canvas-oauth.js';
 import type { OAuthStates } from '../store/oauth-states.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
-import type { Check, ConnectionStatus, ReasonCode } from './reasons.js';
+import { isWorkingState, type Check, type ConnectionStatus, type LastAttempt, type ReasonCode } from './reasons.js';
 import { reasonForTokenFailure } from './token-endpoint-reason.js';
 import type { Verifier } from './verification.js';
 
@@ -13,6 +13,13 @@ export interface CallbackOutcome {
   kind: 'connected' | 'failed' | 'state_invalid';
   /** Known unless the state could not be matched to any integration. */
   integrationId?: string;
+  /** The integration's name, whenever its id is known (the result page names it). */
+  integrationName?: string;
+  /**
+   * True when this attempt failed while a working token (`verified`/`degraded`) was stored: the
+   * status was left as it was and only `lastAttempt` records the failure.
+   */
+  keptWorkingConnection?: boolean;
   /** The main reason (absent when connected and verified). */
   reason?: ReasonCode;
   /** Canvas's `error` value, when Canvas sent one. */
@@ -36,8 +43,9 @@ export interface CallbackHandler {
    * Handles `GET /oauth/callback`. Matches the state (single use, 10 min, this browser), then
    * classifies Canvas's answer: an error becomes `failed` with its reason; a code is exchanged
    * (client secret + PKCE verifier), the token saved encrypted with its owner, and verification
-   * decides `verified`/`degraded`/`failed`. An unmatched state touches nothing. Never throws for
-   * Canvas answers.
+   * decides `verified`/`degraded`/`failed`. A failed attempt while a working token is stored leaves
+   * the status as it was and is recorded only as `status.lastAttempt`; without one it decides the
+   * state. An unmatched state touches nothing. Never throws for Canvas answers.
    */
   handle(query: Record<string, string | undefined>, browserSecret: string | undefined): Promise<CallbackOutcome>;
 }
@@ -55,19 +63,35 @@ export function createCallbackHandler(deps: {
 
   async function failWith(integrationId: string, reason: ReasonCode, detail: string, missingScopes: string[], canvasError?: string): Promise<CallbackOutcome> {
     const integration = await repo.get(integrationId);
-    const check: Check = { name: 'authorization', ok: false, reason, detail };
-    const status: ConnectionStatus = {
-      state: 'failed',
-      reasons: [reason],
-      missingScopes,
-      checks: [check],
-      tokenOwner: integration?.status.tokenOwner ?? null,
-      verifiedAt: null,
-      checkedAt: clock().toISOString(),
-    };
+    const now = clock().toISOString();
+    const lastAttempt: LastAttempt = { at: now, ok: false, reason, detail };
+    // The status describes the token the integration holds, not the last click: a cancelled or
+    // refused new attempt must not turn a working connection into `failed`.
+    const kept = integration !== undefined && isWorkingState(integration.status.state) && (await repo.getToken(integrationId)) !== undefined;
+    let status: ConnectionStatus;
+    if (kept) {
+      status = { ...integration.status, lastAttempt };
+    } else {
+      const check: Check = { name: 'authorization', ok: false, reason, detail };
+      status = {
+        state: 'failed',
+        reasons: [reason],
+        missingScopes,
+        checks: [check],
+        tokenOwner: integration?.status.tokenOwner ?? null,
+        verifiedAt: null,
+        checkedAt: now,
+        lastAttempt,
+      };
+    }
     await repo.setStatus(integrationId, status);
-    await audit.record({ integrationId, actor: 'system', action: 'authorization.failed', detail: { reason, canvasError: canvasError ?? null, missingScopes } });
-    return { kind: 'failed', integrationId, reason, canvasError, detail, missingScopes, status };
+    await audit.record({
+      integrationId,
+      actor: 'system',
+      action: 'authorization.failed',
+      detail: { reason, canvasError: canvasError ?? null, missingScopes, keptWorkingConnection: kept },
+    });
+    return { kind: 'failed', integrationId, integrationName: integration?.name, keptWorkingConnection: kept, reason, canvasError, detail, missingScopes, status };
   }
 
   return {
@@ -79,12 +103,14 @@ export function createCallbackHandler(deps: {
       else if (error && browserSecret) consumed = await states.consumeLatestForBrowser(browserSecret); // Canvas's client_not_allowed_for_user redirect carries no state
       if (!consumed || !consumed.ok) {
         const why = consumed && !consumed.ok ? consumed.why : 'missing';
-        if (consumed && !consumed.ok && consumed.integrationId) {
-          await audit.record({ integrationId: consumed.integrationId, actor: 'system', action: 'authorization.callback_rejected', detail: { why } });
+        const knownId = consumed && !consumed.ok ? consumed.integrationId : undefined;
+        if (knownId) {
+          await audit.record({ integrationId: knownId, actor: 'system', action: 'authorization.callback_rejected', detail: { why } });
         }
         return {
           kind: 'state_invalid',
-          integrationId: consumed && !consumed.ok ? consumed.integrationId : undefined,
+          integrationId: knownId,
+          integrationName: knownId ? (await repo.get(knownId))?.name : undefined,
           reason: 'state_invalid',
           canvasError: error,
           detail: STATE_PROBLEMS[why],
@@ -135,21 +161,37 @@ export function createCallbackHandler(deps: {
         // The settings changed during the exchange: give the token back to the Canvas that issued it.
         const revoked = await oauth.revoke(integration.canvasUrl, grant.accessToken);
         await audit.record({ integrationId, actor: 'system', action: 'token.discarded', detail: { why: 'settings_changed', revokedAtCanvas: revoked.ok } });
-        return { kind: 'state_invalid', integrationId, reason: 'state_invalid', detail: 'The Canvas URL or client id changed while you were authorizing, so the new token was discarded. Start Generate Keys again.', missingScopes: [] };
+        return {
+          kind: 'state_invalid',
+          integrationId,
+          integrationName: integration.name,
+          reason: 'state_invalid',
+          detail: 'The Canvas URL or client id changed while you were authorizing, so the new token was discarded. Start Generate Keys again.',
+          missingScopes: [],
+        };
       }
       await audit.record({ integrationId, actor: 'system', action: 'token.issued', detail: { tokenOwner: grant.user } });
       const before = integration.status.state;
-      const status = (await verifier.verify(integrationId, { tokenOwner: grant.user }))!;
-      await audit.record({ integrationId, actor: 'system', action: 'integration.status_changed', detail: { from: before, to: status.state, reasons: status.reasons } });
-      const main = status.reasons[0];
+      const verified = (await verifier.verify(integrationId, { tokenOwner: grant.user }))!;
+      await audit.record({ integrationId, actor: 'system', action: 'integration.status_changed', detail: { from: before, to: verified.state, reasons: verified.reasons } });
+      const main = verified.reasons[0];
+      const failedChecks = verified.checks.filter((c) => !c.ok).length;
+      const detail =
+        verified.state === 'verified'
+          ? `Connected as ${grant.user.name}; every check passed.`
+          : `Connected as ${grant.user.name}, but ${failedChecks} ${failedChecks === 1 ? 'check' : 'checks'} failed.`;
+      const tokenWorks = verified.state !== 'failed';
+      const status: ConnectionStatus = {
+        ...verified,
+        lastAttempt: { at: clock().toISOString(), ok: tokenWorks, ...(tokenWorks || !main ? {} : { reason: main }), detail },
+      };
+      await repo.setStatus(integrationId, status);
       return {
         kind: status.state === 'failed' ? 'failed' : 'connected',
         integrationId,
+        integrationName: integration.name,
         reason: main,
-        detail:
-          status.state === 'verified'
-            ? `Connected as ${grant.user.name}; every check passed.`
-            : `Connected as ${grant.user.name}, but ${status.checks.filter((c) => !c.ok).length} check(s) failed.`,
+        detail,
         missingScopes: status.missingScopes,
         status,
       };

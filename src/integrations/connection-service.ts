@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.js';
-import { scopesFor } from '../canvas/endpoints.js';
+import { manifestFeatures, scopesFor } from '../canvas/endpoints.js';
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from '../logger/logger.js';
 import { createAuthorization, type StartedAuthorization } from './authorization.js';
@@ -48,13 +48,14 @@ export function createConnectionService(deps: {
   logger?: Logger;
 }): ConnectionService {
   const { repo, audit, clock, redirectUri } = deps;
-  const scopes = () => scopesFor();
+  // The scopes the integration's chosen features need: one without grade passback asks for none of its scopes.
+  const scopes = (i: Integration) => scopesFor(manifestFeatures(i.features));
 
   const verifier = createVerifier({
     repo,
     clientFor: deps.clientFor,
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
-    probeKey: (i) => probeAuthorizeEndpoint(deps.fetch, { canvasUrl: i.canvasUrl, clientId: i.clientId, redirectUri, scopes: scopes() }),
+    probeKey: (i) => probeAuthorizeEndpoint(deps.fetch, { canvasUrl: i.canvasUrl, clientId: i.clientId, redirectUri, scopes: scopes(i) }),
     clock,
   });
   const authorization = createAuthorization({ repo, states: deps.states, oauth: deps.oauth, clock, redirectUri, scopes });
@@ -89,7 +90,7 @@ export function createConnectionService(deps: {
         clientId: i.clientId,
         clientSecret: await repo.getClientSecret(id),
         redirectUri,
-        scopes: scopes(),
+        scopes: scopes(i),
       });
       await audit.record({ integrationId: id, actor: 'system', action: 'preflight.completed', detail: { ok: result.ok, reasons: result.reasons } });
       return result;

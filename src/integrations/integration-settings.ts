@@ -55,7 +55,7 @@ export interface IntegrationSettings {
    * `integration.configured` audit entry. Re-running the checks afterwards is the caller's step.
    * @throws AppError as {@link IntegrationSettings.update}
    */
-  configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles' | 'courseAdminRoles'>, actor: SettingsActor): Promise<SettingsResult>;
+  configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles' | 'courseAdminRoles' | 'features'>, actor: SettingsActor): Promise<SettingsResult>;
   /**
    * The LTI registration (environment, client id, deployments, issuer) through
    * {@link IntegrationSettings.update}, plus the `lti.registration.updated` audit entry.
@@ -83,7 +83,7 @@ const forbidden = (field: string, message: string) =>
  * - `canvasUrl` and `clientId` only while no Canvas token is stored. With a token, the change is
  *   refused (403): disconnect first (which revokes the token at the Canvas that issued it), or ask
  *   platform staff. Without a token the change is allowed and still drops the client secret.
- * - `clientSecret`, `courseIdType`, `userIdType`, `studentRoles`: allowed (the secret only ever
+ * - `clientSecret`, `courseIdType`, `userIdType`, `studentRoles`, `features`: allowed (the secret only ever
  *   goes to the integration's own Canvas; the ID types are the institution's choice).
  * - `lti`: environment, client id, deployment ids and a custom issuer are allowed (a pair held by
  *   another integration is refused separately); the custom `authUrl` and `jwksUrl` (where launches

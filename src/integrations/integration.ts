@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature } from '../canvas/endpoints.js';
 import { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration } from '../lti/canvas-platforms.js';
 import { checkOutboundUrl, outboundUrl, type OutboundPolicy } from '../net/url-guard.js';
 import type { ConnectionStatus } from './reasons.js';
 
 export { LTI_ENVIRONMENTS, type LtiEnvironment, type LtiRegistration };
+export { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature };
 
 export const COURSE_ID_TYPES = ['sis_course_id', 'integration_id', 'canvas_id'] as const;
 export type CourseIdType = (typeof COURSE_ID_TYPES)[number];
@@ -27,6 +29,10 @@ export interface Integration {
   studentRoles: string[];
   /** Role names that make someone a course admin (instructor) of the course on the exam platform. */
   courseAdminRoles: string[];
+  /** What the institution uses; probes, the scope manifest and the Configure page follow it. */
+  features: IntegrationFeature[];
+  /** Re-sync the sync list every `everyMinutes`; null or absent: manual only. */
+  syncSchedule?: SyncSchedule | null;
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -44,8 +50,30 @@ export interface IntegrationInput {
   userIdType: UserIdType;
   studentRoles: string[];
   courseAdminRoles: string[];
+  features: IntegrationFeature[];
+  syncSchedule?: SyncSchedule | null;
   lti?: LtiRegistration | null;
 }
+
+/** The sync list's re-sync schedule. */
+export interface SyncSchedule {
+  everyMinutes: number;
+}
+
+/** The shortest schedule: a run of a large list takes minutes, and Canvas's rate limits are per token. */
+export const MIN_SYNC_EVERY_MINUTES = 15;
+
+/** `syncSchedule`: null (manual only) or `{ everyMinutes }`, an integer of at least 15 (and at most a week). */
+export const syncScheduleSchema = z
+  .object({
+    everyMinutes: z
+      .number({ error: 'syncSchedule.everyMinutes must be a whole number of minutes, at least 15' })
+      .int('syncSchedule.everyMinutes must be a whole number of minutes, at least 15')
+      .min(MIN_SYNC_EVERY_MINUTES, 'syncSchedule.everyMinutes must be at least 15 (minutes)')
+      .max(7 * 24 * 60, 'syncSchedule.everyMinutes must be at most 10080 (a week)'),
+  })
+  .strict()
+  .nullable();
 
 /** Result of {@link normalizeCanvasUrl}. */
 export type CanvasUrlResult = { ok: true; url: string } | { ok: false; message: string };
@@ -123,6 +151,16 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
     studentRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'studentRoles needs at least one role').max(50),
     courseAdminRoles: z.array(z.string().trim().min(1).max(200)).min(1, 'courseAdminRoles needs at least one role').max(50),
     lti: ltiSchema({ allowInsecure: opts.allowInsecureCanvasUrls }).nullable(),
+    features: z
+      .array(
+        z.string().refine((v): v is IntegrationFeature => (INTEGRATION_FEATURES as readonly string[]).includes(v), {
+          message: `features: each must be one of ${INTEGRATION_FEATURES.join(', ')}`,
+        }),
+      )
+      .max(INTEGRATION_FEATURES.length * 2)
+      // Stored in the registry's order, without repeats.
+      .transform((v) => INTEGRATION_FEATURES.filter((f) => v.includes(f))),
+    syncSchedule: syncScheduleSchema,
   };
   const create = z
     .object({
@@ -133,6 +171,8 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       userIdType: fields.userIdType.default('sis_user_id'),
       studentRoles: fields.studentRoles.default(['StudentEnrollment']),
       courseAdminRoles: fields.courseAdminRoles.default(['TeacherEnrollment']),
+      features: fields.features.default([...DEFAULT_INTEGRATION_FEATURES]),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -147,6 +187,8 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       userIdType: fields.userIdType.optional(),
       studentRoles: fields.studentRoles.optional(),
       courseAdminRoles: fields.courseAdminRoles.optional(),
+      features: fields.features.optional(),
+      syncSchedule: fields.syncSchedule.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -155,5 +197,5 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
 
 export type IntegrationSchemas = ReturnType<typeof createIntegrationSchemas>;
 /** `courseAdminRoles` may be left out by callers that build the input in code (it defaults to teachers). */
-export type CreateIntegrationInput = Omit<z.output<IntegrationSchemas['create']>, 'courseAdminRoles'> & { courseAdminRoles?: string[] };
+export type CreateIntegrationInput = Omit<z.output<IntegrationSchemas['create']>, 'courseAdminRoles' | 'features'> & { courseAdminRoles?: string[]; features?: IntegrationFeature[] };
 export type PatchIntegrationInput = z.output<IntegrationSchemas['patch']>;

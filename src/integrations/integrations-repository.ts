@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
 import type { Dialect } from '../store/database.js';
 import type { Database, IntegrationsTable, IntegrationTokensTable } from '../store/schema.js';
+import { DEFAULT_INTEGRATION_FEATURES, INTEGRATION_FEATURES, type IntegrationFeature } from '../canvas/endpoints.js';
 import { AppError } from '../errors/app-error.js';
 import type { RefreshedToken, TokenStore } from '../oauth/token-store.js';
 import { columnAad, type Vault } from '../vault/vault.js';
-import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput } from './integration.js';
-import type { Check, ConnectionState, ConnectionStatus, ReasonCode } from './reasons.js';
+import type { CreateIntegrationInput, Integration, LtiRegistration, PatchIntegrationInput, SyncSchedule } from './integration.js';
+import type { Check, ConnectionState, ConnectionStatus, LastAttempt, ReasonCode } from './reasons.js';
 
 /** A stored Canvas token, decrypted. Never leaves the server (no presenter may include it). */
 export interface StoredToken {
@@ -48,7 +49,8 @@ export interface UpdateOptions {
 export const CREDENTIALS_CHECK = 'credentials_reset';
 
 export interface IntegrationsRepository extends TokenStore {
-  create(input: CreateIntegrationInput): Promise<Integration>;
+  /** Stores a new integration; `features` defaults to course refresh and roster sync. */
+  create(input: Omit<CreateIntegrationInput, 'features'> & { features?: IntegrationFeature[] }): Promise<Integration>;
   get(id: string): Promise<Integration | undefined>;
   list(): Promise<Integration[]>;
   /**
@@ -61,6 +63,7 @@ export interface IntegrationsRepository extends TokenStore {
   update(id: string, patch: PatchIntegrationInput, opts?: UpdateOptions): Promise<Integration | undefined>;
   /** Deletes the integration with its token, states, courses (cascade). Returns whether it existed. */
   delete(id: string): Promise<boolean>;
+  /** Stores the status; `lastAttempt` only when the status carries it (absent: left as stored). */
   setStatus(id: string, status: ConnectionStatus): Promise<void>;
   /** The decrypted client secret, or undefined when none is set. */
   getClientSecret(id: string): Promise<string | undefined>;
@@ -92,9 +95,42 @@ export interface IntegrationsRepository extends TokenStore {
   markTokenFailed(id: string, reason: ReasonCode, detail: string): Promise<void>;
 }
 
+/** An integration's connection state moved from `from` to `to` (saved and committed). */
+export interface StatusChange {
+  integrationId: string;
+  from: string;
+  to: string;
+  reasons: string[];
+}
+
+/**
+ * Told after an integration's state was saved with a different state than before (a health check,
+ * a verification, a token failure, a credentials drop). Errors thrown here are the listener's to
+ * handle: the repository awaits it only so a test sees the effect, and never rolls back for it.
+ */
+export type StatusChangedListener = (change: StatusChange) => void | Promise<void>;
+
 const SECRET_AAD = columnAad('integrations', 'client_secret_enc');
 const ACCESS_AAD = columnAad('integration_tokens', 'access_token_enc');
 const REFRESH_AAD = columnAad('integration_tokens', 'refresh_token_enc');
+
+/** The stored feature list, in registry order; values this version does not know are dropped. */
+function parseFeatures(raw: string): IntegrationFeature[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v)) return [...DEFAULT_INTEGRATION_FEATURES];
+  return INTEGRATION_FEATURES.filter((f) => v.includes(f));
+}
+
+/** The stored schedule and when it is next due: the first run one period after the schedule is set. */
+function scheduleColumns(schedule: SyncSchedule | null, now: string): Pick<IntegrationsTable, 'sync_schedule' | 'next_sync_at'> {
+  if (!schedule) return { sync_schedule: null, next_sync_at: null };
+  return { sync_schedule: JSON.stringify({ everyMinutes: schedule.everyMinutes }), next_sync_at: new Date(Date.parse(now) + schedule.everyMinutes * 60_000).toISOString() };
+}
 
 function toIntegration(row: Selectable<IntegrationsTable>): Integration {
   const status: ConnectionStatus = {
@@ -105,6 +141,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     tokenOwner: row.token_owner_id ? { id: row.token_owner_id, name: row.token_owner_name ?? '' } : null,
     verifiedAt: row.verified_at,
     checkedAt: row.checked_at,
+    lastAttempt: row.last_attempt ? (JSON.parse(row.last_attempt) as LastAttempt) : null,
   };
   const integration: Integration = {
     id: row.id,
@@ -117,6 +154,8 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     userIdType: row.user_id_type as Integration['userIdType'],
     studentRoles: JSON.parse(row.student_roles) as string[],
     courseAdminRoles: JSON.parse(row.course_admin_roles) as string[],
+    features: parseFeatures(row.features),
+    syncSchedule: row.sync_schedule ? (JSON.parse(row.sync_schedule) as SyncSchedule) : null,
     status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -134,9 +173,19 @@ export function createIntegrationsRepository(deps: {
   vault: Pick<Vault, 'encrypt' | 'decrypt'>;
   dialect: Dialect;
   clock?: () => Date;
+  /** Optional port: called when a saved state differs from the one before. */
+  onStatusChanged?: StatusChangedListener;
 }): IntegrationsRepository {
   const { db, vault, dialect } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const statusChanged = async (change: StatusChange) => {
+    if (change.from === change.to || !deps.onStatusChanged) return;
+    try {
+      await deps.onStatusChanged(change);
+    } catch {
+      // The state is saved; a listener that fails (e.g. the outbox is unreachable) must not undo that.
+    }
+  };
 
   const readToken = (row: Selectable<IntegrationTokensTable>): StoredToken => ({
     accessToken: vault.decrypt(row.access_token_enc, ACCESS_AAD),
@@ -175,6 +224,26 @@ export function createIntegrationsRepository(deps: {
     return Number(r.numUpdatedRows);
   }
 
+  /** Writes a status (inside the caller's transaction). */
+  async function write(trx: Kysely<Database>, id: string, status: ConnectionStatus): Promise<void> {
+    await trx
+      .updateTable('integrations')
+      .set({
+        state: status.state,
+        reasons: JSON.stringify(status.reasons),
+        missing_scopes: JSON.stringify(status.missingScopes),
+        checks: JSON.stringify(status.checks),
+        token_owner_id: status.tokenOwner?.id ?? null,
+        token_owner_name: status.tokenOwner?.name ?? null,
+        verified_at: status.verifiedAt,
+        checked_at: status.checkedAt,
+        ...(status.lastAttempt !== undefined ? { last_attempt: status.lastAttempt ? JSON.stringify(status.lastAttempt) : null } : {}),
+        updated_at: clock().toISOString(),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
   const repository: IntegrationsRepository = {
     async create(input) {
       const now = clock().toISOString();
@@ -192,7 +261,9 @@ export function createIntegrationsRepository(deps: {
           user_id_type: input.userIdType,
           student_roles: JSON.stringify(input.studentRoles),
           course_admin_roles: JSON.stringify(input.courseAdminRoles ?? ['TeacherEnrollment']),
+          features: JSON.stringify(input.features ?? DEFAULT_INTEGRATION_FEATURES),
           lti: input.lti ? JSON.stringify(input.lti) : null,
+          ...scheduleColumns(input.syncSchedule ?? null, now),
           state: 'not_connected',
           reasons: '[]',
           missing_scopes: '[]',
@@ -201,6 +272,7 @@ export function createIntegrationsRepository(deps: {
           token_owner_name: null,
           verified_at: null,
           checked_at: null,
+          last_attempt: null,
           created_at: now,
           updated_at: now,
         })
@@ -227,9 +299,11 @@ export function createIntegrationsRepository(deps: {
       if (patch.userIdType !== undefined) values.user_id_type = patch.userIdType;
       if (patch.studentRoles !== undefined) values.student_roles = JSON.stringify(patch.studentRoles);
       if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
+      if (patch.features !== undefined) values.features = JSON.stringify(patch.features);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
+      if (patch.syncSchedule !== undefined) Object.assign(values, scheduleColumns(patch.syncSchedule, now));
       const dropped = await db.transaction().execute(async (trx) => {
-        let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+        let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);
         if (dialect === 'postgres') q = q.forUpdate();
         const current = await q.executeTakeFirst();
         if (!current) return undefined;
@@ -262,6 +336,7 @@ export function createIntegrationsRepository(deps: {
             token_owner_name: null,
             verified_at: null,
             checked_at: now,
+            last_attempt: null,
           } satisfies Updateable<IntegrationsTable>);
           drop = {
             changed,
@@ -271,10 +346,11 @@ export function createIntegrationsRepository(deps: {
           };
         }
         await trx.updateTable('integrations').set(values).where('id', '=', id).execute();
-        return { drop };
+        return { drop, from: current.state };
       });
       if (!dropped) return undefined;
       if (dropped.drop) opts.onCredentialsDropped?.(dropped.drop);
+      if (dropped.drop) await statusChanged({ integrationId: id, from: dropped.from, to: 'not_connected', reasons: [] });
       return get(id);
     },
 
@@ -290,21 +366,14 @@ export function createIntegrationsRepository(deps: {
     },
 
     async setStatus(id, status) {
-      await db
-        .updateTable('integrations')
-        .set({
-          state: status.state,
-          reasons: JSON.stringify(status.reasons),
-          missing_scopes: JSON.stringify(status.missingScopes),
-          checks: JSON.stringify(status.checks),
-          token_owner_id: status.tokenOwner?.id ?? null,
-          token_owner_name: status.tokenOwner?.name ?? null,
-          verified_at: status.verifiedAt,
-          checked_at: status.checkedAt,
-          updated_at: clock().toISOString(),
-        })
-        .where('id', '=', id)
-        .execute();
+      const from = await db.transaction().execute(async (trx) => {
+        let q = trx.selectFrom('integrations').select('state').where('id', '=', id);
+        if (dialect === 'postgres') q = q.forUpdate();
+        const before = await q.executeTakeFirst();
+        await write(trx, id, status);
+        return before?.state;
+      });
+      if (from !== undefined) await statusChanged({ integrationId: id, from, to: status.state, reasons: [...status.reasons] });
     },
 
     async getClientSecret(id) {
@@ -316,7 +385,7 @@ export function createIntegrationsRepository(deps: {
       const now = clock().toISOString();
       return db.transaction().execute(async (trx) => {
         if (issuedFor) {
-          let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id']).where('id', '=', id);
+          let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);
           if (dialect === 'postgres') q = q.forUpdate();
           const row = await q.executeTakeFirst();
           if (!row) throw new AppError('not_found', 'No such integration.');

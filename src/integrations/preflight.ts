@@ -32,6 +32,21 @@ export type AuthorizeProbe =
 const TIMEOUT_MS = 15000;
 
 /**
+ * The `error` and `error_description` an older Canvas puts on the Location of a redirected
+ * token-endpoint error (it appends them to the redirect URI). Empty when the Location has none.
+ */
+export function errorFromLocation(res: Response, base: string): { error?: string; error_description?: string } {
+  try {
+    const target = new URL(res.headers.get('location') ?? '', base);
+    const error = target.searchParams.get('error') ?? undefined;
+    const description = target.searchParams.get('error_description') ?? undefined;
+    return { ...(error ? { error } : {}), ...(description ? { error_description: description } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+/**
  * Asks Canvas's authorize endpoint, server-side, without cookies and without following redirects,
  * what it thinks of the key: JSON 401/400 (unknown client, redirect mismatch), a redirect to our
  * redirect URI with an error (missing scopes, key OFF), or a redirect to its login page (ready).
@@ -100,23 +115,26 @@ export async function runPreflight(fetchImpl: typeof globalThis.fetch, input: Pr
     checks.push({ name: 'client_credentials', ok: false, reason: 'invalid_client', detail: 'No client secret is saved for this integration.' });
   } else {
     try {
+      // No redirect_uri: the dummy code needs none (Canvas checks the client before the code), and an
+      // older self-hosted Canvas answers token-endpoint errors with a 302 to the redirect_uri it was
+      // sent. Redirects are never followed; one that still comes is read for its `error`.
       const res = await fetchImpl(`${input.canvasUrl}/login/oauth2/token`, {
         method: 'POST',
+        redirect: 'manual',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'canvas-companion preflight' },
         body: new URLSearchParams({
           grant_type: 'authorization_code',
           client_id: input.clientId,
           client_secret: input.clientSecret,
           code: 'canvas-companion-preflight',
-          redirect_uri: input.redirectUri,
         }),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      const body = (await res.json().catch(() => ({}))) as { error?: string; error_description?: string };
+      const body = res.status >= 300 && res.status < 400 ? errorFromLocation(res, input.canvasUrl) : ((await res.json().catch(() => ({}))) as { error?: string; error_description?: string });
       if (body.error === 'invalid_grant') {
         checks.push({ name: 'client_credentials', ok: true, detail: 'Canvas accepted the client id and secret.' });
       } else {
-        const f = classifyTokenError(res.status, body, 'authorization_code');
+        const f = classifyTokenError(res.status >= 300 && res.status < 400 && body.error ? 400 : res.status, body, 'authorization_code');
         const detail =
           body.error_description === 'unknown client'
             ? `Canvas does not know client id ${input.clientId}, or the key is deactivated.`

@@ -1,13 +1,13 @@
 import { isCanvasApiError } from '../canvas/errors.js';
-import { scopeFor } from '../canvas/endpoints.js';
+import { ENDPOINTS, endpointsFor, scopeFor } from '../canvas/endpoints.js';
 import type { AccessTokenSource, CanvasClient, EndpointId } from '../canvas/types.js';
 import { TokenUnavailableError } from '../oauth/token-source.js';
-import type { Integration } from './integration.js';
+import type { Integration, IntegrationFeature } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import type { Check, ConnectionState, ConnectionStatus, ReasonCode, TokenOwner } from './reasons.js';
 
 /** What Canvas's authorize endpoint says about the key right now (see oauth/preflight.ts). */
-export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string };
+export type KeyProbe = { outcome: 'ready' } | { outcome: 'failed'; reason: ReasonCode; detail: string; missingScopes?: string[] };
 
 export interface VerificationDeps {
   repo: IntegrationsRepository;
@@ -15,7 +15,9 @@ export interface VerificationDeps {
   tokenSourceFor(integrationId: string): AccessTokenSource;
   /**
    * Asks Canvas's authorize endpoint about the key. Used only when a freshly refreshed token is
-   * still refused: key OFF (`unauthorized_client`) vs. key ON (so the token owner is inactive).
+   * still refused: key OFF (`unauthorized_client`) vs. key ON (so the token owner is inactive); and
+   * when the refresh token is gone: a scope removed from the key (Canvas then deletes every token
+   * of the key) vs. a token revoked.
    */
   probeKey(integration: Integration): Promise<KeyProbe>;
   clock: () => Date;
@@ -39,7 +41,10 @@ const PERMISSION_NAMES: Partial<Record<EndpointId, string>> = {
   'accounts.permissions': 'account membership (the token owner must be an admin of the account)',
 };
 
-type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; tokenLevel: boolean };
+/** The grade passback endpoints, probed when the integration uses the feature. */
+const GRADE_ENDPOINTS: EndpointId[] = endpointsFor('grade_passback').map((e) => e.id);
+
+type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; missingScopes?: string[]; tokenLevel: boolean };
 
 /**
  * The verification probes: users/self, the account's courses, one course's sections and
@@ -49,7 +54,22 @@ export function createVerifier(deps: VerificationDeps): Verifier {
   const { repo, clock } = deps;
 
   async function explain(err: unknown, endpoint: EndpointId, integration: Integration): Promise<ProbeError> {
-    if (err instanceof TokenUnavailableError) return { reason: err.reason, detail: err.message, tokenLevel: true };
+    if (err instanceof TokenUnavailableError) {
+      if (err.reason === 'token_revoked') {
+        // Canvas deletes every token of a key when a scope is removed from it: name the scopes.
+        const key = await deps.probeKey(integration);
+        if (key.outcome === 'failed' && key.reason === 'missing_scopes' && key.missingScopes?.length) {
+          const scopes = key.missingScopes;
+          return {
+            reason: 'missing_scopes',
+            detail: `Canvas deleted the token because the developer key no longer grants ${scopes.length === 1 ? 'the scope' : 'the scopes'} ${scopes.join(', ')} (Canvas deletes every token of a key when a scope is removed from it).`,
+            missingScopes: scopes,
+            tokenLevel: true,
+          };
+        }
+      }
+      return { reason: err.reason, detail: err.message, tokenLevel: true };
+    }
     if (!isCanvasApiError(err)) return { reason: 'canvas_unreachable', detail: 'Unexpected error while calling Canvas.', tokenLevel: false };
     switch (err.kind) {
       case 'insufficient_scopes': {
@@ -85,6 +105,51 @@ export function createVerifier(deps: VerificationDeps): Verifier {
     }
   }
 
+  /**
+   * grade_scopes: each grade passback endpoint is called against ids that do not exist (course
+   * and assignment `0`), so nothing is read or written. Canvas checks a scoped token before it
+   * looks anything up: `Insufficient scopes` names a scope the key lacks, a 404 proves the scope
+   * is granted. One check for the feature, listing every missing scope.
+   */
+  async function gradeScopeProbe(
+    client: CanvasClient,
+    auth: AccessTokenSource,
+    integration: Integration,
+    fail: (name: string, e: ProbeError) => void,
+    checks: Check[],
+  ): Promise<void> {
+    const missing: string[] = [];
+    let other: ProbeError | undefined;
+    const none = { course_id: '0', assignment_id: '0', id: '0' };
+    for (const endpoint of GRADE_ENDPOINTS) {
+      try {
+        const ep = ENDPOINTS[endpoint];
+        await client.request({ endpoint, path: none, ...(ep.method === 'POST' ? { form: {} } : {}) }, auth);
+      } catch (err) {
+        if (isCanvasApiError(err) && err.kind === 'not_found') continue;
+        const e = await explain(err, endpoint, integration);
+        if (e.reason === 'missing_scopes' && e.missingScope) missing.push(e.missingScope);
+        else other ??= e;
+      }
+    }
+    if (missing.length > 0) {
+      for (const scope of missing) fail('grade_scopes', { reason: 'missing_scopes', detail: '', missingScope: scope, tokenLevel: false });
+      // One check for the feature, naming every scope it lacks.
+      const merged = checks.filter((c) => c.name === 'grade_scopes');
+      for (const c of merged) checks.splice(checks.indexOf(c), 1);
+      checks.push({
+        name: 'grade_scopes',
+        ok: false,
+        reason: 'missing_scopes',
+        detail: `Grade passback is on, and the key does not grant ${missing.length} of its scopes: ${missing.join(', ')}.`,
+      });
+    } else if (other) {
+      fail('grade_scopes', other);
+    } else {
+      checks.push({ name: 'grade_scopes', ok: true, detail: 'The key grants every grade passback scope.' });
+    }
+  }
+
   return {
     async verify(integrationId, opts = {}) {
       const integration = await repo.get(integrationId);
@@ -99,6 +164,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
 
       const fail = (name: string, e: ProbeError) => {
         if (e.missingScope) missingScopes.add(e.missingScope);
+        for (const scope of e.missingScopes ?? []) missingScopes.add(scope);
         checks.push({ name, ok: false, reason: e.reason, detail: e.detail });
       };
 
@@ -114,8 +180,10 @@ export function createVerifier(deps: VerificationDeps): Verifier {
       }
 
       let course: Record<string, unknown> | undefined;
+      // Probes follow the integration's features: a key scoped without a feature's endpoints is not degraded for them.
+      const uses = (f: IntegrationFeature) => integration.features.includes(f);
       if (!tokenDead) {
-        try {
+        if (uses('course_refresh')) try {
           const r = await client.request<Array<Record<string, unknown>>>({ endpoint: 'accounts.courses', path: account, query: { per_page: 10 } }, auth);
           course = r.body.find((c) => c.workflow_state !== 'deleted') ?? r.body[0];
           checks.push({
@@ -128,10 +196,22 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         }
 
         const courseId = course ? String(course.id) : undefined;
-        for (const [name, endpoint] of [
-          ['course_sections', 'courses.sections'],
-          ['enrollments', 'courses.enrollments'],
+        for (const [name, endpoint, feature] of [
+          ['course_sections', 'courses.sections', 'course_refresh'],
+          ['enrollments', 'courses.enrollments', 'roster_sync'],
         ] as const) {
+          if (!uses(feature)) continue;
+          if (!uses('course_refresh')) {
+            // No course list to pick a course from: a course that does not exist proves the scope (404) without reading anything.
+            try {
+              await client.request({ endpoint, path: { course_id: '0' }, query: { per_page: 1 } }, auth);
+              checks.push({ name, ok: true, detail: 'The key grants this scope.' });
+            } catch (err) {
+              if (isCanvasApiError(err) && err.kind === 'not_found') checks.push({ name, ok: true, detail: 'The key grants this scope (probed without a course).' });
+              else fail(name, await explain(err, endpoint, integration));
+            }
+            continue;
+          }
           if (!courseId) {
             checks.push({ name, ok: true, detail: 'Not probed: no course was found to probe with. It is re-checked once the account has courses.' });
             continue;
@@ -145,7 +225,9 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         }
 
         // include_params: a scoped key without "Allow Include Parameters" silently drops include[].
-        if (courseId) {
+        if (!uses('course_refresh')) {
+          // Probed with a course's sections, which this integration does not read.
+        } else if (courseId) {
           try {
             const r = await client.request<Array<Record<string, unknown>>>(
               { endpoint: 'courses.sections', path: { course_id: courseId }, query: { 'include[]': ['total_students'], per_page: 1 } },
@@ -188,6 +270,8 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         } catch (err) {
           fail('sis_visibility', await explain(err, 'accounts.permissions', integration));
         }
+
+        if (integration.features.includes('grade_passback')) await gradeScopeProbe(client, auth, integration, fail, checks);
       }
 
       const reasons = [...new Set(checks.flatMap((c) => (c.reason ? [c.reason] : [])))];
@@ -202,6 +286,7 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         tokenOwner,
         verifiedAt: state === 'verified' ? now : null,
         checkedAt: now,
+        lastAttempt: integration.status.lastAttempt ?? null,
       };
       await repo.setStatus(integrationId, status);
       return status;

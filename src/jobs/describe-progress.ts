@@ -17,7 +17,8 @@ const n = (x: number) => x.toLocaleString('en-US');
  * `ctx.progress`: on the report path "starting report" → "report" (Canvas's percentage) →
  * "downloading" → "saving courses" / "saving sections" (report rows), on the REST path "courses"
  * (pages listed, total unknown) → "sections" (syncable courses whose sections were read); a roster
- * sync counts courses. An ended job says how it ended instead of its last phase.
+ * sync counts courses; a grade post finds the assignment ("assignment"), reads Canvas's scores
+ * ("reading scores") and counts the scores sent ("posting"). An ended job says how it ended instead of its last phase.
  */
 export function describeProgress(job: Pick<Job, 'kind' | 'state' | 'progress' | 'error'>): ProgressDescription {
   const { phase, done, total } = job.progress;
@@ -58,6 +59,12 @@ export function describeProgress(job: Pick<Job, 'kind' | 'state' | 'progress' | 
     }
   }
   if (job.kind === 'course_sync' && phase === 'courses') return of('Syncing rosters', total === 1 ? 'course' : 'courses');
+  if (job.kind === 'grade_post') {
+    if (phase === 'assignment') return { label: "Finding the exam's assignment in Canvas", done: 0, total: null };
+    if (phase === 'reading scores') return { label: 'Reading the scores Canvas holds', done: 0, total: null };
+    if (phase === 'posting') return of('Posting scores (Canvas grades each batch in the background)', 'scores');
+  }
+  if (job.kind === 'sync_list_sync' && phase === 'courses') return of('Syncing the sync list', total === 1 ? 'course' : 'courses');
   if (job.kind === 'health_check' && phase === 'checking') return { label: 'Checking the connection with Canvas', done: 0, total: null };
   const words = phase.charAt(0).toUpperCase() + phase.slice(1);
   return total === null && done === 0 ? { label: words, done, total } : of(words, '');

@@ -53,9 +53,30 @@ export type CourseSyncTotals = {
 
 export type CourseSyncSummary = CourseSyncTotals & {
   courses: number;
+  /** Courses Canvas no longer had: each failed alone, the batch went on. */
+  failedCourses?: number;
   /** What the job did to each course, in the order synced. */
-  courseResults?: Array<{ courseId: string; examTakers: number; skipped: number; added: number; removed: number; changed: number }>;
+  courseResults?: Array<{ courseId: string; examTakers: number; skipped: number; added: number; removed: number; changed: number; failed?: { code: string; message: string } }>;
   warnings?: string[];
+};
+
+export type SyncListSyncParams = {
+  /** What started it: a person (the default) or the integration's schedule. */
+  trigger?: 'manual' | 'schedule';
+};
+
+/** What a sync list run did: totals over the courses synced, and each course that failed with why. */
+export type SyncListSyncSummary = {
+  /** Courses on the list when the run started. */
+  courses: number;
+  synced: number;
+  failed: number;
+  examTakers: number;
+  added: number;
+  removed: number;
+  changed: number;
+  failures: Array<{ courseId: string; code: string; message: string }>;
+  resumed: boolean;
 };
 
 export type HealthCheckParams = Record<string, never>;
@@ -69,10 +90,40 @@ export type HealthCheckJobSummary = {
   status?: unknown;
 };
 
+/** The exam a grade post is for (its key becomes the Canvas assignment's integration_id). */
+export type GradeExam = { key: string; title: string; pointsPossible: number; published: boolean };
+
+export type GradePostParams = {
+  courseId: string;
+  exam: GradeExam;
+  /** `score` as given: a number of points; anything else ends as `invalid_score`. */
+  scores: Array<{ userExternalId: string; score: number | string | null; comment?: string }>;
+  /** Who asked for the post (for the audit trail and the webhook event). */
+  actor?: string;
+};
+
+export type GradePostSummary = {
+  examKey: string;
+  assignmentId: string | null;
+  posted: number;
+  unchanged: number;
+  unknownUser: number;
+  notExamTaker: number;
+  invalidScore: number;
+  failed: number;
+  /** update_grades requests sent (the writes); assignment creation is counted apart. */
+  writeRequests: number;
+  assignmentCreated: boolean;
+  resumed: boolean;
+  durationMs: number;
+};
+
 /** Each kind → what it is enqueued with and what its handler returns. */
 export interface JobKindTypes {
   course_refresh: { params: CourseRefreshParams; summary: CourseRefreshSummary };
   course_sync: { params: CourseSyncParams; summary: CourseSyncSummary };
+  grade_post: { params: GradePostParams; summary: GradePostSummary };
+  sync_list_sync: { params: SyncListSyncParams; summary: SyncListSyncSummary };
   health_check: { params: HealthCheckParams; summary: HealthCheckJobSummary };
 }
 
@@ -100,7 +151,7 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   },
   course_sync: {
     label: 'Roster sync',
-    describeSummary: (s) => `${s.examTakers} exam-takers, ${s.skipped} skipped`,
+    describeSummary: (s) => `${s.examTakers} exam-takers, ${s.skipped} skipped${s.failedCourses ? `; ${s.failedCourses} ${s.failedCourses === 1 ? 'course' : 'courses'} not synced` : ''}`,
     // One sync per course, or per identical selection of courses.
     dedupeKey(params) {
       const raw: unknown[] = Array.isArray(params.courseIds) ? params.courseIds : [];
@@ -108,6 +159,20 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
       if (ids.length === 1) return `course:${ids[0]}`;
       return `courses:${createHash('sha256').update(ids.join(',')).digest('hex')}`;
     },
+  },
+  grade_post: {
+    label: 'Grade post',
+    describeSummary: (s) =>
+      `${s.examKey}: ${s.posted} posted, ${s.unchanged} unchanged, ${s.unknownUser + s.notExamTaker + s.invalidScore + s.failed} not posted (${s.writeRequests} write requests)`,
+    // One post of an exam in a course at a time.
+    dedupeKey: (params) => `grade:${String(params.courseId)}:${String(params.exam?.key)}`,
+  },
+  sync_list_sync: {
+    label: 'Sync list sync',
+    describeSummary: (s) =>
+      `${s.synced} of ${s.courses} courses synced: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
+    // One run per integration at a time, whether started by a person or by the schedule.
+    dedupeKey: () => '',
   },
   health_check: {
     label: 'Health check',

@@ -15,6 +15,8 @@ export interface LaunchHandlerDeps {
   pages: LtiPages;
   logger: Logger;
   clock: () => Date;
+  /** Adds the first deployment of a key Dynamic Registration created (see the integrations service); true when added. */
+  adoptFirstDeployment?: (integrationId: string, clientId: string, deploymentId: string) => Promise<boolean>;
 }
 
 /** What ltijs calls back with: a valid launch, or a refused id_token. */
@@ -36,7 +38,14 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
       }
       const frameFor = canvasFrameAncestor(integration.canvasUrl);
       const facts = launchFacts(token);
-      if (!facts.deploymentId || !integration.lti.deploymentIds.includes(facts.deploymentId)) {
+      const adopted =
+        facts.deploymentId !== null &&
+        integration.lti.deploymentIds.length === 0 &&
+        (await deps.adoptFirstDeployment?.(integration.id, token.clientId, facts.deploymentId).catch((err: unknown) => {
+          logger.warn({ err, integrationId: integration.id }, 'adding the first deployment failed');
+          return false;
+        })) === true;
+      if (!facts.deploymentId || (!adopted && !integration.lti.deploymentIds.includes(facts.deploymentId))) {
         return pages.refuse(res, 403, 'unknown_deployment', {
           issuer: token.iss,
           clientId: token.clientId,

@@ -3,6 +3,7 @@ import type { Logger } from '../logger/logger.js';
 import { allowFrameAncestor, canvasFrameAncestor } from './frame-policy.js';
 import type { LtiPages } from './lti-pages.js';
 import type { PlatformRegistry } from './platform-registry.js';
+import type { PlatformStorage } from './platform-storage.js';
 
 const PROBE_COOKIE = 'cc_lti_probe';
 const PROBE_PARAM = 'cc_probe';
@@ -11,9 +12,10 @@ const PROBE_PARAM = 'cc_probe';
  * The handler that runs before ltijs's OIDC login: refuses launches no integration is registered
  * for (issuer AND client id, then deployment), keeps ltijs's platform entry in sync, and detects
  * blocked cookies (a probe cookie and one bounce) so the browser is offered a new window instead of
- * failing later with MISSING_VALIDATION_COOKIE.
+ * failing later with MISSING_VALIDATION_COOKIE. When Canvas offers platform storage
+ * (`lti_storage_target`), the login keeps its state there instead and needs no cookie at all.
  */
-export function createLoginCheck(deps: { secureCookies: boolean; logger: Logger; pages: LtiPages; platforms: PlatformRegistry }): RequestHandler {
+export function createLoginCheck(deps: { secureCookies: boolean; logger: Logger; pages: LtiPages; platforms: PlatformRegistry; storage: PlatformStorage }): RequestHandler {
   const { logger, pages, platforms } = deps;
   const probeCookieOptions = deps.secureCookies
     ? { httpOnly: true, secure: true, sameSite: 'none' as const }
@@ -34,10 +36,12 @@ export function createLoginCheck(deps: { secureCookies: boolean; logger: Logger;
       if (matches.length > 1 || !integration) return pages.refuse(res, 409, 'ambiguous_platform', { issuer: params.iss, clientId: params.client_id });
       const frameFor = canvasFrameAncestor(integration.canvasUrl);
       const deploymentId = params.lti_deployment_id ?? params.deployment_id;
-      if (deploymentId && !integration.lti.deploymentIds.includes(deploymentId)) {
+      // No deployment yet (a key Dynamic Registration just created): the signed launch decides.
+      if (deploymentId && integration.lti.deploymentIds.length > 0 && !integration.lti.deploymentIds.includes(deploymentId)) {
         return pages.refuse(res, 403, 'unknown_deployment', { issuer: params.iss, clientId: params.client_id, deploymentId, integrationName: integration.name }, frameFor);
       }
       await platforms.ensurePlatform(integration);
+      if (deps.storage.wanted(params)) return await deps.storage.login(req, res, params, integration);
 
       const cookies = (req as Request & { cookies?: Record<string, string> }).cookies ?? {};
       if (!cookies[PROBE_COOKIE]) {

@@ -14,6 +14,8 @@ import { createLoginCheck } from './login-check.js';
 import { createLtiPages, type LtiPages } from './lti-pages.js';
 import type { LtijsProvider } from './ltijs-types.js';
 import { createPlatformRegistry } from './platform-registry.js';
+import { createPlatformStorage, type PlatformStorage } from './platform-storage.js';
+import { createPlatformStorageRepository } from './platform-storage-repository.js';
 import { canvasToolConfiguration } from './tool-config.js';
 
 export type { LaunchRefusal } from './lti-pages.js';
@@ -40,6 +42,8 @@ export interface LtiDeps {
   clock?: () => Date;
   /** Name resolution for ltijs's outbound calls (tests). */
   resolve?: HostResolver;
+  /** Adds the first deployment of a key Dynamic Registration created, at its first signed launch. */
+  adoptFirstDeployment?: (integrationId: string, clientId: string, deploymentId: string) => Promise<boolean>;
 }
 
 let setUp = false;
@@ -82,12 +86,21 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
 
   const pages = createLtiPages(logger);
   const platforms = createPlatformRegistry({ lti, plugin, launches, db: deps.store.db, clock });
-  const checkLogin = createLoginCheck({ secureCookies: config.secureCookies, logger, pages, platforms });
+  const storage = createPlatformStorage({
+    publicOrigin: new URL(config.publicUrl).origin,
+    storage: createPlatformStorageRepository({ db: deps.store.db, clock }),
+    launches,
+    lti,
+    pages,
+    logger,
+  });
+  const checkLogin = createLoginCheck({ secureCookies: config.secureCookies, logger, pages, platforms, storage });
   setUpLtijs(lti, ltijsKey(deps.vault), plugin, config, {
     '/config.json': configJson(launches, config.publicUrl, pages),
     '/login': checkLogin,
+    storage,
   });
-  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock });
+  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock, adoptFirstDeployment: deps.adoptFirstDeployment });
   lti.onConnect(async (token, req, res) => {
     try {
       await launch.handleLaunch(token, req, res);
@@ -139,7 +152,7 @@ function setUpLtijs(
   key: string,
   plugin: KyselyLtiDatabase,
   config: LtiDeps['config'],
-  before: { '/config.json': RequestHandler; '/login': RequestHandler },
+  before: { '/config.json': RequestHandler; '/login': RequestHandler; storage: PlatformStorage },
 ): void {
   lti.setup(
     key,
@@ -156,9 +169,12 @@ function setUpLtijs(
       // ltijs's default (10 s between Canvas signing the id_token and us checking it) refuses launches
       // over a slow redirect chain or a few seconds of clock skew; a minute is still single-use (nonce).
       tokenMaxAge: 60,
-      serverAddon: (app: { get: Function; all: Function; use: Function }) => {
+      serverAddon: (app: { get: Function; post: Function; all: Function; use: Function }) => {
         app.get('/config.json', before['/config.json']);
         app.all('/login', before['/login']);
+        // The launch (appUrl '/'): platform-storage logins are checked here, before ltijs's state cookie.
+        app.post('/', before.storage.launch);
+        app.get('/', before.storage.connect);
       },
     },
   );

@@ -57,6 +57,17 @@ export function tokenEndpointFailure(status: number, body: { error?: unknown; er
   return { error, description, status, detail };
 }
 
+/** `error` and `error_description` from a redirect's Location, when it carries them. */
+function errorOnLocation(location: string | null): { error?: string; error_description?: string } {
+  if (!location) return {};
+  try {
+    const u = new URL(location, 'http://location.invalid');
+    return { error: u.searchParams.get('error') ?? undefined, error_description: u.searchParams.get('error_description') ?? undefined };
+  } catch {
+    return {};
+  }
+}
+
 async function failureFromThrown(err: unknown): Promise<TokenEndpointFailure> {
   if (err instanceof client.ResponseBodyError) {
     return tokenEndpointFailure(err.status, err.cause as Record<string, unknown>);
@@ -68,8 +79,16 @@ async function failureFromThrown(err: unknown): Promise<TokenEndpointFailure> {
   }
   const refusal = findOutboundRefusal(err);
   if (refusal) return { error: 'refused', description: '', status: 0, detail: `Canvas was not called: ${refusal.message}.` };
-  const e = err as { code?: string; cause?: { status?: number } & Record<string, unknown>; message?: string; name?: string };
+  const e = err as { code?: string; cause?: { status?: number; headers?: unknown } & Record<string, unknown>; message?: string; name?: string };
   const status = typeof e.cause?.status === 'number' ? e.cause.status : 0;
+  const headers = e.cause?.headers as { get?: unknown } | undefined;
+  if (status >= 300 && status < 400 && typeof headers?.get === 'function') {
+    // An older self-hosted Canvas redirects token-endpoint errors to the redirect_uri it was sent,
+    // with `error` and `error_description` on the Location (never followed: it is our own callback).
+    // Duck-typed: the guarded fetch's Response may come from another undici than the global one.
+    const redirected = errorOnLocation((headers as { get(name: string): string | null }).get('location'));
+    if (redirected.error) return tokenEndpointFailure(400, redirected);
+  }
   if (status >= 500 || status === 0) {
     return { error: 'network', description: '', status, detail: `Canvas could not be reached or answered unexpectedly (${e.name ?? 'error'}).` };
   }

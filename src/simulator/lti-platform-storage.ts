@@ -86,27 +86,57 @@ export function storageAnswer(store: KeyValueStore, usage: StorageUsage, origin:
   return reply;
 }
 
+/** Subject of the envelope between the forwarding frame and the Canvas window that holds the storage. */
+export const FORWARD_SUBJECT = 'lti.platform_storage.forward';
+
 /**
- * The frame's page: a listener that answers storage messages from any tool origin with
- * {@link storageAnswer} over `localStorage`, replying to the sender's window and origin.
+ * The frame's page. Canvas's forwarding frame stores nothing itself: it relays each message from a
+ * tool to the Canvas window (its parent, on `parentOrigin`) with the tool's origin, and relays the
+ * answer back to the tool's window and origin. The values therefore live in Canvas's first-party
+ * `localStorage`, which is why this works where the browser blocks third-party storage and cookies.
  */
-export function forwardingFramePage(): string {
+export function forwardingFramePage(parentOrigin: string): string {
   return `<!doctype html><html><head><title>post_message_forwarding</title></head><body><script>
-var storageAnswer = ${storageAnswer.toString()};
-var usage = {};
+var parentOrigin = ${JSON.stringify(parentOrigin).replace(/</g, '\\u003c')};
+var pending = {};
+var seq = 0;
 window.addEventListener('message', function (event) {
-  var answer = storageAnswer(window.localStorage, usage, event.origin, event.data);
-  if (answer && event.source) event.source.postMessage(answer, event.origin);
+  var d = event.data;
+  if (!d || typeof d !== 'object') return;
+  if (event.source === window.parent) {
+    if (event.origin !== parentOrigin || d.subject !== '${FORWARD_SUBJECT}.response') return;
+    var p = pending[d.forward_id];
+    if (!p) return;
+    delete pending[d.forward_id];
+    p.source.postMessage(d.answer, p.origin);
+    return;
+  }
+  if (typeof d.subject !== 'string' || !event.source) return;
+  var id = 'f' + (++seq);
+  pending[id] = { source: event.source, origin: event.origin };
+  window.parent.postMessage({ subject: '${FORWARD_SUBJECT}', forward_id: id, tool_origin: event.origin, message: d }, parentOrigin);
 });
 </script></body></html>`;
 }
 
-/** Script for the page that hosts the tool iframe: the `window.parent` fallback (answers to origin `*` senders). */
-export function parentFallbackScript(): string {
+/**
+ * Script for the Canvas page that hosts the tool iframe: answers what its forwarding frame relays
+ * (only from that frame, on `storageOrigin`), and the `window.parent` fallback (a tool posting to
+ * the page itself with origin `*`), both with {@link storageAnswer} over the page's `localStorage`.
+ */
+export function parentFallbackScript(storageOrigin: string): string {
   return `var storageAnswer = ${storageAnswer.toString()};
 var usage = {};
+var storageOrigin = ${JSON.stringify(storageOrigin).replace(/</g, '\\u003c')};
 window.addEventListener('message', function (event) {
-  var answer = storageAnswer(window.localStorage, usage, event.origin, event.data);
+  var d = event.data;
+  if (d && typeof d === 'object' && d.subject === '${FORWARD_SUBJECT}') {
+    if (event.origin !== storageOrigin || event.source !== window.frames['post_message_forwarding']) return;
+    var relayed = storageAnswer(window.localStorage, usage, String(d.tool_origin), d.message);
+    if (relayed) event.source.postMessage({ subject: '${FORWARD_SUBJECT}.response', forward_id: d.forward_id, answer: relayed }, event.origin);
+    return;
+  }
+  var answer = storageAnswer(window.localStorage, usage, event.origin, d);
   if (answer && event.source) event.source.postMessage(answer, event.origin);
 });
 `;

@@ -45,7 +45,18 @@ export interface LtiToolRegistration {
 export interface LtiWorld {
   /** `iss`; defaults to the sandbox's own origin (an integration with environment `custom`). */
   issuer?: string;
+  /**
+   * The origin the OIDC authorization endpoint is reached under, where the storage frame lives
+   * (hosted Canvas: `https://sso.canvaslms.com`, another site than the Canvas page). Defaults to
+   * the origin the launch page was opened on.
+   */
+  authOrigin?: string;
   tools: LtiToolRegistration[];
+  /**
+   * Validation messages every registration POST fails with (422), as a Canvas whose validation
+   * differs would answer; unset: the normal validation.
+   */
+  registrationErrors?: string[];
 }
 
 /** The subset of Canvas's LTI 1.3 JSON configuration the platform reads. */
@@ -247,7 +258,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   const router: Router = express.Router();
   router.use(express.urlencoded({ extended: false }));
 
-  router.get('/api/lti/security/jwks', (_req, res) => {
+  // The same keys under both paths: LTI launches name the first, the OpenID configuration's `jwks_uri` the second.
+  router.get(['/api/lti/security/jwks', '/login/oauth2/jwks'], (_req, res) => {
     res.json({ keys: [publicJwk] });
   });
 
@@ -258,10 +270,12 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     const origin = `${req.protocol}://${req.get('host')}`;
     if (q.frame === '1') {
       const inner = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'frame' && v !== undefined) as [string, string][]);
+      const storageOrigin = ltiWorld(world).authOrigin ?? origin;
+      const frameSrc = `${storageOrigin}/post_message_forwarding?${new URLSearchParams({ parent_origin: origin }).toString()}`;
       res.type('html').send(
         `<!doctype html><html><head><title>Canvas sandbox</title><script src="/__lti/platform-storage.js"></script></head><body><h1>Canvas sandbox</h1>` +
           `<iframe id="tool" title="Tool" src="/__lti/launch?${escapeHtml(inner.toString())}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe>` +
-          `<iframe name="post_message_forwarding" id="post_message_forwarding" title="post_message_forwarding" src="/post_message_forwarding" sandbox="allow-scripts allow-same-origin" hidden></iframe></body></html>`,
+          `<iframe name="post_message_forwarding" id="post_message_forwarding" title="post_message_forwarding" src="${escapeHtml(frameSrc)}" sandbox="allow-scripts allow-same-origin" hidden></iframe></body></html>`,
       );
       return;
     }
@@ -311,14 +325,23 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     res.redirect(302, `${cfg.oidc_initiation_url}?${params.toString()}`);
   });
 
-  /** Canvas's hidden storage frame (on the OIDC auth origin, here the sandbox's own). */
-  router.get('/post_message_forwarding', (_req, res) => {
-    res.type('html').send(forwardingFramePage());
+  /**
+   * Canvas's hidden storage frame, on the OIDC auth origin. It relays to the Canvas page named by
+   * `parent_origin` (Canvas puts the parent domain in a signed token; here a plain parameter).
+   */
+  router.get('/post_message_forwarding', (req, res) => {
+    const own = `${req.protocol}://${req.get('host')}`;
+    const asked = typeof req.query.parent_origin === 'string' ? req.query.parent_origin : '';
+    let parentOrigin = own;
+    if (asked && URL.canParse(asked) && new URL(asked).origin === asked) parentOrigin = asked;
+    res.type('html').send(forwardingFramePage(parentOrigin));
   });
 
-  /** The `window.parent` fallback of the page hosting the tool. */
-  router.get('/__lti/platform-storage.js', (_req, res) => {
-    res.type('application/javascript').send(parentFallbackScript());
+  /** The script of the page hosting the tool: Canvas's storage behind the frame, and the `window.parent` fallback. */
+  router.get('/__lti/platform-storage.js', (req, res) => {
+    const world = sandboxState!.world;
+    const origin = `${req.protocol}://${req.get('host')}`;
+    res.type('application/javascript').send(parentFallbackScript(ltiWorld(world).authOrigin ?? origin));
   });
 
   router.get('/__lti/autosubmit.js', (_req, res) => {
@@ -551,6 +574,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   router.post('/api/lti/registrations', express.json({ limit: '1mb' }), async (req, res) => {
     const claims = await readRegistrationToken(bearerOf(req));
     if (!claims) return void jwtRefused(res);
+    // A registration token registers one key: a second POST with it is refused like a foreign token.
+    if (ltiWorld(sandboxState!.world).tools.some((t) => t.dynamic?.uuid === claims['uuid'])) return void jwtRefused(res);
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     if (typeof body['scope'] !== 'string') {
       // Canvas splits the scope string without checking it first: a missing scope is a server error.
@@ -558,7 +583,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       res.status(500).json({ errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] });
       return;
     }
-    const errors = validateRegistration(body);
+    const errors = [...(ltiWorld(sandboxState!.world).registrationErrors ?? []), ...validateRegistration(body)];
     if (errors.length) {
       lastRegistrationErrors = errors;
       // RecordInvalid from save!: the tool gets a generic 422 without the validation messages.

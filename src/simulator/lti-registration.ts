@@ -23,6 +23,18 @@ export const LTI_SCOPES = [
   `${CANVAS}/page_content/show`,
 ];
 
+/** The scopes the OpenID configuration advertises (AGS, NRPS, public JWK update, account lookup, progress). */
+export const SCOPES_SUPPORTED = [
+  'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem',
+  'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly',
+  'https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly',
+  'https://purl.imsglobal.org/spec/lti-ags/scope/score',
+  'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly',
+  `${CANVAS}/public_jwk/scope/update`,
+  `${CANVAS}/account_lookup/scope/show`,
+  'https://canvas.instructure.com/lti-ags/progress/scope/show',
+];
+
 /** Placements the sandbox knows; a registration's unknown placements are dropped silently. */
 export const PLACEMENTS = [
   'account_navigation', 'assignment_edit', 'assignment_group_menu', 'assignment_index_menu', 'assignment_menu',
@@ -40,11 +52,11 @@ export function openIdConfiguration(origin: string, issuer: string, accountName:
     issuer,
     authorization_endpoint: `${origin}/api/lti/authorize_redirect`,
     registration_endpoint: `${origin}/api/lti/registrations`,
-    jwks_uri: `${origin}/api/lti/security/jwks`,
+    jwks_uri: `${origin}/login/oauth2/jwks`,
     token_endpoint: `${origin}/login/oauth2/token`,
     token_endpoint_auth_methods_supported: ['private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['RS256'],
-    scopes_supported: ['openid', ...LTI_SCOPES],
+    scopes_supported: SCOPES_SUPPORTED,
     response_types_supported: ['id_token'],
     id_token_signing_alg_values_supported: ['RS256'],
     claims_supported: ['sub', 'picture', 'email', 'name', 'given_name', 'family_name', 'locale'],

@@ -21,6 +21,8 @@ export interface IntegrationsTable {
   student_roles: string;
   /** JSON string[]: roles that make someone a course admin (instructor) on the exam platform */
   course_admin_roles: Generated<string>;
+  /** JSON string[]: course_refresh, roster_sync, grade_passback (default the first two) */
+  features: Generated<string>;
   /** JSON of the optional LTI registration, or null */
   lti: string | null;
   state: string;
@@ -34,8 +36,14 @@ export interface IntegrationsTable {
   token_owner_name: string | null;
   verified_at: string | null;
   checked_at: string | null;
+  /** JSON of the latest Generate Keys attempt `{ at, ok, reason?, detail }`, or null */
+  last_attempt: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON `{ everyMinutes }` of the sync list's re-sync schedule, or null (manual only). */
+  sync_schedule: string | null;
+  /** When the scheduled re-sync is next due (ISO), or null without a schedule. */
+  next_sync_at: string | null;
 }
 
 export interface IntegrationTokensTable {
@@ -171,6 +179,8 @@ export interface CoursesTable {
   end_at: string | null;
   /** The name of the course's (sub-)account. */
   department: string | null;
+  /** JSON of the course's facts as the last roster sync recorded them (what `course.updated` compares with). */
+  synced_facts: string | null;
 }
 
 export interface SectionsTable {
@@ -204,6 +214,8 @@ export interface RosterEntriesTable {
   exam_taker: number;
   /** JSON string[] of skip reasons (role_not_selected, pending, inactive, concluded, missing_user_id, user_id_hidden) */
   reasons: string;
+  /** JSON string[] of the enrollments' base types (StudentEnrollment, TeacherEnrollment…); null for rows synced before it was kept */
+  base_roles: string | null;
   synced_at: string;
   job_id: string | null;
   /** 1 when the person is a course admin (role in course_admin_roles, active, ID populated). */
@@ -247,6 +259,29 @@ export interface LtiPlatformOwnersTable {
   created_at: string;
 }
 
+/** An open window for LTI Dynamic Registration of one integration (opened from its LTI page). */
+export interface LtiRegistrationWindowsTable {
+  integration_id: string;
+  /** Audit label of who opened it. */
+  opened_by: string;
+  opened_at: string;
+  expires_at: string;
+}
+
+/** A registration token that reached the tool (single use), and what came of it. */
+export interface LtiRegistrationTokensTable {
+  /** The token's `uuid` claim, or `sha256:<hash of the token>` when it has none. */
+  token_key: string;
+  integration_id: string;
+  /** 'started' | 'registered' | 'refused' */
+  outcome: string;
+  /** The client id Canvas created ('registered' only). */
+  client_id: string | null;
+  /** When a first launch added its deployment id to the registration. */
+  deployment_adopted_at: string | null;
+  created_at: string;
+}
+
 /** Sign-in attempt counters (src/staff/login-throttle.ts). */
 export interface LoginThrottleTable {
   /** SHA-256 hex of `account:<email>` or `address:<client address>`. */
@@ -254,6 +289,102 @@ export interface LoginThrottleTable {
   count: number;
   /** ISO time the current window ends. */
   reset_at: string;
+}
+
+/** Server half of an LTI login kept through Canvas's platform storage (src/lti/platform-storage-repository.ts). */
+export interface LtiStorageLoginsTable {
+  /** SHA-256 hex of the OIDC `state`. */
+  state_hash: string;
+  /** SHA-256 hex of the `nonce` sent with that state. */
+  nonce_hash: string;
+  issuer: string;
+  client_id: string;
+  integration_id: string;
+  created_at: string;
+  expires_at: string;
+  /** When the id_token posted with this state was accepted for validation (single use). */
+  used_at: string | null;
+  /** When the tool's page was opened after the validated launch (single use). */
+  connected_at: string | null;
+}
+
+/** Where webhook events go (src/webhooks/). */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  /** JSON WebhookEvent[] */
+  events: string;
+  /** null: events of every integration. */
+  integration_id: string | null;
+  /** The `whsec_…` signing secret, a vault envelope. */
+  secret_enc: string;
+  created_at: string;
+  created_by: string;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  /** When the current run of failed attempts began (null while deliveries succeed). */
+  failing_since: string | null;
+}
+
+/** The webhook outbox: one row per message, its id the `webhook-id`. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  event: string;
+  /** JSON of the whole message body `{ type, timestamp, data }`. */
+  payload: string;
+  /** Attempts made so far (0 before the first). */
+  attempt: number;
+  /** pending | delivered | failed | dead */
+  status: string;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  /** A worker's claim on the row while it sends (expires, so a killed worker's row is sent again). */
+  claimed_until: string | null;
+}
+
+/** One entry of an integration's change log (src/changes/). */
+export interface ChangeLogTable {
+  /** Only grows; the API cursor. A bigint on Postgres: read it with Number(). */
+  seq: Generated<number>;
+  integration_id: string;
+  at: string;
+  /** enrollment.added | enrollment.removed | enrollment.updated | course_admin.added | course_admin.removed | course.updated | integration.status_changed */
+  type: string;
+  course_canvas_id: string | null;
+  /** JSON object */
+  data: string;
+}
+
+/** The courses the exam platform keeps in sync (src/sync-list/). */
+export interface SyncListTable {
+  integration_id: string;
+  canvas_course_id: string;
+  added_at: string;
+  /** The actor who added it ('staff:<id>', 'api-token:<id>', 'import:<actor>'…). */
+  added_by: string;
+  /** When a sync list run last synced this course, or null. */
+  last_synced_at: string | null;
+}
+
+/** An uploaded import file kept between its preview and "Apply" (the page's Post/Redirect/Get). */
+export interface SyncListImportsTable {
+  id: string;
+  integration_id: string;
+  /** add | remove | replace */
+  mode: string;
+  /** csv | xlsx */
+  format: string;
+  file_name: string;
+  content_base64: string;
+  created_by: string;
+  created_at: string;
+  applied_at: string | null;
+  /** JSON of the applied outcome (rows and summary), or null before Apply. */
+  result: string | null;
 }
 
 export interface Database {
@@ -272,6 +403,34 @@ export interface Database {
   lti_handoffs: LtiHandoffsTable;
   lti_nrps_snapshots: LtiNrpsSnapshotsTable;
   lti_platform_owners: LtiPlatformOwnersTable;
+  lti_registration_windows: LtiRegistrationWindowsTable;
+  lti_registration_tokens: LtiRegistrationTokensTable;
+  lti_storage_logins: LtiStorageLoginsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  grade_posts: GradePostsTable;
+  change_log: ChangeLogTable;
+  sync_list: SyncListTable;
+  sync_list_imports: SyncListImportsTable;
+}
+
+/** One posted exam of a course: its Canvas assignment and every student's outcome of the last post. */
+export interface GradePostsTable {
+  integration_id: string;
+  course_canvas_id: string;
+  exam_key: string;
+  exam_title: string;
+  points_possible: number;
+  assignment_id: string | null;
+  assignment_url: string | null;
+  job_id: string | null;
+  /** running | succeeded | failed | preview */
+  state: string;
+  message: string | null;
+  /** JSON GradeOutcome[] */
+  outcomes: string;
+  posted_at: string | null;
+  updated_at: string;
 }
 
 /**
@@ -283,4 +442,5 @@ export const ENCRYPTED_COLUMNS = [
   { table: 'integration_tokens', key: ['integration_id'], column: 'access_token_enc' },
   { table: 'integration_tokens', key: ['integration_id'], column: 'refresh_token_enc' },
   { table: 'oauth_states', key: ['state_hash'], column: 'pkce_verifier_enc' },
+  { table: 'webhook_endpoints', key: ['id'], column: 'secret_enc' },
 ] as const;

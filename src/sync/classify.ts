@@ -106,6 +106,8 @@ export interface RosterPerson {
   canvasUserId: string;
   name: string;
   roles: string[];
+  /** The enrollments' base types (`StudentEnrollment` for a custom student role too); absent when not known. */
+  baseRoles?: string[];
   enrollmentStates: string[];
   externalId: string | null;
   sectionIds: string[];
@@ -243,6 +245,7 @@ export function classifyRoster(
       canvasUserId: userId,
       name: String(first.user?.name ?? first.user?.sortable_name ?? `User ${userId}`),
       roles: [...new Set(list.map(roleOf))],
+      baseRoles: [...new Set(list.map((e) => e.type ?? '').filter(Boolean))],
       enrollmentStates: [...new Set(list.map((e) => e.enrollment_state))],
       externalId: externalId ?? null,
       sectionIds,

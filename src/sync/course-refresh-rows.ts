@@ -76,6 +76,7 @@ export function courseRow(integrationId: string, f: CourseFacts, type: CourseIdT
     start_at: f.startAt ?? null,
     end_at: f.endAt ?? null,
     department: f.department ?? null,
+    synced_facts: null,
   };
 }
 

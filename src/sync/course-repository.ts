@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { CoursesTable, Database, RosterEntriesTable, SectionsTable } from '../store/schema.js';
 import type { CourseIdType, RosterPerson, UserIdType } from './classify.js';
 import type { CourseReason, RosterReason, SectionReason } from './sync-reasons.js';
+import type { RosterPlan, StoredCourseState } from './roster-plan.js';
 
 /** The integration settings sync needs (read straight from the `integrations` table). */
 export interface SyncSettings {
@@ -117,6 +118,7 @@ export function toRosterView(r: RosterRow): RosterEntryView {
     canvasUserId: r.canvas_user_id,
     name: r.name,
     roles: JSON.parse(r.roles) as string[],
+    ...(r.base_roles ? { baseRoles: JSON.parse(r.base_roles) as string[] } : {}),
     enrollmentStates: JSON.parse(r.enrollment_states) as string[],
     externalId: r.external_id,
     sectionIds: JSON.parse(r.section_ids) as string[],
@@ -207,6 +209,33 @@ function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | unde
  * Storage for courses, sections and roster entries (one narrow port; SQLite and Postgres).
  * `pgPool` (Postgres only): the pool the hot course list runs on as a named prepared statement.
  */
+/** The course list's filters, shared by the list and its count. */
+export interface CourseFilters {
+  syncable?: boolean;
+  reason?: string;
+  search?: string;
+}
+
+/** Applies {@link CourseFilters} (and the integration) to a query on `courses`. */
+function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, integrationId: string, opts: CourseFilters): Q {
+  let r = q.where('integration_id', '=', integrationId);
+  if (opts.syncable !== undefined) r = r.where('syncable', '=', opts.syncable ? 1 : 0);
+  if (opts.reason) r = r.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
+  if (opts.search) {
+    const search = opts.search;
+    const s = `%${search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+    r = r.where((eb) =>
+      eb.or([
+        eb(eb.fn('lower', ['name']), 'like', s),
+        eb(eb.fn('lower', ['course_code']), 'like', s),
+        eb('canvas_id', '=', search),
+        eb('sis_course_id', '=', search),
+      ]),
+    );
+  }
+  return r as Q;
+}
+
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
@@ -402,24 +431,11 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
 
     async listCourses(
       integrationId: string,
-      opts: { syncable?: boolean; reason?: string; cursor?: string; limit?: number; search?: string } = {},
+      opts: CourseFilters & { cursor?: string; limit?: number; offset?: number } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
       const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
       // Named columns, not `*`: a prepared statement fails once a column is added under it.
-      let q = db.selectFrom('courses').select(COURSE_VIEW_COLUMNS).where('integration_id', '=', integrationId);
-      if (opts.syncable !== undefined) q = q.where('syncable', '=', opts.syncable ? 1 : 0);
-      if (opts.reason) q = q.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
-      if (opts.search) {
-        const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%`;
-        q = q.where((eb) =>
-          eb.or([
-            eb(eb.fn('lower', ['name']), 'like', s),
-            eb(eb.fn('lower', ['course_code']), 'like', s),
-            eb('canvas_id', '=', opts.search!),
-            eb('sis_course_id', '=', opts.search!),
-          ]),
-        );
-      }
+      let q = filtered(db.selectFrom('courses').select(COURSE_VIEW_COLUMNS), integrationId, opts);
       const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
       if (after !== undefined) {
         q = q.where((eb) =>
@@ -429,12 +445,34 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
           ]),
         );
       }
-      const rows = await readPrepared(q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1).compile());
+      let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
+      // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+      if (opts.offset) ordered = ordered.offset(opts.offset);
+      const rows = await readPrepared(ordered.compile());
       const page = rows.slice(0, limit);
       return {
         courses: page.map(toCourseView),
         nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
       };
+    },
+
+    /** How many courses match the filters (the pages' "of 1,814"). */
+    async countCourses(integrationId: string, filters: CourseFilters = {}): Promise<number> {
+      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), integrationId, filters).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    },
+
+    /** The Canvas ids of every syncable course of the integration, in list order ("sync every syncable course"). */
+    async syncableCourseIds(integrationId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('courses')
+        .select('canvas_id')
+        .where('integration_id', '=', integrationId)
+        .where('syncable', '=', 1)
+        .orderBy(sql`length(canvas_id)`)
+        .orderBy('canvas_id')
+        .execute();
+      return rows.map((r) => r.canvas_id);
     },
 
     async getCourse(integrationId: string, canvasId: string): Promise<CourseView | undefined> {
@@ -478,6 +516,74 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     },
 
     /**
+     * The diff-based roster write, in one transaction: takes the lock (the change log's, so two
+     * syncs of one integration do not both record a change), reads what is stored for the course,
+     * lets `plan` compare it with Canvas, writes only the rows the plan names, and calls `append`
+     * with the plan in the same transaction (the change entries). Whatever throws rolls all of it
+     * back: never stored state without its change entries, nor entries without the state.
+     * @throws what `lock`, `plan`, `append` or the database throw
+     */
+    async writeRoster(
+      integrationId: string,
+      courseId: string,
+      opts: {
+        lock?: (tx: Transaction<Database>) => Promise<void>;
+        plan: (stored: StoredCourseState) => RosterPlan;
+        append?: (tx: Transaction<Database>, plan: RosterPlan) => Promise<void>;
+      },
+    ): Promise<RosterPlan> {
+      return db.transaction().execute(async (tx) => {
+        await opts.lock?.(tx);
+        const [course, sections, roster] = await Promise.all([
+          tx.selectFrom('courses').selectAll().where('integration_id', '=', integrationId).where('canvas_id', '=', courseId).executeTakeFirst(),
+          tx.selectFrom('sections').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute(),
+          tx.selectFrom('roster_entries').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', '=', courseId).execute(),
+        ]);
+        const plan = opts.plan({ course, sections, roster });
+        for (let i = 0; i < plan.rosterInsert.length; i += CHUNK) {
+          await tx.insertInto('roster_entries').values(plan.rosterInsert.slice(i, i + CHUNK)).execute();
+        }
+        for (const r of plan.rosterUpdate) {
+          const { integration_id: _i, course_canvas_id: _c, canvas_user_id: userId, ...values } = r;
+          await tx
+            .updateTable('roster_entries')
+            .set(values)
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_user_id', '=', userId)
+            .execute();
+        }
+        for (let i = 0; i < plan.rosterDelete.length; i += CHUNK) {
+          await tx
+            .deleteFrom('roster_entries')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_user_id', 'in', plan.rosterDelete.slice(i, i + CHUNK))
+            .execute();
+        }
+        if (plan.sectionUpsert.length > 0) await upsertSectionRows(tx, plan.sectionUpsert);
+        for (let i = 0; i < plan.sectionDelete.length; i += CHUNK) {
+          await tx
+            .deleteFrom('sections')
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', '=', courseId)
+            .where('canvas_id', 'in', plan.sectionDelete.slice(i, i + CHUNK))
+            .execute();
+        }
+        if (plan.course) {
+          const { integration_id: _i, canvas_id: _c, ...values } = plan.course;
+          if (course) await tx.updateTable('courses').set(values).where('integration_id', '=', integrationId).where('canvas_id', '=', courseId).execute();
+          else await tx.insertInto('courses').values(plan.course).execute();
+        }
+        await opts.append?.(tx, plan);
+        return plan;
+      });
+    },
+
+    /**
+     * Not diff-based and records no change entries: roster syncs use {@link writeRoster} (through
+     * `createRosterStore`). Kept for callers that only need the rows replaced.
+     *
      * Makes these entries the course's roster as read from Canvas at `syncedAt` and stamps
      * `last_synced_at` (one transaction). Upserts (newer wins) and removes the others unless a later
      * sync wrote them, so two syncs of one course at once neither collide on the key nor let the
@@ -496,6 +602,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
                 .doUpdateSet((eb) => ({
                   name: eb.ref('excluded.name'),
                   roles: eb.ref('excluded.roles'),
+                  base_roles: eb.ref('excluded.base_roles'),
                   enrollment_states: eb.ref('excluded.enrollment_states'),
                   external_id: eb.ref('excluded.external_id'),
                   section_ids: eb.ref('excluded.section_ids'),

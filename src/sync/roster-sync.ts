@@ -1,9 +1,11 @@
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
+import { isCanvasApiError } from '../canvas/errors.js';
 import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
-import { classifyRoster, isoUtc, type EnrollmentJson, type RosterPerson, type StartDates } from './classify.js';
-import type { RosterEntryView, RosterRow, SectionView } from './course-repository.js';
-import { fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import { classifyRoster, isoUtc, type CourseFacts, type EnrollmentJson, type RosterPerson, type SectionFacts, type StartDates } from './classify.js';
+import type { CourseRow, RosterEntryView, RosterRow, SectionView, SyncSettings } from './course-repository.js';
+import { courseFactsFromJson, courseRow, fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
+import { planRoster, rowsWritten } from './roster-plan.js';
 import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
@@ -24,6 +26,8 @@ export interface RosterResult {
   includesStripped: boolean;
   diff: RosterDiff;
   counts: { examTakers: number; skipped: number; byReason: Partial<Record<RosterReason, number>> };
+  /** What the (not dry) run wrote: rows of courses, sections and roster entries, and change-log entries. */
+  written?: { rows: number; changes: number };
 }
 
 /** What changes for exam-takers between the stored roster and a fresh one. */
@@ -51,6 +55,35 @@ export function diffRoster(before: RosterEntryView[], after: RosterPerson[]): Ro
 }
 
 /**
+ * The course row as Canvas has it now. Facts Canvas left out (`term` / `department` undefined:
+ * includes not allowed) keep their stored values, and `not_in_account` (found by a lookup) stays:
+ * the course data cannot tell it, so neither is a change.
+ */
+function freshCourseRow(integrationId: string, facts: CourseFacts, stored: CourseRow | undefined, courseIdType: SyncSettings['courseIdType'], t: string): CourseRow {
+  const row = courseRow(integrationId, facts, courseIdType, stored?.refresh_job_id ?? null, t);
+  if (stored && facts.term === undefined) {
+    row.term_name = stored.term_name;
+    row.term_start_at = stored.term_start_at;
+    row.term_end_at = stored.term_end_at;
+  }
+  if (stored && facts.department === undefined) row.department = stored.department;
+  if (stored && (JSON.parse(stored.reasons) as string[]).includes('not_in_account')) {
+    const reasons = JSON.parse(row.reasons) as string[];
+    row.reasons = JSON.stringify([...reasons, 'not_in_account']);
+    row.syncable = 0;
+  }
+  return row;
+}
+
+/** REST course JSON → facts, with the term and department undefined when Canvas left them out. */
+function courseFactsOfSync(json: Record<string, unknown>): CourseFacts {
+  const facts = courseFactsFromJson(json);
+  if (!('term' in json)) facts.term = undefined;
+  if (!('account' in json) && !('account_name' in json) && !('subaccount_name' in json)) facts.department = undefined;
+  return facts;
+}
+
+/**
  * Fetches the course itself (one request, with its term): its dates decide who is pending.
  * @throws JobFailure `course_not_found` when Canvas has no such course (it may have been deleted).
  */
@@ -75,12 +108,12 @@ async function fetchCourse(client: CanvasClient, auth: AccessTokenSource, course
  */
 export function createRosterSync(deps: SyncDeps) {
   const clock = deps.clock ?? (() => new Date());
+  const storeRoster = createRosterStore(deps);
   return async function syncRoster(integrationId: string, courseId: string, opts: { dryRun?: boolean; jobId?: string; signal?: AbortSignal } = {}): Promise<RosterResult> {
     const settings = await deps.courses.getSettings(integrationId);
     if (!settings) throw new JobFailure('not_found', `Integration ${integrationId} does not exist.`);
     const client = deps.clientFor(settings);
     const auth = deps.tokenSourceFor(integrationId);
-    const t = clock().toISOString();
 
     const courseJson = await fetchCourse(client, auth, courseId);
     const sectionFacts = await fetchSections(client, auth, courseId);
@@ -105,31 +138,77 @@ export function createRosterSync(deps: SyncDeps) {
       throw err;
     }
     const includesStripped = wantEmail && enrollments.length > 0 && !enrollments.some((e) => e.user && 'email' in e.user);
+    const result = await storeRoster(
+      integrationId,
+      courseId,
+      {
+        course: courseFactsOfSync(courseJson),
+        courseDatesRestricted: courseJson.restrict_enrollments_to_course_dates === true,
+        courseStartAt: isoUtc(courseJson.start_at),
+        sections: sectionFacts,
+        enrollments,
+      },
+      { dryRun: opts.dryRun, jobId: opts.jobId, settings, now: clock() },
+    );
+    return { ...result, includesStripped };
+  };
+}
+
+/** What Canvas has for one course now, however it was read (REST, or the provisioning report). */
+export interface RosterInput {
+  course: CourseFacts;
+  /** Whether the course's participation is limited to its own dates (then `courseStartAt` counts for pending). */
+  courseDatesRestricted: boolean;
+  courseStartAt: string | null;
+  sections: SectionFacts[];
+  enrollments: EnrollmentJson[];
+}
+
+/**
+ * Stores one course's roster from what Canvas has now: classifies the people (exam-takers, course
+ * admins, date-based pending), then the diff-based write with its change entries in one
+ * transaction (see `CourseRepository.writeRoster`). `dryRun` only computes the diff. The report
+ * path of a scheduled sync can call this with rows read from the provisioning report.
+ * @throws JobFailure `not_found` for an unknown integration; what the write or a change listener throws
+ */
+export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' | 'clock'>) {
+  const clock = deps.clock ?? (() => new Date());
+  return async function storeRoster(
+    integrationId: string,
+    courseId: string,
+    input: RosterInput,
+    opts: { dryRun?: boolean; jobId?: string; settings?: SyncSettings; now?: Date } = {},
+  ): Promise<Omit<RosterResult, 'includesStripped'>> {
+    const settings = opts.settings ?? (await deps.courses.getSettings(integrationId));
+    if (!settings) throw new JobFailure('not_found', `Integration ${integrationId} does not exist.`);
+    const now = opts.now ?? clock();
+    const t = now.toISOString();
     const stored = await deps.courses.getCourse(integrationId, courseId);
     const dates: StartDates = {
-      sectionStart: new Map(sectionFacts.filter((f) => f.restrictedStartAt !== undefined).map((f) => [f.canvasId, f.restrictedStartAt ?? null])),
-      ...(courseJson.restrict_enrollments_to_course_dates === true ? { courseStart: isoUtc(courseJson.start_at) } : {}),
+      sectionStart: new Map(input.sections.filter((f) => f.restrictedStartAt !== undefined).map((f) => [f.canvasId, f.restrictedStartAt ?? null])),
+      ...(input.courseDatesRestricted ? { courseStart: input.courseStartAt } : {}),
       // Without "Allow Include Parameters" the term is not sent: the last refresh's term dates stand in.
-      termStart: courseJson.term && typeof courseJson.term === 'object' ? isoUtc((courseJson.term as Record<string, unknown>).start_at) : (stored?.term?.startAt ?? null),
+      termStart: input.course.term ? input.course.term.startAt : (stored?.term?.startAt ?? null),
     };
-    const people = classifyRoster(enrollments, {
+    const people = classifyRoster(input.enrollments, {
       userIdType: settings.userIdType,
       studentRoles: settings.studentRoles,
       courseAdminRoles: settings.courseAdminRoles,
       dates,
-      now: clock(),
+      now,
     });
     const before = await deps.courses.getRoster(integrationId, courseId);
     const diff = diffRoster(before, people);
-    const sectionRows = sectionFacts.map((s) => sectionRow(integrationId, s, settings.courseIdType, t));
+    const sectionRows = input.sections.map((s) => sectionRow(integrationId, { ...s, courseCanvasId: courseId }, settings.courseIdType, t));
+    let written: RosterResult['written'];
     if (!opts.dryRun) {
-      await deps.courses.replaceSections(integrationId, [courseId], sectionRows, t);
       const rows: RosterRow[] = people.map((p) => ({
         integration_id: integrationId,
         course_canvas_id: courseId,
         canvas_user_id: p.canvasUserId,
         name: p.name,
         roles: JSON.stringify(p.roles),
+        base_roles: p.baseRoles ? JSON.stringify(p.baseRoles) : null,
         enrollment_states: JSON.stringify(p.enrollmentStates),
         external_id: p.externalId,
         section_ids: JSON.stringify(p.sectionIds),
@@ -140,7 +219,17 @@ export function createRosterSync(deps: SyncDeps) {
         course_admin: p.courseAdmin ? 1 : 0,
         pending_until: p.pendingUntil,
       }));
-      await deps.courses.replaceRoster(integrationId, courseId, rows, t);
+      const changeLog = deps.changeLog;
+      const plan = await deps.courses.writeRoster(integrationId, courseId, {
+        lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
+        plan: (storedState) =>
+          planRoster(storedState, { course: freshCourseRow(integrationId, input.course, storedState.course, settings.courseIdType, t), sections: sectionRows, roster: rows }, {
+            courseAdminRoles: settings.courseAdminRoles,
+            syncedAt: t,
+          }),
+        append: changeLog ? async (tx, p) => void (await changeLog.appendIn(tx, integrationId, p.changes)) : undefined,
+      });
+      written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
     }
     const byReason: Partial<Record<RosterReason, number>> = {};
     for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
@@ -154,12 +243,14 @@ export function createRosterSync(deps: SyncDeps) {
         reasons: JSON.parse(r.reasons) as SectionView['reasons'],
       })),
       people,
-      includesStripped,
       diff,
       counts: { examTakers: people.filter((p) => p.examTaker).length, skipped: people.filter((p) => !p.examTaker).length, byReason },
+      ...(written ? { written } : {}),
     };
   };
 }
+
+export type RosterStore = ReturnType<typeof createRosterStore>;
 
 export type RosterSync = ReturnType<typeof createRosterSync>;
 
@@ -173,6 +264,8 @@ export interface CourseSyncResult {
   added: number;
   removed: number;
   changed: number;
+  /** Set when this course could not be synced (the batch went on with the next course). */
+  failed?: { code: string; message: string };
 }
 
 /**
@@ -194,7 +287,19 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
       for (const id of ids) {
         if (done.has(id)) continue;
         ctx.signal.throwIfAborted();
-        const r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
+        let r;
+        try {
+          r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
+        } catch (err) {
+          // A course Canvas no longer has (deleted or moved since the refresh) fails alone: the
+          // batch goes on. Anything else (token, throttling, Canvas down) stops the job as before.
+          const gone = (err instanceof JobFailure && err.code === 'course_not_found') || (isCanvasApiError(err) && err.kind === 'not_found');
+          if (ids.length === 1 || !gone) throw err;
+          results.push({ courseId: id, examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, failed: { code: 'course_not_found', message: 'Canvas no longer has this course (deleted or moved since the last refresh). Refresh the course list.' } });
+          done.add(id);
+          await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
+          continue;
+        }
         totals.examTakers += r.counts.examTakers;
         totals.skipped += r.counts.skipped;
         totals.added += r.diff.added.length;
@@ -206,7 +311,8 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
         done.add(id);
         await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
       }
-      return { courses: ids.length, ...totals, courseResults: results, ...(warnings.length ? { warnings } : {}) };
+      const failed = results.filter((x) => x.failed).length;
+      return { courses: ids.length, ...totals, courseResults: results, ...(failed ? { failedCourses: failed } : {}), ...(warnings.length ? { warnings } : {}) };
     },
   });
 }

@@ -113,6 +113,39 @@ describe('Generate Keys in a real browser (chromium)', () => {
     }
   });
 
+  it('Cancel at Canvas while Verified: the result page and LMS settings say the connection still works; the LTI page says plainly localhost is not reachable', async () => {
+    h.sandbox.control.setKey({ requireScopes: false, allowIncludes: true, scopes: [...DEMO_SCOPES] });
+    const id = await h.createIntegration({ name: 'Lakeside University' });
+    const page = await openSetupLink(id);
+    await page.click('#generate-keys');
+    await logInToCanvas(page);
+    await page.click('#authorize');
+    await page.waitForSelector('[data-state="verified"]');
+    expect(await page.locator('#result-integration').textContent()).toBe('Lakeside University');
+
+    await page.click('text=Back to LMS settings');
+    await page.click('#generate-keys');
+    await page.waitForSelector('#consent_form');
+    await page.click('#cancel');
+    await page.waitForURL(/\/oauth\/result/);
+    expect(await page.locator('#kept-connection').textContent()).toContain('Your last attempt was cancelled at Canvas; the connection you had still works.');
+    await page.screenshot({ path: join(SHOTS, '09-cancelled-attempt-kept.png'), fullPage: true });
+    await page.click('#settings-link, #back-to-settings');
+    expect((await page.locator('#status-badge').textContent())?.trim()).toBe('Verified');
+    expect(await page.locator('#last-attempt').textContent()).toContain('the connection you had still works');
+    await page.screenshot({ path: join(SHOTS, '10-lms-settings-last-attempt.png'), fullPage: true });
+
+    // The demo's PUBLIC_URL is http on loopback: the row says so, with no red Fix badge.
+    await page.goto(`${h.appUrl}/integrations/${id}/lti`);
+    const row = page.locator('[data-check="https"]');
+    expect(await row.locator('.badge').textContent()).toBe('Demo only');
+    expect(await row.locator('.badge--failed').count()).toBe(0);
+    expect(await row.textContent()).toContain('Not reachable by a hosted Canvas');
+    expect(await row.textContent()).toContain('set PUBLIC_URL to the https address Canvas can reach');
+    await row.screenshot({ path: join(SHOTS, '11-lti-reachability-row.png') });
+    await page.context().close();
+  });
+
   it('staff see every integration with a status badge', async () => {
     await h.createIntegration({ name: 'Northfield Community College' });
     const cancelled = await h.createIntegration({ name: 'Riverside Institute of Technology' });

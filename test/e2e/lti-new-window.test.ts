@@ -6,7 +6,9 @@ import { startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.
 /**
  * The third-party-cookie fallback in a real browser: the sandbox (127.0.0.1) frames the tool
  * (localhost), a different site, so chromium keeps no Lax cookie for the tool inside the frame. The
- * tool must offer "Continue in a new window", and the launch must complete in that window.
+ * tool must offer "Continue in a new window", and the launch must complete in that window. This is
+ * the path of a launch without `lti_storage_target` (`mobile=1`: Canvas's apps send none); with it,
+ * test/e2e/lti-platform-storage.test.ts.
  */
 describe('LTI launch in a cross-site iframe (chromium)', () => {
   let h: LtiHarness;
@@ -25,7 +27,7 @@ describe('LTI launch in a cross-site iframe (chromium)', () => {
   it('offers a new window inside the frame, and the admin lands on LMS Settings in that window', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(`${h.sandbox.url}/__lti/launch?frame=1&user=${USERS.admin}&placement=account_navigation`);
+    await page.goto(`${h.sandbox.url}/__lti/launch?frame=1&user=${USERS.admin}&placement=account_navigation&mobile=1`);
     const frame = page.frameLocator('#tool');
     const button = frame.locator('#lti-new-window');
     await button.waitFor({ timeout: 20_000 });

@@ -99,6 +99,25 @@ describe('tables on a 390 px phone (chromium)', () => {
     await page.screenshot({ path: join(shots.dir, '04-course-skipped.png'), fullPage: false });
   });
 
+  it('the audit log reads as cards, each sentence on screen; the integration tabs and the course pager fit too', async () => {
+    await page.goto(`${h.appUrl}/integrations/${id}/audit`);
+    expect(await statusCellsOnScreen('#audit')).toBeGreaterThan(2);
+    const tabs = page.locator('[data-nav="integration"] a');
+    for (let k = 0; k < (await tabs.count()); k++) {
+      const box = (await tabs.nth(k).boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+    }
+    await page.screenshot({ path: join(shots.dir, '05-audit-log.png'), fullPage: false });
+    await page.goto(`${h.appUrl}/integrations/${id}/courses?limit=10&page=2`);
+    for (const sel of ['#prev-page', '#next-page', '#sync-all']) {
+      const box = (await page.locator(sel).boundingBox())!;
+      expect([sel, box.x + box.width <= PHONE.width]).toEqual([sel, true]);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.goto(`${h.appUrl}/integrations/${id}/course-sync-all`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  });
+
   it('wide screens keep the tables as tables', async () => {
     await page.setViewportSize({ width: 1100, height: 800 });
     await page.goto(`${h.appUrl}/jobs`);

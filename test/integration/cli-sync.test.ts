@@ -54,4 +54,21 @@ describe('CLI: refresh, lookup, sync, why-missing, jobs (sqlite)', () => {
     const jobs = await run(['jobs', 'list', '--integration', id]);
     expect(jobs.io.stdout.some((l) => l.includes('course_sync') && l.includes('succeeded'))).toBe(true);
   });
+
+  it('sync-all first says how many courses and the line that syncs them; a stale count starts nothing', async () => {
+    const n = (await h.c.sync.courses.countsFor(id)).syncable;
+    const jobsBefore = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 100 })).length;
+    const ask = await run(['sync-all', id]);
+    expect(ask.code).toBe(0);
+    expect(ask.io.stdout).toEqual([`${n} courses are syncable. To sync all of them: npm run cli -- sync-all ${id} --expected ${n}`]);
+    const stale = await run(['sync-all', id, '--expected', String(n + 1)]);
+    expect(stale.code).not.toBe(0);
+    expect(stale.io.stderr.join('\n')).toContain(`--expected ${n}`);
+    expect((await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 100 })).length).toBe(jobsBefore);
+    const go = await run(['sync-all', id, '--expected', String(n)]);
+    expect(go.code).toBe(0);
+    const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 1 }))[0]!;
+    expect((job.params.courseIds as string[]).length).toBe(n);
+    expect(job.state).toBe('succeeded');
+  });
 });

@@ -84,6 +84,8 @@ describe('application services behind the entry points', () => {
   it('the last roster sync of a course is the newest job whose selection included it (staff and LTI course pages)', async () => {
     const i = await c.integrations.create({ ...base, name: 'Synced U', canvasUrl: 'https://synced.instructure.com', clientId: '30000000000015' });
     expect(await c.sync.lastCourseSync(i.id, '100')).toBeUndefined();
+    await expect(c.sync.startSync(i.id, ['100'])).rejects.toMatchObject({ code: 'not_connected' });
+    await c.integrations.saveToken(i.id, { accessToken: 'a', refreshToken: null, expiresAt: null, ownerCanvasId: '1', ownerName: 'A', scopes: [] });
     const job = await c.sync.startSync(i.id, ['100', '200']);
     expect((await c.sync.lastCourseSync(i.id, '100'))?.id).toBe(job.id);
     expect((await c.sync.lastCourseSync(i.id, '200'))?.id).toBe(job.id);

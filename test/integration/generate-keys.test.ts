@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { runCli } from '../../src/cli/main.js';
+import type { Container } from '../../src/container.js';
 import { DEMO_SCOPES } from '../../src/simulator/demo-world.js';
+import { captureIO } from '../support/cli-io.js';
 import { completeCanvasSide, createBrowser, hiddenValue } from '../support/browser-flow.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
@@ -60,9 +63,14 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
   it('developer_key_off: preflight and callback both report a key that is OFF', async () => {
     h.sandbox.control.setKey({ binding: 'off' });
     const id = await h.createIntegration();
-    expect((await h.api('POST', `/api/v1/integrations/${id}/preflight`, {})).body).toMatchObject({ ok: false, reasons: ['developer_key_off'] });
+    const pre = await h.api('POST', `/api/v1/integrations/${id}/preflight`, {});
+    expect(pre.body).toMatchObject({ ok: false, reasons: ['developer_key_off'] });
+    expect(pre.body.help.developer_key_off).toMatch(/ON, then click Generate Keys\.$/);
     await h.authorize(id);
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'failed', reasons: ['developer_key_off'] });
+    // No token is held yet, so Re-check cannot help: the remedy says Generate Keys.
+    expect(s.help.developer_key_off).toMatch(/ON, then click Generate Keys\.$/);
   });
 
   it('invalid_client: preflight tells a wrong secret and an unknown client id apart', async () => {
@@ -82,6 +90,39 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
   });
 
+  it('preflight against an older Canvas that redirects token-endpoint errors: sends no redirect_uri, follows nothing, still tells invalid_client', async () => {
+    h.sandbox.control.configure({ tokenEndpointErrors: 'redirect' });
+    try {
+      const bad = await h.createIntegration({ clientSecret: 'not-the-secret' });
+      const a = await h.api('POST', `/api/v1/integrations/${bad}/preflight`, {});
+      expect(a.body.checks.find((c: { name: string }) => c.name === 'client_credentials')).toMatchObject({ ok: false, reason: 'invalid_client' });
+      const good = await h.createIntegration();
+      expect((await h.api('POST', `/api/v1/integrations/${good}/preflight`, {})).body).toMatchObject({ ok: true, reasons: [] });
+      const calls = h.tokenCalls.filter((c) => c.body.includes('canvas-companion-preflight'));
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls.every((c) => !c.body.includes('redirect_uri'))).toBe(true);
+    } finally {
+      h.sandbox.control.configure({ tokenEndpointErrors: 'json' });
+    }
+  });
+
+  it('an older Canvas that redirects token-endpoint errors: a refused code exchange is read from the Location (invalid_client), and refresh errors stay JSON', async () => {
+    h.sandbox.control.configure({ tokenEndpointErrors: 'redirect' });
+    try {
+      const bad = await h.createIntegration({ clientSecret: 'not-the-secret' });
+      const { page } = await h.authorize(bad);
+      expect(page.text).toContain('data-reason="invalid_client"');
+      expect(await status(bad)).toMatchObject({ state: 'failed', reasons: ['invalid_client'] });
+      expect((await status(bad)).checks[0].detail).toBe('Canvas answered invalid_client: invalid client');
+      const good = await h.createIntegration();
+      await h.authorize(good);
+      h.sandbox.control.revokeTokens({});
+      expect((await h.api('POST', `/api/v1/integrations/${good}/verify`, {})).body).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+    } finally {
+      h.sandbox.control.configure({ tokenEndpointErrors: 'json' });
+    }
+  });
+
   it('redirect_uri_mismatch: preflight detects our redirect URI missing from the key', async () => {
     h.sandbox.control.setKey({ redirectUris: ['https://elsewhere.example.edu/cb'] });
     const id = await h.createIntegration();
@@ -92,7 +133,13 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     const id = await h.createIntegration();
     const { page } = await h.authorize(id, { username: 'notoken' });
     expect(page.text).toContain('data-reason="user_not_authorized"');
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['user_not_authorized'] });
+    const s = await status(id);
+    expect(s).toMatchObject({ state: 'failed', reasons: ['user_not_authorized'] });
+    // No token was ever issued: the person who authorized is refused, not a token owner's role.
+    for (const text of [page.text, s.help.user_not_authorized as string]) {
+      expect(text).not.toContain('token owner');
+      expect(text).toContain('refused the person who authorized');
+    }
   });
 
   it('includes_not_allowed: "Allow Include Parameters" off on a scoped key → degraded', async () => {
@@ -146,15 +193,137 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_owner_inactive'] });
   });
 
-  it('scope removed from the key: Canvas deletes the tokens, the health check reports token_revoked', async () => {
+  it('scope removed from the key: Canvas deletes the tokens, the health check reports missing_scopes naming the scope', async () => {
+    const removed = 'url:GET|/api/v1/courses/:course_id/enrollments';
     h.sandbox.control.setKey({ requireScopes: true });
     const id = await h.createIntegration();
     await h.authorize(id);
     expect((await status(id)).state).toBe('verified');
-    h.sandbox.control.removeScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
+    h.sandbox.control.removeScopes({ scopes: [removed] });
+    try {
+      await h.c.connection.runHealthChecks();
+      const s = await status(id);
+      expect(s).toMatchObject({ state: 'failed', reasons: ['missing_scopes'], missingScopes: [removed] });
+      expect(s.checks.find((c: { name: string }) => c.name === 'users_self').detail).toContain(removed);
+      expect(s.help.missing_scopes).toContain('tick the scopes');
+    } finally {
+      h.sandbox.control.addScopes({ scopes: [removed] });
+    }
+  });
+
+  describe.each(['invalid_grant', 'invalid_request'] as const)('a refresh token Canvas no longer knows (%s)', (mode) => {
+    it('ends token_revoked with its remedy, never Canvas\'s raw words', async () => {
+      h.sandbox.control.configure({ refreshNotFoundError: mode });
+      try {
+        const id = await h.createIntegration();
+        await h.authorize(id);
+        h.sandbox.control.revokeTokens({});
+        const r = await h.api('POST', `/api/v1/integrations/${id}/verify`, {});
+        expect(r.body).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
+        expect(r.body.help.token_revoked).toContain('Generate Keys');
+        expect(r.text).not.toContain('refresh_token not found');
+        expect(r.text).not.toContain(mode);
+        expect(h.tokenCalls.some((c) => c.response.includes(mode))).toBe(true);
+      } finally {
+        h.sandbox.control.configure({ refreshNotFoundError: 'invalid_grant' });
+      }
+    });
+  });
+
+  it('after Disconnect no refresh or sync is offered: the API answers 409 not_connected naming Generate Keys, the courses page hides the buttons', async () => {
+    const id = await h.createIntegration();
+    const { browser } = await h.authorize(id);
+    const courses = `${h.appUrl}/integrations/${id}/courses`;
+    expect((await browser.go(courses)).text).toContain('id="refresh-courses"');
+    expect((await h.api('DELETE', `/api/v1/integrations/${id}/token`)).status).toBe(204);
+    for (const [path, body] of [['course-refresh', {}], ['course-sync', { courseIds: ['1001'] }], ['courses/1001/sync', {}]] as const) {
+      const r = await h.api('POST', `/api/v1/integrations/${id}/${path}`, body);
+      expect(r.status).toBe(409);
+      expect(r.body.error.code).toBe('not_connected');
+      expect(r.body.error.help).toContain('Generate Keys');
+    }
+    const page = await browser.go(courses);
+    expect(page.text).not.toContain('id="refresh-courses"');
+    expect(page.text).not.toContain('id="sync-selected"');
+    expect(page.text).toContain('id="not-connected"');
+    const settings = await browser.go(`${h.appUrl}/integrations/${id}`);
+    expect(settings.text).not.toContain('id="recheck"');
+    expect(settings.text).not.toContain('id="disconnect"');
+  });
+
+  it('key OFF under a held token: the settings page says Re-check restores it, not Generate Keys again; each remedy once', async () => {
+    const id = await h.createIntegration();
+    const { browser } = await h.authorize(id);
+    h.sandbox.control.setKey({ binding: 'off' });
     await h.c.connection.runHealthChecks();
-    expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
-    h.sandbox.control.addScopes({ scopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
+    const page = await browser.go(`${h.appUrl}/integrations/${id}`);
+    const remedy = 'then click Re-check: the token this service holds works again as soon as the key is ON';
+    expect(page.text).toContain(remedy);
+    expect(page.text).toContain('data-reason="developer_key_off"');
+    expect(page.text).not.toMatch(/ON, then click Generate Keys/);
+    expect(page.text.split(remedy).length - 1).toBe(1);
+    h.sandbox.control.setKey({ binding: 'on' });
+    expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body.state).toBe('verified');
+  });
+
+  it('result pages: name and link the integration, say "1 check failed", offer the Re-check they mention, and state mismatch links the settings page', async () => {
+    h.sandbox.control.setKey({ requireScopes: true, allowIncludes: false });
+    const id = await h.createIntegration();
+    const { page, browser } = await h.authorize(id);
+    expect(page.text).toContain('id="result-integration">Demo State University<');
+    expect(page.text).toContain(`href="/integrations/${id}" id="result-integration-link"`);
+    expect(page.text).toContain('but 1 check failed');
+    expect(page.text).not.toContain('check(s)');
+    expect(page.text).toContain('id="recheck"');
+    const remedy = 'next to Enforce Scopes, save, then click Re-check';
+    expect(page.text.split(remedy).length - 1).toBe(1);
+    const callback = browser.hops.find((u) => u.startsWith(`${h.appUrl}/oauth/callback`))!;
+    const replay = await browser.go(callback);
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain(`<a href="/integrations/${id}" id="settings-link">`);
+  });
+
+  describe('a new attempt while a working token is stored (lastAttempt)', () => {
+    it('Cancel at Canvas leaves verified with its checks; lastAttempt says so; a successful attempt sets ok', async () => {
+      const id = await h.createIntegration();
+      await h.authorize(id);
+      const before = await status(id);
+      expect(before).toMatchObject({ state: 'verified', lastAttempt: { ok: true } });
+      const { page } = await h.authorize(id, { action: 'cancel' });
+      expect(page.text).toContain('the connection you had still works');
+      const after = await status(id);
+      expect(after).toMatchObject({ state: 'verified', reasons: [], checks: before.checks, tokenOwner: before.tokenOwner, verifiedAt: before.verifiedAt });
+      expect(after.lastAttempt).toMatchObject({ ok: false, reason: 'access_denied' });
+      expect(Date.parse(after.lastAttempt.at)).not.toBeNaN();
+      expect(after.lastAttempt.detail).toBeTruthy();
+      expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body).toMatchObject({ state: 'verified', lastAttempt: { ok: false, reason: 'access_denied' } });
+      const io = captureIO();
+      expect(await runCli(['integrations', 'status', id], {}, io, async () => Object.assign(Object.create(h.c) as Container, { close: async () => undefined }))).toBe(0);
+      expect(io.stdout.join('\n')).toMatch(/^state: verified$/m);
+      expect(io.stdout.join('\n')).toMatch(/last Generate Keys attempt: failed \(access_denied\) at .*; the connection you had still works/);
+      await h.authorize(id);
+      expect((await status(id)).lastAttempt).toMatchObject({ ok: true });
+      expect((await status(id)).lastAttempt.reason).toBeUndefined();
+    });
+
+    it('a user refused at Canvas (client_not_allowed_for_user) leaves a degraded connection degraded', async () => {
+      const id = await h.createIntegration();
+      await h.authorize(id, { username: 'limited' });
+      expect((await status(id)).state).toBe('degraded');
+      const { page } = await h.authorize(id, { username: 'notoken' });
+      expect(page.text).toContain('the connection you had still works');
+      expect(page.text).not.toContain("token owner's role");
+      expect(await status(id)).toMatchObject({ state: 'degraded', reasons: ['sis_ids_hidden'], lastAttempt: { ok: false, reason: 'user_not_authorized' } });
+    });
+
+    it('without a working token the attempt decides the state as before', async () => {
+      const id = await h.createIntegration();
+      expect((await status(id)).lastAttempt).toBeNull();
+      await h.authorize(id, { action: 'cancel' });
+      expect(await status(id)).toMatchObject({ state: 'failed', reasons: ['access_denied'], lastAttempt: { ok: false, reason: 'access_denied' } });
+      await h.api('DELETE', `/api/v1/integrations/${id}/token`);
+      expect(await status(id)).toMatchObject({ state: 'not_connected', lastAttempt: null });
+    });
   });
 
   it('canvas_unreachable: a 500 from the token endpoint during the exchange, and preflight against a closed port', async () => {

@@ -64,7 +64,19 @@ describe.each(testDatabases())('integrations repository ($name)', (tdb) => {
       checkedAt: '2026-01-01T00:00:00.000Z',
     };
     await repo.setStatus(created.id, status);
-    expect((await repo.get(created.id))!.status).toEqual(status);
+    expect((await repo.get(created.id))!.status).toEqual({ ...status, lastAttempt: null });
+  });
+
+  it('keeps the last Generate Keys attempt apart: a status without it leaves it, Disconnect-like statuses clear it', async () => {
+    const created = await repo.create(input());
+    const attempt = { at: '2026-12-06T10:00:00.000Z', ok: false, reason: 'access_denied' as const, detail: 'Cancelled.' };
+    const verified = { state: 'verified' as const, reasons: [], missingScopes: [], checks: [], tokenOwner: { id: '1', name: 'A' }, verifiedAt: null, checkedAt: null };
+    await repo.setStatus(created.id, { ...verified, lastAttempt: attempt });
+    expect((await repo.get(created.id))!.status.lastAttempt).toEqual(attempt);
+    await repo.setStatus(created.id, verified);
+    expect((await repo.get(created.id))!.status.lastAttempt).toEqual(attempt);
+    await repo.setStatus(created.id, { ...verified, lastAttempt: null });
+    expect((await repo.get(created.id))!.status.lastAttempt).toBeNull();
   });
 
   it('saves, replaces and deletes tokens, bumping the generation', async () => {

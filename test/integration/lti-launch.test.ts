@@ -38,6 +38,15 @@ describe('LTI launch from the sandbox platform', () => {
     expect(other.body).not.toContain('Institution B');
   });
 
+  it('an instructor launching into a course no refresh has recorded yet sees the title Canvas sent, not “Course”', async () => {
+    const b = miniBrowser();
+    const landed = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+    expect(new URL(landed.url).pathname).toBe('/launch/course');
+    expect(landed.body).toContain('<h1>Chemistry 101</h1>');
+    expect(landed.body).toContain('<title>Chemistry 101 · canvas-companion</title>');
+    expect(landed.body).toContain('has not been refreshed from Canvas yet');
+  });
+
   it('an instructor launching from course navigation sees that course read-only, with the NRPS cross-check', async () => {
     await seedCourseRoster(h);
 
@@ -93,6 +102,46 @@ describe('LTI setup page', () => {
 
     const noCsrf = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti`, { environment: 'custom', clientId: LTI_CLIENT_ID, deploymentIds: DEPLOYMENT_ID });
     expect(noCsrf.status).toBe(403);
+  });
+});
+
+describe('Register by URL on the LTI page', () => {
+  it('the institution admin copies the registration URL and opens registration by URL for an hour, or closes it', async () => {
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.admin, placement: 'account_navigation' }));
+    const page = await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`);
+    expect(page.body).toContain(`<code id="register-url" data-value="register-url">${h.appUrl}/lti/register?integration=${h.integrationA}</code>`);
+    expect(page.body).toContain('data-lti-section="register-by-url" data-open="0"');
+    expect(page.body).toContain('A registration by URL replaces it.');
+    const csrf = firstGroup(/name="_csrf" value="([^"]+)"/, page.body);
+
+    const opened = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti/registration-window`, { _csrf: csrf, action: 'open' });
+    expect(opened.status).toBe(200);
+    expect(opened.body).toContain('data-lti-section="register-by-url" data-open="1"');
+    const w = (await h.container.ltiRegistration.status(h.integrationA)).window;
+    expect(Date.parse(w!.expiresAt) - Date.now()).toBeGreaterThan(59 * 60 * 1000);
+    const audit = await h.container.audit.list(h.integrationA);
+    expect(audit.find((e) => e.action === 'lti.registration.window_opened')?.actor).toBe(w!.openedBy);
+
+    const unknown = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti/registration-window`, { _csrf: csrf, action: 'forever' });
+    expect(unknown.status).toBe(400);
+    const closed = await b.post(`${h.appUrl}/integrations/${h.integrationA}/lti/registration-window`, { _csrf: csrf, action: 'close' });
+    expect(closed.body).toContain('data-open="0"');
+    expect((await h.container.ltiRegistration.status(h.integrationA)).window).toBeNull();
+  });
+
+  it('GET /lti/register without Canvas’s parameters or for an unknown integration explains itself', async () => {
+    const unknown = await fetch(`${h.appUrl}/lti/register?integration=nope`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain('data-lti-code="unknown_integration"');
+    const bare = await fetch(`${h.appUrl}/lti/register?integration=${h.integrationA}`);
+    expect(bare.status).toBe(400);
+    const body = await bare.text();
+    expect(body).toContain('data-lti-code="missing_parameters"');
+    expect(body).toContain('+ LTI Registration');
+    // Canvas frames it.
+    expect(bare.headers.get('content-security-policy')).toContain('https://*.instructure.com');
+    expect(bare.headers.get('x-frame-options')).toBeNull();
   });
 });
 

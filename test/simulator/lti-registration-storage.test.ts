@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import { createLtiPlatform, type LtiPlatformHandle, type LtiWorld } from '../../src/simulator/lti-platform.js';
-import { forwardingFramePage, storageAnswer, type StorageUsage } from '../../src/simulator/lti-platform-storage.js';
+import { FORWARD_SUBJECT, forwardingFramePage, parentFallbackScript, storageAnswer, type StorageUsage } from '../../src/simulator/lti-platform-storage.js';
 import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
 import { emptyWorld, type World } from '../../src/simulator/world.js';
 
@@ -56,15 +56,43 @@ describe('LTI platform storage answers', () => {
     expect(storageAnswer(big.store, u2, 'https://another.example', { subject: 'lti.put_data', key: 'b', value: 'y', message_id: 3 })!['error']).toBeUndefined();
   });
 
-  it('the served frame script runs the same answer and replies to the sender and its origin', () => {
-    const script = /<script>([\s\S]*)<\/script>/.exec(forwardingFramePage())![1]!;
-    let handler: ((e: unknown) => void) | undefined;
+  it('the frame relays to the Canvas window, which answers from its own storage; the answer goes back to the tool and its origin', () => {
+    const canvas = 'https://canvas.example';
+    const sso = 'https://sso.example';
+    const frameScript = /<script>([\s\S]*)<\/script>/.exec(forwardingFramePage(canvas))![1]!;
     const { store } = mapStore();
-    const fakeWindow = { localStorage: store, addEventListener: (_: string, h: (e: unknown) => void) => (handler = h) };
-    new Function('window', script)(fakeWindow);
+    let frameHandler: ((e: unknown) => void) | undefined;
+    let pageHandler: ((e: unknown) => void) | undefined;
+    const toTool: unknown[] = [];
+    const toParent: Array<[unknown, string]> = [];
+    const tool = { postMessage: (m: unknown, o: string) => toTool.push([m, o]) };
+    const parentWindow = { postMessage: (m: unknown, o: string) => toParent.push([m, o]) };
+    const frameWindow = { parent: parentWindow, addEventListener: (_: string, h: (e: unknown) => void) => (frameHandler = h) };
+    new Function('window', frameScript)(frameWindow);
+    const frameProxy = { postMessage: (m: unknown) => frameHandler!({ origin: canvas, source: parentWindow, data: m }) };
+    const pageWindow = { localStorage: store, frames: { post_message_forwarding: frameProxy }, addEventListener: (_: string, h: (e: unknown) => void) => (pageHandler = h) };
+    new Function('window', parentFallbackScript(sso))(pageWindow);
+
+    frameHandler!({ origin, source: tool, data: { subject: 'lti.put_data', key: 'k', value: 'v', message_id: 'z' } });
+    expect(toParent).toHaveLength(1);
+    const [envelope, target] = toParent[0]!;
+    expect(target).toBe(canvas);
+    expect(envelope).toMatchObject({ subject: FORWARD_SUBJECT, tool_origin: origin });
+    // A relay from anything but the frame on the storage origin is ignored.
+    pageHandler!({ origin: 'https://evil.example', source: frameProxy, data: envelope });
+    expect(toTool).toEqual([]);
+    pageHandler!({ origin: sso, source: frameProxy, data: envelope });
+    expect(toTool).toEqual([[{ subject: 'lti.put_data.response', message_id: 'z', key: 'k', value: 'v' }, origin]]);
+    expect(store.getItem(`lti|platform_storage|${origin}|k`)).toBe('v');
+  });
+
+  it('the Canvas window answers the window.parent fallback directly, to the sender and its origin', () => {
+    const { store } = mapStore();
+    let handler: ((e: unknown) => void) | undefined;
+    new Function('window', parentFallbackScript('https://sso.example'))({ localStorage: store, frames: {}, addEventListener: (_: string, h: (e: unknown) => void) => (handler = h) });
     const sent: unknown[] = [];
-    handler!({ origin, data: { subject: 'lti.put_data', key: 'k', value: 'v', message_id: 'z' }, source: { postMessage: (m: unknown, o: string) => sent.push([m, o]) } });
-    expect(sent).toEqual([[{ subject: 'lti.put_data.response', message_id: 'z', key: 'k', value: 'v' }, origin]]);
+    handler!({ origin, data: { subject: 'lti.get_data', key: 'k', message_id: 'y' }, source: { postMessage: (m: unknown, o: string) => sent.push([m, o]) } });
+    expect(sent).toEqual([[{ subject: 'lti.get_data.response', message_id: 'y', key: 'k', value: null }, origin]]);
   });
 });
 
@@ -123,6 +151,22 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     const page = await (await fetch(`${sb.url}/__lti/launch?user=1&frame=1`)).text();
     expect(page).toContain('name="post_message_forwarding" id="post_message_forwarding"');
     expect(page).toContain('sandbox="allow-scripts allow-same-origin"');
+    expect(page).toContain(`src="${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent(sb.url)}"`);
+
+    // Hosted Canvas serves the frame from its OIDC origin, another site than the Canvas page.
+    const lti = sb.world.lti as LtiWorld;
+    lti.authOrigin = 'http://localhost:1';
+    try {
+      const elsewhere = await (await fetch(`${sb.url}/__lti/launch?user=1&frame=1`)).text();
+      expect(elsewhere).toContain(`src="http://localhost:1/post_message_forwarding?parent_origin=${encodeURIComponent(sb.url)}"`);
+      expect(await (await fetch(`${sb.url}/__lti/platform-storage.js`)).text()).toContain('var storageOrigin = "http://localhost:1"');
+    } finally {
+      delete lti.authOrigin;
+    }
+    const relay = await (await fetch(`${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent('https://canvas.example')}`)).text();
+    expect(relay).toContain('var parentOrigin = "https://canvas.example"');
+    const notAnOrigin = await (await fetch(`${sb.url}/post_message_forwarding?parent_origin=${encodeURIComponent('https://canvas.example/path')}`)).text();
+    expect(notAnOrigin).toContain(`var parentOrigin = "${sb.url}"`);
   });
 
   const registration = (over: Record<string, unknown> = {}) => ({
@@ -163,6 +207,31 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     const cfg = (await (await fetch(`${sb.url}/api/lti/security/openid-configuration`, { headers: { authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>;
     expect(cfg).toMatchObject({ registration_endpoint: `${sb.url}/api/lti/registrations`, token_endpoint_auth_methods_supported: ['private_key_jwt'], response_types_supported: ['id_token'] });
     expect(cfg['https://purl.imsglobal.org/spec/lti-platform-configuration']).toMatchObject({ product_family_code: 'canvas', 'https://canvas.instructure.com/lti/account_name': 'Registration U' });
+    expect(cfg['scopes_supported']).not.toContain('openid');
+    expect(cfg['scopes_supported']).toContain('https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly');
+    expect(cfg['jwks_uri']).toBe(`${sb.url}/login/oauth2/jwks`);
+    const jwks = (await (await fetch(String(cfg['jwks_uri']))).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([platform.kid()]);
+  });
+
+  it('a registration token registers one key: a second POST with it is refused like a foreign token', async () => {
+    const token = await platform.registrationToken();
+    expect((await register(registration(), token)).status).toBe(200);
+    const again = await register(registration(), token);
+    expect(again.status).toBe(401);
+    expect(JSON.stringify(await again.json())).toContain('JWT did not include expected contents');
+  });
+
+  it('can be told to refuse every registration with given validation errors (a Canvas whose validation differs)', async () => {
+    const lw = sb.world.lti as { registrationErrors?: string[] };
+    lw.registrationErrors = ['x: refused for the test'];
+    try {
+      const r = await register(registration(), await platform.registrationToken());
+      expect(r.status).toBe(422);
+      expect(platform.lastRegistrationErrors()).toEqual(['x: refused for the test']);
+    } finally {
+      delete lw.registrationErrors;
+    }
   });
 
   it('refuses invalid registrations with a bare 422 (500 without scope), keeping Canvas messages for inspection', async () => {

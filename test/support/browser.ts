@@ -8,7 +8,7 @@ import { CHROMIUM_FOUND_ENV, CHROMIUM_MISSING_ENV, INSTALL_HINT, findChromium, s
  * The Chromium found (or installed) by the jest globalSetup in test/support/chromium.ts; flags keep it off the (closed)
  * network. Throws, failing the suite, with what to install when there is none.
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(opts: { args?: string[] } = {}): Promise<Browser> {
   const missing = process.env[CHROMIUM_MISSING_ENV];
   if (missing) throw new Error(missing);
   let executablePath = process.env[CHROMIUM_FOUND_ENV];
@@ -19,7 +19,7 @@ export function launchChromium(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.args ?? [])],
   });
 }
 

@@ -95,6 +95,8 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: bo
   });
   const lw: LtiWorld = {
     issuer: sandboxUrl,
+    // Canvas's storage frame lives on the OIDC auth origin, another site than the Canvas page.
+    ...(opts.crossSite ? { authOrigin: new URL(sandboxUrl.replace('127.0.0.1', 'localhost')).origin } : {}),
     tools: [{ clientId: LTI_CLIENT_ID, deploymentIds: [DEPLOYMENT_ID], configUrl: `${appUrl}/lti/config.json?integration=${a.id}` }],
   };
   sandbox.world.lti = lw;
@@ -125,13 +127,38 @@ export interface Page {
   headers: Headers;
 }
 
+/** The config a platform-storage page (views/lti/storage.eta) gives public/lti-storage.js. */
+interface StoragePageConfig {
+  mode: 'login' | 'launch';
+  state: string;
+  nonce: string;
+  next?: string;
+  fallback?: string;
+}
+
+function storagePage(body: string): { config: StoragePageConfig; action?: string; fields: Record<string, string> } | undefined {
+  const raw = /id="lti-storage" data-config="([^"]*)"/.exec(body)?.[1];
+  if (raw === undefined) return undefined;
+  const config = JSON.parse(unescape(raw)) as StoragePageConfig;
+  const action = /<form id="lti-storage-form" method="post" action="([^"]+)"/.exec(body)?.[1];
+  const fields: Record<string, string> = {};
+  for (const m of body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = unescape(m[2]!); // both groups are mandatory
+  return { config, action: action === undefined ? undefined : unescape(action), fields };
+}
+
 /**
  * A tiny cookie-keeping browser over fetch: follows redirects across the sandbox and the app,
  * like a browser on one host (cookies are not port-scoped). `blockCookies` drops every cookie,
  * like a browser that blocks third-party cookies inside Canvas's iframe.
+ *
+ * Pages that use LTI platform storage are played as public/lti-storage.js plays them: with
+ * `platformStorage`, `storage` stands for Canvas's storage frame (login: put state and nonce, go
+ * on; launch: read them back, delete them, post again); without, Canvas "does not answer" (login:
+ * the cookie-path fallback; launch: post with `cc_storage_error`).
  */
-export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: RegExp } = {}) {
+export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: RegExp; platformStorage?: boolean } = {}) {
   const jar = new Map<string, string>();
+  const storage = new Map<string, string>();
   const remember = (res: Response) => {
     if (opts.blockCookies) return;
     for (const c of res.headers.getSetCookie()) {
@@ -151,13 +178,16 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
     let cur = url;
     let m = method;
     let body: string | undefined = form ? new URLSearchParams(form).toString() : undefined;
+    /** Set while following a chain a page of `initiator` started (the storage page's post): sent as a browser would. */
+    let initiator: string | undefined;
     for (let hop = 0; hop < 15; hop++) {
-      const res = await fetch(cur, {
-        method: m,
-        redirect: 'manual',
-        headers: { cookie: cookieHeader(), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-        body,
-      });
+      const headers: Record<string, string> = { cookie: cookieHeader() };
+      if (body) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (initiator !== undefined) {
+        headers['sec-fetch-site'] = new URL(cur).origin === initiator ? 'same-origin' : 'cross-site';
+        if (m === 'POST') headers.origin = initiator;
+      }
+      const res = await fetch(cur, { method: m, redirect: 'manual', headers, body });
       remember(res);
       const loc = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && loc) {
@@ -172,13 +202,47 @@ export function miniBrowser(opts: { blockCookies?: boolean; blockCookiesNamed?: 
         await res.arrayBuffer();
         continue;
       }
-      return { url: cur, status: res.status, body: await res.text(), headers: res.headers };
+      const text = await res.text();
+      const sp = storagePage(text);
+      if (sp?.config.mode === 'login') {
+        const { config } = sp;
+        if (opts.platformStorage) {
+          storage.set(`state-${config.state}`, config.state);
+          storage.set(`nonce-${config.nonce}`, config.nonce);
+        }
+        const next = new URL((opts.platformStorage ? config.next : config.fallback) ?? '', cur);
+        if (stopAt?.(next)) return { url: next.toString(), status: res.status, body: text, headers: res.headers };
+        cur = next.toString();
+        m = 'GET';
+        body = undefined;
+        continue;
+      }
+      if (sp?.config.mode === 'launch' && sp.action) {
+        const { config } = sp;
+        const fields = { ...sp.fields };
+        if (opts.platformStorage) {
+          fields.cc_storage_state = storage.get(`state-${config.state}`) ?? '';
+          fields.cc_storage_nonce = storage.get(`nonce-${config.nonce}`) ?? '';
+          storage.delete(`state-${config.state}`);
+          storage.delete(`nonce-${config.nonce}`);
+        } else {
+          fields.cc_storage_error = 'no_storage';
+        }
+        initiator = new URL(cur).origin;
+        cur = new URL(sp.action, cur).toString();
+        m = 'POST';
+        body = new URLSearchParams(fields).toString();
+        continue;
+      }
+      return { url: cur, status: res.status, body: text, headers: res.headers };
     }
     throw new Error(`too many redirects from ${url}`);
   }
 
   return {
     jar,
+    /** Canvas's platform storage as this browser sees it (`state-…` / `nonce-…` keys). */
+    storage,
     get: (url: string, stopAt?: (next: URL) => boolean) => request('GET', url, undefined, stopAt),
     post: (url: string, form: Record<string, string>) => request('POST', url, form),
     /** The hidden fields of the platform's auto-posting form. */

@@ -5,6 +5,8 @@ import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { AccessTokenSource } from '../../src/canvas/types.js';
 import type { Store } from '../../src/store/database.js';
 import { createCourseRepository } from '../../src/sync/course-repository.js';
+import { createChangeLog, type ChangeListener, type ChangeLog } from '../../src/changes/change-log.js';
+import { createChangeLogRepository } from '../../src/changes/change-log-repository.js';
 import type { SyncDeps } from '../../src/sync/course-refresh.js';
 import { createCanvasSandbox, type CanvasSandbox, type SandboxOptions } from '../../src/simulator/sandbox.js';
 import { allPermissions, buildDeveloperKey, emptyWorld, type AdminPermissions, type DeveloperKey, type Course, type EnrollmentState, type EnrollmentType, type World } from '../../src/simulator/world.js';
@@ -87,7 +89,7 @@ export const ROSTER: Array<[string, string, string | null, EnrollmentType, Enrol
 
 export interface SyncHarness {
   sandbox: CanvasSandbox;
-  deps: SyncDeps;
+  deps: SyncDeps & { changeLog: ChangeLog };
   integrationId: string;
   auth: AccessTokenSource & { refreshes: number };
   close(): Promise<void>;
@@ -101,7 +103,7 @@ export interface SyncHarness {
 export async function startSyncHarness(
   store: Store,
   world: World,
-  opts: Omit<SandboxOptions, 'world'> & { noGovernor?: boolean; key?: Partial<DeveloperKey>; tokenScopes?: string[]; integrationId?: string; courseIdType?: string; userIdType?: string; studentRoles?: string[]; accountId?: string } = {},
+  opts: Omit<SandboxOptions, 'world'> & { changeListeners?: ChangeListener[]; noGovernor?: boolean; key?: Partial<DeveloperKey>; tokenScopes?: string[]; integrationId?: string; courseIdType?: string; userIdType?: string; studentRoles?: string[]; accountId?: string } = {},
 ): Promise<SyncHarness> {
   const sandbox = createCanvasSandbox({ latencyMs: 0, reportDelayMs: 30, ...opts, world });
   await sandbox.start(0, '127.0.0.1');
@@ -163,7 +165,9 @@ export async function startSyncHarness(
       return access;
     },
   };
-  const deps: SyncDeps = {
+  const changeLog = createChangeLog({ repo: createChangeLogRepository(store.db), listeners: opts.changeListeners ?? [] });
+  const deps: SyncDeps & { changeLog: ChangeLog } = {
+    changeLog,
     courses: createCourseRepository(store.db),
     clientFor: (s) =>
       createCanvasClient({ baseUrl: s.canvasUrl, userAgent: 'canvas-companion-test', governor: opts.noGovernor ? undefined : createThrottleGovernor() }),

@@ -1,3 +1,4 @@
+import { presentChange } from '../../src/http/presenters/changes.js';
 import { describe, expect, it } from '@jest/globals';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { z } from 'zod';
@@ -32,7 +33,8 @@ const presentersFitTheirSchemas: [
   Fits<PreflightResult & { help: Record<string, string> }, typeof R.PreflightResult>,
   Fits<WhyAnswer, typeof R.WhyAnswer>,
   Fits<Pick<RosterResult, 'diff' | 'counts' | 'includesStripped'>, typeof R.SyncPreview>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  Fits<ReturnType<typeof presentChange>, typeof R.Change>,
+] = [true, true, true, true, true, true, true, true, true, true, true];
 
 const schemas = createIntegrationSchemas({ allowInsecureCanvasUrls: false });
 const routes = apiRoutes(schemas);
@@ -93,7 +95,7 @@ describe('the OpenAPI document', () => {
       count += 1;
       expect(op!.responses[String(r.success.status)]).toBeDefined();
       for (const s of errorStatuses(r)) {
-        expect(op!.responses[String(s)]!.content!['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
+        expect(op!.responses[String(s)]!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/ErrorResponse' });
       }
     }
     expect(Object.values(doc.paths).flatMap((ops) => Object.keys(ops))).toHaveLength(count);
@@ -108,7 +110,7 @@ describe('the OpenAPI document', () => {
   it('describes a request body as what a client sends: defaults optional, unknown fields refused', () => {
     const create = doc.paths['/api/v1/integrations']!.post!.requestBody!;
     expect(create.required).toBe(true);
-    const schema = create.content['application/json'].schema as { required: string[]; additionalProperties: boolean; properties: Record<string, { default?: unknown }> };
+    const schema = create.content['application/json']!.schema as { required: string[]; additionalProperties: boolean; properties: Record<string, { default?: unknown }> };
     expect(schema.required.sort()).toEqual(['canvasUrl', 'clientId', 'name']);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.accountId!.default).toBe('self');

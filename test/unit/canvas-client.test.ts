@@ -1,7 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { canvasFileHost } from '../../src/canvas/file-hosts.js';
 import { createCanvasClient, encodeQuery, type CanvasClientOptions } from '../../src/canvas/client.js';
 import { createThrottleGovernor } from '../../src/canvas/governor.js';
 import type { EndpointId } from '../../src/canvas/types.js';
+import { canvasRequests, throttleWait } from '../../src/metrics/metrics.js';
 import { instantSleep, startFakeCanvas, tokenSource, type FakeCanvas } from './canvas-fake-server.js';
 
 let fake: FakeCanvas;
@@ -157,7 +159,8 @@ describe('redirects', () => {
     const store = await startFakeCanvas(() => ({ body: 'zip-bytes' }));
     try {
       const named = `${fileHost.baseUrl.replace('127.0.0.1', 'localhost')}/accounts/1/files/9/download`;
-      const { client } = makeClient();
+      // Plays the institution's other name (no test resolves *.instructure.com).
+      const { client } = makeClient({ fileHost: (_canvas, file) => (file === new URL(named).origin ? { ok: true } : { ok: false, why: 'no' }) });
       const bytes = await client.download(named, tokenSource('tok-secret').source, { namedByCanvas: true });
       expect(new TextDecoder().decode(bytes)).toBe('zip-bytes');
       expect(fileHost.requests[0]!.headers.authorization).toBe('Bearer tok-secret');
@@ -172,6 +175,31 @@ describe('redirects', () => {
   });
 });
 
+describe('report files on another host', () => {
+  it('refuses, before any request, a file Canvas named on a host that is not the institution\'s Canvas', async () => {
+    const other = await startFakeCanvas(() => ({ body: 'zip-bytes' }));
+    try {
+      const named = `${other.baseUrl.replace('127.0.0.1', 'localhost')}/accounts/1/files/9/download`;
+      const err = await makeClient().client.download(named, tokenSource('tok-secret').source, { namedByCanvas: true }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'bad_request' });
+      expect(String((err as Error).message)).toContain('neither this integration\'s Canvas');
+      expect(other.requests).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('accepts the Canvas origin and https *.instructure.com names, nothing else', () => {
+    const canvas = 'https://canvas.school.edu';
+    expect(canvasFileHost(canvas, canvas)).toEqual({ ok: true });
+    expect(canvasFileHost(canvas, 'https://school.instructure.com')).toEqual({ ok: true });
+    expect(canvasFileHost(canvas, 'https://school.beta.instructure.com')).toEqual({ ok: true });
+    for (const bad of ['http://school.instructure.com', 'https://school.instructure.com:8443', 'https://instructure.com.evil.test', 'https://evilinstructure.com', 'https://files.example.org']) {
+      expect(canvasFileHost(canvas, bad)).toMatchObject({ ok: false });
+    }
+  });
+});
+
 describe('throttling', () => {
   it('retries 403 Rate Limit Exceeded with a bucket-recovery backoff and returns the complete result', async () => {
     fake.setHandler((_req, n) => (n <= 2 ? THROTTLED : { body: [{ id: 1 }, { id: 2 }] }));
@@ -182,6 +210,19 @@ describe('throttling', () => {
     expect(client.stats()).toMatchObject({ requests: 3, throttled: 2, retries: 2 });
     // Each throttle (remaining 0, nothing else in flight) waits out (50 − 0)/10 s of leak.
     expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * 5000);
+  });
+
+  it('counts each request by endpoint and status, and the backoff seconds, in the metrics', async () => {
+    const requests = async (status: string) => (await canvasRequests.get()).values.find((v) => v.labels.endpoint === 'users.self' && v.labels.status === status)?.value ?? 0;
+    const backoff = async () => (await throttleWait.get()).values.find((v) => v.labels.source === 'backoff' && v.metricName?.endsWith('_sum'))?.value ?? 0;
+    const [ok0, throttled0, waited0] = [await requests('200'), await requests('403'), await backoff()];
+    fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: { id: 1 } }));
+    const { client } = makeClient();
+    await client.request({ endpoint: 'users.self' }, tokenSource().source);
+    expect(await requests('200')).toBe(ok0 + 1);
+    expect(await requests('403')).toBe(throttled0 + 1);
+    // With a governor the client backs off briefly (random() × 500 ms) and the governor holds the rest.
+    expect((await backoff()) - waited0).toBeCloseTo(0.25, 5);
   });
 
   it('retries 429 the same way', async () => {
@@ -216,6 +257,19 @@ describe('throttling', () => {
     expect(waits).toHaveLength(1);
     expect(waits[0]!).toBeGreaterThanOrEqual(5000);
     expect(waits[0]!).toBeLessThanOrEqual(6000);
+  });
+
+  it('reads a negative X-Rate-Limit-Remaining on a 429 (a token client over its bucket) as a longer backoff, then completes', async () => {
+    fake.setHandler((_req, n) =>
+      n === 1 ? { status: 429, body: '429 Forbidden (Rate Limit Exceeded)\n', headers: { 'X-Rate-Limit-Remaining': '-150.0' } } : { body: { id: 1 } },
+    );
+    const { client, waits } = makeClient({ governor: null });
+    const res = await client.request<{ id: number }>({ endpoint: 'users.self' }, tokenSource().source);
+    expect(res.body.id).toBe(1);
+    expect(waits).toHaveLength(1);
+    // (50 − (−150)) / 10 = 20 s, plus jitter.
+    expect(waits[0]!).toBeGreaterThanOrEqual(20_000);
+    expect(waits[0]!).toBeLessThanOrEqual(30_000);
   });
 
   it('gives up as throttled after the retry budget', async () => {

@@ -14,6 +14,7 @@ const current: Integration = {
   userIdType: 'sis_user_id',
   studentRoles: ['StudentEnrollment'],
   courseAdminRoles: ['TeacherEnrollment'],
+  features: ['course_refresh', 'roster_sync'],
   status: NOT_CONNECTED,
   lti: { environment: 'custom', clientId: '7', deploymentIds: ['1:a'], issuer: 'https://canvas.springfield.edu', authUrl: 'https://sso.springfield.edu/auth', jwksUrl: 'https://sso.springfield.edu/jwks' },
   createdAt: '',

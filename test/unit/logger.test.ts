@@ -51,4 +51,11 @@ describe('logger redaction', () => {
   it('replaces secret query values in URLs', () => {
     expect(redactUrl(`/oauth/callback?code=${CANARY}&state=${CANARY}&x=1`)).toBe('/oauth/callback?code=[redacted]&state=[redacted]&x=1');
   });
+
+  it('replaces the LTI registration token, also where it sits URL-encoded inside openid_configuration', () => {
+    const openid = encodeURIComponent(`https://canvas.example/api/lti/security/openid-configuration?registration_token=${CANARY}`);
+    const url = `/lti/register?integration=i1&openid_configuration=${openid}&registration_token=${CANARY}`;
+    expect(redactUrl(url)).not.toContain(CANARY);
+    expect(redactUrl(url)).toContain('integration=i1&openid_configuration=https%3A%2F%2Fcanvas.example%2Fapi%2Flti%2Fsecurity%2Fopenid-configuration%3Fregistration_token%3D[redacted]&registration_token=[redacted]');
+  });
 });

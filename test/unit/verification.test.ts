@@ -17,6 +17,7 @@ const integration: Integration = {
   userIdType: 'sis_user_id',
   studentRoles: ['StudentEnrollment'],
   courseAdminRoles: ['TeacherEnrollment'],
+  features: ['course_refresh', 'roster_sync'],
   status: NOT_CONNECTED,
   createdAt: '',
   updatedAt: '',
@@ -31,7 +32,7 @@ const OK: Record<EndpointId, Answer> = {
   'accounts.permissions': { read_sis: true, manage_sis: false },
 } as Record<EndpointId, Answer>;
 
-function run(overrides: Partial<Record<EndpointId, Answer>>, key: KeyProbe = { outcome: 'ready' }) {
+function run(overrides: Partial<Record<EndpointId, Answer>>, key: KeyProbe = { outcome: 'ready' }, subject: Integration = integration) {
   let stored: ConnectionStatus | undefined;
   const answers = { ...OK, ...overrides };
   const client = {
@@ -41,7 +42,7 @@ function run(overrides: Partial<Record<EndpointId, Answer>>, key: KeyProbe = { o
       return { status: 200, body: typeof a === 'function' ? (a as (r: CanvasRequest) => unknown)(req) : a, headers: new Headers(), links: {} };
     },
   } as unknown as CanvasClient;
-  const repo = { get: async () => integration, setStatus: async (_: string, s: ConnectionStatus) => void (stored = s) } as unknown as IntegrationsRepository;
+  const repo = { get: async () => subject, setStatus: async (_: string, s: ConnectionStatus) => void (stored = s) } as unknown as IntegrationsRepository;
   const verifier = createVerifier({
     repo,
     clientFor: () => client,
@@ -53,6 +54,33 @@ function run(overrides: Partial<Record<EndpointId, Answer>>, key: KeyProbe = { o
 }
 
 describe('verification probes', () => {
+  it('follow the features: without course refresh nothing of the course list is probed, a feature-off scope is never asked for', async () => {
+    const notFound = () => new CanvasApiError('not_found', 'x', { status: 404 });
+    const insufficient = (endpoint: EndpointId, scope: string) => new CanvasApiError('insufficient_scopes', 'x', { status: 401, endpoint, missingScope: scope });
+    const calls: string[] = [];
+    const seen = (answer: unknown) => (req: CanvasRequest) => {
+      calls.push(req.endpoint);
+      if (answer instanceof Error) throw answer;
+      return answer;
+    };
+    const rosterOnly = { ...integration, features: ['roster_sync' as const] };
+    const r = await run(
+      {
+        'accounts.courses': seen(insufficient('accounts.courses', 'url:GET|/api/v1/accounts/:account_id/courses')),
+        'courses.sections': seen(insufficient('courses.sections', 'url:GET|/api/v1/courses/:course_id/sections')),
+        'courses.enrollments': seen(notFound()),
+      },
+      { outcome: 'ready' },
+      rosterOnly,
+    );
+    expect(r.s).toMatchObject({ state: 'verified', missingScopes: [] });
+    expect(calls).toEqual(['courses.enrollments']);
+    expect(r.s.checks.map((c) => c.name)).toEqual(['users_self', 'enrollments', 'sis_visibility']);
+    // The same key, enrollments not granted: the exact scope is named.
+    const lacking = await run({ 'courses.enrollments': insufficient('courses.enrollments', 'url:GET|/api/v1/courses/:course_id/enrollments') }, { outcome: 'ready' }, rosterOnly);
+    expect(lacking.s).toMatchObject({ state: 'degraded', missingScopes: ['url:GET|/api/v1/courses/:course_id/enrollments'] });
+  });
+
   it('verified only when every probe passes; the status is stored', async () => {
     const { s, stored } = await run({});
     expect(s).toMatchObject({ state: 'verified', reasons: [], tokenOwner: { id: '7', name: 'Ada' }, verifiedAt: '2026-01-01T00:00:00.000Z' });

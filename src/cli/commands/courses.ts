@@ -15,7 +15,7 @@ function printWhy(io: CliIO, subject: string, w: WhyAnswer): void {
 }
 
 /**
- * `lookup`, `sync`, `why-missing`, `why-not-exam-taker` and `courses list`: the specific course
+ * `lookup`, `sync`, `sync-all`, `why-missing`, `why-not-exam-taker` and `courses list`: the specific course
  * refresh, roster sync (with `--preview`) and diagnostics for staff at a terminal.
  */
 export function register(program: Command, getContainer: () => Promise<Container>, io: CliIO = processIO): void {
@@ -70,6 +70,30 @@ export function register(program: Command, getContainer: () => Promise<Container
         return;
       }
       const job = await c.sync.startSync(id, courseIds);
+      const end = await followJob(c, job.id, io);
+      const code = reportJob(end, io, o.json);
+      if (code !== 0) throw new CommanderError(code, 'canvas-companion.job_failed', '');
+    });
+
+  program
+    .command('sync-all')
+    .description('Sync the rosters of every syncable course (one job); asks for the count first')
+    .argument('<integrationId>')
+    .option('--expected <n>', 'the number of syncable courses you confirm (the command prints it)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { expected?: string; json?: boolean }) => {
+      const c = await getContainer();
+      await integration(c, id);
+      const syncable = (await c.sync.courses.countsFor(id)).syncable;
+      if (o.expected === undefined) {
+        // The confirmation step of the page: say how many, and the exact line that syncs them.
+        io.out(`${syncable} courses are syncable. To sync all of them: npm run cli -- sync-all ${id} --expected ${syncable}`);
+        return;
+      }
+      const expected = Number(o.expected);
+      if (!Number.isInteger(expected) || expected < 1) throw new AppError('validation_failed', '--expected: the number of syncable courses (a whole number the command printed)');
+      const { job, count } = await c.sync.startSyncAllSyncable(id, expected);
+      if (!job) throw new AppError('conflict', `${count} courses are syncable now, not ${expected}: the course list changed.`, { help: `Run it again with --expected ${count}.` });
       const end = await followJob(c, job.id, io);
       const code = reportJob(end, io, o.json);
       if (code !== 0) throw new CommanderError(code, 'canvas-companion.job_failed', '');

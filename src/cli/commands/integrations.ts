@@ -4,7 +4,7 @@ import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Integration } from '../../integrations/integration.js';
-import { REMEDIES, type Check, type ConnectionStatus } from '../../integrations/reasons.js';
+import { AUTHORIZATION_CHECKS, isWorkingState, remedyFor, type Check, type ConnectionStatus } from '../../integrations/reasons.js';
 import { zodToAppError } from '../../http/validate.js';
 import { processIO, type CliIO } from '../io.js';
 
@@ -23,7 +23,7 @@ export function register(program: Command, getContainer: () => Promise<Container
   const printChecks = (checks: Check[]) => {
     for (const ch of checks) {
       io.out(`  ${ch.ok ? 'ok  ' : 'FAIL'} ${ch.name}: ${ch.detail}`);
-      if (ch.reason) io.out(`       → ${ch.reason}: ${REMEDIES[ch.reason].remedy}`);
+      if (ch.reason) io.out(`       → ${ch.reason}: ${remedyFor(ch.reason, AUTHORIZATION_CHECKS.includes(ch.name) ? 'authorization' : 'token').remedy}`);
     }
   };
   const printStatus = (s: ConnectionStatus) => {
@@ -31,6 +31,11 @@ export function register(program: Command, getContainer: () => Promise<Container
     if (s.tokenOwner) io.out(`token owner: ${s.tokenOwner.name} (Canvas user ${s.tokenOwner.id})`);
     if (s.missingScopes.length) io.out(`missing scopes:\n${s.missingScopes.map((x) => `  ${x}`).join('\n')}`);
     if (s.checkedAt) io.out(`checked: ${s.checkedAt}${s.verifiedAt ? `, verified: ${s.verifiedAt}` : ''}`);
+    const a = s.lastAttempt;
+    if (a) {
+      const kept = !a.ok && isWorkingState(s.state) ? '; the connection you had still works' : '';
+      io.out(`last Generate Keys attempt: ${a.ok ? 'succeeded' : `failed${a.reason ? ` (${a.reason})` : ''}`} at ${a.at}${kept}: ${a.detail}`);
+    }
     printChecks(s.checks);
   };
 

@@ -109,8 +109,8 @@ export function apiReference(doc: OpenApiDocument): ApiReference {
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
       const [successStatus, success] = Object.entries(op.responses).find(([s]) => s.startsWith('2'))!;
-      const schema = success.content?.['application/json'].schema;
-      const body = op.requestBody?.content['application/json'].schema;
+      const schema = success.content?.['application/json']?.schema;
+      const body = op.requestBody?.content['application/json']?.schema;
       const params = (op.parameters ?? []).map((p) => ({ name: p.name, type: typeOf(p.schema), required: p.required, notes: [...(p.description ? [p.description] : []), ...notesOf(p.schema)] }));
       groups.get(op.tags[0]!)!.push({
         anchor: op.operationId,

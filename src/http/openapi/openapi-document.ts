@@ -21,8 +21,8 @@ export interface OpenApiOperation {
   description?: string;
   tags: string[];
   parameters?: Array<{ name: string; in: 'path' | 'query'; required: boolean; description?: string; schema: JsonSchema }>;
-  requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
-  responses: Record<string, { description: string; content?: { 'application/json': { schema: JsonSchema } } }>;
+  requestBody?: { required: boolean; description?: string; content: Record<string, { schema: JsonSchema }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: JsonSchema }> }>;
 }
 
 /** What each error status means in this API (the code in `error.code`). */
@@ -113,8 +113,12 @@ export function buildOpenApiDocument(routes: ApiRoute[], opts: { serverUrl: stri
       [String(route.success.status)]: {
         description: route.success.description,
         ...(route.success.schema ? { content: { 'application/json': { schema: ref(route.success.schema) } } } : {}),
+        ...(route.success.mediaTypes ? { content: Object.fromEntries(route.success.mediaTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) } : {}),
       },
     };
+    for (const other of route.otherAnswers ?? []) {
+      responses[String(other.status)] = { description: other.description, content: { 'application/json': { schema: ref(other.schema) } } };
+    }
     for (const status of errorStatuses(route)) {
       responses[String(status)] = { description: ERROR_MEANINGS[status], content: { 'application/json': { schema: ref(R.ErrorResponse) } } };
     }
@@ -123,6 +127,13 @@ export function buildOpenApiDocument(routes: ApiRoute[], opts: { serverUrl: stri
       const schema = inputSchema(route.body);
       const required = Array.isArray(schema.required) && schema.required.length > 0;
       requestBody = { required, content: { 'application/json': { schema } } };
+    }
+    if (route.fileBody) {
+      requestBody = {
+        required: true,
+        description: route.fileBody.description,
+        content: Object.fromEntries(route.fileBody.mediaTypes.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
+      };
     }
     const op: OpenApiOperation = {
       operationId: operationId(route),

@@ -1,12 +1,12 @@
 import type { AuditEvent } from '../../audit/audit-log.js';
 import type { ApiTokenInfo } from '../../staff/api-tokens.js';
 import type { StaffUser } from '../../staff/staff-users.js';
-import { auditActionName } from './audit-action.js';
+import { describeAuditEvent } from './audit-sentence.js';
 import { auditActorLabel, PLATFORM_STAFF_LABEL } from './audit-actor.js';
 
 /**
- * An integration's audit trail as its page shows it: actors in words, actions in the current
- * naming. An institution's admin (`viewer: 'institution'`) sees no staff name or email, not even
+ * An integration's audit trail as its page shows it: actors in words, each entry a sentence with
+ * a link to what it concerns. An institution's admin (`viewer: 'institution'`) sees no staff name or email, not even
  * inside an event's detail.
  */
 export function presentAuditTrail(
@@ -19,5 +19,8 @@ export function presentAuditTrail(
     apiTokens: new Map(people.apiTokens.map((t) => [t.id, t.name])),
   };
   const hideStaff = (text: string) => (viewer === 'staff' ? text : people.staff.reduce((t, s) => t.split(s.email).join(PLATFORM_STAFF_LABEL), text));
-  return events.map((e) => ({ at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), action: auditActionName(e.action), detail: hideStaff(JSON.stringify(e.detail)) }));
+  return events.map((e) => {
+    const s = describeAuditEvent(e.action, e.detail, e.integrationId ?? '');
+    return { at: e.createdAt, actor: auditActorLabel(e.actor, names, viewer), text: hideStaff(s.text), link: s.link };
+  });
 }

@@ -1,9 +1,9 @@
 import type { Integration } from '../../integrations/integration.js';
-import { REMEDIES, type ConnectionStatus } from '../../integrations/reasons.js';
+import { statusRemedies, type ConnectionStatus } from '../../integrations/reasons.js';
 
 /**
- * The API's view of a status (state, reason, checks), plus `help`: the remedy for each reason, so an
- * automation can show the admin what to do.
+ * The API's view of a status (state, reason, checks, the last Generate Keys attempt), plus `help`:
+ * the remedy for each reason where it was met, so an automation can show the admin what to do.
  */
 export function presentStatus(s: ConnectionStatus) {
   return {
@@ -14,7 +14,10 @@ export function presentStatus(s: ConnectionStatus) {
     tokenOwner: s.tokenOwner,
     verifiedAt: s.verifiedAt,
     checkedAt: s.checkedAt,
-    help: Object.fromEntries(s.reasons.map((r) => [r, REMEDIES[r].remedy])),
+    lastAttempt: s.lastAttempt
+      ? { at: s.lastAttempt.at, ok: s.lastAttempt.ok, ...(s.lastAttempt.reason ? { reason: s.lastAttempt.reason } : {}), detail: s.lastAttempt.detail }
+      : null,
+    help: Object.fromEntries(statusRemedies(s).map((r) => [r.code, r.remedy])),
   };
 }
 
@@ -31,6 +34,8 @@ export function presentIntegration(i: Integration) {
     userIdType: i.userIdType,
     studentRoles: i.studentRoles,
     courseAdminRoles: i.courseAdminRoles,
+    features: i.features,
+    syncSchedule: i.syncSchedule ?? null,
     lti: i.lti ?? null,
     status: presentStatus(i.status),
     createdAt: i.createdAt,

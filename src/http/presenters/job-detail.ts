@@ -63,13 +63,18 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? []).map((r) => [r.courseId, r]));
     const started = job.startedAt ? Date.parse(job.startedAt) : Infinity;
     const ended = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
+    // Courses are synced in order: while the job runs, the first one not done is the one in hand.
+    let inHand = job.state === 'running';
     for (const id of ids) {
       const course = courses.get(id);
       const r = results.get(id);
       const syncedAt = course?.lastSyncedAt ? Date.parse(course.lastSyncedAt) : NaN;
       let outcome: JobCourseOutcome['outcome'];
       let text: string;
-      if (r) {
+      if (r?.failed) {
+        outcome = 'not_synced';
+        text = `Not synced: ${r.failed.message}`;
+      } else if (r) {
         outcome = 'synced';
         text = `${n(r.examTakers)} exam-takers, ${n(r.skipped)} skipped; ${n(r.added)} added, ${n(r.removed)} removed, ${n(r.changed)} changed`;
       } else if (syncedAt >= started && syncedAt <= ended) {
@@ -77,12 +82,19 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
         text = 'Synced by this job';
       } else if (open) {
         outcome = 'waiting';
-        text = 'Not synced yet';
+        text = inHand ? 'Being synced now' : 'Not synced yet';
+        inHand = false;
       } else {
         outcome = 'not_synced';
         text = job.state === 'failed' ? 'Not synced: the job stopped before this course' : job.state === 'cancelled' ? 'Not synced: the job was cancelled first' : 'Not synced';
       }
       outcomes.push({ canvasId: id, name: course?.name ?? `Course ${id}`, known: course !== undefined, outcome, text });
+    }
+  } else if (job.kind === 'sync_list_sync') {
+    did.push(`Asked to re-sync the roster of every course on the sync list${job.params.trigger === 'schedule' ? ', on its schedule' : ''}, several courses at once.`);
+    if (job.summary) {
+      did.push(`Synced ${n(s.synced)} of ${n(s.courses)} courses: ${n(s.examTakers)} exam-takers; ${n(s.added)} added, ${n(s.removed)} removed, ${n(s.changed)} changed since the previous sync${s.resumed ? '; resumed after an interruption' : ''}.`);
+      for (const f of (s.failures as Array<{ courseId: string; code: string; message: string }> | undefined) ?? []) did.push(`Course ${f.courseId} was not synced (${f.code}): ${f.message}`);
     }
   } else {
     did.push(job.integrationId === '*' ? 'Re-checks the connection of every connected integration with Canvas.' : "Re-checks this integration's connection with Canvas.");

@@ -3,20 +3,28 @@ import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
-import { COURSE_REASONS, COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { COURSE_REASONS, COURSE_REASON_HELP, SECTION_REASON_HELP } from '../../sync/sync-reasons.js';
+import { presentSkipReasons, roleWords } from '../presenters/roster-advice.js';
 import { flash } from '../flash.js';
 import { toSyncError } from '../sync-error.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { parseInput } from '../validate.js';
 import { presentCourse, presentLookup, presentRoster } from '../presenters/course.js';
 import { adminRoleOf } from '../../sync/classify.js';
+import { notConnectedView } from '../presenters/integration-page.js';
+import { presentGradePostsForPage } from '../presenters/grades.js';
+import { describeChange } from '../presenters/changes.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
+import { presentCoursePaging } from '../presenters/course-paging.js';
 
-type Deps = Pick<Container, 'sync' | 'integrations' | 'clock'>;
+type Deps = Pick<Container, 'sync' | 'integrations' | 'clock' | 'grades'>;
 
 export const refreshBody = z.object({ path: z.enum(['bulk', 'rest']).optional() }).strict();
 export const lookupBody = z.object({ query: z.string().max(2000) }).strict();
 export const emptyBody = z.object({}).strict();
+export const syncAllBody = z
+  .object({ expected: z.number().int().min(1, 'expected: the number of syncable courses you confirmed (see syncable in the course counts)').max(10_000_000) })
+  .strict();
 export const selectionBody = z.object({ courseIds: z.array(z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)')).min(1).max(1000) }).strict();
 export const listQuery = z.object({
   syncable: z.enum(['true', 'false']).optional(),
@@ -51,6 +59,19 @@ export function createCoursesApiRouter(c: Deps): Router {
     const body = parseInput(selectionBody, req.body ?? {});
     const i = await integrationOf(req);
     res.status(202).json(presentJob(await c.sync.startSync(i.id, body.courseIds)));
+  });
+
+  router.post(`${base}/course-sync-all`, async (req, res) => {
+    const body = parseInput(syncAllBody, req.body ?? {});
+    const i = await integrationOf(req);
+    const { job, count } = await c.sync.startSyncAllSyncable(i.id, body.expected);
+    if (!job) {
+      throw new AppError('conflict', `${count} courses are syncable now, not ${body.expected}: the course list changed.`, {
+        help: `Send expected: ${count} to sync them all.`,
+        details: { field: 'expected', syncable: count },
+      });
+    }
+    res.status(202).json(presentJob(job));
   });
 
   router.get(`${base}/courses`, async (req, res) => {
@@ -115,7 +136,13 @@ export function createCoursesApiRouter(c: Deps): Router {
 const pageForm = z.object({ _csrf: z.string().optional() }).strict();
 const lookupForm = z.object({ _csrf: z.string().optional(), query: z.string().max(2000) }).strict();
 const courseIdField = z.string().regex(/^\d{1,19}$/, 'courseIds: Canvas course ids (digits)');
-const selectionForm = z.object({ _csrf: z.string().optional(), courseIds: z.union([courseIdField, z.array(courseIdField).max(1000)]).optional() }).strict();
+const selectionForm = z
+  .object({ _csrf: z.string().optional(), courseIds: z.union([courseIdField, z.array(courseIdField).max(1000)]).optional(), back: z.string().max(600).regex(/^[\w=&%+.-]*$/, 'back: the course list query string').optional() })
+  .strict();
+const syncAllForm = z.object({ _csrf: z.string().optional(), expected: z.coerce.number().int().min(0).max(10_000_000) }).strict();
+/** The pages' list query: the API's filters plus a page number. */
+const pageListQuery = listQuery.extend({ page: z.coerce.number().int().min(1).max(1_000_000).optional() });
+const PAGE_SIZE = 50;
 
 function minutesAgo(iso: string | null, now: Date): string | null {
   if (!iso) return null;
@@ -136,7 +163,7 @@ function lookupErrorView(e: AppError, query: string): { message: string; help: s
 }
 
 /** Pages: the course sync list (refresh with live progress, filters, specific course refresh) and a course's roster. */
-export function createCoursesPagesRouter(c: Deps): Router {
+export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): Router {
   const router = Router();
   const guard = requireIntegrationAccess('id');
   const integrationOf = async (req: Request) => {
@@ -147,33 +174,29 @@ export function createCoursesPagesRouter(c: Deps): Router {
 
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}) {
     const i = await integrationOf(req);
-    const q = parseInput(listQuery, nonEmpty(req.query));
-    const page = await c.sync.courses.listCourses(i.id, {
-      syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
-      reason: q.reason,
-      cursor: q.cursor,
-      limit: q.limit ?? 100,
-      search: q.q,
-    });
+    const q = parseInput(pageListQuery, nonEmpty(req.query));
+    const filters = { syncable: q.syncable === undefined ? undefined : q.syncable === 'true', reason: q.reason, search: q.q };
+    const size = q.limit ?? PAGE_SIZE;
+    const total = await c.sync.courses.countCourses(i.id, filters);
+    const lastPage = Math.max(1, Math.ceil(total / size));
+    const pageNo = Math.min(q.page ?? 1, lastPage);
+    const page = await c.sync.courses.listCourses(i.id, { ...filters, limit: size, offset: (pageNo - 1) * size });
     const counts = await c.sync.courses.countsFor(i.id);
     const recent = await c.sync.jobs.list({ integrationId: i.id, kind: 'course_refresh', limit: 20 });
     const now = c.clock();
     const isOpen = (j: (typeof recent)[number]) => j.state === 'queued' || j.state === 'running';
     const active = recent.find(isOpen);
     const last = recent.find((j) => !isOpen(j));
-    const params = new URLSearchParams();
-    if (q.syncable) params.set('syncable', q.syncable);
-    if (q.reason) params.set('reason', q.reason);
-    if (q.q) params.set('q', q.q);
     res.render('courses/list', {
       title: `Courses · ${i.name}`,
       scripts: ['progress.js'],
       integration: { id: i.id, name: i.name, courseIdType: i.courseIdType },
       courses: page.courses.map((co) => ({ ...co, reasonTitles: co.reasons.map((r) => ({ code: r, title: COURSE_REASON_HELP[r].title })) })),
-      nextUrl: page.nextCursor ? `?${new URLSearchParams({ ...Object.fromEntries(params), cursor: page.nextCursor })}` : null,
-      filters: { syncable: q.syncable ?? '', reason: q.reason ?? '', q: q.q ?? '' },
+      paging: presentCoursePaging(q, { page: pageNo, size, total, shown: page.courses.length }),
+      filters: { syncable: q.syncable ?? '', reason: q.reason ?? '', q: q.q ?? '', limit: q.limit ? String(q.limit) : '' },
       reasons: COURSE_REASONS.map((r) => ({ code: r, title: COURSE_REASON_HELP[r].title, count: counts.byReason[r] ?? 0 })),
       counts,
+      syncableLabel: counts.syncable.toLocaleString('en-US'),
       lastRefresh: last
         ? {
             ...presentJob(last),
@@ -184,6 +207,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
         : null,
       activeJob: active ? presentJob(active) : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
+      notConnected: notConnectedView(i),
       lookup: null,
       lookupQuery: '',
       ...extra,
@@ -229,13 +253,35 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const body = parseInput(selectionForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = typeof body.courseIds === 'string' ? [body.courseIds] : (body.courseIds ?? []);
+    const back = `/integrations/${encodeURIComponent(i.id)}/courses${body.back ? `?${body.back}` : ''}`;
     if (ids.length === 0) {
       flash(req, 'error', 'Select at least one syncable course to sync.');
-      return res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
+      return res.redirect(303, back);
     }
     const job = await c.sync.startSync(i.id, ids);
-    flash(req, 'ok', `Roster sync of ${ids.length} course(s) started (job ${job.id}). See Jobs for the outcome.`);
-    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
+    // One progress view for the batch: the job's page (n of m courses, current course, failures).
+    flash(req, 'ok', `Roster sync of ${ids.length === 1 ? '1 course' : `${ids.length} courses`} started.`);
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(job.id)}`);
+  });
+
+  // "Sync every syncable course": a confirmation page with the count, then one POST that names it.
+  router.get('/integrations/:id/course-sync-all', guard, async (req, res) => {
+    const i = await integrationOf(req);
+    const n = (await c.sync.courses.countsFor(i.id)).syncable;
+    res.render('courses/sync-all', { title: `Sync every syncable course · ${i.name}`, integration: { id: i.id, name: i.name }, count: n, countLabel: n.toLocaleString('en-US') });
+  });
+
+  router.post('/integrations/:id/course-sync-all', guard, async (req, res) => {
+    const body = parseInput(syncAllForm, req.body ?? {});
+    const i = await integrationOf(req);
+    const base = `/integrations/${encodeURIComponent(i.id)}`;
+    const { job, count } = await c.sync.startSyncAllSyncable(i.id, body.expected);
+    if (!job) {
+      flash(req, 'warn', `The course list changed since you confirmed: ${count.toLocaleString('en-US')} courses are syncable now. Confirm again to sync them.`);
+      return res.redirect(303, `${base}/course-sync-all`);
+    }
+    flash(req, 'ok', `Roster sync of every syncable course (${count.toLocaleString('en-US')}) started.`);
+    res.redirect(303, `${base}/jobs/${encodeURIComponent(job.id)}`);
   });
 
   router.get('/integrations/:id/courses/:canvasId', guard, async (req, res) => {
@@ -246,6 +292,7 @@ export function createCoursesPagesRouter(c: Deps): Router {
     const roster = await c.sync.courses.getRoster(i.id, id);
     if (!course && roster.length === 0) throw new AppError('not_found', 'This course is not in the last refresh. Use "Refresh one course" on the Courses page to look it up.');
     const lastSync = await c.sync.lastCourseSync(i.id, id);
+    const recentChanges = (await c.changes.recentForCourse(i.id, id, 20)).map((ch) => ({ seq: ch.seq, at: ch.at, type: ch.type, text: describeChange(ch) }));
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;
@@ -270,13 +317,19 @@ export function createCoursesPagesRouter(c: Deps): Router {
       sections: sections.map((s) => ({ ...s, reasonTitles: s.reasons.map((r) => ({ code: r, ...SECTION_REASON_HELP[r] })) })),
       examTakers: roster.filter((r) => r.examTaker).map((r) => ({ ...r, sectionNames: r.sectionIds.map((s) => sectionNames.get(s) ?? s) })),
       courseAdmins: roster.filter((r) => r.courseAdmin).map((r) => ({ ...r, role: adminRoleOf(r.roles, i.courseAdminRoles) ?? r.roles[0] ?? '' })),
-      skipped: roster.filter((r) => !r.examTaker).map((r) => ({ ...r, reasonTitles: r.reasons.map((x) => ({ code: x, ...ROSTER_REASON_HELP[x] })) })),
+      skipped: roster
+        .filter((r) => !r.examTaker)
+        .map((r) => ({ ...r, roleNames: r.roles.map(roleWords).join(', '), reasonTitles: presentSkipReasons(r, `/integrations/${encodeURIComponent(i.id)}/configure`) })),
+      concluded: course?.workflowState === 'completed',
       synced: roster.length > 0,
       lastSync: lastSync ? { ...presentJob(lastSync), durationSeconds: jobDurationSeconds(lastSync, c.clock()) } : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
       activeJob: active ? presentJob(active) : null,
       preview,
       previewError,
+      gradePosts: presentGradePostsForPage(await c.grades.list(i.id, id)),
+      gradePassback: i.features.includes('grade_passback'),
+      recentChanges,
     });
   });
 

@@ -1,9 +1,9 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { scopesFor } from '../../canvas/endpoints.js';
+import { manifestFeatures, scopesFor } from '../../canvas/endpoints.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { parseFeatures } from '../features-query.js';
 import { presentIntegration, presentStatus } from '../presenters/integration.js';
@@ -60,7 +60,7 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   router.post(`${base}/:id/preflight`, async (req, res) => {
     parseInput(emptySchema, req.body ?? {});
     const r = await c.connection.preflight(idOf(req));
-    res.json({ ...r, help: Object.fromEntries(r.reasons.map((code) => [code, REMEDIES[code].remedy])) });
+    res.json({ ...r, help: Object.fromEntries(r.reasons.map((code) => [code, remedyFor(code, 'authorization').remedy])) });
   });
 
   router.post(`${base}/:id/authorization-links`, async (req, res) => {
@@ -84,8 +84,9 @@ export function createIntegrationsApiRouter(c: Deps): Router {
   });
 
   router.get(`${base}/:id/scopes`, async (req, res) => {
-    await mustGet(idOf(req));
-    res.json({ scopes: scopesFor(parseFeatures(req.query.features)) });
+    const i = await mustGet(idOf(req));
+    // Without ?features= the manifest of the integration's chosen features.
+    res.json({ scopes: scopesFor(parseFeatures(req.query.features) ?? manifestFeatures(i.features)) });
   });
 
   router.post('/api/v1/diagnostics/authorize-url', (req, res) => {

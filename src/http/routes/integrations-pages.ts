@@ -1,20 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { ENDPOINT_LIST, FEATURES, scopesFor } from '../../canvas/endpoints.js';
+import { ENDPOINT_LIST, FEATURES, INTEGRATION_FEATURES, manifestFeatures, scopesFor } from '../../canvas/endpoints.js';
 import { isCanvasApiError } from '../../canvas/errors.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { reasonForCanvasFailure } from '../../integrations/canvas-failure-reason.js';
 import { COURSE_ID_TYPES, USER_ID_TYPES, type Integration } from '../../integrations/integration.js';
-import { REMEDIES } from '../../integrations/reasons.js';
+import { remedyFor } from '../../integrations/reasons.js';
 import { diagnoseAuthorizeUrl } from '../../integrations/diagnose-url.js';
 import { allowFormActionTo } from '../csp.js';
 import { flash } from '../flash.js';
+import { keepFormState, takeFormState } from '../form-state.js';
 import { fieldErrorsFromZod, type FieldLabels } from '../form-errors.js';
-import { integrationView, preflightView, STATE_LABELS } from '../presenters/integration-page.js';
+import { integrationView, preflightView, settingsPageView, STATE_LABELS } from '../presenters/integration-page.js';
 import { requireIntegrationAccess, requireStaff, settingsActor } from '../middleware/auth.js';
-import { zodToAppError } from '../validate.js';
+import { parseInput, zodToAppError } from '../validate.js';
 import { presentAuditTrail } from '../presenters/audit-trail.js';
 import { parseFeatures } from '../features-query.js';
 
@@ -53,13 +55,20 @@ const settingsForm = z
   })
   .strict();
 
+const setupLinkForm = z.object({ _csrf: z.string().optional(), requestId: z.string().max(64).optional() }).strict();
+
 const configureForm = z
   .object({
     _csrf: z.string().optional(),
     courseIdType: z.string(),
     userIdType: z.string(),
     studentRoles: z.union([z.string(), z.array(z.string())]).optional(),
+    // Present when the form showed the course-admin role checkboxes: then no box ticked is an error to show.
+    courseAdminRolesShown: z.literal('1').optional(),
     courseAdminRoles: z.union([z.string(), z.array(z.string())]).optional(),
+    // Present when the form showed the feature checkboxes: then no box ticked means no feature.
+    featuresShown: z.literal('1').optional(),
+    features: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .strict();
 
@@ -81,16 +90,17 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   async function renderSettings(req: Request, res: Response, i: Integration, extra: Record<string, unknown> = {}, status = 200) {
     allowFormActionTo(res, i.canvasUrl);
+    const { preflight, ...rest } = extra as { preflight?: ReturnType<typeof preflightView> | null } & Record<string, unknown>;
     res.status(status).render('integrations/settings', {
-      title: `LMS settings · ${i.name}`,
-      integration: integrationView(i),
+      title: i.name,
+      ...settingsPageView(i, preflight ?? null),
       redirectUri: c.config.redirectUri,
       isStaff: isStaff(req),
-      preflight: null,
       setupLink: null,
+      setupLinkRequestId: randomUUID(),
       formError: null,
       fieldErrors: [],
-      ...extra,
+      ...rest,
     });
   }
 
@@ -102,8 +112,10 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     });
   });
 
-  router.get('/integrations/new', requireStaff, (_req, res) => {
-    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' } });
+  router.get('/integrations/new', requireStaff, (req, res) => {
+    // A form that did not pass comes back here after the redirect, once, with its messages.
+    const kept = takeFormState(req, '/integrations/new');
+    res.render('integrations/new', { title: 'New integration', formError: null, fieldErrors: [], values: { name: '', canvasUrl: '', clientId: '' }, ...kept });
   });
 
   router.post('/integrations', requireStaff, async (req, res) => {
@@ -113,8 +125,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const parsed = c.integrationSchemas.create.safeParse(body);
     if (!parsed.success) {
       const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
-      res.status(400).render('integrations/new', { title: 'New integration', formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
-      return;
+      // Post/Redirect/Get: the messages and the values typed (not the secret) are shown once by the form page.
+      keepFormState(req, '/integrations/new', { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values: { name: String(body.name ?? ''), canvasUrl: String(body.canvasUrl ?? ''), clientId: String(body.clientId ?? '') } });
+      return res.redirect(303, '/integrations/new#form-error');
     }
     const created = await c.integrationSettings.create(parsed.data, settingsActor(req, res));
     flash(req, 'ok', `Integration “${created.name}” created. Check the configuration, then Generate Keys.`);
@@ -189,10 +202,20 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
   });
 
   router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
+    const form = parseInput(setupLinkForm, req.body ?? {});
     const i = await mustGet(req);
+    // The link is a credential shown only in this answer (stored nowhere, not even in the session),
+    // so this POST cannot redirect to it; each form carries an id instead, and a reload that sends
+    // the same form again gets a redirect to the page rather than a second link.
+    const done = req.session.setupLinkRequests ?? [];
+    if (form.requestId && done.includes(form.requestId)) {
+      flash(req, 'warn', 'This setup link was already created by this form and shown once. If you did not copy it, create another: each link stays valid until it expires.');
+      return res.redirect(303, `/integrations/${encodeURIComponent(i.id)}#links-title`);
+    }
+    if (form.requestId) req.session.setupLinkRequests = [...done, form.requestId].slice(-20);
     const link = await c.integrationLinks.issue('setup', i.id, { label: actorOf(res) });
     res.setHeader('Cache-Control', 'no-store');
-    await renderSettings(req, res, i, { setupLink: link });
+    await renderSettings(req, res, i, { setupLink: link }, 201);
   });
 
   router.post('/integrations/:id/delete', requireStaff, async (req, res) => {
@@ -238,6 +261,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       roles: roleOptions.roles.map((r) => ({ ...r, checked: i.studentRoles.includes(r.value) })),
       adminRoles: usable ? adminOptions.map((r) => ({ ...r, checked: i.courseAdminRoles.includes(r.value) })) : [],
       rolesError: roleOptions.error,
+      features: INTEGRATION_FEATURES.map((f) => ({ value: f, label: FEATURES[f].label, description: FEATURES[f].description, checked: i.features.includes(f) })),
       formError,
     });
   }
@@ -256,7 +280,14 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     if (!form.success) throw zodToAppError(form.error);
     const roles = form.data.studentRoles === undefined ? [] : Array.isArray(form.data.studentRoles) ? form.data.studentRoles : [form.data.studentRoles];
     const adminRoles = form.data.courseAdminRoles === undefined ? [] : Array.isArray(form.data.courseAdminRoles) ? form.data.courseAdminRoles : [form.data.courseAdminRoles];
-    const parsed = c.integrationSchemas.patch.safeParse({ courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles, courseAdminRoles: adminRoles });
+    const features = form.data.features === undefined ? [] : Array.isArray(form.data.features) ? form.data.features : [form.data.features];
+    const parsed = c.integrationSchemas.patch.safeParse({
+      courseIdType: form.data.courseIdType,
+      userIdType: form.data.userIdType,
+      studentRoles: roles,
+      ...(form.data.courseAdminRolesShown ? { courseAdminRoles: adminRoles } : {}),
+      ...(form.data.featuresShown ? { features } : {}),
+    });
     if (!parsed.success) {
       await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
       return;
@@ -270,7 +301,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/scopes', access, async (req, res) => {
     const i = await mustGet(req);
-    const features = parseFeatures(req.query.features) ?? (Object.keys(FEATURES) as Feature[]);
+    // Without ?features= the page shows what this integration's chosen features need.
+    const features = parseFeatures(req.query.features) ?? manifestFeatures(i.features);
     res.render('integrations/scopes', {
       title: `Scoped token · ${i.name}`,
       integration: integrationView(i),
@@ -290,7 +322,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/scopes.txt', access, async (req, res) => {
     const i = await mustGet(req);
-    const scopes = scopesFor(parseFeatures(req.query.features));
+    const scopes = scopesFor(parseFeatures(req.query.features) ?? manifestFeatures(i.features));
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="canvas-scopes-${i.id.slice(0, 8)}.txt"`);
     res.send(`${scopes.join('\n')}\n`);
@@ -298,20 +330,26 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
 
   router.get('/integrations/:id/troubleshoot', access, async (req, res) => {
     const i = await mustGet(req);
-    res.render('integrations/troubleshoot', { title: `Troubleshooting · ${i.name}`, integration: integrationView(i), pasted: '', result: null });
+    // "Explain" answers with a redirect here; its outcome is shown once.
+    const shown = req.session.troubleshootResult;
+    if (shown) delete req.session.troubleshootResult;
+    const pasted = shown?.integrationId === i.id ? shown.pasted : '';
+    const d = shown?.integrationId === i.id ? diagnoseAuthorizeUrl(pasted) : null;
+    const reason = d?.reason;
+    res.render('integrations/troubleshoot', {
+      title: `Troubleshooting · ${i.name}`,
+      integration: integrationView(i),
+      pasted,
+      result: d ? { ...d, reason: reason ?? null, title: reason ? remedyFor(reason, 'authorization').title : null, remedy: reason ? remedyFor(reason, 'authorization').remedy : null } : null,
+    });
   });
 
   router.post('/integrations/:id/troubleshoot', access, async (req, res) => {
     const i = await mustGet(req);
     const pasted = typeof (req.body as Record<string, unknown>)?.url === 'string' ? String((req.body as Record<string, unknown>).url).slice(0, 8000) : '';
-    const d = diagnoseAuthorizeUrl(pasted);
-    const reason = d.reason;
-    res.render('integrations/troubleshoot', {
-      title: `Troubleshooting · ${i.name}`,
-      integration: integrationView(i),
-      pasted,
-      result: { ...d, reason: reason ?? null, title: reason ? REMEDIES[reason].title : null, remedy: reason ? REMEDIES[reason].remedy : null },
-    });
+    // Post/Redirect/Get: the pasted text (no secret: an address Canvas showed) is kept for one page view.
+    req.session.troubleshootResult = { integrationId: i.id, pasted };
+    res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/troubleshoot#diagnosis`);
   });
 
   router.get('/integrations/:id/audit', access, async (req, res) => {

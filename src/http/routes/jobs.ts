@@ -4,6 +4,8 @@ import { AppError } from '../../errors/app-error.js';
 import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import type { CourseView } from '../../sync/course-repository.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
+import { jobLabel } from '../../jobs/job-kinds.js';
+import { flash } from '../flash.js';
 import { presentJobDetail } from '../presenters/job-detail.js';
 import { jobDurationSeconds, presentJob, presentJobRow } from '../presenters/job.js';
 
@@ -58,7 +60,13 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
 
   router.post('/integrations/:id/jobs/:jobId/cancel', requireIntegrationAccess('id'), async (req, res) => {
     const job = await jobOf(req, String(req.params.id));
-    await c.sync.runner.cancel(job.id);
+    const after = (await c.sync.runner.cancel(job.id)) ?? job;
+    const open = after.state === 'queued' || after.state === 'running';
+    flash(
+      req,
+      after.state === 'failed' || after.state === 'succeeded' ? 'warn' : 'ok',
+      after.state === 'cancelled' ? `${jobLabel(job.kind)} cancelled.` : open ? `${jobLabel(job.kind)}: cancelling; it stops after the step in hand.` : `${jobLabel(job.kind)} had already ended (${after.state}); nothing was cancelled.`,
+    );
     res.redirect(303, `/integrations/${encodeURIComponent(job.integrationId)}/courses`);
   });
 

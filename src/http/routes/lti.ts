@@ -9,7 +9,10 @@ import type { HandoffPayload } from '../../lti/launch-store.js';
 import { toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import { presentLtiCourse } from '../presenters/lti-course.js';
+import { presentRegistrationStatus } from '../presenters/lti-registration.js';
+import { reachabilityRow } from '../presenters/lti-reachability.js';
 import '../session.js';
+import { flash } from '../flash.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -123,7 +126,7 @@ export function createLtiRouter(container: Container): Router {
           if (used.payload.kind === 'admin') {
             req.session.integrationAccess = { integrationId: used.integrationId, via: 'lti', label: used.payload.label };
           } else {
-            req.session.ltiCourse = { integrationId: used.integrationId, courseId: used.payload.courseId, via: 'lti' };
+            req.session.ltiCourse = { integrationId: used.integrationId, courseId: used.payload.courseId, via: 'lti', courseTitle: used.payload.courseTitle };
           }
           await save(req);
           container.logger.info({ integrationId: used.integrationId, kind: used.payload.kind }, 'LTI launch signed in');
@@ -158,7 +161,7 @@ export function createLtiRouter(container: Container): Router {
     try {
       const access = req.session?.ltiCourse;
       if (!access) throw new AppError('forbidden', 'Open this page from the course navigation in Canvas.');
-      res.render('lti/course', presentLtiCourse(await container.ltiCourseView.load(access.integrationId, access.courseId)));
+      res.render('lti/course', presentLtiCourse(await container.ltiCourseView.load(access.integrationId, access.courseId), { courseTitle: access.courseTitle ?? null }));
     } catch (err) {
       next(err);
     }
@@ -173,9 +176,14 @@ export function createLtiRouter(container: Container): Router {
     const urls = toolUrls(config.publicUrl, id);
     const apiClientId = (await container.integrations.get(id))?.clientId;
     const checks = [
-      { name: 'https', ok: config.publicUrl.startsWith('https://'), label: 'This service is reachable over https', detail: config.publicUrl.startsWith('https://') ? '' : 'Canvas only launches https tools; set PUBLIC_URL to an https address.' },
+      reachabilityRow(config.publicUrl),
       { name: 'client_id', ok: Boolean(lti?.clientId), label: 'LTI Client ID entered', detail: lti?.clientId ?? 'not yet' },
-      { name: 'deployment_ids', ok: (lti?.deploymentIds.length ?? 0) > 0, label: 'At least one Deployment ID entered', detail: lti?.deploymentIds.join(', ') ?? '' },
+      {
+        name: 'deployment_ids',
+        ok: (lti?.deploymentIds.length ?? 0) > 0,
+        label: 'At least one Deployment ID entered',
+        detail: lti && lti.deploymentIds.length === 0 ? 'none yet: after a registration by URL, the first launch from Canvas adds it' : (lti?.deploymentIds.join(', ') ?? ''),
+      },
       {
         name: 'distinct_from_api_key',
         ok: Boolean(lti) && lti!.clientId !== apiClientId,
@@ -183,8 +191,10 @@ export function createLtiRouter(container: Container): Router {
         detail: lti && lti.clientId === apiClientId ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
       },
     ];
+    const dynamic = presentRegistrationStatus(await container.ltiRegistration.status(id));
     res.status(status).render('lti/setup', {
-      title: 'LTI',
+      title: `LTI · ${integration.name}`,
+      dynamic,
       integrationId: id,
       integrationName: integration.name,
       urls,
@@ -205,6 +215,23 @@ export function createLtiRouter(container: Container): Router {
   router.get('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
     try {
       await setupPage(req, res, 200);
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  const windowForm = z.object({ _csrf: z.string().optional(), action: z.enum(['open', 'close']) }).strict();
+
+  /** Opens (for an hour, one registration) or closes registration by URL: the intent LTI Dynamic Registration needs. */
+  router.post('/integrations/:id/lti/registration-window', requireIntegrationAccess('id'), async (req, res, next) => {
+    try {
+      const parsed = windowForm.safeParse(req.body);
+      if (!parsed.success) throw new AppError('validation_failed', `${String(parsed.error.issues[0]?.path[0] ?? 'action')}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { help: 'Use the buttons on the LTI page.' });
+      const id = String(req.params.id);
+      const actor = settingsActor(req, res);
+      if (parsed.data.action === 'open') await container.ltiRegistration.openWindow(id, actor);
+      else await container.ltiRegistration.closeWindow(id, actor);
+      res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti#register-by-url`);
     } catch (err) {
       next(err);
     }
@@ -255,6 +282,7 @@ export function createLtiRouter(container: Container): Router {
         await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
         return;
       }
+      flash(req, 'ok', `LTI registration saved: Client ID ${lti.clientId}, ${ids.length === 1 ? '1 deployment' : `${ids.length} deployments`}. Launch the tool from Canvas to try it.`);
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);
     } catch (err) {
       next(err);

@@ -73,16 +73,14 @@ export function createOAuthRouter(c: Deps): Router {
     }
     const outcome = await c.connection.handleCallback(query, readCookie(req, BROWSER_COOKIE));
     const id = outcome.integrationId;
-    const canRetry =
-      outcome.kind !== 'state_invalid' &&
-      id !== undefined &&
-      (Boolean(req.session.staff) || req.session.integrationAccess?.integrationId === id);
+    const canOpen = id !== undefined && (Boolean(req.session.staff) || req.session.integrationAccess?.integrationId === id);
+    const canRetry = outcome.kind !== 'state_invalid' && canOpen;
     const retryCanvasUrl = canRetry ? (await c.integrations.get(id))?.canvasUrl : undefined;
     // Post/Redirect/Get: the code and state leave the address bar and history, and a reload
     // shows the result instead of replaying a used callback.
     req.session.oauthResult = {
       status: outcome.kind === 'state_invalid' ? 400 : 200,
-      view: resultView(outcome, canRetry),
+      view: resultView(outcome, { canRetry, canOpen }),
       retryCanvasUrl,
     };
     res.setHeader('Referrer-Policy', 'no-referrer');

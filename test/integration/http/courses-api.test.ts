@@ -182,6 +182,78 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
     for (const a of roster.body.courseAdmins) expect(html).toContain(`<tr data-user-id="${a.canvasUserId}"><td data-label="Name">${a.name}`);
   });
 
+  it('pages the change log with a stable cursor, refuses a bad after or limit by name, and the course page lists recent changes', async () => {
+    const bad = await h.api('GET', `/api/v1/integrations/${id}/changes?after=abc`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/^after: /);
+    for (const limit of ['0', '1001', 'x']) {
+      const r = await h.api('GET', `/api/v1/integrations/${id}/changes?limit=${limit}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toMatch(/^limit: /);
+    }
+    expect((await h.api('GET', '/api/v1/integrations/nope/changes')).status).toBe(404);
+    const all = await h.api('GET', `/api/v1/integrations/${id}/changes`);
+    expect(all.status).toBe(200);
+    expect(Object.keys(all.body).sort()).toEqual(['changes', 'nextCursor']);
+    expect(all.body.nextCursor).toBeNull();
+    expect(all.body.changes.length).toBeGreaterThan(2);
+    expect(Object.keys(all.body.changes[0]).sort()).toEqual(['at', 'courseCanvasId', 'data', 'seq', 'type']);
+    const paged: unknown[] = [];
+    let after = '0';
+    for (;;) {
+      const page = await h.api('GET', `/api/v1/integrations/${id}/changes?after=${after}&limit=2`);
+      paged.push(...page.body.changes);
+      if (page.body.nextCursor === null) break;
+      after = page.body.nextCursor;
+    }
+    expect(paged).toEqual(all.body.changes);
+    const staff = await h.c.staff.create({ email: 'changes-page@example.edu', name: 'Ch Anges', password: 'a long enough passphrase 44' });
+    const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
+    const html = await (await fetch(`${h.appUrl}/integrations/${id}/courses/1001`, { headers: { cookie } })).text();
+    expect(html).toContain('id="recent-changes"');
+    expect(html).toMatch(/<li data-seq="\d+" data-type="enrollment.added"><time[^>]*>[^<]+<\/time> — [^<]+ was added as an exam-taker/);
+  });
+
+  it('POST course-sync-all starts one job with every syncable course, and refuses a stale count (409) or a missing one (400)', async () => {
+    const syncable = (await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=true&limit=500`)).body.courses.map((c: any) => c.canvasId);
+    expect(syncable.length).toBeGreaterThan(1);
+    const stale = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, { expected: syncable.length + 1 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: 'conflict', help: `Send expected: ${syncable.length} to sync them all.` });
+    const missing = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, {});
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.message).toContain('expected');
+    const r = await h.api('POST', `/api/v1/integrations/${id}/course-sync-all`, { expected: syncable.length });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ kind: 'course_sync', integrationId: id });
+    const job = await h.c.sync.jobs.get(r.body.id);
+    expect((job!.params.courseIds as string[]).slice().sort()).toEqual(syncable.slice().sort());
+    expect((await waitJob(h, r.body.id)).state).toBe('succeeded');
+  });
+
+  it('a course Canvas no longer has fails alone in a batch: the other courses sync and the job says which one did not', async () => {
+    const syncable = (await h.api('GET', `/api/v1/integrations/${id}/courses?syncable=true&limit=500`)).body.courses.map((c: any) => c.canvasId);
+    const gone = syncable.at(-1);
+    h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'deleted' });
+    try {
+      const r = await h.api('POST', `/api/v1/integrations/${id}/course-sync`, { courseIds: ['1001', gone] });
+      expect(r.status).toBe(202);
+      const done = await waitJob(h, r.body.id);
+      expect([done.state, done.error]).toEqual(['succeeded', null]);
+      expect(done.summary.failedCourses).toBe(1);
+      expect(done.summary.courseResults).toEqual([
+        expect.objectContaining({ courseId: '1001' }),
+        expect.objectContaining({ courseId: gone, failed: { code: 'course_not_found', message: expect.stringContaining('no longer has this course') } }),
+      ]);
+      expect(done.summary.courseResults[0].failed).toBeUndefined();
+      // Alone, the same course still fails the job (there is nothing else to go on with).
+      const alone = await waitJob(h, (await h.api('POST', `/api/v1/integrations/${id}/course-sync`, { courseIds: [gone] })).body.id);
+      expect(alone.state).toBe('failed');
+    } finally {
+      h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'available' });
+    }
+  });
+
   it('names each job on the Jobs page by its kind\'s label and describes its summary', async () => {
     const staff = await h.c.staff.create({ email: 'jobs-page@example.edu', name: 'Jo Bs', password: 'a long enough passphrase 42' });
     const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
@@ -194,7 +266,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course and rost
       return m[0]!.replace(/\s+/g, ' ');
     };
     expect(row('Course refresh')).toMatch(/<td[^>]*>\d+ courses, \d+ sections of syncable courses \((provisioning report|REST API)\)<\/td>/);
-    expect(row('Roster sync')).toMatch(/<td[^>]*>\d+ exam-takers, \d+ skipped<\/td>/);
+    expect(row('Roster sync')).toMatch(/<td[^>]*>\d+ exam-takers, \d+ skipped(; 1 course not synced)?<\/td>/);
     expect(html).not.toContain('>course_refresh<');
   });
 

@@ -114,6 +114,11 @@ describe('the JSON API description', () => {
     expectExactly(R.SignedLink, (await a.post(`/api/v1/integrations/${id}/authorization-links`)).body);
     expectExactly(R.SignedLink, (await a.post(`/api/v1/integrations/${id}/setup-links`)).body);
     expectExactly(R.DiagnosedUrl, (await a.post('/api/v1/diagnostics/authorize-url', { url: 'https://x/cb?error=invalid_scope&error_description=not+granted%3A+url%3AGET%7C%2Fapi%2Fv1%2Fusers%2F%3Aid' })).body);
+    const refused = await a.post(`/api/v1/integrations/${id}/course-refresh`);
+    expect(refused.status).toBe(409);
+    expectExactly(R.ErrorResponse, refused.body);
+    // Work that needs Canvas is refused without a token; one stored lets the job be queued.
+    await c.integrations.saveToken(id, { accessToken: 'a', refreshToken: null, expiresAt: null, ownerCanvasId: '1', ownerName: 'A', scopes: [] });
     const job = await a.post(`/api/v1/integrations/${id}/course-refresh`);
     expect(job.status).toBe(202);
     expectExactly(R.Job, job.body);

@@ -42,6 +42,8 @@ const RULES: Record<string, Rule> = {
   'GET /launch/handoff': 'public', // single-use LTI hand-over token
   'GET /launch/handoff/confirm': 'public',
   'GET /launch/course': 'ltiCourse',
+  'GET /lti/register': 'public', // Dynamic Registration: an open window + Canvas's single-use token
+  'POST /integrations/:id/lti/registration-window': 'integrationScoped',
   'GET /settings/api-tokens': 'staffOnly',
   'POST /settings/api-tokens': 'staffOnly',
   'POST /settings/api-tokens/:tokenId/revoke': 'staffOnly',
@@ -51,6 +53,13 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/setup-link': 'staffOnly',
   'POST /integrations/:id/delete': 'staffOnly',
   'GET /jobs': 'staffOnly',
+  'GET /webhooks': 'staffOnly',
+  'POST /webhooks': 'staffOnly',
+  'GET /webhooks/:id': 'staffOnly',
+  'POST /webhooks/:id/delete': 'staffOnly',
+  'POST /webhooks/:id/enable': 'staffOnly',
+  'POST /webhooks/:id/deliveries/:deliveryId/redeliver': 'staffOnly',
+  'GET /metrics': 'public', // bearer METRICS_TOKEN or staff API token: 401 without; counts only, no institution's data
   'GET /docs/api': 'staffOnly',
   'GET /integrations/:id': 'integrationScoped',
   'POST /integrations/:id/settings': 'integrationScoped',
@@ -69,8 +78,19 @@ const RULES: Record<string, Rule> = {
   'POST /integrations/:id/generate-keys': 'integrationScoped',
   'GET /integrations/:id/courses': 'integrationScoped',
   'POST /integrations/:id/course-refresh': 'integrationScoped',
+  'GET /integrations/:id/sync-list': 'integrationScoped',
+  'POST /integrations/:id/sync-list/add': 'integrationScoped',
+  'POST /integrations/:id/sync-list/remove': 'integrationScoped',
+  'POST /integrations/:id/sync-list/import': 'integrationScoped',
+  'GET /integrations/:id/sync-list/imports/:importId': 'integrationScoped',
+  'POST /integrations/:id/sync-list/imports/:importId/apply': 'integrationScoped',
+  'GET /integrations/:id/sync-list/export': 'integrationScoped',
+  'POST /integrations/:id/sync-list/sync': 'integrationScoped',
+  'POST /integrations/:id/sync-list/schedule': 'integrationScoped',
   'POST /integrations/:id/courses/lookup': 'integrationScoped',
   'POST /integrations/:id/course-sync': 'integrationScoped',
+  'GET /integrations/:id/course-sync-all': 'integrationScoped',
+  'POST /integrations/:id/course-sync-all': 'integrationScoped',
   'GET /integrations/:id/courses/:canvasId': 'integrationScoped',
   'POST /integrations/:id/courses/:canvasId/sync': 'integrationScoped',
   'GET /integrations/:id/jobs/:jobId': 'integrationScoped',
@@ -218,7 +238,7 @@ describe('tenant isolation: every route × every caller without access to integr
 
   it("the table can fail: integration A's own admin does reach A's pages and sees A's data", async () => {
     const own = await headersFor('ownLtiAdmin');
-    const pages = routes.filter((r) => ruleOf(r) === 'integrationScoped' && r.method === 'GET' && !r.path.includes(':canvasId') && !r.path.includes(':jobId'));
+    const pages = routes.filter((r) => ruleOf(r) === 'integrationScoped' && r.method === 'GET' && !r.path.includes(':canvasId') && !r.path.includes(':jobId') && !r.path.includes(':importId'));
     expect(pages.length).toBeGreaterThan(5);
     for (const route of pages) {
       const res = await call(route, own);

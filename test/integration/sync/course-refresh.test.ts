@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { createCanvasClient } from '../../../src/canvas/client.js';
 import { createCourseRefreshJob } from '../../../src/sync/course-refresh.js';
@@ -83,6 +85,58 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     expect(job.state).toBe('succeeded');
     expect(synced).toBe(true);
     expect((await h.deps.courses.getSections(h.integrationId, '101')).map((s) => s.name)).toEqual(['Section 1011 (from sync)', 'Section 1012 (from sync)']);
+  });
+
+  it('bulk path as hosted Canvas answers today: polls through compiling, downloads file_url with the token, completes', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 10 }), { reportDelayMs: 800 });
+    const statuses: string[] = [];
+    const downloads: Array<{ url: string; authorization: string | null }> = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const url = input instanceof Request ? input.url : String(input);
+      if (/\/reports\/provisioning_csv\/\d+$/.test(new URL(url).pathname)) statuses.push(String(((await res.clone().json()) as { status?: unknown }).status));
+      if (/\/files\/\d+\/download/.test(url)) downloads.push({ url, authorization: new Headers(init?.headers as HeadersInit).get('authorization') });
+      return res;
+    };
+    const deps = { ...h.deps, clientFor: (s: { canvasUrl: string }) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: 'canvas-companion-test', fetch: recording }) };
+    const job = await runJob(ctx.store, createCourseRefreshJob(deps), h.integrationId, { path: 'bulk' });
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ path: 'bulk' });
+    expect(statuses).toContain('compiling');
+    expect(statuses.at(-1)).toBe('complete');
+    expect(downloads[0]!.url).toMatch(new RegExp(`^${h.sandbox.url}/accounts/\\d+/files/\\d+/download`));
+    expect(downloads[0]!.authorization).toBe(`Bearer ${await h.auth.current()}`);
+    expect(downloads[0]!.url).not.toContain('verifier=');
+  });
+
+  it('refuses a report file Canvas names on a host that is not the institution\'s Canvas: the job fails saying so, the host gets nothing', async () => {
+    const h = await harness(buildSyncWorld({ fillers: 3 }));
+    const seen: string[] = [];
+    const other = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('zip');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const foreign = `http://localhost:${(other.address() as AddressInfo).port}`;
+    try {
+      // Plays a report whose file_url points elsewhere (the sandbox names its own origin).
+      const rewriting: typeof fetch = async (input, init) => {
+        const res = await fetch(input, init);
+        const url = input instanceof Request ? input.url : String(input);
+        if (!/\/reports\/provisioning_csv\/\d+$/.test(new URL(url).pathname)) return res;
+        const body = (await res.json()) as Record<string, unknown>;
+        if (typeof body.file_url === 'string') body.file_url = body.file_url.replace(h.sandbox.url, foreign);
+        return new Response(JSON.stringify(body), { status: res.status, headers: { 'content-type': 'application/json' } });
+      };
+      const deps = { ...h.deps, clientFor: (s: { canvasUrl: string }) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: 'canvas-companion-test', fetch: rewriting }) };
+      const job = await runJob(ctx.store, createCourseRefreshJob(deps), h.integrationId, { path: 'bulk' });
+      expect(job.state).toBe('failed');
+      expect(job.error?.message).toContain(`Canvas named the report file on ${foreign}`);
+      expect(job.error?.message).toContain("neither this integration's Canvas");
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
   });
 
   it('bulk (provisioning_csv) and REST give the same result on the same world', async () => {

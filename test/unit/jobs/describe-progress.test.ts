@@ -25,6 +25,12 @@ describe('describeProgress', () => {
     expect(describeProgress(job('course_refresh', 'something new', 5, 10)).label).toBe('Something new: 5 of 10');
   });
 
+  it('labels the phases of a grade post', () => {
+    expect(describeProgress(job('grade_post', 'assignment', 0, 40)).label).toBe("Finding the exam's assignment in Canvas");
+    expect(describeProgress(job('grade_post', 'reading scores', 0, 40)).label).toBe('Reading the scores Canvas holds');
+    expect(describeProgress(job('grade_post', 'posting', 500, 1000)).label).toBe('Posting scores (Canvas grades each batch in the background): 500 of 1,000 scores');
+  });
+
   it('says how an ended job ended instead of its last phase', () => {
     expect(describeProgress(job('course_refresh', 'queued', 0, null, 'queued')).label).toBe('Waiting to start');
     expect(describeProgress(job('course_refresh', 'succeeded', 3939, 3939, 'succeeded'))).toEqual({ label: 'Finished', done: 3939, total: 3939 });

@@ -5,7 +5,7 @@ import type { Job, JobDefinition, JobRunner } from '../../../src/jobs/types.js';
 
 describe('job registry', () => {
   it('gives every kind a label and a summary describer', () => {
-    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'health_check']);
+    expect(JOB_KINDS).toEqual(['course_refresh', 'course_sync', 'grade_post', 'sync_list_sync', 'health_check']);
     for (const kind of JOB_KINDS) {
       const info = JOB_KIND_INFO[kind];
       expect(info.label).toMatch(/^[A-Z][a-z]+( [a-z]+)*$/);
@@ -25,6 +25,9 @@ describe('job registry', () => {
     // One integration's check has no line of its own: the page shows the progress line instead.
     expect(describeJobSummary('health_check', { integrationId: 'a', status: { state: 'verified' } })).toBeNull();
     expect(describeJobSummary('course_sync', null)).toBeNull();
+    const run = { courses: 10, synced: 9, failed: 1, examTakers: 300, added: 4, removed: 2, changed: 1, failures: [], resumed: false };
+    expect(describeJobSummary('sync_list_sync', run)).toBe('9 of 10 courses synced: 4 added, 2 removed, 1 changed; 1 failed');
+    expect(describeJobSummary('sync_list_sync', { ...run, synced: 10, failed: 0 })).toBe('10 of 10 courses synced: 4 added, 2 removed, 1 changed');
   });
 
   it('keeps a stored kind this version does not know readable', () => {
@@ -39,6 +42,13 @@ describe('job registry', () => {
     expect(dedupeKeyFor('course_sync', { courseIds: ['1', '2'] })).toMatch(/^courses:[0-9a-f]{64}$/);
     expect(dedupeKeyFor('course_refresh', { path: 'rest' })).toBe('');
     expect(dedupeKeyFor('health_check', {})).toBe('');
+    const exam = { key: 'mid-1', title: 'Midterm', pointsPossible: 100, published: true };
+    expect(dedupeKeyFor('grade_post', { courseId: '7', exam, scores: [] })).toBe('grade:7:mid-1');
+    expect(describeJobSummary('grade_post', { examKey: 'mid-1', posted: 3, unchanged: 1, unknownUser: 1, notExamTaker: 0, invalidScore: 1, failed: 0, writeRequests: 1 })).toBe(
+      'mid-1: 3 posted, 1 unchanged, 2 not posted (1 write requests)',
+    );
+    // A scheduled run and one started by a person are the same work: never two at once.
+    expect(dedupeKeyFor('sync_list_sync', { trigger: 'schedule' })).toBe(dedupeKeyFor('sync_list_sync', { trigger: 'manual' }));
   });
 
   it('refuses wrong parameters and summaries at compile time (tsc checks this file)', async () => {
@@ -50,6 +60,9 @@ describe('job registry', () => {
     await runner.enqueue('course_refresh', 'i', { path: 'rest' });
     await runner.enqueue('course_refresh', 'i', {});
     await runner.enqueue('health_check', '*', {});
+    await runner.enqueue('sync_list_sync', 'i', { trigger: 'schedule' });
+    // @ts-expect-error a sync list run is started by a person or the schedule
+    await runner.enqueue('sync_list_sync', 'i', { trigger: 'cron' });
     // @ts-expect-error a roster sync needs courseIds
     await runner.enqueue('course_sync', 'i', {});
     // @ts-expect-error course ids are strings
@@ -77,6 +90,6 @@ describe('job registry', () => {
     // @ts-expect-error the kind and the handler's types must agree
     const wrongKind: JobDefinition<'course_sync'> = { kind: 'course_refresh', run: sync.run };
     expect([sync.kind, wrongSummary.kind, wrongKind.kind]).toEqual(['course_sync', 'course_sync', 'course_refresh']);
-    expect(enqueued).toEqual(['course_sync', 'course_refresh', 'course_refresh', 'health_check', 'course_sync', 'course_sync', 'course_refresh', 'course_refresh', 'grade_post']);
+    expect(enqueued).toEqual(['course_sync', 'course_refresh', 'course_refresh', 'health_check', 'sync_list_sync', 'sync_list_sync', 'course_sync', 'course_sync', 'course_refresh', 'course_refresh', 'grade_post']);
   });
 });

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { testDatabases } from '../../support/databases.js';
+import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
+import { createBrowser, hiddenValue } from '../../support/browser-flow.js';
+import { mintSessionCookie } from '../../support/session-cookie.js';
+
+async function waitJob(h: Harness, id: string): Promise<any> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const r = await h.api('GET', `/api/v1/jobs/${id}`);
+    expect(r.status).toBe(200);
+    if (['succeeded', 'failed', 'cancelled'].includes(r.body.state)) return r.body;
+    if (Date.now() > end) throw new Error(`job ${id} stuck in ${r.body.state}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+const EXAM = { key: 'final-2026', title: 'Final exam', pointsPossible: 40 };
+
+describe.each(testDatabases().map((d) => [d.name, d] as const))('grade passback API and features (%s)', (_name, tdb) => {
+  let h: Harness;
+  let id: string;
+  let takers: string[];
+  beforeAll(async () => {
+    h = await startHarness(tdb, { courses: 12 });
+    h.c.onClose(() => h.c.sync.runner.stop());
+    await h.c.sync.runner.start();
+    id = await h.createIntegration({ features: ['grade_passback', 'roster_sync', 'course_refresh'] });
+    await h.authorize(id);
+    const sync = await h.api('POST', `/api/v1/integrations/${id}/courses/1001/sync`, {});
+    expect((await waitJob(h, sync.body.id)).state).toBe('succeeded');
+    const roster = await h.api('GET', `/api/v1/integrations/${id}/courses/1001/roster`);
+    takers = roster.body.examTakers.map((p: { externalId: string }) => p.externalId);
+    expect(takers.length).toBeGreaterThan(3);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('features: stored in registry order, returned, validated by name; the scope manifest follows them', async () => {
+    const got = await h.api('GET', `/api/v1/integrations/${id}`);
+    expect(got.body.features).toEqual(['course_refresh', 'roster_sync', 'grade_passback']);
+    expect(got.body.status.state).toBe('verified');
+    const scopes = await h.api('GET', `/api/v1/integrations/${id}/scopes`);
+    expect(scopes.body.scopes).toContain('url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades');
+    const bad = await h.api('PATCH', `/api/v1/integrations/${id}`, { features: ['course_refresh', 'gradebook'] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    expect(bad.body.error.message).toContain('features');
+    const other = await h.createIntegration();
+    expect((await h.api('GET', `/api/v1/integrations/${other}`)).body.features).toEqual(['course_refresh', 'roster_sync']);
+    expect((await h.api('GET', `/api/v1/integrations/${other}/scopes`)).body.scopes.some((s: string) => s.includes('assignments'))).toBe(false);
+    const refused = await h.api('POST', `/api/v1/integrations/${other}/courses/1001/grade-posts`, { exam: EXAM, scores: [{ userExternalId: 'x', score: 1 }] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/Grade passback is not enabled/);
+  });
+
+  it('the Configure page offers the features as checkboxes; a form without them leaves them alone', async () => {
+    const other = await h.createIntegration();
+    await h.authorize(other);
+    const link = await h.api('POST', `/api/v1/integrations/${other}/setup-links`, {});
+    const b = createBrowser();
+    await b.go(link.body.url);
+    const page = await b.go(`${h.appUrl}/integrations/${other}/configure`);
+    expect(page.text).toContain('name="features" value="grade_passback"');
+    expect(page.text).toMatch(/name="features" value="roster_sync" checked/);
+    const form = { _csrf: hiddenValue(page.text, '_csrf'), courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: 'StudentEnrollment' };
+    expect((await b.go(`${h.appUrl}/integrations/${other}/configure`, { form })).status).toBe(200);
+    const before = (await h.api('GET', `/api/v1/integrations/${other}`)).body;
+    expect(before.features).toEqual(['course_refresh', 'roster_sync']);
+    expect(before.status.checks.map((c: { name: string }) => c.name)).not.toContain('grade_scopes');
+    const again = await b.go(`${h.appUrl}/integrations/${other}/configure`);
+    await b.go(`${h.appUrl}/integrations/${other}/configure`, { form: { ...form, _csrf: hiddenValue(again.text, '_csrf'), featuresShown: '1', features: 'grade_passback' } });
+    const after = (await h.api('GET', `/api/v1/integrations/${other}`)).body;
+    expect(after.features).toEqual(['grade_passback']);
+    // The checks re-ran on save and now probe the grade scopes (this sandbox key does not enforce scopes).
+    expect(after.status.checks.find((c: { name: string }) => c.name === 'grade_scopes')).toMatchObject({ ok: true });
+  });
+
+  it('refuses bad input naming the field: unknown fields, published false, duplicate ids', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const unknown = await h.api('POST', url, { exam: EXAM, scores: [{ userExternalId: takers[0], score: 1 }], extra: 1 });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain('extra');
+    const unpublished = await h.api('POST', url, { exam: { ...EXAM, published: false }, scores: [{ userExternalId: takers[0], score: 1 }] });
+    expect(unpublished.status).toBe(400);
+    expect(unpublished.body.error.message).toMatch(/exam\.published: Canvas grades only published assignments/);
+    const dup = await h.api('POST', url, { exam: EXAM, scores: [{ userExternalId: takers[0], score: 1 }, { userExternalId: takers[0], score: 2 }] });
+    expect(dup.status).toBe(400);
+    expect(dup.body.error.message).toContain('more than once');
+  });
+
+  it('a dry run answers 200 with outcomes and writes nothing; a post answers 202 and the last post reads back; the course page lists it', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const scores = [
+      { userExternalId: takers[0], score: 38, comment: 'Great' },
+      { userExternalId: takers[1], score: 21.5 },
+      { userExternalId: 'NOBODY-1', score: 10 },
+      { userExternalId: takers[2], score: -1 },
+    ];
+    const writes = h.sandbox.control.counters().writes;
+    const dry = await h.api('POST', url, { exam: EXAM, scores, dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body.outcomes.map((o: { outcome: string }) => o.outcome)).toEqual(['posted', 'posted', 'unknown_user', 'invalid_score']);
+    expect(h.sandbox.control.counters().writes).toEqual(writes);
+
+    const r = await h.api('POST', url, { exam: EXAM, scores });
+    expect(r.status).toBe(202);
+    expect(r.body.kind).toBe('grade_post');
+    const job = await waitJob(h, r.body.id);
+    expect(job.state).toBe('succeeded');
+    expect(job.summary).toMatchObject({ posted: 2, unknownUser: 1, invalidScore: 1, writeRequests: 1 });
+    const last = await h.api('GET', `${url}/${EXAM.key}`);
+    expect(last.status).toBe(200);
+    expect(last.body).toMatchObject({ exam: EXAM, state: 'succeeded', assignmentId: expect.any(String) });
+    expect(last.body.outcomes).toEqual([
+      { userExternalId: takers[0], outcome: 'posted' },
+      { userExternalId: takers[1], outcome: 'posted' },
+      { userExternalId: 'NOBODY-1', outcome: 'unknown_user', detail: expect.any(String) },
+      { userExternalId: takers[2], outcome: 'invalid_score', detail: expect.any(String) },
+    ]);
+    expect((await h.api('GET', `${url}/nope`)).status).toBe(404);
+
+    const staff = await h.c.staff.create({ email: 'grades-page@example.edu', name: 'Gr Ades', password: 'a long enough passphrase 42' });
+    const cookie = await mintSessionCookie(h.c, { staff: { id: staff.id, email: staff.email, name: staff.name } });
+    const html = await (await fetch(`${h.appUrl}/integrations/${id}/courses/1001`, { headers: { cookie } })).text();
+    expect(html).toContain(`data-exam-key="${EXAM.key}"`);
+    expect(html).toContain(`href="${h.sandbox.url}/courses/1001/assignments/${last.body.assignmentId}"`);
+    expect(html).toMatch(/data-outcome="unknown_user"/);
+  });
+});
