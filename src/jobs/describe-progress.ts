@@ -64,6 +64,7 @@ export function describeProgress(job: Pick<Job, 'kind' | 'state' | 'progress' | 
     if (phase === 'reading scores') return { label: 'Reading the scores Canvas holds', done: 0, total: null };
     if (phase === 'posting') return of('Posting scores (Canvas grades each batch in the background)', 'scores');
   }
+  if (job.kind === 'sync_list_sync' && phase === 'report') return { label: `Canvas is preparing the provisioning report for the whole list (${n(done)} %)`, done, total: 100 };
   if (job.kind === 'sync_list_sync' && phase === 'courses') return of('Syncing the sync list', total === 1 ? 'course' : 'courses');
   if (job.kind === 'health_check' && phase === 'checking') return { label: 'Checking the connection with Canvas', done: 0, total: null };
   const words = phase.charAt(0).toUpperCase() + phase.slice(1);

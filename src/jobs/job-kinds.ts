@@ -77,6 +77,12 @@ export type SyncListSyncSummary = {
   changed: number;
   failures: Array<{ courseId: string; code: string; message: string }>;
   resumed: boolean;
+  /** How the rosters were read: one provisioning report for the list, or each course by REST. */
+  path?: 'report' | 'rest';
+  /** Why the report was not used (not allowed for the token, ended without a file…), when it was tried. */
+  fellBack?: string;
+  /** Courses the report did not hold, synced by REST in the same run. */
+  restCourses?: number;
 };
 
 export type HealthCheckParams = Record<string, never>;
@@ -170,7 +176,7 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   sync_list_sync: {
     label: 'Sync list sync',
     describeSummary: (s) =>
-      `${s.synced} of ${s.courses} courses synced: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
+      `${s.synced} of ${s.courses} courses synced${s.path === 'report' ? ' from one report' : ''}: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
     // One run per integration at a time, whether started by a person or by the schedule.
     dedupeKey: () => '',
   },

@@ -1,5 +1,6 @@
 import type { SyncListSyncSummary } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
+import type { RosterReportSource } from '../sync/roster-report.js';
 import type { RosterResult } from '../sync/roster-sync.js';
 import { toJobFailure, withFailureCodes } from '../sync/job-failures.js';
 import type { SyncListRepository } from './sync-list-repository.js';
@@ -7,27 +8,41 @@ import type { SyncListRepository } from './sync-list-repository.js';
 /** Failures that concern one course only: the run records them and goes on with the others. */
 const COURSE_FAILURES = new Set(['course_not_found', 'canvas_not_found', 'canvas_bad_request', 'user_not_authorized']);
 
-/** How many courses are synced at once: the integration's governor still paces the Canvas requests. */
+/** How many courses are synced at once on the REST path: the integration's governor still paces the Canvas requests. */
 export const SYNC_LIST_CONCURRENCY = 4;
+
+/** Courses stored from the report between two checkpoints. */
+const REPORT_CHECKPOINT_EVERY = 50;
 
 export interface SyncListCheckpoint {
   done: string[];
-  totals: Omit<SyncListSyncSummary, 'courses' | 'resumed' | 'failures'>;
+  totals: Omit<SyncListSyncSummary, 'courses' | 'resumed' | 'failures' | 'path' | 'fellBack' | 'restCourses'>;
   failures: SyncListSyncSummary['failures'];
+  /** The report this run reads (resumed runs poll it again instead of starting another). */
+  reportId?: string;
+  /** Set once the run has given up on the report: the rest is synced by REST. */
+  fellBack?: string;
 }
 
 export interface SyncListJobDeps {
   repo: Pick<SyncListRepository, 'listedIds' | 'markSynced'>;
   /** The per-course roster sync (src/sync/roster-sync.ts). */
   syncRoster(integrationId: string, courseId: string, opts: { jobId?: string; signal?: AbortSignal }): Promise<RosterResult>;
+  /** One provisioning report for the whole list; without it every course is synced by REST. */
+  report?: RosterReportSource;
   clock: () => Date;
   concurrency?: number;
 }
 
+type Counted = Pick<RosterResult, 'counts' | 'diff'>;
+
 /**
- * The `sync_list_sync` job: re-syncs the roster of every listed course with the per-course roster
- * sync, several courses in flight at once. Each finished course is checkpointed (and stamped
- * `last_synced_at`), so a restarted run continues with the courses not yet done. A course that
+ * The `sync_list_sync` job: re-syncs the roster of every listed course. Where the token may run
+ * the `provisioning_csv` report, one report serves the whole list (its rosters stored with the
+ * same diff-based write as REST, so both paths store the same result); courses the report does not
+ * hold, and every course when the report is refused or ends without a file, are synced by REST,
+ * several at once. Each finished course is checkpointed (and stamped `last_synced_at`), so a
+ * restarted run continues with the courses not yet done and polls the same report. A course that
  * fails on its own (deleted at Canvas, not visible to the token…) is recorded in the summary and
  * the run goes on; a failure of the connection (token revoked, Canvas unreachable, throttled past
  * the budget) fails the run, which resumes from its checkpoint when run again.
@@ -41,17 +56,66 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
       const done = new Set(ctx.checkpoint?.done ?? []);
       const totals = { synced: 0, failed: 0, examTakers: 0, added: 0, removed: 0, changed: 0, ...(ctx.checkpoint?.totals ?? {}) };
       const failures = [...(ctx.checkpoint?.failures ?? [])];
-      const todo = ids.filter((id) => !done.has(id));
+      let reportId = ctx.checkpoint?.reportId;
+      let fellBack = ctx.checkpoint?.fellBack;
       const total = ids.length;
-      let finished = ids.length - todo.length;
+      let finished = ids.filter((id) => done.has(id)).length;
       await ctx.progress('courses', finished, total);
       // Checkpoints are written one after another, each with everything finished so far.
       let saving: Promise<void> = Promise.resolve();
-      const save = () => {
-        const snapshot: SyncListCheckpoint = { done: [...done], totals: { ...totals }, failures: [...failures] };
-        saving = saving.then(() => ctx.saveCheckpoint(snapshot, { phase: 'courses', done: finished, total }));
+      const save = (phase = 'courses') => {
+        const snapshot: SyncListCheckpoint = { done: [...done], totals: { ...totals }, failures: [...failures], ...(reportId ? { reportId } : {}), ...(fellBack ? { fellBack } : {}) };
+        saving = saving.then(() => ctx.saveCheckpoint(snapshot, { phase, done: phase === 'courses' ? finished : 0, total: phase === 'courses' ? total : null }));
         return saving;
       };
+      const count = (r: Counted) => {
+        totals.synced += 1;
+        totals.examTakers += r.counts.examTakers;
+        totals.added += r.diff.added.length;
+        totals.removed += r.diff.removed.length;
+        totals.changed += r.diff.changed.length;
+      };
+
+      let todo = ids.filter((id) => !done.has(id));
+      let usedReport = false;
+      if (deps.report && todo.length > 0 && !fellBack) {
+        if (!reportId) {
+          const started = await deps.report.start(ctx.integrationId);
+          if ('refused' in started) fellBack = started.refused;
+          else reportId = started.reportId;
+          await save(fellBack ? 'courses' : 'report');
+        }
+        if (reportId && !fellBack) {
+          const read = await deps.report.read(ctx.integrationId, reportId, new Set(todo), {
+            signal: ctx.signal,
+            onPoll: (progress) => ctx.progress('report', progress, 100),
+          });
+          if ('unavailable' in read) {
+            fellBack = read.unavailable;
+            await save();
+          } else {
+            usedReport = true;
+            await ctx.progress('courses', finished, total);
+            let sinceSave = 0;
+            for (const [id, input] of read.rosters) {
+              ctx.signal.throwIfAborted();
+              count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId }));
+              done.add(id);
+              finished += 1;
+              if (++sinceSave >= REPORT_CHECKPOINT_EVERY) {
+                sinceSave = 0;
+                await deps.repo.markSynced(ctx.integrationId, [...read.rosters.keys()].filter((k) => done.has(k)), deps.clock().toISOString());
+                await save();
+              }
+            }
+            await deps.repo.markSynced(ctx.integrationId, [...read.rosters.keys()], deps.clock().toISOString());
+            await save();
+            todo = read.missing;
+          }
+        }
+      }
+
+      const restCourses = todo.length;
       let next = 0;
       let stopped = false;
       const worker = async () => {
@@ -59,12 +123,7 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
           ctx.signal.throwIfAborted();
           const id = todo[next++]!;
           try {
-            const r = await deps.syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
-            totals.synced += 1;
-            totals.examTakers += r.counts.examTakers;
-            totals.added += r.diff.added.length;
-            totals.removed += r.diff.removed.length;
-            totals.changed += r.diff.changed.length;
+            count(await deps.syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal }));
             await deps.repo.markSynced(ctx.integrationId, [id], deps.clock().toISOString());
           } catch (err) {
             ctx.signal.throwIfAborted();
@@ -84,7 +143,15 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
       await saving;
-      return { courses: total, ...totals, failures, resumed: ctx.checkpoint !== null };
+      return {
+        courses: total,
+        ...totals,
+        failures,
+        resumed: ctx.checkpoint !== null,
+        path: usedReport ? 'report' : 'rest',
+        ...(fellBack ? { fellBack } : {}),
+        ...(usedReport ? { restCourses } : {}),
+      };
     },
   });
 }

@@ -1,6 +1,6 @@
 import { unzipSync } from 'fflate';
 import { JobFailure } from '../jobs/types.js';
-import type { EnrollmentJson, SectionFacts } from './classify.js';
+import { isoUtc, type EnrollmentJson, type SectionFacts } from './classify.js';
 import { csvRows } from './provisioning-report.js';
 import { str } from './course-refresh-rows.js';
 
@@ -84,6 +84,8 @@ export async function readReportRosters(zip: Uint8Array, courseIds: ReadonlySet<
       name: r.name ?? '',
       sisSectionId: str(r.section_id),
       integrationId: str(r.integration_id),
+      // Canvas writes a section's dates only when they limit participation; an empty start is not a limit.
+      ...(isoUtc(r.start_date) ? { restrictedStartAt: isoUtc(r.start_date) } : {}),
     });
   }
 

@@ -18,6 +18,7 @@ import { createCourseRepository, type CourseRepository } from './course-reposito
 import { createDiagnostics, type Diagnostics } from './diagnostics.js';
 import { createCourseSyncJob, createRosterSync, type RosterSync } from './roster-sync.js';
 import { createSyncListJob } from '../sync-list/sync-list-job.js';
+import { createRosterReportSource } from './roster-report.js';
 import { createSyncListRepository, type SyncListRepository } from '../sync-list/sync-list-repository.js';
 import { createSyncScheduler, withSyncScheduler, type SyncScheduler } from '../sync-list/scheduler.js';
 
@@ -122,7 +123,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const definitions: AnyJobDefinition[] = [
     createCourseRefreshJob(syncDeps),
     createCourseSyncJob(syncDeps),
-    createSyncListJob({ repo: syncList, syncRoster, clock: deps.clock }),
+    createSyncListJob({ repo: syncList, syncRoster, report: createRosterReportSource(syncDeps), clock: deps.clock }),
     ...(deps.moreJobs ?? []),
   ];
   if (deps.health) {

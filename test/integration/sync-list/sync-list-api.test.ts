@@ -58,6 +58,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list A
         studentRoles: ['StudentEnrollment'],
       })
     ).id;
+    // A connected integration: a sync list run needs a stored Canvas token.
+    await c.integrations.saveToken(id, { accessToken: 'test-access', refreshToken: 'test-refresh', expiresAt: null, ownerCanvasId: '1', ownerName: 'Ada Admin', scopes: [] });
     await seedCourses(c.store, id);
   });
   afterAll(async () => {

@@ -23,6 +23,8 @@ describe('CLI: sync-list add, remove, import, export, sync (sqlite)', () => {
     c = await createTestContainer();
     id = (await c.integrations.create({ ...base, name: 'CLI University' })).id;
     empty = (await c.integrations.create({ ...base, name: 'Empty College', clientId: '10000000000004' })).id;
+    // Connected integrations: a sync list run needs a stored Canvas token.
+    for (const i of [id, empty]) await c.integrations.saveToken(i, { accessToken: 'test-access', refreshToken: 'test-refresh', expiresAt: null, ownerCanvasId: '1', ownerName: 'Ada Admin', scopes: [] });
     await seedCourses(c.store, id);
     dir = mkdtempSync(join(tmpdir(), 'cc-sync-list-cli-'));
   });
