@@ -122,7 +122,7 @@ export function createSyncListApiRouter(c: Deps): Router {
 
 const csrfOnly = z.object({ _csrf: z.string().optional() }).strict();
 const idsForm = z
-  .object({ _csrf: z.string().optional(), courseIds: z.union([canvasId, z.array(canvasId).max(1000)]).optional(), back: z.enum(['courses', 'sync-list']).optional() })
+  .object({ _csrf: z.string().optional(), courseIds: z.union([canvasId, z.array(canvasId).max(1000)]).optional(), back: z.string().max(2000).optional() })
   .strict();
 const uploadForm = z
   .object({
@@ -186,7 +186,9 @@ export function createSyncListPagesRouter(c: Deps): Router {
     const body = parseInput(idsForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = idsOf(body.courseIds);
-    const back = body.back === 'sync-list' ? pageOf(i.id) : `/integrations/${encodeURIComponent(i.id)}/courses`;
+    // Back to the page the form was on: the sync list, or the courses page with its filters and page.
+    const coursesPage = `/integrations/${encodeURIComponent(i.id)}/courses`;
+    const back = body.back === 'sync-list' ? pageOf(i.id) : body.back?.startsWith(`${coursesPage}?`) ? body.back : coursesPage;
     if (ids.length === 0) {
       flash(req, 'error', 'Select at least one syncable course to add to the sync list.');
       return res.redirect(303, back);
