@@ -120,7 +120,7 @@ const ACCOUNT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found'];
  * when includes are not allowed.
  * @throws the Canvas error when the failure is not a refusal of that one account.
  */
-async function nameDepartments(r: RefreshRun, facts: CourseFacts[], names: Map<string, string | null>): Promise<void> {
+export async function nameDepartments(r: Pick<RefreshRun, 'client' | 'auth'>, facts: CourseFacts[], names: Map<string, string | null>): Promise<void> {
   for (const f of facts) {
     if (f.department !== undefined || f.accountId === null) continue;
     if (!names.has(f.accountId)) {

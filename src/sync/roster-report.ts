@@ -1,6 +1,7 @@
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import { JobFailure } from '../jobs/types.js';
 import type { CourseFacts } from './classify.js';
+import { nameDepartments } from './course-refresh-report.js';
 import { kindOf } from './course-refresh-run.js';
 import { openProvisioningZip } from './provisioning-report.js';
 import { readReportRosters } from './provisioning-rosters.js';
@@ -123,6 +124,8 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
       opts.signal.throwIfAborted();
       const courses = new Map<string, CourseFacts>();
       for await (const c of openProvisioningZip(zip).courses()) if (courseIds.has(c.canvasId)) courses.set(c.canvasId, c);
+      // accounts.csv lists only direct sub-accounts: name the others once each, as the refresh does.
+      await nameDepartments({ client, auth }, [...courses.values()], new Map());
       const read = await readReportRosters(zip, new Set([...courseIds].filter((id) => courses.has(id))));
       const rosters = new Map<string, RosterInput>();
       for (const [id, r] of read) {
