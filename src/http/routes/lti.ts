@@ -189,6 +189,9 @@ export function createLtiRouter(container: Container): Router {
   const inFramePage = (res: Response) => {
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-store');
+    // These pages hold no form: rendering must not mint a CSRF token, which would start a session
+    // (and a Set-Cookie the frame cannot keep anyway).
+    Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, configurable: true, value: '' });
   };
   const frameCourseUrl = (integrationId: string, courseId: string, token: string) =>
     `/launch/frame/integrations/${encodeURIComponent(integrationId)}/courses/${encodeURIComponent(courseId)}?${FRAME_TOKEN_PARAM}=${encodeURIComponent(token)}`;
