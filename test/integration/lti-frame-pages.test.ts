@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createFrameTokens } from '../../src/lti/frame-tokens.js';
 import { createLaunchStore } from '../../src/lti/launch-store.js';
+import { testDatabases } from '../support/databases.js';
 import { COURSE_ID, launchUntilForm, ltiCode, miniBrowser, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 import { firstGroup } from '../support/first-group.js';
 
 /**
  * The read-only pages a platform-storage launch shows inside Canvas's iframe when the browser
  * drops every cookie there: the frame token in the page's URL stands in for the session, for that
- * page, integration and course only, for an hour. (ltijs is one singleton per process: SQLite.)
+ * page, integration and course only, for an hour. ltijs is one singleton per process, so this file
+ * runs on one database: Postgres when TEST_DATABASE_URL is set, else SQLite.
  */
 let h: LtiHarness;
 
 beforeAll(async () => {
-  h = await startLtiHarness();
+  h = await startLtiHarness({ tdb: testDatabases().at(-1) });
   await seedCourseRoster(h);
 }, 120_000);
 
