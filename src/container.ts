@@ -404,7 +404,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       integrationLinks: createIntegrationLinks({ repo: integrationsRepo, signedLinks, audit, startAuthorization: (id, secret) => connection.startAuthorization(id, secret) }),
       studentRoles: createStudentRoles({ clientFor: canvasFor, tokenFor: (id) => tokenSources.forIntegration(id) }),
       platformAdmin: createPlatformAdmin({ staff, apiTokens, audit, db, vault }),
-      ltiHandoffs: createLtiHandoffs({ launches, audit }),
+      ltiHandoffs: createLtiHandoffs({ launches, audit, secrets: vault.sessionSecrets(), clock }),
       ltiCourseView: createLtiCourseView({ launches, courses: sync.courses, lastCourseSync: (id, courseId) => sync.lastCourseSync(id, courseId) }),
       ltiRegistration,
       webhooks: { service: webhooks, worker: webhookWorker },

@@ -45,11 +45,16 @@ export const REDACT_PATHS = [
   'query.code',
   'req.query.code',
   'req.query.state',
+  'frameToken',
+  'frame_token',
+  '*.frameToken',
+  '*.frame_token',
+  'req.query.frame_token',
 ];
 
 /** Query parameters whose values are replaced before a URL is logged. */
 // `registration_token` also appears URL-encoded inside the `openid_configuration` parameter Canvas sends.
-const SECRET_QUERY = /([?&](?:code|state|access_token|refresh_token|client_secret|code_verifier|ltik|id_token|token|registration_token)=|(?:%3F|%26)registration_token%3D)[^&#\s]*/gi;
+const SECRET_QUERY = /([?&](?:code|state|access_token|refresh_token|client_secret|code_verifier|ltik|id_token|token|frame_token|registration_token)=|(?:%3F|%26)registration_token%3D)[^&#\s]*/gi;
 
 /** Replaces secret query values in a URL or any string (`?code=abc` -> `?code=[redacted]`). */
 export function redactUrl(url: string): string {

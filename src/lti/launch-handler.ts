@@ -31,6 +31,8 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
   const { launches, platforms, pages, logger } = deps;
   return {
     async handleLaunch(token, _req, res) {
+      // A platform-storage launch may show its read-only page inside the iframe without cookies.
+      const inFrame = res.locals.ltiStorageLaunch === true ? ({ inFrame: true } as const) : {};
       const matches = await platforms.findByPlatform(token.iss, token.clientId);
       const [integration] = matches;
       if (matches.length !== 1 || !integration) {
@@ -60,7 +62,7 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
       }
       let handoff: string;
       if (audience.kind === 'admin') {
-        handoff = await launches.createHandoff(integration.id, { kind: 'admin', label: integration.name, sub: facts.sub, name: facts.name });
+        handoff = await launches.createHandoff(integration.id, { kind: 'admin', label: integration.name, sub: facts.sub, name: facts.name, ...inFrame });
       } else {
         await snapshotNrps(deps, integration, audience.courseId, token, facts.nrpsUrl);
         handoff = await launches.createHandoff(integration.id, {
@@ -69,6 +71,7 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
           courseTitle: audience.courseTitle,
           sub: facts.sub,
           name: facts.name,
+          ...inFrame,
         });
       }
       // A launch Canvas signed for this pair proves the registration: it belongs to this integration now.

@@ -12,10 +12,14 @@ export interface LtiIntegration {
   lti: IntegrationLti;
 }
 
-/** A validated launch, handed from the ltijs sub-app to the main app (which owns the session). */
+/**
+ * A validated launch, handed from the ltijs sub-app to the main app (which owns the session).
+ * `inFrame`: the launch validated through Canvas's platform storage (no cookies), so its read-only
+ * page may open inside the iframe with a frame token when the session cookie does not come back.
+ */
 export type HandoffPayload =
-  | { kind: 'admin'; label: string; sub: string; name: string | null }
-  | { kind: 'instructor'; courseId: string; courseTitle: string | null; sub: string; name: string | null }
+  | { kind: 'admin'; label: string; sub: string; name: string | null; inFrame?: true }
+  | { kind: 'instructor'; courseId: string; courseTitle: string | null; sub: string; name: string | null; inFrame?: true }
   | { kind: 'student'; reason: string };
 
 export interface NrpsMember {

@@ -194,7 +194,11 @@ export function createPlatformStorage(deps: PlatformStorageDeps) {
         const cookies = signedCookies(req);
         if (cookies[platformCode]) return next();
         // Only the redirect of our own read-back post (same-origin) may take the hop; a link from elsewhere may not.
-        if (req.get('sec-fetch-site') === 'same-origin' && (await storage.connect(state))) cookies[platformCode] = String(user);
+        if (req.get('sec-fetch-site') === 'same-origin' && (await storage.connect(state))) {
+          cookies[platformCode] = String(user);
+          // Tells the launch handler this launch came through platform storage (no cookies in this frame).
+          res.locals.ltiStorageLaunch = true;
+        }
         void storage.prune().catch(() => undefined);
         return next();
       } catch (err) {

@@ -5,6 +5,7 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { platformEndpoints, type IntegrationLti } from '../../lti/canvas-platforms.js';
 import { allowFrameAncestors, canvasFrameAncestor } from '../../lti/frame-policy.js';
+import { FRAME_TOKEN_PARAM } from '../../lti/frame-tokens.js';
 import type { HandoffPayload } from '../../lti/launch-store.js';
 import { toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
@@ -146,10 +147,102 @@ export function createLtiRouter(container: Container): Router {
       }
       const integration = await handoffs.integration(found.integrationId);
       allowCanvasFrame(res, integration?.canvasUrl ?? null);
+      // A platform-storage launch whose redirects all stayed on this origin (so not a link opened
+      // from elsewhere) shows its read-only page right here in the frame, with a frame token
+      // instead of the session; the hand-over is used up in the same step.
+      if (found.payload.kind !== 'student' && found.payload.inFrame === true && req.get('sec-fetch-site') === 'same-origin') {
+        const framed = await handoffs.consumeForFrame(token);
+        if (!framed.ok) {
+          res.status(400).render('lti/handoff-invalid', { title: 'Launch link expired', code: `handoff_${framed.reason}` });
+          return;
+        }
+        container.logger.info({ integrationId: framed.integrationId, kind: framed.payload.kind }, 'LTI launch shown in the frame');
+        inFramePage(res);
+        if (framed.payload.kind === 'instructor') {
+          res.redirect(303, frameCourseUrl(framed.integrationId, framed.payload.courseId, framed.frameToken));
+          return;
+        }
+        res.render('lti/frame-admin', {
+          title: integration?.name ?? 'Integration',
+          integrationName: integration?.name ?? '',
+          canvasUrl: integration?.canvasUrl ?? '',
+          status: (await container.integrations.get(framed.integrationId))?.status.state ?? null,
+          frameUrl: frameAdminUrl(framed.integrationId, framed.frameToken),
+          continueUrl: framed.newWindowToken ? `/launch/handoff?token=${encodeURIComponent(framed.newWindowToken)}` : null,
+        });
+        return;
+      }
       res.render('lti/handoff-new-window', {
         title: 'Continue in a new window',
         code: 'session_cookie_blocked',
         continueUrl: `/launch/handoff?token=${encodeURIComponent(token)}`,
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /**
+   * Pages opened with a frame token: never cached, never named in a Referer (the token is in
+   * their URL), framed only by the integration's Canvas.
+   */
+  const inFramePage = (res: Response) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    // These pages hold no form: rendering must not mint a CSRF token, which would start a session
+    // (and a Set-Cookie the frame cannot keep anyway).
+    Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, configurable: true, value: '' });
+  };
+  const frameCourseUrl = (integrationId: string, courseId: string, token: string) =>
+    `/launch/frame/integrations/${encodeURIComponent(integrationId)}/courses/${encodeURIComponent(courseId)}?${FRAME_TOKEN_PARAM}=${encodeURIComponent(token)}`;
+  const frameAdminUrl = (integrationId: string, token: string) => `/launch/frame/integrations/${encodeURIComponent(integrationId)}?${FRAME_TOKEN_PARAM}=${encodeURIComponent(token)}`;
+  const frameTokenOf = (req: Request) => {
+    const v = req.query[FRAME_TOKEN_PARAM];
+    return typeof v === 'string' ? v : '';
+  };
+  const refuseFrame = (res: Response, reason: string) => {
+    inFramePage(res);
+    res.status(401).render('lti/frame-invalid', { title: 'Launch again from Canvas', code: `frame_${reason}` });
+  };
+
+  /**
+   * The instructor's read-only course page inside Canvas's iframe, opened by the frame token of a
+   * platform-storage launch (no session cookie there). The token names this integration and
+   * course; any other integration, course or page refuses it.
+   */
+  router.get('/launch/frame/integrations/:id/courses/:courseId', async (req, res, next) => {
+    try {
+      inFramePage(res);
+      const id = String(req.params.id);
+      const courseId = String(req.params.courseId);
+      const check = handoffs.openFrame(frameTokenOf(req), { page: 'course', integrationId: id, courseId });
+      if (!check.ok) return refuseFrame(res, check.reason);
+      const integration = await handoffs.integration(id);
+      if (!integration) return refuseFrame(res, 'wrong_integration');
+      allowCanvasFrame(res, integration.canvasUrl);
+      res.render('lti/course', { ...presentLtiCourse(await container.ltiCourseView.load(id, courseId), { courseTitle: check.claims.courseTitle ?? null }), inFrame: true });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /** The admin's read-only landing inside Canvas's iframe (frame token of an admin's platform-storage launch). */
+  router.get('/launch/frame/integrations/:id', async (req, res, next) => {
+    try {
+      inFramePage(res);
+      const id = String(req.params.id);
+      const check = handoffs.openFrame(frameTokenOf(req), { page: 'admin', integrationId: id });
+      if (!check.ok) return refuseFrame(res, check.reason);
+      const integration = await handoffs.integration(id);
+      if (!integration) return refuseFrame(res, 'wrong_integration');
+      allowCanvasFrame(res, integration.canvasUrl);
+      res.render('lti/frame-admin', {
+        title: integration.name,
+        integrationName: integration.name,
+        canvasUrl: integration.canvasUrl,
+        status: (await container.integrations.get(id))?.status.state ?? null,
+        frameUrl: null,
+        continueUrl: null,
       });
     } catch (err) {
       next(err);

@@ -42,6 +42,8 @@ const RULES: Record<string, Rule> = {
   'GET /launch/handoff': 'public', // single-use LTI hand-over token
   'GET /launch/handoff/confirm': 'public',
   'GET /launch/course': 'ltiCourse',
+  'GET /launch/frame/integrations/:id/courses/:courseId': 'public', // frame token bound to integration + course; none here: 401
+  'GET /launch/frame/integrations/:id': 'public', // frame token bound to integration (admin page); none here: 401
   'GET /lti/register': 'public', // Dynamic Registration: an open window + Canvas's single-use token
   'POST /integrations/:id/lti/registration-window': 'integrationScoped',
   'GET /settings/api-tokens': 'staffOnly',
