@@ -8,7 +8,7 @@ export const ADMIN_ID = '1';
  * A deterministic account of `n` courses with 1–3 sections each: every 20th unpublished, every
  * 50th concluded, every 25th without an SIS id, every 40th with a first section lacking one.
  */
-export function buildBenchWorld(n: number): World {
+export function buildBenchWorld(n: number, opts: { enrollmentsPerCourse?: number } = {}): World {
   const w = emptyWorld('Bench University');
   w.developerKeys.push(buildDeveloperKey({ id: KEY_ID, secret: 'bench-secret', redirectUris: ['http://127.0.0.1/cb'] }));
   w.users.push({ id: ADMIN_ID, name: 'Bench Admin', sortableName: 'Admin, Bench', loginId: 'admin', password: 'pw', admin: { accountId: '1', role: 'Account Admin', permissions: allPermissions() } });
@@ -22,5 +22,36 @@ export function buildBenchWorld(n: number): World {
       w.sections.push({ id: sid, courseId: id, name: `Section ${s + 1}`, sisSectionId: i % 40 === 5 && s === 0 ? null : `SEC-${sid}` });
     }
   }
+  const per = opts.enrollmentsPerCourse ?? 0;
+  if (per > 0) addRosters(w, per);
   return w;
+}
+
+/**
+ * Gives every course a teacher and `per` students: a pool of students half the number of
+ * enrollments, so each student takes two courses (as in a real account), each in one of the
+ * course's sections; every 30th enrollment invited, every 45th concluded.
+ */
+function addRosters(w: World, per: number): void {
+  const courses = w.courses;
+  const pool = Math.max(1, Math.floor((courses.length * per) / 2));
+  for (let u = 0; u < pool; u++) {
+    const id = String(2_000_000 + u);
+    w.users.push({ id, name: `Student ${u}`, sortableName: `${u}, Student`, loginId: `s${u}`, password: 'pw', sisUserId: `STU-${u}`, email: `s${u}@example.edu` });
+  }
+  const sectionsOf = new Map<string, string[]>();
+  for (const s of w.sections) sectionsOf.set(s.courseId, [...(sectionsOf.get(s.courseId) ?? []), s.id]);
+  let e = 5_000_000;
+  courses.forEach((c, ci) => {
+    const sections = sectionsOf.get(c.id) ?? [];
+    const teacher = String(3_000_000 + ci);
+    w.users.push({ id: teacher, name: `Teacher ${ci}`, sortableName: `${ci}, Teacher`, loginId: `t${ci}`, password: 'pw', sisUserId: `TEA-${ci}`, email: `t${ci}@example.edu` });
+    w.enrollments.push({ id: String(e++), userId: teacher, courseId: c.id, sectionId: sections[0]!, type: 'TeacherEnrollment', role: 'TeacherEnrollment', state: 'active' });
+    for (let k = 0; k < per; k++) {
+      const n = ci * per + k;
+      const student = String(2_000_000 + (n % pool));
+      const state = n % 30 === 29 ? 'invited' : n % 45 === 44 ? 'completed' : 'active';
+      w.enrollments.push({ id: String(e++), userId: student, courseId: c.id, sectionId: sections[k % sections.length]!, type: 'StudentEnrollment', role: 'StudentEnrollment', state });
+    }
+  });
 }

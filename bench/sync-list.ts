@@ -1,0 +1,308 @@
+/**
+ * `npm run bench:sync-list -- [--courses 1000] [--students 40] [--latency 20] [--naive-sample 100]`
+ *
+ * A sync list of N courses (each with a teacher and `students` students: about 40,000 enrollments
+ * for the defaults) in a Canvas sandbox run as a child process, re-synced three ways against the
+ * same world:
+ *   (a) a naive client as the FAQ's sync behaves: one course at a time, per_page=10, its sections then
+ *       its enrollments. It is sequential, so it is timed on the first `naive-sample` courses and
+ *       scaled to N (printed as such);
+ *   (b) the product's `sync_list_sync` on per-course REST (several courses at once under the governor);
+ *   (c) the product's `sync_list_sync` reading one `provisioning_csv` report for the whole list.
+ * Then, on (c)'s store: a re-sync with nothing changed (rows written, change entries, webhook
+ * messages: all counted), and one change at Canvas with a webhook receiver on loopback (how long
+ * after the run's end the signed `roster.changed` arrives). Prints wall times, requests, ratios and
+ * this process's peak RSS (the product; the sandbox is another process). Not a test: the figures go
+ * in the README.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Webhook } from 'standardwebhooks';
+import { createAuditLog } from '../src/audit/audit-log.js';
+import { createChangeLog } from '../src/changes/change-log.js';
+import { createChangeLogRepository } from '../src/changes/change-log-repository.js';
+import { createCanvasClient } from '../src/canvas/client.js';
+import { createThrottleGovernor } from '../src/canvas/governor.js';
+import { createInProcessRunner } from '../src/jobs/in-process-runner.js';
+import { createJobRepository } from '../src/jobs/job-repository.js';
+import type { Job } from '../src/jobs/types.js';
+import { createGuardedFetch } from '../src/net/guarded-fetch.js';
+import type { Counters } from '../src/simulator/sandbox-state.js';
+import { migrateToLatest, openStore, type Store } from '../src/store/database.js';
+import { createSyncListJob } from '../src/sync-list/sync-list-job.js';
+import { createSyncListRepository } from '../src/sync-list/sync-list-repository.js';
+import { createCourseRepository } from '../src/sync/course-repository.js';
+import { createRosterReportSource } from '../src/sync/roster-report.js';
+import { createRosterSync } from '../src/sync/roster-sync.js';
+import type { SyncDeps } from '../src/sync/sync-deps.js';
+import { createVault, generateSecretKey, parseSecretKey } from '../src/vault/vault.js';
+import { createDeliveryWorker } from '../src/webhooks/delivery-worker.js';
+import { createWebhooksRepository } from '../src/webhooks/webhooks-repository.js';
+import { createWebhooksService } from '../src/webhooks/webhooks-service.js';
+import { KEY_ID } from './bench-world.js';
+import type { SandboxProcessArgs } from './sandbox-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    courses: { type: 'string', default: '1000' },
+    students: { type: 'string', default: '40' },
+    latency: { type: 'string', default: '20' },
+    'naive-sample': { type: 'string', default: '100' },
+    'report-delay': { type: 'string', default: '2000' },
+  },
+});
+const N = Number(args.courses);
+const STUDENTS = Number(args.students);
+const LATENCY = Number(args.latency);
+const SAMPLE = Math.min(N, Number(args['naive-sample']));
+const USER_AGENT = 'canvas-companion-bench/0.1';
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+
+interface Sandbox {
+  url: string;
+  token: string;
+  child: ReturnType<typeof fork>;
+  ask<T>(msg: object, reply: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** The sandbox (default throttle, `latency` ms per request) in a child process, with a fresh copy of the world. */
+async function startSandbox(): Promise<Sandbox> {
+  const data: SandboxProcessArgs = { courses: N, enrollmentsPerCourse: STUDENTS, options: { latencyMs: LATENCY, reportDelayMs: Number(args['report-delay']) } };
+  const child = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'] });
+  const next = <T>(type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (${code}) before answering "${type}"`));
+      const onMessage = (m: { type: string } & T) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next<{ url: string; token: string }>('ready');
+  return {
+    url: ready.url,
+    token: ready.token,
+    child,
+    ask<T>(msg: object, reply: string) {
+      const r = next<T>(reply);
+      child.send(msg);
+      return r;
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' });
+      await exited;
+    },
+  };
+}
+
+const totalRequests = (c: Counters) => Object.values(c.requests).reduce((a, b) => a + b, 0);
+const counters = async (s: Sandbox) => (await s.ask<{ counters: Counters }>({ type: 'counters' }, 'counters')).counters;
+/** The list: the first N courses that are published (the sync list holds courses that can be synced). */
+const listedIds = (n: number) => Array.from({ length: n }, (_, i) => i).filter((i) => i % 20 !== 7 && i % 25 !== 3).map((i) => String(100_000 + i));
+
+/** (a) One course at a time, per_page=10: its sections, then its enrollments (every state). */
+async function runNaive(): Promise<{ seconds: number; requests: number; enrollments: number }> {
+  const sandbox = await startSandbox();
+  const headers = { Authorization: `Bearer ${sandbox.token}`, 'User-Agent': USER_AGENT };
+  /** Every page of a list, following Canvas's `Link: rel="next"` (enrollments page by bookmark). */
+  const getAll = async (first: string): Promise<unknown[]> => {
+    const all: unknown[] = [];
+    for (let url: string | undefined = first; url; ) {
+      const res = await fetch(url, { headers });
+      if (res.status === 403 || res.status === 429) {
+        await res.text();
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      all.push(...((await res.json()) as unknown[]));
+      url = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+    }
+    return all;
+  };
+  const ids = listedIds(SAMPLE);
+  const t0 = performance.now();
+  let enrollments = 0;
+  for (const id of ids) {
+    await getAll(`${sandbox.url}/api/v1/courses/${id}/sections`);
+    enrollments += (await getAll(`${sandbox.url}/api/v1/courses/${id}/enrollments?state[]=active&state[]=invited&state[]=creation_pending&state[]=inactive&state[]=completed`)).length;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const requests = totalRequests(await counters(sandbox));
+  await sandbox.stop();
+  return { seconds, requests, enrollments };
+}
+
+interface Product {
+  store: Store;
+  dir: string;
+  run(): Promise<{ job: Job; seconds: number }>;
+  close(): Promise<void>;
+}
+
+/** The product's job over a SQLite store, with the change log and (optionally) the webhook outbox wired as in the service. */
+async function product(sandbox: Sandbox, opts: { report: boolean; webhookUrl?: string }): Promise<Product & { secret: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-bench-list-'));
+  const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
+  await migrateToLatest(store.db);
+  const t = new Date().toISOString();
+  await store.db
+    .insertInto('integrations')
+    .values({ id: 'bench', name: 'Bench', canvas_url: sandbox.url, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: '1', token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
+    .execute();
+  const clock = () => new Date();
+  const vault = createVault(parseSecretKey(generateSecretKey()));
+  const hooksRepo = createWebhooksRepository(store.db, store.dialect);
+  const worker = createDeliveryWorker({ repo: hooksRepo, vault, fetch: createGuardedFetch({ allowInsecure: true }), clock });
+  const webhooks = createWebhooksService({ repo: hooksRepo, vault, audit: createAuditLog({ db: store.db, clock }), clock, onPublished: () => worker.kick() });
+  let secret = '';
+  if (opts.webhookUrl) {
+    secret = (await webhooks.create({ url: opts.webhookUrl, events: ['roster.changed'] }, 'system')).secret;
+    worker.start();
+  }
+  const changeLog = createChangeLog({ repo: createChangeLogRepository(store.db), listeners: [async (tx, appended) => {
+    await webhooks.changeListener(tx, appended);
+    if (appended.length > 0) setImmediate(() => worker.kick());
+  }], clock });
+  const governor = createThrottleGovernor();
+  const deps: SyncDeps = {
+    courses: createCourseRepository(store.db),
+    clientFor: (s) => createCanvasClient({ baseUrl: s.canvasUrl, userAgent: USER_AGENT, governor }),
+    tokenSourceFor: () => ({ current: async () => sandbox.token, refresh: async () => sandbox.token }),
+    changeLog,
+    clock,
+  };
+  const listRepo = createSyncListRepository(store.db);
+  await listRepo.change('bench', { add: listedIds(N), remove: [] }, 'bench', t);
+  const jobs = createJobRepository(store.db);
+  const def = createSyncListJob({ repo: listRepo, syncRoster: createRosterSync(deps), report: opts.report ? createRosterReportSource(deps) : undefined, clock });
+  const runner = createInProcessRunner({ repo: jobs, definitions: [def], pollMs: 20 });
+  await runner.start();
+  return {
+    store,
+    dir,
+    secret,
+    async run() {
+      const t0 = performance.now();
+      const job = await runner.enqueue('sync_list_sync', 'bench', { trigger: 'manual' });
+      for (;;) {
+        const j = (await jobs.get(job.id))!;
+        if (j.state !== 'queued' && j.state !== 'running') {
+          if (j.state !== 'succeeded') throw new Error(`sync_list_sync ${j.state}: ${JSON.stringify(j.error)}`);
+          return { job: j, seconds: (performance.now() - t0) / 1000 };
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async close() {
+      await runner.stop();
+      await worker.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Rows of the synced state and the change log, to see what a run wrote. */
+async function snapshot(store: Store) {
+  const roster = await store.db.selectFrom('roster_entries').selectAll().execute();
+  const sections = await store.db.selectFrom('sections').selectAll().execute();
+  const courses = await store.db.selectFrom('courses').selectAll().execute();
+  const changes = Number((await store.db.selectFrom('change_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const messages = Number((await store.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const key = (r: object) => JSON.stringify(r);
+  return { rows: new Set([...roster, ...sections, ...courses].map(key)), count: roster.length + sections.length + courses.length, roster: roster.length, changes, messages };
+}
+
+async function main() {
+  console.log(`bench:sync-list  ${N} courses listed (published ones of ${N}), ${STUDENTS} students + 1 teacher each, latency ${LATENCY} ms, default throttle, report delay ${args['report-delay']} ms`);
+  const naive = await runNaive();
+  const naiveFull = (naive.seconds * listedIds(N).length) / listedIds(SAMPLE).length;
+  console.log(`(a) naive, sequential, per_page=10  ${naive.seconds.toFixed(1)} s for ${listedIds(SAMPLE).length} courses (${naive.requests} requests, ${naive.enrollments} enrollments) → ${naiveFull.toFixed(0)} s scaled to ${listedIds(N).length} courses`);
+
+  const restSandbox = await startSandbox();
+  const rest = await product(restSandbox, { report: false });
+  const restRun = await rest.run();
+  const restReq = totalRequests(await counters(restSandbox));
+  const rs = restRun.job.summary as { synced: number; examTakers: number };
+  console.log(`(b) product, per-course REST        ${restRun.seconds.toFixed(1)} s  ${restReq} requests  ${rs.synced} courses, ${rs.examTakers} exam-takers`);
+  await rest.close();
+  await restSandbox.stop();
+
+  const received: Array<{ at: number; type: string; ok: boolean }> = [];
+  let secret = '';
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let ok = false;
+      try {
+        new Webhook(secret).verify(body, req.headers as Record<string, string>);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+      received.push({ at: performance.now(), type: (JSON.parse(body) as { type: string }).type, ok });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const sandbox = await startSandbox();
+  const bulk = await product(sandbox, { report: true, webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
+  secret = bulk.secret;
+  peakRss = process.memoryUsage().rss;
+  const first = await bulk.run();
+  const firstReq = totalRequests(await counters(sandbox));
+  const bs = first.job.summary as { synced: number; examTakers: number; path: string };
+  console.log(`(c) product, one provisioning report ${first.seconds.toFixed(1)} s  ${firstReq} requests  ${bs.synced} courses, ${bs.examTakers} exam-takers (path ${bs.path}); peak RSS ${mb(peakRss)}`);
+  console.log(`    ratios: naive/(c) ${(naiveFull / first.seconds).toFixed(1)}×   REST/(c) ${(restRun.seconds / first.seconds).toFixed(1)}×   naive/(b) ${(naiveFull / restRun.seconds).toFixed(1)}×`);
+
+  await new Promise((r) => setTimeout(r, 1500));
+  const before = await snapshot(bulk.store);
+  const receivedBefore = received.length;
+  const again = await bulk.run();
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await snapshot(bulk.store);
+  const rewritten = [...after.rows].filter((r) => !before.rows.has(r)).length;
+  console.log(
+    `    unchanged re-sync: ${again.seconds.toFixed(1)} s; ${rewritten} of ${after.count} roster/section/course rows written, ${after.changes - before.changes} change entries, ${after.messages - before.messages} webhook messages queued, ${received.length - receivedBefore} delivered`,
+  );
+
+  const [victim] = (await sandbox.ask<{ enrollments: Array<{ id: string; type: string; state: string }> }>({ type: 'enrollments' }, 'enrollments')).enrollments.filter((e) => e.type === 'StudentEnrollment' && e.state === 'active');
+  await sandbox.ask({ type: 'control', name: 'dropEnrollment', args: { enrollmentId: victim!.id } }, 'controlled');
+  const t0 = performance.now();
+  const changed = await bulk.run();
+  const runEnd = performance.now();
+  while (!received.slice(receivedBefore).some((m) => m.type === 'roster.changed')) {
+    if (performance.now() - runEnd > 10_000) throw new Error('no roster.changed webhook within 10 s of the run');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const msg = received.slice(receivedBefore).find((m) => m.type === 'roster.changed')!;
+  const cs = changed.job.summary as { removed: number };
+  console.log(
+    `    one enrollment dropped at Canvas: run ${((runEnd - t0) / 1000).toFixed(1)} s (removed ${cs.removed}); roster.changed (signature ${msg.ok ? 'verified' : 'NOT verified'}) received ${((msg.at - runEnd) / 1000).toFixed(2)} s after the run ended (${((msg.at - t0) / 1000).toFixed(1)} s after it started)`,
+  );
+  await bulk.close();
+  await sandbox.stop();
+  receiver.close();
+  clearInterval(sampler);
+  console.log(`peak RSS of this process (the product) over the report runs: ${mb(peakRss)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
