@@ -103,7 +103,7 @@ async function demo(): Promise<void> {
       `    change it     ${sandboxUrl}/__sandbox/?course=1001  (add, drop, conclude, move a student; change a role; rename or unpublish)`,
       '',
       '  Changes flowing to the exam platform (after Generate Keys; the demo then lists a few courses):',
-      `    1. sync list      ${base}/integrations/${integration.id}/sync-list  -> "Sync now" (the first run stores the rosters)`,
+      `    1. sync list      ${base}/integrations/${integration.id}/sync-list  -> "Sync now" (the first run sends every roster as added)`,
       `    2. change Canvas  ${sandboxUrl}/__sandbox/?course=1001  -> e.g. "Add student" or "Drop"`,
       '    3. sync list      -> "Sync now" again, then "Recent changes" shows exactly what changed',
       `    4. change log API curl -H "authorization: Bearer <API token>" '${base}/api/v1/integrations/${integration.id}/changes?after=0'`,
