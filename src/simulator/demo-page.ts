@@ -86,6 +86,8 @@ function renderCourse(state: SandboxState, course: Course): string {
   const sectionOptions = (selected?: string) => sections.map((s) => `<option value="${attr(s.id)}"${s.id === selected ? ' selected' : ''}>${escapeHtml(s.name)}</option>`).join('');
   const courseBefore = { id: course.id, name: course.name, workflowState: course.workflowState };
   const published = course.workflowState === 'available';
+  // Pre-filled so the new student has an ID the service can use (the next user id, as addUser picks it).
+  const nextUserId = world.users.reduce((m, u) => Math.max(m, Number(u.id) || 0), 0) + 1;
   const rows = world.enrollments
     .filter((e) => e.courseId === course.id)
     .map((e) => {
@@ -116,7 +118,7 @@ function renderCourse(state: SandboxState, course: Course): string {
 <h3>Add a student</h3>
 <div class="add-student">
   <label for="new-name">Name</label> <input id="new-name" value="Sam Newstudent">
-  <label for="new-sis">SIS user id</label> <input id="new-sis" value="">
+  <label for="new-sis">SIS user id</label> <input id="new-sis" value="${attr(`S-NEW-${nextUserId}`)}" title="Without one, a service that identifies people by SIS id skips the person">
   <label for="new-section">Section</label> <select id="new-section">${sectionOptions()}</select>
   <button type="button" id="add-student" data-control="addStudent" data-args="${attr({ courseId: course.id })}" data-label="Add a student">Add student</button>
 </div>

@@ -40,6 +40,9 @@ describe('sandbox demo page', () => {
     const page = await get('/__sandbox/?course=1001');
     expect(page.status).toBe(200);
     expect(page.text).toContain('id="course-state">published<');
+    // The new student's SIS id is pre-filled with the id addUser will pick, so the service can identify them.
+    const next = Math.max(...sb.world.users.map((u) => Number(u.id))) + 1;
+    expect(page.text).toContain(`id="new-sis" value="S-NEW-${next}"`);
     const controls = new Set([...page.text.matchAll(/data-control="([^"]+)"/g)].map((m) => m[1]));
     expect([...controls].sort()).toEqual(['addStudent', 'changeRole', 'concludeEnrollment', 'dropEnrollment', 'moveEnrollment', 'updateCourse']);
     // addStudent and changeRole are the script's names for addUser+enroll and updateEnrollment; the rest are controls.
