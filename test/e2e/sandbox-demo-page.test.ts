@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import type { CanvasSandbox } from '../../src/simulator/sandbox.js';
-import { launchChromium } from '../support/browser.js';
+import { join } from 'node:path';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { startSandbox } from '../simulator/sandbox-helpers.js';
 
 /**
@@ -13,6 +14,7 @@ describe('the sandbox demo page (chromium)', () => {
   let browser: Browser;
   let page: Page;
   const cspErrors: string[] = [];
+  const shots = screenshotFolder('demo-flow');
 
   beforeAll(async () => {
     sb = await startSandbox({ latencyMs: 0 });
@@ -26,6 +28,7 @@ describe('the sandbox demo page (chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await sb?.stop();
+    shots.cleanup();
   });
 
   const changed = async () => (await page.locator('#what-changed').textContent()) ?? '';
@@ -43,6 +46,7 @@ describe('the sandbox demo page (chromium)', () => {
     expect(await changed()).toMatch(/Add a student: Sam Newstudent \(user \d+, login user\d+, SIS S-E2E-1\) enrolled as StudentEnrollment, active/);
     const added = sb.world.enrollments.at(-1)!;
     expect(sb.state.user(added.userId)!.sisUserId).toBe('S-E2E-1');
+    await page.screenshot({ path: join(shots.dir, '01-sandbox-demo-page.png'), clip: { x: 0, y: 0, width: 1200, height: 700 } });
     expect(await page.locator(`tr[data-enrollment="${added.id}"]`).textContent()).toContain('Sam Newstudent');
 
     // Drop a student.
