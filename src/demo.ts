@@ -4,7 +4,20 @@ import { ConfigError } from './config/config.js';
 import { demoCliCommand, loadDemoConfig, type DemoConfig } from './config/demo-config.js';
 import { withEnvFile } from './config/env-file.js';
 import { createContainer } from './container.js';
-import { DEMO_LTI_CLIENT_ID, DEMO_LTI_DEPLOYMENT, DEMO_STAFF, demoLtiHost, pointDemoSignInAtLocalhost, seedDemo, seedRegistrationDemo } from './demo-setup.js';
+import {
+  createDemoWebhookReceiver,
+  DEMO_LTI_CLIENT_ID,
+  DEMO_LTI_DEPLOYMENT,
+  DEMO_RECEIVER_PATH,
+  DEMO_STAFF,
+  DEMO_SYNC_LIST_COURSES,
+  demoLtiHost,
+  pointDemoSignInAtLocalhost,
+  registerDemoWebhook,
+  seedDemo,
+  seedDemoSyncList,
+  seedRegistrationDemo,
+} from './demo-setup.js';
 import { buildDemoWorld } from './simulator/demo-world.js';
 import { createLtiPlatform, type LtiWorld } from './simulator/lti-platform.js';
 import { createCanvasSandbox } from './simulator/sandbox.js';
@@ -31,14 +44,29 @@ async function demo(): Promise<void> {
 
   const world = buildDemoWorld({});
   const ltiPlatform = await createLtiPlatform();
-  const sandbox = createCanvasSandbox({ world, latencyMs: 20, plugins: [ltiPlatform.plugin] });
+  const receiver = createDemoWebhookReceiver();
+  const sandbox = createCanvasSandbox({ world, latencyMs: 20, plugins: [receiver.plugin, ltiPlatform.plugin] });
   const sandboxUrl = await sandbox.start(SANDBOX_PORT, '127.0.0.1');
 
   const container = await createContainer(config);
   const integration = await seedDemo(container, sandboxUrl);
   const registering = await seedRegistrationDemo(container, sandboxUrl);
-  // Demo staff's step after a registration (see pointDemoSignInAtLocalhost), done as soon as it lands.
-  const follow = setInterval(() => void pointDemoSignInAtLocalhost(container, registering.id, sandboxUrl).catch(() => undefined), 2000);
+  const receiverUrl = `${sandboxUrl}${DEMO_RECEIVER_PATH}`;
+  await registerDemoWebhook(container, integration.id, receiverUrl, receiver);
+  // Demo staff's step after a registration (see pointDemoSignInAtLocalhost), done as soon as it lands;
+  // and the sync list, filled once Generate Keys connected the integration and its courses are known.
+  let syncListSeeded = false;
+  const follow = setInterval(() => {
+    void pointDemoSignInAtLocalhost(container, registering.id, sandboxUrl).catch(() => undefined);
+    if (!syncListSeeded) {
+      void seedDemoSyncList(container, integration.id)
+        .then((r) => {
+          if (r === 'seeded' || r === 'already_listed') syncListSeeded = true;
+          if (r === 'seeded') process.stdout.write(`demo: the sync list now lists courses ${DEMO_SYNC_LIST_COURSES.join(', ')}\n`);
+        })
+        .catch(() => undefined);
+    }
+  }, 2000);
   follow.unref();
   container.onClose(() => clearInterval(follow));
   const ltiAuthHost = demoLtiHost(sandboxUrl);
@@ -72,6 +100,15 @@ async function demo(): Promise<void> {
       `  Canvas sandbox  ${sandboxUrl}  (${world.courses.length} courses, ${world.sections.length} sections, ${world.enrollments.length} enrollments)`,
       '    Canvas logins admin/password (every permission), limited/password (no SIS read), notoken/password (may not authorize)',
       `    counters      ${sandboxUrl}/__sandbox/counters`,
+      `    change it     ${sandboxUrl}/__sandbox/?course=1001  (add, drop, conclude, move a student; change a role; rename or unpublish)`,
+      '',
+      '  Changes flowing to the exam platform (after Generate Keys; the demo then lists a few courses):',
+      `    1. sync list      ${base}/integrations/${integration.id}/sync-list  -> "Sync now" (the first run sends every roster as added)`,
+      `    2. change Canvas  ${sandboxUrl}/__sandbox/?course=1001  -> e.g. "Add student" or "Drop"`,
+      '    3. sync list      -> "Sync now" again, then "Recent changes" shows exactly what changed',
+      `    4. change log API curl -H "authorization: Bearer <API token>" '${base}/api/v1/integrations/${integration.id}/changes?after=0'`,
+      `       (an API token: ${demoCliCommand(demoConfig, `tokens create --name demo`)})`,
+      `    5. webhooks       ${receiverUrl}  (roster.changed, signature verified; delivery log at ${base}/webhooks)`,
       '',
       '  LTI launches (the sandbox plays Canvas; open in a browser):',
       `    admin         ${ltiAuthHost}/__lti/launch?user=1&placement=account_navigation   -> LMS Settings, signed in for this integration only`,

@@ -55,7 +55,10 @@ export interface SandboxControl {
   dropEnrollment(args: EnrollmentRef): Enrollment;
   /** World change: the enrollment becomes `completed` (concluded). */
   concludeEnrollment(args: EnrollmentRef): Enrollment;
-  /** World change: any enrollment field (state, role, dates…). */
+  /**
+   * World change: any enrollment field (state, role, dates…). Picked by `enrollmentId`, `type`
+   * is set too (a teacher becomes a student); picked by user + course, `type` narrows the pick.
+   */
   updateEnrollment(args: EnrollmentRef & Partial<Omit<Enrollment, 'id' | 'userId' | 'courseId'>>): Enrollment;
   /** World change: moves the enrollment to another section of the same course. */
   moveEnrollment(args: EnrollmentRef & { sectionId: string }): Enrollment;
@@ -232,8 +235,9 @@ export function createControl(state: SandboxState): SandboxControl {
       return e;
     },
     updateEnrollment({ enrollmentId, userId, courseId, type, ...fields }) {
-      const e = enrollment({ enrollmentId, userId, courseId, type });
-      Object.assign(e, fields);
+      // Picked by id, `type` is a field to set (a teacher made a student); else it narrows the pick.
+      const e = enrollment(enrollmentId ? { enrollmentId } : { userId, courseId, type });
+      Object.assign(e, fields, enrollmentId && type ? { type } : {});
       return e;
     },
     moveEnrollment({ sectionId, ...ref }) {

@@ -5,6 +5,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { authenticate, enforceScopes, type ApiCaller } from './api-auth.js';
 import * as api from './canvas-api.js';
 import { createControl, type SandboxControl } from './control.js';
+import { demoPageResponse } from './demo-page.js';
 import { json, notFound, parseCookies, rubyFloat, text, type SimRequest, type SimResponse } from './http-kit.js';
 import type { ThrottleSettings } from './leaky-bucket.js';
 import * as grades from './grades.js';
@@ -270,6 +271,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     } catch {
       path = url.pathname;
     }
+    const page = url.pathname.startsWith('/__sandbox') ? demoPageResponse(method, url.pathname, url.searchParams, state) : undefined;
+    if (page) return send(res, page);
     if (url.pathname.startsWith('/__sandbox/')) return control.handleHttp(req, res, url.pathname.slice('/__sandbox/'.length));
     let r: Route | undefined;
     let match: RegExpExecArray | null = null;

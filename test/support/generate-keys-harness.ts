@@ -5,7 +5,7 @@ import { createContainer, type Container } from '../../src/container.js';
 import { createLogger } from '../../src/logger/logger.js';
 import { createGuardedFetch } from '../../src/net/guarded-fetch.js';
 import { openStore } from '../../src/store/database.js';
-import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
+import { createCanvasSandbox, type CanvasSandbox, type SandboxPlugin } from '../../src/simulator/sandbox.js';
 import { buildDemoWorld, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from '../../src/simulator/demo-world.js';
 import { completeCanvasSide, createBrowser, type Browser, type Page } from './browser-flow.js';
 import { captureLog, createTestContainer } from './test-container.js';
@@ -41,8 +41,8 @@ export interface Harness {
  * accepting our redirect URI. The service's fetch is the product's guarded fetch (insecure URLs
  * allowed, as the container builds it), wrapped to record token-endpoint traffic.
  */
-export async function startHarness(tdb: TestDatabase, opts: { courses?: number } = {}): Promise<Harness> {
-  const sandbox = createCanvasSandbox({ world: buildDemoWorld({ courses: opts.courses ?? 12 }), latencyMs: 0 });
+export async function startHarness(tdb: TestDatabase, opts: { courses?: number; plugins?: SandboxPlugin[] } = {}): Promise<Harness> {
+  const sandbox = createCanvasSandbox({ world: buildDemoWorld({ courses: opts.courses ?? 12 }), latencyMs: 0, plugins: opts.plugins });
   await sandbox.start(0, '127.0.0.1');
   const server: Server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
