@@ -56,11 +56,11 @@ describe('the sync list page (chromium)', () => {
     for (const c of syncable.slice(0, 2)) await page.check(`tr[data-canvas-id="${c.canvasId}"] input[name="courseIds"]`);
     await page.click('#add-to-sync-list');
     await page.waitForURL((u) => u.pathname === `/integrations/${id}/courses`);
-    expect(await page.locator('.flash, .notice').first().textContent()).toContain('2 course(s) added to the sync list');
+    expect(await page.locator('.flash, .notice').first().textContent()).toContain('2 courses added to the sync list');
     await page.click('#sync-list-link');
     await page.waitForURL((u) => u.pathname === `/integrations/${id}/sync-list`);
     expect(await page.locator('#sync-list tbody tr').count()).toBe(2);
-    expect(await page.locator('#list-count').textContent()).toContain('2 course(s)');
+    expect(await page.locator('#list-count').textContent()).toContain('2 courses');
   });
 
   it('previews every row of a CSV before anything changes, then applies the valid rows once', async () => {
@@ -79,7 +79,7 @@ describe('the sync list page (chromium)', () => {
       ['5', 'duplicate_row'],
       ['6', 'blank'],
     ]);
-    expect(await page.locator('#import-errors').textContent()).toContain('3 row(s) have errors');
+    expect(await page.locator('#import-errors').textContent()).toContain('3 rows have errors');
     // The preview changed nothing.
     expect(await listed()).toHaveLength(2);
 
@@ -112,7 +112,7 @@ describe('the sync list page (chromium)', () => {
     await page.waitForSelector('#import-rows');
     const rows = await page.locator('#import-rows tbody tr').evaluateAll((trs) => trs.map((r) => [r.getAttribute('data-line'), r.getAttribute('data-outcome')]));
     expect(rows).toEqual([['2', 'added'], ['—', 'removed'], ['—', 'removed'], ['—', 'removed']]);
-    expect(await page.locator('#import-summary').textContent()).toContain('the list would hold 1 course(s)');
+    expect(await page.locator('#import-summary').textContent()).toContain('the list would hold 1 course.');
     expect(await listed()).toHaveLength(3);
   });
 
