@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 import { until } from '../support/instances.js';
@@ -14,6 +14,8 @@ import { until } from '../support/instances.js';
  * before anything changes, apply once (a reload never applies again), sync now with progress, the
  * schedule, remove, export.
  */
+const shots = screenshotFolder('sync-list');
+
 describe('the sync list page (chromium)', () => {
   let h: Harness;
   let browser: Browser;
@@ -49,6 +51,7 @@ describe('the sync list page (chromium)', () => {
     await browser?.close();
     await h?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    shots.cleanup();
   });
 
   it('adds the selected courses from the courses page', async () => {
@@ -80,6 +83,7 @@ describe('the sync list page (chromium)', () => {
       ['6', 'blank'],
     ]);
     expect(await page.locator('#import-errors').textContent()).toContain('3 rows have errors');
+    await page.screenshot({ path: join(shots.dir, '01-import-preview.png'), fullPage: true });
     // The preview changed nothing.
     expect(await listed()).toHaveLength(2);
 
@@ -136,6 +140,7 @@ describe('the sync list page (chromium)', () => {
     expect(await page.locator('#last-sync').textContent()).toContain('3 of 3 courses synced');
     const never = await page.locator('#sync-list td[data-label="Last synced"]').allTextContents();
     expect(never.every((t) => !t.includes('never'))).toBe(true);
+    await page.screenshot({ path: join(shots.dir, '02-sync-list.png'), fullPage: true });
   });
 
   it('saves the schedule, and refuses one under 15 minutes', async () => {
