@@ -67,8 +67,8 @@ describe('navigation, course list at scale and readable history (chromium)', () 
 
   it('staff: the header holds the staff links, every integration page (course and job pages too) its tabs, and the title names the integration', async () => {
     await staff.goto(`${h.appUrl}/integrations/${id}`);
-    expect(await mainLinks(staff)).toEqual(['Integrations', 'Jobs', 'API tokens', 'API reference']);
-    expect(await tabs(staff)).toEqual(['LMS settings', 'Configure', 'Courses', 'LTI', 'Scoped token', 'Troubleshooting', 'Audit log']);
+    expect(await mainLinks(staff)).toEqual(['Integrations', 'Jobs', 'Webhooks', 'API tokens', 'API reference']);
+    expect(await tabs(staff)).toEqual(['LMS settings', 'Configure', 'Courses', 'Sync list', 'LTI', 'Scoped token', 'Troubleshooting', 'Audit log']);
     expect(await currentTab(staff)).toEqual(['LMS settings']);
     expect(await staff.locator('[data-nav="integration"] .subnav__title').textContent()).toBe('Demo State University');
     expect(await staff.title()).toBe('Demo State University · canvas-companion');
