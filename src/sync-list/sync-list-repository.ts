@@ -20,6 +20,7 @@ export interface ListedCourse {
   department: string | null;
   addedAt: string;
   addedBy: string;
+  /** When the course's roster was last synced (by the list or from the courses page); null: never. */
   lastSyncedAt: string | null;
   examTakers: number;
   courseAdmins: number;
@@ -75,12 +76,12 @@ export function createSyncListRepository(db: Kysely<Database>) {
     rows: Array<{ canvas_course_id: string; added_at: string; added_by: string; last_synced_at: string | null }>,
   ): Promise<ListedCourse[]> {
     const ids = rows.map((r) => r.canvas_course_id);
-    type Facts = { name: string; course_code: string | null; external_id: string | null; syncable: number; reasons: string; term_name: string | null; term_start_at: string | null; term_end_at: string | null; start_at: string | null; end_at: string | null; department: string | null };
+    type Facts = { name: string; course_code: string | null; external_id: string | null; syncable: number; reasons: string; term_name: string | null; term_start_at: string | null; term_end_at: string | null; start_at: string | null; end_at: string | null; department: string | null; last_synced_at: string | null };
     const facts = new Map<string, Facts>();
     for (let i = 0; i < ids.length; i += CHUNK) {
       const found = await db
         .selectFrom('courses')
-        .select(['canvas_id', 'name', 'course_code', 'external_id', 'syncable', 'reasons', 'term_name', 'term_start_at', 'term_end_at', 'start_at', 'end_at', 'department'])
+        .select(['canvas_id', 'name', 'course_code', 'external_id', 'syncable', 'reasons', 'term_name', 'term_start_at', 'term_end_at', 'start_at', 'end_at', 'department', 'last_synced_at'])
         .where('integration_id', '=', integrationId)
         .where('canvas_id', 'in', ids.slice(i, i + CHUNK))
         .execute();
@@ -105,7 +106,9 @@ export function createSyncListRepository(db: Kysely<Database>) {
         department: f?.department ?? null,
         addedAt: r.added_at,
         addedBy: r.added_by,
-        lastSyncedAt: r.last_synced_at,
+        // The roster's last sync, whichever started it (the list's run or a sync from the courses
+        // page): the counts beside it come from that roster. ISO timestamps compare as text.
+        lastSyncedAt: [r.last_synced_at, f?.last_synced_at ?? null].filter((t): t is string => t !== null).sort().at(-1) ?? null,
         examTakers: c?.examTakers ?? 0,
         courseAdmins: c?.courseAdmins ?? 0,
       };

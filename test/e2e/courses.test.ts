@@ -150,6 +150,9 @@ describe('Courses pages in a real browser (chromium)', () => {
     const ended = await endedWidget(page);
     expect(ended).toMatchObject({ cancel: false, runningText: false, badges: ['succeeded'] });
     await page.waitForSelector('#exam-takers', { timeout: 60_000 });
+    // The ended widget reloads the page to show the results: the picture is of that page, not of the
+    // moment before ("Finished · loading the results…").
+    await page.waitForFunction(() => !document.body.textContent?.includes('loading the results'), undefined, { timeout: 60_000 });
     expect(await page.locator('#exam-takers tbody tr').count()).toBeGreaterThan(0);
     for (const reason of ['role_not_selected', 'pending', 'inactive', 'concluded', 'missing_user_id']) {
       expect(await page.locator(`#skipped [data-reason="${reason}"]`).count()).toBeGreaterThan(0);

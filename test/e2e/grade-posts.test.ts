@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
@@ -13,6 +14,8 @@ async function waitJob(h: Harness, id: string): Promise<{ state: string }> {
     await new Promise((res) => setTimeout(res, 50));
   }
 }
+
+const shots = screenshotFolder('grade-posts');
 
 /**
  * The course page in a real browser, seen by a Canvas admin (setup-link session): the exams posted
@@ -56,6 +59,7 @@ describe('the course page lists the exams posted, in a real browser (chromium)',
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    shots.cleanup();
   });
 
   it('shows the exam with its counts, the assignment link and each outcome', async () => {
@@ -71,6 +75,8 @@ describe('the course page lists the exams posted, in a real browser (chromium)',
     const href = await exam.locator('a.assignment-link').getAttribute('href');
     expect(href).toBe(`${h.sandbox.url}/courses/1001/assignments/${assignmentId}`);
     expect(await exam.locator('a.assignment-link').getAttribute('rel')).toContain('noopener');
+    await exam.scrollIntoViewIfNeeded();
+    await page.locator('#grade-posts').screenshot({ path: join(shots.dir, '01-exams-posted.png') });
   });
 
   it('a second exam: both listed, the newest first, each folded until opened', async () => {

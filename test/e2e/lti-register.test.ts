@@ -56,6 +56,9 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     const clientId = (await frame.locator('[data-registered="client-id"]').textContent())?.trim();
     expect(clientId).toMatch(/^\d+$/);
     expect(await frame.locator('[data-remaining-steps]').textContent()).toContain('ON');
+    // The Canvas account and the integration are named apart (the heading named the account, the notice the integration).
+    expect(await frame.locator('h1').textContent()).toBe('canvas-companion is registered in Canvas');
+    expect(await frame.locator('dt:has-text("Canvas account") + dd').textContent()).toBe('Institution A');
     await page.screenshot({ path: join(shots.dir, '01-registered-in-canvas-frame.png'), fullPage: true });
 
     const saved = await h.container.integrations.get(fresh);

@@ -123,6 +123,8 @@ describe('reloading after a form (chromium)', () => {
     open: () => string;
     fill?: (p: Page) => Promise<void>;
     submit: string;
+    /** Checks the page a reload shows (a kept form error is gone). */
+    afterReload?: (p: Page) => Promise<void>;
     /** The answer is rendered by the POST itself (a value shown once): a reload re-sends the form and gets a redirect. */
     rendered?: boolean;
   }
@@ -130,9 +132,43 @@ describe('reloading after a form (chromium)', () => {
   const base = () => `${h.appUrl}/integrations/${id}`;
   const CASES: FormCase[] = [
     { name: 'Save (LMS settings)', open: () => base(), fill: (p) => p.fill('#name', 'Demo State University'), submit: 'form[action$="/settings"] button[type="submit"]:not([form])' },
+    {
+      name: 'LMS settings, with a field wrong (the page comes back with the error once)',
+      open: () => base(),
+      fill: (p) => p.fill('#canvasUrl', 'not an address'),
+      submit: 'form[action$="/settings"] button[type="submit"]:not([form])',
+      check: async (p) => {
+        expect(new URL(p.url()).pathname).toBe(`/integrations/${id}`);
+        expect(await p.locator('#form-error').count()).toBe(1);
+        expect(await p.locator('#canvasUrl').inputValue()).toBe('not an address');
+        expect(await p.evaluate(() => document.activeElement?.id)).toBe('form-error');
+      },
+      afterReload: async (p) => {
+        expect(await p.locator('#form-error').count()).toBe(0);
+        expect(await p.locator('#canvasUrl').inputValue()).toBe(h.sandbox.url);
+      },
+    },
     { name: 'Re-check', open: () => base(), submit: '#recheck' },
     { name: 'Create setup link', open: () => base(), submit: 'form[action$="/setup-link"] button[type="submit"]', rendered: true },
     { name: 'Configure: save ID types and roles', open: () => `${base()}/configure`, submit: 'form[action$="/configure"] button[type="submit"]' },
+    {
+      name: 'Configure, with no course-admin role ticked (the page comes back with the error and the choices once)',
+      open: () => `${base()}/configure`,
+      fill: async (p) => {
+        for (const box of await p.locator('input[name="courseAdminRoles"]').all()) await box.uncheck();
+      },
+      submit: 'form[action$="/configure"] button[type="submit"]',
+      check: async (p) => {
+        expect(new URL(p.url()).pathname).toBe(`/integrations/${id}/configure`);
+        expect(await p.locator('#form-error').textContent()).toContain('courseAdminRoles');
+        expect(await p.locator('input[name="courseAdminRoles"]:checked').count()).toBe(0);
+        expect(await p.evaluate(() => document.activeElement?.id)).toBe('form-error');
+      },
+      afterReload: async (p) => {
+        expect(await p.locator('#form-error').count()).toBe(0);
+        expect(await p.locator('input[name="courseAdminRoles"]:checked').count()).toBeGreaterThan(0);
+      },
+    },
     { name: 'Troubleshooting: explain', open: () => `${base()}/troubleshoot`, fill: (p) => p.fill('#url', 'https://x/oauth/callback?error=access_denied'), submit: 'form[action$="/troubleshoot"] button[type="submit"]' },
     {
       name: 'LTI: check and save',
@@ -142,6 +178,25 @@ describe('reloading after a form (chromium)', () => {
         await p.fill('#lti-deployments', '1:reload-test');
       },
       submit: 'form[action$="/lti"] button[type="submit"]',
+    },
+    {
+      name: 'LTI, with a deployment id wrong (the page comes back with the error and the values once)',
+      open: () => `${base()}/lti`,
+      fill: async (p) => {
+        await p.fill('#lti-client-id', '10000000000778');
+        await p.fill('#lti-deployments', 'not a deployment!');
+      },
+      submit: 'form[action$="/lti"] button[type="submit"]',
+      check: async (p) => {
+        expect(new URL(p.url()).pathname).toBe(`/integrations/${id}/lti`);
+        expect(await p.locator('[data-form-error][data-field="deploymentIds"]').count()).toBe(1);
+        expect(await p.locator('#lti-client-id').inputValue()).toBe('10000000000778');
+        expect(await p.locator('#lti-deployments').inputValue()).toBe('not a deployment!');
+      },
+      afterReload: async (p) => {
+        expect(await p.locator('[data-form-error]').count()).toBe(0);
+        expect(await p.locator('#lti-client-id').inputValue()).toBe('10000000000777');
+      },
     },
     { name: 'Refresh course list', open: () => `${base()}/courses`, submit: '#refresh-courses' },
     {
@@ -193,6 +248,22 @@ describe('reloading after a form (chromium)', () => {
       after: async () => void h.sandbox.control.configure({ latencyMs: 0 }),
     },
     { name: 'Disconnect', open: () => base(), submit: '#disconnect' },
+    {
+      name: 'Configure, sent from a page opened before the connection was lost (locked: nothing saved, said once)',
+      prepare: async () => {
+        await h.authorize(id);
+      },
+      open: () => `${base()}/configure`,
+      fill: async () => {
+        await h.c.connection.disconnect(id, 'reload-e2e');
+      },
+      submit: 'form[action$="/configure"] button[type="submit"]',
+      check: async (p) => {
+        expect(new URL(p.url()).pathname).toBe(`/integrations/${id}/configure`);
+        expect(await p.locator('#form-error').textContent()).toContain('locked');
+      },
+      afterReload: async (p) => void expect(await p.locator('#form-error').count()).toBe(0),
+    },
   ];
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s, then reloading, shows a page and does nothing twice', async (_name, c) => {
@@ -213,6 +284,7 @@ describe('reloading after a form (chromium)', () => {
     expect(posts.length).toBe(sent + 1 + (c.rendered ? 1 : 0));
     expect(await page.locator('h1').first().textContent()).not.toMatch(/not found|no access|did not work/i);
     expect(await effects()).toEqual(before);
+    await c.afterReload?.(page);
     await c.after?.();
   }, 60_000);
 });

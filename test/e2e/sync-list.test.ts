@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 import { until } from '../support/instances.js';
@@ -14,6 +14,8 @@ import { until } from '../support/instances.js';
  * before anything changes, apply once (a reload never applies again), sync now with progress, the
  * schedule, remove, export.
  */
+const shots = screenshotFolder('sync-list');
+
 describe('the sync list page (chromium)', () => {
   let h: Harness;
   let browser: Browser;
@@ -49,6 +51,7 @@ describe('the sync list page (chromium)', () => {
     await browser?.close();
     await h?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    shots.cleanup();
   });
 
   it('adds the selected courses from the courses page', async () => {
@@ -56,11 +59,11 @@ describe('the sync list page (chromium)', () => {
     for (const c of syncable.slice(0, 2)) await page.check(`tr[data-canvas-id="${c.canvasId}"] input[name="courseIds"]`);
     await page.click('#add-to-sync-list');
     await page.waitForURL((u) => u.pathname === `/integrations/${id}/courses`);
-    expect(await page.locator('.flash, .notice').first().textContent()).toContain('2 course(s) added to the sync list');
+    expect(await page.locator('.flash, .notice').first().textContent()).toContain('2 courses added to the sync list');
     await page.click('#sync-list-link');
     await page.waitForURL((u) => u.pathname === `/integrations/${id}/sync-list`);
     expect(await page.locator('#sync-list tbody tr').count()).toBe(2);
-    expect(await page.locator('#list-count').textContent()).toContain('2 course(s)');
+    expect(await page.locator('#list-count').textContent()).toContain('2 courses');
   });
 
   it('previews every row of a CSV before anything changes, then applies the valid rows once', async () => {
@@ -79,7 +82,8 @@ describe('the sync list page (chromium)', () => {
       ['5', 'duplicate_row'],
       ['6', 'blank'],
     ]);
-    expect(await page.locator('#import-errors').textContent()).toContain('3 row(s) have errors');
+    expect(await page.locator('#import-errors').textContent()).toContain('3 rows have errors');
+    await page.screenshot({ path: join(shots.dir, '01-import-preview.png'), fullPage: true });
     // The preview changed nothing.
     expect(await listed()).toHaveLength(2);
 
@@ -112,7 +116,7 @@ describe('the sync list page (chromium)', () => {
     await page.waitForSelector('#import-rows');
     const rows = await page.locator('#import-rows tbody tr').evaluateAll((trs) => trs.map((r) => [r.getAttribute('data-line'), r.getAttribute('data-outcome')]));
     expect(rows).toEqual([['2', 'added'], ['—', 'removed'], ['—', 'removed'], ['—', 'removed']]);
-    expect(await page.locator('#import-summary').textContent()).toContain('the list would hold 1 course(s)');
+    expect(await page.locator('#import-summary').textContent()).toContain('the list would hold 1 course.');
     expect(await listed()).toHaveLength(3);
   });
 
@@ -136,6 +140,7 @@ describe('the sync list page (chromium)', () => {
     expect(await page.locator('#last-sync').textContent()).toContain('3 of 3 courses synced');
     const never = await page.locator('#sync-list td[data-label="Last synced"]').allTextContents();
     expect(never.every((t) => !t.includes('never'))).toBe(true);
+    await page.screenshot({ path: join(shots.dir, '02-sync-list.png'), fullPage: true });
   });
 
   it('saves the schedule, and refuses one under 15 minutes', async () => {

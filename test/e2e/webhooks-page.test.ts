@@ -1,10 +1,13 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 import { startReceiver } from '../support/webhook-receiver.js';
+
+const shots = screenshotFolder('webhooks');
 
 /** The staff Webhooks page: add an endpoint (secret shown once), see the delivery log, redeliver. */
 describe('the webhooks page (chromium)', () => {
@@ -33,6 +36,7 @@ describe('the webhooks page (chromium)', () => {
     await h?.c.webhooks.worker.stop();
     await rx?.close();
     await h?.close();
+    shots.cleanup();
   });
 
   it('creates an endpoint showing its secret once, logs the deliveries, and redelivers one with the same webhook-id', async () => {
@@ -74,5 +78,6 @@ describe('the webhooks page (chromium)', () => {
     expect(rx.received.filter((r) => r.headers['webhook-id'] === msgId)).toHaveLength(2);
     await page.reload();
     expect(await page.locator(`tr[data-delivery="${msgId}"] td[data-label="Attempts"]`).textContent()).toBe('2');
+    await page.screenshot({ path: join(shots.dir, '01-delivery-log.png'), fullPage: true });
   });
 });

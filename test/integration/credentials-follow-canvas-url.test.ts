@@ -171,6 +171,13 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
       expect(page.status).toBe(200);
       return b.go(`${h.appUrl}/integrations/${id}/settings`, { form: { _csrf: hiddenValue(page.text, '_csrf'), ...values } });
     }
+    /** A refused settings form answers with a redirect to the settings page, which shows the refusal once. */
+    async function expectRefused(b: Browser, id: string, r: { status: number; url: string; text: string }) {
+      expect(r.status).toBe(200);
+      expect(r.url).toBe(`${h.appUrl}/integrations/${id}#form-error`);
+      expect(r.text).toContain('id="form-error"');
+      expect((await b.go(`${h.appUrl}/integrations/${id}`)).text).not.toContain('id="form-error"');
+    }
 
     it('a setup-link session gets 403 changing the Canvas URL or client id of a connected integration, and nothing changes', async () => {
       const { id } = await connected();
@@ -181,11 +188,11 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
       evil.seen.length = 0;
 
       const url = await settingsForm(b, id, { canvasUrl: evil.url, clientId: i.clientId });
-      expect(url.status).toBe(403);
+      await expectRefused(b, id, url);
       expect(url.text).toContain('canvasUrl');
       expect(url.text).toContain('Disconnect first');
       const client = await settingsForm(b, id, { canvasUrl: i.canvasUrl, clientId: '10000000000999' });
-      expect(client.status).toBe(403);
+      await expectRefused(b, id, client);
       expect(client.text).toContain('clientId');
 
       const after = await h.api('GET', `/api/v1/integrations/${id}`);
@@ -194,11 +201,14 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
       expect(evil.seen).toEqual([]);
 
       // The same session may still rotate the secret, and after Disconnect it may move the integration.
-      expect((await settingsForm(b, id, { canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret: DEMO_CLIENT_SECRET })).status).toBe(200);
+      const rotated = await settingsForm(b, id, { canvasUrl: i.canvasUrl, clientId: i.clientId, clientSecret: DEMO_CLIENT_SECRET });
+      expect(rotated.status).toBe(200);
+      expect(rotated.text).not.toContain('id="form-error"');
       const page = await b.go(`${h.appUrl}/integrations/${id}`);
       await b.go(`${h.appUrl}/integrations/${id}/disconnect`, { form: { _csrf: hiddenValue(page.text, '_csrf') } });
       const moved = await settingsForm(b, id, { canvasUrl: evil.url, clientId: i.clientId });
       expect(moved.status).toBe(200);
+      expect(moved.text).not.toContain('id="form-error"');
       expect((await h.api('GET', `/api/v1/integrations/${id}`)).body).toMatchObject({ canvasUrl: evil.url, clientSecretSet: false });
     });
 
@@ -208,7 +218,7 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
       const i = (await h.c.integrations.get(id))!;
       expect(i.status.state).toBe('verified');
       const r = await settingsForm(browser, id, { canvasUrl: evil.url, clientId: i.clientId });
-      expect(r.status).toBe(403);
+      await expectRefused(browser, id, r);
       expect((await h.c.integrations.get(id))!.canvasUrl).toBe(h.sandbox.url);
     });
 
@@ -222,12 +232,14 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
       expect(landed.url).toBe(`${h.appUrl}/integrations/${id}`);
       const i = (await h.c.integrations.get(id))!;
       const r = await settingsForm(b, id, { canvasUrl: evil.url, clientId: i.clientId });
-      expect(r.status).toBe(403);
+      await expectRefused(b, id, r);
       const ltiPage = await b.go(`${h.appUrl}/integrations/${id}/lti`);
       const lti = await b.go(`${h.appUrl}/integrations/${id}/lti`, {
         form: { _csrf: hiddenValue(ltiPage.text, '_csrf'), environment: 'production', clientId: '10000000000123', deploymentIds: '1:abc', canvasUrl: evil.url },
       });
-      expect(lti.status).toBe(400);
+      expect(lti.status).toBe(200);
+      expect(lti.url).toBe(`${h.appUrl}/integrations/${id}/lti#lti-key-values`);
+      expect(lti.text).toContain('data-field="canvasUrl"');
       expect((await h.c.integrations.get(id))!.canvasUrl).toBe(h.sandbox.url);
     });
   });

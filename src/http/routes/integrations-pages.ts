@@ -72,6 +72,15 @@ const configureForm = z
   })
   .strict();
 
+const settingsPath = (id: string) => `/integrations/${encodeURIComponent(id)}`;
+const configurePath = (id: string) => `/integrations/${encodeURIComponent(id)}/configure`;
+
+/** What a Configure form that did not pass keeps for the one view after its redirect. */
+interface ConfigureFormState {
+  formError?: string;
+  typed?: { courseIdType?: string; userIdType?: string; studentRoles?: string[]; courseAdminRoles?: string[]; features?: string[] };
+}
+
 /**
  * The Generate Keys pages: integrations list, LMS Settings (with preflight,
  * Generate Keys, status and remedies), Configure, Scoped token, Troubleshooting and audit log.
@@ -139,7 +148,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     // "Check configuration" answers with a redirect here; its outcome is shown once.
     const shown = req.session?.preflightResult;
     if (shown) delete req.session.preflightResult;
-    await renderSettings(req, res, i, shown?.integrationId === i.id ? { preflight: shown.view } : {});
+    // A settings form that did not pass comes back here after its redirect, once, with its messages.
+    const kept = takeFormState(req, settingsPath(i.id));
+    await renderSettings(req, res, i, { ...(shown?.integrationId === i.id ? { preflight: shown.view } : {}), ...kept });
   });
 
   router.post('/integrations/:id/settings', access, async (req, res) => {
@@ -153,8 +164,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     if (!parsed.success) {
       const fieldErrors = fieldErrorsFromZod(parsed.error, INTEGRATION_FIELDS);
       const values = { name: form.data.name, canvasUrl: form.data.canvasUrl, clientId: form.data.clientId };
-      await renderSettings(req, res, i, { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values }, 400);
-      return;
+      // Post/Redirect/Get: the messages and the values typed (never the secret) are shown once by the page.
+      keepFormState(req, settingsPath(i.id), { formError: fieldErrors[0]?.message ?? zodToAppError(parsed.error).message, fieldErrors, values });
+      return res.redirect(303, `${settingsPath(i.id)}#form-error`);
     }
     let result;
     try {
@@ -165,8 +177,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       const values = { name: form.data.name, canvasUrl: form.data.canvasUrl, clientId: form.data.clientId };
       const message = err.help ? `${err.message} ${err.help}` : err.message;
       const label = INTEGRATION_FIELDS[field]?.label ?? field;
-      await renderSettings(req, res, i, { formError: message, fieldErrors: [{ field, label, message }], values }, err.code === 'forbidden' ? 403 : 409);
-      return;
+      keepFormState(req, settingsPath(i.id), { formError: message, fieldErrors: [{ field, label, message }], values });
+      return res.redirect(303, `${settingsPath(i.id)}#form-error`);
     }
     const d = result.dropped;
     if (d) {
@@ -236,7 +248,13 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     };
   }
 
-  async function renderConfigure(req: Request, res: Response, i: Integration, formError: string | null = null, status = 200) {
+  /**
+   * The Configure page. `kept` is what a form that did not pass kept for one view (its message and
+   * the choices sent), so the page shows the choices the person made rather than the stored ones.
+   */
+  async function renderConfigure(req: Request, res: Response, i: Integration, kept: ConfigureFormState = {}) {
+    const formError = kept.formError ?? null;
+    const typed = kept.typed;
     const usable = i.status.state === 'verified' || i.status.state === 'degraded';
     const lock = usable
       ? null
@@ -252,29 +270,36 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     const roleOptions = usable ? await studentRoleOptions(i) : { roles: [], adminRoles: [], error: null };
     // A stored role Canvas no longer lists stays visible (and checked) so saving does not drop it silently.
     const adminOptions = [...roleOptions.adminRoles, ...i.courseAdminRoles.filter((v) => !roleOptions.adminRoles.some((o) => o.value === v)).map((v) => ({ value: v, label: v }))];
-    res.status(status).render('integrations/configure', {
+    const courseIdType = typed?.courseIdType ?? i.courseIdType;
+    const userIdType = typed?.userIdType ?? i.userIdType;
+    const studentRoles = typed?.studentRoles ?? i.studentRoles;
+    const courseAdminRoles = typed?.courseAdminRoles ?? i.courseAdminRoles;
+    const features: readonly string[] = typed?.features ?? i.features;
+    res.render('integrations/configure', {
       title: `Configure · ${i.name}`,
       integration: integrationView(i),
       lock,
-      courseIdTypes: COURSE_ID_TYPES.map((v) => ({ value: v, label: COURSE_ID_LABELS[v], selected: v === i.courseIdType })),
-      userIdTypes: USER_ID_TYPES.map((v) => ({ value: v, label: USER_ID_LABELS[v], selected: v === i.userIdType })),
-      roles: roleOptions.roles.map((r) => ({ ...r, checked: i.studentRoles.includes(r.value) })),
-      adminRoles: usable ? adminOptions.map((r) => ({ ...r, checked: i.courseAdminRoles.includes(r.value) })) : [],
+      courseIdTypes: COURSE_ID_TYPES.map((v) => ({ value: v, label: COURSE_ID_LABELS[v], selected: v === courseIdType })),
+      userIdTypes: USER_ID_TYPES.map((v) => ({ value: v, label: USER_ID_LABELS[v], selected: v === userIdType })),
+      roles: roleOptions.roles.map((r) => ({ ...r, checked: studentRoles.includes(r.value) })),
+      adminRoles: usable ? adminOptions.map((r) => ({ ...r, checked: courseAdminRoles.includes(r.value) })) : [],
       rolesError: roleOptions.error,
-      features: INTEGRATION_FEATURES.map((f) => ({ value: f, label: FEATURES[f].label, description: FEATURES[f].description, checked: i.features.includes(f) })),
+      features: INTEGRATION_FEATURES.map((f) => ({ value: f, label: FEATURES[f].label, description: FEATURES[f].description, checked: features.includes(f) })),
       formError,
     });
   }
 
   router.get('/integrations/:id/configure', access, async (req, res) => {
-    await renderConfigure(req, res, await mustGet(req));
+    const i = await mustGet(req);
+    await renderConfigure(req, res, i, takeFormState(req, configurePath(i.id)) as ConfigureFormState | undefined);
   });
 
   router.post('/integrations/:id/configure', access, async (req, res) => {
     const i = await mustGet(req);
     if (i.status.state !== 'verified' && i.status.state !== 'degraded') {
-      await renderConfigure(req, res, i, 'Configure is locked: see why below.', 409);
-      return;
+      // Post/Redirect/Get: the page says once why nothing was saved; the lock itself explains the rest.
+      keepFormState(req, configurePath(i.id), { formError: 'Configure is locked: nothing was saved. See why below.' } satisfies ConfigureFormState);
+      return res.redirect(303, `${configurePath(i.id)}#form-error`);
     }
     const form = configureForm.safeParse(req.body ?? {});
     if (!form.success) throw zodToAppError(form.error);
@@ -289,8 +314,9 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       ...(form.data.featuresShown ? { features } : {}),
     });
     if (!parsed.success) {
-      await renderConfigure(req, res, i, zodToAppError(parsed.error).message, 400);
-      return;
+      const typed = { courseIdType: form.data.courseIdType, userIdType: form.data.userIdType, studentRoles: roles, ...(form.data.courseAdminRolesShown ? { courseAdminRoles: adminRoles } : {}), ...(form.data.featuresShown ? { features } : {}) };
+      keepFormState(req, configurePath(i.id), { formError: `${zodToAppError(parsed.error).message} Nothing was saved.`, typed } satisfies ConfigureFormState);
+      return res.redirect(303, `${configurePath(i.id)}#form-error`);
     }
     await c.integrationSettings.configure(i.id, parsed.data, settingsActor(req, res));
     // The SIS visibility check depends on the chosen ID types: re-run the probes now.

@@ -14,6 +14,7 @@ import { presentRegistrationStatus } from '../presenters/lti-registration.js';
 import { reachabilityRow } from '../presenters/lti-reachability.js';
 import '../session.js';
 import { flash } from '../flash.js';
+import { keepFormState, takeFormState } from '../form-state.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -260,6 +261,7 @@ export function createLtiRouter(container: Container): Router {
     }
   });
 
+  const ltiPath = (id: string) => `/integrations/${encodeURIComponent(id)}/lti`;
   const setupPage = async (req: Request, res: Response, status: number, form?: Record<string, string>, errors: Array<{ field: string; message: string }> = []) => {
     const id = String(req.params.id);
     const integration = await handoffs.integration(id);
@@ -307,7 +309,9 @@ export function createLtiRouter(container: Container): Router {
 
   router.get('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
     try {
-      await setupPage(req, res, 200);
+      // A registration form that did not pass comes back here after its redirect, once, with its messages.
+      const kept = takeFormState(req, ltiPath(String(req.params.id))) as { form?: Record<string, string>; errors?: Array<{ field: string; message: string }> } | undefined;
+      await setupPage(req, res, 200, kept?.form, kept?.errors);
     } catch (err) {
       next(err);
     }
@@ -330,21 +334,30 @@ export function createLtiRouter(container: Container): Router {
     }
   });
 
+  /**
+   * Post/Redirect/Get for a registration form that did not pass: the values typed and the messages
+   * are kept for one view of the LTI page, and the answer is a redirect there, so a reload never
+   * sends the form again.
+   */
+  const refuse = (req: Request, res: Response, form: Record<string, string>, errors: Array<{ field: string; message: string }>) => {
+    keepFormState(req, ltiPath(String(req.params.id)), { form, errors });
+    res.redirect(303, `${ltiPath(String(req.params.id))}#lti-key-values`);
+  };
+
   router.post('/integrations/:id/lti', requireIntegrationAccess('id'), async (req, res, next) => {
     try {
       const parsed = ltiForm.safeParse(req.body);
       const raw = (req.body ?? {}) as Record<string, string>;
       const form = { environment: raw.environment ?? 'production', clientId: raw.clientId ?? '', deploymentIds: raw.deploymentIds ?? '', issuer: raw.issuer ?? '' };
       if (!parsed.success) {
-        const errors = parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? i.code), message: i.message }));
-        await setupPage(req, res, 400, form, errors);
-        return;
+        // An unknown field is named (the issue has no path of its own).
+        const errors = parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? (i.code === 'unrecognized_keys' ? i.keys[0] : undefined) ?? i.code), message: i.message }));
+        return refuse(req, res, form, errors);
       }
       const ids = parsed.data.deploymentIds.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
       const bad = ids.filter((d) => !/^[A-Za-z0-9:_.-]{1,200}$/.test(d));
       if (ids.length === 0 || bad.length > 0) {
-        await setupPage(req, res, 400, form, [{ field: 'deploymentIds', message: ids.length === 0 ? 'Enter the Deployment ID Canvas shows for the installed app (e.g. 12:8865aa05b4b79b64a91a86042e43af5ea8ae79eb).' : `Not a Canvas deployment id: ${bad.join(', ')}` }]);
-        return;
+        return refuse(req, res, form, [{ field: 'deploymentIds', message: ids.length === 0 ? 'Enter the Deployment ID Canvas shows for the installed app (e.g. 12:8865aa05b4b79b64a91a86042e43af5ea8ae79eb).' : `Not a Canvas deployment id: ${bad.join(', ')}` }]);
       }
       const id = String(req.params.id);
       const existing = await handoffs.integration(id);
@@ -353,8 +366,7 @@ export function createLtiRouter(container: Container): Router {
       if (parsed.data.environment === 'custom') {
         if (parsed.data.issuer) {
           if (!URL.canParse(parsed.data.issuer) || !/^https?:$/.test(new URL(parsed.data.issuer).protocol)) {
-            await setupPage(req, res, 400, form, [{ field: 'issuer', message: 'The issuer must be a URL, e.g. https://canvas.instructure.com (the iss Canvas puts in its launches).' }]);
-            return;
+            return refuse(req, res, form, [{ field: 'issuer', message: 'The issuer must be a URL, e.g. https://canvas.instructure.com (the iss Canvas puts in its launches).' }]);
           }
           lti.issuer = parsed.data.issuer;
         }
@@ -372,8 +384,7 @@ export function createLtiRouter(container: Container): Router {
       } catch (err) {
         if (!(err instanceof AppError) || (err.code !== 'forbidden' && err.code !== 'conflict')) throw err;
         const field = String(err.details?.field ?? 'clientId').replace(/^lti\./, '');
-        await setupPage(req, res, err.code === 'forbidden' ? 403 : 409, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
-        return;
+        return refuse(req, res, form, [{ field, message: err.help ? `${err.message} ${err.help}` : err.message }]);
       }
       flash(req, 'ok', `LTI registration saved: Client ID ${lti.clientId}, ${ids.length === 1 ? '1 deployment' : `${ids.length} deployments`}. Launch the tool from Canvas to try it.`);
       res.redirect(303, `/integrations/${encodeURIComponent(id)}/lti`);

@@ -78,6 +78,9 @@ async function send(res: Response, file: { contentType: string; fileName: string
   });
 }
 
+/** "1 course", "3 courses". */
+const courses = (n: number) => `${n} ${n === 1 ? 'course' : 'courses'}`;
+
 /** The sync list's JSON API (behind `requireApiToken`). */
 export function createSyncListApiRouter(c: Deps): Router {
   const router = Router();
@@ -122,7 +125,7 @@ export function createSyncListApiRouter(c: Deps): Router {
 
 const csrfOnly = z.object({ _csrf: z.string().optional() }).strict();
 const idsForm = z
-  .object({ _csrf: z.string().optional(), courseIds: z.union([canvasId, z.array(canvasId).max(1000)]).optional(), back: z.string().max(2000).optional() })
+  .object({ _csrf: z.string().optional(), courseIds: z.union([canvasId, z.array(canvasId).max(1000)]).optional(), back: z.union([z.literal('sync-list'), z.string().max(600).regex(/^[\w=&%+.-]*$/, 'back: the course list query string')]).optional() })
   .strict();
 const uploadForm = z
   .object({
@@ -186,15 +189,14 @@ export function createSyncListPagesRouter(c: Deps): Router {
     const body = parseInput(idsForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = idsOf(body.courseIds);
-    // Back to the page the form was on: the sync list, or the courses page with its filters and page.
-    const coursesPage = `/integrations/${encodeURIComponent(i.id)}/courses`;
-    const back = body.back === 'sync-list' ? pageOf(i.id) : body.back?.startsWith(`${coursesPage}?`) ? body.back : coursesPage;
+    // From the courses page, `back` is its query string (page and filters), so the person lands where they were.
+    const back = body.back === 'sync-list' ? pageOf(i.id) : `/integrations/${encodeURIComponent(i.id)}/courses${body.back && body.back !== 'courses' ? `?${body.back}` : ''}`;
     if (ids.length === 0) {
       flash(req, 'error', 'Select at least one syncable course to add to the sync list.');
       return res.redirect(303, back);
     }
     const r = await c.syncList.change(i.id, { add: ids }, actorOf(res));
-    flash(req, r.errors.length ? 'warn' : 'ok', `${r.added.length} course(s) added to the sync list${r.errors.length ? `; ${r.errors.length} not added (${r.errors.map((e) => `${e.canvasId}: ${e.outcome}`).slice(0, 10).join(', ')})` : ''}.`);
+    flash(req, r.errors.length ? 'warn' : 'ok', `${courses(r.added.length)} added to the sync list${r.errors.length ? `; ${r.errors.length} not added (${r.errors.map((e) => `${e.canvasId}: ${e.outcome}`).slice(0, 10).join(', ')})` : ''}.`);
     res.redirect(303, back);
   });
 
@@ -207,7 +209,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
       return res.redirect(303, pageOf(i.id));
     }
     const r = await c.syncList.change(i.id, { remove: ids }, actorOf(res));
-    flash(req, 'ok', `${r.removed.length} course(s) removed from the sync list.`);
+    flash(req, 'ok', `${courses(r.removed.length)} removed from the sync list.`);
     res.redirect(303, pageOf(i.id));
   });
 
@@ -240,7 +242,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     const i = await integrationOf(req);
     const id = String(req.params.importId);
     const p = await c.syncList.applyPending(i.id, id, { ignoreErrors: body.ignoreErrors === '1' }, actorOf(res));
-    if (!p.result.applied) flash(req, 'error', `Not applied: ${p.result.summary.errors} row(s) have errors. Fix the file, or apply the valid rows only.`);
+    if (!p.result.applied) flash(req, 'error', `Not applied: ${p.result.summary.errors === 1 ? '1 row has an error' : `${p.result.summary.errors} rows have errors`}. Fix the file, or apply the valid rows only.`);
     // Post/Redirect/Get: a reload shows the outcome, it never applies the file again.
     res.redirect(303, `${pageOf(i.id)}/imports/${encodeURIComponent(id)}`);
   });
