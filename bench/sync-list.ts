@@ -121,7 +121,7 @@ async function runNaive(): Promise<{ seconds: number; requests: number; enrollme
   const getAll = async (first: string): Promise<unknown[]> => {
     const all: unknown[] = [];
     for (let url: string | undefined = first; url; ) {
-      const res = await fetch(url, { headers });
+      const res: Response = await fetch(url, { headers });
       if (res.status === 403 || res.status === 429) {
         await res.text();
         await new Promise((r) => setTimeout(r, 1000));
