@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
 import { createApp } from '../../../src/app.js';
 import { testDatabases } from '../../support/databases.js';
 import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
@@ -98,6 +99,26 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('webhooks JSON A
     expect((await h.api('GET', `/api/v1/webhooks/${created.body.id}/deliveries`)).status).toBe(404);
     const audit = await h.c.audit.list(null, 50);
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['webhook.created', 'webhook.redelivered', 'webhook.deleted']));
+  });
+
+  it('a finished grade post reaches a grades.posted endpoint, signed, and not an endpoint without that event', async () => {
+    const grades = await h.api('POST', '/api/v1/webhooks', { url: `${rx.url}?grades`, events: ['grades.posted'] });
+    const other = await h.api('POST', '/api/v1/webhooks', { url: `${rx.url}?other`, events: ['job.finished'] });
+    expect([grades.status, other.status]).toEqual([201, 201]);
+    const id = await h.createIntegration();
+    // What the grade post job announces when it ends (src/grades/grade-post.ts), through the container's port.
+    await h.c.gradesPosted.port!({ integrationId: id, courseId: '1001', examKey: 'mid-1', assignmentId: '77', state: 'succeeded', counts: { posted: 3, unchanged: 1, unknown_user: 0, not_exam_taker: 1, invalid_score: 0, failed: 0 }, jobId: 'job-1' });
+    const got = await until('the grades.posted webhook', async () =>
+      rx.received.find((r) => (JSON.parse(r.body) as { type: string }).type === 'grades.posted'),
+    );
+    expect(new Webhook(grades.body.secret).verify(got.body, got.headers as Record<string, string>)).toMatchObject({
+      type: 'grades.posted',
+      data: { integrationId: id, courseCanvasId: '1001', examKey: 'mid-1', assignmentId: '77', state: 'succeeded', counts: expect.objectContaining({ posted: 3 }), jobId: 'job-1' },
+    });
+    const log = await h.api('GET', `/api/v1/webhooks/${other.body.id}/deliveries`);
+    expect(log.body.deliveries.filter((d: { event: string }) => d.event === 'grades.posted')).toEqual([]);
+    await h.api('DELETE', `/api/v1/webhooks/${grades.body.id}`);
+    await h.api('DELETE', `/api/v1/webhooks/${other.body.id}`);
   });
 
   it('/metrics: 401 without a token; with an API token, every family after the activity above', async () => {
