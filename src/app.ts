@@ -52,6 +52,10 @@ export function createApp(container: Container): Express {
   // req.ip / req.secure come from X-Forwarded-* only when the peer is a proxy TRUST_PROXY names
   // (default: none), so a client cannot choose its own address for the sign-in limits.
   app.set('trust proxy', config.trustProxy);
+  // No ETag on generated answers: pages carry a fresh CSRF token and API lists change with every
+  // sync, so a hash of each body (SHA-1 over up to a page of courses) cost CPU on every request and
+  // almost never produced a 304. Static files keep theirs (express.static sets its own).
+  app.set('etag', false);
 
   // `when(iso)` in every view: timestamps as "2026-11-26 17:23:39 UTC" (anything else passes through).
   const when = String.raw`const when = (v) => { const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(v ?? '')); return m ? m[1] + ' ' + m[2] + ' UTC' : (v ?? '—'); };`;
@@ -175,7 +179,9 @@ export function createApp(container: Container): Express {
     res.locals.actor ??= sessionActor(req);
     res.locals.identity = identityOf(req.session);
     res.locals.currentPath = req.path;
-    res.locals.nav = presentNavigation(navRoleOf(req.session), req.path);
+    // Lazy as well: only a rendered page reads the navigation, and API calls render none.
+    let nav: ReturnType<typeof presentNavigation> | undefined;
+    Object.defineProperty(res.locals, 'nav', { enumerable: true, configurable: true, get: () => (nav ??= presentNavigation(navRoleOf(req.session), req.path)) });
     csrfSynchronisedProtection(req, res, (err?: unknown) => {
       if (!err) return next();
       // With Secure cookies (an https PUBLIC_URL) a browser on plain http never sends the session
