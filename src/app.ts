@@ -75,10 +75,15 @@ export function createApp(container: Container): Express {
       logger,
       // Only method, redacted URL and status: no headers (cookies, Authorization), no bodies.
       serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url ?? '') }),
+        req: (req: { id?: unknown; method?: string; url?: string; originalUrl?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? '') }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || (req.url ?? '').startsWith('/static/') },
+      // The serializers above read three fields of the raw request: pino's standard wrappers would
+      // first copy the whole request (headers included) into a new object on every request.
+      wrapSerializers: false,
+      // A request's own logger carries only its id; the full request is logged once, at the end.
+      quietReqLogger: true,
     }),
   );
 
