@@ -97,9 +97,10 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
             usedReport = true;
             await ctx.progress('courses', finished, total);
             let sinceSave = 0;
+            const settings = await deps.report.settings(ctx.integrationId);
             for (const [id, input] of read.rosters) {
               ctx.signal.throwIfAborted();
-              count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId }));
+              count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId, settings }));
               done.add(id);
               finished += 1;
               if (++sinceSave >= REPORT_CHECKPOINT_EVERY) {

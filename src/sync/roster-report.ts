@@ -6,6 +6,7 @@ import { kindOf } from './course-refresh-run.js';
 import { openProvisioningZip } from './provisioning-report.js';
 import { readReportRosters } from './provisioning-rosters.js';
 import { createRosterStore, type RosterInput, type RosterResult } from './roster-sync.js';
+import type { SyncSettings } from './course-repository.js';
 import type { SyncDeps } from './sync-deps.js';
 
 /** Canvas refusals of the report that mean "sync each course by REST instead". */
@@ -50,7 +51,9 @@ export interface RosterReportSource {
     opts: { signal: AbortSignal; onPoll?: (progress: number) => Promise<void> },
   ): Promise<ReportRosters | { unavailable: string }>;
   /** Stores one course's roster read from the report (the REST path's write, change entries included). */
-  store(integrationId: string, courseId: string, input: RosterInput, opts: { jobId?: string }): Promise<Omit<RosterResult, 'includesStripped'>>;
+  store(integrationId: string, courseId: string, input: RosterInput, opts: { jobId?: string; settings?: SyncSettings }): Promise<Omit<RosterResult, 'includesStripped'>>;
+  /** The integration's sync settings, read once for a run's many `store` calls. */
+  settings(integrationId: string): Promise<SyncSettings | undefined>;
 }
 
 /**
@@ -60,7 +63,8 @@ export interface RosterReportSource {
 export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
   const clock = deps.clock ?? (() => new Date());
   const sleep = deps.sleep ?? defaultSleep;
-  const pollDelays = deps.reportPollDelaysMs ?? [250, 250, 500, 500, 1000, 1000, 2000, 5000, 10_000];
+  // Small reports (a few thousand rows) finish in seconds: look often at first, then back off.
+  const pollDelays = deps.reportPollDelaysMs ?? [200, 200, 200, 200, 200, 300, 300, 500, 500, 1000, 1000, 2000, 5000, 10_000];
   const timeoutMs = deps.reportTimeoutMs ?? 30 * 60_000;
   const storeRoster = createRosterStore(deps);
   const open = async (integrationId: string): Promise<{ client: CanvasClient; auth: AccessTokenSource; account: string }> => {
@@ -143,7 +147,10 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
     },
 
     store(integrationId, courseId, input, opts) {
-      return storeRoster(integrationId, courseId, input, { jobId: opts.jobId, now: clock() });
+      return storeRoster(integrationId, courseId, input, { jobId: opts.jobId, settings: opts.settings, now: clock() });
+    },
+    settings(integrationId) {
+      return deps.courses.getSettings(integrationId);
     },
   };
 }
