@@ -10,11 +10,9 @@
  * sandbox afterwards, uncounted). Prints write requests, wall times and the ratio.
  * Not a test: the figures go in the README.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCanvasClient } from '../src/canvas/client.js';
 import { createThrottleGovernor } from '../src/canvas/governor.js';
@@ -27,6 +25,7 @@ import type { Counters } from '../src/simulator/sandbox-state.js';
 import { migrateToLatest, openStore, type Store } from '../src/store/database.js';
 import { createCourseRepository } from '../src/sync/course-repository.js';
 import { createRosterSync } from '../src/sync/roster-sync.js';
+import { forkBenchProcess } from './bench-process.js';
 import type { GradesSandboxArgs } from './grades-sandbox-process.js';
 
 const { values: args } = parseArgs({
@@ -51,19 +50,7 @@ interface Sandbox {
 
 async function startSandbox(): Promise<Sandbox> {
   const data: GradesSandboxArgs = { students: N, options: { latencyMs: LATENCY, ...(args.throttle === 'off' ? { throttle: { enabled: false } } : {}) } };
-  const child = fork(fileURLToPath(new URL('./grades-sandbox-process.ts', import.meta.url)), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'] });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (${code}) before answering "${type}"`));
-      const onMessage = (m: { type: string } & T) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const { child, next } = forkBenchProcess(new URL('./grades-sandbox-process.ts', import.meta.url), data);
   const ready = await next<{ url: string; token: string }>('ready');
   return {
     ...ready,

@@ -10,11 +10,9 @@
  * throttle floor: the least time the sandbox's leaky bucket allows for the product's requests.
  * Not a test: the figures go in the README.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCanvasClient } from '../src/canvas/client.js';
 import { createThrottleGovernor } from '../src/canvas/governor.js';
@@ -25,6 +23,7 @@ import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createCourseRefreshJob } from '../src/sync/course-refresh.js';
 import { createCourseRepository } from '../src/sync/course-repository.js';
 import { KEY_ID } from './bench-world.js';
+import { forkBenchProcess } from './bench-process.js';
 import type { SandboxProcessArgs } from './sandbox-process.js';
 
 const { values: args } = parseArgs({
@@ -76,19 +75,7 @@ async function startSandbox(): Promise<SandboxHandle> {
       reportDelayMs: Number(args['report-delay']),
     },
   };
-  const child = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'] });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (${code}) before answering "${type}"`));
-      const onMessage = (m: { type: string } & T) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const { child, next } = forkBenchProcess(new URL('./sandbox-process.ts', import.meta.url), data);
   const ready = await next<{ url: string; token: string; courses: number; sections: number }>('ready');
   if (!worldShown) console.log(`world: ${ready.courses} courses, ${ready.sections} sections (the sandbox runs in a child process; peak RSS is this process's: the clients and the product)`);
   worldShown = true;

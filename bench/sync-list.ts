@@ -15,13 +15,11 @@
  * this process's peak RSS (the product; the sandbox is another process). Not a test: the figures go
  * in the README.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { createAuditLog } from '../src/audit/audit-log.js';
@@ -46,6 +44,7 @@ import { createDeliveryWorker } from '../src/webhooks/delivery-worker.js';
 import { createWebhooksRepository } from '../src/webhooks/webhooks-repository.js';
 import { createWebhooksService } from '../src/webhooks/webhooks-service.js';
 import { KEY_ID } from './bench-world.js';
+import { forkBenchProcess, type BenchProcess } from './bench-process.js';
 import type { SandboxProcessArgs } from './sandbox-process.js';
 
 const { values: args } = parseArgs({
@@ -71,7 +70,7 @@ const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsa
 interface Sandbox {
   url: string;
   token: string;
-  child: ReturnType<typeof fork>;
+  child: BenchProcess['child'];
   ask<T>(msg: object, reply: string): Promise<T>;
   stop(): Promise<void>;
 }
@@ -79,19 +78,7 @@ interface Sandbox {
 /** The sandbox (default throttle, `latency` ms per request) in a child process, with a fresh copy of the world. */
 async function startSandbox(): Promise<Sandbox> {
   const data: SandboxProcessArgs = { courses: N, enrollmentsPerCourse: STUDENTS, options: { latencyMs: LATENCY, reportDelayMs: Number(args['report-delay']) } };
-  const child = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify(data)], { execArgv: ['--import', 'tsx'] });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (${code}) before answering "${type}"`));
-      const onMessage = (m: { type: string } & T) => {
-        if (m.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const { child, next } = forkBenchProcess(new URL('./sandbox-process.ts', import.meta.url), data);
   const ready = await next<{ url: string; token: string }>('ready');
   return {
     url: ready.url,

@@ -7,6 +7,7 @@ import type { CourseRepository, RosterEntryView, SyncSettings } from '../sync/co
 import { withFailureCodes } from '../sync/job-failures.js';
 import { ROSTER_REASON_HELP } from '../sync/sync-reasons.js';
 import type { GradeOutcome, GradePostRecord, GradeRepository } from './grade-repository.js';
+import { abortableSleep } from '../sync/course-refresh-run.js';
 
 /** What the `grades.posted` event carries (the webhooks feature delivers it when wired). */
 export interface GradesPostedEvent {
@@ -144,20 +145,6 @@ export function idsInProgressMessage(message: string | null | undefined): string
   return [...message.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-
 /** Canvas calls of one grade post, on one client and token. */
 function canvasCalls(client: CanvasClient, auth: AccessTokenSource, courseId: string) {
   return {
@@ -283,7 +270,7 @@ export async function previewGradePost(
  */
 export function createGradePostJob(deps: GradePostDeps): JobDefinition<'grade_post', GradePostCheckpoint> {
   const clock = deps.clock ?? (() => new Date());
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? abortableSleep;
   const delays = deps.progressPollDelaysMs ?? DEFAULT_POLL_DELAYS_MS;
   const batchSize = Math.max(1, deps.batchSize ?? DEFAULT_BATCH_SIZE);
 

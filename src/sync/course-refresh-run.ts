@@ -23,7 +23,12 @@ export type BulkCheckpoint = Extract<RefreshCheckpoint, { path: 'bulk' }>;
 
 export const PER_PAGE = 100;
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
+/**
+ * Waits `ms`, or rejects with the signal's reason as soon as it aborts (a cancelled job stops
+ * waiting between report polls at once). The jobs' default `sleep`.
+ * @throws the signal's reason when it aborts
+ */
+export const abortableSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const t = setTimeout(resolve, ms);
@@ -94,7 +99,7 @@ export async function openRefreshRun(deps: SyncDeps, ctx: RefreshRun['ctx']): Pr
     auth: deps.tokenSourceFor(settings.id),
     account: settings.accountId || 'self',
     clock,
-    sleep: deps.sleep ?? defaultSleep,
+    sleep: deps.sleep ?? abortableSleep,
     pollDelays: deps.reportPollDelaysMs ?? [250, 250, 500, 500, 1000, 1000, 2000, 5000, 10_000],
     reportTimeoutMs: deps.reportTimeoutMs ?? 30 * 60_000,
     started,

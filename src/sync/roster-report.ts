@@ -2,7 +2,7 @@ import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import { JobFailure } from '../jobs/types.js';
 import type { CourseFacts } from './classify.js';
 import { nameDepartments } from './course-refresh-report.js';
-import { kindOf } from './course-refresh-run.js';
+import { abortableSleep, kindOf } from './course-refresh-run.js';
 import { openProvisioningZip } from './provisioning-report.js';
 import { readReportRosters } from './provisioning-rosters.js';
 import { createRosterStore, type RosterInput, type RosterResult } from './roster-sync.js';
@@ -11,13 +11,6 @@ import type { SyncDeps } from './sync-deps.js';
 
 /** Canvas refusals of the report that mean "sync each course by REST instead". */
 const REPORT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'];
-
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
 
 /** The rosters of the listed courses found in the report; courses it does not hold are left to REST. */
 export interface ReportRosters {
@@ -62,7 +55,7 @@ export interface RosterReportSource {
  */
 export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
   const clock = deps.clock ?? (() => new Date());
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? abortableSleep;
   // Small reports (a few thousand rows) finish in seconds: look often at first, then back off.
   const pollDelays = deps.reportPollDelaysMs ?? [200, 200, 200, 200, 200, 300, 300, 500, 500, 1000, 1000, 2000, 5000, 10_000];
   const timeoutMs = deps.reportTimeoutMs ?? 30 * 60_000;
