@@ -1,5 +1,5 @@
 import type { Container } from './container.js';
-import type { Integration } from './integrations/integration.js';
+import type { CreateIntegrationInput, Integration } from './integrations/integration.js';
 import { Webhook } from 'standardwebhooks';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from './simulator/demo-world.js';
 import type { SandboxPlugin } from './simulator/sandbox.js';
@@ -19,19 +19,8 @@ export async function seedDemo(container: Container, sandboxUrl: string): Promis
   if (!(await container.staff.list()).some((s) => s.email === DEMO_STAFF.email)) {
     await container.staff.create(DEMO_STAFF);
   }
-  let integration = (await container.integrations.list()).find((i) => i.name === DEMO_INTEGRATION_NAME);
-  integration ??= await container.integrations.create({
-    name: DEMO_INTEGRATION_NAME,
-    canvasUrl: sandboxUrl,
-    clientId: DEMO_CLIENT_ID,
-    clientSecret: DEMO_CLIENT_SECRET,
-    accountId: 'self',
-    courseIdType: 'sis_course_id',
-    userIdType: 'sis_user_id',
-    studentRoles: ['StudentEnrollment'],
-    // The demo key grants the grade scopes too, so the tour can post exam scores.
-    features: ['course_refresh', 'roster_sync', 'grade_passback'],
-  });
+  // The demo key grants the grade scopes too, so the tour can post exam scores.
+  let integration = await demoIntegration(container, DEMO_INTEGRATION_NAME, sandboxUrl, { features: ['course_refresh', 'roster_sync', 'grade_passback'] });
 
   // LTI: the browser meets the sandbox as `localhost` (same site as the service), so the demo's
   // plain-http Lax cookies survive the platform's form post; the issuer stays the sandbox URL.
@@ -39,6 +28,25 @@ export async function seedDemo(container: Container, sandboxUrl: string): Promis
   if (JSON.stringify(integration.lti) !== JSON.stringify(lti)) integration = (await container.integrations.update(integration.id, { lti })) ?? integration;
   await container.lti?.syncIntegration?.(integration.id);
   return integration;
+}
+
+/** The demo integration of that name on the sandbox's demo key, created on the first run. */
+async function demoIntegration(container: Container, name: string, sandboxUrl: string, extra: Partial<CreateIntegrationInput> = {}): Promise<Integration> {
+  const existing = (await container.integrations.list()).find((i) => i.name === name);
+  return (
+    existing ??
+    (await container.integrations.create({
+      name,
+      canvasUrl: sandboxUrl,
+      clientId: DEMO_CLIENT_ID,
+      clientSecret: DEMO_CLIENT_SECRET,
+      accountId: 'self',
+      courseIdType: 'sis_course_id',
+      userIdType: 'sis_user_id',
+      studentRoles: ['StudentEnrollment'],
+      ...extra,
+    }))
+  );
 }
 
 export const DEMO_REGISTRATION_NAME = 'Demo College (LTI by Dynamic Registration)';
@@ -49,17 +57,7 @@ export const DEMO_REGISTRATION_NAME = 'Demo College (LTI by Dynamic Registration
  * registration URL into the sandbox's "register an app" page walks through Dynamic Registration.
  */
 export async function seedRegistrationDemo(container: Container, sandboxUrl: string): Promise<Integration> {
-  let integration = (await container.integrations.list()).find((i) => i.name === DEMO_REGISTRATION_NAME);
-  integration ??= await container.integrations.create({
-    name: DEMO_REGISTRATION_NAME,
-    canvasUrl: sandboxUrl,
-    clientId: DEMO_CLIENT_ID,
-    clientSecret: DEMO_CLIENT_SECRET,
-    accountId: 'self',
-    courseIdType: 'sis_course_id',
-    userIdType: 'sis_user_id',
-    studentRoles: ['StudentEnrollment'],
-  });
+  const integration = await demoIntegration(container, DEMO_REGISTRATION_NAME, sandboxUrl);
   if (!integration.lti) await container.ltiRegistration.openWindow(integration.id, { scope: 'platform', label: 'demo setup' });
   await pointDemoSignInAtLocalhost(container, integration.id, sandboxUrl);
   return integration;
