@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { z } from 'zod';
 import type { Container } from '../../container.js';
 import { describeChange } from '../presenters/changes.js';
+import { notConnectedView } from '../presenters/integration-page.js';
 import { AppError } from '../../errors/app-error.js';
 import { MIN_SYNC_EVERY_MINUTES } from '../../integrations/integration.js';
 import { CSV_MEDIA_TYPE, fileProblem, MAX_IMPORT_BYTES, SYNC_LIST_FORMATS, XLSX_MEDIA_TYPE, type SyncListFormat } from '../../sync-list/import-file.js';
@@ -182,6 +183,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
       lastJob: last ? presentJob(last) : null,
       pollUrl: active ? `/integrations/${encodeURIComponent(i.id)}/jobs/${encodeURIComponent(active.id)}` : null,
       recentChanges,
+      notConnected: notConnectedView(i),
     });
   });
 
