@@ -38,13 +38,16 @@ const FIELD: Record<string, string> = {
 
 const shown = (v: unknown): string => (v === null || v === undefined || v === '' ? '—' : Array.isArray(v) ? (v.length ? v.join(', ') : 'none') : String(v));
 
+/** An ISO instant as the pages show times (`2027-01-11 07:00:00 UTC`). */
+const utc = (iso: string): string => (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(iso) ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : iso);
+
 /** One change as a sentence for the course page ("Ann Lee (S1) was added as an exam-taker."). */
 export function describeChange(c: ChangeRecord): string {
   const d = c.data;
   const who = `${shown(d.name)}${d.externalId ? ` (${String(d.externalId)})` : ''}`;
   switch (c.type) {
     case 'enrollment.added':
-      return `${who} was added as an exam-taker${d.pendingUntil ? ` (pending in Canvas until ${String(d.pendingUntil)})` : ''}.`;
+      return `${who} was added as an exam-taker${d.pendingUntil ? ` (pending in Canvas until ${utc(String(d.pendingUntil))})` : ''}.`;
     case 'enrollment.removed':
       return `${who} is no longer an exam-taker: ${WHY[String(d.why)] ?? String(d.why)}.`;
     case 'enrollment.updated': {

@@ -8,7 +8,7 @@ const change = (type: ChangeType, data: Record<string, unknown>): ChangeRecord =
 describe('change log sentences and API shape', () => {
   it('says what happened to whom, and why someone left', () => {
     expect(describeChange(change('enrollment.added', { name: 'Ann Lee', externalId: 'S1', pendingUntil: '2099-01-10T07:00:00.000Z' }))).toBe(
-      'Ann Lee (S1) was added as an exam-taker (pending in Canvas until 2099-01-10T07:00:00.000Z).',
+      'Ann Lee (S1) was added as an exam-taker (pending in Canvas until 2099-01-10 07:00:00 UTC).',
     );
     expect(describeChange(change('enrollment.removed', { name: 'Ann Lee', externalId: 'S1', why: 'concluded' }))).toBe('Ann Lee (S1) is no longer an exam-taker: the enrollment was concluded.');
     expect(describeChange(change('enrollment.updated', { name: 'Ann Lee', externalId: 'S1', before: { sectionIds: ['1'] }, after: { sectionIds: ['2', '3'] } }))).toBe('Ann Lee (S1) changed: sections 1 → 2, 3.');
