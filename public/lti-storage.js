@@ -14,33 +14,45 @@
   var TIMEOUT_MS = 2500;
   var seq = 0;
 
-  function send(channel, message) {
+  // `resendMs`: post the same message again at this interval until it is answered. A message
+  // posted while Canvas's storage frame is still loading reaches its blank first document and is
+  // lost; the frame and the tool load side by side, so the first question may come too early.
+  // Only for questions that are safe to ask twice (capabilities).
+  function send(channel, message, resendMs) {
     return new Promise(function (resolve, reject) {
       var id = 'cc-' + Date.now().toString(36) + '-' + (++seq);
       var expected = message.subject + '.response';
-      var timer = setTimeout(function () {
+      var out = { message_id: id };
+      for (var k in message) out[k] = message[k];
+      var again = null;
+      function stop() {
+        clearTimeout(timer);
+        if (again) clearInterval(again);
         window.removeEventListener('message', onMessage);
+      }
+      var timer = setTimeout(function () {
+        stop();
         reject(new Error('timeout'));
       }, TIMEOUT_MS);
       function onMessage(event) {
         if (event.origin !== channel.accept) return;
         var d = event.data;
         if (!d || typeof d !== 'object' || d.message_id !== id || d.subject !== expected) return;
-        clearTimeout(timer);
-        window.removeEventListener('message', onMessage);
+        stop();
         if (d.error) reject(new Error(String(d.error.code || 'error')));
         else resolve(d);
       }
-      window.addEventListener('message', onMessage);
-      var out = { message_id: id };
-      for (var k in message) out[k] = message[k];
-      try {
-        channel.target.postMessage(out, channel.origin);
-      } catch (e) {
-        clearTimeout(timer);
-        window.removeEventListener('message', onMessage);
-        reject(e);
+      function post() {
+        try {
+          channel.target.postMessage(out, channel.origin);
+        } catch (e) {
+          stop();
+          reject(e);
+        }
       }
+      window.addEventListener('message', onMessage);
+      post();
+      if (resendMs) again = setInterval(post, resendMs);
     });
   }
 
@@ -70,7 +82,7 @@
     function next() {
       var c = candidates[i++];
       if (!c) return Promise.reject(new Error('no_storage'));
-      return send(c, { subject: 'lti.capabilities' }).then(function (caps) {
+      return send(c, { subject: 'lti.capabilities' }, 200).then(function (caps) {
         return supportsPut(caps) ? c : next();
       }, next);
     }

@@ -123,6 +123,7 @@ window.addEventListener('message', function (event) {
  * Script for the Canvas page that hosts the tool iframe: answers what its forwarding frame relays
  * (only from that frame, on `storageOrigin`), and the `window.parent` fallback (a tool posting to
  * the page itself with origin `*`), both with {@link storageAnswer} over the page's `localStorage`.
+ * `window.__ltiStorageRelayed` lists the subjects that came through the frame (`:delete` for a put of null); tests read it.
  */
 export function parentFallbackScript(storageOrigin: string): string {
   return `var storageAnswer = ${storageAnswer.toString()};
@@ -132,6 +133,7 @@ window.addEventListener('message', function (event) {
   var d = event.data;
   if (d && typeof d === 'object' && d.subject === '${FORWARD_SUBJECT}') {
     if (event.origin !== storageOrigin || event.source !== window.frames['post_message_forwarding']) return;
+    (window.__ltiStorageRelayed = window.__ltiStorageRelayed || []).push(String(d.message && d.message.subject) + (d.message && d.message.value === null ? ':delete' : ''));
     var relayed = storageAnswer(window.localStorage, usage, String(d.tool_origin), d.message);
     if (relayed) event.source.postMessage({ subject: '${FORWARD_SUBJECT}.response', forward_id: d.forward_id, answer: relayed }, event.origin);
     return;

@@ -19,7 +19,7 @@ import type { Course, Enrollment, User, World } from './world.js';
  * Try a launch in a browser: `GET /__lti/launch?user=<id>&placement=account_navigation` or
  * `GET /__lti/launch?user=<id>&course=<id>&placement=course_navigation` (add `&frame=1` to see it
  * inside an iframe, as Canvas shows it, with the hidden `post_message_forwarding` storage frame next
- * to it; add `&mobile=1` for a launch from the Canvas mobile apps, which gets no
+ * to it, and `&storage_delay_ms=1500` to have that frame load later than the tool; add `&mobile=1` for a launch from the Canvas mobile apps, which gets no
  * `lti_storage_target`). `/__lti/*` because `/__sandbox/*` belongs to the control API.
  */
 
@@ -269,9 +269,11 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     const q = req.query as Record<string, string | undefined>;
     const origin = `${req.protocol}://${req.get('host')}`;
     if (q.frame === '1') {
-      const inner = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'frame' && v !== undefined) as [string, string][]);
+      const inner = new URLSearchParams(Object.entries(q).filter(([k, v]) => k !== 'frame' && k !== 'storage_delay_ms' && v !== undefined) as [string, string][]);
       const storageOrigin = ltiWorld(world).authOrigin ?? origin;
-      const frameSrc = `${storageOrigin}/post_message_forwarding?${new URLSearchParams({ parent_origin: origin }).toString()}`;
+      // `storage_delay_ms`: the storage frame loads this much later than the tool (a slow Canvas page).
+      const frameQuery = new URLSearchParams({ parent_origin: origin, ...(q.storage_delay_ms ? { delay_ms: q.storage_delay_ms } : {}) });
+      const frameSrc = `${storageOrigin}/post_message_forwarding?${frameQuery.toString()}`;
       res.type('html').send(
         `<!doctype html><html><head><title>Canvas sandbox</title><script src="/__lti/platform-storage.js"></script></head><body><h1>Canvas sandbox</h1>` +
           `<iframe id="tool" title="Tool" src="/__lti/launch?${escapeHtml(inner.toString())}" style="width:100%;height:80vh;border:1px solid #ccc"></iframe>` +
@@ -334,7 +336,8 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     const asked = typeof req.query.parent_origin === 'string' ? req.query.parent_origin : '';
     let parentOrigin = own;
     if (asked && URL.canParse(asked) && new URL(asked).origin === asked) parentOrigin = asked;
-    res.type('html').send(forwardingFramePage(parentOrigin));
+    const delay = Math.min(5000, Math.max(0, Number(req.query.delay_ms) || 0));
+    setTimeout(() => res.type('html').send(forwardingFramePage(parentOrigin)), delay);
   });
 
   /** The script of the page hosting the tool: Canvas's storage behind the frame, and the `window.parent` fallback. */

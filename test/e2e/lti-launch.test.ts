@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import { launchChromium, screenshotFolder } from '../support/browser.js';
+import { launchChromium, screenshotFolder, waitInFrame } from '../support/browser.js';
 import { COURSE_ID, seedCourseRoster, startLtiHarness, USERS, type LtiHarness } from '../support/lti-harness.js';
 
 const shots = screenshotFolder('lti');
@@ -49,8 +49,8 @@ describe('LTI launch in a real browser (chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
     const page = await context.newPage();
     await page.goto(`${h.sandbox.url}/__lti/launch?frame=1&user=${USERS.teacher}&course=${COURSE_ID}&placement=course_navigation`);
+    await waitInFrame(page, '#tool', '[data-lti-page="course"]');
     const frame = page.frameLocator('#tool');
-    await frame.locator('[data-lti-page="course"]').waitFor({ timeout: 20_000 });
     expect(await frame.locator('[data-lti-page="course"]').getAttribute('data-course-id')).toBe(COURSE_ID);
     expect(await frame.locator('[data-nrps-differences]').getAttribute('data-nrps-differences')).toBe('1');
     await page.screenshot({ path: join(SHOTS, '01-instructor-course-in-canvas-frame.png'), fullPage: true });

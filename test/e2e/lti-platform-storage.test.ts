@@ -112,6 +112,15 @@ describe('LTI launch in a cross-site iframe with third-party cookies blocked (ch
     expect(referers.some((r) => r.includes(token))).toBe(false);
   });
 
+  it('a storage frame that loads after the tool still holds the login: the first question is asked again until it answers', async () => {
+    const page = await context.newPage();
+    await page.goto(`${h.sandbox.url}/__lti/launch?frame=1&user=${USERS.admin}&placement=account_navigation&storage_delay_ms=1500`);
+    expect(await codeIn(await toolFrame(page))).toBe('frame_admin');
+    // State and nonce were stored through the frame (not through the window.parent fallback after a timeout).
+    const relayed = await page.evaluate(() => (window as unknown as { __ltiStorageRelayed?: string[] }).__ltiStorageRelayed ?? []);
+    expect(relayed.filter((s) => s === 'lti.put_data')).toHaveLength(2);
+  });
+
   it('an id_token posted again into the frame is refused as a replay', async () => {
     const page = await context.newPage();
     // Catch the id_token on its way to the tool, then post it a second time from the same frame.

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, screenshotFolder } from '../support/browser.js';
+import { launchChromium, screenshotFolder, waitInFrame } from '../support/browser.js';
 import { startLtiHarness, type LtiHarness } from '../support/lti-harness.js';
 
 const shots = screenshotFolder('lti-register');
@@ -42,9 +42,8 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
   const registerUrl = (id: string) => `${h.appUrl}/lti/register?integration=${encodeURIComponent(id)}`;
   const openRegistration = async (page: Page, id: string) => {
     await page.goto(`${h.sandbox.url}/__lti/register?url=${encodeURIComponent(registerUrl(id))}`);
-    const frame = page.frameLocator('#tool');
-    await frame.locator('[data-lti-page="register"]').waitFor({ timeout: 20_000 });
-    return frame;
+    await waitInFrame(page, '#tool', '[data-lti-page="register"]');
+    return page.frameLocator('#tool');
   };
 
   it('registers the tool, saves client id and issuer, and hands the window back to Canvas’s review', async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { CHROMIUM_FOUND_ENV, CHROMIUM_MISSING_ENV, INSTALL_HINT, findChromium, systemDeps } from './chromium.js';
 
 /**
@@ -36,4 +36,24 @@ export function screenshotFolder(name: string): { dir: string; cleanup(): void }
   }
   const dir = mkdtempSync(join(tmpdir(), `cc-shots-${name}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Waits for `selector` inside the iframe `frameSelector` of `page`. On timeout the error names
+ * every frame's address and the start of its text, so a failure in CI says where the browser got
+ * stuck (a refusal page, a sign-in page, a blank frame) instead of only "timeout".
+ * @throws Error with that description when the element does not appear in time
+ */
+export async function waitInFrame(page: Page, frameSelector: string, selector: string, timeout = 20_000): Promise<void> {
+  try {
+    await page.frameLocator(frameSelector).locator(selector).waitFor({ timeout });
+  } catch (err) {
+    const frames = await Promise.all(
+      page.frames().map(async (f) => {
+        const text = await f.evaluate(() => document.body?.innerText ?? '').catch((e: Error) => `(unreadable: ${e.message})`);
+        return `  ${f.name() || '(main)'} ${f.url()}\n    ${text.replace(/\s+/g, ' ').slice(0, 400)}`;
+      }),
+    );
+    throw new Error(`${selector} did not appear in ${frameSelector} within ${timeout} ms. Frames:\n${frames.join('\n')}\n${(err as Error).message}`);
+  }
 }
