@@ -379,10 +379,14 @@ export function startReport(ctx: ApiContext): SimResponse {
   const termName = terms === undefined ? 'All Terms' : [...terms].map((id) => world.terms.find((t) => t.id === id)?.name).join(', ');
   // The exact joining of extra_text is not known; this follows its documented pieces.
   parameters['extra_text'] = `Term: ${termName}; Reports: ${tablesOf(parameters).map((t) => `${t} `).join('')}`;
+  // Canvas runs the report as a job: the time to build it counts in its run time, not in the answer to the POST.
+  const createdAt = ctx.state.now();
   const { files, rows } = provisioningFiles(world, g.account.id, parameters, terms);
   const id = ctx.state.nextId();
-  const r: ReportRecord = { id, accountId: g.account.id, report: 'provisioning_csv', parameters, createdAt: ctx.state.now(), fileId: id + 500_000, files, rows };
+  const r: ReportRecord = { id, accountId: g.account.id, report: 'provisioning_csv', parameters, createdAt, fileId: id + 500_000, files, rows };
   ctx.state.reports.set(id, r);
+  // The file (a zip for several tables) is made while the report runs, so a status poll never waits for it.
+  setImmediate(() => fileBody(r));
   return json(200, reportJson(ctx, r, true));
 }
 
