@@ -98,9 +98,12 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
             await ctx.progress('courses', finished, total);
             let sinceSave = 0;
             const settings = await deps.report.settings(ctx.integrationId);
+            // Read once, just before storing: each unchanged course is then compared without a query.
+            const stored = await deps.report.storedStates(ctx.integrationId, [...read.rosters.keys()]);
             for (const [id, input] of read.rosters) {
               ctx.signal.throwIfAborted();
-              count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId, settings }));
+              count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId, settings, stored: stored.get(id) }));
+              stored.delete(id);
               done.add(id);
               finished += 1;
               if (++sinceSave >= REPORT_CHECKPOINT_EVERY) {

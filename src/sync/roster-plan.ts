@@ -95,14 +95,22 @@ export function planRoster(stored: StoredCourseState, fresh: FreshCourseState, o
 
   const before = new Map(stored.roster.map((r) => [r.canvas_user_id, r]));
   const after = new Map(fresh.roster.map((r) => [r.canvas_user_id, r]));
+  // People whose row is new, gone or different: only they can have a change entry.
+  const touched: string[] = [];
   for (const r of fresh.roster) {
     const b = before.get(r.canvas_user_id);
     if (!b) plan.rosterInsert.push(r);
     else if (!same(b, r, ROSTER_FIELDS)) plan.rosterUpdate.push(r);
+    else continue;
+    touched.push(r.canvas_user_id);
   }
-  for (const b of stored.roster) if (!after.has(b.canvas_user_id)) plan.rosterDelete.push(b.canvas_user_id);
+  for (const b of stored.roster) {
+    if (after.has(b.canvas_user_id)) continue;
+    plan.rosterDelete.push(b.canvas_user_id);
+    touched.push(b.canvas_user_id);
+  }
 
-  const ids = [...new Set([...before.keys(), ...after.keys()])].sort((x, y) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0));
+  const ids = touched.sort((x, y) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0));
   for (const id of ids) {
     const b = before.get(id);
     const a = after.get(id);

@@ -7,6 +7,7 @@ import { openProvisioningZip } from './provisioning-report.js';
 import { readReportRosters } from './provisioning-rosters.js';
 import { createRosterStore, type RosterInput, type RosterResult } from './roster-sync.js';
 import type { SyncSettings } from './course-repository.js';
+import type { StoredCourseState } from './roster-plan.js';
 import type { SyncDeps } from './sync-deps.js';
 
 /** Canvas refusals of the report that mean "sync each course by REST instead". */
@@ -43,8 +44,19 @@ export interface RosterReportSource {
     courseIds: ReadonlySet<string>,
     opts: { signal: AbortSignal; onPoll?: (progress: number) => Promise<void> },
   ): Promise<ReportRosters | { unavailable: string }>;
-  /** Stores one course's roster read from the report (the REST path's write, change entries included). */
-  store(integrationId: string, courseId: string, input: RosterInput, opts: { jobId?: string; settings?: SyncSettings }): Promise<Omit<RosterResult, 'includesStripped'>>;
+  /**
+   * Stores one course's roster read from the report (the REST path's write, change entries
+   * included). With `stored` (from {@link RosterReportSource.storedStates}) a course with nothing
+   * changed is compared without a transaction and not written.
+   */
+  store(
+    integrationId: string,
+    courseId: string,
+    input: RosterInput,
+    opts: { jobId?: string; settings?: SyncSettings; stored?: StoredCourseState },
+  ): Promise<Omit<RosterResult, 'includesStripped'>>;
+  /** What is stored for these courses, read in a few queries right before a run stores them. */
+  storedStates(integrationId: string, courseIds: readonly string[]): Promise<Map<string, StoredCourseState>>;
   /** The integration's sync settings, read once for a run's many `store` calls. */
   settings(integrationId: string): Promise<SyncSettings | undefined>;
 }
@@ -140,7 +152,10 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
     },
 
     store(integrationId, courseId, input, opts) {
-      return storeRoster(integrationId, courseId, input, { jobId: opts.jobId, settings: opts.settings, now: clock() });
+      return storeRoster(integrationId, courseId, input, { jobId: opts.jobId, settings: opts.settings, stored: opts.stored, now: clock() });
+    },
+    storedStates(integrationId, courseIds) {
+      return deps.courses.readStoredStates(integrationId, courseIds);
     },
     settings(integrationId) {
       return deps.courses.getSettings(integrationId);

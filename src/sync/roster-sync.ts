@@ -3,9 +3,9 @@ import { isCanvasApiError } from '../canvas/errors.js';
 import type { CourseSyncParams, CourseSyncTotals } from '../jobs/job-kinds.js';
 import { JobFailure, type JobDefinition } from '../jobs/types.js';
 import { classifyRoster, isoUtc, type CourseFacts, type EnrollmentJson, type RosterPerson, type SectionFacts, type StartDates } from './classify.js';
-import type { CourseRow, RosterEntryView, RosterRow, SectionView, SyncSettings } from './course-repository.js';
+import { toRosterView, type CourseRow, type RosterEntryView, type RosterRow, type SectionView, type SyncSettings } from './course-repository.js';
 import { courseFactsFromJson, courseRow, fetchSections, sectionRow, type SyncDeps } from './course-refresh.js';
-import { planRoster, rowsWritten } from './roster-plan.js';
+import { planRoster, rowsWritten, type StoredCourseState } from './roster-plan.js';
 import { withFailureCodes } from './job-failures.js';
 import type { RosterReason } from './sync-reasons.js';
 
@@ -168,7 +168,10 @@ export interface RosterInput {
  * Stores one course's roster from what Canvas has now: classifies the people (exam-takers, course
  * admins, date-based pending), then the diff-based write with its change entries in one
  * transaction (see `CourseRepository.writeRoster`). `dryRun` only computes the diff. The report
- * path of a scheduled sync can call this with rows read from the provisioning report.
+ * path of a scheduled sync can call this with rows read from the provisioning report, and with
+ * `stored`, what `CourseRepository.readStoredStates` read for many courses at once: a course whose
+ * plan against it is empty is then not written at all (no transaction); any other course is
+ * planned again inside the write transaction against what is stored at that moment.
  * @throws JobFailure `not_found` for an unknown integration; what the write or a change listener throws
  */
 export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' | 'clock'>) {
@@ -177,18 +180,22 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
     integrationId: string,
     courseId: string,
     input: RosterInput,
-    opts: { dryRun?: boolean; jobId?: string; settings?: SyncSettings; now?: Date } = {},
+    opts: { dryRun?: boolean; jobId?: string; settings?: SyncSettings; now?: Date; stored?: StoredCourseState } = {},
   ): Promise<Omit<RosterResult, 'includesStripped'>> {
     const settings = opts.settings ?? (await deps.courses.getSettings(integrationId));
     if (!settings) throw new JobFailure('not_found', `Integration ${integrationId} does not exist.`);
     const now = opts.now ?? clock();
     const t = now.toISOString();
-    const stored = await deps.courses.getCourse(integrationId, courseId);
+    const pre = opts.stored;
+    const storedTermStart = async () => {
+      if (pre) return pre.course && pre.course.term_name !== null ? pre.course.term_start_at : null;
+      return (await deps.courses.getCourse(integrationId, courseId))?.term?.startAt ?? null;
+    };
     const dates: StartDates = {
       sectionStart: new Map(input.sections.filter((f) => f.restrictedStartAt !== undefined).map((f) => [f.canvasId, f.restrictedStartAt ?? null])),
       ...(input.courseDatesRestricted ? { courseStart: input.courseStartAt } : {}),
       // Without "Allow Include Parameters" the term is not sent: the last refresh's term dates stand in.
-      termStart: input.course.term ? input.course.term.startAt : (stored?.term?.startAt ?? null),
+      termStart: input.course.term ? input.course.term.startAt : await storedTermStart(),
     };
     const people = classifyRoster(input.enrollments, {
       userIdType: settings.userIdType,
@@ -197,10 +204,9 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
       dates,
       now,
     });
-    const before = await deps.courses.getRoster(integrationId, courseId);
-    const diff = diffRoster(before, people);
     const sectionRows = input.sections.map((s) => sectionRow(integrationId, { ...s, courseCanvasId: courseId }, settings.courseIdType, t));
     let written: RosterResult['written'];
+    let diff: RosterDiff | undefined;
     if (!opts.dryRun) {
       const rows: RosterRow[] = people.map((p) => ({
         integration_id: integrationId,
@@ -220,17 +226,27 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
         pending_until: p.pendingUntil,
       }));
       const changeLog = deps.changeLog;
-      const plan = await deps.courses.writeRoster(integrationId, courseId, {
-        lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
-        plan: (storedState) =>
-          planRoster(storedState, { course: freshCourseRow(integrationId, input.course, storedState.course, settings.courseIdType, t), sections: sectionRows, roster: rows }, {
-            courseAdminRoles: settings.courseAdminRoles,
-            syncedAt: t,
-          }),
-        append: changeLog ? async (tx, p) => void (await changeLog.appendIn(tx, integrationId, p.changes)) : undefined,
-      });
-      written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
+      const planFor = (storedState: StoredCourseState) =>
+        planRoster(storedState, { course: freshCourseRow(integrationId, input.course, storedState.course, settings.courseIdType, t), sections: sectionRows, roster: rows }, {
+          courseAdminRoles: settings.courseAdminRoles,
+          syncedAt: t,
+        });
+      if (pre && rowsWritten(planFor(pre)) === 0) {
+        // Nothing differs from what was read just before: no transaction at all (the common case of a
+        // re-sync), and no exam-taker changed either (their rows are the same).
+        written = { rows: 0, changes: 0 };
+        diff = { added: [], removed: [], changed: [] };
+      } else {
+        diff = diffRoster(pre ? pre.roster.map(toRosterView).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
+        const plan = await deps.courses.writeRoster(integrationId, courseId, {
+          lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
+          plan: planFor,
+          append: changeLog ? async (tx, p) => void (await changeLog.appendIn(tx, integrationId, p.changes)) : undefined,
+        });
+        written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
+      }
     }
+    diff ??= diffRoster(pre ? pre.roster.map(toRosterView).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
     const byReason: Partial<Record<RosterReason, number>> = {};
     for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
     return {
@@ -248,6 +264,12 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
       ...(written ? { written } : {}),
     };
   };
+}
+
+/** The order `CourseRepository.getRoster` returns (name, then user id). */
+function byNameThenId(a: RosterEntryView, b: RosterEntryView): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.canvasUserId < b.canvasUserId ? -1 : a.canvasUserId > b.canvasUserId ? 1 : 0;
 }
 
 export type RosterStore = ReturnType<typeof createRosterStore>;

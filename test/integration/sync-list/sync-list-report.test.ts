@@ -45,9 +45,14 @@ async function stored(store: Store, integrationId: string) {
 describe.each(testDatabases().map((d) => [d.name, d] as const))('sync_list_sync from one provisioning report (%s)', (_name, tdb) => {
   const ctx = useSyncHarnesses(() => tdb.open());
 
+  /** Write transactions the last run opened (one per course it wrote). */
+  let transactions = 0;
   const runList = async (h: SyncHarness, opts: { report: boolean }) => {
     const repo = createSyncListRepository(ctx.store.db);
-    const def = createSyncListJob({ repo, syncRoster: createRosterSync(h.deps), report: opts.report ? createRosterReportSource(h.deps) : undefined, clock: () => new Date() });
+    transactions = 0;
+    const courses = { ...h.deps.courses, writeRoster: (...a: Parameters<typeof h.deps.courses.writeRoster>) => (transactions++, h.deps.courses.writeRoster(...a)) };
+    const deps = { ...h.deps, courses };
+    const def = createSyncListJob({ repo, syncRoster: createRosterSync(deps), report: opts.report ? createRosterReportSource(deps) : undefined, clock: () => new Date() });
     return runJob(ctx.store, def, h.integrationId, {});
   };
   const list = async (h: SyncHarness) => createSyncListRepository(ctx.store.db).change(h.integrationId, { add: LISTED, remove: [] }, 'test', new Date().toISOString());
@@ -86,8 +91,11 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('sync_list_sync 
     expect((await runList(h, { report: true })).state).toBe('succeeded');
     const before = await stored(ctx.store, h.integrationId);
     const syncedAt = await ctx.store.db.selectFrom('roster_entries').select(['canvas_user_id', 'course_canvas_id', 'synced_at']).where('integration_id', '=', h.integrationId).execute();
+    expect(transactions).toBe(LISTED.length);
     const again = await runList(h, { report: true });
     expect(again.summary).toMatchObject({ path: 'report', added: 0, removed: 0, changed: 0 });
+    // Compared with what was read in one go before storing: not one write transaction.
+    expect(transactions).toBe(0);
     expect(await stored(ctx.store, h.integrationId)).toEqual(before);
     expect(await ctx.store.db.selectFrom('roster_entries').select(['canvas_user_id', 'course_canvas_id', 'synced_at']).where('integration_id', '=', h.integrationId).execute()).toEqual(syncedAt);
 
@@ -95,6 +103,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('sync_list_sync 
     h.sandbox.control.dropEnrollment({ enrollmentId: amy.id });
     const third = await runList(h, { report: true });
     expect(third.summary).toMatchObject({ path: 'report', removed: 1, added: 0, changed: 0 });
+    expect(transactions).toBe(1);
     const after = await stored(ctx.store, h.integrationId);
     expect(after.changes.slice(before.changes.length)).toEqual([{ type: 'enrollment.removed', course: '101', data: expect.objectContaining({ canvasUserId: '1' }) }]);
   });
