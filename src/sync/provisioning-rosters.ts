@@ -1,7 +1,6 @@
-import { unzipSync } from 'fflate';
 import { JobFailure } from '../jobs/types.js';
 import { isoUtc, type EnrollmentJson, type SectionFacts } from './classify.js';
-import { csvRows } from './provisioning-report.js';
+import { readZipCsv, type CsvHeader } from './csv-reader.js';
 import { str } from './course-refresh-rows.js';
 
 /**
@@ -53,92 +52,92 @@ interface ReportUser {
  *
  * users.csv has one row per login: a person with two logins is one person whose ids come from the
  * login the enrollment names (`user_id` is that login's SIS id), else from the first active login.
- * Enrollments of other courses are dropped while reading, and only the users those enrollments
- * name are kept, so memory follows the listed courses, not the account.
+ * Each file is inflated and parsed piece by piece; enrollments of other courses are dropped while
+ * reading, and only the users those enrollments name are kept, so memory follows the listed
+ * courses, not the account.
  * Canvas leaves out of enrollments.csv the people who have no login in the root account; the REST
  * path lists them (without ids). That is the one way the two paths can differ.
  * @throws JobFailure `report_unreadable` when the file is not a zip or lacks enrollments.csv or users.csv.
  */
 export async function readReportRosters(zip: Uint8Array, courseIds: ReadonlySet<string>): Promise<Map<string, ReportCourseRoster>> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(zip, { filter: (f) => /(^|\/)(sections|enrollments|users)\.csv$/i.test(f.name) });
-  } catch (err) {
-    throw new JobFailure('report_unreadable', 'The provisioning report file could not be read as a zip.', { cause: err });
-  }
-  const find = (name: string) => Object.entries(files).find(([k]) => k.toLowerCase().endsWith(name))?.[1];
-  const enrollmentsCsv = find('enrollments.csv');
-  const usersCsv = find('users.csv');
-  if (!enrollmentsCsv) throw new JobFailure('report_unreadable', 'The provisioning report has no enrollments.csv.');
-  if (!usersCsv) throw new JobFailure('report_unreadable', 'The provisioning report has no users.csv.');
-
   const out = new Map<string, ReportCourseRoster>();
   for (const id of courseIds) out.set(id, { courseId: id, sections: [], enrollments: [] });
+  /** A column's value in a row ('' when the file has no such column). */
+  const cell = (row: readonly string[], header: CsvHeader, column: string): string => {
+    const i = header.get(column);
+    return i === undefined ? '' : (row[i] ?? '');
+  };
 
-  for await (const r of csvRows(find('sections.csv'))) {
-    const course = out.get((r.canvas_course_id ?? '').trim());
-    if (!course || (r.status ?? 'active').toLowerCase() === 'deleted') continue;
+  readZipCsv(zip, 'sections.csv', (r, h) => {
+    const course = out.get(cell(r, h, 'canvas_course_id').trim());
+    if (!course || (cell(r, h, 'status') || 'active').toLowerCase() === 'deleted') return;
+    const start = isoUtc(cell(r, h, 'start_date'));
     course.sections.push({
-      canvasId: (r.canvas_section_id ?? '').trim(),
+      canvasId: cell(r, h, 'canvas_section_id').trim(),
       courseCanvasId: course.courseId,
-      name: r.name ?? '',
-      sisSectionId: str(r.section_id),
-      integrationId: str(r.integration_id),
+      name: cell(r, h, 'name'),
+      sisSectionId: str(cell(r, h, 'section_id')),
+      integrationId: str(cell(r, h, 'integration_id')),
       // Canvas writes a section's dates only when they limit participation; an empty start is not a limit.
-      ...(isoUtc(r.start_date) ? { restrictedStartAt: isoUtc(r.start_date) } : {}),
+      ...(start ? { restrictedStartAt: start } : {}),
     });
-  }
+  });
 
   const rows: Array<{ course: ReportCourseRoster; userId: string; loginSis: string | null; e: Omit<EnrollmentJson, 'user'> }> = [];
   const wanted = new Set<string>();
-  for await (const r of csvRows(enrollmentsCsv)) {
-    const course = out.get((r.canvas_course_id ?? '').trim());
-    if (!course) continue;
-    const userId = (r.canvas_user_id ?? '').trim();
-    const state = ENROLLMENT_STATE[(r.status ?? '').toLowerCase()];
-    if (!userId || !state) continue;
-    const sisRole = r.role ?? '';
-    const type = r.base_role_type ?? '';
+  const hasEnrollments = readZipCsv(zip, 'enrollments.csv', (r, h) => {
+    const course = out.get(cell(r, h, 'canvas_course_id').trim());
+    if (!course) return;
+    const userId = cell(r, h, 'canvas_user_id').trim();
+    const state = ENROLLMENT_STATE[cell(r, h, 'status').toLowerCase()];
+    if (!userId || !state) return;
+    const sisRole = cell(r, h, 'role');
+    const type = cell(r, h, 'base_role_type');
     wanted.add(userId);
     rows.push({
       course,
       userId,
-      loginSis: str(r.user_id),
+      loginSis: str(cell(r, h, 'user_id')),
       e: {
-        id: str(r.canvas_enrollment_id) ?? undefined,
+        id: str(cell(r, h, 'canvas_enrollment_id')) ?? undefined,
         user_id: userId,
-        course_section_id: str(r.canvas_section_id),
+        course_section_id: str(cell(r, h, 'canvas_section_id')),
         role: BUILT_IN_SIS_ROLES.has(sisRole) || sisRole === '' ? type : sisRole,
         type,
         enrollment_state: state,
       },
     });
-  }
+  });
+  if (!hasEnrollments) throw new JobFailure('report_unreadable', 'The provisioning report has no enrollments.csv.');
 
   const users = new Map<string, ReportUser>();
-  for await (const r of csvRows(usersCsv)) {
-    const id = (r.canvas_user_id ?? '').trim();
-    if (!wanted.has(id)) continue;
+  const hasUsers = readZipCsv(zip, 'users.csv', (r, h) => {
+    const id = cell(r, h, 'canvas_user_id').trim();
+    if (!wanted.has(id)) return;
     let u = users.get(id);
     if (!u) {
-      u = { name: r.full_name ?? '', sortableName: r.sortable_name ?? '', email: str(r.email), logins: [] };
+      u = { name: cell(r, h, 'full_name'), sortableName: cell(r, h, 'sortable_name'), email: str(cell(r, h, 'email')), logins: [] };
       users.set(id, u);
     }
     u.logins.push({
-      sisUserId: str(r.user_id),
-      integrationId: str(r.integration_id),
-      loginId: str(r.login_id),
-      active: (r.status ?? 'active').toLowerCase() === 'active',
+      sisUserId: str(cell(r, h, 'user_id')),
+      integrationId: str(cell(r, h, 'integration_id')),
+      loginId: str(cell(r, h, 'login_id')),
+      active: (cell(r, h, 'status') || 'active').toLowerCase() === 'active',
     });
-  }
+  });
+  if (!hasUsers) throw new JobFailure('report_unreadable', 'The provisioning report has no users.csv.');
 
+  // One user object per person and login, shared by that person's enrollments (nothing changes them).
+  const userJson = new Map<string, EnrollmentJson['user']>();
   for (const { course, userId, loginSis, e } of rows) {
-    const u = users.get(userId);
-    const login = (loginSis ? u?.logins.find((l) => l.sisUserId === loginSis) : undefined) ?? u?.logins.find((l) => l.active) ?? u?.logins[0];
-    course.enrollments.push({
-      ...e,
-      sis_user_id: login?.sisUserId ?? null,
-      user: {
+    const key = `${userId}\u0000${loginSis ?? ''}`;
+    let user = userJson.get(key);
+    let sis = user?.sis_user_id as string | null | undefined;
+    if (!user) {
+      const u = users.get(userId);
+      const login = (loginSis ? u?.logins.find((l) => l.sisUserId === loginSis) : undefined) ?? u?.logins.find((l) => l.active) ?? u?.logins[0];
+      user = {
         id: userId,
         name: u?.name || `User ${userId}`,
         sortable_name: u?.sortableName ?? '',
@@ -146,8 +145,14 @@ export async function readReportRosters(zip: Uint8Array, courseIds: ReadonlySet<
         integration_id: login?.integrationId ?? null,
         login_id: login?.loginId ?? null,
         email: u?.email ?? null,
-      },
-    });
+      };
+      userJson.set(key, user);
+      sis = login?.sisUserId ?? null;
+    }
+    const full = e as EnrollmentJson;
+    full.sis_user_id = sis ?? null;
+    full.user = user;
+    course.enrollments.push(full);
   }
   return out;
 }
