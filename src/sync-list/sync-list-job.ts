@@ -96,24 +96,26 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
           } else {
             usedReport = true;
             await ctx.progress('courses', finished, total);
-            let sinceSave = 0;
             const settings = await deps.report.settings(ctx.integrationId);
             // Read once, just before storing: each unchanged course is then compared without a query.
             const stored = await deps.report.storedStates(ctx.integrationId, [...read.rosters.keys()]);
+            /** Stored since the last checkpoint: stamped `last_synced_at` together, then checkpointed. */
+            let unmarked: string[] = [];
+            const mark = async () => {
+              if (unmarked.length > 0) await deps.repo.markSynced(ctx.integrationId, unmarked, deps.clock().toISOString());
+              unmarked = [];
+              await save();
+            };
             for (const [id, input] of read.rosters) {
               ctx.signal.throwIfAborted();
               count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId, settings, stored: stored.get(id) }));
               stored.delete(id);
               done.add(id);
+              unmarked.push(id);
               finished += 1;
-              if (++sinceSave >= REPORT_CHECKPOINT_EVERY) {
-                sinceSave = 0;
-                await deps.repo.markSynced(ctx.integrationId, [...read.rosters.keys()].filter((k) => done.has(k)), deps.clock().toISOString());
-                await save();
-              }
+              if (unmarked.length >= REPORT_CHECKPOINT_EVERY) await mark();
             }
-            await deps.repo.markSynced(ctx.integrationId, [...read.rosters.keys()], deps.clock().toISOString());
-            await save();
+            await mark();
             todo = read.missing;
           }
         }
