@@ -299,6 +299,7 @@ function phase(ctx: ApiContext, r: ReportRecord): { status: ReportRecord['finalS
 }
 
 function reportJson(ctx: ApiContext, r: ReportRecord, fresh = false): Record<string, unknown> {
+  if (!fresh) r.build?.();
   const { status, fraction } = fresh ? { status: 'created' as const, fraction: 0 } : phase(ctx, r);
   const delay = ctx.state.settings.reportDelayMs;
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -337,6 +338,7 @@ function reportJson(ctx: ApiContext, r: ReportRecord, fresh = false): Record<str
 }
 
 function fileBody(r: ReportRecord): Buffer {
+  r.build?.();
   if (r.body) return r.body;
   const names = Object.keys(r.files);
   r.body =
@@ -379,14 +381,21 @@ export function startReport(ctx: ApiContext): SimResponse {
   const termName = terms === undefined ? 'All Terms' : [...terms].map((id) => world.terms.find((t) => t.id === id)?.name).join(', ');
   // The exact joining of extra_text is not known; this follows its documented pieces.
   parameters['extra_text'] = `Term: ${termName}; Reports: ${tablesOf(parameters).map((t) => `${t} `).join('')}`;
-  // Canvas runs the report as a job: the time to build it counts in its run time, not in the answer to the POST.
-  const createdAt = ctx.state.now();
-  const { files, rows } = provisioningFiles(world, g.account.id, parameters, terms);
   const id = ctx.state.nextId();
-  const r: ReportRecord = { id, accountId: g.account.id, report: 'provisioning_csv', parameters, createdAt, fileId: id + 500_000, files, rows };
+  const accountId = g.account.id;
+  const r: ReportRecord = { id, accountId, report: 'provisioning_csv', parameters, createdAt: ctx.state.now(), fileId: id + 500_000, files: {}, rows: 0 };
+  // Canvas answers the POST at once and builds the report in a job: here the tables and the file
+  // (a zip for several tables) are built right after the answer goes out, within the report's run
+  // time. Anything that reads the report first builds it then (`built`).
+  r.build = () => {
+    r.build = undefined;
+    const out = provisioningFiles(world, accountId, parameters, terms);
+    r.files = out.files;
+    r.rows = out.rows;
+    fileBody(r);
+  };
   ctx.state.reports.set(id, r);
-  // The file (a zip for several tables) is made while the report runs, so a status poll never waits for it.
-  setImmediate(() => fileBody(r));
+  setImmediate(() => r.build?.());
   return json(200, reportJson(ctx, r, true));
 }
 
@@ -457,6 +466,7 @@ export function deleteReport(ctx: ApiContext): SimResponse {
 export function download(ctx: ApiContext): SimResponse {
   const r = [...ctx.state.reports.values()].find((x) => String(x.fileId) === ctx.req.pathParams['id']);
   if (!r || phase(ctx, r).status !== 'complete') return notFound();
+  r.build?.();
   const accountId = ctx.req.pathParams['account_id'];
   if (accountId !== undefined && resolveAccount(ctx, accountId)?.id !== r.accountId) return notFound();
   if (!accountPermissions(ctx.state.world, ctx.caller.user, r.accountId)?.read_reports) return permissionDenied(ctx.state);

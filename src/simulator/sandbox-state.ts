@@ -96,6 +96,8 @@ export interface ReportRecord {
   rows: number;
   /** The served file (one CSV, or the zip), built on first use. */
   body?: Buffer;
+  /** Builds `files`, `rows` and `body` while the report is still to be built (then unset). */
+  build?: () => void;
   /** Set by abort / delete; otherwise the status follows the clock. */
   finalState?: 'aborted' | 'deleted';
   stoppedFraction?: number;
