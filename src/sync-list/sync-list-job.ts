@@ -86,6 +86,10 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
           await save(fellBack ? 'courses' : 'report');
         }
         if (reportId && !fellBack) {
+          // What is stored for the list is read while Canvas builds the report (the job would
+          // otherwise only wait): each unchanged course is then compared without a query.
+          const storedRead = deps.report.storedStates(ctx.integrationId, todo);
+          storedRead.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
           const read = await deps.report.read(ctx.integrationId, reportId, new Set(todo), {
             signal: ctx.signal,
             onPoll: (progress) => ctx.progress('report', progress, 100),
@@ -97,8 +101,7 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
             usedReport = true;
             await ctx.progress('courses', finished, total);
             const settings = await deps.report.settings(ctx.integrationId);
-            // Read once, just before storing: each unchanged course is then compared without a query.
-            const stored = await deps.report.storedStates(ctx.integrationId, [...read.rosters.keys()]);
+            const stored = await storedRead;
             /** Stored since the last checkpoint: stamped `last_synced_at` together, then checkpointed. */
             let unmarked: string[] = [];
             const mark = async () => {

@@ -49,13 +49,22 @@ export function createCsvRowReader(file: string, onRow: CsvRowHandler) {
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       }
       pending += text;
-      for (let i = scanned; i < pending.length; i++) {
-        const c = pending.charCodeAt(i);
-        if (c === 34) inQuotes = !inQuotes;
-        else if (c === 10 && !inQuotes) {
-          cut = i + 1;
-          newline ??= i > 0 && pending.charCodeAt(i - 1) === 13 ? '\r\n' : '\n';
+      // From quote to quote with native searches: outside quotes, the last line break before the
+      // next quote is a place to cut; inside, only the closing quote matters ("" reopens at once).
+      for (let i = scanned; i < pending.length; ) {
+        const q = pending.indexOf('"', i);
+        if (!inQuotes) {
+          const end = q < 0 ? pending.length : q;
+          if (newline === undefined) {
+            const first = pending.indexOf('\n', i);
+            if (first >= 0 && first < end) newline = first > 0 && pending.charCodeAt(first - 1) === 13 ? '\r\n' : '\n';
+          }
+          const nl = pending.lastIndexOf('\n', end - 1);
+          if (nl >= i) cut = nl + 1;
         }
+        if (q < 0) break;
+        inQuotes = !inQuotes;
+        i = q + 1;
       }
       scanned = pending.length;
       if (cut >= BATCH_CHARS) {
