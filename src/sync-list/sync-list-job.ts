@@ -112,7 +112,9 @@ export function createSyncListJob(deps: SyncListJobDeps): JobDefinition<'sync_li
             for (const [id, input] of read.rosters) {
               ctx.signal.throwIfAborted();
               count(await deps.report.store(ctx.integrationId, id, input, { jobId: ctx.jobId, settings, stored: stored.get(id) }));
+              // What is stored is let go course by course, so memory falls as the run goes on.
               stored.delete(id);
+              read.rosters.delete(id);
               done.add(id);
               unmarked.push(id);
               finished += 1;

@@ -145,6 +145,22 @@ function decodeCursor(cursor: string): string | undefined {
 
 const CHUNK = 400;
 
+/** The roster columns {@link CourseRepository.readStoredStates} reads: what a roster plan and a diff compare. */
+const STORED_ROSTER_COLUMNS = [
+  'course_canvas_id',
+  'canvas_user_id',
+  'name',
+  'roles',
+  'base_roles',
+  'enrollment_states',
+  'external_id',
+  'section_ids',
+  'exam_taker',
+  'reasons',
+  'course_admin',
+  'pending_until',
+] as const;
+
 type Executor = Kysely<Database>;
 
 /**
@@ -529,7 +545,13 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
         const [courses, sections, roster] = await Promise.all([
           db.selectFrom('courses').selectAll().where('integration_id', '=', integrationId).where('canvas_id', 'in', ids).execute(),
           db.selectFrom('sections').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', 'in', ids).execute(),
-          db.selectFrom('roster_entries').selectAll().where('integration_id', '=', integrationId).where('course_canvas_id', 'in', ids).execute(),
+          // Without the columns no comparison reads (when and by which job a row was written).
+          db
+            .selectFrom('roster_entries')
+            .select(STORED_ROSTER_COLUMNS)
+            .where('integration_id', '=', integrationId)
+            .where('course_canvas_id', 'in', ids)
+            .execute(),
         ]);
         for (const c of courses) out.get(c.canvas_id)!.course = c;
         for (const s of sections) out.get(s.course_canvas_id)?.sections.push(s);

@@ -3,11 +3,14 @@ import { adminRoleOf } from './classify.js';
 import type { CourseRow, RosterRow, SectionRow } from './course-repository.js';
 import type { RosterReason } from './sync-reasons.js';
 
+/** A stored roster row as plans compare it: without when and by which job it was written. */
+export type StoredRosterRow = Omit<RosterRow, 'integration_id' | 'synced_at' | 'job_id'>;
+
 /** What is stored for one course before a roster sync writes. */
 export interface StoredCourseState {
   course: CourseRow | undefined;
   sections: SectionRow[];
-  roster: RosterRow[];
+  roster: StoredRosterRow[];
 }
 
 /** What Canvas has now for the course, as rows. */
@@ -116,7 +119,7 @@ export function planRoster(stored: StoredCourseState, fresh: FreshCourseState, o
     const a = after.get(id);
     const wasTaker = Number(b?.exam_taker ?? 0) === 1;
     const isTaker = Number(a?.exam_taker ?? 0) === 1;
-    const person = (r: RosterRow) => ({ canvasUserId: id, name: r.name, externalId: r.external_id });
+    const person = (r: StoredRosterRow) => ({ canvasUserId: id, name: r.name, externalId: r.external_id });
     if (!wasTaker && isTaker) {
       plan.changes.push({ type: 'enrollment.added', courseCanvasId: courseId, data: { ...person(a!), sectionIds: JSON.parse(a!.section_ids) as string[], pendingUntil: a!.pending_until } });
     } else if (wasTaker && !isTaker) {

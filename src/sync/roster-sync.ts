@@ -237,7 +237,7 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
         written = { rows: 0, changes: 0 };
         diff = { added: [], removed: [], changed: [] };
       } else {
-        diff = diffRoster(pre ? pre.roster.map(toRosterView).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
+        diff = diffRoster(pre ? pre.roster.map((r) => toRosterView({ ...r, integration_id: integrationId, synced_at: '', job_id: null })).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
         const plan = await deps.courses.writeRoster(integrationId, courseId, {
           lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
           plan: planFor,
@@ -246,7 +246,7 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
         written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
       }
     }
-    diff ??= diffRoster(pre ? pre.roster.map(toRosterView).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
+    diff ??= diffRoster(pre ? pre.roster.map((r) => toRosterView({ ...r, integration_id: integrationId, synced_at: '', job_id: null })).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
     const byReason: Partial<Record<RosterReason, number>> = {};
     for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
     return {
