@@ -77,7 +77,21 @@ const SAMPLE = Math.min(WORLD, Number(args['naive-sample']));
 const USER_AGENT = 'canvas-companion-bench/0.1';
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 25);
+let overallPeak = 0;
+const sampler = setInterval(() => {
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  overallPeak = Math.max(overallPeak, rss);
+}, 25);
+/**
+ * Starts a run's RSS count from a settled heap (run with --expose-gc, as `npm run bench:sync-list`
+ * does): a service between two scheduled syncs has long collected the last one's garbage, which
+ * back-to-back runs here would otherwise carry into the next run's figure.
+ */
+const settle = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  peakRss = process.memoryUsage().rss;
+};
 
 interface Sandbox {
   url: string;
@@ -296,7 +310,7 @@ async function main() {
   const bulk = await product(sandbox, { report: true, webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` });
   secret = bulk.secret;
   const baseRss = process.memoryUsage().rss;
-  peakRss = baseRss;
+  settle();
   const first = await bulk.run();
   const firstReq = totalRequests(await counters(sandbox));
   const bs = first.job.summary as { synced: number; examTakers: number; path: string };
@@ -306,19 +320,23 @@ async function main() {
   await bulk.drained();
   const before = await snapshot(bulk.store);
   const receivedBefore = received.length;
+  settle();
   const again = await bulk.run();
+  const againPeak = peakRss;
   await new Promise((r) => setTimeout(r, 1500));
   await bulk.drained();
   const after = await rowsWrittenSince(bulk.store);
   console.log(
-    `    unchanged re-sync: ${again.seconds.toFixed(1)} s; ${after.written} of ${after.count} roster/section/course rows written (inserted, changed or deleted), ${after.changes - before.changes} change entries, ${after.messages - before.messages} webhook messages queued, ${received.length - receivedBefore} delivered`,
+    `    unchanged re-sync: ${again.seconds.toFixed(1)} s (peak RSS ${mb(againPeak)}); ${after.written} of ${after.count} roster/section/course rows written (inserted, changed or deleted), ${after.changes - before.changes} change entries, ${after.messages - before.messages} webhook messages queued, ${received.length - receivedBefore} delivered`,
   );
 
   const [victim] = (await sandbox.ask<{ enrollments: Array<{ id: string; courseId: string; type: string; state: string }> }>({ type: 'enrollments' }, 'enrollments')).enrollments.filter((e) => e.type === 'StudentEnrollment' && e.state === 'active');
   await sandbox.ask({ type: 'control', name: 'dropEnrollment', args: { enrollmentId: victim!.id } }, 'controlled');
   const receivedBeforeDrop = received.length;
   const t0 = performance.now();
+  settle();
   const changed = await bulk.run();
+  const changedPeak = peakRss;
   const runEnd = performance.now();
   const isTheDrop = (m: (typeof received)[number]) => m.type === 'roster.changed' && m.courseId === victim!.courseId;
   while (!received.slice(receivedBeforeDrop).some(isTheDrop)) {
@@ -328,13 +346,13 @@ async function main() {
   const msg = received.slice(receivedBeforeDrop).find(isTheDrop)!;
   const cs = changed.job.summary as { removed: number };
   console.log(
-    `    one enrollment dropped at Canvas: run ${((runEnd - t0) / 1000).toFixed(1)} s (removed ${cs.removed}); roster.changed (signature ${msg.ok ? 'verified' : 'NOT verified'}) received ${((msg.at - runEnd) / 1000).toFixed(2)} s after the run ended (${((msg.at - t0) / 1000).toFixed(1)} s after it started)`,
+    `    one enrollment dropped at Canvas: run ${((runEnd - t0) / 1000).toFixed(1)} s (removed ${cs.removed}; peak RSS ${mb(changedPeak)}); roster.changed (signature ${msg.ok ? 'verified' : 'NOT verified'}) received ${((msg.at - runEnd) / 1000).toFixed(2)} s after the run ended (${((msg.at - t0) / 1000).toFixed(1)} s after it started)`,
   );
   await bulk.close();
   await sandbox.stop();
   receiver.close();
   clearInterval(sampler);
-  console.log(`peak RSS of this process (the product) over the three report runs: ${mb(peakRss)} (${mb(baseRss)} before the first)`);
+  console.log(`peak RSS of this process (the product) over the three report runs: ${mb(overallPeak)} (${mb(baseRss)} before the first)`);
 }
 
 main().catch((err) => {
