@@ -62,6 +62,19 @@ export interface RosterReportSource {
 }
 
 /**
+ * How long to wait before the next status poll: the backoff schedule's delay, or less when the
+ * report's progress since the first poll it was seen at says it will be done sooner (a report is
+ * then fetched within about 50 ms of its end instead of up to a whole step of the schedule later).
+ * Never under 100 ms, never over the schedule.
+ */
+export function nextPollDelay(scheduledMs: number, first: { atMs: number; progress: number } | undefined, now: { atMs: number; progress: number }): number {
+  if (!first || now.progress <= first.progress || now.progress >= 100 || now.atMs <= first.atMs) return scheduledMs;
+  const perMs = (now.progress - first.progress) / (now.atMs - first.atMs);
+  const eta = (100 - now.progress) / perMs;
+  return Math.max(100, Math.min(scheduledMs, Math.ceil(eta) + 50));
+}
+
+/**
  * The report reader of a sync list run.
  * @throws nothing itself; see each method.
  */
@@ -110,6 +123,7 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
     async read(integrationId, reportId, courseIds, opts) {
       const { client, auth, account } = await open(integrationId);
       const started = clock().getTime();
+      let firstSeen: { atMs: number; progress: number } | undefined;
       let fileUrl: string | undefined;
       for (let i = 0; ; i++) {
         opts.signal.throwIfAborted();
@@ -127,7 +141,9 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
         }
         if (status === 'error' || status === 'aborted' || status === 'deleted') return { unavailable: `Canvas ended the report: ${status}` };
         if (clock().getTime() - started > timeoutMs) return { unavailable: 'the report ran past the time allowed' };
-        await sleep(pollDelays[Math.min(i, pollDelays.length - 1)]!, opts.signal);
+        const seen = { atMs: clock().getTime(), progress: Number.isFinite(progress) ? progress : 0 };
+        firstSeen ??= seen;
+        await sleep(nextPollDelay(pollDelays[Math.min(i, pollDelays.length - 1)]!, firstSeen, seen), opts.signal);
       }
       const zip = await client.download(fileUrl, auth, { namedByCanvas: true });
       opts.signal.throwIfAborted();
