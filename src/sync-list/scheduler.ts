@@ -17,7 +17,11 @@ export function nextDue(dueAt: string, everyMinutes: number, now: Date): string 
 }
 
 export interface SyncScheduler {
-  /** Enqueues a `sync_list_sync` for every integration whose schedule is due; returns those it enqueued. */
+  /**
+   * Enqueues a `sync_list_sync` for every integration whose schedule is due; returns those it
+   * enqueued. A due integration that is not connected (no token) moves to its next time without a
+   * run: a run could only fail, once per period, until someone connects it again.
+   */
   tick(): Promise<string[]>;
   start(): void;
   /** Stops ticking and waits for a tick in progress. */
@@ -33,6 +37,8 @@ export interface SyncScheduler {
 export function createSyncScheduler(deps: {
   repo: Pick<SyncListRepository, 'dueSchedules' | 'advanceSchedule'>;
   enqueue(integrationId: string): Promise<unknown>;
+  /** Whether the integration has a token to sync with; without it the due run is skipped (logged). */
+  isConnected?(integrationId: string): Promise<boolean>;
   clock: () => Date;
   logger?: Logger;
   tickMs?: number;
@@ -46,6 +52,10 @@ export function createSyncScheduler(deps: {
     for (const due of await deps.repo.dueSchedules(now.toISOString())) {
       if (!(await deps.repo.advanceSchedule(due.integrationId, due.nextSyncAt, nextDue(due.nextSyncAt, due.everyMinutes, now)))) continue;
       try {
+        if (deps.isConnected && !(await deps.isConnected(due.integrationId))) {
+          deps.logger?.info({ integrationId: due.integrationId }, 'scheduled sync list run skipped: the integration is not connected (Generate Keys)');
+          continue;
+        }
         await deps.enqueue(due.integrationId);
         enqueued.push(due.integrationId);
       } catch (err) {

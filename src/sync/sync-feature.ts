@@ -149,6 +149,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
   const scheduler = createSyncScheduler({
     repo: syncList,
     enqueue: (id) => jobRunner.enqueue('sync_list_sync', id, { trigger: 'schedule' }),
+    isConnected: deps.hasToken,
     clock: deps.clock,
     logger: deps.logger,
     tickMs: deps.scheduleTickMs,

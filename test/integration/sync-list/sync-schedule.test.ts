@@ -114,4 +114,21 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('the sync list s
     const open = (await jobsOf()).filter((j) => j.state === 'queued' || j.state === 'running');
     expect(open.map((j) => j.id)).toEqual([active.job.id]);
   });
+
+  it('a due schedule of an integration that is not connected moves on without a run', async () => {
+    await makeDue();
+    const before = (await jobsOf()).length;
+    const asked: string[] = [];
+    const scheduler = createSyncScheduler({
+      repo: features[1]!.syncList,
+      enqueue: (id) => features[1]!.jobs.createUnlessActive('sync_list_sync', id, { trigger: 'schedule' }),
+      isConnected: async (id) => (asked.push(id), false),
+      clock: () => new Date(),
+    });
+    expect(await scheduler.tick()).toEqual([]);
+    expect(asked).toEqual([integrationId]);
+    expect(await jobsOf()).toHaveLength(before);
+    const row = await first.db.selectFrom('integrations').select('next_sync_at').where('id', '=', integrationId).executeTakeFirstOrThrow();
+    expect(Date.parse(row.next_sync_at!)).toBeGreaterThan(Date.now() + 13 * 60_000);
+  });
 });
