@@ -19,6 +19,38 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Distinct SQL texts whose compiled statements are kept (the product runs a few hundred shapes). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The SQLite database as Kysely sees it, with compiled statements kept by SQL text: Kysely calls
+ * `prepare` for every query it runs, and better-sqlite3 compiles the SQL again each time, a fixed
+ * cost of every query (parameters are bound per run, so one statement serves every call of a
+ * shape). A cached statement still iterating (`busy`) is not handed out twice: a fresh one is made.
+ * The least recently used statements go first.
+ */
+export function withStatementCache(sqlite: SqliteDatabase.Database, size = STATEMENT_CACHE_SIZE): Pick<SqliteDatabase.Database, 'prepare' | 'close'> {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(source: string) {
+      const kept = cache.get(source);
+      if (kept && !kept.busy) {
+        cache.delete(source);
+        cache.set(source, kept);
+        return kept;
+      }
+      const stmt = sqlite.prepare(source);
+      cache.set(source, stmt);
+      if (cache.size > size) cache.delete(cache.keys().next().value!);
+      return stmt;
+    },
+    close() {
+      cache.clear();
+      return sqlite.close();
+    },
+  } as Pick<SqliteDatabase.Database, 'prepare' | 'close'>;
+}
+
 /**
  * Opens the database named by the config. SQLite runs in WAL mode with a busy timeout so a second
  * process (CLI next to the server) can write without "database is locked".
@@ -37,7 +69,7 @@ export function openStore(database: Config['database'], opts: { logger?: Logger 
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   // connectionTimeoutMillis: without it a query waits for the OS's TCP timeout (minutes) when the
