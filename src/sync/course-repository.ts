@@ -16,7 +16,10 @@ export interface SyncSettings {
   courseAdminRoles: string[];
 }
 
-/** A course as the API returns it. */
+/** A course as the API's course list returns it (the fields {@link CourseView} adds are not read for it). */
+export type CourseSummary = Omit<CourseView, 'workflowState' | 'accountId' | 'refreshedAt' | 'lastSyncedAt'>;
+
+/** A course as stored (the API's fields, plus its Canvas state, account and refresh/sync times). */
 export interface CourseView {
   canvasId: string;
   name: string;
@@ -80,6 +83,71 @@ const COURSE_VIEW_COLUMNS = [
   'department',
 ] as const;
 type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
+
+/**
+ * The columns a {@link CourseSummary} is made of, in the order {@link courseSummaryOfValues} reads
+ * them: the API's course list reads only these (fewer values to decode per row).
+ */
+const COURSE_SUMMARY_COLUMNS = [
+  'canvas_id',
+  'name',
+  'course_code',
+  'sis_course_id',
+  'canvas_integration_id',
+  'external_id',
+  'published',
+  'syncable',
+  'reasons',
+  'term_name',
+  'term_start_at',
+  'term_end_at',
+  'start_at',
+  'end_at',
+  'department',
+] as const;
+type CourseSummaryRow = Pick<CourseRow, (typeof COURSE_SUMMARY_COLUMNS)[number]>;
+
+/** A {@link CourseSummary} from a row read as an object (SQLite, through Kysely). */
+function courseSummaryOf(r: CourseSummaryRow): CourseSummary {
+  return {
+    canvasId: r.canvas_id,
+    name: r.name,
+    courseCode: r.course_code,
+    sisCourseId: r.sis_course_id,
+    integrationId: r.canvas_integration_id,
+    externalId: r.external_id,
+    published: Number(r.published) === 1,
+    syncable: Number(r.syncable) === 1,
+    reasons: JSON.parse(r.reasons) as CourseReason[],
+    term: r.term_name === null ? null : { name: r.term_name, startAt: r.term_start_at, endAt: r.term_end_at },
+    startAt: r.start_at,
+    endAt: r.end_at,
+    department: r.department,
+  };
+}
+
+/**
+ * A {@link CourseSummary} from a row read as an array of values in {@link COURSE_SUMMARY_COLUMNS}
+ * order (Postgres, `rowMode: 'array'`: no object with named keys is built per row first).
+ */
+function courseSummaryOfValues(v: unknown[]): CourseSummary {
+  const termName = v[9] as string | null;
+  return {
+    canvasId: v[0] as string,
+    name: v[1] as string,
+    courseCode: v[2] as string | null,
+    sisCourseId: v[3] as string | null,
+    integrationId: v[4] as string | null,
+    externalId: v[5] as string | null,
+    published: Number(v[6]) === 1,
+    syncable: Number(v[7]) === 1,
+    reasons: JSON.parse(v[8] as string) as CourseReason[],
+    term: termName === null ? null : { name: termName, startAt: v[10] as string | null, endAt: v[11] as string | null },
+    startAt: v[12] as string | null,
+    endAt: v[13] as string | null,
+    department: v[14] as string | null,
+  };
+}
 
 export function toCourseView(r: CourseViewRow): CourseView {
   return {
@@ -180,7 +248,7 @@ async function upsertSectionRows(db: Executor, rows: SectionRow[]): Promise<void
 
 /** The part of a `pg` pool that runs a named prepared statement. */
 export interface PreparedStatementPool {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[] }>;
 }
 
 /**
@@ -194,14 +262,23 @@ export interface PreparedStatementPool {
  */
 function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | undefined) {
   const names = new Map<string, string>();
-  return async <R>(compiled: CompiledQuery<R>): Promise<R[]> => {
-    if (!pool) return (await db.executeQuery(compiled)).rows;
-    let name = names.get(compiled.sql);
+  const nameOf = (sqlText: string) => {
+    let name = names.get(sqlText);
     if (name === undefined) {
-      name = `cc_${createHash('sha256').update(compiled.sql).digest('hex').slice(0, 24)}`;
-      names.set(compiled.sql, name);
+      name = `cc_${createHash('sha256').update(sqlText).digest('hex').slice(0, 24)}`;
+      names.set(sqlText, name);
     }
-    return (await pool.query({ name, text: compiled.sql, values: [...compiled.parameters] })).rows as R[];
+    return name;
+  };
+  /**
+   * Each row as `fromRow(row)` (objects, through Kysely) or, with a Postgres pool, as
+   * `fromValues(values)`: the row as an array in the query's column order, so the driver builds no
+   * object with named keys per row.
+   */
+  return async <R, T>(compiled: CompiledQuery<R>, fromRow: (row: R) => T, fromValues: (values: unknown[]) => T): Promise<T[]> => {
+    if (!pool) return (await db.executeQuery(compiled)).rows.map(fromRow);
+    const { rows } = await pool.query({ name: nameOf(compiled.sql), text: compiled.sql, values: [...compiled.parameters], rowMode: 'array' });
+    return (rows as unknown[][]).map(fromValues);
   };
 }
 
@@ -238,6 +315,38 @@ function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q,
 
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
+
+  /**
+   * One page of the course list in list order (numeric Canvas id): `limit` courses (default 100,
+   * at most 500) after the cursor or from `offset`, with the cursor of the next page. Run as a
+   * named prepared statement on Postgres (see {@link preparedReader}).
+   */
+  async function listPage<C extends ReadonlyArray<keyof CourseRow & string>, T extends { canvasId: string }>(
+    columns: C,
+    fromRow: (row: Pick<CourseRow, C[number]>) => T,
+    fromValues: (values: unknown[]) => T,
+    integrationId: string,
+    opts: CourseFilters & { cursor?: string; limit?: number; offset?: number },
+  ): Promise<{ courses: T[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
+    // Named columns, not `*`: a prepared statement fails once a column is added under it.
+    let q = filtered(db.selectFrom('courses').select(columns), integrationId, opts);
+    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb(sql`length(canvas_id)`, '>', after.length),
+          eb.and([eb(sql`length(canvas_id)`, '=', after.length), eb('canvas_id', '>', after)]),
+        ]),
+      );
+    }
+    let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
+    // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+    if (opts.offset) ordered = ordered.offset(opts.offset);
+    const rows = await readPrepared(ordered.compile(), fromRow as (row: unknown) => T, fromValues);
+    const page = rows.length > limit ? rows.slice(0, limit) : rows;
+    return { courses: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvasId) : null };
+  }
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
@@ -433,27 +542,18 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
       integrationId: string,
       opts: CourseFilters & { cursor?: string; limit?: number; offset?: number } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
-      const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
-      // Named columns, not `*`: a prepared statement fails once a column is added under it.
-      let q = filtered(db.selectFrom('courses').select(COURSE_VIEW_COLUMNS), integrationId, opts);
-      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-      if (after !== undefined) {
-        q = q.where((eb) =>
-          eb.or([
-            eb(sql`length(canvas_id)`, '>', after.length),
-            eb.and([eb(sql`length(canvas_id)`, '=', after.length), eb('canvas_id', '>', after)]),
-          ]),
-        );
-      }
-      let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
-      // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
-      if (opts.offset) ordered = ordered.offset(opts.offset);
-      const rows = await readPrepared(ordered.compile());
-      const page = rows.slice(0, limit);
-      return {
-        courses: page.map(toCourseView),
-        nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
-      };
+      return listPage(COURSE_VIEW_COLUMNS, toCourseView, (v) => toCourseView(Object.fromEntries(COURSE_VIEW_COLUMNS.map((c, i) => [c, v[i]])) as CourseViewRow), integrationId, opts);
+    },
+
+    /**
+     * The API's course list: as {@link listCourses}, but each course as a {@link CourseSummary}
+     * (only the columns the API answers with are read).
+     */
+    async listCourseSummaries(
+      integrationId: string,
+      opts: CourseFilters & { cursor?: string; limit?: number } = {},
+    ): Promise<{ courses: CourseSummary[]; nextCursor: string | null }> {
+      return listPage(COURSE_SUMMARY_COLUMNS, courseSummaryOf, courseSummaryOfValues, integrationId, opts);
     },
 
     /** How many courses match the filters (the pages' "of 1,814"). */
