@@ -4,13 +4,12 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 import { Eta } from 'eta';
-import { pinoHttp } from 'pino-http';
 import type { Container } from './container.js';
 import { AppError } from './errors/app-error.js';
-import { redactUrl } from './logger/logger.js';
 import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
+import { requestLog } from './http/request-log.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
 import { presentNavigation, type NavRole } from './http/presenters/navigation.js';
 import { createApiDocsRouter } from './http/routes/api-docs.js';
@@ -42,8 +41,9 @@ export const SESSION_COOKIE = 'cc.sid';
 
 /**
  * Builds the Express app (never listens; src/main.ts does). Middleware order is fixed:
- * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → API
- * credentials → body parsers → csrf → routers → 404 → error handler.
+ * request log → helmet → /lti (ltijs, before body parsers) → /static → health → Bearer API calls
+ * (API credentials → body parsers → API routers) → session → API credentials → body parsers →
+ * csrf → routers → 404 → error handler.
  */
 export function createApp(container: Container): Express {
   const { config, logger } = container;
@@ -70,22 +70,8 @@ export function createApp(container: Container): Express {
   app.set('view engine', 'eta');
   app.set('views', VIEWS_DIR);
 
-  app.use(
-    pinoHttp({
-      logger,
-      // Only method, redacted URL and status: no headers (cookies, Authorization), no bodies.
-      serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string; originalUrl?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? '') }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || (req.url ?? '').startsWith('/static/') },
-      // The serializers above read three fields of the raw request: pino's standard wrappers would
-      // first copy the whole request (headers included) into a new object on every request.
-      wrapSerializers: false,
-      // A request's own logger carries only its id; the full request is logged once, at the end.
-      quietReqLogger: true,
-    }),
-  );
+  // One line per answered request (method, redacted URL, status, latency); no headers, no bodies.
+  app.use(requestLog(logger, { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url.startsWith('/static/') }));
 
   app.use(
     helmet({
