@@ -275,10 +275,14 @@ function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | unde
    * `fromValues(values)`: the row as an array in the query's column order, so the driver builds no
    * object with named keys per row.
    */
-  return async <R, T>(compiled: CompiledQuery<R>, fromRow: (row: R) => T, fromValues: (values: unknown[]) => T): Promise<T[]> => {
-    if (!pool) return (await db.executeQuery(compiled)).rows.map(fromRow);
-    const { rows } = await pool.query({ name: nameOf(compiled.sql), text: compiled.sql, values: [...compiled.parameters], rowMode: 'array' });
-    return (rows as unknown[][]).map(fromValues);
+  return {
+    /** True when reads go to Postgres as named statements (then `read` needs only `sql` and `parameters`). */
+    prepared: pool !== undefined,
+    read: async <R, T>(compiled: CompiledQuery<R> | { sql: string; parameters: readonly unknown[] }, fromRow: (row: R) => T, fromValues: (values: unknown[]) => T): Promise<T[]> => {
+      if (!pool) return (await db.executeQuery(compiled as CompiledQuery<R>)).rows.map(fromRow);
+      const { rows } = await pool.query({ name: nameOf(compiled.sql), text: compiled.sql, values: [...compiled.parameters], rowMode: 'array' });
+      return (rows as unknown[][]).map(fromValues);
+    },
   };
 }
 
@@ -293,18 +297,48 @@ export interface CourseFilters {
   search?: string;
 }
 
-/** Applies {@link CourseFilters} (and the integration) to a query on `courses`. */
-function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, integrationId: string, opts: CourseFilters): Q {
-  let r = q.where('integration_id', '=', integrationId);
-  if (opts.syncable !== undefined) r = r.where('syncable', '=', opts.syncable ? 1 : 0);
-  if (opts.reason) r = r.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
-  if (opts.search) {
-    const search = opts.search;
-    const s = `%${search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+/** The SQL values of {@link CourseFilters}: what a query on `courses` is filtered with. */
+interface FilterValues {
+  integrationId: string;
+  syncable?: 0 | 1;
+  /** `%"code"%` for the `reasons` JSON text. */
+  reasonLike?: string;
+  /** The search text as typed (an exact Canvas or SIS id) and as `%lowercase%` for names and codes. */
+  search?: string;
+  searchLike?: string;
+}
+
+/** The values of one page of the course list: the filters, the cursor, the page size and offset. */
+interface ListValues extends FilterValues {
+  /** The cursor's Canvas id and its length (the list is ordered by length, then id). */
+  after?: string;
+  afterLength?: number;
+  /** The page size plus one (to know whether there is a next page). */
+  limitPlusOne: number;
+  offset?: number;
+}
+
+function filterValues(integrationId: string, opts: CourseFilters): FilterValues {
+  return {
+    integrationId,
+    syncable: opts.syncable === undefined ? undefined : opts.syncable ? 1 : 0,
+    reasonLike: opts.reason ? `%"${opts.reason.replace(/[%_"\\]/g, '')}"%` : undefined,
+    search: opts.search || undefined,
+    searchLike: opts.search ? `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%` : undefined,
+  };
+}
+
+/** Applies the filter values (and the integration) to a query on `courses`. */
+function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, v: FilterValues): Q {
+  let r = q.where('integration_id', '=', v.integrationId);
+  if (v.syncable !== undefined) r = r.where('syncable', '=', v.syncable);
+  if (v.reasonLike !== undefined) r = r.where('reasons', 'like', v.reasonLike);
+  if (v.search !== undefined && v.searchLike !== undefined) {
+    const { search, searchLike } = v;
     r = r.where((eb) =>
       eb.or([
-        eb(eb.fn('lower', ['name']), 'like', s),
-        eb(eb.fn('lower', ['course_code']), 'like', s),
+        eb(eb.fn('lower', ['name']), 'like', searchLike),
+        eb(eb.fn('lower', ['course_code']), 'like', searchLike),
         eb('canvas_id', '=', search),
         eb('sis_course_id', '=', search),
       ]),
@@ -313,8 +347,56 @@ function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q,
   return r as Q;
 }
 
+/**
+ * Stands for one of a call's {@link ListValues} while a course-list query is compiled once per
+ * shape: the compiled parameters then say which value goes where.
+ */
+class Slot {
+  constructor(readonly key: keyof ListValues) {}
+}
+
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
+
+  /** A page of the course list as a Kysely query, from its values (real ones, or {@link Slot}s). */
+  function listQuery<C extends ReadonlyArray<keyof CourseRow & string>>(columns: C, v: ListValues) {
+    // Named columns, not `*`: a prepared statement fails once a column is added under it.
+    let q = filtered(db.selectFrom('courses').select(columns), v);
+    const { after, afterLength } = v;
+    if (after !== undefined && afterLength !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb(sql`length(canvas_id)`, '>', afterLength), eb.and([eb(sql`length(canvas_id)`, '=', afterLength), eb('canvas_id', '>', after)])]),
+      );
+    }
+    const ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(v.limitPlusOne);
+    // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+    return v.offset !== undefined ? ordered.offset(v.offset) : ordered;
+  }
+
+  /** columns → shape (which values are present) → the SQL and where each parameter comes from. */
+  const listTemplates = new Map<readonly string[], Map<string, { sql: string; parameters: unknown[] }>>();
+
+  /**
+   * The SQL and parameters of {@link listQuery}, compiled once per column list and shape (which
+   * filters, cursor and offset are present; a handful): building and compiling the Kysely query
+   * was a fixed cost of every call. The SQL text is the same as compiling the query anew.
+   */
+  function compiledList(columns: ReadonlyArray<keyof CourseRow & string>, v: ListValues): { sql: string; parameters: unknown[] } {
+    const keys = Object.keys(v) as (keyof ListValues)[];
+    const shape = keys.filter((k) => v[k] !== undefined).join(',');
+    let byShape = listTemplates.get(columns);
+    if (!byShape) listTemplates.set(columns, (byShape = new Map()));
+    let template = byShape.get(shape);
+    if (!template) {
+      const slots = Object.fromEntries(keys.map((k) => [k, v[k] === undefined ? undefined : new Slot(k)])) as unknown as ListValues;
+      const compiled = listQuery(columns, slots).compile();
+      const used = new Set(compiled.parameters.filter((p): p is Slot => p instanceof Slot).map((p) => p.key));
+      if (keys.some((k) => v[k] !== undefined && !used.has(k))) throw new Error(`course list: a value was not sent as a parameter (${shape})`);
+      template = { sql: compiled.sql, parameters: [...compiled.parameters] };
+      byShape.set(shape, template);
+    }
+    return { sql: template.sql, parameters: template.parameters.map((p) => (p instanceof Slot ? v[p.key] : p)) };
+  }
 
   /**
    * One page of the course list in list order (numeric Canvas id): `limit` courses (default 100,
@@ -329,21 +411,10 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     opts: CourseFilters & { cursor?: string; limit?: number; offset?: number },
   ): Promise<{ courses: T[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
-    // Named columns, not `*`: a prepared statement fails once a column is added under it.
-    let q = filtered(db.selectFrom('courses').select(columns), integrationId, opts);
     const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-    if (after !== undefined) {
-      q = q.where((eb) =>
-        eb.or([
-          eb(sql`length(canvas_id)`, '>', after.length),
-          eb.and([eb(sql`length(canvas_id)`, '=', after.length), eb('canvas_id', '>', after)]),
-        ]),
-      );
-    }
-    let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
-    // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
-    if (opts.offset) ordered = ordered.offset(opts.offset);
-    const rows = await readPrepared(ordered.compile(), fromRow as (row: unknown) => T, fromValues);
+    const values: ListValues = { ...filterValues(integrationId, opts), after, afterLength: after?.length, limitPlusOne: limit + 1, offset: opts.offset || undefined };
+    const query = readPrepared.prepared ? compiledList(columns, values) : listQuery(columns, values).compile();
+    const rows = await readPrepared.read(query, fromRow as (row: unknown) => T, fromValues);
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
     return { courses: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvasId) : null };
   }
@@ -558,7 +629,7 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
 
     /** How many courses match the filters (the pages' "of 1,814"). */
     async countCourses(integrationId: string, filters: CourseFilters = {}): Promise<number> {
-      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), integrationId, filters).executeTakeFirst();
+      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), filterValues(integrationId, filters)).executeTakeFirst();
       return Number(r?.n ?? 0);
     },
 

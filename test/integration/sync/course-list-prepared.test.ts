@@ -78,9 +78,18 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course list as 
         expect(summaries.courses.map((c) => Object.keys(c))).toEqual(withoutStoredOnly.map((c) => Object.keys(c)));
         expect(summaries.nextCursor).toBe(full.nextCursor);
       }
-      // The full courses read through the prepared path are the same as through Kysely.
+      // The full courses read through the prepared path are the same as through Kysely, with an
+      // offset (the pages) and page by page with the cursor (the API) too.
       expect(await prepared.listCourses(INTEGRATION, { ...opts, limit: 500 })).toEqual(full);
+      expect(await prepared.listCourses(INTEGRATION, { ...opts, limit: 2, offset: 1 })).toEqual(await plain.listCourses(INTEGRATION, { ...opts, limit: 2, offset: 1 }));
+      const first = await prepared.listCourseSummaries(INTEGRATION, { ...opts, limit: 2 });
+      const cursor = first.nextCursor ?? undefined;
+      expect(await prepared.listCourseSummaries(INTEGRATION, { ...opts, limit: 2, cursor })).toEqual(await plain.listCourseSummaries(INTEGRATION, { ...opts, limit: 2, cursor }));
     }
+    // Different values in one shape of query (its SQL compiled once) give each their own answer.
+    expect((await prepared.listCourseSummaries(INTEGRATION, { search: 'Dated "60"' })).courses.map((c) => c.canvasId)).toEqual(['60']);
+    expect((await prepared.listCourseSummaries(INTEGRATION, { search: 'Dated "600"' })).courses.map((c) => c.canvasId)).toEqual(['600']);
+    expect((await prepared.listCourseSummaries('another-integration', { search: 'Dated "600"' })).courses).toEqual([]);
     const dated = (await prepared.listCourseSummaries(INTEGRATION, { search: 'dated' })).courses;
     expect(dated.map((c) => [c.canvasId, c.term, c.startAt, c.department, c.published, c.reasons])).toEqual([
       ['6', { name: 'Fall 6', startAt: '2026-09-01T00:00:00Z', endAt: null }, null, 'Dept 6', false, ['unpublished', 'missing_course_id']],
