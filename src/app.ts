@@ -71,7 +71,7 @@ export function createApp(container: Container): Express {
   app.set('views', VIEWS_DIR);
 
   // One line per answered request (method, redacted URL, status, latency); no headers, no bodies.
-  app.use(requestLog(logger, { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url.startsWith('/static/') }));
+  app.use(requestLog(app, logger, { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url.startsWith('/static/') }));
 
   app.use(
     helmet({
