@@ -1,5 +1,5 @@
 /**
- * Read-path throughput of one instance: `npm run bench:api [-- --seconds 10 --connections 50 --courses 2000 --only sqlite|postgres]`.
+ * Read-path throughput of one instance: `npm run bench:api [-- --seconds 10 --connections 50 --courses 2000 --only sqlite|postgres --endpoints api,page,readyz]`.
  *
  * For each backend (SQLite always; Postgres when BENCH_DATABASE_URL, DATABASE_URL or TEST_DATABASE_URL
  * names one, or when 127.0.0.1:5432 answers) it seeds a throwaway database (an integration with
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     courses: { type: 'string', default: '2000' },
     only: { type: 'string' },
+    /** Which endpoints to drive, comma-separated: `api` (course list, Bearer), `page` (courses page), `readyz`. Default: all three. */
+    endpoints: { type: 'string', default: 'api,page,readyz' },
     /** Writes a V8 CPU profile of the instance into this folder (node --cpu-prof). */
     profile: { type: 'string' },
   },
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
 const COURSES = Number(args.courses);
+const ENDPOINTS = new Set(args.endpoints.split(',').map((e) => e.trim()));
 const STAFF = { email: 'bench@example.edu', name: 'Bench', password: 'amber quarry lantern throughput' };
 const INTEGRATION_ID = 'bench-integration';
 
@@ -272,9 +275,13 @@ async function benchTarget(target: Target): Promise<Figure[]> {
     await waitReady(base, child);
     const cookie = await signIn(base);
     const out: Figure[] = [];
-    out.push(await measure(target.name, 'GET /api/v1/integrations/:id/courses (Bearer)', `${base}/api/v1/integrations/${INTEGRATION_ID}/courses`, { authorization: `Bearer ${token}` }, child.pid, target.databaseUrl));
-    out.push(await measure(target.name, 'GET /integrations/:id/courses (page, session)', `${base}/integrations/${INTEGRATION_ID}/courses`, { cookie }, child.pid, target.databaseUrl));
-    out.push(await measure(target.name, 'GET /readyz', `${base}/readyz`, {}, child.pid, target.databaseUrl));
+    if (ENDPOINTS.has('api')) {
+      out.push(await measure(target.name, 'GET /api/v1/integrations/:id/courses (Bearer)', `${base}/api/v1/integrations/${INTEGRATION_ID}/courses`, { authorization: `Bearer ${token}` }, child.pid, target.databaseUrl));
+    }
+    if (ENDPOINTS.has('page')) {
+      out.push(await measure(target.name, 'GET /integrations/:id/courses (page, session)', `${base}/integrations/${INTEGRATION_ID}/courses`, { cookie }, child.pid, target.databaseUrl));
+    }
+    if (ENDPOINTS.has('readyz')) out.push(await measure(target.name, 'GET /readyz', `${base}/readyz`, {}, child.pid, target.databaseUrl));
     return out;
   } finally {
     child.kill('SIGTERM');

@@ -1,16 +1,15 @@
 import { join } from 'node:path';
-import express, { type Express } from 'express';
+import express, { Router, type Express, type Request } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
 import { csrfSync } from 'csrf-sync';
 import { Eta } from 'eta';
-import { pinoHttp } from 'pino-http';
 import type { Container } from './container.js';
 import { AppError } from './errors/app-error.js';
-import { redactUrl } from './logger/logger.js';
 import { allowFrameAncestors } from './lti/frame-policy.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { flashLocals } from './http/flash.js';
+import { requestLog } from './http/request-log.js';
 import { bearerToken, requireApiToken, sessionActor } from './http/middleware/auth.js';
 import { presentNavigation, type NavRole } from './http/presenters/navigation.js';
 import { createApiDocsRouter } from './http/routes/api-docs.js';
@@ -42,8 +41,9 @@ export const SESSION_COOKIE = 'cc.sid';
 
 /**
  * Builds the Express app (never listens; src/main.ts does). Middleware order is fixed:
- * logging → helmet → /lti (ltijs, before body parsers) → /static → health → session → API
- * credentials → body parsers → csrf → routers → 404 → error handler.
+ * request log → helmet → /lti (ltijs, before body parsers) → /static → health → Bearer API calls
+ * (API credentials → body parsers → API routers) → session → API credentials → body parsers →
+ * csrf → routers → 404 → error handler.
  */
 export function createApp(container: Container): Express {
   const { config, logger } = container;
@@ -70,22 +70,8 @@ export function createApp(container: Container): Express {
   app.set('view engine', 'eta');
   app.set('views', VIEWS_DIR);
 
-  app.use(
-    pinoHttp({
-      logger,
-      // Only method, redacted URL and status: no headers (cookies, Authorization), no bodies.
-      serializers: {
-        req: (req: { id?: unknown; method?: string; url?: string; originalUrl?: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.originalUrl ?? req.url ?? '') }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || (req.url ?? '').startsWith('/static/') },
-      // The serializers above read three fields of the raw request: pino's standard wrappers would
-      // first copy the whole request (headers included) into a new object on every request.
-      wrapSerializers: false,
-      // A request's own logger carries only its id; the full request is logged once, at the end.
-      quietReqLogger: true,
-    }),
-  );
+  // One line per answered request (method, redacted URL, status, latency); no headers, no bodies.
+  app.use(requestLog(app, logger, { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url.startsWith('/static/') }));
 
   app.use(
     helmet({
@@ -141,6 +127,35 @@ export function createApp(container: Container): Express {
     next();
   });
 
+  // The routers are made once; the JSON API's routers are mounted twice (below), the same instances.
+  const lti = createLtiRouter(container);
+  const auth = createAuthRouter(container);
+  const tokens = createTokensRouter(container);
+  const integrationsApi = createIntegrationsApiRouter(container);
+  const oauth = createOAuthRouter(container);
+  const integrationsPages = createIntegrationsPagesRouter(container);
+  const coursesApi = createCoursesApiRouter(container);
+  const gradesApi = createGradesApiRouter(container);
+  const coursesPages = createCoursesPagesRouter(container);
+  const changesApi = createChangesApiRouter(container);
+  const syncListApi = createSyncListApiRouter(container);
+  const syncListPages = createSyncListPagesRouter(container);
+  const jobs = createJobsRouter(container);
+  const webhooks = createWebhooksRouter(container);
+  const apiDocs = createApiDocsRouter(container);
+
+  const bodyParsers = [express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }), express.json({ limit: '1mb' })];
+  const checkApiToken = requireApiToken(container.apiTokens);
+
+  // A Bearer-token API call goes straight to the API's routers: it never uses a session (it is
+  // authenticated by its token, and CSRF does not apply to it), so the session, CSRF, view locals,
+  // flash and page routers below are skipped for it. Same token check, same body parsers, same
+  // routers in the same order as in the full chain; a path none of them answers continues down the
+  // full chain (to its 404), exactly as before.
+  const bearerApi = Router();
+  bearerApi.use(checkApiToken, ...bodyParsers, tokens, integrationsApi, coursesApi, gradesApi, changesApi, syncListApi, jobs, webhooks, apiDocs);
+  app.use((req, res, next) => (isBearerApiCall(req) ? bearerApi(req, res, next) : next()));
+
   const sessions = session({
     name: SESSION_COOKIE,
     secret: container.vault.sessionSecrets(),
@@ -150,14 +165,12 @@ export function createApp(container: Container): Express {
     rolling: true,
     cookie: { httpOnly: true, sameSite: 'lax', secure: config.secureCookies, maxAge: 12 * 60 * 60 * 1000 },
   });
-  // A Bearer-token API call never uses a session (it is authenticated by its token, and CSRF does
-  // not apply to it): no session object is made or looked up for it.
-  app.use((req, res, next) => (req.path.startsWith('/api/') && bearerToken(req) !== undefined ? next() : sessions(req, res, next)));
+  // A Bearer-token API call that got here (a path no API router answers) still makes no session.
+  app.use((req, res, next) => (isBearerApiCall(req) ? next() : sessions(req, res, next)));
   // Credentials first: a request to the API without (valid) ones gets 401 before any body is read
-  // or any CSRF check runs.
-  app.use('/api', requireApiToken(container.apiTokens));
-  app.use(express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }));
-  app.use(express.json({ limit: '1mb' }));
+  // or any CSRF check runs. A Bearer call that passed the check above is not checked again.
+  app.use('/api', (req, res, next) => (res.locals.actor !== undefined && isBearerApiCall(req) ? next() : checkApiToken(req, res, next)));
+  app.use(...bodyParsers);
   // File uploads from pages (the sync list import): read before the CSRF check, which needs `_csrf`.
   app.use(
     multipartForms({
@@ -204,25 +217,30 @@ export function createApp(container: Container): Express {
   app.use(flashLocals);
 
   // Feature routers: one line each. LTI first: it lets Canvas frame every page an LTI session sees.
-  app.use(createLtiRouter(container));
-  app.use(createAuthRouter(container));
-  app.use(createTokensRouter(container));
-  app.use(createIntegrationsApiRouter(container));
-  app.use(createOAuthRouter(container));
-  app.use(createIntegrationsPagesRouter(container));
-  app.use(createCoursesApiRouter(container));
-  app.use(createGradesApiRouter(container));
-  app.use(createCoursesPagesRouter(container));
-  app.use(createChangesApiRouter(container));
-  app.use(createSyncListApiRouter(container));
-  app.use(createSyncListPagesRouter(container));
-  app.use(createJobsRouter(container));
-  app.use(createWebhooksRouter(container));
-  app.use(createApiDocsRouter(container));
+  app.use(lti);
+  app.use(auth);
+  app.use(tokens);
+  app.use(integrationsApi);
+  app.use(oauth);
+  app.use(integrationsPages);
+  app.use(coursesApi);
+  app.use(gradesApi);
+  app.use(coursesPages);
+  app.use(changesApi);
+  app.use(syncListApi);
+  app.use(syncListPages);
+  app.use(jobs);
+  app.use(webhooks);
+  app.use(apiDocs);
 
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
+}
+
+/** A call to the JSON API that carries `Authorization: Bearer …` (authenticated by its token alone, never by a session). */
+function isBearerApiCall(req: Request): boolean {
+  return req.path.startsWith('/api/') && bearerToken(req) !== undefined;
 }
 
 /** The layout's view of who is signed in. */

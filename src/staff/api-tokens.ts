@@ -39,7 +39,7 @@ const present = (r: Row): ApiTokenInfo => ({
 });
 
 /** How long a token lookup is reused: a revocation reaches every other instance within this. */
-export const API_TOKEN_CACHE_MS = 5_000;
+export const API_TOKEN_CACHE_MS = 1_000;
 /** `last_used_at` is written at most this often per token (a read request writes nothing otherwise). */
 export const LAST_USED_EVERY_MS = 60_000;
 
@@ -47,9 +47,11 @@ export const LAST_USED_EVERY_MS = 60_000;
  * Staff API tokens on the `api_tokens` table.
  *
  * `authenticate` runs on every API call, so it is kept off the database: an active token's row is
- * cached for `cacheMs` (5 s; revoking on this instance drops it at once, another instance honours a
- * revocation within 5 s), and `last_used_at` is written at most once per `lastUsedEveryMs` (1 min)
- * per token across all instances (a guarded UPDATE; a failure is reported to `onError`, never to the caller).
+ * cached for `cacheMs` (1 s; revoking on this instance drops it at once, another instance honours a
+ * revocation within 1 s), calls that arrive while a token is being read wait for that one read
+ * instead of each sending their own, and `last_used_at` is written at most once per
+ * `lastUsedEveryMs` (1 min) per token across all instances (a guarded UPDATE; a failure is reported
+ * to `onError`, never to the caller).
  */
 export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date; cacheMs?: number; lastUsedEveryMs?: number; onError?: (err: unknown) => void }): ApiTokens {
   const { db, clock } = deps;
@@ -57,7 +59,37 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date;
   const lastUsedEveryMs = deps.lastUsedEveryMs ?? LAST_USED_EVERY_MS;
   /** token hash → the row as last read, and when. Bounded: entries expire after cacheMs. */
   const cache = new Map<string, { row: Row; at: number }>();
+  /** token hash → the read in flight: concurrent calls with one token share it. */
+  const reading = new Map<string, Promise<Row | undefined>>();
+  /** Counts revocations on this instance: a read that started before one is not cached. */
+  let revocations = 0;
   const lastUsedWrites = new Map<string, number>();
+
+  /** The active token's row (cached for `cacheMs` from `now`), or undefined; one read per hash at a time. */
+  function readActive(hash: string, now: Date): Promise<Row | undefined> {
+    let read = reading.get(hash);
+    if (read === undefined) {
+      const revocationsBefore = revocations;
+      read = db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('token_hash', '=', hash)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+        .then((row) => {
+          if (row && revocationsBefore === revocations) {
+            if (cache.size > 10_000) cache.clear(); // a bound; live tokens are re-read on their next call
+            cache.set(hash, { row, at: now.getTime() });
+          } else {
+            cache.delete(hash);
+          }
+          return row;
+        })
+        .finally(() => reading.delete(hash));
+      reading.set(hash, read);
+    }
+    return read;
+  }
 
   async function recordUse(row: Row, now: Date): Promise<void> {
     const last = Math.max(row.last_used_at ? Date.parse(row.last_used_at) : 0, lastUsedWrites.get(row.id) ?? 0);
@@ -101,6 +133,7 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date;
       return rows.map(present);
     },
     async revoke(id) {
+      revocations++;
       for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
       const res = await db
         .updateTable('api_tokens')
@@ -108,6 +141,7 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date;
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
+      revocations++;
       for (const [hash, entry] of cache) if (entry.row.id === id) cache.delete(hash);
       if (Number(res.numUpdatedRows) === 0) {
         const exists = await db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst();
@@ -118,20 +152,12 @@ export function createApiTokens(deps: { db: Kysely<Database>; clock: () => Date;
       if (!bearer) return null;
       const hash = hashApiToken(bearer);
       const now = clock();
-      let hit = cache.get(hash);
-      if (!hit || now.getTime() - hit.at >= cacheMs) {
-        const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
-        if (!row) {
-          cache.delete(hash);
-          return null;
-        }
-        hit = { row, at: now.getTime() };
-        if (cache.size > 10_000) cache.clear(); // a bound; live tokens are re-read on their next call
-        cache.set(hash, hit);
-      }
-      await recordUse(hit.row, now);
-      const lastUsed = Math.max(hit.row.last_used_at ? Date.parse(hit.row.last_used_at) : 0, lastUsedWrites.get(hit.row.id) ?? 0);
-      return present({ ...hit.row, last_used_at: lastUsed ? new Date(lastUsed).toISOString() : null });
+      const hit = cache.get(hash);
+      const row = hit && now.getTime() - hit.at < cacheMs ? hit.row : await readActive(hash, now);
+      if (!row) return null;
+      await recordUse(row, now);
+      const lastUsed = Math.max(row.last_used_at ? Date.parse(row.last_used_at) : 0, lastUsedWrites.get(row.id) ?? 0);
+      return present({ ...row, last_used_at: lastUsed ? new Date(lastUsed).toISOString() : null });
     },
     async ensureBootstrap(token) {
       const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashApiToken(token)).executeTakeFirst();

@@ -16,7 +16,10 @@ export interface SyncSettings {
   courseAdminRoles: string[];
 }
 
-/** A course as the API returns it. */
+/** A course as the API's course list returns it (the fields {@link CourseView} adds are not read for it). */
+export type CourseSummary = Omit<CourseView, 'workflowState' | 'accountId' | 'refreshedAt' | 'lastSyncedAt'>;
+
+/** A course as stored (the API's fields, plus its Canvas state, account and refresh/sync times). */
 export interface CourseView {
   canvasId: string;
   name: string;
@@ -80,6 +83,71 @@ const COURSE_VIEW_COLUMNS = [
   'department',
 ] as const;
 type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
+
+/**
+ * The columns a {@link CourseSummary} is made of, in the order {@link courseSummaryOfValues} reads
+ * them: the API's course list reads only these (fewer values to decode per row).
+ */
+const COURSE_SUMMARY_COLUMNS = [
+  'canvas_id',
+  'name',
+  'course_code',
+  'sis_course_id',
+  'canvas_integration_id',
+  'external_id',
+  'published',
+  'syncable',
+  'reasons',
+  'term_name',
+  'term_start_at',
+  'term_end_at',
+  'start_at',
+  'end_at',
+  'department',
+] as const;
+type CourseSummaryRow = Pick<CourseRow, (typeof COURSE_SUMMARY_COLUMNS)[number]>;
+
+/** A {@link CourseSummary} from a row read as an object (SQLite, through Kysely). */
+function courseSummaryOf(r: CourseSummaryRow): CourseSummary {
+  return {
+    canvasId: r.canvas_id,
+    name: r.name,
+    courseCode: r.course_code,
+    sisCourseId: r.sis_course_id,
+    integrationId: r.canvas_integration_id,
+    externalId: r.external_id,
+    published: Number(r.published) === 1,
+    syncable: Number(r.syncable) === 1,
+    reasons: JSON.parse(r.reasons) as CourseReason[],
+    term: r.term_name === null ? null : { name: r.term_name, startAt: r.term_start_at, endAt: r.term_end_at },
+    startAt: r.start_at,
+    endAt: r.end_at,
+    department: r.department,
+  };
+}
+
+/**
+ * A {@link CourseSummary} from a row read as an array of values in {@link COURSE_SUMMARY_COLUMNS}
+ * order (Postgres, `rowMode: 'array'`: no object with named keys is built per row first).
+ */
+function courseSummaryOfValues(v: unknown[]): CourseSummary {
+  const termName = v[9] as string | null;
+  return {
+    canvasId: v[0] as string,
+    name: v[1] as string,
+    courseCode: v[2] as string | null,
+    sisCourseId: v[3] as string | null,
+    integrationId: v[4] as string | null,
+    externalId: v[5] as string | null,
+    published: Number(v[6]) === 1,
+    syncable: Number(v[7]) === 1,
+    reasons: JSON.parse(v[8] as string) as CourseReason[],
+    term: termName === null ? null : { name: termName, startAt: v[10] as string | null, endAt: v[11] as string | null },
+    startAt: v[12] as string | null,
+    endAt: v[13] as string | null,
+    department: v[14] as string | null,
+  };
+}
 
 export function toCourseView(r: CourseViewRow): CourseView {
   return {
@@ -196,7 +264,7 @@ async function upsertSectionRows(db: Executor, rows: SectionRow[]): Promise<void
 
 /** The part of a `pg` pool that runs a named prepared statement. */
 export interface PreparedStatementPool {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: unknown[] }>;
 }
 
 /**
@@ -210,14 +278,27 @@ export interface PreparedStatementPool {
  */
 function preparedReader(db: Kysely<Database>, pool: PreparedStatementPool | undefined) {
   const names = new Map<string, string>();
-  return async <R>(compiled: CompiledQuery<R>): Promise<R[]> => {
-    if (!pool) return (await db.executeQuery(compiled)).rows;
-    let name = names.get(compiled.sql);
+  const nameOf = (sqlText: string) => {
+    let name = names.get(sqlText);
     if (name === undefined) {
-      name = `cc_${createHash('sha256').update(compiled.sql).digest('hex').slice(0, 24)}`;
-      names.set(compiled.sql, name);
+      name = `cc_${createHash('sha256').update(sqlText).digest('hex').slice(0, 24)}`;
+      names.set(sqlText, name);
     }
-    return (await pool.query({ name, text: compiled.sql, values: [...compiled.parameters] })).rows as R[];
+    return name;
+  };
+  /**
+   * Each row as `fromRow(row)` (objects, through Kysely) or, with a Postgres pool, as
+   * `fromValues(values)`: the row as an array in the query's column order, so the driver builds no
+   * object with named keys per row.
+   */
+  return {
+    /** True when reads go to Postgres as named statements (then `read` needs only `sql` and `parameters`). */
+    prepared: pool !== undefined,
+    read: async <R, T>(compiled: CompiledQuery<R> | { sql: string; parameters: readonly unknown[] }, fromRow: (row: R) => T, fromValues: (values: unknown[]) => T): Promise<T[]> => {
+      if (!pool) return (await db.executeQuery(compiled as CompiledQuery<R>)).rows.map(fromRow);
+      const { rows } = await pool.query({ name: nameOf(compiled.sql), text: compiled.sql, values: [...compiled.parameters], rowMode: 'array' });
+      return (rows as unknown[][]).map(fromValues);
+    },
   };
 }
 
@@ -232,18 +313,48 @@ export interface CourseFilters {
   search?: string;
 }
 
-/** Applies {@link CourseFilters} (and the integration) to a query on `courses`. */
-function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, integrationId: string, opts: CourseFilters): Q {
-  let r = q.where('integration_id', '=', integrationId);
-  if (opts.syncable !== undefined) r = r.where('syncable', '=', opts.syncable ? 1 : 0);
-  if (opts.reason) r = r.where('reasons', 'like', `%"${opts.reason.replace(/[%_"\\]/g, '')}"%`);
-  if (opts.search) {
-    const search = opts.search;
-    const s = `%${search.toLowerCase().replace(/[%_\\]/g, '')}%`;
+/** The SQL values of {@link CourseFilters}: what a query on `courses` is filtered with. */
+interface FilterValues {
+  integrationId: string;
+  syncable?: 0 | 1;
+  /** `%"code"%` for the `reasons` JSON text. */
+  reasonLike?: string;
+  /** The search text as typed (an exact Canvas or SIS id) and as `%lowercase%` for names and codes. */
+  search?: string;
+  searchLike?: string;
+}
+
+/** The values of one page of the course list: the filters, the cursor, the page size and offset. */
+interface ListValues extends FilterValues {
+  /** The cursor's Canvas id and its length (the list is ordered by length, then id). */
+  after?: string;
+  afterLength?: number;
+  /** The page size plus one (to know whether there is a next page). */
+  limitPlusOne: number;
+  offset?: number;
+}
+
+function filterValues(integrationId: string, opts: CourseFilters): FilterValues {
+  return {
+    integrationId,
+    syncable: opts.syncable === undefined ? undefined : opts.syncable ? 1 : 0,
+    reasonLike: opts.reason ? `%"${opts.reason.replace(/[%_"\\]/g, '')}"%` : undefined,
+    search: opts.search || undefined,
+    searchLike: opts.search ? `%${opts.search.toLowerCase().replace(/[%_\\]/g, '')}%` : undefined,
+  };
+}
+
+/** Applies the filter values (and the integration) to a query on `courses`. */
+function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q, v: FilterValues): Q {
+  let r = q.where('integration_id', '=', v.integrationId);
+  if (v.syncable !== undefined) r = r.where('syncable', '=', v.syncable);
+  if (v.reasonLike !== undefined) r = r.where('reasons', 'like', v.reasonLike);
+  if (v.search !== undefined && v.searchLike !== undefined) {
+    const { search, searchLike } = v;
     r = r.where((eb) =>
       eb.or([
-        eb(eb.fn('lower', ['name']), 'like', s),
-        eb(eb.fn('lower', ['course_code']), 'like', s),
+        eb(eb.fn('lower', ['name']), 'like', searchLike),
+        eb(eb.fn('lower', ['course_code']), 'like', searchLike),
         eb('canvas_id', '=', search),
         eb('sis_course_id', '=', search),
       ]),
@@ -252,8 +363,77 @@ function filtered<Q extends SelectQueryBuilder<Database, 'courses', O>, O>(q: Q,
   return r as Q;
 }
 
+/**
+ * Stands for one of a call's {@link ListValues} while a course-list query is compiled once per
+ * shape: the compiled parameters then say which value goes where.
+ */
+class Slot {
+  constructor(readonly key: keyof ListValues) {}
+}
+
 export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: PreparedStatementPool } = {}) {
   const readPrepared = preparedReader(db, opts.pgPool);
+
+  /** A page of the course list as a Kysely query, from its values (real ones, or {@link Slot}s). */
+  function listQuery<C extends ReadonlyArray<keyof CourseRow & string>>(columns: C, v: ListValues) {
+    // Named columns, not `*`: a prepared statement fails once a column is added under it.
+    let q = filtered(db.selectFrom('courses').select(columns), v);
+    const { after, afterLength } = v;
+    if (after !== undefined && afterLength !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb(sql`length(canvas_id)`, '>', afterLength), eb.and([eb(sql`length(canvas_id)`, '=', afterLength), eb('canvas_id', '>', after)])]),
+      );
+    }
+    const ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(v.limitPlusOne);
+    // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
+    return v.offset !== undefined ? ordered.offset(v.offset) : ordered;
+  }
+
+  /** columns → shape (which values are present) → the SQL and where each parameter comes from. */
+  const listTemplates = new Map<readonly string[], Map<string, { sql: string; parameters: unknown[] }>>();
+
+  /**
+   * The SQL and parameters of {@link listQuery}, compiled once per column list and shape (which
+   * filters, cursor and offset are present; a handful): building and compiling the Kysely query
+   * was a fixed cost of every call. The SQL text is the same as compiling the query anew.
+   */
+  function compiledList(columns: ReadonlyArray<keyof CourseRow & string>, v: ListValues): { sql: string; parameters: unknown[] } {
+    const keys = Object.keys(v) as (keyof ListValues)[];
+    const shape = keys.filter((k) => v[k] !== undefined).join(',');
+    let byShape = listTemplates.get(columns);
+    if (!byShape) listTemplates.set(columns, (byShape = new Map()));
+    let template = byShape.get(shape);
+    if (!template) {
+      const slots = Object.fromEntries(keys.map((k) => [k, v[k] === undefined ? undefined : new Slot(k)])) as unknown as ListValues;
+      const compiled = listQuery(columns, slots).compile();
+      const used = new Set(compiled.parameters.filter((p): p is Slot => p instanceof Slot).map((p) => p.key));
+      if (keys.some((k) => v[k] !== undefined && !used.has(k))) throw new Error(`course list: a value was not sent as a parameter (${shape})`);
+      template = { sql: compiled.sql, parameters: [...compiled.parameters] };
+      byShape.set(shape, template);
+    }
+    return { sql: template.sql, parameters: template.parameters.map((p) => (p instanceof Slot ? v[p.key] : p)) };
+  }
+
+  /**
+   * One page of the course list in list order (numeric Canvas id): `limit` courses (default 100,
+   * at most 500) after the cursor or from `offset`, with the cursor of the next page. Run as a
+   * named prepared statement on Postgres (see {@link preparedReader}).
+   */
+  async function listPage<C extends ReadonlyArray<keyof CourseRow & string>, T extends { canvasId: string }>(
+    columns: C,
+    fromRow: (row: Pick<CourseRow, C[number]>) => T,
+    fromValues: (values: unknown[]) => T,
+    integrationId: string,
+    opts: CourseFilters & { cursor?: string; limit?: number; offset?: number },
+  ): Promise<{ courses: T[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
+    const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+    const values: ListValues = { ...filterValues(integrationId, opts), after, afterLength: after?.length, limitPlusOne: limit + 1, offset: opts.offset || undefined };
+    const query = readPrepared.prepared ? compiledList(columns, values) : listQuery(columns, values).compile();
+    const rows = await readPrepared.read(query, fromRow as (row: unknown) => T, fromValues);
+    const page = rows.length > limit ? rows.slice(0, limit) : rows;
+    return { courses: page, nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvasId) : null };
+  }
   const upsertCourses = async (rows: CourseRow[], opts: { keepRefreshJob?: boolean } = {}) => {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
@@ -449,32 +629,23 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
       integrationId: string,
       opts: CourseFilters & { cursor?: string; limit?: number; offset?: number } = {},
     ): Promise<{ courses: CourseView[]; nextCursor: string | null }> {
-      const limit = Math.min(Math.max(opts.limit ?? 100, 1), 500);
-      // Named columns, not `*`: a prepared statement fails once a column is added under it.
-      let q = filtered(db.selectFrom('courses').select(COURSE_VIEW_COLUMNS), integrationId, opts);
-      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
-      if (after !== undefined) {
-        q = q.where((eb) =>
-          eb.or([
-            eb(sql`length(canvas_id)`, '>', after.length),
-            eb.and([eb(sql`length(canvas_id)`, '=', after.length), eb('canvas_id', '>', after)]),
-          ]),
-        );
-      }
-      let ordered = q.orderBy(sql`length(canvas_id)`).orderBy('canvas_id').limit(limit + 1);
-      // Pages number their rows (previous/next, "courses 51–100 of 1,814"); the API pages by cursor.
-      if (opts.offset) ordered = ordered.offset(opts.offset);
-      const rows = await readPrepared(ordered.compile());
-      const page = rows.slice(0, limit);
-      return {
-        courses: page.map(toCourseView),
-        nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.canvas_id) : null,
-      };
+      return listPage(COURSE_VIEW_COLUMNS, toCourseView, (v) => toCourseView(Object.fromEntries(COURSE_VIEW_COLUMNS.map((c, i) => [c, v[i]])) as CourseViewRow), integrationId, opts);
+    },
+
+    /**
+     * The API's course list: as {@link listCourses}, but each course as a {@link CourseSummary}
+     * (only the columns the API answers with are read).
+     */
+    async listCourseSummaries(
+      integrationId: string,
+      opts: CourseFilters & { cursor?: string; limit?: number } = {},
+    ): Promise<{ courses: CourseSummary[]; nextCursor: string | null }> {
+      return listPage(COURSE_SUMMARY_COLUMNS, courseSummaryOf, courseSummaryOfValues, integrationId, opts);
     },
 
     /** How many courses match the filters (the pages' "of 1,814"). */
     async countCourses(integrationId: string, filters: CourseFilters = {}): Promise<number> {
-      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), integrationId, filters).executeTakeFirst();
+      const r = await filtered(db.selectFrom('courses').select(sql<number>`count(*)`.as('n')), filterValues(integrationId, filters)).executeTakeFirst();
       return Number(r?.n ?? 0);
     },
 

@@ -1,11 +1,11 @@
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import type { LookupOutcome } from '../../sync/course-lookup.js';
-import type { CourseView } from '../../sync/course-repository.js';
+import type { CourseSummary } from '../../sync/course-repository.js';
 import { adminRoleOf } from '../../sync/classify.js';
 
-/** The API's course shape: exactly these fields. */
-export function presentCourse(c: CourseView) {
+/** The API's course shape: exactly these fields (a full `CourseView` has a few more, never presented here). */
+export function presentCourse(c: CourseSummary) {
   return {
     canvasId: c.canvasId,
     name: c.name,

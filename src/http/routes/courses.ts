@@ -79,7 +79,7 @@ export function createCoursesApiRouter(c: Deps): Router {
     // One query in the common case: the integration itself is looked up only when the page is
     // empty (an unknown integration is then 404; courses cannot outlive their integration).
     const id = String(req.params.id);
-    const page = await c.sync.courses.listCourses(id, {
+    const page = await c.sync.courses.listCourseSummaries(id, {
       syncable: q.syncable === undefined ? undefined : q.syncable === 'true',
       reason: q.reason,
       cursor: q.cursor,

@@ -98,6 +98,41 @@ describe('request hardening: 4xx instead of 500, 401 first, cache and framing he
     });
   });
 
+  describe('security headers on Bearer API answers (they skip the pages\' middleware, not these)', () => {
+    const SECURITY_HEADERS = [
+      'content-security-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+      'origin-agent-cluster',
+      'referrer-policy',
+      'x-content-type-options',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-frame-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+      'cache-control',
+    ];
+    const securityHeaders = (h: Record<string, string>) => Object.fromEntries(SECURITY_HEADERS.map((k) => [k, h[k]]));
+
+    it('the same as on an API answer to a session and on a page: 200, 401, 404 and a validation error', async () => {
+      const reference = securityHeaders((await request(app).get('/api/v1/whoami')).headers as Record<string, string>);
+      expect(Object.values(reference).every((v) => typeof v === 'string' && v.length > 0)).toBe(true);
+      const page = securityHeaders((await request(app).get('/login')).headers as Record<string, string>);
+      expect({ ...page, 'cache-control': 'no-store' }).toEqual(reference);
+      for (const res of [
+        await request(app).get('/api/v1/whoami').set('Authorization', bearer),
+        await request(app).get(`/api/v1/integrations/${integrationId}/courses`).set('Authorization', bearer),
+        await request(app).get(`/api/v1/integrations/${integrationId}/courses?limit=0`).set('Authorization', bearer),
+        await request(app).get('/api/v1/whoami').set('Authorization', 'Bearer not-a-token'),
+        await request(app).get('/api/v1/nope').set('Authorization', bearer),
+      ]) {
+        expect([200, 400, 401, 404]).toContain(res.status);
+        expect(securityHeaders(res.headers as Record<string, string>)).toEqual(reference);
+      }
+    });
+  });
+
   describe('Cache-Control: no-store', () => {
     it('on every API answer: 200, 401 and 404', async () => {
       expect((await request(app).get('/api/v1/whoami').set('Authorization', bearer)).headers['cache-control']).toBe('no-store');

@@ -60,6 +60,45 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course list as 
     }
   });
 
+  it("the API's course summaries are the full courses without their four stored-only fields, on both paths", async () => {
+    const t = new Date().toISOString();
+    // Courses with a term, dates, a department and a Canvas integration id (the rows above have none).
+    await store.db
+      .insertInto('courses')
+      .values(['6', '60', '600'].map((id, i) => ({ integration_id: INTEGRATION, canvas_id: id, name: `Dated "${id}" — é`, course_code: null, sis_course_id: null, canvas_integration_id: `ci-${id}`, external_id: null, workflow_state: 'completed', published: 0, syncable: 0, reasons: '["unpublished","missing_course_id"]', account_id: '2', refreshed_at: t, refresh_job_id: null, last_synced_at: t, term_name: i === 2 ? null : `Fall ${id}`, term_start_at: i === 0 ? '2026-09-01T00:00:00Z' : null, term_end_at: null, start_at: i === 1 ? '2026-09-02T00:00:00Z' : null, end_at: '2026-12-20T00:00:00Z', department: `Dept ${id}` })))
+      .execute();
+    const prepared = createCourseRepository(store.db, { pgPool: pool });
+    const plain = createCourseRepository(store.db);
+    for (const opts of [{}, { syncable: false }, { reason: 'missing_course_id' }, { search: 'dated' }]) {
+      const full = await plain.listCourses(INTEGRATION, { ...opts, limit: 500 });
+      const withoutStoredOnly = full.courses.map(({ workflowState: _w, accountId: _a, refreshedAt: _r, lastSyncedAt: _l, ...rest }) => rest);
+      for (const repo of [prepared, plain]) {
+        const summaries = await repo.listCourseSummaries(INTEGRATION, { ...opts, limit: 500 });
+        expect(summaries.courses).toEqual(withoutStoredOnly);
+        expect(summaries.courses.map((c) => Object.keys(c))).toEqual(withoutStoredOnly.map((c) => Object.keys(c)));
+        expect(summaries.nextCursor).toBe(full.nextCursor);
+      }
+      // The full courses read through the prepared path are the same as through Kysely, with an
+      // offset (the pages) and page by page with the cursor (the API) too.
+      expect(await prepared.listCourses(INTEGRATION, { ...opts, limit: 500 })).toEqual(full);
+      expect(await prepared.listCourses(INTEGRATION, { ...opts, limit: 2, offset: 1 })).toEqual(await plain.listCourses(INTEGRATION, { ...opts, limit: 2, offset: 1 }));
+      const first = await prepared.listCourseSummaries(INTEGRATION, { ...opts, limit: 2 });
+      const cursor = first.nextCursor ?? undefined;
+      expect(await prepared.listCourseSummaries(INTEGRATION, { ...opts, limit: 2, cursor })).toEqual(await plain.listCourseSummaries(INTEGRATION, { ...opts, limit: 2, cursor }));
+    }
+    // Different values in one shape of query (its SQL compiled once) give each their own answer.
+    expect((await prepared.listCourseSummaries(INTEGRATION, { search: 'Dated "60"' })).courses.map((c) => c.canvasId)).toEqual(['60']);
+    expect((await prepared.listCourseSummaries(INTEGRATION, { search: 'Dated "600"' })).courses.map((c) => c.canvasId)).toEqual(['600']);
+    expect((await prepared.listCourseSummaries('another-integration', { search: 'Dated "600"' })).courses).toEqual([]);
+    const dated = (await prepared.listCourseSummaries(INTEGRATION, { search: 'dated' })).courses;
+    expect(dated.map((c) => [c.canvasId, c.term, c.startAt, c.department, c.published, c.reasons])).toEqual([
+      ['6', { name: 'Fall 6', startAt: '2026-09-01T00:00:00Z', endAt: null }, null, 'Dept 6', false, ['unpublished', 'missing_course_id']],
+      ['60', { name: 'Fall 60', startAt: null, endAt: null }, '2026-09-02T00:00:00Z', 'Dept 60', false, ['unpublished', 'missing_course_id']],
+      ['600', null, null, 'Dept 600', false, ['unpublished', 'missing_course_id']],
+    ]);
+    await store.db.deleteFrom('courses').where('canvas_id', 'in', ['6', '60', '600']).execute();
+  });
+
   it('keeps answering after a column is added to courses (the statement names its columns)', async () => {
     const prepared = createCourseRepository(store.db, { pgPool: pool });
     const before = await listAll(prepared);
