@@ -89,7 +89,8 @@ function expectFormNamesField(res: { status: number; text: string }, sent: Recor
   expect(res.status).toBeLessThan(500);
   if (res.status !== 400) return;
   const alert = htmlText(/role="alert"[^>]*>([\s\S]*?)<\/div>/.exec(res.text)?.[1] ?? '');
-  const names = [...LABELS, ...FIELDS, ...Object.keys(sent).filter((k) => k.length > 0)];
+  // A field is named as sent, or quoted as a JSON string when it is not a plain name.
+  const names = [...LABELS, ...FIELDS, ...Object.keys(sent).flatMap((k) => (k.length > 0 ? [k, JSON.stringify(k)] : []))];
   expect(names.some((n) => alert.includes(n))).toBe(true);
 }
 
@@ -230,6 +231,7 @@ describe('integration routes under random bodies (insecure Canvas URLs off)', ()
           [{ canvasUrl: 'https://u.instructure.com', clientId: '1' }, `/integrations/${id}/settings`],
           // A field named by a quote: the page escapes it as &quot; (found by a run of this property).
           [{ clientId: '', canvasUrl: '', '"': 'http://a.aa' }, `/integrations/${id}/settings`],
+          [{ clientId: '', canvasUrl: 'http://a.aa', ' "': 'http://a.aa' }, `/integrations/${id}/settings`],
         ],
       },
     );
