@@ -60,30 +60,6 @@ export type CourseRow = Selectable<CoursesTable>;
 export type SectionRow = Selectable<SectionsTable>;
 export type RosterRow = Selectable<RosterEntriesTable>;
 
-/** The course columns a {@link CourseView} is made of (the list reads only these). */
-const COURSE_VIEW_COLUMNS = [
-  'canvas_id',
-  'name',
-  'course_code',
-  'sis_course_id',
-  'canvas_integration_id',
-  'external_id',
-  'published',
-  'syncable',
-  'reasons',
-  'workflow_state',
-  'account_id',
-  'refreshed_at',
-  'last_synced_at',
-  'term_name',
-  'term_start_at',
-  'term_end_at',
-  'start_at',
-  'end_at',
-  'department',
-] as const;
-type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
-
 /**
  * The columns a {@link CourseSummary} is made of, in the order {@link courseSummaryOfValues} reads
  * them: the API's course list reads only these (fewer values to decode per row).
@@ -105,6 +81,10 @@ const COURSE_SUMMARY_COLUMNS = [
   'end_at',
   'department',
 ] as const;
+
+/** The course columns a {@link CourseView} is made of (the list reads only these): a summary's and four more. */
+const COURSE_VIEW_COLUMNS = [...COURSE_SUMMARY_COLUMNS, 'workflow_state', 'account_id', 'refreshed_at', 'last_synced_at'] as const;
+type CourseViewRow = Pick<CourseRow, (typeof COURSE_VIEW_COLUMNS)[number]>;
 type CourseSummaryRow = Pick<CourseRow, (typeof COURSE_SUMMARY_COLUMNS)[number]>;
 
 /** A {@link CourseSummary} from a row read as an object (SQLite, through Kysely). */
@@ -150,24 +130,18 @@ function courseSummaryOfValues(v: unknown[]): CourseSummary {
 }
 
 export function toCourseView(r: CourseViewRow): CourseView {
+  // The summary's fields, with the four a summary leaves out in their place (the keys' order is the answers').
+  const { term, startAt, endAt, department, ...head } = courseSummaryOf(r);
   return {
-    canvasId: r.canvas_id,
-    name: r.name,
-    courseCode: r.course_code,
-    sisCourseId: r.sis_course_id,
-    integrationId: r.canvas_integration_id,
-    externalId: r.external_id,
-    published: Number(r.published) === 1,
-    syncable: Number(r.syncable) === 1,
-    reasons: JSON.parse(r.reasons) as CourseReason[],
+    ...head,
     workflowState: r.workflow_state,
     accountId: r.account_id,
     refreshedAt: r.refreshed_at,
     lastSyncedAt: r.last_synced_at,
-    term: r.term_name === null ? null : { name: r.term_name, startAt: r.term_start_at, endAt: r.term_end_at },
-    startAt: r.start_at,
-    endAt: r.end_at,
-    department: r.department,
+    term,
+    startAt,
+    endAt,
+    department,
   };
 }
 
