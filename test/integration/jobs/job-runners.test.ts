@@ -8,6 +8,7 @@ import { JobFailure, type AnyJobDefinition, type Job, type JobParams, type JobRu
 import type { Store } from '../../../src/store/database.js';
 import { withFailureCodes } from '../../../src/sync/job-failures.js';
 import { testDatabases } from '../../support/databases.js';
+import { abortableSleep } from '../../../src/sync/course-refresh-run.js';
 
 async function waitFor(repo: JobRepository, id: string, states: Job['state'][], ms = 15_000): Promise<Job> {
   const end = Date.now() + ms;
@@ -19,14 +20,7 @@ async function waitFor(repo: JobRepository, id: string, states: Job['state'][], 
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    });
-  });
+const sleep = abortableSleep;
 
 /** A course_refresh stand-in: counts units 0..n, checkpointing after each, and remembers who ran it. */
 function countingJob(log: Array<{ jobId: string; from: number }>, n = 5, unitMs = 10): AnyJobDefinition {
