@@ -204,6 +204,11 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
       dates,
       now,
     });
+    /** The stored roster as the diff compares it (the rows read for the run, or a read now). */
+    const storedRoster = async () =>
+      pre
+        ? pre.roster.map((r) => toRosterView({ ...r, integration_id: integrationId, synced_at: '', job_id: null })).sort(byNameThenId)
+        : deps.courses.getRoster(integrationId, courseId);
     const sectionRows = input.sections.map((s) => sectionRow(integrationId, { ...s, courseCanvasId: courseId }, settings.courseIdType, t));
     let written: RosterResult['written'];
     let diff: RosterDiff | undefined;
@@ -232,12 +237,12 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
           syncedAt: t,
         });
       if (pre && rowsWritten(planFor(pre)) === 0) {
-        // Nothing differs from what was read just before: no transaction at all (the common case of a
-        // re-sync), and no exam-taker changed either (their rows are the same).
+        // Nothing differs from what was read for this run: no transaction at all (the common case of
+        // a re-sync), and no exam-taker changed either (their rows are the same).
         written = { rows: 0, changes: 0 };
         diff = { added: [], removed: [], changed: [] };
       } else {
-        diff = diffRoster(pre ? pre.roster.map((r) => toRosterView({ ...r, integration_id: integrationId, synced_at: '', job_id: null })).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
+        diff = diffRoster(await storedRoster(), people);
         const plan = await deps.courses.writeRoster(integrationId, courseId, {
           lock: changeLog ? (tx) => changeLog.lock(tx, integrationId) : undefined,
           plan: planFor,
@@ -246,7 +251,7 @@ export function createRosterStore(deps: Pick<SyncDeps, 'courses' | 'changeLog' |
         written = { rows: rowsWritten(plan) - plan.changes.length, changes: plan.changes.length };
       }
     }
-    diff ??= diffRoster(pre ? pre.roster.map((r) => toRosterView({ ...r, integration_id: integrationId, synced_at: '', job_id: null })).sort(byNameThenId) : await deps.courses.getRoster(integrationId, courseId), people);
+    diff ??= diffRoster(await storedRoster(), people);
     const byReason: Partial<Record<RosterReason, number>> = {};
     for (const p of people) for (const r of p.reasons) byReason[r] = (byReason[r] ?? 0) + 1;
     return {
