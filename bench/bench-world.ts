@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrateToLatest, openStore, type Store } from '../src/store/database.js';
 import { allPermissions, buildDeveloperKey, emptyWorld, type World } from '../src/simulator/world.js';
 
 /** The developer key and admin the benchmark's token belongs to. */
@@ -54,4 +58,21 @@ function addRosters(w: World, per: number): void {
       w.enrollments.push({ id: String(e++), userId: student, courseId: c.id, sectionId: sections[k % sections.length]!, type: 'StudentEnrollment', role: 'StudentEnrollment', state });
     }
   });
+}
+
+/**
+ * A throwaway SQLite store in a temporary folder, migrated, holding the verified integration
+ * `bench` for the sandbox at `canvasUrl` (the benchmark's developer key and admin). Delete `dir`
+ * when done.
+ */
+export async function openBenchStore(canvasUrl: string, prefix: string): Promise<{ store: Store; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
+  await migrateToLatest(store.db);
+  const t = new Date().toISOString();
+  await store.db
+    .insertInto('integrations')
+    .values({ id: 'bench', name: 'Bench', canvas_url: canvasUrl, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: ADMIN_ID, token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
+    .execute();
+  return { store, dir };
 }

@@ -10,8 +10,7 @@
  * throttle floor: the least time the sandbox's leaky bucket allows for the product's requests.
  * Not a test: the figures go in the README.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCanvasClient } from '../src/canvas/client.js';
@@ -19,10 +18,9 @@ import { createThrottleGovernor } from '../src/canvas/governor.js';
 import { createInProcessRunner } from '../src/jobs/in-process-runner.js';
 import { createJobRepository } from '../src/jobs/job-repository.js';
 import type { Counters } from '../src/simulator/sandbox-state.js';
-import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createCourseRefreshJob } from '../src/sync/course-refresh.js';
 import { createCourseRepository } from '../src/sync/course-repository.js';
-import { KEY_ID } from './bench-world.js';
+import { openBenchStore } from './bench-world.js';
 import { forkBenchProcess } from './bench-process.js';
 import type { SandboxProcessArgs } from './sandbox-process.js';
 
@@ -161,14 +159,7 @@ async function runNaive(): Promise<Result> {
 async function runProduct(path: 'rest' | 'bulk'): Promise<Result> {
   const sandbox = await startSandbox();
   const { token } = sandbox;
-  const dir = mkdtempSync(join(tmpdir(), 'cc-bench-'));
-  const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
-  await migrateToLatest(store.db);
-  const t = new Date().toISOString();
-  await store.db
-    .insertInto('integrations')
-    .values({ id: 'bench', name: 'Bench', canvas_url: sandbox.url, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: '1', token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
-    .execute();
+  const { store, dir } = await openBenchStore(sandbox.url, 'cc-bench-');
   let costSum = 0;
   let rttSum = 0;
   let rttCount = 0;

@@ -16,10 +16,9 @@
  * this process's peak RSS (the product; the sandbox is another process). Not a test: the figures go
  * in the README.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -34,7 +33,7 @@ import { createJobRepository } from '../src/jobs/job-repository.js';
 import type { Job } from '../src/jobs/types.js';
 import { createGuardedFetch } from '../src/net/guarded-fetch.js';
 import type { Counters } from '../src/simulator/sandbox-state.js';
-import { migrateToLatest, openStore, type Store } from '../src/store/database.js';
+import type { Store } from '../src/store/database.js';
 import { createSyncListJob } from '../src/sync-list/sync-list-job.js';
 import { createSyncListRepository } from '../src/sync-list/sync-list-repository.js';
 import { createCourseRepository } from '../src/sync/course-repository.js';
@@ -45,7 +44,7 @@ import { createVault, generateSecretKey, parseSecretKey } from '../src/vault/vau
 import { createDeliveryWorker } from '../src/webhooks/delivery-worker.js';
 import { createWebhooksRepository } from '../src/webhooks/webhooks-repository.js';
 import { createWebhooksService } from '../src/webhooks/webhooks-service.js';
-import { KEY_ID } from './bench-world.js';
+import { openBenchStore } from './bench-world.js';
 import { forkBenchProcess, type BenchProcess } from './bench-process.js';
 import type { SandboxProcessArgs } from './sandbox-process.js';
 
@@ -170,14 +169,7 @@ interface Product {
 
 /** The product's job over a SQLite store, with the change log and (optionally) the webhook outbox wired as in the service. */
 async function product(sandbox: Sandbox, opts: { report: boolean; webhookUrl?: string }): Promise<Product & { secret: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-bench-list-'));
-  const store = openStore({ kind: 'sqlite', file: join(dir, 'bench.sqlite') });
-  await migrateToLatest(store.db);
-  const t = new Date().toISOString();
-  await store.db
-    .insertInto('integrations')
-    .values({ id: 'bench', name: 'Bench', canvas_url: sandbox.url, client_id: KEY_ID, client_secret_enc: null, account_id: 'self', course_id_type: 'sis_course_id', user_id_type: 'sis_user_id', student_roles: '["StudentEnrollment"]', lti: null, state: 'verified', reasons: '[]', missing_scopes: '[]', checks: '[]', token_owner_id: '1', token_owner_name: 'Bench Admin', verified_at: t, checked_at: t, created_at: t, updated_at: t })
-    .execute();
+  const { store, dir } = await openBenchStore(sandbox.url, 'cc-bench-list-');
   const clock = () => new Date();
   const vault = createVault(parseSecretKey(generateSecretKey()));
   const hooksRepo = createWebhooksRepository(store.db, store.dialect);
@@ -201,7 +193,7 @@ async function product(sandbox: Sandbox, opts: { report: boolean; webhookUrl?: s
     clock,
   };
   const listRepo = createSyncListRepository(store.db);
-  await listRepo.change('bench', { add: listedIds(WORLD), remove: [] }, 'bench', t);
+  await listRepo.change('bench', { add: listedIds(WORLD), remove: [] }, 'bench', new Date().toISOString());
   const jobs = createJobRepository(store.db);
   const def = createSyncListJob({ repo: listRepo, syncRoster: createRosterSync(deps), report: opts.report ? createRosterReportSource(deps) : undefined, clock });
   const runner = createInProcessRunner({ repo: jobs, definitions: [def], pollMs: 20 });
