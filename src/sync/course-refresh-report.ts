@@ -1,3 +1,4 @@
+import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import { JobFailure } from '../jobs/types.js';
 import type { CourseFacts } from './classify.js';
 import type { CourseRow, SectionRow } from './course-repository.js';
@@ -6,7 +7,25 @@ import { kindOf, type BulkCheckpoint, type RefreshRun } from './course-refresh-r
 import { openProvisioningZip, type ProvisioningReport } from './provisioning-report.js';
 
 /** Canvas refusals of the report that mean "use REST instead" (unless bulk was asked for). */
-const REPORT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'];
+export const REPORT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'];
+
+/** The tables a `provisioning_csv` report can hold that the product reads. */
+export type ProvisioningTable = 'courses' | 'sections' | 'enrollments' | 'users' | 'terms' | 'accounts';
+
+/**
+ * Starts Canvas's `provisioning_csv` report with these tables, deleted rows included (concluded
+ * courses and enrollments come only with them; REST lists them too) and no message to the token's
+ * owner. Returns the report's id.
+ * @throws the Canvas error (a refusal in {@link REPORT_REFUSALS} means the token may not run it)
+ */
+export async function requestProvisioningReport(client: CanvasClient, auth: AccessTokenSource, account: string, tables: readonly ProvisioningTable[]): Promise<string> {
+  const form: Record<string, string> = {};
+  for (const t of tables) form[`parameters[${t}]`] = 'true';
+  form['parameters[include_deleted]'] = 'true';
+  form['parameters[skip_message]'] = 'true';
+  const res = await client.request<Record<string, unknown>>({ endpoint: 'accounts.reports.start', path: { account_id: account, report: 'provisioning_csv' }, form }, auth);
+  return String(res.body.id);
+}
 const BATCH = 1000;
 
 /**
@@ -18,23 +37,9 @@ export async function startReport(r: RefreshRun): Promise<BulkCheckpoint | { ref
   const { ctx, client, auth, account } = r;
   await ctx.progress('starting report', 0, null);
   try {
-    const res = await client.request<Record<string, unknown>>(
-      {
-        endpoint: 'accounts.reports.start',
-        path: { account_id: account, report: 'provisioning_csv' },
-        form: {
-          'parameters[courses]': 'true',
-          'parameters[sections]': 'true',
-          // Terms and accounts name each course's term and department (courses.csv has only their ids).
-          'parameters[terms]': 'true',
-          'parameters[accounts]': 'true',
-          'parameters[include_deleted]': 'true',
-          'parameters[skip_message]': 'true',
-        },
-      },
-      auth,
-    );
-    const cp: BulkCheckpoint = { path: 'bulk', phase: 'report', reportId: String(res.body.id) };
+    // Terms and accounts name each course's term and department (courses.csv has only their ids).
+    const reportId = await requestProvisioningReport(client, auth, account, ['courses', 'sections', 'terms', 'accounts']);
+    const cp: BulkCheckpoint = { path: 'bulk', phase: 'report', reportId };
     await r.save(cp, { phase: 'report', done: 0, total: null });
     return cp;
   } catch (err) {

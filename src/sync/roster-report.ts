@@ -1,7 +1,7 @@
 import type { AccessTokenSource, CanvasClient } from '../canvas/types.js';
 import { JobFailure } from '../jobs/types.js';
 import type { CourseFacts } from './classify.js';
-import { nameDepartments } from './course-refresh-report.js';
+import { nameDepartments, REPORT_REFUSALS, requestProvisioningReport } from './course-refresh-report.js';
 import { abortableSleep, kindOf } from './course-refresh-run.js';
 import { openProvisioningZip } from './provisioning-report.js';
 import { readReportRosters } from './provisioning-rosters.js';
@@ -10,8 +10,6 @@ import type { SyncSettings } from './course-repository.js';
 import type { StoredCourseState } from './roster-plan.js';
 import type { SyncDeps } from './sync-deps.js';
 
-/** Canvas refusals of the report that mean "sync each course by REST instead". */
-const REPORT_REFUSALS = ['insufficient_scopes', 'unauthorized', 'not_found', 'bad_request'];
 
 /** The rosters of the listed courses found in the report; courses it does not hold are left to REST. */
 export interface ReportRosters {
@@ -94,25 +92,7 @@ export function createRosterReportSource(deps: SyncDeps): RosterReportSource {
     async start(integrationId) {
       const { client, auth, account } = await open(integrationId);
       try {
-        const res = await client.request<Record<string, unknown>>(
-          {
-            endpoint: 'accounts.reports.start',
-            path: { account_id: account, report: 'provisioning_csv' },
-            form: {
-              'parameters[courses]': 'true',
-              'parameters[sections]': 'true',
-              'parameters[enrollments]': 'true',
-              'parameters[users]': 'true',
-              'parameters[terms]': 'true',
-              'parameters[accounts]': 'true',
-              // Concluded enrollments (and courses) come only with include_deleted; REST lists them too.
-              'parameters[include_deleted]': 'true',
-              'parameters[skip_message]': 'true',
-            },
-          },
-          auth,
-        );
-        return { reportId: String(res.body.id) };
+        return { reportId: await requestProvisioningReport(client, auth, account, ['courses', 'sections', 'enrollments', 'users', 'terms', 'accounts']) };
       } catch (err) {
         const k = kindOf(err);
         if (REPORT_REFUSALS.includes(k ?? '')) return { refused: `report not allowed (${k})` };
