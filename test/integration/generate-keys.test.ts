@@ -235,6 +235,7 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     const { browser } = await h.authorize(id);
     const courses = `${h.appUrl}/integrations/${id}/courses`;
     expect((await browser.go(courses)).text).toContain('id="refresh-courses"');
+    await h.c.sync.lookup(id, '1001');
     expect((await h.api('DELETE', `/api/v1/integrations/${id}/token`)).status).toBe(204);
     for (const [path, body] of [['course-refresh', {}], ['course-sync', { courseIds: ['1001'] }], ['courses/1001/sync', {}]] as const) {
       const r = await h.api('POST', `/api/v1/integrations/${id}/${path}`, body);
@@ -246,6 +247,13 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(page.text).not.toContain('id="refresh-courses"');
     expect(page.text).not.toContain('id="sync-selected"');
     expect(page.text).toContain('id="not-connected"');
+    const course = await browser.go(`${courses}/1001`);
+    expect(course.status).toBe(200);
+    expect(course.text).not.toContain('id="sync-course"');
+    expect(course.text).not.toContain('id="preview-sync"');
+    expect(course.text).toContain('id="not-connected"');
+    const preview = await browser.go(`${courses}/1001?preview=1`);
+    expect(preview.text).not.toContain('id="preview-error"');
     const settings = await browser.go(`${h.appUrl}/integrations/${id}`);
     expect(settings.text).not.toContain('id="recheck"');
     expect(settings.text).not.toContain('id="disconnect"');

@@ -296,7 +296,9 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
     const active = lastSync && (lastSync.state === 'queued' || lastSync.state === 'running') ? lastSync : undefined;
     let preview: unknown = null;
     let previewError: string | null = null;
-    if (req.query.preview === '1') {
+    const notConnected = notConnectedView(i);
+    // Not connected: the notice replaces the preview (it would only fail with not_connected).
+    if (req.query.preview === '1' && !notConnected) {
       try {
         const r = await c.sync.syncRoster(i.id, id, { dryRun: true });
         preview = { diff: r.diff, counts: r.counts, includesStripped: r.includesStripped };
@@ -330,6 +332,7 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
       gradePosts: presentGradePostsForPage(await c.grades.list(i.id, id)),
       gradePassback: i.features.includes('grade_passback'),
       recentChanges,
+      notConnected,
     });
   });
 
