@@ -270,6 +270,11 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     expect(page.text).toContain('data-reason="developer_key_off"');
     expect(page.text).not.toMatch(/ON, then click Generate Keys/);
     expect(page.text.split(remedy).length - 1).toBe(1);
+    // Check configuration too: its row for the key names the reason, and the page keeps one remedy (Re-check).
+    const checked = await browser.go(`${h.appUrl}/integrations/${id}/preflight`, { form: { _csrf: hiddenValue(page.text, '_csrf') } });
+    expect(checked.text).toContain('id="preflight-result" data-ok="false"');
+    expect(checked.text.split(remedy).length - 1).toBe(1);
+    expect(checked.text).not.toContain('then click Generate Keys');
     h.sandbox.control.setKey({ binding: 'on' });
     expect((await h.api('POST', `/api/v1/integrations/${id}/verify`, {})).body.state).toBe('verified');
   });

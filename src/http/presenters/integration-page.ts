@@ -1,6 +1,6 @@
 import type { Integration } from '../../integrations/integration.js';
 import type { PreflightResult } from '../../integrations/preflight.js';
-import { isWorkingState, remedyFor, statusRemedies, type LastAttempt } from '../../integrations/reasons.js';
+import { isReasonCode, isWorkingState, reasonContext, remedyFor, statusRemedies, type LastAttempt, type ReasonCode } from '../../integrations/reasons.js';
 import { checkRows } from './checks.js';
 import { presentIntegration } from './integration.js';
 
@@ -77,13 +77,26 @@ export function settingsPageView(i: Integration, preflight: ReturnType<typeof pr
   const shown = new Set<string>();
   const integration = integrationView(i, shown);
   if (!preflight) return { integration, preflight: null };
+  const held = tokenHeld(i.status);
   const checks = preflight.checks.map((c) => {
     if (!c.remedy) return c;
-    if (shown.has(c.remedy)) return { ...c, remedy: null };
-    shown.add(c.remedy);
-    return c;
+    // The status already names this reason with the remedy for where it was met: one remedy per reason.
+    if (c.reason && i.status.reasons.includes(c.reason as ReasonCode)) return { ...c, remedy: null };
+    // Preflight asks as if authorizing anew; with a token held, the token's remedy applies (Re-check, not Generate Keys).
+    const remedy = held && c.reason && isReasonCode(c.reason) ? remedyFor(c.reason, 'token').remedy : c.remedy;
+    if (shown.has(remedy)) return { ...c, remedy: null };
+    shown.add(remedy);
+    return { ...c, remedy };
   });
   return { integration, preflight: { ...preflight, checks } };
+}
+
+/**
+ * Whether the status describes a token this service holds: a working state, or a reason met by the
+ * token (a health check or Re-check), not by an authorization that produced none.
+ */
+function tokenHeld(s: Integration['status']): boolean {
+  return isWorkingState(s.state) || s.reasons.some((r) => reasonContext(s, r) === 'token');
 }
 
 /** A preflight result shaped for the LMS Settings page. */
