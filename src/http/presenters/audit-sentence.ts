@@ -145,7 +145,7 @@ const SENTENCES: Record<string, Describe> = {
       { href: `${base}/sync-list`, label: 'Sync list' },
     );
   },
-  'sync_list.sync_started': (d) => sentence('Started a re-sync of every course on the sync list.', d.jobId ? { href: `/jobs/${encodeURIComponent(str(d.jobId))}`, label: 'The job' } : null),
+  'sync_list.sync_started': (d, base) => sentence('Started a re-sync of every course on the sync list.', d.jobId ? { href: `${base}/jobs/${encodeURIComponent(str(d.jobId))}`, label: 'The job' } : null),
   'grades.post_started': (d, base) =>
     sentence(
       `Started posting ${typeof d.scores === 'number' ? `${d.scores} score${d.scores === 1 ? '' : 's'}` : 'scores'} of exam “${str(d.examKey)}” to course ${str(d.courseId)}'s gradebook.`,
