@@ -86,6 +86,10 @@ export function createApp(container: Container): Express {
         },
       },
       xFrameOptions: { action: 'sameorigin' },
+      // Our own pages send their path as Referer to us (a refused form goes back to the page it was
+      // on, see src/http/form-page.ts); other sites get none. Pages with a token in their address
+      // set no-referrer themselves.
+      referrerPolicy: { policy: 'same-origin' },
       strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
     }),
   );
@@ -172,6 +176,11 @@ export function createApp(container: Container): Express {
   app.use('/api', (req, res, next) => (res.locals.actor !== undefined && isBearerApiCall(req) ? next() : checkApiToken(req, res, next)));
   app.use(...bodyParsers);
   // File uploads from pages (the sync list import): read before the CSRF check, which needs `_csrf`.
+  // A file refused here (over the limit) goes back to the import form with the error flashed.
+  app.use((req, res, next) => {
+    if (req.method === 'POST' && SYNC_LIST_UPLOAD_PATHS.test(req.path)) res.locals.formPage = `${req.path.slice(0, -'/import'.length)}#import`;
+    next();
+  });
   app.use(
     multipartForms({
       paths: SYNC_LIST_UPLOAD_PATHS,

@@ -4,6 +4,7 @@ import { AppError, toAppError } from '../errors/app-error.js';
 import { REMEDIES } from '../integrations/reasons.js';
 import { TokenUnavailableError } from '../oauth/token-source.js';
 import { ERROR_STATUS } from './error-status.js';
+import { redirectRefusedPost } from './form-page.js';
 import { zodToAppError } from './validate.js';
 
 /** True for requests answered with JSON errors (the JSON API) rather than HTML pages. */
@@ -61,7 +62,11 @@ export function sendError(req: Request, res: Response, error: AppError): void {
   res.render('error', { title: status === 404 ? 'Not found' : 'Something went wrong', status, code: error.code, message, help });
 }
 
-/** The last middleware: logs unexpected errors with their cause, presents every error without a stack. */
+/**
+ * The last middleware: logs unexpected errors with their cause, presents every error without a
+ * stack. A page form's refused POST goes back to its page with the error flashed (see
+ * {@link redirectRefusedPost}).
+ */
 export function errorHandler(err: unknown, req: Request, res: Response, next: NextFunction): void {
   if (res.headersSent) {
     next(err);
@@ -71,6 +76,7 @@ export function errorHandler(err: unknown, req: Request, res: Response, next: Ne
   if (!error.expose || ERROR_STATUS[error.code] >= 500) {
     req.log?.error({ err: error.cause ?? err, code: error.code }, 'request failed');
   }
+  if (redirectRefusedPost(req, res, error)) return;
   sendError(req, res, error);
 }
 

@@ -16,6 +16,7 @@ import { presentGradePostsForPage } from '../presenters/grades.js';
 import { describeChange } from '../presenters/changes.js';
 import { jobDurationSeconds, presentJob } from '../presenters/job.js';
 import { presentCoursePaging } from '../presenters/course-paging.js';
+import { returnsTo } from '../form-page.js';
 
 type Deps = Pick<Container, 'sync' | 'integrations' | 'clock' | 'grades'>;
 
@@ -166,6 +167,7 @@ function lookupErrorView(e: AppError, query: string): { message: string; help: s
 export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): Router {
   const router = Router();
   const guard = requireIntegrationAccess('id');
+  const back = (suffix = '') => returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}${suffix}`);
   const integrationOf = async (req: Request) => {
     const i = await c.integrations.get(String(req.params.id));
     if (!i) throw new AppError('not_found', 'No such integration.');
@@ -222,14 +224,14 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
     await renderList(req, res, { lookup: shown.lookup, lookupError: shown.lookupError, lookupQuery: shown.query });
   });
 
-  router.post('/integrations/:id/course-refresh', guard, async (req, res) => {
+  router.post('/integrations/:id/course-refresh', guard, back('/courses'), async (req, res) => {
     parseInput(pageForm, req.body ?? {});
     const i = await integrationOf(req);
     await c.sync.startRefresh(i.id);
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses`);
   });
 
-  router.post('/integrations/:id/courses/lookup', guard, async (req, res) => {
+  router.post('/integrations/:id/courses/lookup', guard, back('/courses'), async (req, res) => {
     const body = parseInput(lookupForm, req.body ?? {});
     const i = await integrationOf(req);
     let lookup: unknown;
@@ -249,7 +251,7 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/courses#${lookupError ? 'lookup-error' : 'lookup-result'}`);
   });
 
-  router.post('/integrations/:id/course-sync', guard, async (req, res) => {
+  router.post('/integrations/:id/course-sync', guard, back('/courses'), async (req, res) => {
     const body = parseInput(selectionForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = typeof body.courseIds === 'string' ? [body.courseIds] : (body.courseIds ?? []);
@@ -271,7 +273,7 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
     res.render('courses/sync-all', { title: `Sync every syncable course · ${i.name}`, integration: { id: i.id, name: i.name }, count: n, countLabel: n.toLocaleString('en-US') });
   });
 
-  router.post('/integrations/:id/course-sync-all', guard, async (req, res) => {
+  router.post('/integrations/:id/course-sync-all', guard, back('/course-sync-all'), async (req, res) => {
     const body = parseInput(syncAllForm, req.body ?? {});
     const i = await integrationOf(req);
     const base = `/integrations/${encodeURIComponent(i.id)}`;
@@ -336,7 +338,7 @@ export function createCoursesPagesRouter(c: Deps & Pick<Container, 'changes'>): 
     });
   });
 
-  router.post('/integrations/:id/courses/:canvasId/sync', guard, async (req, res) => {
+  router.post('/integrations/:id/courses/:canvasId/sync', guard, returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}/courses/${encodeURIComponent(String(req.params.canvasId))}`), async (req, res) => {
     parseInput(pageForm, req.body ?? {});
     const i = await integrationOf(req);
     const id = String(req.params.canvasId);

@@ -19,6 +19,7 @@ import { requireIntegrationAccess, requireStaff, settingsActor } from '../middle
 import { parseInput, zodToAppError } from '../validate.js';
 import { presentAuditTrail } from '../presenters/audit-trail.js';
 import { parseFeatures } from '../features-query.js';
+import { returnsTo } from '../form-page.js';
 
 type Deps = Pick<
   Container,
@@ -89,6 +90,7 @@ interface ConfigureFormState {
 export function createIntegrationsPagesRouter(c: Deps): Router {
   const router = Router();
   const access = requireIntegrationAccess('id');
+  const back = (suffix = '') => returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}${suffix}`);
   const actorOf = (res: Response) => String(res.locals.actor ?? 'browser');
   const mustGet = async (req: Request) => {
     const i = await c.integrations.get(String(req.params.id));
@@ -153,7 +155,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     await renderSettings(req, res, i, { ...(shown?.integrationId === i.id ? { preflight: shown.view } : {}), ...kept });
   });
 
-  router.post('/integrations/:id/settings', access, async (req, res) => {
+  router.post('/integrations/:id/settings', access, back(), async (req, res) => {
     const i = await mustGet(req);
     const form = settingsForm.safeParse(req.body ?? {});
     if (!form.success) throw zodToAppError(form.error);
@@ -191,7 +193,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
 
-  router.post('/integrations/:id/preflight', access, async (req, res) => {
+  router.post('/integrations/:id/preflight', access, back(), async (req, res) => {
     const i = await mustGet(req);
     const result = await c.connection.preflight(i.id);
     // Post/Redirect/Get: a reload of the page shows the outcome again without asking Canvas again.
@@ -199,21 +201,21 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}#preflight-result`);
   });
 
-  router.post('/integrations/:id/verify', access, async (req, res) => {
+  router.post('/integrations/:id/verify', access, back(), async (req, res) => {
     const i = await mustGet(req);
     const status = await c.connection.verify(i.id, actorOf(res));
     flash(req, status.state === 'verified' ? 'ok' : 'warn', `Re-check finished: ${STATE_LABELS[status.state]}.`);
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
 
-  router.post('/integrations/:id/disconnect', access, async (req, res) => {
+  router.post('/integrations/:id/disconnect', access, back(), async (req, res) => {
     const i = await mustGet(req);
     const r = await c.connection.disconnect(i.id, actorOf(res));
     flash(req, 'ok', r.revokedAtCanvas ? 'Disconnected: the token was revoked in Canvas and deleted here.' : 'Disconnected: the token was deleted here (Canvas no longer knew it).');
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}`);
   });
 
-  router.post('/integrations/:id/setup-link', requireStaff, async (req, res) => {
+  router.post('/integrations/:id/setup-link', requireStaff, back(), async (req, res) => {
     const form = parseInput(setupLinkForm, req.body ?? {});
     const i = await mustGet(req);
     // The link is a credential shown only in this answer (stored nowhere, not even in the session),
@@ -294,7 +296,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     await renderConfigure(req, res, i, takeFormState(req, configurePath(i.id)) as ConfigureFormState | undefined);
   });
 
-  router.post('/integrations/:id/configure', access, async (req, res) => {
+  router.post('/integrations/:id/configure', access, back('/configure'), async (req, res) => {
     const i = await mustGet(req);
     if (i.status.state !== 'verified' && i.status.state !== 'degraded') {
       // Post/Redirect/Get: the page says once why nothing was saved; the lock itself explains the rest.
@@ -370,7 +372,7 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
     });
   });
 
-  router.post('/integrations/:id/troubleshoot', access, async (req, res) => {
+  router.post('/integrations/:id/troubleshoot', access, back('/troubleshoot'), async (req, res) => {
     const i = await mustGet(req);
     const pasted = typeof (req.body as Record<string, unknown>)?.url === 'string' ? String((req.body as Record<string, unknown>).url).slice(0, 8000) : '';
     // Post/Redirect/Get: the pasted text (no secret: an address Canvas showed) is kept for one page view.

@@ -5,6 +5,7 @@ import { allowFormActionTo } from '../csp.js';
 import { requireIntegrationAccess } from '../middleware/auth.js';
 import { resultView } from '../presenters/oauth-result.js';
 import '../session.js';
+import { returnsTo } from '../form-page.js';
 
 type Deps = Pick<Container, 'config' | 'integrations' | 'connection' | 'integrationLinks'>;
 
@@ -50,7 +51,7 @@ export function createOAuthRouter(c: Deps): Router {
   const router = Router();
   const secure = c.config.secureCookies;
 
-  router.post('/integrations/:id/generate-keys', requireIntegrationAccess('id'), async (req, res) => {
+  router.post('/integrations/:id/generate-keys', requireIntegrationAccess('id'), returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}`), async (req, res) => {
     const id = String(req.params.id);
     const started = await c.integrationLinks.startAuthorization(id, browserSecret(req, res, secure), { label: String(res.locals.actor ?? 'browser') });
     res.redirect(303, started.url);

@@ -13,6 +13,7 @@ import type { UploadedFile } from '../multipart.js';
 import { presentJob } from '../presenters/job.js';
 import { presentImport, presentListedCourse, presentPendingImport } from '../presenters/sync-list.js';
 import { parseInput } from '../validate.js';
+import { returnsTo } from '../form-page.js';
 
 type Deps = Pick<Container, 'syncList' | 'integrations' | 'integrationSettings' | 'sync' | 'clock' | 'changes'>;
 
@@ -152,6 +153,7 @@ export const SYNC_LIST_UPLOAD_PATHS = /^\/integrations\/[^/]+\/sync-list\/import
 export function createSyncListPagesRouter(c: Deps): Router {
   const router = Router();
   const guard = requireIntegrationAccess('id');
+  const back = (suffix = '') => returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}${suffix}`);
   const actorOf = (res: Response) => String(res.locals.actor ?? 'browser');
   const pageOf = (id: string) => `/integrations/${encodeURIComponent(id)}/sync-list`;
   const integrationOf = async (req: Request) => {
@@ -187,7 +189,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     });
   });
 
-  router.post('/integrations/:id/sync-list/add', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/add', guard, back('/sync-list'), async (req, res) => {
     const body = parseInput(idsForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = idsOf(body.courseIds);
@@ -202,7 +204,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     res.redirect(303, back);
   });
 
-  router.post('/integrations/:id/sync-list/remove', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/remove', guard, back('/sync-list'), async (req, res) => {
     const body = parseInput(idsForm, req.body ?? {});
     const i = await integrationOf(req);
     const ids = idsOf(body.courseIds);
@@ -215,7 +217,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     res.redirect(303, pageOf(i.id));
   });
 
-  router.post('/integrations/:id/sync-list/import', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/import', guard, back('/sync-list#import'), async (req, res) => {
     const i = await integrationOf(req);
     const body = parseInput(uploadForm, req.body ?? {});
     let pending;
@@ -239,7 +241,7 @@ export function createSyncListPagesRouter(c: Deps): Router {
     });
   });
 
-  router.post('/integrations/:id/sync-list/imports/:importId/apply', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/imports/:importId/apply', guard, returnsTo((req) => `/integrations/${encodeURIComponent(String(req.params.id))}/sync-list/imports/${encodeURIComponent(String(req.params.importId))}`), async (req, res) => {
     const body = parseInput(applyForm, req.body ?? {});
     const i = await integrationOf(req);
     const id = String(req.params.importId);
@@ -255,14 +257,14 @@ export function createSyncListPagesRouter(c: Deps): Router {
     await send(res, await c.syncList.export(i.id, { format: q.format, template: q.template }));
   });
 
-  router.post('/integrations/:id/sync-list/sync', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/sync', guard, back('/sync-list'), async (req, res) => {
     parseInput(csrfOnly, req.body ?? {});
     const i = await integrationOf(req);
     await c.syncList.startSync(i.id, actorOf(res));
     res.redirect(303, pageOf(i.id));
   });
 
-  router.post('/integrations/:id/sync-list/schedule', guard, async (req, res) => {
+  router.post('/integrations/:id/sync-list/schedule', guard, back('/sync-list#schedule'), async (req, res) => {
     const body = parseInput(scheduleForm, req.body ?? {});
     const i = await integrationOf(req);
     let syncSchedule: { everyMinutes: number } | null = null;
