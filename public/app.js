@@ -43,9 +43,17 @@ document.addEventListener('change', (event) => {
 
 // After a form error, focus moves to the error summary (the first [data-form-error]), so keyboard
 // and screen-reader users land on what to fix; its links lead to the fields.
-document.addEventListener('DOMContentLoaded', () => {
+// A flashed error (role="alert" in the layout) is marked the same way.
+function focusFormError() {
   const summary = document.querySelector('[data-form-error]');
-  if (!summary) return;
+  if (!summary || document.activeElement === summary) return;
   if (!summary.hasAttribute('tabindex')) summary.setAttribute('tabindex', '-1');
   summary.focus();
+}
+document.addEventListener('DOMContentLoaded', focusFormError);
+// Scrolling to the address's #fragment (a redirect back to the form's section) happens later and
+// moves focus off an element it does not target: focus the error again once the page has loaded,
+// unless the person has already moved on to something else.
+window.addEventListener('load', () => {
+  if (!document.activeElement || document.activeElement === document.body) focusFormError();
 });

@@ -231,5 +231,19 @@ describe('navigation, course list at scale and readable history (chromium)', () 
     await staff.click('#lookup-submit');
     await staff.waitForSelector('#lookup-error');
     expect(await staff.evaluate(() => document.activeElement?.id)).toBe('lookup-error');
+    // The LTI key values form: its error is focused after the redirect.
+    await staff.goto(`${h.appUrl}/integrations/${id}/lti`);
+    await staff.fill('#lti-client-id', '170000000000001');
+    await staff.fill('#lti-deployments', 'not a deployment id!');
+    await staff.click('form[action$="/lti"] button[type="submit"]');
+    await staff.waitForSelector('[data-form-error][data-field="deploymentIds"]');
+    await staff.waitForLoadState('load');
+    expect(await staff.evaluate(() => document.activeElement?.getAttribute('data-field'))).toBe('deploymentIds');
+    // A flashed error (Select at least one…) is focused too.
+    await staff.goto(`${h.appUrl}/integrations/${id}/courses`);
+    await staff.click('#sync-selected');
+    await staff.waitForSelector('[data-flash]');
+    await staff.waitForLoadState('load');
+    expect(await staff.evaluate(() => document.activeElement?.textContent)).toContain('Select at least one');
   });
 });

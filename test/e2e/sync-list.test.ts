@@ -157,6 +157,9 @@ describe('the sync list page (chromium)', () => {
     await page.click('#schedule-save');
     await page.waitForURL((u) => u.pathname === `/integrations/${id}/sync-list`);
     expect(await page.locator('body').textContent()).toContain('at least 15');
+    // Focus is on the flashed error, as on a form's error summary.
+    await page.waitForLoadState('load');
+    expect(await page.evaluate(() => (document.activeElement?.getAttribute('role') === 'alert' ? document.activeElement.textContent : null))).toContain('at least 15');
     expect((await h.c.integrations.get(id))!.syncSchedule).toEqual({ everyMinutes: 30 });
   });
 
