@@ -5,6 +5,7 @@ import type { Job } from '../../src/jobs/types.js';
 import { launchChromium, screenshotFolder } from '../support/browser.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
+import { mintSessionCookie } from '../support/session-cookie.js';
 import { startReceiver } from '../support/webhook-receiver.js';
 
 const shots = screenshotFolder('phone');
@@ -23,6 +24,7 @@ describe('tables on a 390 px phone (chromium)', () => {
   let id: string;
   let importId: string;
   let failingHook: string;
+  let syncJob: string;
   let receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
 
   const waitEnd = async (job: Job) => {
@@ -45,7 +47,11 @@ describe('tables on a 390 px phone (chromium)', () => {
     await h.authorize(id);
     await h.createIntegration({ name: 'Northfield Community College of the Applied and Liberal Arts' });
     await waitEnd(await h.c.sync.startRefresh(id));
-    await waitEnd(await h.c.sync.startSync(id, ['1001']));
+    const sync = await h.c.sync.startSync(id, ['1001']);
+    syncJob = sync.id;
+    await waitEnd(sync);
+    await h.c.apiTokens.create({ name: 'exam-sync job on the platform team server' });
+    await h.c.apiTokens.revoke((await h.c.apiTokens.create({ name: 'old token' })).info.id);
     // An exam posted to course 1001's gradebook, with one score for nobody in the course.
     const roster = await h.api('GET', `/api/v1/integrations/${id}/courses/1001/roster`);
     const takers = (roster.body.examTakers as Array<{ externalId: string }>).map((p) => p.externalId);
@@ -181,6 +187,42 @@ describe('tables on a 390 px phone (chromium)', () => {
     }
     expect(await statusCellsOnScreen('#deliveries')).toBeGreaterThan(0);
     await page.screenshot({ path: join(shots.dir, '09-webhook-deliveries.png'), fullPage: true });
+  });
+
+  it("API tokens: each token's status (5th of 6 columns) is on screen", async () => {
+    await page.goto(`${h.appUrl}/settings/api-tokens`);
+    expect(await statusCellsOnScreen('#tokens')).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(shots.dir, '10-api-tokens.png'), fullPage: true });
+  });
+
+  it("the API reference: each field's notes are on screen and the page does not scroll sideways", async () => {
+    await page.goto(`${h.appUrl}/docs/api`);
+    expect(await statusCellsOnScreen('.api-fields')).toBeGreaterThan(10);
+  });
+
+  it("a job's page: each course's outcome is on screen", async () => {
+    await page.goto(`${h.appUrl}/integrations/${id}/jobs/${syncJob}`);
+    expect(await statusCellsOnScreen('#job-courses')).toBe(1);
+  });
+
+  it("the instructor's course page inside Canvas: each person's sections and each skipped person's reason are on screen", async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const cookie = await mintSessionCookie(h.c, { ltiCourse: { integrationId: id, courseId: '1001', via: 'lti' } });
+    const eq = cookie.indexOf('=');
+    await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: h.appUrl }]);
+    const lti = await context.newPage();
+    const saved = page;
+    page = lti;
+    try {
+      await page.goto(`${h.appUrl}/launch/course`);
+      expect(await statusCellsOnScreen('#lti-exam-takers')).toBeGreaterThan(0);
+      expect(await statusCellsOnScreen('#lti-skipped')).toBeGreaterThan(0);
+      await page.locator('#lti-skipped').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(shots.dir, '11-lti-course.png'), fullPage: false });
+    } finally {
+      page = saved;
+      await context.close();
+    }
   });
 
   it('wide screens keep the tables as tables', async () => {
