@@ -1,3 +1,5 @@
+import { describeNonPublicHost } from '../../net/url-guard.js';
+
 /**
  * The LTI page's row about whether Canvas can reach this service. Canvas launches only https tools
  * that it can reach: a hosted Canvas calls from the internet, so neither plain http nor a loopback
@@ -16,7 +18,11 @@ export interface ReachabilityRow {
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
-/** The row for `publicUrl` (PUBLIC_URL). */
+/**
+ * The row for `publicUrl` (PUBLIC_URL). Private and reserved addresses (10/8, 172.16/12,
+ * 192.168/16, fc00::/7 and the rest ipaddr.js knows) and private names (`.local`, `.internal`, …)
+ * are judged by the outbound URL guard's rules: a hosted Canvas cannot reach them either.
+ */
 export function reachabilityRow(publicUrl: string): ReachabilityRow {
   let u: URL | undefined;
   try {
@@ -25,10 +31,8 @@ export function reachabilityRow(publicUrl: string): ReachabilityRow {
     u = undefined;
   }
   const production = 'In production, set PUBLIC_URL to the https address Canvas can reach (e.g. https://exams.your-institution.edu) and restart the service.';
-  if (u && u.protocol === 'https:' && !LOOPBACK.test(u.hostname)) {
-    return { name: 'https', ok: true, badge: 'verified', badgeLabel: 'OK', label: `Canvas can reach this service over https (${u.origin})`, detail: '' };
-  }
-  if (u && LOOPBACK.test(u.hostname)) {
+  const nonPublic = u ? describeNonPublicHost(u.hostname) : null;
+  if (u && (LOOPBACK.test(u.hostname) || nonPublic?.includes('loopback'))) {
     return {
       name: 'https',
       ok: false,
@@ -38,12 +42,25 @@ export function reachabilityRow(publicUrl: string): ReachabilityRow {
       detail: `${u.origin} exists only on this computer, so only a Canvas on the same computer (like the demo's Canvas sandbox) can launch the tool; a hosted Canvas cannot. ${production}`,
     };
   }
-  return {
-    name: 'https',
-    ok: false,
-    badge: 'failed',
-    badgeLabel: 'Fix',
-    label: `Not reachable over https: this service's address is ${u ? u.origin : publicUrl}`,
-    detail: `Canvas launches only https tools. ${production}`,
-  };
+  if (!u || u.protocol !== 'https:') {
+    return {
+      name: 'https',
+      ok: false,
+      badge: 'failed',
+      badgeLabel: 'Fix',
+      label: `Not reachable over https: this service's address is ${u ? u.origin : publicUrl}`,
+      detail: `Canvas launches only https tools.${nonPublic ? ` The address also ${nonPublic}, which a hosted Canvas cannot reach from the internet.` : ''} ${production}`,
+    };
+  }
+  if (nonPublic) {
+    return {
+      name: 'https',
+      ok: false,
+      badge: 'failed',
+      badgeLabel: 'Fix',
+      label: `Not reachable by a hosted Canvas: this service's address ${u.origin} ${nonPublic}`,
+      detail: `A hosted Canvas (such as instructure.com) calls tools from the internet, so it cannot reach a private address or a name only your network knows; https alone does not help. Only a Canvas inside the same network could launch the tool. ${production}`,
+    };
+  }
+  return { name: 'https', ok: true, badge: 'verified', badgeLabel: 'OK', label: `Canvas can reach this service over https (${u.origin})`, detail: '' };
 }
