@@ -24,6 +24,7 @@ import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/
 import { createGradesApiRouter } from './http/routes/grades.js';
 import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
+import { JOB_KINDS, jobLabel } from './jobs/job-kinds.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
 import { createWebhooksRouter } from './http/routes/webhooks.js';
 import { createSyncListApiRouter, createSyncListPagesRouter, SYNC_LIST_UPLOAD_PATHS } from './http/routes/sync-list.js';
@@ -59,7 +60,9 @@ export function createApp(container: Container): Express {
 
   // `when(iso)` in every view: timestamps as "2026-11-26 17:23:39 UTC" (anything else passes through).
   const when = String.raw`const when = (v) => { const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(v ?? '')); return m ? m[1] + ' ' + m[2] + ' UTC' : (v ?? '—'); };`;
-  const eta = new Eta({ views: VIEWS_DIR, cache: true, functionHeader: when });
+  // `jobLabel(kind)` too: what the job kinds registry calls each kind ("Grade post"), never the raw kind.
+  const jobLabels = `const jobLabel = (k) => (${JSON.stringify(Object.fromEntries(JOB_KINDS.map((k) => [k, jobLabel(k)])))})[k] ?? k;`;
+  const eta = new Eta({ views: VIEWS_DIR, cache: true, functionHeader: `${when}\n${jobLabels}` });
   app.engine('eta', (file, data, cb) => {
     try {
       cb(null, eta.render(file.slice(VIEWS_DIR.length + 1), data as object));

@@ -34,9 +34,16 @@ export function sameOriginReferer(req: Request): string | null {
     return null;
   }
   if (u.host !== req.host || (u.protocol !== 'http:' && u.protocol !== 'https:')) return null;
-  const path = `${u.pathname}${u.search}`;
-  if (!path.startsWith('/') || path.startsWith('//') || path.includes('\\')) return null;
-  return path;
+  return localPath(`${u.pathname}${u.search}`);
+}
+
+/**
+ * `v` when it is a path on this site ("/integrations/…", a query allowed), else null: a full URL,
+ * a protocol-relative "//host" or a backslash (which browsers read as "/") would leave the site.
+ */
+export function localPath(v: unknown): string | null {
+  if (typeof v !== 'string' || v.length > 2000) return null;
+  return /^\/(?![/\\])[^\\\s]*$/.test(v) ? v : null;
 }
 
 /**

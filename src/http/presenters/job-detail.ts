@@ -1,9 +1,11 @@
 import { describeProgress } from '../../jobs/describe-progress.js';
-import { jobLabel } from '../../jobs/job-kinds.js';
+import { describeJobSummary, jobLabel, type HealthCheckJobSummary } from '../../jobs/job-kinds.js';
+import { REMEDIES, isReasonCode } from '../../integrations/reasons.js';
 import type { Job } from '../../jobs/types.js';
 import type { CourseView } from '../../sync/course-repository.js';
 import type { CourseSyncResult } from '../../sync/roster-sync.js';
 import { COURSE_REASON_HELP, type CourseReason } from '../../sync/sync-reasons.js';
+import { STATE_LABELS } from './integration-page.js';
 
 
 /** One course a roster sync was asked for, and what the job did to it. */
@@ -96,9 +98,42 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
       did.push(`Synced ${n(s.synced)} of ${n(s.courses)} courses: ${n(s.examTakers)} exam-takers; ${n(s.added)} added, ${n(s.removed)} removed, ${n(s.changed)} changed since the previous sync${s.resumed ? '; resumed after an interruption' : ''}.`);
       for (const f of (s.failures as Array<{ courseId: string; code: string; message: string }> | undefined) ?? []) did.push(`Course ${f.courseId} was not synced (${f.code}): ${f.message}`);
     }
-  } else {
+  } else if (job.kind === 'health_check') {
     did.push(job.integrationId === '*' ? 'Re-checks the connection of every connected integration with Canvas.' : "Re-checks this integration's connection with Canvas.");
-    for (const [k, v] of Object.entries(s)) did.push(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    did.push(...healthCheckSentences(s as HealthCheckJobSummary));
+  } else {
+    const line = describeJobSummary(job.kind, job.summary);
+    if (line) did.push(`${line}.`);
   }
   return { kindTitle: jobLabel(job.kind), progressLabel: describeProgress(job).label, did, byReason, courses: outcomes };
+}
+
+const stateWords = (v: unknown) => STATE_LABELS[String(v)] ?? String(v ?? 'unknown');
+/** Reason codes as their titles ("The developer key is OFF for this account"). */
+const reasonWords = (v: unknown) =>
+  (Array.isArray(v) ? v : [])
+    .map((r) => (isReasonCode(r) ? REMEDIES[r].title : String(r)))
+    .join('; ');
+
+/**
+ * A health check's summary in sentences: how many integrations it checked and whose connection
+ * moved (the scheduled check), or the connection it found (the check of one integration).
+ */
+export function healthCheckSentences(s: HealthCheckJobSummary): string[] {
+  const out: string[] = [];
+  if (typeof s.checked === 'number') {
+    const changed = s.changed ?? [];
+    out.push(`Checked ${s.checked === 1 ? '1 connected integration' : `${n(s.checked)} connected integrations`}; ${changed.length === 0 ? 'no connection changed' : changed.length === 1 ? "1 connection's state changed" : `${n(changed.length)} connections' states changed`}.`);
+    for (const c of changed) {
+      const why = reasonWords(c.reasons);
+      out.push(`Integration ${c.integrationId}: from ${stateWords(c.from)} to ${stateWords(c.to)}${why ? ` (${why})` : ''}.`);
+    }
+  }
+  if (s.status && typeof s.status === 'object') {
+    const st = s.status as { state?: unknown; reasons?: unknown; missingScopes?: unknown };
+    const why = reasonWords(st.reasons);
+    const scopes = Array.isArray(st.missingScopes) ? st.missingScopes.map(String) : [];
+    out.push(`The connection is ${stateWords(st.state)}${why ? `: ${why}` : ''}.${scopes.length ? ` Missing scopes: ${scopes.join(', ')}.` : ''}`);
+  }
+  return out;
 }

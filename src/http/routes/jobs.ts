@@ -6,6 +6,7 @@ import type { CourseView } from '../../sync/course-repository.js';
 import { requireIntegrationAccess, requireStaff } from '../middleware/auth.js';
 import { jobLabel } from '../../jobs/job-kinds.js';
 import { flash } from '../flash.js';
+import { localPath, sameOriginReferer } from '../form-page.js';
 import { presentJobDetail } from '../presenters/job-detail.js';
 import { jobDurationSeconds, presentJob, presentJobRow } from '../presenters/job.js';
 
@@ -67,7 +68,10 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
       after.state === 'failed' || after.state === 'succeeded' ? 'warn' : 'ok',
       after.state === 'cancelled' ? `${jobLabel(job.kind)} cancelled.` : open ? `${jobLabel(job.kind)}: cancelling; it stops after the step in hand.` : `${jobLabel(job.kind)} had already ended (${after.state}); nothing was cancelled.`,
     );
-    res.redirect(303, `/integrations/${encodeURIComponent(job.integrationId)}/courses`);
+    // Back to the page the Cancel button was on (the courses page, the sync list, a course, the
+    // job's own page); without one, the job's page, which shows how it ended.
+    const back = localPath((req.body as Record<string, unknown> | undefined)?.back) ?? sameOriginReferer(req);
+    res.redirect(303, back ?? `/integrations/${encodeURIComponent(job.integrationId)}/jobs/${encodeURIComponent(job.id)}`);
   });
 
   router.get('/jobs', requireStaff, async (_req, res) => {
