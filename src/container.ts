@@ -92,7 +92,7 @@ export interface Container {
    * A Canvas REST client for one integration's Canvas (declared endpoints only). Given the
    * integration's id, it shares that integration's throttle governor with its jobs and lookups.
    */
-  canvasFor(integration: Pick<Integration, 'canvasUrl'> & { id?: string }): CanvasClient;
+  canvasFor(integration: Pick<Integration, 'canvasUrl' | 'canvasOtherUrl'> & { id?: string }): CanvasClient;
   canvasOAuth: CanvasOAuth;
   /** Preflight, Generate Keys, verification, disconnect, health checks. */
   connection: ConnectionService;
@@ -263,8 +263,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     });
     // One governor per integration token in this process, shared by jobs and ad-hoc calls.
     const governors = createGovernorRegistry({ clock });
-    const canvasFor = (i: Pick<Integration, 'canvasUrl'> & { id?: string }) =>
-      createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
+    const canvasFor = (i: Pick<Integration, 'canvasUrl' | 'canvasOtherUrl'> & { id?: string }) =>
+      createCanvasClient({ baseUrl: i.canvasUrl, otherUrl: i.canvasOtherUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
     const connection = createConnectionService({
       repo: integrations,
       states: createOAuthStates({ db, vault, clock }),
@@ -324,7 +324,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const gradePost: GradePostDeps = {
       grades: createGradeRepository(db),
       courses: createCourseRepository(db, { pgPool: store.pgPool }),
-      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, id: s.id }),
+      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, canvasOtherUrl: s.canvasOtherUrl, id: s.id }),
       tokenSourceFor: (id) => tokenSources.forIntegration(id),
       clock,
       logger,

@@ -46,6 +46,8 @@ export interface SandboxOptions {
   requireUserAgent?: boolean;
   /** Progress GETs a bulk grade job needs to finish (default 2; 0 = at the first GET). */
   progressPolls?: number;
+  /** Host name report file URLs use instead of the request's (see `SandboxSettings.reportFileHost`). */
+  reportFileHost?: string | null;
   plugins?: SandboxPlugin[];
 }
 
@@ -212,6 +214,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     reportDelayMs: opts.reportDelayMs ?? DEFAULT_SETTINGS.reportDelayMs,
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
     progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
+    reportFileHost: opts.reportFileHost ?? DEFAULT_SETTINGS.reportFileHost,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
