@@ -368,6 +368,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       publicUrl: config.publicUrl,
       allowInsecure: config.allowInsecureCanvasUrls,
       clock,
+      rootAccountLtiGuid: async (id) => {
+        const i = await integrationsRepo.get(id);
+        if (!i) return null;
+        const res = await canvasFor(i).request<{ lti_guid?: unknown }>({ endpoint: 'accounts.get', path: { id: 'self' }, query: { 'include[]': ['lti_guid'] } }, tokenSources.forIntegration(id));
+        return typeof res.body.lti_guid === 'string' ? res.body.lti_guid : null;
+      },
     });
     return {
       config,

@@ -6,6 +6,7 @@ import {
   checkConfigurationUrl,
   fetchPlatformConfiguration,
   matchIssuer,
+  matchRootAccount,
   postRegistration,
   registrationRequest,
   registrationTokenKey,
@@ -43,7 +44,15 @@ export type RegistrationOutcome =
       /** The client id of the registration this one replaced, if any. */
       replacedClientId: string | null;
     }
-  | { ok: false; refusal: RegistrationRefusal; detail: string; integrationName: string | null; canvasUrl: string | null };
+  | {
+      ok: false;
+      refusal: RegistrationRefusal;
+      detail: string;
+      integrationName: string | null;
+      canvasUrl: string | null;
+      /** The root account Canvas named for this registration, once its configuration was read. */
+      accountName?: string | null;
+    };
 
 /** The state the integration's LTI page shows. */
 export interface RegistrationStatus {
@@ -92,6 +101,11 @@ export function createLtiDynamicRegistration(deps: {
   publicUrl: string;
   allowInsecure: boolean;
   clock: () => Date;
+  /**
+   * The `lti_guid` of the root account the integration's Canvas token belongs to
+   * (`GET /api/v1/accounts/self?include[]=lti_guid`), or null when it cannot be read (no token yet).
+   */
+  rootAccountLtiGuid?: (integrationId: string) => Promise<string | null>;
 }): LtiDynamicRegistration {
   const { repo, registrations, audit, clock } = deps;
   const policy = { allowInsecure: deps.allowInsecure };
@@ -147,23 +161,27 @@ export function createLtiDynamicRegistration(deps: {
       const window = await registrations.openWindowOf(integration.id, clock().toISOString());
       if (!window) return refuse('not_open', 'Registration by URL is not open for this integration.');
       const current: LtiRegistration | null = integration.lti ?? null;
-      const where = checkConfigurationUrl(openidConfiguration, integration.canvasUrl, current);
+      const otherUrl = integration.canvasOtherUrl ?? null;
+      const where = checkConfigurationUrl(openidConfiguration, integration.canvasUrl, current, otherUrl);
       if (!where.ok) return refuse(where.failure.kind, where.failure.detail);
 
       const tokenKey = registrationTokenKey(registrationToken, sha256);
       if (!(await registrations.claimToken(tokenKey, integration.id))) {
         return refuse('reused_token', 'This registration was already sent once with this registration token.');
       }
-      const failed = async (f: RegistrationFailure) => {
+      const failed = async (f: RegistrationFailure, accountName?: string | null) => {
         await registrations.finishToken(tokenKey, 'refused', null);
         await audit.record({ integrationId: integration.id, actor: 'lti-dynamic-registration', action: 'lti.registration.refused', detail: { reason: f.kind, detail: f.detail } });
-        return refuse(f.kind, f.detail);
+        return { ...refuse(f.kind, f.detail), accountName: accountName ?? null } as RegistrationOutcome;
       };
 
       const config = await fetchPlatformConfiguration(deps.fetch, where.value, registrationToken, policy);
       if (!config.ok) return failed(config.failure);
-      const issuer = matchIssuer(config.value.issuer, integration.canvasUrl, current);
-      if (!issuer.ok) return failed(issuer.failure);
+      const issuer = matchIssuer(config.value.issuer, integration.canvasUrl, current, otherUrl);
+      if (!issuer.ok) return failed(issuer.failure, config.value.accountName);
+      const own = deps.rootAccountLtiGuid ? await deps.rootAccountLtiGuid(integration.id).catch(() => null) : null;
+      const account = matchRootAccount(config.value, own);
+      if (!account.ok) return failed(account.failure, config.value.accountName);
       const answer = await postRegistration(deps.fetch, {
         endpoint: config.value.registrationEndpoint,
         configurationUrl: where.value,
