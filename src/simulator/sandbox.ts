@@ -339,6 +339,26 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
   app.use((req, res, next) => {
     dispatch(req, res, next).catch(next);
   });
+  // Plugin routes answer through express (res.json, res.set): their header names go out in lower
+  // case too, as every hosted Canvas answer does (§15.13), with the headers node adds itself.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function lowerCaseWriteHead(this: Response, ...args: unknown[]) {
+      for (const name of this.getHeaderNames()) {
+        const value = this.getHeader(name)!;
+        this.removeHeader(name);
+        this.setHeader(name, value);
+      }
+      this.sendDate = false;
+      if (!this.hasHeader('date')) this.setHeader('date', new Date().toUTCString());
+      if (!this.hasHeader('transfer-encoding')) {
+        this.setHeader('connection', this.shouldKeepAlive ? 'keep-alive' : 'close');
+        if (this.shouldKeepAlive) this.setHeader('keep-alive', 'timeout=5');
+      }
+      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+    } as typeof res.writeHead;
+    next();
+  });
   for (const plugin of opts.plugins ?? []) {
     plugin({ app, state, setClientCredentialsGrant: (h) => (clientCredentials = h) });
   }

@@ -131,6 +131,27 @@ describe('Register by URL on the LTI page', () => {
     expect((await h.container.ltiRegistration.status(h.integrationA)).window).toBeNull();
   });
 
+  it('a registration token Canvas let expire (past its hour) shows that Canvas refused the token, and what to do', async () => {
+    const staff = { scope: 'platform' as const, label: 'staff:test@example.edu' };
+    await h.container.ltiRegistration.openWindow(h.integrationA, staff);
+    const before = (await h.container.integrations.get(h.integrationA))?.lti;
+    const token = await h.platform.registrationToken();
+    const openid = `${h.sandbox.url}/api/lti/security/openid-configuration`;
+    h.sandboxAhead.ms = 3601 * 1000;
+    try {
+      const res = await fetch(`${h.appUrl}/lti/register?integration=${h.integrationA}&openid_configuration=${encodeURIComponent(openid)}&registration_token=${encodeURIComponent(token)}`);
+      expect(res.status).toBe(400);
+      const body = await res.text();
+      expect(body).toContain('data-lti-code="token_refused"');
+      expect(body).toContain('Canvas refused the registration token');
+      expect(body).toContain('The token is valid for one hour and one registration.');
+    } finally {
+      h.sandboxAhead.ms = 0;
+      await h.container.ltiRegistration.closeWindow(h.integrationA, staff);
+    }
+    expect((await h.container.integrations.get(h.integrationA))?.lti).toEqual(before);
+  });
+
   it('GET /lti/register without Canvas’s parameters or for an unknown integration explains itself', async () => {
     const unknown = await fetch(`${h.appUrl}/lti/register?integration=nope`);
     expect(unknown.status).toBe(404);
