@@ -204,7 +204,11 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
   function toError(f: CanvasFailure, a: Attempt, cause?: unknown, refused?: string): CanvasApiError {
     const what = a.endpoint ?? 'download';
     const status = f.status > 0 ? f.status : undefined;
-    const message = refused ? `Canvas ${what} not sent: ${refused}` : `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`;
+    const message = refused
+      ? `Canvas ${what} not sent: ${refused}`
+      : f.explanation
+        ? `Canvas ${what} refused (HTTP ${status}): ${f.explanation}`
+        : `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`;
     return new CanvasApiError(f.kind, message, {
       refused,
       status,

@@ -233,8 +233,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
 
   async function apiPipeline(r: Route, sreq: SimRequest): Promise<SimResponse> {
     if (settings.requireUserAgent && !sreq.headers['user-agent']) {
-      // Hosted Canvas answers 403 without a User-Agent (since 2026); its body is not known: the sandbox's choice.
-      return json(403, { errors: [{ message: 'User-Agent header is required' }] });
+      // Hosted Canvas answers 403 without a User-Agent (since 2026), with the body Instructure published for the rule (§15.13).
+      return json(403, { error: 'Forbidden', message: 'You are not authorized to access this site because you have not provided a valid user agent.' });
     }
     const presented = oauth.bearerToken(sreq);
     const bucket = settings.throttle.enabled && presented ? `token:${createHash('sha256').update(presented).digest('hex')}` : undefined;

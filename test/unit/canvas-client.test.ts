@@ -332,6 +332,16 @@ describe('errors that are never retried', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('tells the User-Agent refusal (403 with Instructure\'s published body) from a permission denial, and says what to fix', async () => {
+    fake.setHandler(() => ({ status: 403, body: { error: 'Forbidden', message: 'You are not authorized to access this site because you have not provided a valid user agent.' } }));
+    const { client } = makeClient();
+    const err = (await client.request({ endpoint: 'users.self' }, tokenSource().source).catch((e: unknown) => e)) as Error & { kind: string };
+    expect(err.kind).toBe('bad_request');
+    expect(err.message).toContain('without a valid User-Agent header');
+    expect(err.message).toContain('a proxy between it and Canvas');
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('does not refresh on Insufficient scopes, and names the missing scope', async () => {
     fake.setHandler(() => canvasError(401, 'Insufficient scopes on access token.'));
     const { client } = makeClient();
