@@ -66,6 +66,39 @@ describe('LTI launch from the sandbox platform', () => {
     expect((await b.get(`${h.appUrl}/api/v1/integrations/${h.integrationA}`)).status).toBe(401);
   });
 
+  it('an active learner with no ID of the chosen type is counted as skipped in the cross-check, with the reason, not as missing from the roster', async () => {
+    const db = h.container.store.db;
+    if (!(await db.selectFrom('courses').select('canvas_id').where('integration_id', '=', h.integrationA).where('canvas_id', '=', COURSE_ID).executeTakeFirst())) await seedCourseRoster(h);
+    // Canvas lists Nia as an active learner in Names and Roles; she has no SIS id, so the roster skipped her.
+    const world = h.sandbox.world;
+    world.users.push({ id: '6', name: 'Nia NoId', sortableName: 'NoId, Nia', loginId: 'u6', email: 'u6@a.example', password: 'pw' });
+    world.enrollments.push({ id: '306', userId: '6', courseId: COURSE_ID, sectionId: '200', type: 'StudentEnrollment', role: 'StudentEnrollment', state: 'active' });
+    const now = new Date().toISOString();
+    await db
+      .insertInto('roster_entries')
+      .values({
+        integration_id: h.integrationA, course_canvas_id: COURSE_ID, canvas_user_id: '6', name: 'Nia NoId', roles: '["StudentEnrollment"]', enrollment_states: '["active"]',
+        external_id: null, section_ids: '["200"]', exam_taker: 0, reasons: '["missing_user_id"]', synced_at: now, job_id: null,
+      })
+      .execute();
+    try {
+      const b = miniBrowser();
+      const landed = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+      expect(landed.status).toBe(200);
+      expect(landed.body).toContain('data-nrps-skipped="1"');
+      expect(landed.body).toContain('Nia NoId: The person has no ID of the chosen type');
+      const onlyInCanvas = /<ul data-nrps-only="canvas">([\s\S]*?)<\/ul>/.exec(landed.body)?.[1] ?? '';
+      expect(onlyInCanvas).toContain('Hana Hidden');
+      expect(onlyInCanvas).not.toContain('Nia NoId');
+      // Still one difference (Hana, hidden from the API user): Nia is the same person on both lists.
+      expect(landed.body).toContain('data-nrps-differences="1"');
+    } finally {
+      world.enrollments.splice(world.enrollments.findIndex((e) => e.id === '306'), 1);
+      world.users.splice(world.users.findIndex((u) => u.id === '6'), 1);
+      await db.deleteFrom('roster_entries').where('integration_id', '=', h.integrationA).where('canvas_user_id', '=', '6').execute();
+    }
+  });
+
   it('a student launch gets a polite page and no session', async () => {
     const b = miniBrowser();
     const page = await b.submitForm(await launchUntilForm(b, h, { user: USERS.student, course: COURSE_ID, placement: 'course_navigation' }));
