@@ -293,6 +293,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         resolve: overrides.resolve,
         // Late-bound: the registration service is built after the LTI feature it serves.
         adoptFirstDeployment: (id, clientId, deploymentId) => ltiRegistration?.adoptFirstDeployment(id, clientId, deploymentId) ?? Promise.resolve(false),
+        noteNamesAndRoles: (id, clientId, granted) => ltiRegistration?.noteNamesAndRoles(id, clientId, granted) ?? Promise.resolve(),
       });
       closers.push(() => feature.close());
       return feature;

@@ -117,6 +117,7 @@ const ltiSchema = (urls: OutboundPolicy) => z
     issuer: outboundUrl('lti.issuer', urls).optional(),
     authUrl: outboundUrl('lti.authUrl', urls).optional(),
     jwksUrl: outboundUrl('lti.jwksUrl', urls).optional(),
+    grantedScopes: z.array(z.string().trim().min(1).max(300)).max(50).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {

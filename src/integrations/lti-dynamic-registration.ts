@@ -13,6 +13,7 @@ import {
   type RegistrationFailure,
 } from '../lti/dynamic-registration.js';
 import type { RegistrationRepository, RegistrationWindow } from '../lti/registration-repository.js';
+import { NRPS_SCOPE } from '../lti/tool-config.js';
 import type { IntegrationSettings, SettingsActor } from './integration-settings.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 
@@ -88,6 +89,13 @@ export interface LtiDynamicRegistration {
    * first deployment: the launch is then refused as usual.
    */
   adoptFirstDeployment(integrationId: string, clientId: string, deploymentId: string): Promise<boolean>;
+  /**
+   * A signed course launch for the integration's key tells whether Canvas grants it the Names and
+   * Roles scope (Canvas sends the NRPS claim only then): the admin may switch it off at Canvas's
+   * review after the registration answered. Updates `lti.grantedScopes` when it changed; keys whose
+   * scopes are not known (entered by hand) are left alone.
+   */
+  noteNamesAndRoles(integrationId: string, clientId: string, granted: boolean): Promise<void>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -149,6 +157,16 @@ export function createLtiDynamicRegistration(deps: {
       return true;
     },
 
+    async noteNamesAndRoles(integrationId, clientId, granted) {
+      const lti = (await repo.get(integrationId))?.lti;
+      if (!lti || lti.clientId !== clientId || !lti.grantedScopes) return;
+      const has = lti.grantedScopes.includes(NRPS_SCOPE);
+      if (has === granted) return;
+      const grantedScopes = granted ? [...lti.grantedScopes, NRPS_SCOPE] : lti.grantedScopes.filter((s) => s !== NRPS_SCOPE);
+      const actor: SettingsActor = { scope: 'institution', label: `Canvas launch (Names and Roles scope ${granted ? 'granted' : 'not granted'})` };
+      await deps.settings.updateLtiRegistration(integrationId, { ...lti, grantedScopes }, actor);
+    },
+
     async register({ integrationId, openidConfiguration, registrationToken }) {
       const integration = integrationId ? await repo.get(integrationId) : undefined;
       if (!integration) {
@@ -193,7 +211,12 @@ export function createLtiDynamicRegistration(deps: {
       if (!answer.ok) return failed(answer.failure);
 
       const { clientId, deploymentId } = answer.value;
-      const lti: LtiRegistration = { environment: issuer.value.environment, clientId, deploymentIds: deploymentId ? [deploymentId] : [] };
+      const lti: LtiRegistration = {
+        environment: issuer.value.environment,
+        clientId,
+        deploymentIds: deploymentId ? [deploymentId] : [],
+        grantedScopes: answer.value.scope.split(' ').filter(Boolean),
+      };
       if (lti.environment === 'custom') {
         lti.issuer = issuer.value.issuer;
         // Where launches are sent and whose keys are trusted stay as staff set them.

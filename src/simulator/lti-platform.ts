@@ -548,18 +548,32 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     res.type('html').send(
       `<!doctype html><html><body><h1 id="review">Review ${escapeHtml(String(tool.dynamic!.registration['client_name'] ?? ''))}</h1>` +
         `<p>Client id <code id="client-id">${escapeHtml(tool.clientId)}</code>, scopes <code>${escapeHtml(String(tool.dynamic!.registration['scope'] ?? ''))}</code>, key ${tool.binding}.</p>` +
-        `<form method="post" action="/__lti/register/confirm"><input type="hidden" name="client_id" value="${escapeHtml(tool.clientId)}"><button id="confirm" type="submit">Install</button></form></body></html>`,
+        `<form method="post" action="/__lti/register/confirm"><input type="hidden" name="client_id" value="${escapeHtml(tool.clientId)}">` +
+        // Canvas's review lets the admin switch scopes off (stored as the registration overlay's disabledScopes).
+        `<p><label><input type="checkbox" id="scope-nrps" name="nrps" value="on"${(tool.dynamic!.config.scopes ?? []).includes(NRPS_SCOPE) ? ' checked' : ''}> Names and Roles (read the class list)</label></p>` +
+        `<button id="confirm" type="submit">Install</button></form></body></html>`,
     );
   });
 
   router.post('/__lti/register/confirm', (req, res) => {
     try {
-      const deploymentId = confirmRegistration(String((req.body as Record<string, string>).client_id ?? ''));
+      const form = req.body as Record<string, string>;
+      // The review's Names and Roles box: unticked (absent), or nrps=off, switches the scope off.
+      if (form.nrps !== 'on') disableScope(String(form.client_id ?? ''), NRPS_SCOPE);
+      const deploymentId = confirmRegistration(String(form.client_id ?? ''));
       res.type('html').send(`<!doctype html><html><body><h1 id="installed">Installed: deployment <code>${escapeHtml(deploymentId)}</code></h1></body></html>`);
     } catch (err) {
       res.status(404).json({ error: (err as Error).message });
     }
   });
+
+  /** What the review's unticked scope does: the key no longer has it (launches and tokens follow). */
+  function disableScope(clientId: string, scope: string): void {
+    const tool = toolOf(sandboxState!.world, clientId);
+    if (!tool?.dynamic) return;
+    tool.dynamic.config.scopes = (tool.dynamic.config.scopes ?? []).filter((s) => s !== scope);
+    toolConfigs.delete(clientId);
+  }
 
   function confirmRegistration(clientId: string): string {
     const tool = toolOf(sandboxState!.world, clientId);

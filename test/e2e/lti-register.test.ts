@@ -61,7 +61,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     await page.screenshot({ path: join(shots.dir, '01-registered-in-canvas-frame.png'), fullPage: true });
 
     const saved = await h.container.integrations.get(fresh);
-    expect(saved?.lti).toEqual({ environment: 'custom', clientId, deploymentIds: [], issuer: h.sandbox.url });
+    expect(saved?.lti).toEqual({ environment: 'custom', clientId, deploymentIds: [], issuer: h.sandbox.url, grantedScopes: ['https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly'] });
     expect(h.platform.lastRegistrationErrors()).toEqual([]);
     // The window admits one registration.
     expect((await h.container.ltiRegistration.status(fresh)).window).toBeNull();

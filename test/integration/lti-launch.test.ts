@@ -21,6 +21,8 @@ afterAll(async () => {
   await h?.close();
 });
 
+const NRPS = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
+
 describe('LTI launch from the sandbox platform', () => {
   it('an admin launching from account navigation lands on LMS Settings, signed in for that integration only', async () => {
     const b = miniBrowser();
@@ -184,6 +186,50 @@ describe('Register by URL on the LTI page', () => {
     }
     expect((await h.container.integrations.get(h.integrationA))?.lti).toEqual(before);
   });
+
+  it('stores the scopes Canvas granted; when the admin switches Names and Roles off at Canvas’s review, the LTI page says so and how to fix it', async () => {
+    const staff = { scope: 'platform' as const, label: 'staff:test@example.edu' };
+    const c = await h.container.integrationSettings.create(
+      { name: 'Institution S', canvasUrl: h.sandbox.url, clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] },
+      staff,
+    );
+    try {
+      await registerAndSwitchOffNamesAndRoles(c.id);
+    } finally {
+      // Its key (a sandbox client id the later tests reuse) must not stay held by this integration.
+      await h.container.integrationSettings.delete(c.id, staff);
+    }
+  });
+
+  async function registerAndSwitchOffNamesAndRoles(id: string): Promise<void> {
+    const c = { id };
+    await h.container.ltiRegistration.openWindow(c.id, { scope: 'platform', label: 'staff:test@example.edu' });
+    const admin = await (await fetch(`${h.sandbox.url}/__lti/register?url=${encodeURIComponent(`${h.appUrl}/lti/register?integration=${c.id}`)}`)).text();
+    const src = /id="tool" title="Tool registration" src="([^"]+)"/.exec(admin)![1]!.replace(/&amp;/g, '&');
+    const registered = await (await fetch(src)).text();
+    expect(registered).toContain('data-lti-code="registered"');
+    const lti = (await h.container.integrations.get(c.id))!.lti!;
+    expect(lti.grantedScopes).toEqual([NRPS]);
+
+    // The admin unticks Names and Roles on Canvas's review and installs.
+    const review = await (await fetch(`${h.sandbox.url}/__lti/register/review?uuid=${encodeURIComponent(/data-uuid="([^"]+)"/.exec(admin)![1]!)}`)).text();
+    expect(review).toContain('id="scope-nrps" name="nrps" value="on" checked');
+    const installed = await fetch(`${h.sandbox.url}/__lti/register/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: lti.clientId }) });
+    expect(installed.status).toBe(200);
+
+    // A course launch comes without the Names and Roles claim: the key no longer has the scope.
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation', client_id: lti.clientId }));
+    expect((await h.container.integrations.get(c.id))!.lti!.grantedScopes).toEqual([]);
+    // The institution's admin opens the tool from account navigation and reads the LTI page.
+    const adminBrowser = miniBrowser();
+    await adminBrowser.submitForm(await launchUntilForm(adminBrowser, h, { user: USERS.admin, placement: 'account_navigation', client_id: lti.clientId }));
+    const page = await adminBrowser.get(`${h.appUrl}/integrations/${c.id}/lti`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-check="names_and_roles_scope" data-ok="0"');
+    expect(page.body).toContain('switched off at Canvas&#39;s review');
+    expect(page.body).toContain(`edit the LTI key (Client ID ${lti.clientId}), turn on the Names and Roles scope`);
+  }
 
   it('GET /lti/register without Canvas’s parameters or for an unknown integration explains itself', async () => {
     const unknown = await fetch(`${h.appUrl}/lti/register?integration=nope`);

@@ -64,6 +64,7 @@ export const LtiRegistration = z.object({
   issuer: z.string().optional(),
   authUrl: z.string().optional(),
   jwksUrl: z.string().optional(),
+  grantedScopes: z.array(z.string()).optional().describe('LTI scopes Canvas granted the key, when known (Dynamic Registration, then launches)'),
 });
 
 export const Integration = z.object({
