@@ -92,7 +92,7 @@ export interface Container {
    * A Canvas REST client for one integration's Canvas (declared endpoints only). Given the
    * integration's id, it shares that integration's throttle governor with its jobs and lookups.
    */
-  canvasFor(integration: Pick<Integration, 'canvasUrl'> & { id?: string }): CanvasClient;
+  canvasFor(integration: Pick<Integration, 'canvasUrl' | 'canvasOtherUrl'> & { id?: string }): CanvasClient;
   canvasOAuth: CanvasOAuth;
   /** Preflight, Generate Keys, verification, disconnect, health checks. */
   connection: ConnectionService;
@@ -263,8 +263,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     });
     // One governor per integration token in this process, shared by jobs and ad-hoc calls.
     const governors = createGovernorRegistry({ clock });
-    const canvasFor = (i: Pick<Integration, 'canvasUrl'> & { id?: string }) =>
-      createCanvasClient({ baseUrl: i.canvasUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
+    const canvasFor = (i: Pick<Integration, 'canvasUrl' | 'canvasOtherUrl'> & { id?: string }) =>
+      createCanvasClient({ baseUrl: i.canvasUrl, otherUrl: i.canvasOtherUrl, fetch: fetchImpl, userAgent, clock, logger, governor: i.id ? governors.forIntegration(i.id) : undefined });
     const connection = createConnectionService({
       repo: integrations,
       states: createOAuthStates({ db, vault, clock }),
@@ -293,6 +293,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
         resolve: overrides.resolve,
         // Late-bound: the registration service is built after the LTI feature it serves.
         adoptFirstDeployment: (id, clientId, deploymentId) => ltiRegistration?.adoptFirstDeployment(id, clientId, deploymentId) ?? Promise.resolve(false),
+        noteNamesAndRoles: (id, clientId, granted) => ltiRegistration?.noteNamesAndRoles(id, clientId, granted) ?? Promise.resolve(),
       });
       closers.push(() => feature.close());
       return feature;
@@ -324,7 +325,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const gradePost: GradePostDeps = {
       grades: createGradeRepository(db),
       courses: createCourseRepository(db, { pgPool: store.pgPool }),
-      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, id: s.id }),
+      clientFor: (s) => canvasFor({ canvasUrl: s.canvasUrl, canvasOtherUrl: s.canvasOtherUrl, id: s.id }),
       tokenSourceFor: (id) => tokenSources.forIntegration(id),
       clock,
       logger,
@@ -368,6 +369,12 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       publicUrl: config.publicUrl,
       allowInsecure: config.allowInsecureCanvasUrls,
       clock,
+      rootAccountLtiGuid: async (id) => {
+        const i = await integrationsRepo.get(id);
+        if (!i) return null;
+        const res = await canvasFor(i).request<{ lti_guid?: unknown }>({ endpoint: 'accounts.get', path: { id: 'self' }, query: { 'include[]': ['lti_guid'] } }, tokenSources.forIntegration(id));
+        return typeof res.body.lti_guid === 'string' ? res.body.lti_guid : null;
+      },
     });
     return {
       config,

@@ -77,6 +77,14 @@ export async function pointDemoSignInAtLocalhost(container: Container, integrati
   return true;
 }
 
+/**
+ * The link the demo prints to try Dynamic Registration: the sandbox's "+ LTI Registration" window
+ * framing this service's registration URL for the integration `integrationId`.
+ */
+export function demoRegisterLink(sandboxUrl: string, serviceBase: string, integrationId: string): string {
+  return `${sandboxUrl}/__lti/register?url=${encodeURIComponent(`${serviceBase}/lti/register?integration=${integrationId}`)}`;
+}
+
 /** The sandbox's URL as the browser should meet it for LTI: `localhost`, the service's site. */
 export function demoLtiHost(sandboxUrl: string): string {
   return sandboxUrl.replace('127.0.0.1', 'localhost');

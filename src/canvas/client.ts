@@ -6,7 +6,7 @@ import type { Logger } from '../logger/logger.js';
 import { findOutboundRefusal, OutboundRequestRefusedError } from '../net/url-guard.js';
 import { ENDPOINTS, scopeFor, type EndpointDeclaration } from './endpoints.js';
 import { CanvasApiError, classifyCanvasResponse, type CanvasFailure } from './errors.js';
-import { canvasFileHost, type FileHostVerdict } from './file-hosts.js';
+import { canvasFileHost } from './file-hosts.js';
 import { canvasRequests, throttleWait } from '../metrics/metrics.js';
 import { createThrottleGovernor, type GovernorResponseInfo, type ThrottleGovernor } from './governor.js';
 import { PER_PAGE, followPages, linksOf } from './pagination.js';
@@ -40,11 +40,10 @@ export interface CanvasClientOptions {
   /** Per-attempt timeout for `download()` (default 5 min: a report file can be large). */
   downloadTimeoutMs?: number;
   /**
-   * Decides whether a file URL Canvas named on another origin may get the token (default
-   * {@link canvasFileHost}: the Canvas origin or an https `*.instructure.com` name). Tests on
-   * loopback inject their own, as no test resolves `*.instructure.com`.
+   * The institution's Canvas under another name (the integration's `canvasOtherUrl`): a file URL
+   * Canvas names there may get the token ({@link canvasFileHost}); any other origin is refused.
    */
-  fileHost?: (canvasOrigin: string, fileOrigin: string) => FileHostVerdict;
+  otherUrl?: string | null;
   /** Retries for 5xx, network errors, timeouts and malformed bodies (default 3). */
   maxRetries?: number;
   /** Tries for throttled answers before giving up (default 8); throttling is normal, not an error. */
@@ -148,6 +147,7 @@ interface Attempt {
  */
 export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClient {
   const origin = new URL(opts.baseUrl).origin;
+  const otherOrigin = opts.otherUrl ? new URL(opts.otherUrl).origin : null;
   const doFetch = opts.fetch ?? globalThis.fetch;
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const downloadTimeoutMs = opts.downloadTimeoutMs ?? Math.max(timeoutMs, 300_000);
@@ -204,7 +204,11 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
   function toError(f: CanvasFailure, a: Attempt, cause?: unknown, refused?: string): CanvasApiError {
     const what = a.endpoint ?? 'download';
     const status = f.status > 0 ? f.status : undefined;
-    const message = refused ? `Canvas ${what} not sent: ${refused}` : `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`;
+    const message = refused
+      ? `Canvas ${what} not sent: ${refused}`
+      : f.explanation
+        ? `Canvas ${what} refused (HTTP ${status}): ${f.explanation}`
+        : `Canvas ${what} failed: ${f.kind}${status ? ` (HTTP ${status})` : ''}`;
     return new CanvasApiError(f.kind, message, {
       refused,
       status,
@@ -426,7 +430,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
           throw new CanvasApiError('bad_request', 'download: not a URL');
         }
         if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http(s) URL');
-        const verdict = (opts.fileHost ?? canvasFileHost)(origin, fileOrigin);
+        const verdict = canvasFileHost(origin, fileOrigin, otherOrigin);
         if (!verdict.ok) throw new CanvasApiError('bad_request', `download: ${verdict.why}`, { refused: verdict.why });
       } else {
         assertSameOrigin(url, 'download');

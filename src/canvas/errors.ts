@@ -16,7 +16,17 @@ export interface CanvasFailure {
   tokenProblem?: TokenProblem;
   /** `X-Rate-Limit-Remaining` when present (useful for throttle backoff). */
   rateLimitRemaining?: number;
+  /** Why Canvas refused, in plain words, when the answer says more than its kind (e.g. no valid User-Agent). */
+  explanation?: string;
 }
+
+/**
+ * Hosted Canvas refuses requests without a valid User-Agent with 403
+ * `{"error":"Forbidden","message":"You are not authorized to access this site because you have not provided a valid user agent."}`.
+ * The service always sends one, so a proxy on the way removed or replaced it.
+ */
+export const USER_AGENT_REFUSED =
+  'Canvas refused the request because it arrived without a valid User-Agent header. This service always sends one, so a proxy between it and Canvas removes or replaces the header: let it through unchanged.';
 
 /** A failed Canvas call. Never carries the token, the Authorization header or a body with secrets. */
 export class CanvasApiError extends Error {
@@ -107,6 +117,10 @@ export function classifyCanvasResponse(status: number, headers: Headers, bodyTex
         ? 'expired'
         : 'invalid';
     return { kind: 'token_invalid', tokenProblem, ...base };
+  }
+  if (status === 403 && lower.includes('valid user agent')) {
+    // Not the token owner's permissions: the request itself was refused (§15.13).
+    return { kind: 'bad_request', ...base, explanation: USER_AGENT_REFUSED };
   }
   if ((status === 401 || status === 403) && lower.includes('insufficient scopes')) {
     // 401 is canonical; a 403 variant was seen behind a proxy.

@@ -33,6 +33,12 @@ export interface Integration {
   features: IntegrationFeature[];
   /** Re-sync the sync list every `everyMinutes`; null or absent: manual only. */
   syncSchedule?: SyncSchedule | null;
+  /**
+   * The institution's Canvas under another name (origin): its vanity domain when `canvasUrl` is the
+   * `*.instructure.com` name, or the other way round. A report file Canvas names there is downloaded
+   * with the token; null: only `canvasUrl` itself.
+   */
+  canvasOtherUrl?: string | null;
   status: ConnectionStatus;
   lti?: LtiRegistration;
   createdAt: string;
@@ -52,6 +58,7 @@ export interface IntegrationInput {
   courseAdminRoles: string[];
   features: IntegrationFeature[];
   syncSchedule?: SyncSchedule | null;
+  canvasOtherUrl?: string | null;
   lti?: LtiRegistration | null;
 }
 
@@ -110,6 +117,7 @@ const ltiSchema = (urls: OutboundPolicy) => z
     issuer: outboundUrl('lti.issuer', urls).optional(),
     authUrl: outboundUrl('lti.authUrl', urls).optional(),
     jwksUrl: outboundUrl('lti.jwksUrl', urls).optional(),
+    grantedScopes: z.array(z.string().trim().min(1).max(300)).max(50).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -126,14 +134,16 @@ const ltiSchema = (urls: OutboundPolicy) => z
  * naming it). The Canvas URL check depends on configuration, hence the factory.
  */
 export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolean }) {
-  const canvasUrl = z.string().transform((v, ctx) => {
-    const r = normalizeCanvasUrl(v, { allowInsecure: opts.allowInsecureCanvasUrls });
-    if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: `canvasUrl ${r.message}` });
-      return z.NEVER;
-    }
-    return r.url;
-  });
+  const canvasUrlField = (field: string) =>
+    z.string().transform((v, ctx) => {
+      const r = normalizeCanvasUrl(v, { allowInsecure: opts.allowInsecureCanvasUrls });
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: `${field} ${r.message}` });
+        return z.NEVER;
+      }
+      return r.url;
+    });
+  const canvasUrl = canvasUrlField('canvasUrl');
   const fields = {
     name: nonEmpty('name'),
     canvasUrl,
@@ -161,6 +171,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       // Stored in the registry's order, without repeats.
       .transform((v) => INTEGRATION_FEATURES.filter((f) => v.includes(f))),
     syncSchedule: syncScheduleSchema,
+    canvasOtherUrl: canvasUrlField('canvasOtherUrl').nullable(),
   };
   const create = z
     .object({
@@ -173,6 +184,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseAdminRoles: fields.courseAdminRoles.default(['TeacherEnrollment']),
       features: fields.features.default([...DEFAULT_INTEGRATION_FEATURES]),
       syncSchedule: fields.syncSchedule.optional(),
+      canvasOtherUrl: fields.canvasOtherUrl.optional(),
       lti: fields.lti.optional(),
     })
     .strict();
@@ -189,6 +201,7 @@ export function createIntegrationSchemas(opts: { allowInsecureCanvasUrls: boolea
       courseAdminRoles: fields.courseAdminRoles.optional(),
       features: fields.features.optional(),
       syncSchedule: fields.syncSchedule.optional(),
+      canvasOtherUrl: fields.canvasOtherUrl.optional(),
       lti: fields.lti.optional(),
     })
     .strict();

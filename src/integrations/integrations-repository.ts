@@ -156,6 +156,7 @@ function toIntegration(row: Selectable<IntegrationsTable>): Integration {
     courseAdminRoles: JSON.parse(row.course_admin_roles) as string[],
     features: parseFeatures(row.features),
     syncSchedule: row.sync_schedule ? (JSON.parse(row.sync_schedule) as SyncSchedule) : null,
+    canvasOtherUrl: row.canvas_other_url ?? null,
     status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -263,6 +264,7 @@ export function createIntegrationsRepository(deps: {
           course_admin_roles: JSON.stringify(input.courseAdminRoles ?? ['TeacherEnrollment']),
           features: JSON.stringify(input.features ?? DEFAULT_INTEGRATION_FEATURES),
           lti: input.lti ? JSON.stringify(input.lti) : null,
+          canvas_other_url: input.canvasOtherUrl ?? null,
           ...scheduleColumns(input.syncSchedule ?? null, now),
           state: 'not_connected',
           reasons: '[]',
@@ -301,6 +303,7 @@ export function createIntegrationsRepository(deps: {
       if (patch.courseAdminRoles !== undefined) values.course_admin_roles = JSON.stringify(patch.courseAdminRoles);
       if (patch.features !== undefined) values.features = JSON.stringify(patch.features);
       if (patch.lti !== undefined) values.lti = patch.lti ? JSON.stringify(patch.lti) : null;
+      if (patch.canvasOtherUrl !== undefined) values.canvas_other_url = patch.canvasOtherUrl;
       if (patch.syncSchedule !== undefined) Object.assign(values, scheduleColumns(patch.syncSchedule, now));
       const dropped = await db.transaction().execute(async (trx) => {
         let q = trx.selectFrom('integrations').select(['canvas_url', 'client_id', 'state']).where('id', '=', id);

@@ -6,12 +6,14 @@ import {
   checkConfigurationUrl,
   fetchPlatformConfiguration,
   matchIssuer,
+  matchRootAccount,
   postRegistration,
   registrationRequest,
   registrationTokenKey,
   type RegistrationFailure,
 } from '../lti/dynamic-registration.js';
 import type { RegistrationRepository, RegistrationWindow } from '../lti/registration-repository.js';
+import { NRPS_SCOPE } from '../lti/tool-config.js';
 import type { IntegrationSettings, SettingsActor } from './integration-settings.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 
@@ -43,7 +45,15 @@ export type RegistrationOutcome =
       /** The client id of the registration this one replaced, if any. */
       replacedClientId: string | null;
     }
-  | { ok: false; refusal: RegistrationRefusal; detail: string; integrationName: string | null; canvasUrl: string | null };
+  | {
+      ok: false;
+      refusal: RegistrationRefusal;
+      detail: string;
+      integrationName: string | null;
+      canvasUrl: string | null;
+      /** The root account Canvas named for this registration, once its configuration was read. */
+      accountName?: string | null;
+    };
 
 /** The state the integration's LTI page shows. */
 export interface RegistrationStatus {
@@ -79,6 +89,13 @@ export interface LtiDynamicRegistration {
    * first deployment: the launch is then refused as usual.
    */
   adoptFirstDeployment(integrationId: string, clientId: string, deploymentId: string): Promise<boolean>;
+  /**
+   * A signed course launch for the integration's key tells whether Canvas grants it the Names and
+   * Roles scope (Canvas sends the NRPS claim only then): the admin may switch it off at Canvas's
+   * review after the registration answered. Updates `lti.grantedScopes` when it changed; keys whose
+   * scopes are not known (entered by hand) are left alone.
+   */
+  noteNamesAndRoles(integrationId: string, clientId: string, granted: boolean): Promise<void>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -92,6 +109,11 @@ export function createLtiDynamicRegistration(deps: {
   publicUrl: string;
   allowInsecure: boolean;
   clock: () => Date;
+  /**
+   * The `lti_guid` of the root account the integration's Canvas token belongs to
+   * (`GET /api/v1/accounts/self?include[]=lti_guid`), or null when it cannot be read (no token yet).
+   */
+  rootAccountLtiGuid?: (integrationId: string) => Promise<string | null>;
 }): LtiDynamicRegistration {
   const { repo, registrations, audit, clock } = deps;
   const policy = { allowInsecure: deps.allowInsecure };
@@ -135,6 +157,16 @@ export function createLtiDynamicRegistration(deps: {
       return true;
     },
 
+    async noteNamesAndRoles(integrationId, clientId, granted) {
+      const lti = (await repo.get(integrationId))?.lti;
+      if (!lti || lti.clientId !== clientId || !lti.grantedScopes) return;
+      const has = lti.grantedScopes.includes(NRPS_SCOPE);
+      if (has === granted) return;
+      const grantedScopes = granted ? [...lti.grantedScopes, NRPS_SCOPE] : lti.grantedScopes.filter((s) => s !== NRPS_SCOPE);
+      const actor: SettingsActor = { scope: 'institution', label: `Canvas launch (Names and Roles scope ${granted ? 'granted' : 'not granted'})` };
+      await deps.settings.updateLtiRegistration(integrationId, { ...lti, grantedScopes }, actor);
+    },
+
     async register({ integrationId, openidConfiguration, registrationToken }) {
       const integration = integrationId ? await repo.get(integrationId) : undefined;
       if (!integration) {
@@ -147,23 +179,27 @@ export function createLtiDynamicRegistration(deps: {
       const window = await registrations.openWindowOf(integration.id, clock().toISOString());
       if (!window) return refuse('not_open', 'Registration by URL is not open for this integration.');
       const current: LtiRegistration | null = integration.lti ?? null;
-      const where = checkConfigurationUrl(openidConfiguration, integration.canvasUrl, current);
+      const otherUrl = integration.canvasOtherUrl ?? null;
+      const where = checkConfigurationUrl(openidConfiguration, integration.canvasUrl, current, otherUrl);
       if (!where.ok) return refuse(where.failure.kind, where.failure.detail);
 
       const tokenKey = registrationTokenKey(registrationToken, sha256);
       if (!(await registrations.claimToken(tokenKey, integration.id))) {
         return refuse('reused_token', 'This registration was already sent once with this registration token.');
       }
-      const failed = async (f: RegistrationFailure) => {
+      const failed = async (f: RegistrationFailure, accountName?: string | null) => {
         await registrations.finishToken(tokenKey, 'refused', null);
         await audit.record({ integrationId: integration.id, actor: 'lti-dynamic-registration', action: 'lti.registration.refused', detail: { reason: f.kind, detail: f.detail } });
-        return refuse(f.kind, f.detail);
+        return { ...refuse(f.kind, f.detail), accountName: accountName ?? null } as RegistrationOutcome;
       };
 
       const config = await fetchPlatformConfiguration(deps.fetch, where.value, registrationToken, policy);
       if (!config.ok) return failed(config.failure);
-      const issuer = matchIssuer(config.value.issuer, integration.canvasUrl, current);
-      if (!issuer.ok) return failed(issuer.failure);
+      const issuer = matchIssuer(config.value.issuer, integration.canvasUrl, current, otherUrl);
+      if (!issuer.ok) return failed(issuer.failure, config.value.accountName);
+      const own = deps.rootAccountLtiGuid ? await deps.rootAccountLtiGuid(integration.id).catch(() => null) : null;
+      const account = matchRootAccount(config.value, own);
+      if (!account.ok) return failed(account.failure, config.value.accountName);
       const answer = await postRegistration(deps.fetch, {
         endpoint: config.value.registrationEndpoint,
         configurationUrl: where.value,
@@ -175,7 +211,12 @@ export function createLtiDynamicRegistration(deps: {
       if (!answer.ok) return failed(answer.failure);
 
       const { clientId, deploymentId } = answer.value;
-      const lti: LtiRegistration = { environment: issuer.value.environment, clientId, deploymentIds: deploymentId ? [deploymentId] : [] };
+      const lti: LtiRegistration = {
+        environment: issuer.value.environment,
+        clientId,
+        deploymentIds: deploymentId ? [deploymentId] : [],
+        grantedScopes: answer.value.scope.split(' ').filter(Boolean),
+      };
       if (lti.environment === 'custom') {
         lti.issuer = issuer.value.issuer;
         // Where launches are sent and whose keys are trusted stay as staff set them.

@@ -15,6 +15,12 @@ export interface LtiRegistration {
   issuer?: string;
   authUrl?: string;
   jwksUrl?: string;
+  /**
+   * The LTI scopes Canvas granted the key, when known: from the Dynamic Registration answer, then
+   * from launches (a course launch without the Names and Roles claim means the admin switched the
+   * scope off at Canvas's review). Absent for keys entered by hand.
+   */
+  grantedScopes?: string[];
 }
 
 /** Alias kept for the LTI side's vocabulary. */
@@ -93,5 +99,6 @@ export function parseIntegrationLti(raw: string | null | undefined): Integration
     issuer: str(o.issuer),
     authUrl: str(o.authUrl),
     jwksUrl: str(o.jwksUrl),
+    ...(Array.isArray(o.grantedScopes) ? { grantedScopes: o.grantedScopes.filter((x): x is string => typeof x === 'string') } : {}),
   };
 }

@@ -21,6 +21,8 @@ export interface PlatformConfiguration {
   registrationEndpoint: string;
   /** The root account's name, when Canvas says it (shown to the admin). */
   accountName: string | null;
+  /** The root account's `lti_guid` (the account the registration token was issued in), when Canvas says it. */
+  accountLtiGuid: string | null;
   productFamily: string | null;
 }
 
@@ -32,6 +34,8 @@ export type RegistrationFailure =
   | { kind: 'wrong_canvas'; detail: string; host: string }
   /** The configuration's issuer is not the one this integration's launches come from. */
   | { kind: 'wrong_issuer'; detail: string; issuer: string; expected: string[] }
+  /** The registration is for another root account than the one the integration's Canvas token reads. */
+  | { kind: 'foreign_account'; detail: string; accountName: string | null }
   /** Canvas refused the registration token (expired, reused or not Canvas's): 401/403. */
   | { kind: 'token_refused'; detail: string; status: number }
   /** Canvas refused the registration itself (422): what it said, if anything. */
@@ -96,37 +100,77 @@ const originOf = (u: string): string | null => {
 };
 
 /**
- * The issuers a registration for this integration may come from, and the LTI environment each
- * means. With an LTI registration already saved, only its issuer. Without one: the integration's
- * own Canvas URL (a self-hosted Canvas or the sandbox, environment `custom`) or one of the three
- * issuers every Instructure-hosted Canvas shares.
+ * Whether the integration's Canvas is Instructure-hosted: its Canvas URL, or the other name staff set
+ * for it (a vanity domain's `*.instructure.com` twin), is an https `*.instructure.com` host. Only a
+ * hosted Canvas may register with the issuers every hosted Canvas shares.
  */
-export function acceptedIssuers(canvasUrl: string, current: LtiRegistration | null): Array<{ issuer: string; environment: LtiEnvironment }> {
-  if (current) return [{ issuer: platformEndpoints(canvasUrl, current).issuer, environment: current.environment }];
-  const own = originOf(canvasUrl) ?? canvasUrl;
-  return [
-    ...(Object.entries(CANVAS_PRESETS) as Array<[Exclude<LtiEnvironment, 'custom'>, { issuer: string }]>).map(([environment, p]) => ({ issuer: p.issuer, environment })),
-    { issuer: own, environment: 'custom' as const },
-  ];
+export function isHostedCanvas(canvasUrl: string, otherUrl?: string | null): boolean {
+  return [canvasUrl, otherUrl].some((u) => {
+    if (!u) return false;
+    try {
+      const x = new URL(u);
+      return x.protocol === 'https:' && x.port === '' && /^[a-z0-9-]+(\.[a-z0-9-]+)*\.instructure\.com$/i.test(x.hostname);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
- * Where an OpenID configuration may be fetched from: the integration's Canvas, or the host of an
- * issuer it accepts (hosted Canvas serves it on `canvas.instructure.com`). Anything else is a
- * configuration the integration's Canvas did not hand out, and its registration token is not sent there.
+ * The issuers a registration for this integration may come from, and the LTI environment each
+ * means. With an LTI registration already saved, only its issuer. Without one: the integration's
+ * own Canvas URL (a self-hosted Canvas or the sandbox, environment `custom`), and, only when that
+ * Canvas is Instructure-hosted ({@link isHostedCanvas}), the three issuers every hosted Canvas shares.
  */
-export function checkConfigurationUrl(url: string, canvasUrl: string, current: LtiRegistration | null): Result<URL> {
+export function acceptedIssuers(canvasUrl: string, current: LtiRegistration | null, otherUrl?: string | null): Array<{ issuer: string; environment: LtiEnvironment }> {
+  if (current) return [{ issuer: platformEndpoints(canvasUrl, current).issuer, environment: current.environment }];
+  const own = originOf(canvasUrl) ?? canvasUrl;
+  const hosted = isHostedCanvas(canvasUrl, otherUrl)
+    ? (Object.entries(CANVAS_PRESETS) as Array<[Exclude<LtiEnvironment, 'custom'>, { issuer: string }]>).map(([environment, p]) => ({ issuer: p.issuer, environment }))
+    : [];
+  return [...hosted, { issuer: own, environment: 'custom' as const }];
+}
+
+/**
+ * Where an OpenID configuration may be fetched from: the integration's Canvas (or its other name),
+ * or the host of an issuer it accepts (hosted Canvas serves it on the issuer's host,
+ * `canvas.instructure.com`, outside development). Anything else is a configuration the
+ * integration's Canvas did not hand out, and its registration token is not sent there.
+ */
+export function checkConfigurationUrl(url: string, canvasUrl: string, current: LtiRegistration | null, otherUrl?: string | null): Result<URL> {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     return { ok: false, failure: { kind: 'missing_parameters', detail: 'openid_configuration is not a URL.' } };
   }
-  const allowed = new Set([originOf(canvasUrl), ...acceptedIssuers(canvasUrl, current).map((a) => originOf(a.issuer))].filter((x): x is string => x !== null));
+  const allowed = new Set(
+    [originOf(canvasUrl), otherUrl ? originOf(otherUrl) : null, ...acceptedIssuers(canvasUrl, current, otherUrl).map((a) => originOf(a.issuer))].filter((x): x is string => x !== null),
+  );
   if (!allowed.has(u.origin)) {
     return { ok: false, failure: { kind: 'wrong_canvas', host: u.host, detail: `The registration comes from ${u.host}, which is not this integration's Canvas (${canvasUrl}).` } };
   }
   return { ok: true, value: u };
+}
+
+/**
+ * The registration must be for the root account the integration's Canvas token belongs to: Canvas
+ * puts that account's `lti_guid` in the OpenID configuration (`account_lti_guid`, for the root
+ * account named in the registration token), and the token reads the same value from
+ * `GET /api/v1/accounts/self?include[]=lti_guid`. `ownLtiGuid` null: the token could not read it
+ * (no token yet), so only the window and the issuer decide.
+ */
+export function matchRootAccount(config: PlatformConfiguration, ownLtiGuid: string | null): Result<null> {
+  if (ownLtiGuid === null || config.accountLtiGuid === null || config.accountLtiGuid === ownLtiGuid) return { ok: true, value: null };
+  const named = config.accountName ? `"${config.accountName}"` : 'another account';
+  return {
+    ok: false,
+    failure: {
+      kind: 'foreign_account',
+      accountName: config.accountName,
+      detail: `Canvas says this registration is for the account ${named}, which is not the Canvas account this integration is connected to.`,
+    },
+  };
 }
 
 async function readJson(res: Response): Promise<unknown> {
@@ -192,14 +236,15 @@ export async function fetchPlatformConfiguration(fetchImpl: typeof globalThis.fe
       issuer: c.issuer,
       registrationEndpoint: c.registration_endpoint,
       accountName: typeof platform[`${CANVAS_EXT}/account_name`] === 'string' ? String(platform[`${CANVAS_EXT}/account_name`]) : null,
+      accountLtiGuid: typeof platform[`${CANVAS_EXT}/account_lti_guid`] === 'string' ? String(platform[`${CANVAS_EXT}/account_lti_guid`]) : null,
       productFamily: typeof platform.product_family_code === 'string' ? platform.product_family_code : null,
     },
   };
 }
 
 /** The environment of an accepted issuer, or the `wrong_issuer` failure. */
-export function matchIssuer(issuer: string, canvasUrl: string, current: LtiRegistration | null): Result<{ environment: LtiEnvironment; issuer: string }> {
-  const accepted = acceptedIssuers(canvasUrl, current);
+export function matchIssuer(issuer: string, canvasUrl: string, current: LtiRegistration | null, otherUrl?: string | null): Result<{ environment: LtiEnvironment; issuer: string }> {
+  const accepted = acceptedIssuers(canvasUrl, current, otherUrl);
   const hit = accepted.find((a) => a.issuer === issuer);
   if (hit) return { ok: true, value: hit };
   return {

@@ -17,6 +17,8 @@ export interface LaunchHandlerDeps {
   clock: () => Date;
   /** Adds the first deployment of a key Dynamic Registration created (see the integrations service); true when added. */
   adoptFirstDeployment?: (integrationId: string, clientId: string, deploymentId: string) => Promise<boolean>;
+  /** Told, on each course launch, whether Canvas sent the Names and Roles claim (the key has the scope). */
+  noteNamesAndRoles?: (integrationId: string, clientId: string, granted: boolean) => Promise<void>;
 }
 
 /** What ltijs calls back with: a valid launch, or a refused id_token. */
@@ -64,6 +66,9 @@ export function createLaunchHandler(deps: LaunchHandlerDeps): LaunchHandler {
       if (audience.kind === 'admin') {
         handoff = await launches.createHandoff(integration.id, { kind: 'admin', label: integration.name, sub: facts.sub, name: facts.name, ...inFrame });
       } else {
+        await deps.noteNamesAndRoles?.(integration.id, token.clientId, facts.nrpsUrl !== null).catch((err: unknown) => {
+          logger.warn({ err, integrationId: integration.id }, 'recording the Names and Roles scope failed');
+        });
         await snapshotNrps(deps, integration, audience.courseId, token, facts.nrpsUrl);
         handoff = await launches.createHandoff(integration.id, {
           kind: 'instructor',

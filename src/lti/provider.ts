@@ -44,6 +44,7 @@ export interface LtiDeps {
   resolve?: HostResolver;
   /** Adds the first deployment of a key Dynamic Registration created, at its first signed launch. */
   adoptFirstDeployment?: (integrationId: string, clientId: string, deploymentId: string) => Promise<boolean>;
+  noteNamesAndRoles?: (integrationId: string, clientId: string, granted: boolean) => Promise<void>;
 }
 
 let setUp = false;
@@ -100,7 +101,7 @@ export async function createLtiFeature(deps: LtiDeps): Promise<LtiFeature> {
     '/login': checkLogin,
     storage,
   });
-  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock, adoptFirstDeployment: deps.adoptFirstDeployment });
+  const launch = createLaunchHandler({ lti, launches, platforms, pages, logger, clock, adoptFirstDeployment: deps.adoptFirstDeployment, noteNamesAndRoles: deps.noteNamesAndRoles });
   lti.onConnect(async (token, req, res) => {
     try {
       await launch.handleLaunch(token, req, res);

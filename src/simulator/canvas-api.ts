@@ -120,8 +120,16 @@ export const showAccount: ApiHandler = (ctx) => {
   const a = resolveAccount(ctx, ctx.req.pathParams['account_id']);
   if (!a) return notFound();
   if (!accountPermissions(ctx.state.world, ctx.caller.user, a.id)) return permissionDenied(ctx.state);
-  return json(200, accountJson(ctx, a));
+  const out = accountJson(ctx, a);
+  // Canvas's account_json adds lti_guid on request; the OpenID configuration's account_lti_guid is the same value.
+  if (includes(ctx).includes('lti_guid')) out['lti_guid'] = sandboxLtiGuid(a.id);
+  return json(200, out);
 };
+
+/** The sandbox's `lti_guid` of an account (Canvas: `<uuid>:<instance>`). */
+export function sandboxLtiGuid(accountId: string): string {
+  return `sandbox-account-${accountId}`;
+}
 
 function apiState(c: Course): string {
   return c.workflowState === 'created' || c.workflowState === 'claimed' ? 'unpublished' : c.workflowState;

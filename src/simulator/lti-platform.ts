@@ -2,6 +2,7 @@ import { createHash, createPublicKey, randomBytes, verify as cryptoVerify, type 
 import express, { type Request, type Response, type Router } from 'express';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK } from 'jose';
 import { escapeHtml, json, type SimRequest } from './http-kit.js';
+import { sandboxLtiGuid } from './canvas-api.js';
 import { forwardingFramePage, parentFallbackScript } from './lti-platform-storage.js';
 import { normaliseToolConfiguration, openIdConfiguration, TOOL_CONFIGURATION, validateRegistration, type RegistrationMessage } from './lti-registration.js';
 import type { SandboxPlugin, SandboxPluginApi } from './sandbox.js';
@@ -477,13 +478,16 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
   const REGISTRATION_CLAIMS = ['exp', 'initiated_at', 'root_account_global_id', 'user_id', 'uuid'];
   let lastRegistrationErrors: string[] = [];
 
-  async function registrationToken(userId = '1'): Promise<string> {
+  const GLOBAL_ID_PREFIX = '1000000000000';
+
+  /** A registration token for `userId` in the root account `rootAccountId` (default the world's; another plays a foreign institution). */
+  async function registrationToken(userId = '1', rootAccountId = sandboxState!.world.rootAccountId): Promise<string> {
     const now = Math.floor(sandboxState!.now() / 1000);
     return new SignJWT({
       uuid: randomBytes(16).toString('hex'),
       initiated_at: new Date(now * 1000).toISOString(),
       user_id: userId,
-      root_account_global_id: `1000000000000${sandboxState!.world.rootAccountId}`,
+      root_account_global_id: `${GLOBAL_ID_PREFIX}${rootAccountId}`,
       exp: now + 3600,
     })
       .setProtectedHeader({ alg: 'RS256', kid })
@@ -513,7 +517,7 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
       return;
     }
     const origin = `${req.protocol}://${req.get('host')}`;
-    const token = await registrationToken(q.user ?? '1');
+    const token = await registrationToken(q.user ?? '1', q.root_account && /^\d{1,12}$/.test(q.root_account) ? q.root_account : undefined);
     const uuid = ((await readRegistrationToken(token)) ?? {})['uuid'];
     const openid = `${origin}/api/lti/security/openid-configuration?registration_token=${encodeURIComponent(token)}`;
     const src = `${q.url}${q.url.includes('?') ? '&' : '?'}${new URLSearchParams({ openid_configuration: openid, registration_token: token }).toString()}`;
@@ -544,18 +548,32 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     res.type('html').send(
       `<!doctype html><html><body><h1 id="review">Review ${escapeHtml(String(tool.dynamic!.registration['client_name'] ?? ''))}</h1>` +
         `<p>Client id <code id="client-id">${escapeHtml(tool.clientId)}</code>, scopes <code>${escapeHtml(String(tool.dynamic!.registration['scope'] ?? ''))}</code>, key ${tool.binding}.</p>` +
-        `<form method="post" action="/__lti/register/confirm"><input type="hidden" name="client_id" value="${escapeHtml(tool.clientId)}"><button id="confirm" type="submit">Install</button></form></body></html>`,
+        `<form method="post" action="/__lti/register/confirm"><input type="hidden" name="client_id" value="${escapeHtml(tool.clientId)}">` +
+        // Canvas's review lets the admin switch scopes off (stored as the registration overlay's disabledScopes).
+        `<p><label><input type="checkbox" id="scope-nrps" name="nrps" value="on"${(tool.dynamic!.config.scopes ?? []).includes(NRPS_SCOPE) ? ' checked' : ''}> Names and Roles (read the class list)</label></p>` +
+        `<button id="confirm" type="submit">Install</button></form></body></html>`,
     );
   });
 
   router.post('/__lti/register/confirm', (req, res) => {
     try {
-      const deploymentId = confirmRegistration(String((req.body as Record<string, string>).client_id ?? ''));
+      const form = req.body as Record<string, string>;
+      // The review's Names and Roles box: unticked (absent), or nrps=off, switches the scope off.
+      if (form.nrps !== 'on') disableScope(String(form.client_id ?? ''), NRPS_SCOPE);
+      const deploymentId = confirmRegistration(String(form.client_id ?? ''));
       res.type('html').send(`<!doctype html><html><body><h1 id="installed">Installed: deployment <code>${escapeHtml(deploymentId)}</code></h1></body></html>`);
     } catch (err) {
       res.status(404).json({ error: (err as Error).message });
     }
   });
+
+  /** What the review's unticked scope does: the key no longer has it (launches and tokens follow). */
+  function disableScope(clientId: string, scope: string): void {
+    const tool = toolOf(sandboxState!.world, clientId);
+    if (!tool?.dynamic) return;
+    tool.dynamic.config.scopes = (tool.dynamic.config.scopes ?? []).filter((s) => s !== scope);
+    toolConfigs.delete(clientId);
+  }
 
   function confirmRegistration(clientId: string): string {
     const tool = toolOf(sandboxState!.world, clientId);
@@ -570,8 +588,11 @@ export async function createLtiPlatform(): Promise<LtiPlatformHandle> {
     if (!claims) return void jwtRefused(res);
     const world = sandboxState!.world;
     const origin = `${req.protocol}://${req.get('host')}`;
-    const root = world.accounts.find((a) => a.id === world.rootAccountId);
-    res.json(openIdConfiguration(origin, issuerOf(world, origin), root?.name ?? 'Canvas sandbox', `sandbox-account-${world.rootAccountId}`));
+    // The configuration describes the root account the registration token was issued in.
+    const rootId = String(claims['root_account_global_id']).slice(GLOBAL_ID_PREFIX.length);
+    const root = world.accounts.find((a) => a.id === rootId);
+    const name = rootId === world.rootAccountId ? (root?.name ?? 'Canvas sandbox') : `Another institution (account ${rootId})`;
+    res.json(openIdConfiguration(origin, issuerOf(world, origin), name, sandboxLtiGuid(rootId)));
   });
 
   router.post('/api/lti/registrations', express.json({ limit: '1mb' }), async (req, res) => {

@@ -298,6 +298,15 @@ function phase(ctx: ApiContext, r: ReportRecord): { status: ReportRecord['finalS
   return { status: fraction < 0.75 ? 'running' : 'compiling', fraction };
 }
 
+/** The origin report files are named on: the request's, or its `reportFileHost` twin (same scheme and port). */
+function filesOrigin(ctx: ApiContext): string {
+  const other = ctx.state.settings.reportFileHost;
+  if (!other) return ctx.req.origin;
+  const u = new URL(ctx.req.origin);
+  u.hostname = other;
+  return u.origin;
+}
+
 function reportJson(ctx: ApiContext, r: ReportRecord, fresh = false): Record<string, unknown> {
   if (!fresh) r.build?.();
   const { status, fraction } = fresh ? { status: 'created' as const, fraction: 0 } : phase(ctx, r);
@@ -319,15 +328,16 @@ function reportJson(ctx: ApiContext, r: ReportRecord, fresh = false): Record<str
   };
   if (done) {
     const multi = Object.keys(r.files).length !== 1;
+    const fileOrigin = filesOrigin(ctx);
     const filename = multi ? 'provisioning_csv.zip' : Object.keys(r.files)[0]!;
-    out['file_url'] = `${ctx.req.origin}/accounts/${r.accountId}/files/${r.fileId}/download`;
+    out['file_url'] = `${fileOrigin}/accounts/${r.accountId}/files/${r.fileId}/download`;
     out['attachment'] = {
       id: r.fileId,
       display_name: filename,
       filename,
       'content-type': multi ? 'application/zip' : 'text/csv',
       size: fileBody(r).length,
-      url: `${ctx.req.origin}/files/${r.fileId}/download?download_frd=1`,
+      url: `${fileOrigin}/files/${r.fileId}/download?download_frd=1`,
       created_at: iso(r.createdAt + delay),
       updated_at: iso(r.createdAt + delay),
       locked: false,

@@ -39,6 +39,12 @@ export interface SandboxSettings {
    * runs the job and answers `completed` / `failed` (0: the first GET already finishes it).
    */
   progressPolls: number;
+  /**
+   * Host name a report's `file_url` and `attachment.url` use instead of the request's (same scheme
+   * and port), e.g. `localhost` for a sandbox reached at 127.0.0.1: plays a Canvas that names its
+   * files on another of its names (vanity domain vs `*.instructure.com`). Null: the request's host.
+   */
+  reportFileHost: string | null;
 }
 
 export interface TokenRecord {
@@ -180,6 +186,7 @@ export const DEFAULT_SETTINGS: SandboxSettings = {
   canvasRegion: 'us-east-1',
   requireUserAgent: true,
   progressPolls: 2,
+  reportFileHost: null,
 };
 
 /** `CanvasSlug.generate(nil, 64)`: 64 URL-safe random characters. */

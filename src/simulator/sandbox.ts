@@ -46,6 +46,8 @@ export interface SandboxOptions {
   requireUserAgent?: boolean;
   /** Progress GETs a bulk grade job needs to finish (default 2; 0 = at the first GET). */
   progressPolls?: number;
+  /** Host name report file URLs use instead of the request's (see `SandboxSettings.reportFileHost`). */
+  reportFileHost?: string | null;
   plugins?: SandboxPlugin[];
 }
 
@@ -212,6 +214,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     reportDelayMs: opts.reportDelayMs ?? DEFAULT_SETTINGS.reportDelayMs,
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
     progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
+    reportFileHost: opts.reportFileHost ?? DEFAULT_SETTINGS.reportFileHost,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
@@ -230,8 +233,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
 
   async function apiPipeline(r: Route, sreq: SimRequest): Promise<SimResponse> {
     if (settings.requireUserAgent && !sreq.headers['user-agent']) {
-      // Hosted Canvas answers 403 without a User-Agent (since 2026); its body is not known: the sandbox's choice.
-      return json(403, { errors: [{ message: 'User-Agent header is required' }] });
+      // Hosted Canvas answers 403 without a User-Agent (since 2026), with the body Instructure published for the rule (§15.13).
+      return json(403, { error: 'Forbidden', message: 'You are not authorized to access this site because you have not provided a valid user agent.' });
     }
     const presented = oauth.bearerToken(sreq);
     const bucket = settings.throttle.enabled && presented ? `token:${createHash('sha256').update(presented).digest('hex')}` : undefined;
@@ -335,6 +338,26 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
   app.set('etag', false);
   app.use((req, res, next) => {
     dispatch(req, res, next).catch(next);
+  });
+  // Plugin routes answer through express (res.json, res.set): their header names go out in lower
+  // case too, as every hosted Canvas answer does (§15.13), with the headers node adds itself.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function lowerCaseWriteHead(this: Response, ...args: unknown[]) {
+      for (const name of this.getHeaderNames()) {
+        const value = this.getHeader(name)!;
+        this.removeHeader(name);
+        this.setHeader(name, value);
+      }
+      this.sendDate = false;
+      if (!this.hasHeader('date')) this.setHeader('date', new Date().toUTCString());
+      if (!this.hasHeader('transfer-encoding')) {
+        this.setHeader('connection', this.shouldKeepAlive ? 'keep-alive' : 'close');
+        if (this.shouldKeepAlive) this.setHeader('keep-alive', 'timeout=5');
+      }
+      return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+    } as typeof res.writeHead;
+    next();
   });
   for (const plugin of opts.plugins ?? []) {
     plugin({ app, state, setClientCredentialsGrant: (h) => (clientCredentials = h) });

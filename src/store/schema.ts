@@ -44,6 +44,8 @@ export interface IntegrationsTable {
   sync_schedule: string | null;
   /** When the scheduled re-sync is next due (ISO), or null without a schedule. */
   next_sync_at: string | null;
+  /** The institution's Canvas under another name (origin), where report files may be named; or null. */
+  canvas_other_url: Generated<string | null>;
 }
 
 export interface IntegrationTokensTable {

@@ -9,6 +9,8 @@ import type { RosterPlan, StoredCourseState } from './roster-plan.js';
 export interface SyncSettings {
   id: string;
   canvasUrl: string;
+  /** The institution's Canvas under another name, where Canvas may name report files (or null). */
+  canvasOtherUrl?: string | null;
   accountId: string;
   courseIdType: CourseIdType;
   userIdType: UserIdType;
@@ -445,13 +447,14 @@ export function createCourseRepository(db: Kysely<Database>, opts: { pgPool?: Pr
     async getSettings(integrationId: string): Promise<SyncSettings | undefined> {
       const r = await db
         .selectFrom('integrations')
-        .select(['id', 'canvas_url', 'account_id', 'course_id_type', 'user_id_type', 'student_roles', 'course_admin_roles'])
+        .select(['id', 'canvas_url', 'canvas_other_url', 'account_id', 'course_id_type', 'user_id_type', 'student_roles', 'course_admin_roles'])
         .where('id', '=', integrationId)
         .executeTakeFirst();
       if (!r) return undefined;
       return {
         id: r.id,
         canvasUrl: r.canvas_url,
+        canvasOtherUrl: r.canvas_other_url,
         accountId: r.account_id,
         courseIdType: r.course_id_type as CourseIdType,
         userIdType: r.user_id_type as UserIdType,

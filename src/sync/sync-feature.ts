@@ -109,6 +109,7 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     clientFor: (s) =>
       createCanvasClient({
         baseUrl: s.canvasUrl,
+        otherUrl: s.canvasOtherUrl,
         fetch: deps.fetch,
         userAgent: deps.userAgent,
         clock: deps.clock,

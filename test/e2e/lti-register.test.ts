@@ -61,7 +61,7 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
     await page.screenshot({ path: join(shots.dir, '01-registered-in-canvas-frame.png'), fullPage: true });
 
     const saved = await h.container.integrations.get(fresh);
-    expect(saved?.lti).toEqual({ environment: 'custom', clientId, deploymentIds: [], issuer: h.sandbox.url });
+    expect(saved?.lti).toEqual({ environment: 'custom', clientId, deploymentIds: [], issuer: h.sandbox.url, grantedScopes: ['https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly'] });
     expect(h.platform.lastRegistrationErrors()).toEqual([]);
     // The window admits one registration.
     expect((await h.container.ltiRegistration.status(fresh)).window).toBeNull();
@@ -165,6 +165,30 @@ describe('LTI Dynamic Registration in a real browser (chromium)', () => {
       delete lw.registrationErrors;
     }
     expect((await h.container.integrations.get(fresh))?.lti).toBeUndefined();
+  });
+
+  it('a foreign root account is refused: the page names the account Canvas gave, and nothing is saved', async () => {
+    // The integration's Canvas token reads its root account's lti_guid; a registration token from another root account names another.
+    const t = h.sandbox.state.issueToken(h.sandbox.state.user('1')!, h.sandbox.state.findKey('10000000000001')!, []);
+    await h.container.integrations.saveToken(fresh, { accessToken: t.accessToken, refreshToken: t.refreshToken, expiresAt: null, ownerCanvasId: '1', ownerName: 'Ada Admin', scopes: [] });
+    await h.container.ltiRegistration.openWindow(fresh, staff);
+    const keysBefore = h.sandbox.world.lti ? (h.sandbox.world.lti as { tools: unknown[] }).tools.length : 0;
+    const context = await browser.newContext({ viewport: { width: 1000, height: 1000 } });
+    const page = await context.newPage();
+    await page.goto(`${h.sandbox.url}/__lti/register?root_account=77&url=${encodeURIComponent(registerUrl(fresh))}`);
+    await waitInFrame(page, '#tool', '[data-lti-page="register"]');
+    const frame = page.frameLocator('#tool');
+    expect(await frame.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('foreign_account');
+    expect(await frame.locator('[data-account-name]').textContent()).toBe('Another institution (account 77)');
+    expect(await frame.locator('[data-refusal]').textContent()).toContain('not the Canvas account this integration is connected to');
+    await page.screenshot({ path: join(shots.dir, '03-foreign-account.png'), fullPage: true });
+    expect((await h.container.integrations.get(fresh))?.lti).toBeUndefined();
+    expect(h.sandbox.world.lti ? (h.sandbox.world.lti as { tools: unknown[] }).tools.length : 0).toBe(keysBefore);
+    // The integration's own root account registers with the same token check in place.
+    await h.container.ltiRegistration.openWindow(fresh, staff);
+    const own = await openRegistration(page, fresh);
+    expect(await own.locator('[data-lti-page="register"]').getAttribute('data-lti-code')).toBe('registered');
+    await context.close();
   });
 
   it('refuses while nobody opened registration by URL', async () => {

@@ -6,6 +6,7 @@ import { captureIO } from '../support/cli-io.js';
 import { completeCanvasSide, createBrowser, hiddenValue } from '../support/browser-flow.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
+import { until } from '../support/instances.js';
 
 const PROBES = ['users_self', 'account_courses', 'course_sections', 'enrollments', 'include_params', 'sis_visibility'];
 
@@ -216,14 +217,36 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
       h.sandbox.control.configure({ refreshNotFoundError: mode });
       try {
         const id = await h.createIntegration();
-        await h.authorize(id);
+        const { browser } = await h.authorize(id);
         h.sandbox.control.revokeTokens({});
+        // A course refresh started with the revoked token fails with the reason, not Canvas's words.
+        const started = await h.api('POST', `/api/v1/integrations/${id}/course-refresh`, {});
+        expect(started.status).toBe(202);
+        await h.c.sync.runner.start();
+        try {
+          const job = await until('the course refresh ended', async () => {
+            const j = await h.c.sync.jobs.get(started.body.id);
+            return j && ['succeeded', 'failed', 'cancelled'].includes(j.state) ? j : undefined;
+          });
+          expect(job.state).toBe('failed');
+          expect(job.error?.code).toBe('token_revoked');
+          expect(job.error?.message).not.toContain('refresh_token not found');
+          expect(job.error?.message).not.toContain(mode);
+        } finally {
+          await h.c.sync.runner.stop();
+        }
         const r = await h.api('POST', `/api/v1/integrations/${id}/verify`, {});
         expect(r.body).toMatchObject({ state: 'failed', reasons: ['token_revoked'] });
         expect(r.body.help.token_revoked).toContain('Generate Keys');
         expect(r.text).not.toContain('refresh_token not found');
         expect(r.text).not.toContain(mode);
         expect(h.tokenCalls.some((c) => c.response.includes(mode))).toBe(true);
+        // The settings page shows the remedy, and neither Canvas's words nor the error code.
+        const page = (await browser.go(`${h.appUrl}/integrations/${id}`)).text;
+        expect(page).toContain('The token was revoked or deleted in Canvas');
+        expect(page).toContain('Approved Integrations');
+        expect(page).not.toContain('refresh_token not found');
+        expect(page).not.toContain(mode);
       } finally {
         h.sandbox.control.configure({ refreshNotFoundError: 'invalid_grant' });
       }

@@ -21,6 +21,8 @@ afterAll(async () => {
   await h?.close();
 });
 
+const NRPS = 'https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly';
+
 describe('LTI launch from the sandbox platform', () => {
   it('an admin launching from account navigation lands on LMS Settings, signed in for that integration only', async () => {
     const b = miniBrowser();
@@ -64,6 +66,39 @@ describe('LTI launch from the sandbox platform', () => {
     // The instructor session reaches neither the integration's admin pages nor the API.
     expect((await b.get(`${h.appUrl}/integrations/${h.integrationA}/lti`)).status).toBe(403);
     expect((await b.get(`${h.appUrl}/api/v1/integrations/${h.integrationA}`)).status).toBe(401);
+  });
+
+  it('an active learner with no ID of the chosen type is counted as skipped in the cross-check, with the reason, not as missing from the roster', async () => {
+    const db = h.container.store.db;
+    if (!(await db.selectFrom('courses').select('canvas_id').where('integration_id', '=', h.integrationA).where('canvas_id', '=', COURSE_ID).executeTakeFirst())) await seedCourseRoster(h);
+    // Canvas lists Nia as an active learner in Names and Roles; she has no SIS id, so the roster skipped her.
+    const world = h.sandbox.world;
+    world.users.push({ id: '6', name: 'Nia NoId', sortableName: 'NoId, Nia', loginId: 'u6', email: 'u6@a.example', password: 'pw' });
+    world.enrollments.push({ id: '306', userId: '6', courseId: COURSE_ID, sectionId: '200', type: 'StudentEnrollment', role: 'StudentEnrollment', state: 'active' });
+    const now = new Date().toISOString();
+    await db
+      .insertInto('roster_entries')
+      .values({
+        integration_id: h.integrationA, course_canvas_id: COURSE_ID, canvas_user_id: '6', name: 'Nia NoId', roles: '["StudentEnrollment"]', enrollment_states: '["active"]',
+        external_id: null, section_ids: '["200"]', exam_taker: 0, reasons: '["missing_user_id"]', synced_at: now, job_id: null,
+      })
+      .execute();
+    try {
+      const b = miniBrowser();
+      const landed = await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation' }));
+      expect(landed.status).toBe(200);
+      expect(landed.body).toContain('data-nrps-skipped="1"');
+      expect(landed.body).toContain('Nia NoId: The person has no ID of the chosen type');
+      const onlyInCanvas = /<ul data-nrps-only="canvas">([\s\S]*?)<\/ul>/.exec(landed.body)?.[1] ?? '';
+      expect(onlyInCanvas).toContain('Hana Hidden');
+      expect(onlyInCanvas).not.toContain('Nia NoId');
+      // Still one difference (Hana, hidden from the API user): Nia is the same person on both lists.
+      expect(landed.body).toContain('data-nrps-differences="1"');
+    } finally {
+      world.enrollments.splice(world.enrollments.findIndex((e) => e.id === '306'), 1);
+      world.users.splice(world.users.findIndex((u) => u.id === '6'), 1);
+      await db.deleteFrom('roster_entries').where('integration_id', '=', h.integrationA).where('canvas_user_id', '=', '6').execute();
+    }
   });
 
   it('a student launch gets a polite page and no session', async () => {
@@ -130,6 +165,71 @@ describe('Register by URL on the LTI page', () => {
     expect(closed.body).toContain('data-open="0"');
     expect((await h.container.ltiRegistration.status(h.integrationA)).window).toBeNull();
   });
+
+  it('a registration token Canvas let expire (past its hour) shows that Canvas refused the token, and what to do', async () => {
+    const staff = { scope: 'platform' as const, label: 'staff:test@example.edu' };
+    await h.container.ltiRegistration.openWindow(h.integrationA, staff);
+    const before = (await h.container.integrations.get(h.integrationA))?.lti;
+    const token = await h.platform.registrationToken();
+    const openid = `${h.sandbox.url}/api/lti/security/openid-configuration`;
+    h.sandboxAhead.ms = 3601 * 1000;
+    try {
+      const res = await fetch(`${h.appUrl}/lti/register?integration=${h.integrationA}&openid_configuration=${encodeURIComponent(openid)}&registration_token=${encodeURIComponent(token)}`);
+      expect(res.status).toBe(400);
+      const body = await res.text();
+      expect(body).toContain('data-lti-code="token_refused"');
+      expect(body).toContain('Canvas refused the registration token');
+      expect(body).toContain('The token is valid for one hour and one registration.');
+    } finally {
+      h.sandboxAhead.ms = 0;
+      await h.container.ltiRegistration.closeWindow(h.integrationA, staff);
+    }
+    expect((await h.container.integrations.get(h.integrationA))?.lti).toEqual(before);
+  });
+
+  it('stores the scopes Canvas granted; when the admin switches Names and Roles off at Canvas’s review, the LTI page says so and how to fix it', async () => {
+    const staff = { scope: 'platform' as const, label: 'staff:test@example.edu' };
+    const c = await h.container.integrationSettings.create(
+      { name: 'Institution S', canvasUrl: h.sandbox.url, clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] },
+      staff,
+    );
+    try {
+      await registerAndSwitchOffNamesAndRoles(c.id);
+    } finally {
+      // Its key (a sandbox client id the later tests reuse) must not stay held by this integration.
+      await h.container.integrationSettings.delete(c.id, staff);
+    }
+  });
+
+  async function registerAndSwitchOffNamesAndRoles(id: string): Promise<void> {
+    const c = { id };
+    await h.container.ltiRegistration.openWindow(c.id, { scope: 'platform', label: 'staff:test@example.edu' });
+    const admin = await (await fetch(`${h.sandbox.url}/__lti/register?url=${encodeURIComponent(`${h.appUrl}/lti/register?integration=${c.id}`)}`)).text();
+    const src = /id="tool" title="Tool registration" src="([^"]+)"/.exec(admin)![1]!.replace(/&amp;/g, '&');
+    const registered = await (await fetch(src)).text();
+    expect(registered).toContain('data-lti-code="registered"');
+    const lti = (await h.container.integrations.get(c.id))!.lti!;
+    expect(lti.grantedScopes).toEqual([NRPS]);
+
+    // The admin unticks Names and Roles on Canvas's review and installs.
+    const review = await (await fetch(`${h.sandbox.url}/__lti/register/review?uuid=${encodeURIComponent(/data-uuid="([^"]+)"/.exec(admin)![1]!)}`)).text();
+    expect(review).toContain('id="scope-nrps" name="nrps" value="on" checked');
+    const installed = await fetch(`${h.sandbox.url}/__lti/register/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: lti.clientId }) });
+    expect(installed.status).toBe(200);
+
+    // A course launch comes without the Names and Roles claim: the key no longer has the scope.
+    const b = miniBrowser();
+    await b.submitForm(await launchUntilForm(b, h, { user: USERS.teacher, course: COURSE_ID, placement: 'course_navigation', client_id: lti.clientId }));
+    expect((await h.container.integrations.get(c.id))!.lti!.grantedScopes).toEqual([]);
+    // The institution's admin opens the tool from account navigation and reads the LTI page.
+    const adminBrowser = miniBrowser();
+    await adminBrowser.submitForm(await launchUntilForm(adminBrowser, h, { user: USERS.admin, placement: 'account_navigation', client_id: lti.clientId }));
+    const page = await adminBrowser.get(`${h.appUrl}/integrations/${c.id}/lti`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('data-check="names_and_roles_scope" data-ok="0"');
+    expect(page.body).toContain('switched off at Canvas&#39;s review');
+    expect(page.body).toContain(`edit the LTI key (Client ID ${lti.clientId}), turn on the Names and Roles scope`);
+  }
 
   it('GET /lti/register without Canvas’s parameters or for an unknown integration explains itself', async () => {
     const unknown = await fetch(`${h.appUrl}/lti/register?integration=nope`);

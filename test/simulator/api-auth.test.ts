@@ -37,11 +37,11 @@ describe('Canvas sandbox: API authentication', () => {
     expect((await apiGet(sb, `/api/v1/users/self?access_token=${t.access_token}`)).status).toBe(200);
   });
 
-  it('a missing User-Agent is 403 (body is the sandbox\'s documented choice)', async () => {
+  it('a missing User-Agent is 403 with the body Instructure published for the rule', async () => {
     const t = await getTokens(sb);
     const r = await fetch(`${sb.url}/api/v1/users/self`, { headers: { authorization: `Bearer ${t.access_token}`, 'user-agent': '' } });
     expect(r.status).toBe(403);
-    expect(await r.json()).toEqual({ errors: [{ message: 'User-Agent header is required' }] });
+    expect(await r.json()).toEqual({ error: 'Forbidden', message: 'You are not authorized to access this site because you have not provided a valid user agent.' });
   });
 
   it('key binding OFF after authorization: API 401 Invalid access token.; /auth redirects unauthorized_client', async () => {

@@ -101,6 +101,8 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
   let platform: LtiPlatformHandle;
   let tool: Server;
   let toolUrl: string;
+  /** How far the sandbox's clock runs ahead of the real one. */
+  let aheadMs = 0;
 
   beforeAll(async () => {
     tool = createServer((req, res) => {
@@ -114,7 +116,7 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     world.users.push({ id: '1', name: 'Ada Admin', sortableName: 'Admin, Ada', loginId: 'ada', password: 'pw' });
     world.lti = { tools: [{ clientId: '10000000000050', deploymentIds: ['1:abc'], configUrl: `${toolUrl}/config` }] } satisfies LtiWorld;
     platform = await createLtiPlatform();
-    sb = createCanvasSandbox({ world, plugins: [platform.plugin] });
+    sb = createCanvasSandbox({ world, plugins: [platform.plugin], clock: () => new Date(Date.now() + aheadMs) });
     await sb.start();
   });
   afterAll(async () => {
@@ -212,6 +214,23 @@ describe('LTI platform: storage target and Dynamic Registration', () => {
     expect(cfg['jwks_uri']).toBe(`${sb.url}/login/oauth2/jwks`);
     const jwks = (await (await fetch(String(cfg['jwks_uri']))).json()) as { keys: Array<{ kid: string }> };
     expect(jwks.keys.map((k) => k.kid)).toEqual([platform.kid()]);
+  });
+
+  it('a registration token past its hour is refused (401) by the configuration and the registration routes', async () => {
+    const token = await platform.registrationToken();
+    const config = () => fetch(`${sb.url}/api/lti/security/openid-configuration`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await config()).status).toBe(200);
+    aheadMs = 3601 * 1000;
+    try {
+      const refused = await config();
+      expect(refused.status).toBe(401);
+      expect(JSON.stringify(await refused.json())).toContain('JWT did not include expected contents');
+      const posted = await register(registration(), token);
+      expect(posted.status).toBe(401);
+      expect(JSON.stringify(await posted.json())).toContain('JWT did not include expected contents');
+    } finally {
+      aheadMs = 0;
+    }
   });
 
   it('a registration token registers one key: a second POST with it is refused like a foreign token', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { buildDemoWorld } from '../../src/simulator/demo-world.js';
+import { createLtiPlatform } from '../../src/simulator/lti-platform.js';
 import { createCanvasSandbox, type CanvasSandbox } from '../../src/simulator/sandbox.js';
 import { apiGet, getTokens, UA } from './sandbox-helpers.js';
 
@@ -92,6 +93,38 @@ describe('Canvas sandbox: throttle', () => {
     });
     expect(raw).toEqual(expect.arrayContaining(['link', 'x-rate-limit-remaining', 'x-request-cost', 'content-type']));
     expect(raw.filter((h) => h !== h.toLowerCase())).toEqual([]);
+  });
+
+  it('the LTI plugin routes (OpenID configuration, registrations, storage frame) send lower-case header names too', async () => {
+    const { request } = await import('node:http');
+    const platform = await createLtiPlatform();
+    const lti = createCanvasSandbox({ world: buildDemoWorld({ courses: 2 }), plugins: [platform.plugin] });
+    await lti.start();
+    try {
+      const names = (method: string, path: string, headers: Record<string, string> = {}) =>
+        new Promise<{ status: number; names: string[] }>((resolve, reject) => {
+          const req = request(`${lti.url}${path}`, { method, headers: { 'user-agent': UA, ...headers } }, (res) => {
+            res.resume();
+            resolve({ status: res.statusCode!, names: res.rawHeaders.filter((_, i) => i % 2 === 0) });
+          });
+          req.on('error', reject);
+          req.end(method === 'POST' ? '{}' : undefined);
+        });
+      const token = await platform.registrationToken();
+      const answers = [
+        await names('GET', '/api/lti/security/openid-configuration', { authorization: `Bearer ${token}` }),
+        await names('GET', '/api/lti/security/openid-configuration'),
+        await names('POST', '/api/lti/registrations', { 'content-type': 'application/json' }),
+        await names('GET', '/post_message_forwarding'),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([200, 401, 401, 200]);
+      for (const a of answers) {
+        expect(a.names).toEqual(expect.arrayContaining(['content-type', 'date']));
+        expect(a.names.filter((h) => h !== h.toLowerCase())).toEqual([]);
+      }
+    } finally {
+      await lti.stop();
+    }
   });
 
   it('buckets are per access token', async () => {

@@ -46,6 +46,8 @@ export interface LtiHarness {
   platform: LtiPlatformHandle;
   integrationA: string;
   integrationB: string;
+  /** How far the sandbox's clock runs ahead of the real one (0 unless a test moves it; set it back after). */
+  sandboxAhead: { ms: number };
   close(): Promise<void>;
 }
 
@@ -58,7 +60,8 @@ export interface LtiHarness {
  */
 export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: boolean } = {}): Promise<LtiHarness> {
   const platform = await createLtiPlatform();
-  const sandbox = createCanvasSandbox({ world: ltiWorld(), plugins: [platform.plugin] });
+  const sandboxAhead = { ms: 0 };
+  const sandbox = createCanvasSandbox({ world: ltiWorld(), plugins: [platform.plugin], clock: () => new Date(Date.now() + sandboxAhead.ms) });
   const sandboxUrl = await sandbox.start();
 
   const server: Server = createServer();
@@ -111,6 +114,7 @@ export async function startLtiHarness(opts: { tdb?: TestDatabase; crossSite?: bo
     platform,
     integrationA: a.id,
     integrationB: b.id,
+    sandboxAhead,
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();

@@ -170,7 +170,7 @@ export async function startSyncHarness(
     changeLog,
     courses: createCourseRepository(store.db),
     clientFor: (s) =>
-      createCanvasClient({ baseUrl: s.canvasUrl, userAgent: 'canvas-companion-test', governor: opts.noGovernor ? undefined : createThrottleGovernor() }),
+      createCanvasClient({ baseUrl: s.canvasUrl, otherUrl: s.canvasOtherUrl, userAgent: 'canvas-companion-test', governor: opts.noGovernor ? undefined : createThrottleGovernor() }),
     tokenSourceFor: () => auth,
     reportPollDelaysMs: [20, 40],
   };

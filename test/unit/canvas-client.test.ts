@@ -160,7 +160,7 @@ describe('redirects', () => {
     try {
       const named = `${fileHost.baseUrl.replace('127.0.0.1', 'localhost')}/accounts/1/files/9/download`;
       // Plays the institution's other name (no test resolves *.instructure.com).
-      const { client } = makeClient({ fileHost: (_canvas, file) => (file === new URL(named).origin ? { ok: true } : { ok: false, why: 'no' }) });
+      const { client } = makeClient({ otherUrl: new URL(named).origin });
       const bytes = await client.download(named, tokenSource('tok-secret').source, { namedByCanvas: true });
       expect(new TextDecoder().decode(bytes)).toBe('zip-bytes');
       expect(fileHost.requests[0]!.headers.authorization).toBe('Bearer tok-secret');
@@ -189,13 +189,21 @@ describe('report files on another host', () => {
     }
   });
 
-  it('accepts the Canvas origin and https *.instructure.com names, nothing else', () => {
-    const canvas = 'https://canvas.school.edu';
-    expect(canvasFileHost(canvas, canvas)).toEqual({ ok: true });
-    expect(canvasFileHost(canvas, 'https://school.instructure.com')).toEqual({ ok: true });
-    expect(canvasFileHost(canvas, 'https://school.beta.instructure.com')).toEqual({ ok: true });
-    for (const bad of ['http://school.instructure.com', 'https://school.instructure.com:8443', 'https://instructure.com.evil.test', 'https://evilinstructure.com', 'https://files.example.org']) {
-      expect(canvasFileHost(canvas, bad)).toMatchObject({ ok: false });
+  it("accepts the Canvas origin and the other name staff set for it, and no other tenant's *.instructure.com host", () => {
+    const vanity = 'https://canvas.school.edu';
+    const hosted = 'https://school.instructure.com';
+    // Set to the *.instructure.com name, Canvas names the vanity host (the likelier case): accepted once staff named it.
+    expect(canvasFileHost(hosted, hosted)).toEqual({ ok: true });
+    expect(canvasFileHost(hosted, vanity, vanity)).toEqual({ ok: true });
+    expect(canvasFileHost(vanity, hosted, hosted)).toEqual({ ok: true });
+    const refused = canvasFileHost(hosted, vanity);
+    expect(refused).toMatchObject({ ok: false });
+    expect(!refused.ok && refused.why).toContain('set it as the integration\'s canvasOtherUrl');
+    // Another institution's hosted name never gets the token, with or without an other name set.
+    for (const other of [undefined, vanity]) {
+      for (const bad of ['https://other.instructure.com', 'https://school.beta.instructure.com', 'http://canvas.school.edu', 'https://canvas.school.edu:8443', 'https://files.example.org']) {
+        expect(canvasFileHost(hosted, bad, other)).toMatchObject({ ok: false });
+      }
     }
   });
 });
@@ -321,6 +329,16 @@ describe('errors that are never retried', () => {
       kind: 'unauthorized',
       status: 403,
     });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('tells the User-Agent refusal (403 with Instructure\'s published body) from a permission denial, and says what to fix', async () => {
+    fake.setHandler(() => ({ status: 403, body: { error: 'Forbidden', message: 'You are not authorized to access this site because you have not provided a valid user agent.' } }));
+    const { client } = makeClient();
+    const err = (await client.request({ endpoint: 'users.self' }, tokenSource().source).catch((e: unknown) => e)) as Error & { kind: string };
+    expect(err.kind).toBe('bad_request');
+    expect(err.message).toContain('without a valid User-Agent header');
+    expect(err.message).toContain('a proxy between it and Canvas');
     expect(fake.requests).toHaveLength(1);
   });
 

@@ -64,6 +64,7 @@ export const LtiRegistration = z.object({
   issuer: z.string().optional(),
   authUrl: z.string().optional(),
   jwksUrl: z.string().optional(),
+  grantedScopes: z.array(z.string()).optional().describe('LTI scopes Canvas granted the key, when known (Dynamic Registration, then launches)'),
 });
 
 export const Integration = z.object({
@@ -79,6 +80,10 @@ export const Integration = z.object({
   courseAdminRoles: z.array(z.string()).describe('Role names that make someone a course admin (instructor) on the exam platform'),
   features: z.array(z.enum(INTEGRATION_FEATURES)).describe('What the institution uses; probes and the scope manifest follow it'),
   syncSchedule: z.object({ everyMinutes: z.number().int() }).nullable().describe('Re-sync the sync list every `everyMinutes` (at least 15), or null: manual only'),
+  canvasOtherUrl: z
+    .string()
+    .nullable()
+    .describe("The institution's Canvas under another name (vanity domain or *.instructure.com name): a report file Canvas names there is downloaded with the token; null: only canvasUrl"),
   lti: LtiRegistration.nullable(),
   status: ConnectionStatus,
   createdAt: timestamp,

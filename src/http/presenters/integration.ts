@@ -36,6 +36,7 @@ export function presentIntegration(i: Integration) {
     courseAdminRoles: i.courseAdminRoles,
     features: i.features,
     syncSchedule: i.syncSchedule ?? null,
+    canvasOtherUrl: i.canvasOtherUrl ?? null,
     lti: i.lti ?? null,
     status: presentStatus(i.status),
     createdAt: i.createdAt,

@@ -14,6 +14,10 @@ const REFUSALS: Record<RegistrationRefusal, { title: string; todo: string }> = {
     title: 'This Canvas’s issuer does not match the integration',
     todo: 'Launches are accepted from one issuer only. Register from the Canvas environment the integration is set up for (production, beta or test), or ask the exam platform team to check its LTI settings.',
   },
+  foreign_account: {
+    title: 'This registration is for another Canvas account',
+    todo: 'Canvas names a different account than the one this integration is connected to. Register from the Canvas account the integration is for, or ask the exam platform team to check the integration.',
+  },
   token_refused: { title: 'Canvas refused the registration token', todo: 'The token is valid for one hour and one registration. Close this window and start a new registration in Canvas.' },
   canvas_refused: { title: 'Canvas refused the registration', todo: 'Canvas did not accept the tool’s registration. Tell the exam platform team what Canvas said (below).' },
   pair_taken: { title: 'This LTI key is registered for another integration', todo: 'Tell the exam platform team: the new key’s client id is held by another integration.' },
@@ -36,7 +40,7 @@ export function presentRegistrationOutcome(o: RegistrationOutcome) {
     };
   }
   const r = REFUSALS[o.refusal];
-  return { title: r.title, ok: false as const, code: o.refusal, refusalTitle: r.title, todo: r.todo, detail: o.detail, integrationName: o.integrationName };
+  return { title: r.title, ok: false as const, code: o.refusal, refusalTitle: r.title, todo: r.todo, detail: o.detail, integrationName: o.integrationName, accountName: o.accountName ?? null };
 }
 
 /** The "Register by URL" part of the integration's LTI page. */

@@ -7,7 +7,7 @@ import { platformEndpoints, type IntegrationLti } from '../../lti/canvas-platfor
 import { allowFrameAncestors, canvasFrameAncestor } from '../../lti/frame-policy.js';
 import { FRAME_TOKEN_PARAM } from '../../lti/frame-tokens.js';
 import type { HandoffPayload } from '../../lti/launch-store.js';
-import { toolUrls } from '../../lti/tool-config.js';
+import { NRPS_SCOPE, toolUrls } from '../../lti/tool-config.js';
 import { requireIntegrationAccess, settingsActor } from '../middleware/auth.js';
 import { presentLtiCourse } from '../presenters/lti-course.js';
 import { presentRegistrationStatus } from '../presenters/lti-registration.js';
@@ -285,6 +285,18 @@ export function createLtiRouter(container: Container): Router {
         label: 'The LTI key is not the API key',
         detail: lti && lti.clientId === apiClientId ? 'The LTI Client ID equals the API developer key id: these are two different keys in Canvas.' : '',
       },
+      ...(lti?.grantedScopes
+        ? [
+            {
+              name: 'names_and_roles_scope',
+              ok: lti.grantedScopes.includes(NRPS_SCOPE),
+              label: 'Canvas grants the Names and Roles scope',
+              detail: lti.grantedScopes.includes(NRPS_SCOPE)
+                ? ''
+                : `It was switched off at Canvas's review, so the course page cannot compare Canvas's class list with the roster. In Canvas, open Admin › Developer Keys, edit the LTI key (Client ID ${lti.clientId}), turn on the Names and Roles scope and save.`,
+            },
+          ]
+        : []),
     ];
     const dynamic = presentRegistrationStatus(await container.ltiRegistration.status(id));
     res.status(status).render('lti/setup', {

@@ -17,6 +17,7 @@ import * as m0015 from './0015-last-attempt.js';
 import * as m0016 from './0016-lti-registration.js';
 import * as m0017 from './0017-lti-platform-storage.js';
 import * as m0018 from './0018-roster-base-roles.js';
+import * as m0019 from './0019-canvas-other-url.js';
 
 /**
  * Migrations are listed statically (not read from disk) so they work the same under tsx, node dist/
@@ -43,6 +44,7 @@ export const migrationProvider: MigrationProvider = {
       '0016-lti-registration': m0016,
       '0017-lti-platform-storage': m0017,
       '0018-roster-base-roles': m0018,
+      '0019-canvas-other-url': m0019,
     };
   },
 };

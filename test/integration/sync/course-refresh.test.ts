@@ -139,6 +139,40 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('course refresh 
     }
   });
 
+  describe('a Canvas that names the report file on another of its names (vanity domain vs *.instructure.com)', () => {
+    const FILE_ROUTE = 'GET /accounts/:account_id/files/:id/download';
+
+    it('downloads it from that name with the token when staff set it as the integration\'s other name', async () => {
+      const h = await harness(buildSyncWorld({ fillers: 3 }), { reportFileHost: 'localhost' });
+      const other = h.sandbox.url.replace('127.0.0.1', 'localhost');
+      await ctx.store.db.updateTable('integrations').set({ canvas_other_url: other }).where('id', '=', h.integrationId).execute();
+      const downloads: Array<{ url: string; authorization: string | null }> = [];
+      const recording: typeof fetch = async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (/\/files\/\d+\/download/.test(url)) downloads.push({ url, authorization: new Headers(init?.headers as HeadersInit).get('authorization') });
+        return fetch(input, init);
+      };
+      const deps = { ...h.deps, clientFor: (s: { canvasUrl: string; canvasOtherUrl?: string | null }) => createCanvasClient({ baseUrl: s.canvasUrl, otherUrl: s.canvasOtherUrl, userAgent: 'canvas-companion-test', fetch: recording }) };
+      const job = await runJob(ctx.store, createCourseRefreshJob(deps), h.integrationId, { path: 'bulk' });
+      expect(job.state).toBe('succeeded');
+      expect(job.summary).toMatchObject({ path: 'bulk', courses: 10 });
+      expect(downloads).toHaveLength(1);
+      expect(downloads[0]!.url).toMatch(new RegExp(`^${other}/accounts/\\d+/files/\\d+/download`));
+      expect(downloads[0]!.authorization).toBe(`Bearer ${await h.auth.current()}`);
+      expect(h.sandbox.control.counters().requests[FILE_ROUTE]).toBe(1);
+    });
+
+    it('refuses it, with the reason and the fix, while no other name is set: the other name gets no request', async () => {
+      const h = await harness(buildSyncWorld({ fillers: 3 }), { reportFileHost: 'localhost' });
+      const other = h.sandbox.url.replace('127.0.0.1', 'localhost');
+      const job = await runJob(ctx.store, createCourseRefreshJob(h.deps), h.integrationId, { path: 'bulk' });
+      expect(job.state).toBe('failed');
+      expect(job.error?.message).toContain(`Canvas named the report file on ${other}`);
+      expect(job.error?.message).toContain("set it as the integration's canvasOtherUrl");
+      expect(h.sandbox.control.counters().requests[FILE_ROUTE] ?? 0).toBe(0);
+    });
+  });
+
   it('bulk (provisioning_csv) and REST give the same result on the same world', async () => {
     const world = buildSyncWorld({ fillers: 40 });
     const rest = await harness(world);

@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import {
   acceptedIssuers,
   checkConfigurationUrl,
+  isHostedCanvas,
+  matchRootAccount,
   describeCanvasAnswer,
   matchIssuer,
   postRegistration,
@@ -68,6 +70,30 @@ describe('which Canvas may register', () => {
       'custom=https://school.instructure.com',
     ]);
     expect(matchIssuer('https://canvas.beta.instructure.com', canvas, null)).toEqual({ ok: true, value: { environment: 'beta', issuer: 'https://canvas.beta.instructure.com' } });
+  });
+
+  it('accepts the hosted issuers only for a hosted Canvas: a self-hosted Canvas registers with its own issuer only', () => {
+    const selfHosted = 'https://canvas.school.edu';
+    expect(acceptedIssuers(selfHosted, null)).toEqual([{ issuer: selfHosted, environment: 'custom' }]);
+    const r = matchIssuer('https://canvas.instructure.com', selfHosted, null);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.failure.kind).toBe('wrong_issuer');
+    expect(checkConfigurationUrl('https://canvas.instructure.com/api/lti/security/openid-configuration', selfHosted, null).ok).toBe(false);
+    // A vanity domain is hosted when staff named its *.instructure.com twin as the other name.
+    expect(isHostedCanvas(selfHosted, 'https://school.instructure.com')).toBe(true);
+    expect(matchIssuer('https://canvas.instructure.com', selfHosted, null, 'https://school.instructure.com').ok).toBe(true);
+    for (const notHosted of ['http://school.instructure.com', 'https://school.instructure.com.evil.test', 'https://instructure.com', 'https://school.instructure.com:8443']) {
+      expect(isHostedCanvas(notHosted)).toBe(false);
+    }
+  });
+
+  it('refuses a registration for another root account than the one the integration’s token reads', () => {
+    const config = { issuer: 'https://canvas.instructure.com', registrationEndpoint: 'x', accountName: 'Other University', accountLtiGuid: 'guid-other:canvas-lms', productFamily: 'canvas' };
+    const r = matchRootAccount(config, 'guid-own:canvas-lms');
+    expect(r).toEqual({ ok: false, failure: { kind: 'foreign_account', accountName: 'Other University', detail: expect.stringContaining('"Other University"') } });
+    expect(matchRootAccount({ ...config, accountLtiGuid: 'guid-own:canvas-lms' }, 'guid-own:canvas-lms').ok).toBe(true);
+    // Without a token to read it, only the window and the issuer decide.
+    expect(matchRootAccount(config, null).ok).toBe(true);
   });
 
   it('accepts only the saved issuer once a key is saved', () => {
