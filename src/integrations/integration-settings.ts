@@ -88,7 +88,8 @@ const forbidden = (field: string, message: string) =>
  * - `lti`: environment, client id, deployment ids and a custom issuer are allowed (a pair held by
  *   another integration is refused separately); the custom `authUrl` and `jwksUrl` (where launches
  *   are sent and whose keys are trusted) are staff-only.
- * - `name` and `accountId` are staff-only.
+ * - `name`, `accountId` and `canvasOtherUrl` are staff-only (the other name is a host the token
+ *   may be sent to, so only staff may name it).
  * A field whose value does not change is never refused. Staff and API tokens may change anything.
  * @throws AppError forbidden (403) naming the field and what to do instead
  */
@@ -96,6 +97,9 @@ export function assertInstitutionMayChange(current: Integration, patch: PatchInt
   if (patch.name !== undefined && patch.name !== current.name) throw forbidden('name', 'only platform staff can rename an integration.');
   if (patch.accountId !== undefined && patch.accountId !== current.accountId) {
     throw forbidden('accountId', 'only platform staff can change which Canvas account is synced.');
+  }
+  if (patch.canvasOtherUrl !== undefined && (patch.canvasOtherUrl ?? null) !== (current.canvasOtherUrl ?? null)) {
+    throw forbidden('canvasOtherUrl', "only platform staff can name another address of this Canvas (the token may be sent there).");
   }
   if (ctx.tokenStored) {
     const held = `while a Canvas token is stored. Disconnect first on this page (the token is revoked at ${current.canvasUrl}), or ask platform staff to change it.`;
@@ -222,6 +226,11 @@ export function createIntegrationSettings(deps: {
       const touchesPair = patch.lti !== undefined || patch.canvasUrl !== undefined;
       if (after && touchesPair && (!samePair(before, after) || actor.scope === 'platform')) {
         claimedNew = (await takePair(id, after, actor, opts.moveLtiRegistration === true)).claimedNew;
+      }
+      // Another name belongs to the Canvas it was set for: a new Canvas URL forgets it unless the
+      // same change names the new one.
+      if (patch.canvasUrl !== undefined && patch.canvasUrl !== current.canvasUrl && patch.canvasOtherUrl === undefined && current.canvasOtherUrl) {
+        patch = { ...patch, canvasOtherUrl: null };
       }
       const drop: { credentials?: DroppedCredentials } = {};
       let updated: Integration | undefined;

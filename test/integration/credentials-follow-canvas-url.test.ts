@@ -128,6 +128,16 @@ describe.each(testDatabases())('credentials follow the Canvas URL ($name)', (tdb
     expect(credentialsSeen(evil.seen, secrets)).toEqual([]);
   });
 
+  it("a new Canvas URL forgets the old Canvas's other name unless the same change names one", async () => {
+    const { id } = await connected();
+    const named = await h.api('PATCH', `/api/v1/integrations/${id}`, { canvasOtherUrl: 'http://localhost:9' });
+    expect(named.body).toMatchObject({ canvasOtherUrl: 'http://localhost:9' });
+    const moved = await h.api('PATCH', `/api/v1/integrations/${id}`, { canvasUrl: evil.url });
+    expect(moved.body).toMatchObject({ canvasUrl: evil.url, canvasOtherUrl: null });
+    const both = await h.api('PATCH', `/api/v1/integrations/${id}`, { canvasUrl: h.sandbox.url, canvasOtherUrl: 'http://localhost:9' });
+    expect(both.body).toMatchObject({ canvasUrl: h.sandbox.url, canvasOtherUrl: 'http://localhost:9' });
+  });
+
   it('API PATCH of clientId drops token and secret as well, and a patch that repeats the same values drops nothing', async () => {
     const { id } = await connected();
     const same = await h.api('PATCH', `/api/v1/integrations/${id}`, { canvasUrl: h.sandbox.url, clientId: (await h.c.integrations.get(id))!.clientId });

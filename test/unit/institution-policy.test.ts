@@ -50,4 +50,10 @@ describe('what an institution session may change', () => {
     expect(refusal({ lti: { ...current.lti!, authUrl: 'https://evil.example/auth' } }, false)).toEqual({ code: 'forbidden', field: 'lti.authUrl' });
     expect(refusal({ lti: { ...current.lti!, clientId: '8', deploymentIds: ['2:b'] } }, false)).toBeNull();
   });
+
+  it("keeps the Canvas's other name (a host the token may go to) for staff, with or without a token", () => {
+    expect(refusal({ canvasOtherUrl: 'https://springfield.instructure.com' }, false)).toEqual({ code: 'forbidden', field: 'canvasOtherUrl' });
+    expect(refusal({ canvasOtherUrl: 'https://evil.instructure.com' }, true)).toEqual({ code: 'forbidden', field: 'canvasOtherUrl' });
+    expect(refusal({ canvasOtherUrl: null }, true)).toBeNull();
+  });
 });
