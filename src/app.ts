@@ -96,6 +96,12 @@ export function createApp(container: Container): Express {
       strictTransportSecurity: config.secureCookies ? { maxAge: 31536000, includeSubDomains: true } : false,
     }),
   );
+  // An address with a secret in it (setup and authorization links, the LTI hand-over, frame-token
+  // pages) is never sent on as a Referer, not even to this service.
+  app.use((req, res, next) => {
+    if (req.query.token !== undefined || req.query.frame_token !== undefined) res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
 
   // The Dynamic Registration URL sits under /lti but is ours, not ltijs's: before its mount.
   app.use(createLtiRegisterRouter(container));

@@ -153,6 +153,13 @@ describe('request hardening: 4xx instead of 500, 401 first, cache and framing he
       expect((await agent.get(`/integrations/${integrationId}/scopes`)).headers['cache-control']).toBe('no-store');
     });
 
+    it('Referrer-Policy: same-origin on pages, no-referrer on an address that carries a token', async () => {
+      expect((await request(app).get('/login')).headers['referrer-policy']).toBe('same-origin');
+      expect((await request(app).get('/setup?token=not-a-real-one')).headers['referrer-policy']).toBe('no-referrer');
+      expect((await request(app).get('/launch/handoff?token=not-a-real-one')).headers['referrer-policy']).toBe('no-referrer');
+      expect((await request(app).get('/oauth/start?token=not-a-real-one')).headers['referrer-policy']).toBe('no-referrer');
+    });
+
     it('not on static files', async () => {
       const res = await request(app).get('/static/app.css');
       expect(res.status).toBe(200);
