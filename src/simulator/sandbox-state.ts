@@ -39,6 +39,12 @@ export interface SandboxSettings {
    * runs the job and answers `completed` / `failed` (0: the first GET already finishes it).
    */
   progressPolls: number;
+  /**
+   * How long after it was queued a bulk grade job runs on its own, polled or not (Canvas's job
+   * queue does not wait for anyone to ask). Checked whenever the sandbox answers a request or
+   * its counters are read.
+   */
+  progressRunMs: number;
 }
 
 export interface TokenRecord {
@@ -129,6 +135,8 @@ export interface Fault {
   kind: FaultKind;
   /** How many matching requests still get the fault. */
   remaining: number;
+  /** The request is handled (Canvas acts on it) and only then is its answer replaced by the fault. */
+  afterApplying?: boolean;
 }
 
 export interface Counters {
@@ -180,6 +188,7 @@ export const DEFAULT_SETTINGS: SandboxSettings = {
   canvasRegion: 'us-east-1',
   requireUserAgent: true,
   progressPolls: 2,
+  progressRunMs: 2000,
 };
 
 /** `CanvasSlug.generate(nil, 64)`: 64 URL-safe random characters. */

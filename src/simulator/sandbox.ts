@@ -46,6 +46,8 @@ export interface SandboxOptions {
   requireUserAgent?: boolean;
   /** Progress GETs a bulk grade job needs to finish (default 2; 0 = at the first GET). */
   progressPolls?: number;
+  /** Time after which a queued bulk grade job runs without being polled (default 2000 ms). */
+  progressRunMs?: number;
   plugins?: SandboxPlugin[];
 }
 
@@ -212,6 +214,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     reportDelayMs: opts.reportDelayMs ?? DEFAULT_SETTINGS.reportDelayMs,
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
     progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
+    progressRunMs: opts.progressRunMs ?? DEFAULT_SETTINGS.progressRunMs,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
@@ -317,8 +320,12 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
       pathParams,
       raw: req,
     };
+    grades.runDueJobs(state);
     let out: SimResponse;
-    if (fault) out = faultResponse(fault.kind);
+    if (fault?.afterApplying) {
+      await apiPipeline(r, sreq);
+      out = faultResponse(fault.kind);
+    } else if (fault) out = faultResponse(fault.kind);
     else if (r.kind === 'oauth') {
       if (settings.latencyMs > 0) await sleep(settings.latencyMs);
       try {
