@@ -126,7 +126,8 @@ export interface ProgressRecord {
   run: () => string | null;
 }
 
-export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset';
+/** `unauthorized`: Canvas's "user not authorized to perform that action" answer (a permission refusal). */
+export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset' | 'unauthorized';
 
 export interface Fault {
   /** Regular expression (source) tested against the request path. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { authenticate, enforceScopes, type ApiCaller } from './api-auth.js';
+import { authenticate, enforceScopes, permissionDenied, type ApiCaller } from './api-auth.js';
 import * as api from './canvas-api.js';
 import { createControl, type SandboxControl } from './control.js';
 import { demoPageResponse } from './demo-page.js';
@@ -131,8 +131,10 @@ const ROUTES: Route[] = [
 
 const SERVER_ERROR = { errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] };
 
-function faultResponse(kind: Fault['kind']): SimResponse {
+function faultResponse(kind: Fault['kind'], state: SandboxState): SimResponse {
   switch (kind) {
+    case 'unauthorized':
+      return permissionDenied(state);
     case '500':
       return json(500, SERVER_ERROR);
     case '502':
@@ -324,8 +326,8 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     let out: SimResponse;
     if (fault?.afterApplying) {
       await apiPipeline(r, sreq);
-      out = faultResponse(fault.kind);
-    } else if (fault) out = faultResponse(fault.kind);
+      out = faultResponse(fault.kind, state);
+    } else if (fault) out = faultResponse(fault.kind, state);
     else if (r.kind === 'oauth') {
       if (settings.latencyMs > 0) await sleep(settings.latencyMs);
       try {
