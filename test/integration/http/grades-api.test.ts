@@ -133,6 +133,22 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('grade passback 
     expect(html).toMatch(/data-outcome="unknown_user"/);
   });
 
+  it('a grade post larger than 1 MB is read; one over its limit is refused naming the fix; the OpenAPI row documents the dry run 200', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const comment = 'c'.repeat(400);
+    const scores = Array.from({ length: 5000 }, (_, n) => ({ userExternalId: `NOBODY-${n}`, score: 1, comment }));
+    const big = await h.api('POST', url, { exam: { ...EXAM, key: 'big-exam' }, scores, dryRun: true });
+    expect(big.status).toBe(200);
+    expect(big.body.outcomes).toHaveLength(5000);
+    const huge = await h.api('POST', url, { exam: { ...EXAM, key: 'big-exam' }, scores: scores.map((x) => ({ ...x, comment: 'c'.repeat(3990) })), dryRun: true });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.message).toMatch(/larger than 16 MB, this route's limit\. Send less in one request/);
+    const doc = await h.api('GET', '/api/v1/openapi.json');
+    const op = doc.body.paths['/api/v1/integrations/{id}/courses/{canvasId}/grade-posts'].post;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202']));
+    expect(op.responses['200'].content['application/json'].schema.$ref).toMatch(/GradePreview$/);
+  });
+
   it('a post that Canvas refuses (update_grades not authorized) ends failed, and the exam reads back failed with the message', async () => {
     const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
     const exam = { key: 'refused-exam', title: 'Refused exam', pointsPossible: 10 };
