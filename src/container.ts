@@ -359,6 +359,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       oauth: canvasOAuth,
       audit,
       disconnect: (id, actor) => connection.disconnect(id, actor),
+      verify: (id, actor) => connection.verify(id, actor),
       logger,
     });
     ltiRegistration = createLtiDynamicRegistration({
