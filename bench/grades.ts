@@ -172,3 +172,13 @@ console.log(`repeat post:       ${product.again.s.toFixed(2)} s, ${product.again
 const naive = await runPerStudent();
 console.log(`one per student:   ${naive.s.toFixed(2)} s, ${naive.writes} write requests${naive.throttled ? ` (${naive.throttled} throttled answers)` : ''}, Progress not even awaited`);
 console.log(`ratio:             ${(naive.s / product.first.s).toFixed(1)}× faster, ${(naive.writes / Math.max(1, product.first.writes)).toFixed(0)}× fewer writes`);
+
+// The issue's targets, each said met or not.
+const ratio = naive.s / product.first.s;
+const targets = [
+  { what: `at most 5 write requests for ${N} scores`, met: product.first.writes <= 5, got: `${product.first.writes}` },
+  { what: 'at least 20x faster than one request per student', met: ratio >= 20, got: `${ratio.toFixed(1)}x` },
+  { what: '0 write requests when the same scores are posted again', met: product.again.writes === 0, got: `${product.again.writes}` },
+];
+for (const t of targets) console.log(`target ${t.met ? 'met    ' : 'NOT MET'} ${t.what} (${t.got})`);
+if (targets.some((t) => !t.met)) process.exitCode = 1;

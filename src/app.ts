@@ -21,7 +21,7 @@ import { createTokensRouter } from './http/routes/tokens.js';
 import { createIntegrationsApiRouter } from './http/routes/integrations-api.js';
 import { createIntegrationsPagesRouter } from './http/routes/integrations-pages.js';
 import { createCoursesApiRouter, createCoursesPagesRouter } from './http/routes/courses.js';
-import { createGradesApiRouter } from './http/routes/grades.js';
+import { createGradesApiRouter, GRADE_POST_BODY_LIMIT, GRADE_POSTS_PATH } from './http/routes/grades.js';
 import { createChangesApiRouter } from './http/routes/changes.js';
 import { createJobsRouter } from './http/routes/jobs.js';
 import { JOB_KINDS, jobLabel } from './jobs/job-kinds.js';
@@ -157,7 +157,12 @@ export function createApp(container: Container): Express {
   const webhooks = createWebhooksRouter(container);
   const apiDocs = createApiDocsRouter(container);
 
-  const bodyParsers = [express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }), express.json({ limit: '1mb' })];
+  // A grade post may carry 10,000 scores with comments (see gradePostBody): its route reads up to
+  // GRADE_POST_BODY_LIMIT; every other JSON body stays under 1 MB.
+  const jsonSmall = express.json({ limit: '1mb' });
+  const jsonGradePost = express.json({ limit: GRADE_POST_BODY_LIMIT });
+  const json: express.RequestHandler = (req, res, next) => (req.method === 'POST' && GRADE_POSTS_PATH.test(req.path) ? jsonGradePost : jsonSmall)(req, res, next);
+  const bodyParsers = [express.urlencoded({ extended: false, limit: '100kb', parameterLimit: 200 }), json];
   const checkApiToken = requireApiToken(container.apiTokens);
 
   // A Bearer-token API call goes straight to the API's routers: it never uses a session (it is

@@ -32,7 +32,7 @@ import { createRegistrationRepository } from './lti/registration-repository.js';
 import type { LtiFeature } from './lti/provider.js';
 import { createSyncFeature, type SyncFeature } from './sync/sync-feature.js';
 import { createCourseRepository } from './sync/course-repository.js';
-import { createGradePostJob, type GradePostDeps, type GradesPostedPort } from './grades/grade-post.js';
+import { createGradePostEndings, createGradePostJob, type GradePostDeps, type GradesPostedPort } from './grades/grade-post.js';
 import { createGradeRepository } from './grades/grade-repository.js';
 import { createGradesService, type GradesService } from './grades/grades-service.js';
 import { createChangeLog, type ChangeListener, type ChangeLog } from './changes/change-log.js';
@@ -329,8 +329,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       tokenSourceFor: (id) => tokenSources.forIntegration(id),
       clock,
       logger,
-      onPosted: (e) => gradesPosted.port?.(e),
     };
+    const gradePostEnded = createGradePostEndings({ grades: gradePost.grades, onPosted: (e) => gradesPosted.port?.(e), clock, logger });
     const sync = createSyncFeature({
       config,
       store,
@@ -343,6 +343,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       governors,
       hasToken: async (id) => (await integrations.getToken(id)) !== undefined,
       onJobFinished: async (job) => {
+        // The exam's record and grades.posted first: they never throw.
+        await gradePostEnded(job);
         await webhooks.publish({ event: 'job.finished', integrationId: job.integrationId, data: { job: presentJob(job) } });
       },
       moreJobs: [createGradePostJob(gradePost)],
@@ -358,6 +360,7 @@ export async function createContainer(config: Config, overrides: ContainerOverri
       oauth: canvasOAuth,
       audit,
       disconnect: (id, actor) => connection.disconnect(id, actor),
+      verify: (id, actor) => connection.verify(id, actor),
       logger,
     });
     ltiRegistration = createLtiDynamicRegistration({

@@ -78,6 +78,18 @@ export interface CreatedCanvasClient extends CanvasClient {
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/** Connection errors that happen before any byte of the request is sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether a network failure happened before the connection was made (fetch puts the socket error in `cause`). */
+function neverConnected(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_CONNECTED.has(code)) return true;
+  }
+  return false;
+}
+
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const decoder = new TextDecoder();
 
@@ -126,6 +138,8 @@ interface Attempt {
   accept: string;
   parse: 'json' | 'bytes';
   timeoutMs: number;
+  /** The endpoint is `sentOnce`: an answer lost after sending is not retried. */
+  sentOnce?: boolean;
   /** Set for downloads: redirects to a storage host are followed (without the token). */
   download?: {
     /** The origin of a file URL Canvas named: it gets the token too, besides the Canvas origin. */
@@ -140,6 +154,8 @@ interface Attempt {
  *   governor, which holds every request until the bucket has room; without one the request
  *   itself waits (50 − remaining)/10 s + jitter;
  * - 5xx, network errors, timeouts, malformed JSON: jittered exponential backoff, `maxRetries`;
+ *   except for a `sentOnce` endpoint (update_grades, assignment create), which fails at once with
+ *   `outcomeUnknown` unless the connection was never made (Canvas may have acted on it);
  * - 401 with `WWW-Authenticate`: `auth.refresh(rejected)` once, then retry; a second one throws;
  * - never retried: plain 403/401 permission denials, insufficient scopes, 404, other 4xx.
  * Every method throws {@link CanvasApiError}, except that an error thrown by the token source
@@ -201,7 +217,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     return exp / 2 + random() * (exp / 2);
   }
 
-  function toError(f: CanvasFailure, a: Attempt, cause?: unknown, refused?: string): CanvasApiError {
+  function toError(f: CanvasFailure, a: Attempt, cause?: unknown, refused?: string, outcomeUnknown?: boolean): CanvasApiError {
     const what = a.endpoint ?? 'download';
     const status = f.status > 0 ? f.status : undefined;
     const message = refused
@@ -216,6 +232,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
       endpoint: a.endpoint,
       tokenProblem: f.tokenProblem,
       missingScope: f.kind === 'insufficient_scopes' && a.endpoint ? scopeFor(a.endpoint) : undefined,
+      outcomeUnknown,
       cause,
     });
   }
@@ -363,6 +380,9 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
         case 'network':
         case 'timeout':
         case 'malformed': {
+          // Canvas may have acted on it: a second send could act twice. Only a connection that
+          // was never opened is known not to have reached Canvas.
+          if (a.sentOnce && !neverConnected(out.cause)) throw toError(failure, a, out.cause, undefined, true);
           if (errorRetries >= maxRetries) break;
           const wait = errorBackoff(errorRetries);
           errorRetries++;
@@ -391,7 +411,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
     async request<T>(req: CanvasRequest, auth: AccessTokenSource): Promise<CanvasResponse<T>> {
       const ep = endpoint(req.endpoint);
       const { response } = await execute<T>(
-        { method: ep.method, url: urlFor(req), endpoint: ep.id, form: req.form, accept: 'application/json', parse: 'json', timeoutMs },
+        { method: ep.method, url: urlFor(req), endpoint: ep.id, form: req.form, accept: 'application/json', parse: 'json', timeoutMs, sentOnce: ep.sentOnce === true },
         auth,
       );
       return response;

@@ -18,6 +18,12 @@ export interface EndpointDeclaration {
   why: string;
   /** Path parameter values used when the caller gives none (e.g. `id: 'self'` for users/self). */
   defaults?: Record<string, string>;
+  /**
+   * Not idempotent: Canvas may have acted on a request whose answer was lost (5xx, network error,
+   * timeout, unreadable body), and sending it again would act twice (a second bulk grade job, a
+   * second assignment). The client then does not retry it; the caller checks Canvas instead.
+   */
+  sentOnce?: true;
 }
 
 const DECLARATIONS = [
@@ -105,6 +111,7 @@ const DECLARATIONS = [
     path: '/api/v1/courses/:course_id/assignments',
     feature: 'grade_passback',
     why: "Creates the exam's assignment (points, published, integration_id = the exam key) the first time its scores are posted.",
+    sentOnce: true,
   },
   {
     id: 'assignments.get',
@@ -126,6 +133,7 @@ const DECLARATIONS = [
     path: '/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades',
     feature: 'grade_passback',
     why: "Posts many students' scores in one request (Canvas grades them in a background job).",
+    sentOnce: true,
   },
   {
     id: 'progress.get',

@@ -39,6 +39,12 @@ export class CanvasApiError extends Error {
   readonly tokenProblem?: TokenProblem;
   /** Why the request was not sent or a redirect not followed (outbound URL guard), when that is what failed. */
   readonly refused?: string;
+  /**
+   * Set when a request that is not retried (a `sentOnce` endpoint) failed after it may have
+   * reached Canvas (5xx, timeout, network error mid-exchange, unreadable answer): Canvas may
+   * or may not have acted on it, and only reading Canvas tells which.
+   */
+  readonly outcomeUnknown?: boolean;
 
   constructor(
     kind: CanvasErrorKind,
@@ -50,6 +56,7 @@ export class CanvasApiError extends Error {
       missingScope?: string;
       tokenProblem?: TokenProblem;
       refused?: string;
+      outcomeUnknown?: boolean;
       cause?: unknown;
     } = {},
   ) {
@@ -62,6 +69,7 @@ export class CanvasApiError extends Error {
     this.missingScope = opts.missingScope;
     this.tokenProblem = opts.tokenProblem;
     this.refused = opts.refused;
+    if (opts.outcomeUnknown) this.outcomeUnknown = true;
   }
 }
 

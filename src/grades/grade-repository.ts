@@ -15,8 +15,8 @@ export interface GradeOutcome {
   score?: number | null;
 }
 
-/** `running` while the job works, then `succeeded` or `failed`; `preview` is never stored. */
-export type GradePostState = 'running' | 'succeeded' | 'failed';
+/** `running` while the job works, then `succeeded`, `failed` or `cancelled`; `preview` is never stored. */
+export type GradePostState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** One exam of a course as last posted. */
 export interface GradePostRecord {

@@ -23,7 +23,7 @@ export interface GradesService {
    * Starts a `grade_post` job (or returns the one already running for this exam), or, with
    * `dryRun`, answers the outcomes each score would have without writing anything to Canvas.
    * @throws AppError not_found (integration), conflict (feature off, course never synced),
-   *   validation_failed (unpublished exam, duplicate ids); CanvasApiError from a dry run's reads
+   *   validation_failed (exam key, title or points, unpublished exam, duplicate ids); CanvasApiError from a dry run's reads
    */
   post(integrationId: string, courseId: string, input: GradePostInput, actor: string): Promise<GradePostResult>;
   /** The exam's last post. @throws AppError not_found */
@@ -40,6 +40,26 @@ export interface GradesServiceDeps {
   audit: AuditLog;
   /** What a dry run reads Canvas with (the same Canvas calls as the job). */
   post: GradePostDeps;
+}
+
+/** Longest exam key and title (Canvas's string columns). */
+export const EXAM_TEXT_MAX = 255;
+
+/**
+ * The exam checks every entry point shares: a key without spaces (it becomes the assignment's
+ * integration_id), a title, both at most 255 characters, and a number of points, 0 or more.
+ * @throws AppError validation_failed naming the field
+ */
+export function checkExam(exam: GradePostInput['exam']): void {
+  const bad = (field: string, message: string) => new AppError('validation_failed', `${field}: ${message}`, { details: { field } });
+  const key = exam.key.trim();
+  if (key === '') throw bad('exam.key', 'is required');
+  if (/\s/.test(key)) throw bad('exam.key', "no spaces (it becomes the assignment's integration_id in Canvas)");
+  if (key.length > EXAM_TEXT_MAX) throw bad('exam.key', `at most ${EXAM_TEXT_MAX} characters`);
+  const title = exam.title.trim();
+  if (title === '') throw bad('exam.title', 'is required');
+  if (title.length > EXAM_TEXT_MAX) throw bad('exam.title', `at most ${EXAM_TEXT_MAX} characters`);
+  if (!Number.isFinite(exam.pointsPossible) || exam.pointsPossible < 0) throw bad('exam.pointsPossible', 'a number of points, 0 or more');
 }
 
 /**
@@ -62,6 +82,7 @@ export function createGradesService(deps: GradesServiceDeps): GradesService {
           help: 'Tick "Grade passback" on the Configure page (or PATCH features), add the grade scopes to the developer key, and Generate Keys again.',
         });
       }
+      checkExam(input.exam);
       if (input.exam.published === false) {
         throw new AppError('validation_failed', 'exam.published: Canvas grades only published assignments, so an unpublished exam cannot receive scores. Leave it out or set it to true.', {
           details: { field: 'exam.published' },
@@ -83,7 +104,7 @@ export function createGradesService(deps: GradesServiceDeps): GradesService {
       }
       const params: GradePostParams = {
         courseId,
-        exam: { key: input.exam.key, title: input.exam.title, pointsPossible: input.exam.pointsPossible, published: true },
+        exam: { key: input.exam.key.trim(), title: input.exam.title.trim(), pointsPossible: input.exam.pointsPossible, published: true },
         scores: input.scores.map((s) => ({ userExternalId: s.userExternalId, score: s.score, ...(s.comment ? { comment: s.comment } : {}) })),
         actor,
       };

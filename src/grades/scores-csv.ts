@@ -1,12 +1,17 @@
 import { AppError } from '../errors/app-error.js';
 import type { GradePostInput } from './grades-service.js';
 
-/** Splits CSV text into rows (RFC 4180 quotes, CRLF or LF), dropping blank lines. */
-function rows(text: string): string[][] {
-  const out: string[][] = [];
+/**
+ * Splits CSV text into rows (RFC 4180 quotes, CRLF or LF), dropping blank lines. Each row keeps
+ * the line of the file it starts on (blank lines and line breaks inside quotes still count).
+ */
+function rows(text: string): Array<{ cells: string[]; line: number }> {
+  const out: Array<{ cells: string[]; line: number }> = [];
   let row: string[] = [];
   let cell = '';
   let quoted = false;
+  let line = 1;
+  let start = 1;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
@@ -14,7 +19,10 @@ function rows(text: string): string[][] {
         cell += '"';
         i++;
       } else if (ch === '"') quoted = false;
-      else cell += ch;
+      else {
+        if (ch === '\n' || (ch === '\r' && text[i + 1] !== '\n')) line++;
+        cell += ch;
+      }
     } else if (ch === '"' && cell === '') quoted = true;
     else if (ch === ',') {
       row.push(cell);
@@ -22,13 +30,15 @@ function rows(text: string): string[][] {
     } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
       row.push(cell);
-      if (row.some((c) => c.trim() !== '')) out.push(row);
+      if (row.some((c) => c.trim() !== '')) out.push({ cells: row, line: start });
       row = [];
       cell = '';
+      line++;
+      start = line;
     } else cell += ch;
   }
   row.push(cell);
-  if (row.some((c) => c.trim() !== '')) out.push(row);
+  if (row.some((c) => c.trim() !== '')) out.push({ cells: row, line: start });
   return out;
 }
 
@@ -40,12 +50,13 @@ function rows(text: string): string[][] {
  */
 export function parseScoresCsv(text: string): GradePostInput['scores'] {
   const all = rows(text.replace(/^\uFEFF/, ''));
-  const start = all[0]?.[0]?.trim().toLowerCase() === 'user_id' ? 1 : 0;
+  const start = all[0]?.cells[0]?.trim().toLowerCase() === 'user_id' ? 1 : 0;
   const scores: GradePostInput['scores'] = [];
   for (let i = start; i < all.length; i++) {
-    const [user = '', score, comment] = all[i]!;
+    const { cells, line } = all[i]!;
+    const [user = '', score, comment] = cells;
     if (user.trim() === '' || score === undefined) {
-      throw new AppError('validation_failed', `line ${i + 1}: expected user_id,score[,comment]`, { details: { field: 'file' } });
+      throw new AppError('validation_failed', `line ${line}: expected user_id,score[,comment]`, { details: { field: 'file' } });
     }
     const n = score.trim() === '' ? null : Number(score.trim());
     scores.push({ userExternalId: user.trim(), score: n !== null && Number.isFinite(n) ? n : score.trim(), ...(comment?.trim() ? { comment: comment.trim() } : {}) });

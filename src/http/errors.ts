@@ -25,6 +25,8 @@ const BODY_ERRORS: Record<string, string> = {
   'stream.not.readable': 'The request body could not be read.',
 };
 
+const formatMb = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+
 /**
  * Maps framework errors to AppError: body parser errors (any `type` with a 4xx `status`, so a
  * new parser limit never surfaces as a 500), zod errors, and a Canvas call made for an integration
@@ -43,7 +45,12 @@ export function normaliseError(err: unknown): AppError {
   const e = err as { type?: unknown; status?: unknown; statusCode?: unknown } | undefined;
   const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   if (typeof e?.type === 'string' && status !== undefined && status >= 400 && status < 500) {
-    return new AppError('validation_failed', BODY_ERRORS[e.type] ?? 'The request body could not be read.', { cause: err, details: { type: e.type } });
+    const limit = (err as { limit?: unknown }).limit;
+    const message =
+      e.type === 'entity.too.large' && typeof limit === 'number'
+        ? `The request body is larger than ${formatMb(limit)}, this route's limit. Send less in one request: split the list into several requests.`
+        : (BODY_ERRORS[e.type] ?? 'The request body could not be read.');
+    return new AppError('validation_failed', message, { cause: err, details: { type: e.type } });
   }
   return toAppError(err);
 }

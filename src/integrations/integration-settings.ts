@@ -46,13 +46,16 @@ export interface IntegrationSettings {
    * The one way every entry point (pages, JSON API, LTI page, CLI) changes an integration:
    * applies {@link assertInstitutionMayChange} to institution sessions, enforces that an LTI pair
    * belongs to one integration, drops credentials on a Canvas URL / client id change (revoking
-   * the token at the old Canvas, best effort) and writes the audit log.
+   * the token at the old Canvas, best effort) and writes the audit log. A change of `features`
+   * re-runs the checks (the scopes a key needs follow the features), so the status never says
+   * `verified` for a key that lacks a chosen feature's scopes.
    * @throws AppError not_found, forbidden (institution policy), conflict (LTI pair held elsewhere)
    */
   update(id: string, patch: PatchIntegrationInput, actor: SettingsActor, opts?: UpdateSettingsOptions): Promise<SettingsResult>;
   /**
-   * Configure (ID types, student and course admin roles): {@link IntegrationSettings.update} plus the
-   * `integration.configured` audit entry. Re-running the checks afterwards is the caller's step.
+   * Configure (ID types, student and course admin roles, features): {@link IntegrationSettings.update}
+   * plus the `integration.configured` audit entry, then the checks are re-run (they depend on the
+   * ID types and on the features' scopes).
    * @throws AppError as {@link IntegrationSettings.update}
    */
   configure(id: string, patch: Pick<PatchIntegrationInput, 'courseIdType' | 'userIdType' | 'studentRoles' | 'courseAdminRoles' | 'features'>, actor: SettingsActor): Promise<SettingsResult>;
@@ -122,6 +125,8 @@ export function createIntegrationSettings(deps: {
   audit: AuditLog;
   /** Revokes and deletes the Canvas token (the connection service's disconnect). */
   disconnect?: (id: string, actor: string) => Promise<unknown>;
+  /** Re-runs the checks and stores the status (the connection service's verify; nothing without a token). */
+  verify?: (id: string, actor: string) => Promise<unknown>;
   logger?: Logger;
 }): IntegrationSettings {
   const { repo, owners, audit } = deps;
@@ -198,6 +203,13 @@ export function createIntegrationSettings(deps: {
     return report;
   }
 
+  /** Re-runs the checks; a failure to run them is logged, never fails the saved change. */
+  async function reverify(id: string, actor: SettingsActor): Promise<void> {
+    await deps.verify?.(id, actor.label).catch((err: unknown) => deps.logger?.warn({ err, integrationId: id }, 'checks after a settings change could not run'));
+  }
+
+  const sameFeatures = (a: readonly string[] | undefined, b: readonly string[] | undefined) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
+
   const service: IntegrationSettings = {
     async create(input, actor) {
       const pair = ltiPairOf(input.canvasUrl, input.lti);
@@ -215,43 +227,16 @@ export function createIntegrationSettings(deps: {
     },
 
     async update(id, patch, actor, opts = {}) {
-      const current = await repo.get(id);
-      if (!current) throw new AppError('not_found', 'No such integration.');
-      if (actor.scope === 'institution') {
-        assertInstitutionMayChange(current, patch, { tokenStored: (await repo.getToken(id)) !== undefined });
-      }
-      const before = ltiPairOf(current.canvasUrl, current.lti);
-      const after = ltiPairOf(patch.canvasUrl ?? current.canvasUrl, patch.lti !== undefined ? patch.lti : current.lti);
-      let claimedNew = false;
-      const touchesPair = patch.lti !== undefined || patch.canvasUrl !== undefined;
-      if (after && touchesPair && (!samePair(before, after) || actor.scope === 'platform')) {
-        claimedNew = (await takePair(id, after, actor, opts.moveLtiRegistration === true)).claimedNew;
-      }
-      // Another name belongs to the Canvas it was set for: a new Canvas URL forgets it unless the
-      // same change names the new one.
-      if (patch.canvasUrl !== undefined && patch.canvasUrl !== current.canvasUrl && patch.canvasOtherUrl === undefined && current.canvasOtherUrl) {
-        patch = { ...patch, canvasOtherUrl: null };
-      }
-      const drop: { credentials?: DroppedCredentials } = {};
-      let updated: Integration | undefined;
-      try {
-        updated = await repo.update(id, patch, { onCredentialsDropped: (d) => void (drop.credentials = d) });
-      } catch (err) {
-        if (claimedNew && after) await owners.releaseOthers(id, before).catch(() => undefined);
-        throw err;
-      }
-      if (!updated) throw new AppError('not_found', 'No such integration.');
-      if (!samePair(before, after)) await owners.releaseOthers(id, after);
-      const report = drop.credentials ? await revokeDropped(id, drop.credentials, actor) : null;
-      const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
-      await audit.record({ integrationId: id, actor: actor.label, action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
-      return { integration: updated, dropped: report };
+      const result = await applyUpdate(id, patch, actor, opts);
+      if (result.featuresChanged) await reverify(id, actor);
+      return result.settings;
     },
 
     async configure(id, patch, actor) {
-      const result = await service.update(id, patch, actor);
+      const { settings } = await applyUpdate(id, patch, actor, {});
       await audit.record({ integrationId: id, actor: actor.label, action: 'integration.configured', detail: { ...patch } });
-      return result;
+      await reverify(id, actor);
+      return settings;
     },
 
     async updateLtiRegistration(id, lti, actor, opts = {}) {
@@ -269,5 +254,40 @@ export function createIntegrationSettings(deps: {
       return current;
     },
   };
+
+  /** The change itself (policy, LTI pair, credentials, audit); says whether the features changed. */
+  async function applyUpdate(id: string, patch: PatchIntegrationInput, actor: SettingsActor, opts: UpdateSettingsOptions): Promise<{ settings: SettingsResult; featuresChanged: boolean }> {
+    const current = await repo.get(id);
+    if (!current) throw new AppError('not_found', 'No such integration.');
+    if (actor.scope === 'institution') {
+      assertInstitutionMayChange(current, patch, { tokenStored: (await repo.getToken(id)) !== undefined });
+    }
+    const before = ltiPairOf(current.canvasUrl, current.lti);
+    const after = ltiPairOf(patch.canvasUrl ?? current.canvasUrl, patch.lti !== undefined ? patch.lti : current.lti);
+    let claimedNew = false;
+    const touchesPair = patch.lti !== undefined || patch.canvasUrl !== undefined;
+    if (after && touchesPair && (!samePair(before, after) || actor.scope === 'platform')) {
+      claimedNew = (await takePair(id, after, actor, opts.moveLtiRegistration === true)).claimedNew;
+    }
+    // Another name belongs to the Canvas it was set for: a new Canvas URL forgets it unless the
+    // same change names the new one.
+    if (patch.canvasUrl !== undefined && patch.canvasUrl !== current.canvasUrl && patch.canvasOtherUrl === undefined && current.canvasOtherUrl) {
+      patch = { ...patch, canvasOtherUrl: null };
+    }
+    const drop: { credentials?: DroppedCredentials } = {};
+    let updated: Integration | undefined;
+    try {
+      updated = await repo.update(id, patch, { onCredentialsDropped: (d) => void (drop.credentials = d) });
+    } catch (err) {
+      if (claimedNew && after) await owners.releaseOthers(id, before).catch(() => undefined);
+      throw err;
+    }
+    if (!updated) throw new AppError('not_found', 'No such integration.');
+    if (!samePair(before, after)) await owners.releaseOthers(id, after);
+    const report = drop.credentials ? await revokeDropped(id, drop.credentials, actor) : null;
+    const fields = Object.keys(patch).filter((k) => k !== 'clientSecret');
+    await audit.record({ integrationId: id, actor: actor.label, action: 'integration.updated', detail: { fields, clientSecretChanged: patch.clientSecret !== undefined } });
+    return { settings: { integration: updated, dropped: report }, featuresChanged: patch.features !== undefined && !sameFeatures(current.features, updated.features) };
+  }
   return service;
 }

@@ -250,9 +250,22 @@ export function createVerifier(deps: VerificationDeps): Verifier {
         const needsSis = integration.courseIdType !== 'canvas_id' || integration.userIdType === 'sis_user_id' || integration.userIdType === 'integration_id';
         try {
           const r = await client.request<Record<string, boolean>>(
-            { endpoint: 'accounts.permissions', path: account, query: { 'permissions[]': ['read_sis', 'manage_sis'] } },
+            { endpoint: 'accounts.permissions', path: account, query: { 'permissions[]': ['read_sis', 'manage_sis', ...(uses('grade_passback') ? ['manage_grades'] : [])] } },
             auth,
           );
+          // Grade passback needs "Grades - edit": an account admin's role grants it for the account's courses.
+          if (uses('grade_passback')) {
+            checks.push(
+              r.body.manage_grades
+                ? { name: 'grade_permission', ok: true, detail: 'The token owner may edit grades (Grades - edit).' }
+                : {
+                    name: 'grade_permission',
+                    ok: false,
+                    reason: 'user_not_authorized',
+                    detail: 'The token owner\'s role lacks the permission "Grades - edit" (manage_grades) on the account, so Canvas refuses to create assignments and post scores. Grant it to the role in Canvas (Admin > Permissions), then check again.',
+                  },
+            );
+          }
           const canReadSis = Boolean(r.body.read_sis || r.body.manage_sis);
           const courseHidesSis = course !== undefined && integration.courseIdType === 'sis_course_id' && !('sis_course_id' in course);
           if (!needsSis) {

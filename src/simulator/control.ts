@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { postGrades, runAllJobs } from './grades.js';
+import { postGrades, runAllJobs, runDueJobs } from './grades.js';
 import type { ThrottleSettings } from './leaky-bucket.js';
 import { emptyCounters, type Counters, type FaultKind, type SandboxSettings, type SandboxState } from './sandbox-state.js';
 import type { AdminPermissions, Assignment, Course, DeveloperKey, Enrollment, EnrollmentState, EnrollmentType, User } from './world.js';
@@ -34,8 +34,12 @@ export interface SandboxControl {
   setPermissions(args: { userId: string; permissions: Partial<AdminPermissions> }): void;
   /** Changes runtime settings: latencyMs, requestCost, rateLimitMode, permissionDeniedStatus, tokenTtlSeconds, ... */
   configure(args: Partial<Omit<SandboxSettings, 'throttle'>> & { throttle?: Partial<ThrottleSettings> }): SandboxSettings;
-  /** The next `count` (default 1) requests whose path matches the regex `path` get the fault. */
-  injectFault(args: { path: string; method?: string; kind: FaultKind; count?: number }): void;
+  /**
+   * The next `count` (default 1) requests whose path matches the regex `path` get the fault;
+   * with `afterApplying` the request is first handled as usual (Canvas acted on it) and only its
+   * answer is lost (500, hang, reset…).
+   */
+  injectFault(args: { path: string; method?: string; kind: FaultKind; count?: number; afterApplying?: boolean }): void;
   clearFaults(): void;
   /** A snapshot of the counters (exact: tests assert on them). */
   counters(): Counters;
@@ -169,14 +173,15 @@ export function createControl(state: SandboxState): SandboxControl {
       if (throttle) state.settings.throttle = { ...state.settings.throttle, ...throttle };
       return state.settings;
     },
-    injectFault({ path, method, kind, count = 1 }) {
+    injectFault({ path, method, kind, count = 1, afterApplying }) {
       new RegExp(path);
-      state.faults.push({ path, method: method?.toUpperCase(), kind, remaining: count });
+      state.faults.push({ path, method: method?.toUpperCase(), kind, remaining: count, ...(afterApplying ? { afterApplying: true } : {}) });
     },
     clearFaults() {
       state.faults = [];
     },
     counters() {
+      runDueJobs(state);
       return structuredClone(state.counters);
     },
     resetCounters() {

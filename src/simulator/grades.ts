@@ -223,14 +223,15 @@ function applyGrade(state: SandboxState, a: Assignment, userId: string, data: Pa
   const nowIso = new Date(state.now()).toISOString();
   let changed = false;
   if (truthy(str(data, 'excuse'))) {
+    changed = !s.excused;
     s.excused = true;
     s.score = null;
     s.grade = null;
-    changed = true;
   } else {
     const posted = str(data, 'posted_grade');
     const score = posted === undefined || posted === '' ? undefined : scoreFor(a, posted);
-    if (score !== undefined) {
+    // Re-grading to the score already held changes nothing (Canvas's grade_student skips it).
+    if (score !== undefined && (s.score !== score || s.excused)) {
       s.score = score;
       s.grade = gradeString(a, score);
       s.excused = false;
@@ -298,11 +299,30 @@ function advance(state: SandboxState, p: ProgressRecord): void {
   if (p.workflowState === 'completed' || p.workflowState === 'failed') return;
   p.polls++;
   p.updatedAt = state.now();
-  if (p.polls >= state.settings.progressPolls) {
-    const failure = p.run();
-    p.workflowState = failure ? 'failed' : 'completed';
-    p.message = failure;
-  } else p.workflowState = 'running';
+  if (p.polls >= state.settings.progressPolls) finish(state, p);
+  else p.workflowState = 'running';
+}
+
+/**
+ * Runs the jobs queued at least `progressRunMs` ago: Canvas's job queue runs them whether or not
+ * anyone polls their Progress. Returns how many ran.
+ */
+export function runDueJobs(state: SandboxState): number {
+  let n = 0;
+  const due = state.now() - state.settings.progressRunMs;
+  for (const p of state.progresses.values()) {
+    if (p.workflowState === 'completed' || p.workflowState === 'failed' || p.createdAt > due) continue;
+    finish(state, p);
+    n++;
+  }
+  return n;
+}
+
+function finish(state: SandboxState, p: ProgressRecord): void {
+  const failure = p.run();
+  p.updatedAt = state.now();
+  p.workflowState = failure ? 'failed' : 'completed';
+  p.message = failure;
 }
 
 /** Runs every queued job now (control `runJobs`). Returns how many finished. */

@@ -45,6 +45,12 @@ export interface SandboxSettings {
    * files on another of its names (vanity domain vs `*.instructure.com`). Null: the request's host.
    */
   reportFileHost: string | null;
+  /**
+   * How long after it was queued a bulk grade job runs on its own, polled or not (Canvas's job
+   * queue does not wait for anyone to ask). Checked whenever the sandbox answers a request or
+   * its counters are read.
+   */
+  progressRunMs: number;
 }
 
 export interface TokenRecord {
@@ -126,7 +132,8 @@ export interface ProgressRecord {
   run: () => string | null;
 }
 
-export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset';
+/** `unauthorized`: Canvas's "user not authorized to perform that action" answer (a permission refusal). */
+export type FaultKind = '500' | '502' | '503' | 'timeout' | 'malformed' | 'reset' | 'unauthorized';
 
 export interface Fault {
   /** Regular expression (source) tested against the request path. */
@@ -135,6 +142,8 @@ export interface Fault {
   kind: FaultKind;
   /** How many matching requests still get the fault. */
   remaining: number;
+  /** The request is handled (Canvas acts on it) and only then is its answer replaced by the fault. */
+  afterApplying?: boolean;
 }
 
 export interface Counters {
@@ -187,6 +196,7 @@ export const DEFAULT_SETTINGS: SandboxSettings = {
   requireUserAgent: true,
   progressPolls: 2,
   reportFileHost: null,
+  progressRunMs: 2000,
 };
 
 /** `CanvasSlug.generate(nil, 64)`: 64 URL-safe random characters. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { authenticate, enforceScopes, type ApiCaller } from './api-auth.js';
+import { authenticate, enforceScopes, permissionDenied, type ApiCaller } from './api-auth.js';
 import * as api from './canvas-api.js';
 import { createControl, type SandboxControl } from './control.js';
 import { demoPageResponse } from './demo-page.js';
@@ -48,6 +48,8 @@ export interface SandboxOptions {
   progressPolls?: number;
   /** Host name report file URLs use instead of the request's (see `SandboxSettings.reportFileHost`). */
   reportFileHost?: string | null;
+  /** Time after which a queued bulk grade job runs without being polled (default 2000 ms). */
+  progressRunMs?: number;
   plugins?: SandboxPlugin[];
 }
 
@@ -131,8 +133,10 @@ const ROUTES: Route[] = [
 
 const SERVER_ERROR = { errors: [{ message: 'An error occurred.', error_code: 'internal_server_error' }] };
 
-function faultResponse(kind: Fault['kind']): SimResponse {
+function faultResponse(kind: Fault['kind'], state: SandboxState): SimResponse {
   switch (kind) {
+    case 'unauthorized':
+      return permissionDenied(state);
     case '500':
       return json(500, SERVER_ERROR);
     case '502':
@@ -215,6 +219,7 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
     requireUserAgent: opts.requireUserAgent ?? DEFAULT_SETTINGS.requireUserAgent,
     progressPolls: opts.progressPolls ?? DEFAULT_SETTINGS.progressPolls,
     reportFileHost: opts.reportFileHost ?? DEFAULT_SETTINGS.reportFileHost,
+    progressRunMs: opts.progressRunMs ?? DEFAULT_SETTINGS.progressRunMs,
   };
   const state = createSandboxState(world, settings, opts.clock ?? (() => new Date()));
   const control = createControl(state);
@@ -320,8 +325,12 @@ export function createCanvasSandbox(opts: SandboxOptions): CanvasSandbox {
       pathParams,
       raw: req,
     };
+    grades.runDueJobs(state);
     let out: SimResponse;
-    if (fault) out = faultResponse(fault.kind);
+    if (fault?.afterApplying) {
+      await apiPipeline(r, sreq);
+      out = faultResponse(fault.kind, state);
+    } else if (fault) out = faultResponse(fault.kind, state);
     else if (r.kind === 'oauth') {
       if (settings.latencyMs > 0) await sleep(settings.latencyMs);
       try {

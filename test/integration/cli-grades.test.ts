@@ -63,4 +63,42 @@ describe('CLI: grades post (CSV with a preview) and grades show (sqlite)', () =>
     ]);
     expect(() => parseScoresCsv('A,1\nB\n')).toThrow(/line 2/);
   });
+
+  it('reports the file line of a bad row, blank lines and quoted line breaks counted', () => {
+    expect(() => parseScoresCsv('user_id,score\n\nA,1\n\nB\n')).toThrow(/^line 5: /);
+    expect(() => parseScoresCsv('A,1,"two\nlines"\r\n\r\nB\r\n')).toThrow(/^line 4: /);
+  });
+
+  it('grades post applies the same exam checks as the API: a key with spaces or a long title is refused, nothing is sent', async () => {
+    const before = h.sandbox.control.counters().writes;
+    const spaced = await run(['grades', 'post', '--integration', id, '--course', '1001', '--exam-key', 'quiz 8', '--title', 'Quiz 8', '--points', '10', file]);
+    expect(spaced.code).not.toBe(0);
+    expect(spaced.io.stderr.join('\n')).toContain("exam.key: no spaces (it becomes the assignment's integration_id in Canvas)");
+    const long = await run(['grades', 'post', '--integration', id, '--course', '1001', '--exam-key', 'quiz-8', '--title', 'T'.repeat(256), '--points', '10', file]);
+    expect(long.code).not.toBe(0);
+    expect(long.io.stderr.join('\n')).toContain('exam.title: at most 255 characters');
+    expect(h.sandbox.control.counters().writes).toEqual(before);
+  });
+
+  it('integrations create --features and integrations features set the features; scopes --help lists grade_passback', async () => {
+    const created = await run(['integrations', 'create', '--name', 'CLI U', '--canvas-url', h.sandbox.url, '--client-id', '10000000000001', '--features', 'roster_sync,grade_passback', '--json']);
+    expect(created.code).toBe(0);
+    const newId = JSON.parse(created.io.stdout[0]!).id as string;
+    expect((await h.c.integrations.get(newId))!.features).toEqual(['roster_sync', 'grade_passback']);
+    const bad = await run(['integrations', 'create', '--name', 'CLI V', '--canvas-url', h.sandbox.url, '--client-id', '10000000000001', '--features', 'gradebook']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.io.stderr.join('\n')).toContain('features');
+
+    // The connected integration: turning the feature off re-runs the checks (this sandbox key grants every scope).
+    const off = await run(['integrations', 'features', id, 'course_refresh,roster_sync']);
+    expect(off.code).toBe(0);
+    expect(off.io.stdout.join('\n')).toContain(`Features of ${id}: course_refresh, roster_sync.`);
+    expect(off.io.stdout.join('\n')).toContain('state: verified');
+    expect((await h.c.integrations.get(id))!.features).toEqual(['course_refresh', 'roster_sync']);
+    expect((await run(['integrations', 'features', id, 'course_refresh,roster_sync,grade_passback'])).code).toBe(0);
+    expect((await h.c.integrations.get(id))!.features).toContain('grade_passback');
+
+    const help = await run(['integrations', 'scopes', '--help']);
+    expect(help.io.stdout.join('\n')).toContain('grade_passback');
+  });
 });

@@ -423,6 +423,37 @@ describe('transient failures', () => {
     expect(fake.requests).toHaveLength(3);
   });
 
+  it('sends a POST to update_grades answered 500 exactly once and says its outcome is unknown', async () => {
+    fake.setHandler(() => canvasError(500, 'An error occurred.'));
+    const req = { endpoint: 'submissions.update_grades' as const, path: { course_id: '1', assignment_id: '2' }, form: { 'grade_data[3][posted_grade]': '4' } };
+    await expect(makeClient({ maxRetries: 3 }).client.request(req, tokenSource().source)).rejects.toMatchObject({ kind: 'server', outcomeUnknown: true });
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('sends a timing-out POST to update_grades (and an assignment create) exactly once', async () => {
+    fake.setHandler(() => ({ hang: true }));
+    const { client } = makeClient({ timeoutMs: 100, maxRetries: 3 });
+    await expect(
+      client.request({ endpoint: 'submissions.update_grades', path: { course_id: '1', assignment_id: '2' }, form: { 'grade_data[3][posted_grade]': '4' } }, tokenSource().source),
+    ).rejects.toMatchObject({ kind: 'timeout', outcomeUnknown: true });
+    expect(fake.requests).toHaveLength(1);
+    await expect(client.request({ endpoint: 'assignments.create', path: { course_id: '1' }, form: { 'assignment[name]': 'x' } }, tokenSource().source)).rejects.toMatchObject({
+      kind: 'timeout',
+      outcomeUnknown: true,
+    });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('still retries a throttled POST to update_grades (Canvas refused it before acting)', async () => {
+    fake.setHandler((_req, n) => (n === 1 ? THROTTLED : { body: { id: 9, workflow_state: 'queued' } }));
+    const res = await makeClient().client.request<{ id: number }>(
+      { endpoint: 'submissions.update_grades', path: { course_id: '1', assignment_id: '2' }, form: { 'grade_data[3][posted_grade]': '4' } },
+      tokenSource().source,
+    );
+    expect(res.body.id).toBe(9);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('times out a hanging request and retries it', async () => {
     fake.setHandler((_req, n) => (n === 1 ? { hang: true } : { body: { id: 1 } }));
     const { client } = makeClient({ timeoutMs: 150 });

@@ -1,5 +1,5 @@
 import { CommanderError, type Command } from 'commander';
-import { isFeature, scopesFor } from '../../canvas/endpoints.js';
+import { FEATURES, INTEGRATION_FEATURES, isFeature, scopesFor } from '../../canvas/endpoints.js';
 import type { Feature } from '../../canvas/types.js';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
@@ -8,8 +8,11 @@ import { AUTHORIZATION_CHECKS, isWorkingState, remedyFor, type Check, type Conne
 import { zodToAppError } from '../../http/validate.js';
 import { processIO, type CliIO } from '../io.js';
 
+/** A comma-separated feature list as typed (the integration schema names an unknown one). */
+const featureList = (list: string) => list.split(',').map((s) => s.trim()).filter(Boolean);
+
 /**
- * `integrations create|list|status|preflight|auth-link|setup-link|verify|scopes|disconnect`.
+ * `integrations create|features|list|status|preflight|auth-link|setup-link|verify|scopes|disconnect`.
  * Output is for people; `--json` prints the API's shapes for scripts. Secrets are never printed.
  */
 export function register(program: Command, getContainer: () => Promise<Container>, io: CliIO = processIO): void {
@@ -49,19 +52,42 @@ export function register(program: Command, getContainer: () => Promise<Container
     .option('--account-id <id>', 'Canvas account to sync (default self)')
     .option('--course-id-type <type>', 'sis_course_id | integration_id | canvas_id')
     .option('--user-id-type <type>', 'sis_user_id | integration_id | email | login_id')
+    .option('--features <list>', `comma-separated: ${INTEGRATION_FEATURES.join(',')} (default course_refresh,roster_sync)`)
     .option('--json', 'print JSON')
-    .action(async (o: { name: string; canvasUrl: string; clientId: string; secretStdin?: boolean; accountId?: string; courseIdType?: string; userIdType?: string; json?: boolean }) => {
+    .action(async (o: { name: string; canvasUrl: string; clientId: string; secretStdin?: boolean; accountId?: string; courseIdType?: string; userIdType?: string; features?: string; json?: boolean }) => {
       const c = await getContainer();
       const input: Record<string, unknown> = { name: o.name, canvasUrl: o.canvasUrl, clientId: o.clientId };
       if (o.secretStdin) input.clientSecret = (await io.readStdin()).trim();
       if (o.accountId) input.accountId = o.accountId;
       if (o.courseIdType) input.courseIdType = o.courseIdType;
       if (o.userIdType) input.userIdType = o.userIdType;
+      if (o.features !== undefined) input.features = featureList(o.features);
       const parsed = c.integrationSchemas.create.safeParse(input);
       if (!parsed.success) throw zodToAppError(parsed.error);
       const created = await c.integrationSettings.create(parsed.data, { scope: 'platform', label: 'system' });
       if (o.json) io.out(JSON.stringify({ id: created.id, name: created.name, canvasUrl: created.canvasUrl, clientId: created.clientId, clientSecretSet: created.clientSecretSet }));
       else io.out(`Created integration ${created.id} (${created.name}, ${created.canvasUrl}).${created.clientSecretSet ? '' : ' No secret yet: set one before Generate Keys.'}`);
+    });
+
+  cmd
+    .command('features')
+    .description("Set an integration's features (the checks re-run; exit code 2 unless verified afterwards)")
+    .argument('<id>', 'integration id')
+    .argument('<list>', `comma-separated: ${INTEGRATION_FEATURES.join(',')}`)
+    .option('--json', 'print JSON')
+    .action(async (id: string, list: string, o: { json?: boolean }) => {
+      const c = await getContainer();
+      await mustGet(c, id);
+      const parsed = c.integrationSchemas.patch.safeParse({ features: featureList(list) });
+      if (!parsed.success) throw zodToAppError(parsed.error);
+      const { integration } = await c.integrationSettings.update(id, parsed.data, { scope: 'platform', label: 'system' });
+      const s = (await c.integrations.get(id))?.status ?? integration.status;
+      if (o.json) io.out(JSON.stringify({ id, features: integration.features, status: s }));
+      else {
+        io.out(`Features of ${id}: ${integration.features.join(', ') || 'none'}.`);
+        printStatus(s);
+      }
+      if (s.state !== 'verified') throw new CommanderError(2, 'integrations.not_verified', 'not verified');
     });
 
   cmd
@@ -148,7 +174,7 @@ export function register(program: Command, getContainer: () => Promise<Container
   cmd
     .command('scopes')
     .description('Print the exact developer key scopes, one per line')
-    .option('--features <list>', 'comma-separated: connection,course_refresh,course_refresh_bulk,roster_sync (default all)')
+    .option('--features <list>', `comma-separated: ${Object.keys(FEATURES).join(',')} (default all)`)
     .action((o: { features?: string }) => {
       const names = o.features ? o.features.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
       const bad = (names ?? []).filter((n) => !isFeature(n));

@@ -108,7 +108,9 @@ export function apiReference(doc: OpenApiDocument): ApiReference {
   const groups = new Map<string, ReferenceOperation[]>(doc.tags.map((t) => [t.name, []]));
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
-      const [successStatus, success] = Object.entries(op.responses).find(([s]) => s.startsWith('2'))!;
+      // The highest 2xx is the route's own success (202 of a grade post); a lower one declared
+      // besides it (the dry run's 200) is listed with the other answers. Status keys iterate ascending.
+      const [successStatus, success] = Object.entries(op.responses).filter(([s]) => s.startsWith('2')).at(-1)!;
       const schema = success.content?.['application/json']?.schema;
       const body = op.requestBody?.content['application/json']?.schema;
       const params = (op.parameters ?? []).map((p) => ({ name: p.name, type: typeOf(p.schema), required: p.required, notes: [...(p.description ? [p.description] : []), ...notesOf(p.schema)] }));
@@ -123,7 +125,7 @@ export function apiReference(doc: OpenApiDocument): ApiReference {
         body: body ? { required: op.requestBody!.required, fields: fieldsOf(body) } : null,
         success: { status: successStatus, description: success.description, schema: schema ? typeOf(schema) : null },
         errors: Object.entries(op.responses)
-          .filter(([s]) => !s.startsWith('2'))
+          .filter(([s]) => s !== successStatus)
           .map(([status, r]) => ({ status, description: r.description })),
       });
     }

@@ -264,7 +264,8 @@ export function apiRoutes(integrationSchemas: Pick<IntegrationSchemas, 'create' 
         "Finds the exam's assignment by its key (remembered, else the assignment whose integration_id is the key) or creates it (points, published), reads Canvas's scores and posts only those that differ, in bulk. External ids are mapped through the course's last roster sync. With dryRun the outcomes each score would have, and nothing written.",
       params: COURSE,
       body: gradePostBody,
-      success: { status: 202, description: 'The grade_post job (200 with the predicted outcomes for a dry run)', schema: R.Job },
+      success: { status: 202, description: 'The grade_post job', schema: R.Job },
+      otherAnswers: [{ status: 200, description: 'A dry run: the outcome each score would have; nothing is written to Canvas', schema: R.GradePreview }],
       errors: [409, 502],
     },
     {

@@ -15,6 +15,18 @@ const examKey = z
   .max(255)
   .regex(/^[^\s]+$/, 'exam.key: no spaces (it becomes the assignment\'s integration_id in Canvas)');
 
+/** Characters of all comments of one post together: keeps the largest valid body under {@link GRADE_POST_BODY_LIMIT}. */
+export const MAX_COMMENT_CHARS_PER_POST = 8_000_000;
+
+/**
+ * The JSON body limit of `POST …/grade-posts`: 10,000 scores with ids of 255 characters and
+ * 8 million characters of comments in all fit (about 12 MB of plain JSON).
+ */
+export const GRADE_POST_BODY_LIMIT = '16mb';
+
+/** The path of `POST …/grade-posts` (the app gives it {@link GRADE_POST_BODY_LIMIT}). */
+export const GRADE_POSTS_PATH = /^\/api\/v1\/integrations\/[^/]+\/courses\/[^/]+\/grade-posts\/?$/;
+
 /** `POST …/grade-posts`: the exam, the scores (`userExternalId` of the integration's user ID type) and `dryRun`. */
 export const gradePostBody = z
   .object({
@@ -37,7 +49,10 @@ export const gradePostBody = z
           .strict(),
       )
       .min(1, 'scores: send at least one score')
-      .max(10_000, 'scores: at most 10,000 per post'),
+      .max(10_000, 'scores: at most 10,000 per post')
+      .refine((scores) => scores.reduce((n, s) => n + (s.comment?.length ?? 0), 0) <= MAX_COMMENT_CHARS_PER_POST, {
+        message: `scores: the comments together are longer than ${MAX_COMMENT_CHARS_PER_POST.toLocaleString('en-US')} characters; shorten them or send the scores in two posts`,
+      }),
     dryRun: z.boolean().optional(),
   })
   .strict();

@@ -320,9 +320,8 @@ export function createIntegrationsPagesRouter(c: Deps): Router {
       keepFormState(req, configurePath(i.id), { formError: `${zodToAppError(parsed.error).message} Nothing was saved.`, typed } satisfies ConfigureFormState);
       return res.redirect(303, `${configurePath(i.id)}#form-error`);
     }
+    // Saving re-runs the checks (the SIS visibility check depends on the ID types, the scopes on the features).
     await c.integrationSettings.configure(i.id, parsed.data, settingsActor(req, res));
-    // The SIS visibility check depends on the chosen ID types: re-run the probes now.
-    await c.connection.verify(i.id, actorOf(res));
     flash(req, 'ok', 'Saved. The checks were re-run with the new ID types.');
     res.redirect(303, `/integrations/${encodeURIComponent(i.id)}/configure`);
   });

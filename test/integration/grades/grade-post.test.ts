@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { createCanvasClient } from '../../../src/canvas/client.js';
 import { createGradePostJob, type GradePostCheckpoint, type GradePostDeps } from '../../../src/grades/grade-post.js';
 import { createGradeRepository } from '../../../src/grades/grade-repository.js';
 import { createGradesService } from '../../../src/grades/grades-service.js';
@@ -25,6 +26,11 @@ const SCORES: GradePostParams['scores'] = [
   { userExternalId: 'S3', score: -4 },
   { userExternalId: 'S9', score: 'abc' },
 ];
+
+/** A client whose requests time out after 300 ms (a hanging answer ends quickly). */
+function shortTimeoutClient(settings: Parameters<SyncHarness['deps']['clientFor']>[0]) {
+  return createCanvasClient({ baseUrl: settings.canvasUrl, userAgent: 'grades-test/1.0', timeoutMs: 300, governor: null });
+}
 
 const outcomeOf = (outcomes: Array<{ userExternalId: string; outcome: string; detail?: string }>) =>
   Object.fromEntries(outcomes.map((o) => [o.userExternalId, o.outcome]));
@@ -139,7 +145,8 @@ describe.each(testDatabases())('grade passback against the sandbox on %s', (tdb)
   });
 
   it('resumes after a crash mid-post without posting twice: the checkpointed Progress is followed, not re-sent', async () => {
-    const s = await setUp();
+    // Canvas's job runs only when polled here (not on its own within the test).
+    const s = await setUp({ progressRunMs: 10 * 60_000 });
     const repo = createJobRepository(ctx.store.db);
     const params: GradePostParams = { courseId: '101', exam: EXAM, scores: SCORES };
     const job = await repo.create('grade_post', s.h.integrationId, params);
@@ -173,6 +180,105 @@ describe.each(testDatabases())('grade passback against the sandbox on %s', (tdb)
     expect(writes(s.h).updateGrades).toBe(1);
     expect(writes(s.h).gradesStored).toBe(2);
     expect(writes(s.h).assignmentsCreated).toBe(1);
+  });
+
+  it('an update_grades whose answer is lost after Canvas queued the job is sent once: the scores Canvas stored are read back', async () => {
+    const s = await setUp({ progressRunMs: 0 });
+    s.h.sandbox.control.injectFault({ path: 'update_grades$', method: 'POST', kind: '500', afterApplying: true });
+    const r = await post(s);
+    expect(r.state).toBe('succeeded');
+    expect(r.summary).toMatchObject({ posted: 2, failed: 0, writeRequests: 1 });
+    expect(writes(s.h).updateGrades).toBe(1);
+    expect(writes(s.h).gradesStored).toBe(2);
+    const held = s.h.sandbox.state.world.submissions!.find((x) => x.userId === '1')!;
+    expect(held.comments.map((c) => c.comment)).toEqual(['Well done']);
+  });
+
+  it('an update_grades that hangs after Canvas queued the job is sent once', async () => {
+    const s = await setUp({ progressRunMs: 0 });
+    s.h.sandbox.control.injectFault({ path: 'update_grades$', method: 'POST', kind: 'timeout', afterApplying: true });
+    const job = createGradePostJob({ ...s.deps, clientFor: shortTimeoutClient });
+    const r = await runJob(ctx.store, job, s.h.integrationId, { courseId: '101', exam: EXAM, scores: SCORES });
+    expect(r.state).toBe('succeeded');
+    expect(writes(s.h).updateGrades).toBe(1);
+    expect(writes(s.h).gradesStored).toBe(2);
+  });
+
+  it('an assignment create whose answer is lost after Canvas created it is found again by integration_id: one assignment', async () => {
+    const s = await setUp({ progressRunMs: 0 });
+    s.h.sandbox.control.injectFault({ path: '/courses/101/assignments$', method: 'POST', kind: '500', afterApplying: true });
+    const r = await post(s);
+    expect(r.state).toBe('succeeded');
+    expect(r.summary).toMatchObject({ posted: 2, assignmentCreated: true });
+    expect(writes(s.h).assignmentsCreated).toBe(1);
+    expect(s.h.sandbox.state.world.assignments!.filter((a) => a.integrationId === EXAM.key)).toHaveLength(1);
+  });
+
+  it('a batch checkpointed without its Progress id is not sent again on resume once Canvas ran it', async () => {
+    const s = await setUp({ progressRunMs: 0 });
+    const params: GradePostParams = { courseId: '101', exam: EXAM, scores: SCORES };
+    let saved: GradePostCheckpoint | null = null;
+    const crash = new Error('SIGKILL');
+    const abort = new AbortController();
+    const first: JobContext<GradePostParams, GradePostCheckpoint> = {
+      jobId: 'no-progress-id',
+      integrationId: s.h.integrationId,
+      params,
+      checkpoint: null,
+      attempt: 1,
+      startedAt: new Date().toISOString(),
+      async saveCheckpoint(c) {
+        // Dies after update_grades reached Canvas but before its answer was saved: the checkpoint holds the batch without a Progress id.
+        if (c.batches?.some((b) => b.progressId)) throw crash;
+        saved = JSON.parse(JSON.stringify(c)) as GradePostCheckpoint;
+      },
+      async progress() {},
+      isCancelled: () => false,
+      signal: abort.signal,
+    };
+    await expect(s.job.run(first)).rejects.toBe(crash);
+    const cp = saved as GradePostCheckpoint | null;
+    expect(cp?.batches?.[0]).toMatchObject({ progressId: null });
+    expect(writes(s.h).updateGrades).toBe(1);
+    const second = await s.job.run({ ...first, attempt: 2, checkpoint: cp, saveCheckpoint: async () => {} });
+    expect(second).toMatchObject({ posted: 2, failed: 0, resumed: true });
+    expect(writes(s.h).updateGrades).toBe(1);
+    expect(writes(s.h).gradesStored).toBe(2);
+    expect(s.h.sandbox.state.world.submissions!.find((x) => x.userId === '1')!.comments).toHaveLength(1);
+  });
+
+  it('a changed comment with an unchanged score is posted; the same comment again is not', async () => {
+    const s = await setUp();
+    expect((await post(s)).state).toBe('succeeded');
+    const before = writes(s.h);
+    const r = await post(s, [{ userExternalId: 'S1', score: 91, comment: 'Re-marked: still 91' }, { userExternalId: 'S8', score: 77.5 }]);
+    expect(r.summary).toMatchObject({ posted: 1, unchanged: 1, writeRequests: 1 });
+    expect(writes(s.h).gradesStored).toBe(before.gradesStored);
+    expect(s.h.sandbox.state.world.submissions!.find((x) => x.userId === '1')!.comments.map((c) => c.comment)).toEqual(['Well done', 'Re-marked: still 91']);
+    const again = await post(s, [{ userExternalId: 'S1', score: 91, comment: 'Re-marked: still 91' }, { userExternalId: 'S8', score: 77.5 }]);
+    expect(again.summary).toMatchObject({ posted: 0, unchanged: 2, writeRequests: 0 });
+  });
+
+  it('a resumed post whose assignment was unpublished meanwhile fails as assignment_unpublished', async () => {
+    const s = await setUp();
+    expect((await post(s)).state).toBe('succeeded');
+    const rec = (await s.grades.get(s.h.integrationId, '101', EXAM.key))!;
+    s.h.sandbox.control.updateAssignment({ assignmentId: rec.assignmentId!, published: false });
+    const params: GradePostParams = { courseId: '101', exam: EXAM, scores: [{ userExternalId: 'S1', score: 3 }] };
+    const run = s.job.run({
+      jobId: 'resumed-unpublished',
+      integrationId: s.h.integrationId,
+      params,
+      checkpoint: { assignmentId: rec.assignmentId!, assignmentUrl: rec.assignmentUrl, planned: {}, batches: [], writeRequests: 0 },
+      attempt: 2,
+      startedAt: new Date().toISOString(),
+      async saveCheckpoint() {},
+      async progress() {},
+      isCancelled: () => false,
+      signal: new AbortController().signal,
+    });
+    await expect(run).rejects.toMatchObject({ code: 'assignment_unpublished' });
+    expect(writes(s.h).updateGrades).toBe(1);
   });
 
   it('a cancel between finding the assignment and posting stops before any score is sent', async () => {

@@ -93,4 +93,37 @@ describe('the grade_passback feature decides which scopes are asked for and prob
     expect(on.outcome === 'failed' ? [...on.missingScopes].sort() : []).toEqual(GRADE_SCOPES);
     expect(await ask(BASE)).toEqual({ outcome: 'ready' });
   });
+
+  it('a token owner without "Grades - edit" (manage_grades) is degraded user_not_authorized naming the permission, only with the feature on', async () => {
+    const h = await ctx.harness(buildSyncWorld());
+    h.sandbox.control.setPermissions({ userId: ADMIN_ID, permissions: { manage_grades: false } });
+    const integration = (features: IntegrationFeature[]): Integration => ({
+      id: h.integrationId,
+      name: 'U',
+      canvasUrl: h.sandbox.url,
+      clientId: KEY_ID,
+      clientSecretSet: true,
+      accountId: 'self',
+      courseIdType: 'sis_course_id',
+      userIdType: 'sis_user_id',
+      studentRoles: ['StudentEnrollment'],
+      courseAdminRoles: ['TeacherEnrollment'],
+      features,
+      status: NOT_CONNECTED,
+      createdAt: '',
+      updatedAt: '',
+    });
+    const verifyWith = async (features: IntegrationFeature[]) => {
+      const repo = { get: async () => integration(features), setStatus: async () => undefined } as unknown as IntegrationsRepository;
+      return (await createVerifier({ repo, clientFor: h.deps.clientFor, tokenSourceFor: () => h.auth, probeKey: async () => ({ outcome: 'ready' }), clock: () => new Date() }).verify(h.integrationId))!;
+    };
+    const degraded = await verifyWith(WITH_GRADES);
+    expect(degraded).toMatchObject({ state: 'degraded', reasons: ['user_not_authorized'] });
+    expect(degraded.checks.find((c) => c.name === 'grade_permission')).toMatchObject({ ok: false, reason: 'user_not_authorized', detail: expect.stringContaining('"Grades - edit" (manage_grades)') });
+    expect(await verifyWith(BASE)).toMatchObject({ state: 'verified' });
+    h.sandbox.control.setPermissions({ userId: ADMIN_ID, permissions: { manage_grades: true } });
+    const ok = await verifyWith(WITH_GRADES);
+    expect(ok).toMatchObject({ state: 'verified' });
+    expect(ok.checks.find((c) => c.name === 'grade_permission')).toMatchObject({ ok: true });
+  });
 });

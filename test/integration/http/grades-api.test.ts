@@ -3,6 +3,8 @@ import { testDatabases } from '../../support/databases.js';
 import { startHarness, type Harness } from '../../support/generate-keys-harness.js';
 import { createBrowser, hiddenValue } from '../../support/browser-flow.js';
 import { mintSessionCookie } from '../../support/session-cookie.js';
+import { Webhook } from 'standardwebhooks';
+import { startReceiver } from '../../support/webhook-receiver.js';
 
 async function waitJob(h: Harness, id: string): Promise<any> {
   const end = Date.now() + 30_000;
@@ -24,6 +26,8 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('grade passback 
   beforeAll(async () => {
     h = await startHarness(tdb, { courses: 12 });
     h.c.onClose(() => h.c.sync.runner.stop());
+    h.c.webhooks.worker.start();
+    h.c.onClose(() => h.c.webhooks.worker.stop());
     await h.c.sync.runner.start();
     id = await h.createIntegration({ features: ['grade_passback', 'roster_sync', 'course_refresh'] });
     await h.authorize(id);
@@ -127,5 +131,94 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('grade passback 
     expect(html).toContain(`data-exam-key="${EXAM.key}"`);
     expect(html).toContain(`href="${h.sandbox.url}/courses/1001/assignments/${last.body.assignmentId}"`);
     expect(html).toMatch(/data-outcome="unknown_user"/);
+  });
+
+  it('a grade post larger than 1 MB is read; one over its limit is refused naming the fix; the OpenAPI row documents the dry run 200', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const comment = 'c'.repeat(400);
+    const scores = Array.from({ length: 5000 }, (_, n) => ({ userExternalId: `NOBODY-${n}`, score: 1, comment }));
+    const big = await h.api('POST', url, { exam: { ...EXAM, key: 'big-exam' }, scores, dryRun: true });
+    expect(big.status).toBe(200);
+    expect(big.body.outcomes).toHaveLength(5000);
+    const huge = await h.api('POST', url, { exam: { ...EXAM, key: 'big-exam' }, scores: scores.map((x) => ({ ...x, comment: 'c'.repeat(3990) })), dryRun: true });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.message).toMatch(/larger than 16 MB, this route's limit\. Send less in one request/);
+    const doc = await h.api('GET', '/api/v1/openapi.json');
+    const op = doc.body.paths['/api/v1/integrations/{id}/courses/{canvasId}/grade-posts'].post;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202']));
+    expect(op.responses['200'].content['application/json'].schema.$ref).toMatch(/GradePreview$/);
+  });
+
+  it('a post that Canvas refuses (update_grades not authorized) ends failed, and the exam reads back failed with the message', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const exam = { key: 'refused-exam', title: 'Refused exam', pointsPossible: 10 };
+    h.sandbox.control.injectFault({ path: 'update_grades$', method: 'POST', kind: 'unauthorized' });
+    const r = await h.api('POST', url, { exam, scores: [{ userExternalId: takers[0], score: 4 }] });
+    expect(r.status).toBe(202);
+    const job = await waitJob(h, r.body.id);
+    expect(job.state).toBe('failed');
+    const last = await h.api('GET', `${url}/${exam.key}`);
+    expect(last.body.state).toBe('failed');
+    expect(last.body.message).toBe(job.error.message);
+  });
+
+  it('a cancelled post is recorded cancelled, not running', async () => {
+    const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+    const exam = { key: 'cancelled-exam', title: 'Cancelled exam', pointsPossible: 10 };
+    // Canvas's bulk job never ends here: the post waits on its Progress until it is cancelled.
+    h.sandbox.control.configure({ progressPolls: 1_000_000, progressRunMs: 3_600_000 });
+    try {
+      const sent = h.sandbox.control.counters().writes.updateGrades;
+      const r = await h.api('POST', url, { exam, scores: [{ userExternalId: takers[0], score: 6 }] });
+      const end = Date.now() + 30_000;
+      while (h.sandbox.control.counters().writes.updateGrades === sent) {
+        if (Date.now() > end) throw new Error('the post never sent its batch');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect((await h.api('POST', `/api/v1/jobs/${r.body.id}/cancel`, {})).status).toBe(200);
+      expect((await waitJob(h, r.body.id)).state).toBe('cancelled');
+      const last = await h.api('GET', `${url}/${exam.key}`);
+      expect(last.body.state).toBe('cancelled');
+      expect(last.body.message).toMatch(/cancelled/);
+    } finally {
+      h.sandbox.control.configure({ progressPolls: 2, progressRunMs: 2000 });
+      h.sandbox.control.runJobs();
+    }
+  });
+
+  it('a real post sends a signed grades.posted once it has ended; an unpublished assignment sends a failed one', async () => {
+    const rx = await startReceiver();
+    try {
+      const hook = await h.api('POST', '/api/v1/webhooks', { url: rx.url, events: ['grades.posted'] });
+      expect(hook.status).toBe(201);
+      const url = `/api/v1/integrations/${id}/courses/1001/grade-posts`;
+      const exam = { key: 'hooked-exam', title: 'Hooked exam', pointsPossible: 10 };
+      const events = () => rx.received.map((x) => new Webhook(hook.body.secret).verify(x.body, x.headers as Record<string, string>) as { type: string; data: Record<string, any> });
+      const waitEvents = async (n: number) => {
+        const end = Date.now() + 30_000;
+        while (rx.received.length < n) {
+          if (Date.now() > end) throw new Error(`${rx.received.length} grades.posted deliveries, expected ${n}`);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        return events();
+      };
+      const ok = await h.api('POST', url, { exam, scores: [{ userExternalId: takers[0], score: 7 }] });
+      expect((await waitJob(h, ok.body.id)).state).toBe('succeeded');
+      const [first] = await waitEvents(1);
+      expect(first).toMatchObject({ type: 'grades.posted', data: { integrationId: id, courseCanvasId: '1001', examKey: exam.key, state: 'succeeded', jobId: ok.body.id, counts: expect.objectContaining({ posted: 1 }) } });
+
+      const rec = (await h.api('GET', `${url}/${exam.key}`)).body;
+      h.sandbox.control.updateAssignment({ assignmentId: rec.assignmentId, published: false });
+      const refused = await h.api('POST', url, { exam, scores: [{ userExternalId: takers[0], score: 8 }] });
+      const failedJob = await waitJob(h, refused.body.id);
+      expect(failedJob.error.code).toBe('assignment_unpublished');
+      const all = await waitEvents(2);
+      expect(all[1]).toMatchObject({ type: 'grades.posted', data: { examKey: exam.key, state: 'failed', jobId: refused.body.id, message: failedJob.error.message } });
+      await new Promise((res) => setTimeout(res, 200));
+      expect(rx.received).toHaveLength(2);
+      await h.api('DELETE', `/api/v1/webhooks/${hook.body.id}`);
+    } finally {
+      await rx.close();
+    }
   });
 });

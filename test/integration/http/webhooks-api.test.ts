@@ -107,7 +107,7 @@ describe.each(testDatabases().map((d) => [d.name, d] as const))('webhooks JSON A
     expect([grades.status, other.status]).toEqual([201, 201]);
     const id = await h.createIntegration();
     // What the grade post job announces when it ends (src/grades/grade-post.ts), through the container's port.
-    await h.c.gradesPosted.port!({ integrationId: id, courseId: '1001', examKey: 'mid-1', assignmentId: '77', state: 'succeeded', counts: { posted: 3, unchanged: 1, unknown_user: 0, not_exam_taker: 1, invalid_score: 0, failed: 0 }, jobId: 'job-1' });
+    await h.c.gradesPosted.port!({ integrationId: id, courseId: '1001', examKey: 'mid-1', assignmentId: '77', state: 'succeeded', counts: { posted: 3, unchanged: 1, unknown_user: 0, not_exam_taker: 1, invalid_score: 0, failed: 0 }, jobId: 'job-1', message: null });
     const got = await until('the grades.posted webhook', async () =>
       rx.received.find((r) => (JSON.parse(r.body) as { type: string }).type === 'grades.posted'),
     );
