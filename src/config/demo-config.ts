@@ -7,8 +7,8 @@ export const DEMO_DATA_DIR = './data/demo';
 export interface DemoConfig {
   config: Config;
   /**
-   * `VAR=value …` to put before `npm run cli -- …` so the CLI opens the demo's database and secret
-   * key; empty when the environment (and `.env`) already point the CLI there.
+   * `DATA_DIR=…` to put before `npm run cli -- …` so the CLI opens the demo's data folder (its
+   * SQLite file and secret key) from any terminal.
    */
   cliEnv: string;
 }
@@ -30,9 +30,17 @@ export function loadDemoConfig(env: Record<string, string | undefined>): DemoCon
     ...(ownDataDir ? { DATA_DIR: DEMO_DATA_DIR } : {}),
     ALLOW_INSECURE_CANVAS_URLS: 'true',
   });
-  // The CLI computes the same database from the same environment; only the demo's own data
-  // folder (the SQLite file and the generated secret key live there) has to be handed over.
-  return { config, cliEnv: ownDataDir ? `DATA_DIR=${DEMO_DATA_DIR}` : '' };
+  // The data folder (the SQLite file and the generated secret key live there) is always named, so
+  // the line also works in another terminal that did not get the demo's environment. A
+  // DATABASE_URL is not repeated: it may hold a password, and the CLI reads it from the same
+  // environment or `.env`.
+  const dataDir = ownDataDir ? DEMO_DATA_DIR : env.DATA_DIR!.trim();
+  return { config, cliEnv: `DATA_DIR=${shellWord(dataDir)}` };
+}
+
+/** `value` as one POSIX shell word: bare when it is safe, else single-quoted. */
+function shellWord(value: string): string {
+  return /^[\w./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The shell line that runs `npm run cli -- <args>` against the demo's data. */

@@ -58,10 +58,11 @@ describe('the demo and the CLI share their data', () => {
     expect(existsSync(join(cwd, 'data/canvas-companion.sqlite'))).toBe(false);
   }, 60000);
 
-  it('follows DATA_DIR and DATABASE_URL like the service, and then needs no prefix', () => {
+  it('follows DATA_DIR and DATABASE_URL like the service, and names the data folder for another terminal', () => {
     const viaDir = loadDemoConfig({ DATA_DIR: '/srv/cc' });
     expect(viaDir.config.dataDir).toBe('/srv/cc');
-    expect(demoCliCommand(viaDir, 'staff list')).toBe('npm run cli -- staff list');
+    expect(demoCliCommand(viaDir, 'staff list')).toBe('DATA_DIR=/srv/cc npm run cli -- staff list');
+    expect(demoCliCommand(loadDemoConfig({ DATA_DIR: "/srv/it's here" }), 'staff list')).toBe(`DATA_DIR='/srv/it'\\''s here' npm run cli -- staff list`);
     const viaUrl = loadDemoConfig({ DATABASE_URL: 'sqlite:/srv/cc.sqlite' });
     expect(viaUrl.config.database).toEqual({ kind: 'sqlite', file: '/srv/cc.sqlite' });
     // The generated secret key still lives in the demo's folder, so the CLI is told where.
