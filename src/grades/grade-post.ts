@@ -8,6 +8,7 @@ import { withFailureCodes } from '../sync/job-failures.js';
 import { ROSTER_REASON_HELP } from '../sync/sync-reasons.js';
 import type { GradeOutcome, GradePostRecord, GradeRepository } from './grade-repository.js';
 import { abortableSleep } from '../sync/course-refresh-run.js';
+import { quantity } from '../text/quantity.js';
 
 /** What the `grades.posted` event carries (the webhooks feature delivers it when wired). */
 export interface GradesPostedEvent {
@@ -385,7 +386,7 @@ export function createGradePostJob(deps: GradePostDeps): JobDefinition<'grade_po
     const counts = countsOf(outcomes);
     const canvasMessages = [...new Set(failures.map((b) => b.message).filter((m): m is string => Boolean(m)))];
     const state = counts.failed > 0 ? 'failed' : 'succeeded';
-    const message = counts.failed > 0 ? `${counts.failed} score(s) not stored. Canvas: ${canvasMessages.join(' / ') || 'no message'}` : null;
+    const message = counts.failed > 0 ? `${quantity(counts.failed, 'score')} not stored. Canvas: ${canvasMessages.join(' / ') || 'no message'}` : null;
     await deps.grades.save(record({ state, message, outcomes, postedAt: clock().toISOString() }));
     if (deps.onPosted) {
       try {
