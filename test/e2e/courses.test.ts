@@ -270,4 +270,41 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(polled).toMatchObject({ id: refresh.id, state: 'succeeded', progress: { label: 'Finished' } });
     await context.close();
   });
+
+  it('a refresh on the report path counts, in its last phase, the sections of syncable courses its result reports', async () => {
+    h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: true } });
+    // Hold the job at its first save of sections while the browser and the CLI's bar read it.
+    const courses = h.c.sync.courses;
+    const upsert = courses.upsertSections.bind(courses);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    courses.upsertSections = async (rows) => {
+      await gate;
+      return upsert(rows);
+    };
+    try {
+      await page.goto(`${h.appUrl}/integrations/${id}/courses`);
+      await page.click('#refresh-courses');
+      await page.waitForSelector('#job-progress');
+      await page.waitForFunction(() => /^Saving sections of syncable courses from the report: 0 of [\d,]+ sections$/.test(document.getElementById('job-phase')?.textContent ?? ''), undefined, { timeout: 60_000 });
+      const label = (await page.locator('#job-phase').textContent())!;
+      const total = Number(/of ([\d,]+) sections/.exec(label)![1]!.replace(/,/g, ''));
+      expect(await page.evaluate(() => (document.getElementById('job-bar') as HTMLProgressElement).max)).toBe(total);
+      const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
+      expect(progressLine(job)).toContain(label);
+      await page.screenshot({ path: join(SHOTS, '01a-refresh-report-sections.png'), fullPage: false });
+      release();
+      await endedWidget(page);
+      await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
+      const result = (await page.locator('#last-refresh').textContent())!.replace(/\s+/g, ' ');
+      expect(result).toContain('via the provisioning report');
+      expect(result).toContain(`${total.toLocaleString('en-US')} sections of syncable courses`);
+      const ended = (await h.c.sync.jobs.get(job.id))!;
+      expect([ended.summary?.path, ended.summary?.sections]).toEqual(['bulk', total]);
+    } finally {
+      release();
+      courses.upsertSections = upsert;
+      h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
+    }
+  }, 90_000);
 });
