@@ -42,7 +42,7 @@ const ZONES = [
   { dirs: ['src/lti'], forbid: ['openid-client', 'kysely', 'simulator'] },
   { dirs: ['src/http'], files: ['src/app.ts', 'src/main.ts', 'src/container.ts'], forbid: ['openid-client', 'ltijs', 'kysely', 'simulator'] },
   {
-    dirs: ['src/integrations', 'src/sync', 'src/jobs', 'src/canvas', 'src/store', 'src/vault', 'src/config', 'src/errors', 'src/logger', 'src/net', 'src/staff', 'src/audit', 'src/metrics', 'src/changes', 'src/sync-list', 'src/webhooks', 'src/grades'],
+    dirs: ['src/integrations', 'src/sync', 'src/jobs', 'src/canvas', 'src/store', 'src/vault', 'src/config', 'src/errors', 'src/logger', 'src/net', 'src/text', 'src/staff', 'src/audit', 'src/metrics', 'src/changes', 'src/sync-list', 'src/webhooks', 'src/grades'],
     forbid: ['openid-client', 'ltijs', 'express', 'kysely', 'simulator'],
   },
   { dirs: ['src/cli'], forbid: ['openid-client', 'ltijs', 'kysely', 'simulator'] },

@@ -1,5 +1,6 @@
-// Live job progress (courses pages): polls the job's JSON every second, updates the badge, the bar,
-// the labelled count (progress.label: the same words and units as the CLI) and the ETA. When the
+// Live job progress (courses pages, job pages): polls the job's JSON every second, updates the badge, the bar,
+// the labelled count (progress.label: the same words and units as the CLI) and the ETA; for a
+// roster sync of several courses also the course in hand, the failures so far and each course's row. When the
 // job has ended it removes the Cancel form, says how it ended, and reloads the page so the results
 // show in place of the widget.
 (function () {
@@ -35,6 +36,7 @@
       bar.removeAttribute('value');
     }
     bar.textContent = p.label;
+    renderBatch(job);
     eta.textContent = open ? fmt(job.etaSeconds) : job.state === 'succeeded' ? 'loading the results…' : 'reloading…';
     if (!open) {
       var cancel = document.getElementById('job-cancel-form');
@@ -42,6 +44,33 @@
       // The page's own lines about this job (e.g. "first refresh running") are out of date now.
       var stale = document.querySelectorAll('[data-while-job-runs]');
       for (var i = 0; i < stale.length; i++) stale[i].remove();
+    }
+  }
+
+  // A roster sync of several courses: the course in hand, the failures so far, and each course's
+  // row of the job page's table (outcome badge and text), from the JSON's progress and courses.
+  var BATCH_BADGE = { synced: ['verified', 'synced'], waiting: ['pending', 'waiting'], not_synced: ['failed', 'not synced'] };
+  function renderBatch(job) {
+    var line = document.getElementById('job-batch');
+    if (line && job.progress.batch !== undefined) {
+      line.textContent = job.progress.batch || '';
+      if (job.progress.current) line.setAttribute('data-current', job.progress.current.canvasId);
+      else line.removeAttribute('data-current');
+      line.setAttribute('data-not-synced', String(job.progress.notSynced || 0));
+    }
+    var courses = job.courses || [];
+    for (var i = 0; i < courses.length; i++) {
+      var c = courses[i];
+      var row = document.querySelector('#job-courses tr[data-canvas-id="' + CSS.escape(c.canvasId) + '"]');
+      if (!row) continue;
+      row.setAttribute('data-outcome', c.outcome);
+      var cell = row.querySelector('[data-cell="status"]');
+      if (!cell) continue;
+      var look = BATCH_BADGE[c.outcome] || BATCH_BADGE.waiting;
+      var badge = document.createElement('span');
+      badge.className = 'badge badge--' + look[0];
+      badge.textContent = look[1];
+      cell.replaceChildren(badge, document.createTextNode(' ' + c.text));
     }
   }
 

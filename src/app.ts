@@ -32,6 +32,7 @@ import { multipartForms } from './http/multipart.js';
 import { fileProblem, MAX_IMPORT_BYTES } from './sync-list/import-file.js';
 import { createOAuthRouter } from './http/routes/oauth.js';
 import './http/session.js';
+import { quantity } from './text/quantity.js';
 
 const ROOT = join(import.meta.dirname, '..');
 export const VIEWS_DIR = join(ROOT, 'views');
@@ -71,6 +72,8 @@ export function createApp(container: Container): Express {
     }
   });
   app.set('view engine', 'eta');
+  // `it.quantity(n, 'section')` in every view: "1 section", "3 sections" (no "section(s)").
+  app.locals.quantity = quantity;
   app.set('views', VIEWS_DIR);
 
   // One line per answered request (method, redacted URL, status, latency); no headers, no bodies.

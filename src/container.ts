@@ -251,6 +251,8 @@ export async function createContainer(config: Config, overrides: ContainerOverri
     const tokenSources = createTokenSources({
       repo: integrations,
       clock,
+      // The connection service is built below; a refusal is only explained while the service runs.
+      explainRefusal: (id) => connection.explainRefusedRefresh(id),
       refreshGrant: async (id) => {
         const i = await integrations.get(id);
         const clientSecret = await integrations.getClientSecret(id);

@@ -449,7 +449,7 @@ export function createCanvasClient(opts: CanvasClientOptions): CreatedCanvasClie
         } catch {
           throw new CanvasApiError('bad_request', 'download: not a URL');
         }
-        if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http(s) URL');
+        if (fileOrigin === 'null') throw new CanvasApiError('bad_request', 'download: not an http or https URL');
         const verdict = canvasFileHost(origin, fileOrigin, otherOrigin);
         if (!verdict.ok) throw new CanvasApiError('bad_request', `download: ${verdict.why}`, { refused: verdict.why });
       } else {

@@ -111,7 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       publicUrl = u.toString().replace(/\/+$/, '');
     } catch {
       problems.push(
-        `PUBLIC_URL must be an absolute http(s) URL without query or fragment, e.g. https://exams.example.edu (got "${env.PUBLIC_URL}")`,
+        `PUBLIC_URL must be an absolute http or https URL without query or fragment, e.g. https://exams.example.edu (got "${env.PUBLIC_URL}")`,
       );
     }
   }

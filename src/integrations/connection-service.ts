@@ -12,7 +12,7 @@ import type { CanvasClient } from '../canvas/types.js';
 import type { Integration } from './integration.js';
 import type { IntegrationsRepository } from './integrations-repository.js';
 import { NOT_CONNECTED, type ConnectionStatus } from './reasons.js';
-import { createVerifier, type Verifier } from './verification.js';
+import { createVerifier, scopesRemovedFromKey, type Verifier } from './verification.js';
 
 export interface HealthCheckSummary {
   checked: number;
@@ -32,6 +32,12 @@ export interface ConnectionService {
   disconnect(integrationId: string, actor: string): Promise<{ revokedAtCanvas: boolean }>;
   /** Re-verifies every integration holding a token; state changes go to the audit log. */
   runHealthChecks(): Promise<HealthCheckSummary>;
+  /**
+   * After Canvas refused to refresh an integration's token: asks the key, as the health check
+   * does, whether a scope was removed from it (Canvas then deletes every token of the key), and
+   * if so returns `missing_scopes` naming the scopes; undefined when the token was simply revoked.
+   */
+  explainRefusedRefresh(integrationId: string): Promise<{ reason: 'missing_scopes'; detail: string; missingScopes: string[] } | undefined>;
   verifier: Verifier;
 }
 
@@ -51,11 +57,12 @@ export function createConnectionService(deps: {
   // The scopes the integration's chosen features need: one without grade passback asks for none of its scopes.
   const scopes = (i: Integration) => scopesFor(manifestFeatures(i.features));
 
+  const probeKey = (i: Integration) => probeAuthorizeEndpoint(deps.fetch, { canvasUrl: i.canvasUrl, clientId: i.clientId, redirectUri, scopes: scopes(i) });
   const verifier = createVerifier({
     repo,
     clientFor: deps.clientFor,
     tokenSourceFor: (id) => deps.tokenSources.forIntegration(id),
-    probeKey: (i) => probeAuthorizeEndpoint(deps.fetch, { canvasUrl: i.canvasUrl, clientId: i.clientId, redirectUri, scopes: scopes(i) }),
+    probeKey,
     clock,
   });
   const authorization = createAuthorization({ repo, states: deps.states, oauth: deps.oauth, clock, redirectUri, scopes });
@@ -117,6 +124,10 @@ export function createConnectionService(deps: {
       await repo.setStatus(id, { ...NOT_CONNECTED, checkedAt: clock().toISOString() });
       await audit.record({ integrationId: id, actor, action: 'integration.disconnected', detail: { revokedAtCanvas } });
       return { revokedAtCanvas };
+    },
+    async explainRefusedRefresh(integrationId) {
+      const i = await repo.get(integrationId);
+      return i ? scopesRemovedFromKey(await probeKey(i)) : undefined;
     },
     async runHealthChecks() {
       const summary: HealthCheckSummary = { checked: 0, changed: [] };

@@ -92,7 +92,7 @@ export interface IntegrationsRepository extends TokenStore {
    * Sets the integration `failed` with `reason`, as a `token_refresh` check carrying Canvas's words;
    * the token owner stays on record. Does nothing for an unknown integration.
    */
-  markTokenFailed(id: string, reason: ReasonCode, detail: string): Promise<void>;
+  markTokenFailed(id: string, reason: ReasonCode, detail: string, missingScopes?: string[]): Promise<void>;
 }
 
 /** An integration's connection state moved from `from` to `to` (saved and committed). */
@@ -457,14 +457,14 @@ export function createIntegrationsRepository(deps: {
       return (await repository.get(id))?.canvasUrl;
     },
 
-    async markTokenFailed(id, reason, detail) {
+    async markTokenFailed(id, reason, detail, missingScopes = []) {
       const integration = await repository.get(id);
       if (!integration) return;
       await repository.setStatus(id, {
         ...integration.status,
         state: 'failed',
         reasons: [reason],
-        missingScopes: [],
+        missingScopes,
         checks: [{ name: 'token_refresh', ok: false, reason, detail }],
         verifiedAt: null,
         checkedAt: clock().toISOString(),

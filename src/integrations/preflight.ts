@@ -2,6 +2,7 @@ import { findOutboundRefusal } from '../net/url-guard.js';
 import { classifyAuthorizeError } from './authorize-errors.js';
 import type { Check, ReasonCode } from './reasons.js';
 import { classifyTokenError } from './token-endpoint-reason.js';
+import { quantity } from '../text/quantity.js';
 
 /** "Could not reach X." plus why, when the outbound guard refused the call. */
 function unreachable(canvasUrl: string, err: unknown): string {
@@ -77,7 +78,7 @@ export async function probeAuthorizeEndpoint(fetchImpl: typeof globalThis.fetch,
     const description = target?.searchParams.get('error_description') ?? '';
     if (target && `${target.origin}${target.pathname}` === input.redirectUri && error) {
       const c = classifyAuthorizeError(error, description);
-      const detail = c.reason === 'missing_scopes' ? `The key does not grant ${c.missingScopes.length} scope(s) this service needs.` : c.detail;
+      const detail = c.reason === 'missing_scopes' ? `The key does not grant ${quantity(c.missingScopes.length, 'scope')} this service needs.` : c.detail;
       return { outcome: 'failed', reason: c.reason, missingScopes: c.missingScopes, detail };
     }
     return { outcome: 'ready' };

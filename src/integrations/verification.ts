@@ -47,6 +47,22 @@ const GRADE_ENDPOINTS: EndpointId[] = endpointsFor('grade_passback').map((e) => 
 type ProbeError = { reason: ReasonCode; detail: string; missingScope?: string; missingScopes?: string[]; tokenLevel: boolean };
 
 /**
+ * What a gone token means when the key probe names scopes the key no longer grants: Canvas deletes
+ * every token of a key when a scope is removed from it, so the cause is `missing_scopes` naming
+ * them, not a revoked token. Undefined when the probe names none (the token was revoked).
+ * Shared by the health check and by a job whose token refresh Canvas refused.
+ */
+export function scopesRemovedFromKey(key: KeyProbe): { reason: 'missing_scopes'; detail: string; missingScopes: string[] } | undefined {
+  if (key.outcome !== 'failed' || key.reason !== 'missing_scopes' || !key.missingScopes?.length) return undefined;
+  const scopes = key.missingScopes;
+  return {
+    reason: 'missing_scopes',
+    detail: `Canvas deleted the token because the developer key no longer grants ${scopes.length === 1 ? 'the scope' : 'the scopes'} ${scopes.join(', ')} (Canvas deletes every token of a key when a scope is removed from it).`,
+    missingScopes: scopes,
+  };
+}
+
+/**
  * The verification probes: users/self, the account's courses, one course's sections and
  * enrollments, an `include[]` probe, and SIS visibility (account permissions + fields present).
  */
@@ -57,18 +73,10 @@ export function createVerifier(deps: VerificationDeps): Verifier {
     if (err instanceof TokenUnavailableError) {
       if (err.reason === 'token_revoked') {
         // Canvas deletes every token of a key when a scope is removed from it: name the scopes.
-        const key = await deps.probeKey(integration);
-        if (key.outcome === 'failed' && key.reason === 'missing_scopes' && key.missingScopes?.length) {
-          const scopes = key.missingScopes;
-          return {
-            reason: 'missing_scopes',
-            detail: `Canvas deleted the token because the developer key no longer grants ${scopes.length === 1 ? 'the scope' : 'the scopes'} ${scopes.join(', ')} (Canvas deletes every token of a key when a scope is removed from it).`,
-            missingScopes: scopes,
-            tokenLevel: true,
-          };
-        }
+        const removed = scopesRemovedFromKey(await deps.probeKey(integration));
+        if (removed) return { ...removed, tokenLevel: true };
       }
-      return { reason: err.reason, detail: err.message, tokenLevel: true };
+      return { reason: err.reason, detail: err.message, ...(err.missingScopes.length ? { missingScopes: err.missingScopes } : {}), tokenLevel: true };
     }
     if (!isCanvasApiError(err)) return { reason: 'canvas_unreachable', detail: 'Unexpected error while calling Canvas.', tokenLevel: false };
     switch (err.kind) {

@@ -15,7 +15,8 @@ const n = (x: number) => x.toLocaleString('en-US');
  * Describes a job's progress for the pages, the JSON they poll and the CLI's bar, so all three
  * count the same units under the same words. The phases are the ones the jobs report through
  * `ctx.progress`: on the report path "starting report" → "report" (Canvas's percentage) →
- * "downloading" → "saving courses" / "saving sections" (report rows), on the REST path "courses"
+ * "downloading" → "saving courses" (report rows) → "counting sections" → "saving sections"
+ * (sections of syncable courses saved, the unit the result reports), on the REST path "courses"
  * (pages listed, total unknown) → "sections" (syncable courses whose sections were read); a roster
  * sync counts courses; a grade post finds the assignment ("assignment"), reads Canvas's scores
  * ("reading scores") and counts the scores sent ("posting"). An ended job says how it ended instead of its last phase.
@@ -48,8 +49,11 @@ export function describeProgress(job: Pick<Job, 'kind' | 'state' | 'progress' | 
         return { label: 'Downloading the report from Canvas', done: 0, total: null };
       case 'saving courses':
         return of('Saving courses from the report', 'courses');
+      case 'counting sections':
+        return { label: 'Finding the sections of syncable courses in the report', done: 0, total: null };
       case 'saving sections':
-        return of('Reading sections from the report', 'rows');
+        // Counted in the unit the result reports: sections of syncable courses, saved.
+        return of('Saving sections of syncable courses from the report', 'sections');
       case 'courses':
         return of('Listing courses', 'courses');
       case 'sections':

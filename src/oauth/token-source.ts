@@ -23,12 +23,14 @@ export type RefreshGrant = (integrationId: string) => Promise<(refreshToken: str
 
 /**
  * Thrown by a token source when no usable token can be had. `reason` is the status reason
- * (`token_revoked`, `invalid_client`, `canvas_unreachable`); callers turn it into status.
+ * (`token_revoked`, `missing_scopes`, `invalid_client`, `canvas_unreachable`); callers turn it
+ * into status. `missingScopes` names the scopes removed from the key, for `missing_scopes`.
  */
 export class TokenUnavailableError extends Error {
   constructor(
     readonly reason: ReasonCode,
     message: string,
+    readonly missingScopes: string[] = [],
   ) {
     super(message);
     this.name = 'TokenUnavailableError';
@@ -46,12 +48,20 @@ export interface TokenSources {
  * in this process share one promise per integration, and the repository's `withTokenLock` makes
  * other processes (Postgres) wait and then reuse the token the first one stored.
  * A refresh that fails for good (revoked, key deactivated) sets the integration's status to
- * `failed` with the reason; a revoked token is deleted so it is not retried on every call.
+ * `failed` with the reason; a revoked token is deleted so it is not retried on every call. A
+ * refusal of a gone token is first explained (`explainRefusal`): a scope removed from the key
+ * is stored as `missing_scopes` naming it, as the health check would.
  */
 export function createTokenSources(deps: {
   repo: TokenStore;
   refreshGrant: RefreshGrant;
   clock: () => Date;
+  /**
+   * Asked after Canvas refused a refresh as a gone token, outside the lock: a better reason when
+   * there is one (a scope removed from the key: Canvas deletes every token of the key then), so
+   * the status names the cause at once instead of waiting for the next health check.
+   */
+  explainRefusal?(integrationId: string): Promise<{ reason: ReasonCode; detail: string; missingScopes?: string[] } | undefined>;
 }): TokenSources {
   const { repo, refreshGrant, clock } = deps;
   const inflight = new Map<string, Promise<string>>();
@@ -61,7 +71,8 @@ export function createTokenSources(deps: {
     t.expiresAt !== null && Date.parse(t.expiresAt) - clock().getTime() < REFRESH_AHEAD_MS;
 
   async function doRefresh(id: string, rejected: string): Promise<string> {
-    let failure: { reason: ReasonCode; detail: string } | undefined;
+    let failure: { reason: ReasonCode; detail: string; missingScopes?: string[] } | undefined;
+    let refused = false;
     const grant = await refreshGrant(id);
     const token = await repo.withTokenLock(id, async (current) => {
       if (!current) return { result: undefined };
@@ -75,6 +86,7 @@ export function createTokenSources(deps: {
       const r = await grant(current.refreshToken);
       if (!r.ok) {
         failure = { reason: r.reason, detail: r.detail };
+        refused = true;
         return { result: undefined };
       }
       const expiresAt = r.expiresIn !== undefined ? new Date(clock().getTime() + r.expiresIn * 1000).toISOString() : null;
@@ -82,9 +94,13 @@ export function createTokenSources(deps: {
     });
     if (token !== undefined) return token;
     if (!failure) throw new TokenUnavailableError('token_revoked', 'No Canvas token is stored for this integration.');
-    if (failure.reason === 'token_revoked') await repo.deleteToken(id);
-    if (failure.reason !== 'canvas_unreachable') await repo.markTokenFailed(id, failure.reason, failure.detail);
-    throw new TokenUnavailableError(failure.reason, failure.detail);
+    if (refused && failure.reason === 'token_revoked' && deps.explainRefusal) {
+      // Asking the key can fail too (Canvas down): the refusal's own reason stands then.
+      failure = (await deps.explainRefusal(id).catch(() => undefined)) ?? failure;
+    }
+    if (failure.reason === 'token_revoked' || failure.reason === 'missing_scopes') await repo.deleteToken(id);
+    if (failure.reason !== 'canvas_unreachable') await repo.markTokenFailed(id, failure.reason, failure.detail, failure.missingScopes);
+    throw new TokenUnavailableError(failure.reason, failure.detail, failure.missingScopes);
   }
 
   function refresh(id: string, rejected: string): Promise<string> {

@@ -29,6 +29,6 @@ export interface TokenStore {
   withTokenLock<T>(id: string, fn: (token: TokenRecord | undefined) => Promise<{ result: T; save?: RefreshedToken }>): Promise<T>;
   /** The Canvas URL the stored token belongs to (the integration's current one), if any. */
   tokenCanvasUrl(id: string): Promise<string | undefined>;
-  /** Records that no usable token can be had, with the reason and Canvas's words. */
-  markTokenFailed(id: string, reason: ReasonCode, detail: string): Promise<void>;
+  /** Records that no usable token can be had, with the reason and Canvas's words (and the scopes, for `missing_scopes`). */
+  markTokenFailed(id: string, reason: ReasonCode, detail: string, missingScopes?: string[]): Promise<void>;
 }

@@ -109,7 +109,7 @@ function renderCourse(state: SandboxState, course: Course): string {
     .join('\n');
   return `<section id="course-facts" data-course="${attr(course.id)}">
 <h2>${escapeHtml(course.name)}</h2>
-<p>Course ${escapeHtml(course.id)} · SIS id ${escapeHtml(course.sisCourseId ?? '(none)')} · <span id="course-state">${escapeHtml(courseState(course))}</span> · ${sections.length} section(s)</p>
+<p>Course ${escapeHtml(course.id)} · SIS id ${escapeHtml(course.sisCourseId ?? '(none)')} · <span id="course-state">${escapeHtml(courseState(course))}</span> · ${sections.length} ${sections.length === 1 ? 'section' : 'sections'}</p>
 <div class="course-actions">
   <span class="inline"><label for="course-name">Name</label> <input id="course-name" value="${attr(course.name)}" size="40">
   <button type="button" id="rename" data-control="updateCourse" data-args="${attr({ courseId: course.id })}" data-field-name="course-name" data-before="${attr(courseBefore)}" data-label="Rename the course">Rename</button></span>

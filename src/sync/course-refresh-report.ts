@@ -141,21 +141,28 @@ export async function nameDepartments(r: Pick<RefreshRun, 'client' | 'auth'>, fa
   }
 }
 
-/** Stores the report's sections of syncable courses only, as on the REST path (which fetches no others). */
+/**
+ * Stores the report's sections of syncable courses only, as on the REST path (which fetches no
+ * others). The bar counts those sections, the unit the refresh's result reports: a first pass over
+ * the CSV (in memory, parsing only) finds how many there are, the second saves them.
+ */
 async function storeReportSections(r: RefreshRun, report: ProvisioningReport, syncable: Set<string>): Promise<void> {
   const { ctx, deps, settings } = r;
   const t = ctx.startedAt;
   let sections: SectionRow[] = [];
-  let read = 0;
+  await ctx.progress('counting sections', 0, null);
+  let total = 0;
+  for await (const sf of report.sections()) if (syncable.has(sf.courseCanvasId)) total++;
+  let saved = 0;
   const saveSections = async () => {
     ctx.signal.throwIfAborted();
     await deps.courses.upsertSections(sections);
+    saved += sections.length;
     sections = [];
-    await ctx.progress('saving sections', read, Math.max(read, report.sectionLines));
+    await ctx.progress('saving sections', saved, Math.max(saved, total));
   };
-  await ctx.progress('saving sections', 0, report.sectionLines);
+  await ctx.progress('saving sections', 0, total);
   for await (const sf of report.sections()) {
-    read++;
     if (!syncable.has(sf.courseCanvasId)) continue;
     sections.push(sectionRow(settings.id, sf, settings.courseIdType, t, ctx.jobId));
     if (sections.length >= BATCH) await saveSections();

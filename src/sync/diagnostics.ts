@@ -1,5 +1,6 @@
 import type { CourseRepository } from './course-repository.js';
-import { COURSE_REASON_HELP, ROSTER_REASON_HELP, SECTION_REASON_HELP, type ReasonHelp } from './sync-reasons.js';
+import { skipReasonHelp } from './role-advice.js';
+import { COURSE_REASON_HELP, SECTION_REASON_HELP, type ReasonHelp } from './sync-reasons.js';
 
 export interface WhyAnswer {
   /** `syncable` / `exam_taker`: nothing is wrong; `not_seen`: no record from the last refresh/sync. */
@@ -64,7 +65,7 @@ export function createDiagnostics(courses: CourseRepository) {
       }
       return {
         verdict: e.examTaker ? 'exam_taker' : 'skipped',
-        reasons: e.reasons.map((r) => ({ code: r, ...ROSTER_REASON_HELP[r] })),
+        reasons: skipReasonHelp(e).map(({ code, title, remedy }) => ({ code, title, remedy })),
         asOf: e.syncedAt,
         detail: { courseId, canvasUserId: e.canvasUserId, name: e.name, roles: e.roles, enrollmentStates: e.enrollmentStates, externalId: e.externalId, sectionIds: e.sectionIds },
       };

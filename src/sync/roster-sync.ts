@@ -295,11 +295,39 @@ export interface CourseSyncResult {
   failed?: { code: string; message: string };
 }
 
+/** The `course_sync` job's checkpoint: the courses done, what each got, and the course in hand. */
+export interface CourseSyncCheckpoint {
+  done: string[];
+  totals: CourseSyncTotals;
+  results?: CourseSyncResult[];
+  /** The course being synced when the checkpoint was saved (saved before each course starts). */
+  current?: string | null;
+}
+
+/** A running `course_sync` job's outcomes so far, read from its checkpoint. */
+export interface CourseSyncSoFar {
+  /** What each course done so far got (failures included), in the order synced. */
+  results: CourseSyncResult[];
+  /** The course in hand, or null between courses or before the first. */
+  current: string | null;
+}
+
+/**
+ * Reads a `course_sync` checkpoint as stored (JSON text, or null before the first save) into the
+ * outcomes so far. Tolerates checkpoints of older versions (no `results`, no `current`).
+ */
+export function courseSyncSoFar(stored: string | null): CourseSyncSoFar {
+  if (!stored) return { results: [], current: null };
+  const cp = JSON.parse(stored) as Partial<CourseSyncCheckpoint> | null;
+  return { results: Array.isArray(cp?.results) ? cp.results : [], current: typeof cp?.current === 'string' ? cp.current : null };
+}
+
 /**
  * The `course_sync` job: syncs one course or a selection, one after another, checkpointing the
- * courses done (and what each got) so a restart continues with the next one.
+ * courses done (and what each got) so a restart continues with the next one. It also checkpoints
+ * the course it starts on, so the job's page can say which course is in hand.
  */
-export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync', { done: string[]; totals: CourseSyncTotals; results?: CourseSyncResult[] }> {
+export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync', CourseSyncCheckpoint> {
   const syncRoster = createRosterSync(deps);
   return withFailureCodes({
     kind: 'course_sync',
@@ -314,6 +342,7 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
       for (const id of ids) {
         if (done.has(id)) continue;
         ctx.signal.throwIfAborted();
+        await ctx.saveCheckpoint({ done: [...done], totals, results, current: id }, { phase: 'courses', done: done.size, total: ids.length });
         let r;
         try {
           r = await syncRoster(ctx.integrationId, id, { jobId: ctx.jobId, signal: ctx.signal });
@@ -324,7 +353,7 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
           if (ids.length === 1 || !gone) throw err;
           results.push({ courseId: id, examTakers: 0, skipped: 0, added: 0, removed: 0, changed: 0, failed: { code: 'course_not_found', message: 'Canvas no longer has this course (deleted or moved since the last refresh). Refresh the course list.' } });
           done.add(id);
-          await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
+          await ctx.saveCheckpoint({ done: [...done], totals, results, current: null }, { phase: 'courses', done: done.size, total: ids.length });
           continue;
         }
         totals.examTakers += r.counts.examTakers;
@@ -336,7 +365,7 @@ export function createCourseSyncJob(deps: SyncDeps): JobDefinition<'course_sync'
         if (r.includesStripped) warnings.push(`includes_not_allowed: course ${id} came back without emails`);
         results.push({ courseId: id, examTakers: r.counts.examTakers, skipped: r.counts.skipped, added: r.diff.added.length, removed: r.diff.removed.length, changed: r.diff.changed.length });
         done.add(id);
-        await ctx.saveCheckpoint({ done: [...done], totals, results }, { phase: 'courses', done: done.size, total: ids.length });
+        await ctx.saveCheckpoint({ done: [...done], totals, results, current: null }, { phase: 'courses', done: done.size, total: ids.length });
       }
       const failed = results.filter((x) => x.failed).length;
       return { courses: ids.length, ...totals, courseResults: results, ...(failed ? { failedCourses: failed } : {}), ...(warnings.length ? { warnings } : {}) };

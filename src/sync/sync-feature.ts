@@ -16,7 +16,7 @@ import { createCourseLookup, type CourseLookup } from './course-lookup.js';
 import { createCourseRefreshJob, type RefreshPath, type SyncDeps } from './course-refresh.js';
 import { createCourseRepository, type CourseRepository } from './course-repository.js';
 import { createDiagnostics, type Diagnostics } from './diagnostics.js';
-import { createCourseSyncJob, createRosterSync, type RosterSync } from './roster-sync.js';
+import { courseSyncSoFar, createCourseSyncJob, createRosterSync, type CourseSyncSoFar, type RosterSync } from './roster-sync.js';
 import { createSyncListJob } from '../sync-list/sync-list-job.js';
 import { createRosterReportSource } from './roster-report.js';
 import { createSyncListRepository, type SyncListRepository } from '../sync-list/sync-list-repository.js';
@@ -48,6 +48,11 @@ export interface SyncFeature {
   startSyncAllSyncable(integrationId: string, expected: number): Promise<{ job: Job | null; count: number }>;
   /** The newest roster sync job (of the integration's last 50) whose selection included this course, if any. */
   lastCourseSync(integrationId: string, courseId: string): Promise<Job | undefined>;
+  /**
+   * A roster sync job's outcomes so far (each course done, failures included, and the course in
+   * hand), from its last checkpoint; empty for another kind or before the first course.
+   */
+  courseSyncSoFar(job: Job): Promise<CourseSyncSoFar>;
 }
 
 export interface SyncFeatureDeps {
@@ -190,6 +195,10 @@ export function createSyncFeature(deps: SyncFeatureDeps): SyncFeature {
     async lastCourseSync(integrationId, courseId) {
       const recent = await jobs.list({ integrationId, kind: 'course_sync', limit: 50 });
       return recent.find((j) => ((j.params.courseIds as unknown[] | undefined) ?? []).map(String).includes(courseId));
+    },
+    async courseSyncSoFar(job) {
+      if (job.kind !== 'course_sync') return { results: [], current: null };
+      return courseSyncSoFar((await jobs.getRow(job.id))?.checkpoint ?? null);
     },
   };
 }

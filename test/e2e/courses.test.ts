@@ -137,6 +137,60 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect((await h.c.sync.jobs.get(job.id))!.state).toBe('succeeded');
   });
 
+  it('a batch of courses shows n of m, the course in hand and a vanished course\'s failure while it runs and after', async () => {
+    const ids = (await h.c.sync.courses.syncableCourseIds(id)).slice(2, 6);
+    expect(ids).toHaveLength(4);
+    const gone = ids[1]!;
+    const third = ids[2]!;
+    // The second course vanished from Canvas since the refresh; every request is a little slow so
+    // the test can hold the job on the third course once the second has failed.
+    h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'deleted' });
+    h.sandbox.control.configure({ latencyMs: 300 });
+    try {
+      await page.goto(`${h.appUrl}/integrations/${id}/courses?syncable=true`);
+      for (const courseId of ids) await page.check(`#courses input[name="courseIds"][value="${courseId}"]`);
+      await page.click('#sync-selected');
+      await page.waitForURL(/\/jobs\//);
+      const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_sync', limit: 1 }))[0]!;
+      expect(job.params.courseIds).toEqual(ids);
+      // Once the job's checkpoint says the third course is in hand, every further request takes 3 s.
+      for (let soFar = await h.c.sync.courseSyncSoFar(job); soFar.current !== third; soFar = await h.c.sync.courseSyncSoFar((await h.c.sync.jobs.get(job.id))!)) {
+        const j = (await h.c.sync.jobs.get(job.id))!;
+        if (j.state !== 'queued' && j.state !== 'running') throw new Error(`the sync ended before its third course: ${j.state}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      h.sandbox.control.configure({ latencyMs: 3000 });
+      const thirdName = (await h.c.sync.courses.getCourse(id, third))!.name;
+      // Without a reload: n of m, the course in hand, and the vanished course's failure in its row.
+      await page.waitForFunction((c) => document.getElementById('job-batch')?.getAttribute('data-current') === c, third);
+      const running = await page.evaluate(() => ({
+        label: document.getElementById('job-phase')?.textContent,
+        batch: document.getElementById('job-batch')?.textContent,
+        rows: [...document.querySelectorAll('#job-courses tbody tr')].map((r) => [r.getAttribute('data-canvas-id'), r.getAttribute('data-outcome'), r.querySelector('[data-cell="status"]')?.textContent?.trim()]),
+      }));
+      expect(running.label).toBe('Syncing rosters: 2 of 4 courses');
+      expect(running.batch).toBe(`Now syncing ${thirdName}. 1 course not synced so far (why is in the list below).`);
+      expect(running.rows).toEqual([
+        [ids[0], 'synced', expect.stringMatching(/^synced \d+ exam-takers, \d+ skipped/)],
+        [gone, 'not_synced', expect.stringContaining('not synced Not synced: Canvas no longer has this course')],
+        [third, 'waiting', 'waiting Being synced now'],
+        [ids[3], 'waiting', 'waiting Not synced yet'],
+      ]);
+      await page.screenshot({ path: join(SHOTS, '05a-batch-sync-running.png'), fullPage: true });
+      h.sandbox.control.configure({ latencyMs: 0 });
+      // After the end (and progress.js's reload): the same failure, and how the batch ended.
+      await page.waitForSelector('#job-outcome', { timeout: 60_000 });
+      expect(await page.locator('#job-outcome').textContent()).toContain('succeeded');
+      expect(await page.locator('#job-batch').textContent()).toBe('3 of 4 courses synced; 1 not synced (why is in the list below).');
+      expect(await page.locator(`#job-courses tr[data-canvas-id="${gone}"]`).getAttribute('data-outcome')).toBe('not_synced');
+      expect(await page.locator(`#job-courses tr[data-canvas-id="${third}"]`).getAttribute('data-outcome')).toBe('synced');
+      expect(await page.locator(`#job-courses tr[data-canvas-id="${gone}"]`).textContent()).toContain('Canvas no longer has this course');
+    } finally {
+      h.sandbox.control.configure({ latencyMs: 0 });
+      h.sandbox.control.updateCourse({ courseId: gone, workflowState: 'available' });
+    }
+  }, 90_000);
+
   it("a course's page syncs the roster and lists exam-takers and skipped people with reasons", async () => {
     await page.goto(`${h.appUrl}/integrations/${id}/courses/1001`);
     expect(await page.locator('#sections tbody tr').count()).toBeGreaterThan(0);
@@ -216,4 +270,41 @@ describe('Courses pages in a real browser (chromium)', () => {
     expect(polled).toMatchObject({ id: refresh.id, state: 'succeeded', progress: { label: 'Finished' } });
     await context.close();
   });
+
+  it('a refresh on the report path counts, in its last phase, the sections of syncable courses its result reports', async () => {
+    h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: true } });
+    // Hold the job at its first save of sections while the browser and the CLI's bar read it.
+    const courses = h.c.sync.courses;
+    const upsert = courses.upsertSections.bind(courses);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    courses.upsertSections = async (rows) => {
+      await gate;
+      return upsert(rows);
+    };
+    try {
+      await page.goto(`${h.appUrl}/integrations/${id}/courses`);
+      await page.click('#refresh-courses');
+      await page.waitForSelector('#job-progress');
+      await page.waitForFunction(() => /^Saving sections of syncable courses from the report: 0 of [\d,]+ sections$/.test(document.getElementById('job-phase')?.textContent ?? ''), undefined, { timeout: 60_000 });
+      const label = (await page.locator('#job-phase').textContent())!;
+      const total = Number(/of ([\d,]+) sections/.exec(label)![1]!.replace(/,/g, ''));
+      expect(await page.evaluate(() => (document.getElementById('job-bar') as HTMLProgressElement).max)).toBe(total);
+      const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
+      expect(progressLine(job)).toContain(label);
+      await page.screenshot({ path: join(SHOTS, '01a-refresh-report-sections.png'), fullPage: false });
+      release();
+      await endedWidget(page);
+      await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
+      const result = (await page.locator('#last-refresh').textContent())!.replace(/\s+/g, ' ');
+      expect(result).toContain('via the provisioning report');
+      expect(result).toContain(`${total.toLocaleString('en-US')} sections of syncable courses`);
+      const ended = (await h.c.sync.jobs.get(job.id))!;
+      expect([ended.summary?.path, ended.summary?.sections]).toEqual(['bulk', total]);
+    } finally {
+      release();
+      courses.upsertSections = upsert;
+      h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
+    }
+  }, 90_000);
 });

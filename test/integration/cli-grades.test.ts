@@ -34,7 +34,7 @@ describe('CLI: grades post (CSV with a preview) and grades show (sqlite)', () =>
     const r = await run([...args(), '--dry-run']);
     expect(r.code).toBe(0);
     const out = r.io.stdout.join('\n');
-    expect(out).toContain('Preview of 4 score(s)');
+    expect(out).toContain('Preview of 4 scores');
     expect(out).toMatch(/2 posted, 1 unknown_user, 1 invalid_score/);
     expect(out).toContain('NOBODY: unknown_user');
     expect(h.sandbox.control.counters().writes).toEqual(before);

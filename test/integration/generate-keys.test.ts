@@ -212,6 +212,29 @@ describe.each(testDatabases())('Generate Keys against the sandbox ($name)', (tdb
     }
   });
 
+  it('scope removed while a job runs: the refused token refresh is stored as missing_scopes naming the scope at once, not token_revoked', async () => {
+    const removed = 'url:GET|/api/v1/courses/:course_id/enrollments';
+    h.sandbox.control.setKey({ requireScopes: true });
+    const id = await h.createIntegration();
+    await h.authorize(id);
+    expect((await status(id)).state).toBe('verified');
+    h.sandbox.control.removeScopes({ scopes: [removed] });
+    await h.c.sync.runner.start();
+    try {
+      const started = await h.c.sync.startRefresh(id, { path: 'rest' });
+      let job = started;
+      for (; job.state === 'queued' || job.state === 'running'; job = (await h.c.sync.jobs.get(started.id))!) await new Promise((r) => setTimeout(r, 20));
+      expect([job.state, job.error?.code]).toEqual(['failed', 'missing_scopes']);
+      // No health check or Re-check ran: the job's refused refresh asked the key itself.
+      const s = await status(id);
+      expect(s).toMatchObject({ state: 'failed', reasons: ['missing_scopes'], missingScopes: [removed] });
+      expect(s.checks).toEqual([expect.objectContaining({ name: 'token_refresh', ok: false, reason: 'missing_scopes', detail: expect.stringContaining(removed) })]);
+    } finally {
+      await h.c.sync.runner.stop();
+      h.sandbox.control.addScopes({ scopes: [removed] });
+    }
+  });
+
   describe.each(['invalid_grant', 'invalid_request'] as const)('a refresh token Canvas no longer knows (%s)', (mode) => {
     it('ends token_revoked with its remedy, never Canvas\'s raw words', async () => {
       h.sandbox.control.configure({ refreshNotFoundError: mode });

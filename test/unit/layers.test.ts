@@ -17,6 +17,7 @@ const LAYERS: Record<string, number> = {
   logger: 0,
   net: 0,
   metrics: 0,
+  text: 0,
   // adapters
   oauth: 1,
   canvas: 1,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { runPreflight } from '../../src/integrations/preflight.js';
+import { probeAuthorizeEndpoint, runPreflight } from '../../src/integrations/preflight.js';
 
 const REDIRECT_URI = 'https://companion.example.edu/oauth/callback';
 
@@ -28,5 +28,20 @@ describe('preflight against a Canvas that redirects token-endpoint errors', () =
     expect(tokenCall.init?.redirect).toBe('manual');
     expect(String(tokenCall.init?.body)).not.toContain('redirect_uri');
     expect(seen.some((c) => c.url.startsWith(REDIRECT_URI))).toBe(false);
+  });
+});
+
+describe('preflight: a key that does not grant some scopes', () => {
+  /** Canvas redirects the authorize request back with invalid_scope naming the scopes not granted. */
+  const refusing = (scopes: string[]): typeof fetch => async () =>
+    new Response(null, { status: 302, headers: { location: `${REDIRECT_URI}?error=invalid_scope&error_description=${encodeURIComponent(`A requested scope is invalid, unknown, malformed, or exceeds the scope granted. The following scopes were not granted: ${scopes.join(' ')}`)}` } });
+  const input = { canvasUrl: 'https://canvas.example.edu', clientId: '170000000000001', redirectUri: REDIRECT_URI, scopes: ['url:GET|/api/v1/users/:user_id/profile'] };
+
+  it.each([
+    [['url:GET|/api/v1/accounts'], 'The key does not grant 1 scope this service needs.'],
+    [['url:GET|/api/v1/accounts', 'url:GET|/api/v1/courses/:id'], 'The key does not grant 2 scopes this service needs.'],
+  ])('counts the missing scopes in words (%j)', async (missing, detail) => {
+    const r = await probeAuthorizeEndpoint(refusing(missing), input);
+    expect(r).toEqual({ outcome: 'failed', reason: 'missing_scopes', missingScopes: missing, detail });
   });
 });

@@ -5,6 +5,7 @@ import type { WhyAnswer } from '../../sync/diagnostics.js';
 import { COURSE_REASONS } from '../../sync/sync-reasons.js';
 import { processIO, type CliIO } from '../io.js';
 import { followJob, reportJob } from './refresh.js';
+import { quantity } from '../../text/quantity.js';
 
 function printWhy(io: CliIO, subject: string, w: WhyAnswer): void {
   const verdict = { syncable: 'is syncable', not_syncable: 'is NOT syncable', exam_taker: 'is an exam-taker', skipped: 'is NOT an exam-taker', not_seen: 'was not seen' }[w.verdict];
@@ -39,7 +40,7 @@ export function register(program: Command, getContainer: () => Promise<Container
         throw new CommanderError(1, 'canvas-companion.not_found', '');
       }
       const co = r.course;
-      io.out(`${co.name} (Canvas ${co.canvasId}${co.externalId ? `, id ${co.externalId}` : ''}): ${co.syncable ? 'syncable' : 'NOT syncable'}, ${r.sections.length} section(s)`);
+      io.out(`${co.name} (Canvas ${co.canvasId}${co.externalId ? `, id ${co.externalId}` : ''}): ${co.syncable ? 'syncable' : 'NOT syncable'}, ${quantity(r.sections.length, 'section')}`);
       for (const e of r.explanations) io.out(`  ${e.reason}: ${e.title}\n    → ${e.remedy}`);
       for (const s of r.sections) io.out(`  section ${s.canvasId} "${s.name}": ${s.syncable ? s.externalId : s.reasons.join(', ')}`);
     });

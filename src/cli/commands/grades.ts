@@ -5,6 +5,7 @@ import { AppError } from '../../errors/app-error.js';
 import { parseScoresCsv } from '../../grades/scores-csv.js';
 import { processIO, type CliIO } from '../io.js';
 import { followJob, reportJob } from './refresh.js';
+import { quantity } from '../../text/quantity.js';
 
 type Outcome = { userExternalId: string; outcome: string; detail?: string };
 
@@ -50,7 +51,7 @@ export function register(program: Command, getContainer: () => Promise<Container
       if (o.json && o.dryRun) return io.out(JSON.stringify({ dryRun: true, assignmentId: preview.assignmentId, notes: preview.notes, outcomes: preview.outcomes.map(({ userExternalId, outcome, detail }) => ({ userExternalId, outcome, detail })) }, null, 2));
       if (!o.json) {
         for (const n of preview.notes) io.out(n);
-        printOutcomes(io, preview.outcomes, `Preview of ${input.scores.length} score(s) (posted = would be posted)`);
+        printOutcomes(io, preview.outcomes, `Preview of ${quantity(input.scores.length, 'score')} (posted = would be posted)`);
       }
       if (o.dryRun) return;
       const started = await c.grades.post(o.integration, o.course, input, actor);

@@ -178,7 +178,7 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action((o: { features?: string }) => {
       const names = o.features ? o.features.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
       const bad = (names ?? []).filter((n) => !isFeature(n));
-      if (bad.length) throw new AppError('validation_failed', `Unknown feature(s): ${bad.join(', ')}`);
+      if (bad.length) throw new AppError('validation_failed', `Unknown ${bad.length === 1 ? 'feature' : 'features'}: ${bad.join(', ')}`);
       for (const s of scopesFor(names as Feature[] | undefined)) io.out(s);
     });
 

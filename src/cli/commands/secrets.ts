@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Container } from '../../container.js';
 import { generateSecretKey } from '../../vault/vault.js';
 import { processIO, type CliIO } from '../io.js';
+import { quantity } from '../../text/quantity.js';
 
 /** `secrets generate-key`, `secrets rotate`. */
 export function register(program: Command, getContainer: () => Promise<Container>, io: CliIO = processIO): void {
@@ -21,11 +22,11 @@ export function register(program: Command, getContainer: () => Promise<Container
     .action(async () => {
       const c = await getContainer();
       const result = await c.platformAdmin.rotateSecrets({ label: 'system' });
-      io.out(`Re-encrypted ${result.reencrypted} value(s) under key version ${c.vault.currentVersion}; ${result.current} already current.`);
-      if (result.raced > 0) io.out(`${result.raced} value(s) changed while rotating and were written by the service itself.`);
+      io.out(`Re-encrypted ${quantity(result.reencrypted, 'value')} under key version ${c.vault.currentVersion}; ${result.current} already current.`);
+      if (result.raced > 0) io.out(`${quantity(result.raced, 'value')} changed while rotating and ${result.raced === 1 ? 'was' : 'were'} written by the service itself.`);
       if (result.failed.length > 0) {
         for (const f of result.failed) io.err(`cannot decrypt ${f} with any key in SECRET_KEY`);
-        throw new Error(`${result.failed.length} value(s) could not be decrypted; keep the old key in SECRET_KEY until they are fixed.`);
+        throw new Error(`${quantity(result.failed.length, 'value')} could not be decrypted; keep the old key in SECRET_KEY until ${result.failed.length === 1 ? 'it is' : 'they are'} fixed.`);
       }
     });
 }

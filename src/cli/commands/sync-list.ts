@@ -8,6 +8,7 @@ import { SYNC_LIST_FORMATS, type SyncListFormat } from '../../sync-list/import-f
 import { IMPORT_MODES, ROW_ERRORS, type ImportMode, type ImportResult } from '../../sync-list/sync-list-service.js';
 import { processIO, type CliIO } from '../io.js';
 import { followJob, reportJob } from './refresh.js';
+import { quantity } from '../../text/quantity.js';
 
 const ACTOR = 'cli';
 
@@ -18,7 +19,7 @@ function printImport(io: CliIO, r: ImportResult): void {
     io.out(`${row.line === null ? '-' : `line ${row.line}`}\t${row.courseId ?? '—'}\t${err ? 'ERROR ' : ''}${row.outcome}${row.reasons?.length ? ` (${row.reasons.join(', ')})` : ''}`);
   }
   const verdict = r.dryRun ? 'preview, nothing changed' : r.applied ? 'applied' : 'NOT applied: fix the rows in error, or pass --ignore-errors';
-  io.out(`${s.mode}: ${s.added} added, ${s.removed} removed, ${s.alreadyListed} already listed, ${s.notListed} not listed, ${s.errors} error(s); the list holds ${s.listed} course(s) (${verdict})`);
+  io.out(`${s.mode}: ${s.added} added, ${s.removed} removed, ${s.alreadyListed} already listed, ${s.notListed} not listed, ${quantity(s.errors, 'error')}; the list holds ${quantity(s.listed, 'course')} (${verdict})`);
 }
 
 /**

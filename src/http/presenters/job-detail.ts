@@ -1,9 +1,10 @@
 import { describeProgress } from '../../jobs/describe-progress.js';
 import { describeJobSummary, jobLabel, type HealthCheckJobSummary } from '../../jobs/job-kinds.js';
 import { REMEDIES, isReasonCode } from '../../integrations/reasons.js';
+import { quantity } from '../../text/quantity.js';
 import type { Job } from '../../jobs/types.js';
 import type { CourseView } from '../../sync/course-repository.js';
-import type { CourseSyncResult } from '../../sync/roster-sync.js';
+import type { CourseSyncResult, CourseSyncSoFar } from '../../sync/roster-sync.js';
 import { COURSE_REASON_HELP, type CourseReason } from '../../sync/sync-reasons.js';
 import { STATE_LABELS } from './integration-page.js';
 
@@ -29,6 +30,28 @@ export interface JobDetail {
   byReason: Array<{ code: string; title: string; count: number }>;
   /** Roster sync: every course it was asked for, in order. */
   courses: JobCourseOutcome[];
+  /** Roster sync: the course being synced now, while the job runs. */
+  current: { canvasId: string; name: string } | null;
+  /** Roster sync: how many of its courses were not synced (so far, while it runs). */
+  notSynced: number;
+  /** Roster sync: the batch in one sentence (the course in hand and the failures so far, or how it ended), or null. */
+  batchLine: string | null;
+}
+
+/**
+ * The roster sync's batch in one sentence: while it runs, the course in hand and the courses not
+ * synced so far; once ended, how many were synced and how many not. Null for other kinds and
+ * before the job starts.
+ */
+function batchLine(job: Job, outcomes: JobCourseOutcome[], current: JobDetail['current']): string | null {
+  if (job.kind !== 'course_sync' || job.state === 'queued') return null;
+  const failed = outcomes.filter((o) => o.outcome === 'not_synced').length;
+  if (job.state === 'running') {
+    const now = current ? `Now syncing ${current.name}.` : 'Starting the next course.';
+    return failed ? `${now} ${quantity(failed, 'course')} not synced so far (why is in the list below).` : now;
+  }
+  const synced = outcomes.filter((o) => o.outcome === 'synced').length;
+  return `${synced.toLocaleString('en-US')} of ${quantity(outcomes.length, 'course')} synced${failed ? `; ${failed.toLocaleString('en-US')} not synced (why is in the list below)` : ''}.`;
 }
 
 const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : String(x ?? 0));
@@ -36,11 +59,13 @@ const n = (x: unknown) => (typeof x === 'number' ? x.toLocaleString('en-US') : S
 /**
  * Builds the detail of one job: what it did (the refresh's path, counts and cost; the roster
  * sync's courses with each one's outcome; a health check's result), from its summary and, for a
- * roster sync that did not finish, from which of its courses were synced while it ran.
- * `courses` holds the sync list's rows for the courses the job names (missing ones are shown by id).
+ * roster sync that has not finished, from `soFar` (its checkpoint: each course done, failures
+ * included, and the course in hand). `courses` holds the sync list's rows for the courses the job
+ * names (missing ones are shown by id).
  */
-export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now: Date): JobDetail {
+export function presentJobDetail(job: Job, courses: Map<string, CourseView>, soFar: CourseSyncSoFar = { results: [], current: null }): JobDetail {
   const s = job.summary ?? {};
+  let current: JobDetail['current'] = null;
   const did: string[] = [];
   const byReason: JobDetail['byReason'] = [];
   const outcomes: JobCourseOutcome[] = [];
@@ -62,15 +87,11 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     const ids = ((job.params.courseIds as string[] | undefined) ?? []).map(String);
     did.push(`Asked to sync the rosters (exam-takers and the people skipped, with reasons) of ${ids.length === 1 ? '1 course' : `${n(ids.length)} courses`}, one after another.`);
     if (job.summary) did.push(`${n(s.examTakers)} exam-takers and ${n(s.skipped)} people skipped in all; ${n(s.added)} added, ${n(s.removed)} removed, ${n(s.changed)} changed since the previous sync.`);
-    const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? []).map((r) => [r.courseId, r]));
-    const started = job.startedAt ? Date.parse(job.startedAt) : Infinity;
-    const ended = job.finishedAt ? Date.parse(job.finishedAt) : now.getTime();
-    // Courses are synced in order: while the job runs, the first one not done is the one in hand.
-    let inHand = job.state === 'running';
+    const results = new Map(((s.courseResults as CourseSyncResult[] | undefined) ?? soFar.results).map((r) => [r.courseId, r]));
+    const inHand = job.state === 'running' ? soFar.current : null;
     for (const id of ids) {
       const course = courses.get(id);
       const r = results.get(id);
-      const syncedAt = course?.lastSyncedAt ? Date.parse(course.lastSyncedAt) : NaN;
       let outcome: JobCourseOutcome['outcome'];
       let text: string;
       if (r?.failed) {
@@ -79,18 +100,16 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
       } else if (r) {
         outcome = 'synced';
         text = `${n(r.examTakers)} exam-takers, ${n(r.skipped)} skipped; ${n(r.added)} added, ${n(r.removed)} removed, ${n(r.changed)} changed`;
-      } else if (syncedAt >= started && syncedAt <= ended) {
-        outcome = 'synced';
-        text = 'Synced by this job';
       } else if (open) {
         outcome = 'waiting';
-        text = inHand ? 'Being synced now' : 'Not synced yet';
-        inHand = false;
+        text = id === inHand ? 'Being synced now' : 'Not synced yet';
       } else {
         outcome = 'not_synced';
         text = job.state === 'failed' ? 'Not synced: the job stopped before this course' : job.state === 'cancelled' ? 'Not synced: the job was cancelled first' : 'Not synced';
       }
-      outcomes.push({ canvasId: id, name: course?.name ?? `Course ${id}`, known: course !== undefined, outcome, text });
+      const name = course?.name ?? `Course ${id}`;
+      if (id === inHand && !r) current = { canvasId: id, name };
+      outcomes.push({ canvasId: id, name, known: course !== undefined, outcome, text });
     }
   } else if (job.kind === 'sync_list_sync') {
     did.push(`Asked to re-sync the roster of every course on the sync list${job.params.trigger === 'schedule' ? ', on its schedule' : ''}, several courses at once.`);
@@ -105,7 +124,8 @@ export function presentJobDetail(job: Job, courses: Map<string, CourseView>, now
     const line = describeJobSummary(job.kind, job.summary);
     if (line) did.push(`${line}.`);
   }
-  return { kindTitle: jobLabel(job.kind), progressLabel: describeProgress(job).label, did, byReason, courses: outcomes };
+  const notSynced = outcomes.filter((o) => o.outcome === 'not_synced').length;
+  return { kindTitle: jobLabel(job.kind), progressLabel: describeProgress(job).label, did, byReason, courses: outcomes, current, notSynced, batchLine: batchLine(job, outcomes, current) };
 }
 
 const stateWords = (v: unknown) => STATE_LABELS[String(v)] ?? String(v ?? 'unknown');

@@ -34,10 +34,24 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
   });
 
   // JSON for the pages' progress polling; a browser opening the address gets the job's detail page.
+  // A roster sync's JSON also carries the course in hand (progress.current) and each course's
+  // outcome so far (courses), so its page follows the batch without reloading.
   router.get('/integrations/:id/jobs/:jobId', requireIntegrationAccess('id'), async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const job = await jobOf(req, String(req.params.id));
-    if (req.accepts(['json', 'html']) !== 'html') return void res.json(presentJob(job));
+    const soFar = job.state === 'running' ? await c.sync.courseSyncSoFar(job) : undefined;
+    if (req.accepts(['json', 'html']) !== 'html') {
+      const shown = presentJob(job);
+      if (job.kind !== 'course_sync') return void res.json(shown);
+      // Only the course in hand is named (one read); the page already lists every course's name.
+      const inHand = soFar?.current ? await c.sync.courses.getCourse(job.integrationId, soFar.current) : undefined;
+      const d = presentJobDetail(job, new Map(inHand ? [[inHand.canvasId, inHand]] : []), soFar);
+      return void res.json({
+        ...shown,
+        progress: { ...shown.progress, current: d.current, notSynced: d.notSynced, batch: d.batchLine },
+        courses: d.courses.map(({ canvasId, outcome, text }) => ({ canvasId, outcome, text })),
+      });
+    }
     const integration = job.integrationId === '*' ? undefined : await c.integrations.get(job.integrationId);
     const courseIds = job.kind === 'course_sync' ? ((job.params.courseIds as string[] | undefined) ?? []).map(String).slice(0, 500) : [];
     const courses = new Map<string, CourseView>();
@@ -46,7 +60,7 @@ export function createJobsRouter(c: Deps & Pick<Container, 'clock'>): Router {
       if (course) courses.set(id, course);
     }
     const now = c.clock();
-    const detail = presentJobDetail(job, courses, now);
+    const detail = presentJobDetail(job, courses, soFar);
     const open = job.state === 'queued' || job.state === 'running';
     res.render('jobs/detail', {
       title: `${detail.kindTitle}${integration ? ` · ${integration.name}` : ''}`,

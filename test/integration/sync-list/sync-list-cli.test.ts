@@ -60,7 +60,7 @@ describe('CLI: sync-list add, remove, import, export, sync (sqlite)', () => {
       'line 2\tSIS-104\talready_listed',
       'line 3\tSIS-106\tadded',
       '-\tSIS-101\tremoved',
-      'replace: 1 added, 1 removed, 1 already listed, 0 not listed, 0 error(s); the list holds 2 course(s) (preview, nothing changed)',
+      'replace: 1 added, 1 removed, 1 already listed, 0 not listed, 0 errors; the list holds 2 courses (preview, nothing changed)',
     ]);
     expect(await listed()).toEqual(['101', '104']);
   });

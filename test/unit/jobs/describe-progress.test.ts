@@ -11,7 +11,8 @@ describe('describeProgress', () => {
     expect(describeProgress(job('course_refresh', 'report', 42, 100))).toEqual({ label: 'Canvas is preparing the report (42 %)', done: 42, total: 100 });
     expect(describeProgress(job('course_refresh', 'downloading', 0, null)).label).toBe('Downloading the report from Canvas');
     expect(describeProgress(job('course_refresh', 'saving courses', 1200, 2000))).toEqual({ label: 'Saving courses from the report: 1,200 of 2,000 courses', done: 1200, total: 2000 });
-    expect(describeProgress(job('course_refresh', 'saving sections', 3939, 3939)).label).toBe('Reading sections from the report: 3,939 of 3,939 rows');
+    expect(describeProgress(job('course_refresh', 'counting sections', 0, null)).label).toBe('Finding the sections of syncable courses in the report');
+    expect(describeProgress(job('course_refresh', 'saving sections', 3569, 3569)).label).toBe('Saving sections of syncable courses from the report: 3,569 of 3,569 sections');
   });
 
   it('labels the REST path: courses listed (total unknown), then syncable courses whose sections were read', () => {

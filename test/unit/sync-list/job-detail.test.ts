@@ -19,7 +19,7 @@ describe('the job detail of a sync list run', () => {
       summary: { courses: 3, synced: 2, failed: 1, examTakers: 40, added: 3, removed: 1, changed: 0, resumed: false, failures: [{ courseId: '77', code: 'course_not_found', message: 'Canvas has no course 77.' }] },
       attempts: 1,
     };
-    const d = presentJobDetail(job, new Map(), new Date('2026-12-06T10:01:00.000Z'));
+    const d = presentJobDetail(job, new Map());
     expect(d.kindTitle).toBe('Sync list sync');
     expect(d.did).toEqual([
       'Asked to re-sync the roster of every course on the sync list, on its schedule, several courses at once.',
