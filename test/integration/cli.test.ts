@@ -112,7 +112,7 @@ describe('CLI', () => {
     it('secrets rotate and db migrate report success', async () => {
       const rotate = captureIO();
       expect(await runCli(['secrets', 'rotate'], {}, rotate, shared)).toBe(0);
-      expect(rotate.stdout[0]).toMatch(/^Re-encrypted 0 value\(s\)/);
+      expect(rotate.stdout[0]).toMatch(/^Re-encrypted 0 values under key version 1/);
       const migrate = captureIO();
       expect(await runCli(['db', 'migrate'], {}, migrate, shared)).toBe(0);
       expect(migrate.stdout[0]).toContain('up to date');
