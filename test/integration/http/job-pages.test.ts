@@ -1,26 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../../src/app.js';
-import { mintSessionCookie } from '../../support/session-cookie.js';
-import { createTestContainer } from '../../support/test-container.js';
+import { startStaffPages, type StaffPages } from '../../support/staff-pages.js';
 
 /** A job's page and its Cancel button: the kind is named from the registry, and Cancel returns to where it was pressed. */
 describe('job pages', () => {
-  let c: Awaited<ReturnType<typeof createTestContainer>>;
-  let app: Express;
+  let c: StaffPages['c'];
+  let app: StaffPages['app'];
   let id: string;
   let cookie: string;
-  const csrfToken = 'csrf-token-for-job-pages-0123456789abcdef';
+  let csrfToken: string;
 
   beforeAll(async () => {
-    c = await createTestContainer();
-    const staff = await c.staff.create({ email: 'ops@example.edu', name: 'Olga Ops', password: 'correct horse battery staple 42' });
-    id = (
-      await c.integrations.create({ name: 'Institution A', canvasUrl: 'https://a.instructure.com', clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] })
-    ).id;
-    cookie = await mintSessionCookie(c, { staff: { id: staff.id, email: staff.email, name: staff.name }, csrfToken } as never);
-    app = createApp({ ...c, lti: { handler: (_req, res) => void res.status(200).send('ltijs'), frameAncestors: ['https://*.instructure.com'] } });
+    ({ c, app, id, cookie, csrfToken } = await startStaffPages());
   });
   afterAll(async () => {
     await c.close();

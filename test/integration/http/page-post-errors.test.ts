@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Express } from 'express';
 import request from 'supertest';
-import { createApp } from '../../../src/app.js';
-import { mintSessionCookie } from '../../support/session-cookie.js';
 import { seedCourses } from '../../support/sync-list-seed.js';
-import { createTestContainer } from '../../support/test-container.js';
+import { startStaffPages, type StaffPages } from '../../support/staff-pages.js';
 
 /**
  * Post/Redirect/Get for refused page POSTs: a form refused with a 4xx (a file over the limit, a
@@ -12,21 +9,15 @@ import { createTestContainer } from '../../support/test-container.js';
  * which shows the error once; the POST is never answered with an error page a reload would repeat.
  */
 describe('refused page POSTs go back to their page with the error flashed', () => {
-  let c: Awaited<ReturnType<typeof createTestContainer>>;
-  let app: Express;
+  let c: StaffPages['c'];
+  let app: StaffPages['app'];
   let id: string;
   let cookie: string;
-  const csrfToken = 'csrf-token-for-page-post-errors-0123456789';
+  let csrfToken: string;
 
   beforeAll(async () => {
-    c = await createTestContainer();
-    const staff = await c.staff.create({ email: 'ops@example.edu', name: 'Olga Ops', password: 'correct horse battery staple 42' });
-    id = (
-      await c.integrations.create({ name: 'Institution A', canvasUrl: 'https://a.instructure.com', clientId: '10000000000001', accountId: 'self', courseIdType: 'sis_course_id', userIdType: 'sis_user_id', studentRoles: ['StudentEnrollment'] })
-    ).id;
+    ({ c, app, id, cookie, csrfToken } = await startStaffPages());
     await seedCourses(c.store, id);
-    cookie = await mintSessionCookie(c, { staff: { id: staff.id, email: staff.email, name: staff.name }, csrfToken } as never);
-    app = createApp({ ...c, lti: { handler: (_req, res) => void res.status(200).send('ltijs'), frameAncestors: ['https://*.instructure.com'] } });
   });
   afterAll(async () => {
     await c.close();
