@@ -129,9 +129,10 @@ export function register(program: Command, getContainer: () => Promise<Container
       else printWhy(io, `User ${userId} in course ${courseId}`, w);
     });
 
-  const courses = program.command('courses').description('The sync list of an integration');
+  const courses = program.command('courses').description("An integration's course list, as its last refresh saw Canvas (the sync list is sync-list)");
   courses
     .command('list')
+    .description('List the courses with whether each can be synced and why not')
     .argument('<integrationId>')
     .option('--not-syncable', 'only courses that cannot be synced')
     .option('--syncable', 'only syncable courses')
