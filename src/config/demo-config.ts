@@ -7,8 +7,9 @@ export const DEMO_DATA_DIR = './data/demo';
 export interface DemoConfig {
   config: Config;
   /**
-   * `DATA_DIR=…` to put before `npm run cli -- …` so the CLI opens the demo's data folder (its
-   * SQLite file and secret key) from any terminal.
+   * `DATA_DIR=… ALLOW_INSECURE_CANVAS_URLS=true` to put before `npm run cli -- …` so the CLI opens
+   * the demo's data folder (its SQLite file and secret key) from any terminal, and may call the
+   * plain-http sandbox as the demo does.
    */
   cliEnv: string;
 }
@@ -34,8 +35,10 @@ export function loadDemoConfig(env: Record<string, string | undefined>): DemoCon
   // the line also works in another terminal that did not get the demo's environment. A
   // DATABASE_URL is not repeated: it may hold a password, and the CLI reads it from the same
   // environment or `.env`.
+  // The sandbox is plain http on loopback, which only the demo allows by itself: a CLI command
+  // that calls Canvas (preflight, refresh, sync, grades) needs the same permission.
   const dataDir = ownDataDir ? DEMO_DATA_DIR : env.DATA_DIR!.trim();
-  return { config, cliEnv: `DATA_DIR=${shellWord(dataDir)}` };
+  return { config, cliEnv: `DATA_DIR=${shellWord(dataDir)} ALLOW_INSECURE_CANVAS_URLS=true` };
 }
 
 /** `value` as one POSIX shell word: bare when it is safe, else single-quoted. */

@@ -1,3 +1,4 @@
+import { CanvasApiError } from '../canvas/errors.js';
 import { messageFor } from '../errors/error-codes.js';
 import { jobCodeForFailure } from '../integrations/canvas-failure-reason.js';
 import { JobFailure, type JobDefinition, type JobKind } from '../jobs/types.js';
@@ -9,6 +10,11 @@ import { JobFailure, type JobDefinition, type JobKind } from '../jobs/types.js';
  */
 export function toJobFailure(err: unknown): unknown {
   if (err instanceof JobFailure) return err;
+  // This service's own outbound guard stopped the request: Canvas was never asked, so "may be down,
+  // try again later" would send the admin the wrong way. The code stays canvas_unreachable.
+  if (err instanceof CanvasApiError && err.refused) {
+    return new JobFailure('canvas_unreachable', `Canvas was not called: ${err.refused}. Check the Canvas URL on the integration's LMS settings (an https address of the institution's Canvas).`, { cause: err });
+  }
   const decided = jobCodeForFailure(err);
   return decided ? new JobFailure(decided.code, messageFor(decided.code, decided.detail), { cause: err }) : err;
 }

@@ -9,6 +9,8 @@ import { demoCliCommand, loadDemoConfig } from '../../src/config/demo-config.js'
 import { createContainer } from '../../src/container.js';
 import { DEMO_STAFF, seedDemo } from '../../src/demo-setup.js';
 import { createLogger } from '../../src/logger/logger.js';
+import { buildDemoWorld } from '../../src/simulator/demo-world.js';
+import { createCanvasSandbox } from '../../src/simulator/sandbox.js';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const dirs: string[] = [];
@@ -23,13 +25,13 @@ function parseCommand(line: string): { env: Record<string, string>; args: string
 }
 
 describe('the demo and the CLI share their data', () => {
-  it('the CLI line the demo prints lists the demo\'s staff user, with no second database', async () => {
+  it("the CLI line the demo prints lists the demo's staff user with no second database, and may call the demo's plain-http Canvas", async () => {
     // The demo and `npm run cli` both run in the package folder; here a temp folder plays it.
     const cwd = mkdtempSync(join(tmpdir(), 'cc-demo-cli-'));
     dirs.push(cwd);
     const demo = loadDemoConfig({});
     const line = demoCliCommand(demo, 'staff list');
-    expect(line).toBe('DATA_DIR=./data/demo npm run cli -- staff list');
+    expect(line).toBe('DATA_DIR=./data/demo ALLOW_INSECURE_CANVAS_URLS=true npm run cli -- staff list');
 
     // The demo's setup, with its relative paths taken from `cwd` as the demo process would.
     const { config } = demo;
@@ -38,8 +40,11 @@ describe('the demo and the CLI share their data', () => {
       { ...config, dataDir: join(cwd, config.dataDir), database: { kind: 'sqlite', file: join(cwd, config.database.file) } },
       { logger: createLogger('silent') },
     );
+    const sandbox = createCanvasSandbox({ world: buildDemoWorld({ courses: 12 }), latencyMs: 0 });
+    await sandbox.start(0, '127.0.0.1');
+    let integrationId: string;
     try {
-      await seedDemo(container, 'http://127.0.0.1:4999');
+      integrationId = (await seedDemo(container, sandbox.url)).id;
     } finally {
       await container.close();
     }
@@ -56,17 +61,31 @@ describe('the demo and the CLI share their data', () => {
     expect(stdout).toContain(DEMO_STAFF.email);
     expect(stdout).not.toContain('No staff users yet');
     expect(existsSync(join(cwd, 'data/canvas-companion.sqlite'))).toBe(false);
+
+    // A command that calls Canvas: the sandbox is http on loopback, which the line must allow.
+    try {
+      const preflight = parseCommand(demoCliCommand(demo, `integrations preflight ${integrationId}`));
+      const checked = await promisify(execFile)(process.execPath, ['--import', tsx, join(repo, 'src/cli/main.ts'), ...preflight.args], {
+        cwd,
+        env: { ...inherited, ...preflight.env, LOG_LEVEL: 'warn' },
+        timeout: 30000,
+      });
+      expect(checked.stdout).not.toMatch(/https/);
+      expect(sandbox.control.counters().requests['POST /login/oauth2/token'] ?? 0).toBeGreaterThan(0);
+    } finally {
+      await sandbox.stop();
+    }
   }, 60000);
 
   it('follows DATA_DIR and DATABASE_URL like the service, and names the data folder for another terminal', () => {
     const viaDir = loadDemoConfig({ DATA_DIR: '/srv/cc' });
     expect(viaDir.config.dataDir).toBe('/srv/cc');
-    expect(demoCliCommand(viaDir, 'staff list')).toBe('DATA_DIR=/srv/cc npm run cli -- staff list');
-    expect(demoCliCommand(loadDemoConfig({ DATA_DIR: "/srv/it's here" }), 'staff list')).toBe(`DATA_DIR='/srv/it'\\''s here' npm run cli -- staff list`);
+    expect(demoCliCommand(viaDir, 'staff list')).toBe('DATA_DIR=/srv/cc ALLOW_INSECURE_CANVAS_URLS=true npm run cli -- staff list');
+    expect(demoCliCommand(loadDemoConfig({ DATA_DIR: "/srv/it's here" }), 'staff list')).toBe(`DATA_DIR='/srv/it'\\''s here' ALLOW_INSECURE_CANVAS_URLS=true npm run cli -- staff list`);
     const viaUrl = loadDemoConfig({ DATABASE_URL: 'sqlite:/srv/cc.sqlite' });
     expect(viaUrl.config.database).toEqual({ kind: 'sqlite', file: '/srv/cc.sqlite' });
     // The generated secret key still lives in the demo's folder, so the CLI is told where.
-    expect(viaUrl.cliEnv).toBe('DATA_DIR=./data/demo');
+    expect(viaUrl.cliEnv).toBe('DATA_DIR=./data/demo ALLOW_INSECURE_CANVAS_URLS=true');
     expect(viaUrl.config.allowInsecureCanvasUrls).toBe(true);
     expect(loadDemoConfig({ ALLOW_INSECURE_CANVAS_URLS: 'false' }).config.allowInsecureCanvasUrls).toBe(true);
   });

@@ -49,6 +49,14 @@ describe('the code a failed job records for a Canvas or token failure', () => {
     expect((toJobFailure(new CanvasApiError('not_found', 'x', { status: 404 })) as JobFailure).code).toBe('canvas_not_found');
   });
 
+  it("says Canvas was not called when this service's URL guard stopped the request, without 'try again later'", () => {
+    const refused = 'request to http://127.0.0.1:4000 refused: it must use https://';
+    const f = toJobFailure(new CanvasApiError('network', `Canvas courses.get not sent: ${refused}`, { refused })) as JobFailure;
+    expect(f.code).toBe('canvas_unreachable');
+    expect(f.message).toBe(`Canvas was not called: ${refused}. Check the Canvas URL on the integration's LMS settings (an https address of the institution's Canvas).`);
+    expect(f.message).not.toContain('few minutes');
+  });
+
   it('keeps the reason a token source gave', () => {
     expect(jobCodeForFailure(new TokenUnavailableError('invalid_client', 'no secret'))).toEqual({ code: 'invalid_client', detail: 'no secret' });
   });
