@@ -72,7 +72,10 @@ export async function runCli(
   makeContainer: () => Promise<Container> = async () => {
     const config = loadConfig(env);
     // No command serves /lti: ltijs (~3 s to load) is loaded only if a command saves an LTI registration.
-    return createContainer(config, { logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr), lti: 'on-demand' });
+    // Unless LOG_LEVEL is set, only errors are logged: a command prints its own outcome (a failed
+    // job's reason and remedy included), and the service's JSON warnings would repeat it.
+    const level = env.LOG_LEVEL?.trim() ? config.logLevel : 'error';
+    return createContainer(config, { logger: createLogger(level, process.stderr), lti: 'on-demand' });
   },
 ): Promise<number> {
   let container: Promise<Container> | undefined;

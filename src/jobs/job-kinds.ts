@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { quantity } from '../text/quantity.js';
 
 /**
  * The job registry: every job kind with the parameters it is enqueued with, the summary its
@@ -153,11 +154,11 @@ export interface JobKindInfo<K extends JobKind> {
 export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   course_refresh: {
     label: 'Course refresh',
-    describeSummary: (s) => `${s.courses} courses, ${s.sections} sections of syncable courses (${s.path === 'bulk' ? 'provisioning report' : 'REST API'})`,
+    describeSummary: (s) => `${quantity(s.courses, 'course')}, ${quantity(s.sections, 'section')} of syncable courses (${s.path === 'bulk' ? 'provisioning report' : 'REST API'})`,
   },
   course_sync: {
     label: 'Roster sync',
-    describeSummary: (s) => `${s.examTakers} exam-takers, ${s.skipped} skipped${s.failedCourses ? `; ${s.failedCourses} ${s.failedCourses === 1 ? 'course' : 'courses'} not synced` : ''}`,
+    describeSummary: (s) => `${quantity(s.examTakers, 'exam-taker')}, ${s.skipped.toLocaleString('en-US')} skipped${s.failedCourses ? `; ${quantity(s.failedCourses, 'course')} not synced` : ''}`,
     // One sync per course, or per identical selection of courses.
     dedupeKey(params) {
       const raw: unknown[] = Array.isArray(params.courseIds) ? params.courseIds : [];
@@ -169,20 +170,20 @@ export const JOB_KIND_INFO: { readonly [K in JobKind]: JobKindInfo<K> } = {
   grade_post: {
     label: 'Grade post',
     describeSummary: (s) =>
-      `${s.examKey}: ${s.posted} posted, ${s.unchanged} unchanged, ${s.unknownUser + s.notExamTaker + s.invalidScore + s.failed} not posted (${s.writeRequests} write requests)`,
+      `${s.examKey}: ${s.posted} posted, ${s.unchanged} unchanged, ${s.unknownUser + s.notExamTaker + s.invalidScore + s.failed} not posted (${quantity(s.writeRequests, 'write request')})`,
     // One post of an exam in a course at a time.
     dedupeKey: (params) => `grade:${String(params.courseId)}:${String(params.exam?.key)}`,
   },
   sync_list_sync: {
     label: 'Sync list sync',
     describeSummary: (s) =>
-      `${s.synced} of ${s.courses} courses synced${s.path === 'report' ? ' from one report' : ''}: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
+      `${s.synced} of ${quantity(s.courses, 'course')} synced${s.path === 'report' ? ' from one report' : ''}: ${s.added} added, ${s.removed} removed, ${s.changed} changed${s.failed ? `; ${s.failed} failed` : ''}`,
     // One run per integration at a time, whether started by a person or by the schedule.
     dedupeKey: () => '',
   },
   health_check: {
     label: 'Health check',
-    describeSummary: (s) => (typeof s.checked === 'number' ? `${s.checked} integrations checked, ${s.changed?.length ?? 0} changed` : null),
+    describeSummary: (s) => (typeof s.checked === 'number' ? `${quantity(s.checked, 'integration')} checked, ${s.changed?.length ?? 0} changed` : null),
   },
 };
 

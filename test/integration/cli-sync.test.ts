@@ -23,7 +23,7 @@ describe('CLI: refresh, lookup, sync, why-missing, jobs (sqlite)', () => {
     const { code, io } = await run(['refresh', id]);
     expect(code).toBe(0);
     expect(io.stdout[0]).toMatch(/course_refresh .*: succeeded/);
-    expect(io.stdout.join('\n')).toMatch(/courses: 2\d/);
+    expect(io.stdout[0]).toMatch(/: succeeded — 2\d courses, \d+ sections of syncable courses \((provisioning report|REST API)\)$/);
     // Labelled lines in the pages' words and units (describeProgress), never a bare count.
     expect(io.stderr.length).toBeGreaterThan(1);
     for (const l of io.stderr) expect(l).toMatch(/^\[[#~-]+\] [A-Z][a-z]+\b/);

@@ -3,8 +3,10 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { ERROR_HELP, type ErrorCode } from '../../errors/error-codes.js';
 import { describeProgress } from '../../jobs/describe-progress.js';
+import { describeJobSummary } from '../../jobs/job-kinds.js';
 import type { Job } from '../../jobs/types.js';
 import type { CourseSyncResult } from '../../sync/roster-sync.js';
+import { quantity } from '../../text/quantity.js';
 import { processIO, type CliIO } from '../io.js';
 
 /**
@@ -57,11 +59,14 @@ export async function followJob(c: Container, jobId: string, io: CliIO, opts: { 
 export function reportJob(j: Job, io: CliIO, json = false): number {
   if (json) io.out(JSON.stringify({ id: j.id, kind: j.kind, state: j.state, error: j.error, summary: j.summary }, null, 2));
   else if (j.state === 'succeeded') {
-    io.out(`${j.kind} ${j.id}: succeeded`);
-    for (const [k, v] of Object.entries(j.summary ?? {})) {
-      if (k === 'courseResults' && Array.isArray(v)) {
-        for (const r of v as CourseSyncResult[]) io.out(`  course ${r.courseId}: ${r.examTakers} exam-takers, ${r.skipped} skipped (${r.added} added, ${r.removed} removed, ${r.changed} changed)`);
-      } else io.out(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    // The same sentence as the Jobs page; the numbers by key are in --json.
+    const line = describeJobSummary(j.kind, j.summary);
+    io.out(`${j.kind} ${j.id}: succeeded${line ? ` — ${line}` : ''}`);
+    const results = j.summary?.courseResults;
+    if (Array.isArray(results)) {
+      for (const r of results as CourseSyncResult[]) {
+        io.out(`  course ${r.courseId}: ${quantity(r.examTakers, 'exam-taker')}, ${r.skipped} skipped (${r.added} added, ${r.removed} removed, ${r.changed} changed)`);
+      }
     }
   } else {
     io.out(`${j.kind} ${j.id}: ${j.state}${j.error ? ` — ${j.error.code}: ${j.error.message}` : ''}`);

@@ -19,6 +19,10 @@ describe('job registry', () => {
     expect(describeJobSummary('course_refresh', refresh)).toBe('12 courses, 30 sections of syncable courses (provisioning report)');
     expect(describeJobSummary('course_refresh', { ...refresh, path: 'rest' })).toBe('12 courses, 30 sections of syncable courses (REST API)');
     expect(describeJobSummary('course_sync', { courses: 1, examTakers: 25, skipped: 3 })).toBe('25 exam-takers, 3 skipped');
+    // Counts read as words: one of a thing, thousands grouped.
+    expect(describeJobSummary('course_sync', { courses: 1, examTakers: 1, skipped: 0 })).toBe('1 exam-taker, 0 skipped');
+    expect(describeJobSummary('course_refresh', { path: 'bulk', courses: 2000, sections: 1 } as JobSummary<'course_refresh'>)).toBe('2,000 courses, 1 section of syncable courses (provisioning report)');
+    expect(describeJobSummary('health_check', { checked: 1, changed: [] })).toBe('1 integration checked, 0 changed');
     expect(describeJobSummary('health_check', { checked: 4, changed: [{ integrationId: 'a', from: 'verified', to: 'failed' }] })).toBe(
       '4 integrations checked, 1 changed',
     );
@@ -45,7 +49,7 @@ describe('job registry', () => {
     const exam = { key: 'mid-1', title: 'Midterm', pointsPossible: 100, published: true };
     expect(dedupeKeyFor('grade_post', { courseId: '7', exam, scores: [] })).toBe('grade:7:mid-1');
     expect(describeJobSummary('grade_post', { examKey: 'mid-1', posted: 3, unchanged: 1, unknownUser: 1, notExamTaker: 0, invalidScore: 1, failed: 0, writeRequests: 1 })).toBe(
-      'mid-1: 3 posted, 1 unchanged, 2 not posted (1 write requests)',
+      'mid-1: 3 posted, 1 unchanged, 2 not posted (1 write request)',
     );
     // A scheduled run and one started by a person are the same work: never two at once.
     expect(dedupeKeyFor('sync_list_sync', { trigger: 'schedule' })).toBe(dedupeKeyFor('sync_list_sync', { trigger: 'manual' }));
