@@ -67,40 +67,44 @@ describe('Courses pages in a real browser (chromium)', () => {
   });
 
   it('Refresh courses shows a live progress bar with a count, then the outcome and the sync list', async () => {
-    // REST path (no report permission) with some latency, so the progress is visible for a while.
+    // REST path (no report permission). The job is held at its first save of sections while the
+    // browser watches, so the phase cannot end between two of progress.js's 1 s polls.
     h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
-    h.sandbox.control.configure({ latencyMs: 15 });
-    await page.goto(`${h.appUrl}/integrations/${id}/courses`);
-    expect(await page.locator('#last-refresh').textContent()).toContain('No refresh yet');
-    await page.click('#refresh-courses');
-    await page.waitForSelector('#job-progress');
-    const beforeUrl = page.url();
-    // Hold the job in its sections phase while the browser watches (a loaded machine could
-    // otherwise finish the phase between two of progress.js's 1 s polls): once the database says
-    // sections have started, every further Canvas request takes 2 s.
-    const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
-    for (let j = job; j.progress.phase !== 'sections' || j.progress.total === null; j = (await h.c.sync.jobs.get(job.id))!) {
-      if (j.state !== 'queued' && j.state !== 'running') throw new Error(`refresh ended before its sections phase: ${j.state}`);
-      await new Promise((r) => setTimeout(r, 20));
+    const courses = h.c.sync.courses;
+    const replace = courses.replaceSections.bind(courses);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    courses.replaceSections = async (...args) => {
+      await gate;
+      return replace(...args);
+    };
+    try {
+      await page.goto(`${h.appUrl}/integrations/${id}/courses`);
+      expect(await page.locator('#last-refresh').textContent()).toContain('No refresh yet');
+      await page.click('#refresh-courses');
+      await page.waitForSelector('#job-progress');
+      const beforeUrl = page.url();
+      const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
+      // The bar fills in without a page reload, under one labelled count in the units of the phase.
+      await page.waitForFunction(() => /^Reading sections: [\d,]+ of [\d,]+ syncable courses$/.test(document.getElementById('job-phase')?.textContent ?? ''));
+      // One read of the widget, so a later poll cannot change it between the assertions.
+      const shown = await page.evaluate(() => ({
+        value: (document.getElementById('job-bar') as HTMLProgressElement).value,
+        max: (document.getElementById('job-bar') as HTMLProgressElement).max,
+        label: document.getElementById('job-phase')?.textContent ?? '',
+      }));
+      const [, done, total] = /: ([\d,]+) of ([\d,]+)/.exec(shown.label)!.map((x) => Number(x.replace(/,/g, '')));
+      expect(shown.value).toBe(done);
+      expect(shown.max).toBe(total);
+      // The CLI's bar draws the same words from the same job.
+      const running = (await h.c.sync.jobs.get(job.id))!;
+      expect(progressLine(running)).toContain(describeProgress(running).label);
+      expect(page.url()).toBe(beforeUrl);
+      await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
+    } finally {
+      release();
+      courses.replaceSections = replace;
     }
-    h.sandbox.control.configure({ latencyMs: 2000 });
-    // The bar fills in without a page reload, under one labelled count in the units of the phase.
-    await page.waitForFunction(() => /^Reading sections: [\d,]+ of [\d,]+ syncable courses$/.test(document.getElementById('job-phase')?.textContent ?? ''));
-    // One read of the widget, so a later poll cannot change it between the assertions.
-    const shown = await page.evaluate(() => ({
-      value: (document.getElementById('job-bar') as HTMLProgressElement).value,
-      max: (document.getElementById('job-bar') as HTMLProgressElement).max,
-      label: document.getElementById('job-phase')?.textContent ?? '',
-    }));
-    const [, done, total] = /: ([\d,]+) of ([\d,]+)/.exec(shown.label)!.map((x) => Number(x.replace(/,/g, '')));
-    expect(shown.value).toBe(done);
-    expect(shown.max).toBe(total);
-    // The CLI's bar draws the same words from the same job.
-    const running = (await h.c.sync.jobs.get(job.id))!;
-    expect(progressLine(running)).toContain(describeProgress(running).label);
-    expect(page.url()).toBe(beforeUrl);
-    await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
-    h.sandbox.control.configure({ latencyMs: 0 });
     // When the job ends (before progress.js reloads the page): no Cancel, no "running" line or
     // badge left beside the succeeded one.
     const ended = await endedWidget(page);
