@@ -12,6 +12,27 @@ const BASE: IntegrationFeature[] = ['course_refresh', 'roster_sync'];
 const WITH_GRADES: IntegrationFeature[] = [...BASE, 'grade_passback'];
 const GRADE_SCOPES = endpointsFor('grade_passback').map((e) => scopeFor(e.id)).sort();
 
+
+/** The integration the harness's sandbox and key stand for, with these features. */
+function integrationOn(h: { integrationId: string; sandbox: { url: string } }, features: IntegrationFeature[]): Integration {
+  return {
+    id: h.integrationId,
+    name: 'U',
+    canvasUrl: h.sandbox.url,
+    clientId: KEY_ID,
+    clientSecretSet: true,
+    accountId: 'self',
+    courseIdType: 'sis_course_id',
+    userIdType: 'sis_user_id',
+    studentRoles: ['StudentEnrollment'],
+    courseAdminRoles: ['TeacherEnrollment'],
+    features,
+    status: NOT_CONNECTED,
+    createdAt: '',
+    updatedAt: '',
+  };
+}
+
 describe('the grade_passback feature decides which scopes are asked for and probed', () => {
   const ctx = useSyncHarnesses(() => testDatabases()[0].open());
 
@@ -33,22 +54,7 @@ describe('the grade_passback feature decides which scopes are asked for and prob
     const narrow = scopesFor(manifestFeatures(BASE));
     const h = await ctx.harness(buildSyncWorld(), { key: { requireScopes: true, allowIncludes: true, scopes: narrow }, tokenScopes: narrow });
     const verifyWith = async (features: IntegrationFeature[]) => {
-      const integration: Integration = {
-        id: h.integrationId,
-        name: 'U',
-        canvasUrl: h.sandbox.url,
-        clientId: KEY_ID,
-        clientSecretSet: true,
-        accountId: 'self',
-        courseIdType: 'sis_course_id',
-        userIdType: 'sis_user_id',
-        studentRoles: ['StudentEnrollment'],
-        courseAdminRoles: ['TeacherEnrollment'],
-        features,
-        status: NOT_CONNECTED,
-        createdAt: '',
-        updatedAt: '',
-      };
+      const integration = integrationOn(h, features);
       const repo = { get: async () => integration, setStatus: async (_: string, _s: ConnectionStatus) => undefined } as unknown as IntegrationsRepository;
       const verifier = createVerifier({ repo, clientFor: h.deps.clientFor, tokenSourceFor: () => h.auth, probeKey: async () => ({ outcome: 'ready' }), clock: () => new Date() });
       return (await verifier.verify(h.integrationId))!;
@@ -97,22 +103,7 @@ describe('the grade_passback feature decides which scopes are asked for and prob
   it('a token owner without "Grades - edit" (manage_grades) is degraded user_not_authorized naming the permission, only with the feature on', async () => {
     const h = await ctx.harness(buildSyncWorld());
     h.sandbox.control.setPermissions({ userId: ADMIN_ID, permissions: { manage_grades: false } });
-    const integration = (features: IntegrationFeature[]): Integration => ({
-      id: h.integrationId,
-      name: 'U',
-      canvasUrl: h.sandbox.url,
-      clientId: KEY_ID,
-      clientSecretSet: true,
-      accountId: 'self',
-      courseIdType: 'sis_course_id',
-      userIdType: 'sis_user_id',
-      studentRoles: ['StudentEnrollment'],
-      courseAdminRoles: ['TeacherEnrollment'],
-      features,
-      status: NOT_CONNECTED,
-      createdAt: '',
-      updatedAt: '',
-    });
+    const integration = (features: IntegrationFeature[]): Integration => integrationOn(h, features);
     const verifyWith = async (features: IntegrationFeature[]) => {
       const repo = { get: async () => integration(features), setStatus: async () => undefined } as unknown as IntegrationsRepository;
       return (await createVerifier({ repo, clientFor: h.deps.clientFor, tokenSourceFor: () => h.auth, probeKey: async () => ({ outcome: 'ready' }), clock: () => new Date() }).verify(h.integrationId))!;
