@@ -27,6 +27,7 @@ import { createCourseRepository } from '../src/sync/course-repository.js';
 import { createRosterSync } from '../src/sync/roster-sync.js';
 import { forkBenchProcess } from './bench-process.js';
 import type { GradesSandboxArgs } from './grades-sandbox-process.js';
+import { quantity } from '../src/text/quantity.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -167,10 +168,10 @@ async function runPerStudent(): Promise<{ s: number; writes: number; throttled: 
 
 console.log(`grade passback: ${N} scores in one course, sandbox latency ${LATENCY} ms, throttle ${args.throttle === 'off' ? 'off' : 'default'}`);
 const product = await runProduct();
-console.log(`product post:      ${product.first.s.toFixed(2)} s, ${product.first.writes} write requests (update_grades), ${product.first.requests} requests in all`);
-console.log(`repeat post:       ${product.again.s.toFixed(2)} s, ${product.again.writes} write requests, ${product.again.requests} requests in all`);
+console.log(`product post:      ${product.first.s.toFixed(2)} s, ${quantity(product.first.writes, 'write request')} (update_grades), ${product.first.requests} requests in all`);
+console.log(`repeat post:       ${product.again.s.toFixed(2)} s, ${quantity(product.again.writes, 'write request')}, ${product.again.requests} requests in all`);
 const naive = await runPerStudent();
-console.log(`one per student:   ${naive.s.toFixed(2)} s, ${naive.writes} write requests${naive.throttled ? ` (${naive.throttled} throttled answers)` : ''}, Progress not even awaited`);
+console.log(`one per student:   ${naive.s.toFixed(2)} s, ${quantity(naive.writes, 'write request')}${naive.throttled ? ` (${naive.throttled} throttled answers)` : ''}, Progress not even awaited`);
 console.log(`ratio:             ${(naive.s / product.first.s).toFixed(1)}× faster, ${(naive.writes / Math.max(1, product.first.writes)).toFixed(0)}× fewer writes`);
 
 // The issue's targets, each said met or not.
