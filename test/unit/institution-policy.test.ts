@@ -1,25 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { assertInstitutionMayChange } from '../../src/integrations/integration-settings.js';
 import type { Integration } from '../../src/integrations/integration.js';
-import { NOT_CONNECTED } from '../../src/integrations/reasons.js';
+import { anIntegration } from '../support/integration-fixture.js';
 
-const current: Integration = {
-  id: 'i1',
+const current: Integration = anIntegration({
   name: 'Springfield U',
   canvasUrl: 'https://canvas.springfield.edu',
   clientId: '10000000000042',
-  clientSecretSet: true,
-  accountId: 'self',
-  courseIdType: 'sis_course_id',
-  userIdType: 'sis_user_id',
-  studentRoles: ['StudentEnrollment'],
-  courseAdminRoles: ['TeacherEnrollment'],
-  features: ['course_refresh', 'roster_sync'],
-  status: NOT_CONNECTED,
   lti: { environment: 'custom', clientId: '7', deploymentIds: ['1:a'], issuer: 'https://canvas.springfield.edu', authUrl: 'https://sso.springfield.edu/auth', jwksUrl: 'https://sso.springfield.edu/jwks' },
-  createdAt: '',
-  updatedAt: '',
-};
+});
 
 const refusal = (patch: Parameters<typeof assertInstitutionMayChange>[1], tokenStored: boolean) => {
   try {

@@ -3,25 +3,11 @@ import { CanvasApiError } from '../../src/canvas/errors.js';
 import type { CanvasClient, CanvasRequest, EndpointId } from '../../src/canvas/types.js';
 import type { Integration } from '../../src/integrations/integration.js';
 import type { IntegrationsRepository } from '../../src/integrations/integrations-repository.js';
-import { NOT_CONNECTED, type ConnectionStatus } from '../../src/integrations/reasons.js';
+import type { ConnectionStatus } from '../../src/integrations/reasons.js';
 import { createVerifier, type KeyProbe } from '../../src/integrations/verification.js';
+import { anIntegration } from '../support/integration-fixture.js';
 
-const integration: Integration = {
-  id: 'i1',
-  name: 'U',
-  canvasUrl: 'https://u.example',
-  clientId: '1',
-  clientSecretSet: true,
-  accountId: 'self',
-  courseIdType: 'sis_course_id',
-  userIdType: 'sis_user_id',
-  studentRoles: ['StudentEnrollment'],
-  courseAdminRoles: ['TeacherEnrollment'],
-  features: ['course_refresh', 'roster_sync'],
-  status: NOT_CONNECTED,
-  createdAt: '',
-  updatedAt: '',
-};
+const integration: Integration = anIntegration();
 
 type Answer = unknown | ((req: CanvasRequest) => unknown);
 const OK: Record<EndpointId, Answer> = {

@@ -3,10 +3,11 @@ import { endpointsFor, manifestFeatures, scopeFor, scopesFor, type IntegrationFe
 import type { Integration } from '../../../src/integrations/integration.js';
 import type { IntegrationsRepository } from '../../../src/integrations/integrations-repository.js';
 import { probeAuthorizeEndpoint } from '../../../src/integrations/preflight.js';
-import { NOT_CONNECTED, type ConnectionStatus } from '../../../src/integrations/reasons.js';
+import type { ConnectionStatus } from '../../../src/integrations/reasons.js';
 import { createVerifier } from '../../../src/integrations/verification.js';
 import { testDatabases } from '../../support/databases.js';
 import { ADMIN_ID, buildSyncWorld, KEY_ID, useSyncHarnesses } from '../../support/sync-world.js';
+import { anIntegration } from '../../support/integration-fixture.js';
 
 const BASE: IntegrationFeature[] = ['course_refresh', 'roster_sync'];
 const WITH_GRADES: IntegrationFeature[] = [...BASE, 'grade_passback'];
@@ -15,22 +16,7 @@ const GRADE_SCOPES = endpointsFor('grade_passback').map((e) => scopeFor(e.id)).s
 
 /** The integration the harness's sandbox and key stand for, with these features. */
 function integrationOn(h: { integrationId: string; sandbox: { url: string } }, features: IntegrationFeature[]): Integration {
-  return {
-    id: h.integrationId,
-    name: 'U',
-    canvasUrl: h.sandbox.url,
-    clientId: KEY_ID,
-    clientSecretSet: true,
-    accountId: 'self',
-    courseIdType: 'sis_course_id',
-    userIdType: 'sis_user_id',
-    studentRoles: ['StudentEnrollment'],
-    courseAdminRoles: ['TeacherEnrollment'],
-    features,
-    status: NOT_CONNECTED,
-    createdAt: '',
-    updatedAt: '',
-  };
+  return anIntegration({ id: h.integrationId, canvasUrl: h.sandbox.url, clientId: KEY_ID, features });
 }
 
 describe('the grade_passback feature decides which scopes are asked for and probed', () => {
