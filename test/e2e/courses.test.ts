@@ -7,6 +7,28 @@ import { describeProgress } from '../../src/jobs/describe-progress.js';
 import { testDatabases } from '../support/databases.js';
 import { startHarness, type Harness } from '../support/generate-keys-harness.js';
 
+
+/**
+ * Makes every call of `obj[key]` wait until `release()` (a job held at that step while the browser
+ * reads its progress); `restore()` releases and puts the method back.
+ */
+function holdCalls<T extends object, K extends keyof T>(obj: T, key: K): { release(): void; restore(): void } {
+  const original = obj[key] as unknown as (...args: unknown[]) => Promise<unknown>;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  obj[key] = (async (...args: unknown[]) => {
+    await gate;
+    return original.apply(obj, args);
+  }) as T[K];
+  return {
+    release,
+    restore() {
+      release();
+      obj[key] = original as unknown as T[K];
+    },
+  };
+}
+
 const shots = screenshotFolder('courses');
 const SHOTS = shots.dir;
 
@@ -70,14 +92,7 @@ describe('Courses pages in a real browser (chromium)', () => {
     // REST path (no report permission). The job is held at its first save of sections while the
     // browser watches, so the phase cannot end between two of progress.js's 1 s polls.
     h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
-    const courses = h.c.sync.courses;
-    const replace = courses.replaceSections.bind(courses);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    courses.replaceSections = async (...args) => {
-      await gate;
-      return replace(...args);
-    };
+    const held = holdCalls(h.c.sync.courses, 'replaceSections');
     try {
       await page.goto(`${h.appUrl}/integrations/${id}/courses`);
       expect(await page.locator('#last-refresh').textContent()).toContain('No refresh yet');
@@ -102,8 +117,7 @@ describe('Courses pages in a real browser (chromium)', () => {
       expect(page.url()).toBe(beforeUrl);
       await page.screenshot({ path: join(SHOTS, '01-refresh-progress.png'), fullPage: false });
     } finally {
-      release();
-      courses.replaceSections = replace;
+      held.restore();
     }
     // When the job ends (before progress.js reloads the page): no Cancel, no "running" line or
     // badge left beside the succeeded one.
@@ -278,14 +292,7 @@ describe('Courses pages in a real browser (chromium)', () => {
   it('a refresh on the report path counts, in its last phase, the sections of syncable courses its result reports', async () => {
     h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: true } });
     // Hold the job at its first save of sections while the browser and the CLI's bar read it.
-    const courses = h.c.sync.courses;
-    const upsert = courses.upsertSections.bind(courses);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    courses.upsertSections = async (rows) => {
-      await gate;
-      return upsert(rows);
-    };
+    const held = holdCalls(h.c.sync.courses, 'upsertSections');
     try {
       await page.goto(`${h.appUrl}/integrations/${id}/courses`);
       await page.click('#refresh-courses');
@@ -297,7 +304,7 @@ describe('Courses pages in a real browser (chromium)', () => {
       const job = (await h.c.sync.jobs.list({ integrationId: id, kind: 'course_refresh', limit: 1 }))[0]!;
       expect(progressLine(job)).toContain(label);
       await page.screenshot({ path: join(SHOTS, '01a-refresh-report-sections.png'), fullPage: false });
-      release();
+      held.release();
       await endedWidget(page);
       await page.waitForSelector('#refresh-courses', { timeout: 60_000 });
       const result = (await page.locator('#last-refresh').textContent())!.replace(/\s+/g, ' ');
@@ -306,8 +313,7 @@ describe('Courses pages in a real browser (chromium)', () => {
       const ended = (await h.c.sync.jobs.get(job.id))!;
       expect([ended.summary?.path, ended.summary?.sections]).toEqual(['bulk', total]);
     } finally {
-      release();
-      courses.upsertSections = upsert;
+      held.restore();
       h.sandbox.control.setPermissions({ userId: '1', permissions: { read_reports: false } });
     }
   }, 90_000);
