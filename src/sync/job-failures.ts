@@ -1,6 +1,6 @@
 import { CanvasApiError } from '../canvas/errors.js';
 import { messageFor } from '../errors/error-codes.js';
-import { jobCodeForFailure } from '../integrations/canvas-failure-reason.js';
+import { jobCodeForFailure, reasonForCanvasFailure } from '../integrations/canvas-failure-reason.js';
 import { JobFailure, type JobDefinition, type JobKind } from '../jobs/types.js';
 
 /**
@@ -12,7 +12,7 @@ export function toJobFailure(err: unknown): unknown {
   if (err instanceof JobFailure) return err;
   // This service's own outbound guard stopped the request: Canvas was never asked, so "may be down,
   // try again later" would send the admin the wrong way. The code stays canvas_unreachable.
-  if (err instanceof CanvasApiError && err.refused) {
+  if (err instanceof CanvasApiError && err.refused && reasonForCanvasFailure(err) === 'canvas_unreachable') {
     return new JobFailure('canvas_unreachable', `Canvas was not called: ${err.refused}. Check the Canvas URL on the integration's LMS settings (an https address of the institution's Canvas).`, { cause: err });
   }
   const decided = jobCodeForFailure(err);

@@ -55,6 +55,12 @@ describe('the code a failed job records for a Canvas or token failure', () => {
     expect(f.code).toBe('canvas_unreachable');
     expect(f.message).toBe(`Canvas was not called: ${refused}. Check the Canvas URL on the integration's LMS settings (an https address of the institution's Canvas).`);
     expect(f.message).not.toContain('few minutes');
+    // A report file on a host the token may not go to keeps its own code and fix.
+    const why = 'https://files.example is not this Canvas; set canvasOtherUrl if it is';
+    const host = toJobFailure(new CanvasApiError('bad_request', `download: ${why}`, { refused: why })) as JobFailure;
+    expect(host.code).toBe('canvas_bad_request');
+    expect(host.message).toContain(why);
+    expect(host.message).not.toContain('Canvas was not called');
   });
 
   it('keeps the reason a token source gave', () => {
